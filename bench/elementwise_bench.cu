@@ -1,0 +1,184 @@
+// Elementwise benchmark: times baracuda plans with CUDA events (median of many runs after
+// warm-up) and reports GB/s against the device copy bandwidth measured in the same run.
+// Bytes count each input read once and each output written once. Every buffer is far larger
+// than the 60 MB L2, so repeated runs stream from HBM.
+//
+//   baracuda_bench [--json out.json] [--reps N]
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+
+using namespace baracuda;
+
+#define CHECK_CUDA(x)                                                                         \
+  do {                                                                                        \
+    cudaError_t e_ = (x);                                                                     \
+    if (e_ != cudaSuccess) {                                                                  \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(1);                                                                           \
+    }                                                                                         \
+  } while (0)
+
+namespace {
+
+// Fills n bytes with pseudo-random finite values of the dtype in [-4, 4).
+__global__ void fill_random(void* p, int64_t n, int dtype_code, uint64_t seed) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    h ^= h >> 31; h *= 0xBF58476D1CE4E5B9ull; h ^= h >> 29;
+    float v = ((h >> 40) / float(1 << 24)) * 8.f - 4.f;
+    if (dtype_code == 0) static_cast<float*>(p)[i] = v;
+    else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
+  }
+}
+
+struct Buffer {
+  void* p = nullptr;
+  size_t bytes = 0;
+  explicit Buffer(size_t b) : bytes(b) { CHECK_CUDA(cudaMalloc(&p, b)); }
+  ~Buffer() { cudaFree(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+template <class F>
+double median_ms(F&& launch, int reps, cudaStream_t s) {
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  for (int i = 0; i < 5; ++i) launch();
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  std::vector<float> ms;
+  for (int i = 0; i < reps; ++i) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    launch();
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float t = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct Record {
+  std::string op, cas, dtype, shape, impl;
+  double ms, gbs;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+  }
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto stream = Stream::cuda(s);
+  if (!stream) { std::fprintf(stderr, "%s\n", stream.status().to_string().c_str()); return 1; }
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+
+  // Copy roofline: 1 GiB device-to-device, bytes read + written.
+  const size_t copy_bytes = size_t(1) << 30;
+  double copy_gbs;
+  {
+    Buffer a(copy_bytes), b(copy_bytes);
+    CHECK_CUDA(cudaMemsetAsync(a.p, 1, copy_bytes, s));
+    double ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, copy_bytes, cudaMemcpyDeviceToDevice, s)); }, reps, s);
+    copy_gbs = 2.0 * copy_bytes / (ms * 1e6);
+  }
+  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+
+  const int64_t n = int64_t(1) << 28;
+  std::vector<Record> records;
+  auto run_case = [&](const char* op_name, ElementwiseDescriptor desc, DType dt, int nin_tensors, const char* case_name,
+                      std::vector<int64_t> in_shape, std::vector<int64_t> out_shape, DType out_dt) {
+    auto plan = ElementwisePlan::select(*stream, desc);
+    if (!plan) { std::printf("%-28s select failed: %s\n", case_name, plan.status().to_string().c_str()); return; }
+    int64_t in_elems = 1, out_elems = 1;
+    for (auto v : in_shape) in_elems *= v;
+    for (auto v : out_shape) out_elems *= v;
+    std::vector<std::unique_ptr<Buffer>> ins;
+    ElementwiseArgs args;
+    for (int i = 0; i < nin_tensors; ++i) {
+      ins.push_back(std::make_unique<Buffer>(in_elems * dtype_size(dt)));
+      fill_random<<<1024, 256, 0, s>>>(ins.back()->p, in_elems, dt == DType::f32 ? 0 : 1, 1234 + i);
+      args.inputs[i] = *make_tensor_ref(ins.back()->p, dt, in_shape, {}, stream->device());
+    }
+    Buffer out(out_elems * dtype_size(out_dt));
+    args.outputs[0] = *make_tensor_mut(out.p, out_dt, out_shape, {}, stream->device());
+    Status st = plan->run(*stream, {}, args);
+    if (!st.is_ok()) { std::printf("%-28s run failed: %s\n", case_name, st.to_string().c_str()); return; }
+    double ms = median_ms([&] { (void)plan->run(*stream, {}, args); }, reps, s);
+    double bytes = double(in_elems) * dtype_size(dt) * nin_tensors + double(out_elems) * dtype_size(out_dt);
+    double gbs = bytes / (ms * 1e6);
+    std::printf("%-28s %-8s %9.4f ms %8.1f GB/s %5.1f%% of copy  [%s]\n", case_name, op_name, ms, gbs,
+                100.0 * gbs / copy_gbs, plan->sku().to_string().c_str());
+    std::string shape = shape_to_string(in_shape);
+    records.push_back({op_name, case_name, std::string(dtype_name(dt)), shape, plan->sku().impl, ms, gbs});
+  };
+
+  for (DType dt : {DType::bf16, DType::f32}) {
+    const std::string d(dtype_name(dt));
+    std::vector<int64_t> flat{n};
+    auto unary = [&](ElementwiseOp op, const char* name) {
+      ElementwiseDescriptor desc{.op = op, .inputs = {Operand::tensor(dt, flat)}};
+      run_case(name, desc, dt, 1, (std::string(name) + "_" + d + "_268M").c_str(), flat, flat, dt);
+    };
+    auto binary = [&](ElementwiseOp op, const char* name) {
+      ElementwiseDescriptor desc{.op = op, .inputs = {Operand::tensor(dt, flat), Operand::tensor(dt, flat)}};
+      run_case(name, desc, dt, 2, (std::string(name) + "_" + d + "_268M").c_str(), flat, flat, dt);
+    };
+    binary(ElementwiseOp::add, "add");
+    binary(ElementwiseOp::mul, "mul");
+    unary(ElementwiseOp::gelu_tanh, "gelu_tanh");
+    unary(ElementwiseOp::silu, "silu");
+    unary(ElementwiseOp::exp, "exp");
+    {
+      DType to = dt == DType::f32 ? DType::bf16 : DType::f32;
+      ElementwiseDescriptor desc{.op = ElementwiseOp::cast, .inputs = {Operand::tensor(dt, flat)}, .output_dtype = to};
+      std::string name = "cast_" + d + "_to_" + std::string(dtype_name(to)) + "_268M";
+      run_case("cast", desc, dt, 1, name.c_str(), flat, flat, to);
+    }
+    {
+      // Fused SwiGLU on x = [rows, 2H] -> [rows, H]: silu(x[:, :H]) * x[:, H:].
+      std::vector<int64_t> xs{32768, 8192}, ys{32768, 4096};
+      ElementwiseDescriptor desc{.op = ElementwiseOp::swiglu, .inputs = {Operand::tensor(dt, xs)}};
+      run_case("swiglu", desc, dt, 1, ("swiglu_" + d + "_268M").c_str(), xs, ys, dt);
+    }
+  }
+
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) { std::perror("open json"); return 1; }
+    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::fprintf(f,
+                   "  {\"family\": \"elementwise\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
+                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
+                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
+                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
+    }
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+  }
+  cudaStreamDestroy(s);
+  return 0;
+}

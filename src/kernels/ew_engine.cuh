@@ -1,0 +1,255 @@
+#pragma once
+// The generic elementwise engine: one functor, NIN inputs, NOUT outputs, two paths.
+//
+//  * vectorized: every operand is a [rows, cols] matrix with unit column stride and 16-byte
+//    aligned rows (rows == 1 for plain contiguous tensors; gated halves are row-strided). Each
+//    thread moves one pack of VEC elements per operand with 16-byte loads/stores.
+//  * strided: any rank <= 8, any strides (0 = broadcast, negative allowed), runtime dtypes per
+//    operand, scalar operands; int64 offsets.
+//
+// Neither path allocates or synchronizes. A cast may also reduce max|x| into an f32 (amax) with
+// an order-independent atomicMax on the float's bits (max is exact, so it is deterministic).
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/ew_functor_common.cuh"
+#include "kernels/ew_load_store.cuh"
+#include "ops/elementwise/cuda/ew_launchers.hpp"
+
+namespace baracuda::ew::cuda {
+
+inline constexpr int kBlock = 256;
+
+template <class C, int NIN>
+struct ScalarInputs {
+  C value[NIN > 0 ? NIN : 1];
+  bool is_scalar[NIN > 0 ? NIN : 1];
+};
+
+// ---------------------------------------------------------------------------------------------
+// Invoking a functor with NIN inputs and NOUT outputs.
+template <class Fn, class C, int NIN, int NOUT>
+__device__ __forceinline__ void apply(const Fn& fn, const C (&in)[NIN], C (&out)[NOUT]) {
+  if constexpr (NIN == 1) {
+    out[0] = fn(in[0]);
+  } else if constexpr (NIN == 2 && NOUT == 1) {
+    out[0] = fn(in[0], in[1]);
+  } else if constexpr (NIN == 3 && NOUT == 1) {
+    out[0] = fn(in[0], in[1], in[2]);
+  } else if constexpr (NIN == 3 && NOUT == 2) {
+    Vec<C, 2> r = fn(in[0], in[1], in[2]);
+    out[0] = r.v[0];
+    out[1] = r.v[1];
+  } else if constexpr (NIN == 4 && NOUT == 3) {
+    Vec<C, 3> r = fn(in[0], in[1], in[2], in[3]);
+    out[0] = r.v[0];
+    out[1] = r.v[1];
+    out[2] = r.v[2];
+  } else {
+    static_assert(NIN == 0, "unsupported functor shape");
+  }
+}
+
+// NaN-propagating max of non-negative values.
+__device__ __forceinline__ float amax_combine(float a, float b) { return (a != a || b != b) ? __int_as_float(0x7fc00000) : fmaxf(a, b); }
+
+__device__ __forceinline__ void amax_commit(float local, float* amax) {
+  for (int o = 16; o > 0; o >>= 1) local = amax_combine(local, __shfl_xor_sync(0xffffffffu, local, o));
+  if ((threadIdx.x & 31) == 0) atomicMax(reinterpret_cast<unsigned int*>(amax), __float_as_uint(local));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vectorized path.
+template <class T, int N>
+struct alignas(sizeof(T) * N) Pack {
+  T v[N];
+};
+
+template <int NIN, int NOUT>
+struct VecParams {
+  const char* in[NIN > 0 ? NIN : 1];
+  int64_t in_row_stride[NIN > 0 ? NIN : 1];  // elements
+  char* out[NOUT];
+  int64_t out_row_stride[NOUT];
+  int64_t rows;
+  int64_t cols;
+  float* amax;  // cast only; nullptr otherwise
+};
+
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC>
+__global__ void __launch_bounds__(kBlock) ew_vectorized_kernel(VecParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
+  const int64_t col0 = (static_cast<int64_t>(blockIdx.x) * kBlock + threadIdx.x) * VEC;
+  float local_amax = 0.f;
+  for (int64_t row = blockIdx.y; row < p.rows; row += gridDim.y) {
+    if (col0 >= p.cols) break;
+    if (col0 + VEC <= p.cols) {
+      C in[VEC][NIN > 0 ? NIN : 1];
+#pragma unroll
+      for (int i = 0; i < NIN; ++i) {
+        if (s.is_scalar[i]) {
+#pragma unroll
+          for (int k = 0; k < VEC; ++k) in[k][i] = s.value[i];
+        } else {
+          const Tin* src = reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + col0;
+          Pack<Tin, VEC> pk = *reinterpret_cast<const Pack<Tin, VEC>*>(src);
+#pragma unroll
+          for (int k = 0; k < VEC; ++k) in[k][i] = to_compute<C>(pk.v[k]);
+        }
+      }
+      Pack<Tout, VEC> res[NOUT];
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) {
+        C o[NOUT];
+        apply<Fn, C, NIN, NOUT>(fn, in[k], o);
+#pragma unroll
+        for (int j = 0; j < NOUT; ++j) res[j].v[k] = from_compute<Tout>(o[j]);
+        if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[k][0])));
+      }
+#pragma unroll
+      for (int j = 0; j < NOUT; ++j)
+        if (p.out[j])
+          *reinterpret_cast<Pack<Tout, VEC>*>(reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + col0) = res[j];
+    } else {
+      for (int64_t c = col0; c < p.cols; ++c) {
+        C in[NIN > 0 ? NIN : 1];
+#pragma unroll
+        for (int i = 0; i < NIN; ++i)
+          in[i] = s.is_scalar[i] ? s.value[i]
+                                 : to_compute<C>(reinterpret_cast<const Tin*>(p.in[i])[row * p.in_row_stride[i] + c]);
+        C o[NOUT];
+        apply<Fn, C, NIN, NOUT>(fn, in, o);
+#pragma unroll
+        for (int j = 0; j < NOUT; ++j)
+          if (p.out[j]) reinterpret_cast<Tout*>(p.out[j])[row * p.out_row_stride[j] + c] = from_compute<Tout>(o[j]);
+        if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
+      }
+    }
+  }
+  if (p.amax) amax_commit(local_amax, p.amax);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strided path.
+template <int NIN, int NOUT>
+struct StridedParams {
+  int rank;
+  int64_t numel;
+  int64_t sizes[kMaxRank];
+  const char* in[NIN > 0 ? NIN : 1];
+  DType in_dtype[NIN > 0 ? NIN : 1];
+  int64_t in_stride[NIN > 0 ? NIN : 1][kMaxRank];  // bytes
+  char* out[NOUT];
+  DType out_dtype[NOUT];
+  int64_t out_stride[NOUT][kMaxRank];  // bytes
+  float* amax;
+};
+
+template <class Fn, class C, int NIN, int NOUT>
+__global__ void __launch_bounds__(kBlock) ew_strided_kernel(StridedParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
+  float local_amax = 0.f;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * kBlock;
+  for (int64_t n = static_cast<int64_t>(blockIdx.x) * kBlock + threadIdx.x; n < p.numel; n += step) {
+    int64_t in_off[NIN > 0 ? NIN : 1] = {};
+    int64_t out_off[NOUT] = {};
+    int64_t rem = n;
+#pragma unroll
+    for (int d = kMaxRank - 1; d >= 0; --d) {
+      if (d >= p.rank) continue;
+      const int64_t idx = rem % p.sizes[d];
+      rem /= p.sizes[d];
+#pragma unroll
+      for (int i = 0; i < NIN; ++i) in_off[i] += idx * p.in_stride[i][d];
+#pragma unroll
+      for (int j = 0; j < NOUT; ++j) out_off[j] += idx * p.out_stride[j][d];
+    }
+    C in[NIN > 0 ? NIN : 1];
+#pragma unroll
+    for (int i = 0; i < NIN; ++i) in[i] = s.is_scalar[i] ? s.value[i] : load_dyn<C>(p.in[i] + in_off[i], p.in_dtype[i]);
+    C o[NOUT];
+    apply<Fn, C, NIN, NOUT>(fn, in, o);
+#pragma unroll
+    for (int j = 0; j < NOUT; ++j)
+      if (p.out[j]) store_dyn<C>(p.out[j] + out_off[j], p.out_dtype[j], o[j]);
+    if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
+  }
+  if (p.amax) amax_commit(local_amax, p.amax);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host-side launchers.
+
+template <class C, int NIN>
+ScalarInputs<C, NIN> scalar_inputs(const Bound& b) {
+  ScalarInputs<C, NIN> s{};
+  for (int i = 0; i < NIN; ++i) {
+    s.is_scalar[i] = b.in[i].is_scalar;
+    if constexpr (std::is_integral_v<C>) s.value[i] = static_cast<C>(b.in[i].i);
+    else s.value[i] = static_cast<C>(b.in[i].dtype == DType::f64 ? b.in[i].f : static_cast<double>(b.in[i].i));
+  }
+  return s;
+}
+
+template <class Fn, class C, int NIN, int NOUT>
+Status launch_strided(const Bound& b, const LaunchContext& ctx, const Fn& fn) {
+  StridedParams<NIN, NOUT> p{};
+  p.rank = b.rank;
+  p.numel = b.numel;
+  for (int d = 0; d < kMaxRank; ++d) p.sizes[d] = b.sizes[d];
+  for (int i = 0; i < NIN; ++i) {
+    p.in[i] = b.in[i].data;
+    p.in_dtype[i] = b.in[i].dtype;
+    for (int d = 0; d < kMaxRank; ++d)
+      p.in_stride[i][d] = b.in[i].strides[d] * static_cast<int64_t>(dtype_size(b.in[i].dtype));
+  }
+  for (int j = 0; j < NOUT; ++j) {
+    p.out[j] = b.out[j].data;
+    p.out_dtype[j] = b.out[j].dtype;
+    for (int d = 0; d < kMaxRank; ++d)
+      p.out_stride[j][d] = b.out[j].strides[d] * static_cast<int64_t>(dtype_size(b.out[j].dtype));
+  }
+  p.amax = b.amax;
+  int64_t blocks = (b.numel + kBlock - 1) / kBlock;
+  int64_t cap = static_cast<int64_t>(ctx.sm_count) * 16;
+  unsigned grid = static_cast<unsigned>(blocks < cap ? blocks : cap);
+  ew_strided_kernel<Fn, C, NIN, NOUT><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
+  return check_launch("ew_strided_kernel");
+}
+
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT>
+Status launch_vectorized_typed(const Bound& b, const LaunchContext& ctx, const Fn& fn) {
+  constexpr int kMinSize = sizeof(Tin) < sizeof(Tout) ? sizeof(Tin) : sizeof(Tout);
+  constexpr int VEC = 16 / kMinSize;
+  VecParams<NIN, NOUT> p{};
+  // Collapsed bound: rank 0 (one element), 1 (dense) or 2 (dense rows, row strides).
+  p.rows = b.rank == 2 ? b.sizes[0] : 1;
+  p.cols = b.rank == 0 ? 1 : b.sizes[b.rank - 1];
+  for (int i = 0; i < NIN; ++i) {
+    p.in[i] = b.in[i].data;
+    p.in_row_stride[i] = b.rank == 2 ? b.in[i].strides[0] : 0;
+  }
+  for (int j = 0; j < NOUT; ++j) {
+    p.out[j] = b.out[j].data;
+    p.out_row_stride[j] = b.rank == 2 ? b.out[j].strides[0] : 0;
+  }
+  p.amax = b.amax;
+  int64_t col_packs = (p.cols + VEC - 1) / VEC;
+  dim3 grid(static_cast<unsigned>((col_packs + kBlock - 1) / kBlock),
+            static_cast<unsigned>(p.rows < 65535 ? p.rows : 65535));
+  ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
+  return check_launch("ew_vectorized_kernel");
+}
+
+// Same storage dtype for every tensor operand: f32, f16 or bf16, float math.
+template <class Fn, int NIN, int NOUT>
+Status launch_vectorized(const Bound& b, const LaunchContext& ctx, const Fn& fn, DType storage) {
+  switch (storage) {
+    case DType::f32: return launch_vectorized_typed<Fn, float, float, float, NIN, NOUT>(b, ctx, fn);
+    case DType::f16: return launch_vectorized_typed<Fn, float, __half, __half, NIN, NOUT>(b, ctx, fn);
+    case DType::bf16: return launch_vectorized_typed<Fn, float, __nv_bfloat16, __nv_bfloat16, NIN, NOUT>(b, ctx, fn);
+    default: return internal_error("[elementwise] vectorized path got dtype " + std::string(dtype_name(storage)));
+  }
+}
+
+}  // namespace baracuda::ew::cuda

@@ -1,0 +1,14 @@
+// Launch group: binary ops (and prelu), backward.
+#include "ops/elementwise/cuda/ew_dispatch.cuh"
+
+namespace baracuda::ew::cuda {
+namespace {
+constexpr bool in_group(int arity, Cat cat, Direction dir) {
+  (void)arity; (void)cat; (void)dir;
+  return arity == 2 && dir == Direction::backward;
+}
+}  // namespace
+
+Launcher find_binary_bwd(const Problem& p, bool vectorized) { return find_launcher<in_group>(p, vectorized); }
+
+}  // namespace baracuda::ew::cuda

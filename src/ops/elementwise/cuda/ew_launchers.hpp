@@ -1,0 +1,32 @@
+#pragma once
+// Internal: finding the kernel launcher for a resolved problem. Each launch group lives in its own
+// .cu file so the (many) instantiations compile in parallel.
+#include <cuda_runtime_api.h>
+
+#include "ops/elementwise/elementwise_problem.hpp"
+
+namespace baracuda::ew::cuda {
+
+struct LaunchContext {
+  cudaStream_t stream;
+  int sm_count;  // for sizing grid-stride launches
+};
+
+// Maps cudaGetLastError after a launch to backend_error naming the kernel.
+Status check_launch(const char* what);
+using Launcher = Status (*)(const Problem& p, const Bound& b, const LaunchContext& ctx);
+
+// Each returns nullptr when the op is not in its group (or the path is not available for it).
+Launcher find_unary_fwd(const Problem& p, bool vectorized);
+Launcher find_unary_bwd(const Problem& p, bool vectorized);
+Launcher find_binary_fwd(const Problem& p, bool vectorized);
+Launcher find_binary_bwd(const Problem& p, bool vectorized);
+Launcher find_ternary(const Problem& p, bool vectorized);
+Launcher find_gated(const Problem& p, bool vectorized);
+Launcher find_cast(const Problem& p, bool vectorized);
+
+// prelu backward's weight gradient: a deterministic two-stage per-channel sum.
+size_t prelu_dweight_workspace(const Problem& p);
+Status launch_prelu_dweight(const Problem& p, const Bound& b, void* workspace, const LaunchContext& ctx);
+
+}  // namespace baracuda::ew::cuda

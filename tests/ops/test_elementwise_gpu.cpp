@@ -1,0 +1,508 @@
+// The CUDA elementwise plans against the CPU reference plan (Stream::cpu()) on the same inputs:
+// every op x every dtype it accepts, forward and backward; every cast pair; odd sizes, strided,
+// broadcast, scalar and special-value inputs; outputs poisoned before each run and checked fully
+// written. Also: cast amax, prelu's weight gradient, CUDA graph capture, > 2^31 elements.
+//
+// Without a GPU every test skips (GTEST_SKIP). The last line printed is
+//   "GPU elementwise: N passed, M failed, K not supported"
+// where K counts op x dtype combinations the op legitimately refuses (infer_signature rejects
+// them on every backend); a valid combination the CUDA plan can't run is a failure.
+//
+// Environment: BARACUDA_TEST_SKIP_LARGE=1 skips the > 2^31-element case (e.g. under
+// compute-sanitizer, where it is slow).
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace baracuda;
+using bt::Case;
+using bt::DeviceBuffer;
+using bt::HostTensor;
+using bt::Variant;
+
+bool have_gpu() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+struct Counts {
+  int passed = 0, failed = 0, not_supported = 0;
+};
+Counts& counts() {
+  static Counts c;
+  return c;
+}
+
+class SummaryEnvironment : public testing::Environment {
+ public:
+  void TearDown() override {
+    const Counts& c = counts();
+    std::printf("GPU elementwise: %d passed, %d failed, %d not supported\n", c.passed, c.failed, c.not_supported);
+    std::fflush(stdout);
+  }
+};
+[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+
+const DType kFloatDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
+const DType kValueDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64, DType::i64, DType::i32,
+                              DType::i16, DType::i8,  DType::u8,   DType::boolean};
+const DType kRealDTypes[] = {DType::f64, DType::f32, DType::f16, DType::bf16, DType::f8e4m3, DType::f8e5m2,
+                             DType::i64, DType::i32, DType::i16, DType::i8,   DType::u8,     DType::boolean};
+
+// Tolerance for output `o` of case `c`. Per-op slack, used sparingly:
+//  * lgamma, digamma, erfinv (and their backward) in f32: the CUDA f32 special functions are
+//    accurate to a few ulp of their arguments' scale, not of the result, near the results' zeros
+//    (lgamma(1) = lgamma(2) = 0, digamma(1.4616) = 0, erfinv(0) = 0): atol 1e-5.
+//  * prelu's weight gradient is a sum over every element: atol grows with the element count.
+bt::Tolerance tolerance_for(const Case& c, size_t o, const HostTensor& want) {
+  bt::Tolerance t = bt::default_tolerance(want.dtype());
+  const ElementwiseOp op = c.desc.op;
+  if ((op == ElementwiseOp::lgamma || op == ElementwiseOp::digamma || op == ElementwiseOp::erfinv) &&
+      want.dtype() == DType::f32)
+    t.atol = 1e-5;
+  if (op == ElementwiseOp::prelu && c.desc.direction == Direction::backward && o == 1) {
+    const double n = static_cast<double>(c.inputs[1].numel());
+    t.atol = std::max(t.atol, (want.dtype() == DType::f64 ? 1e-14 : 1e-6) * n);
+  }
+  return t;
+}
+
+enum class Outcome { pass, fail };
+
+// Runs `c` on the CPU reference and on the CUDA plan and compares every output.
+Outcome check_case(Case& c, const Stream& gpu, cudaStream_t cs, bool expect_vectorized, std::string& why) {
+  Case ref = c;
+  if (Status s = bt::run_case_cpu(ref); !s.is_ok()) {
+    why = "CPU reference failed: " + s.to_string();
+    return Outcome::fail;
+  }
+  auto plan = ElementwisePlan::select(gpu, c.desc);
+  if (!plan) {
+    why = "no CUDA plan for a valid descriptor: " + plan.status().to_string();
+    return Outcome::fail;
+  }
+  if (expect_vectorized && plan->sku().impl != "cuda_vectorized") {
+    why = "expected the vectorized kernel, got " + plan->sku().to_string();
+    return Outcome::fail;
+  }
+  const Device dev = gpu.device();
+  std::vector<DeviceBuffer> in_bufs, out_bufs;
+  ElementwiseArgs args;
+  args.scalars = c.scalars;
+  for (size_t k = 0; k < c.inputs.size(); ++k) {
+    in_bufs.emplace_back(c.inputs[k].storage().size());
+    if (c.input_is_scalar[k]) continue;
+    if (!in_bufs.back() || in_bufs.back().upload(c.inputs[k].storage().data(), c.inputs[k].storage().size()) != cudaSuccess) {
+      why = "device allocation/upload failed";
+      return Outcome::fail;
+    }
+    args.inputs[k] = c.inputs[k].ref_at(in_bufs.back().get(), dev);
+  }
+  for (size_t k = 0; k < c.outputs.size(); ++k) {
+    out_bufs.emplace_back(c.outputs[k].storage().size());
+    if (!out_bufs.back()) {
+      why = "device allocation failed";
+      return Outcome::fail;
+    }
+    if (c.output_wanted[k]) args.outputs[k] = c.outputs[k].mut_at(out_bufs.back().get(), dev);
+  }
+  DeviceBuffer ws(plan->workspace_size());
+  for (uint8_t poison : {uint8_t{0xFF}, uint8_t{0x00}}) {
+    for (auto& b : out_bufs) (void)b.fill(poison);
+    Status s = plan->run(gpu, Workspace{ws.get(), plan->workspace_size()}, args);
+    if (!s.is_ok()) {
+      why = "run failed: " + s.to_string() + " [" + plan->sku().to_string() + "]";
+      return Outcome::fail;
+    }
+    if (cudaError_t e = cudaStreamSynchronize(cs); e != cudaSuccess) {
+      why = std::string("kernel failed: ") + cudaGetErrorString(e) + " [" + plan->sku().to_string() + "]";
+      return Outcome::fail;
+    }
+    for (size_t k = 0; k < c.outputs.size(); ++k) {
+      if (!c.output_wanted[k]) continue;
+      HostTensor got = c.outputs[k];
+      if (out_bufs[k].download(got.storage().data(), got.storage().size()) != cudaSuccess) {
+        why = "download failed";
+        return Outcome::fail;
+      }
+      auto cmp = bt::compare(got, ref.outputs[k], tolerance_for(c, k, ref.outputs[k]));
+      if (cmp.mismatches) {
+        char p[8];
+        std::snprintf(p, sizeof p, "0x%02X", poison);
+        why = "output " + std::to_string(k) + " (poison " + p + "): " + cmp.to_string() + " [" +
+              plan->sku().to_string() + "]";
+        if (cmp.first.index >= 0 && c.inputs.size() > (c.desc.direction == Direction::backward ? 1u : 0u)) {
+          const size_t first_in = c.desc.direction == Direction::backward ? 1 : 0;
+          if (!c.input_is_scalar[first_in] && cmp.first.index < c.inputs[first_in].numel())
+            why += " input0=" + std::to_string(c.inputs[first_in].get(cmp.first.index));
+        }
+        return Outcome::fail;
+      }
+    }
+  }
+  return Outcome::pass;
+}
+
+uint64_t seed_of(ElementwiseOp op, DType a, DType b, Direction dir, Variant v, int64_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (uint64_t x : {static_cast<uint64_t>(op), static_cast<uint64_t>(a), static_cast<uint64_t>(b),
+                     static_cast<uint64_t>(dir), static_cast<uint64_t>(v), static_cast<uint64_t>(n)})
+    h = (h ^ x) * 1099511628211ull;
+  return h;
+}
+
+class GpuElementwise : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount == 0): GPU elementwise tests skipped";
+    ASSERT_EQ(cudaStreamCreateWithFlags(&cs_, cudaStreamNonBlocking), cudaSuccess);
+    auto s = Stream::cuda(cs_);
+    ASSERT_TRUE(s) << s.status().to_string();
+    gpu_ = *s;
+  }
+  void TearDown() override {
+    if (cs_) (void)cudaStreamDestroy(cs_);
+  }
+
+  // Records one case's outcome; failures are reported with the case name (incl. its seed).
+  void record(Case& c, bool expect_vectorized = false) {
+    std::string why;
+    if (check_case(c, gpu_, cs_, expect_vectorized, why) == Outcome::pass) {
+      ++counts().passed;
+    } else {
+      ++counts().failed;
+      ADD_FAILURE() << c.name << ": " << why;
+    }
+  }
+
+  // Every variant/size of one op x dtype x direction. Returns false if the op refuses the dtype.
+  bool run_op(ElementwiseOp op, DType dtype, Direction dir, bool big) {
+    const ElementwiseOpInfo& info = op_info(op);
+    const auto cat = info.category;
+    const bool unary_vec = info.arity == 1 && (cat == ElementwiseCategory::float_math || cat == ElementwiseCategory::same ||
+                                               cat == ElementwiseCategory::float_only);
+    const bool vec_dtype = dtype == DType::f32 || dtype == DType::bf16;
+    struct V {
+      Variant v;
+      int64_t n;
+    };
+    std::vector<V> variants = {{Variant::contiguous, 1}, {Variant::contiguous, 7}, {Variant::contiguous, 4097},
+                               {Variant::strided, 0},    {Variant::broadcast, 0}};
+    if (big) variants.push_back({Variant::contiguous, 1000003});
+    if (info.arity >= 2 && cat != ElementwiseCategory::prelu) variants.push_back({Variant::scalar, 7});
+    if (dir == Direction::forward && is_floating(dtype)) variants.push_back({Variant::specials, 97});
+    bool first = true;
+    for (const V& v : variants) {
+      bt::CaseOptions opt;
+      opt.n = v.n;
+      opt.ties = info.arity == 2;
+      opt.seed = seed_of(op, dtype, dtype, dir, v.v, v.n);
+      auto c = bt::make_case(op, dtype, dir, v.v, opt);
+      if (!c) {
+        if (first) return false;  // the op refuses this dtype (on every backend)
+        ++counts().failed;
+        ADD_FAILURE() << info.name << " " << dtype_name(dtype) << " " << bt::variant_name(v.v)
+                      << ": case refused though the contiguous one was accepted: " << c.status().to_string();
+        continue;
+      }
+      first = false;
+      record(*c, unary_vec && vec_dtype && v.v == Variant::contiguous);
+    }
+    if (cat == ElementwiseCategory::gated && vec_dtype) {
+      // Rows of 64 elements per half: 16-byte aligned rows, the vectorized kernel runs.
+      bt::CaseOptions opt;
+      opt.n = 33;
+      opt.gated_half = 64;
+      opt.seed = seed_of(op, dtype, dtype, dir, Variant::contiguous, 33 * 128);
+      auto c = bt::make_case(op, dtype, dir, Variant::contiguous, opt);
+      if (c) record(*c, /*expect_vectorized=*/true);
+    }
+    return true;
+  }
+
+  Stream gpu_ = Stream::cpu();
+  cudaStream_t cs_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+TEST_F(GpuElementwise, EveryOpEveryDtypeForward) {
+  for (const ElementwiseOpInfo& info : all_elementwise_ops()) {
+    if (info.category == ElementwiseCategory::cast) continue;
+    bool big_done = false;
+    for (DType dt : kValueDTypes) {
+      // One large case per op, in its first accepted dtype (f32 where it takes floats).
+      bool ok = run_op(info.op, dt, Direction::forward, !big_done);
+      if (ok) big_done = true;
+      else ++counts().not_supported;
+    }
+    // fp8 operands are refused by every op but cast.
+    for (DType dt : {DType::f8e4m3, DType::f8e5m2}) {
+      bt::CaseOptions opt;
+      auto c = bt::make_case(info.op, dt, Direction::forward, Variant::contiguous, opt);
+      EXPECT_FALSE(c) << info.name << " accepted " << dtype_name(dt);
+      if (!c) ++counts().not_supported;
+    }
+  }
+}
+
+TEST_F(GpuElementwise, EveryOpEveryDtypeBackward) {
+  for (const ElementwiseOpInfo& info : all_elementwise_ops()) {
+    if (!info.differentiable || info.category == ElementwiseCategory::cast) continue;
+    bool big_done = false;
+    for (DType dt : kFloatDTypes) {
+      bool ok = run_op(info.op, dt, Direction::backward, !big_done);
+      if (ok) {
+        big_done = true;
+      } else {
+        ++counts().not_supported;
+        ADD_FAILURE() << info.name << ".backward refuses " << dtype_name(dt);  // differentiable ops take floats
+      }
+    }
+  }
+}
+
+TEST_F(GpuElementwise, CastEveryPair) {
+  for (DType src : kRealDTypes) {
+    for (DType dst : kRealDTypes) {
+      struct V {
+        Variant v;
+        int64_t n;
+      };
+      std::vector<V> variants = {{Variant::contiguous, 1}, {Variant::contiguous, 7}, {Variant::contiguous, 4097},
+                                 {Variant::strided, 0},    {Variant::broadcast, 0}};
+      if (is_floating(src)) variants.push_back({Variant::specials, 97});
+      if (src == DType::f32 && dst == DType::bf16) variants.push_back({Variant::contiguous, 1000003});
+      for (const V& v : variants) {
+        bt::CaseOptions opt;
+        opt.n = v.n;
+        opt.seed = seed_of(ElementwiseOp::cast, src, dst, Direction::forward, v.v, v.n);
+        auto c = bt::make_cast_case(src, dst, Direction::forward, v.v, opt);
+        if (!c) {
+          ++counts().failed;
+          ADD_FAILURE() << "cast " << dtype_name(src) << "->" << dtype_name(dst) << " refused: " << c.status().to_string();
+          continue;
+        }
+        const bool vec = v.v == Variant::contiguous &&
+                         (src == DType::f32 || src == DType::bf16 || src == DType::f16 || is_fp8(src)) &&
+                         (dst == DType::f32 || dst == DType::bf16 || dst == DType::f16 || is_fp8(dst));
+        record(*c, vec);
+      }
+      // Scaled casts with amax, and the backward, between floating dtypes.
+      if (is_floating(src) && is_floating(dst)) {
+        bt::CaseOptions opt;
+        opt.n = 4097;
+        opt.seed = seed_of(ElementwiseOp::cast, src, dst, Direction::forward, Variant::contiguous, 4097) + 1;
+        auto c = bt::make_cast_case(src, dst, Direction::forward, Variant::contiguous, opt, 0.5, true);
+        ASSERT_TRUE(c) << c.status().to_string();
+        record(*c);
+        auto s = bt::make_cast_case(src, dst, Direction::forward, Variant::strided, opt, 4.0, true);
+        ASSERT_TRUE(s) << s.status().to_string();
+        record(*s);
+        if (!is_fp8(dst)) {
+          for (Variant v : {Variant::contiguous, Variant::strided}) {
+            auto b = bt::make_cast_case(src, dst, Direction::backward, v, opt, 2.0);
+            ASSERT_TRUE(b) << b.status().to_string();
+            record(*b);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_F(GpuElementwise, CastAmaxLarge) {
+  bt::CaseOptions opt;
+  opt.n = 1000003;
+  opt.seed = 4242;
+  auto c = bt::make_cast_case(DType::f32, DType::f8e4m3, Direction::forward, Variant::contiguous, opt, 0.25, true);
+  ASSERT_TRUE(c) << c.status().to_string();
+  c->inputs[0].set(777777, -1234.5);  // the unique max |x|
+  std::string why;
+  Outcome o = check_case(*c, gpu_, cs_, /*expect_vectorized=*/true, why);
+  EXPECT_EQ(o, Outcome::pass) << c->name << ": " << why;
+  (o == Outcome::pass ? counts().passed : counts().failed)++;
+}
+
+TEST_F(GpuElementwise, PreluWeightGradient) {
+  // x [N, C, L] with per-channel weights; the weight gradient is reduced over N and L.
+  for (DType dt : kFloatDTypes) {
+    std::mt19937_64 rng(99 + static_cast<uint64_t>(dt));
+    Case c;
+    c.name = std::string("prelu.backward dweight ") + std::string(dtype_name(dt)) + " x[64, 5, 300]";
+    c.desc.op = ElementwiseOp::prelu;
+    c.desc.direction = Direction::backward;
+    HostTensor dy(dt, {64, 5, 300}), x(dt, {64, 5, 300}), w(dt, {5});
+    bt::fill_uniform(dy, rng, -1, 1);
+    bt::fill_uniform(x, rng, -2, 2);
+    bt::fill_uniform(w, rng, 0.05, 0.5);
+    c.desc.inputs = {x.operand(), w.operand()};
+    auto sig = infer_signature(c.desc);
+    if (!sig) {
+      // prelu's weight must broadcast along dim 1 (x.shape[1]), not the last dim.
+      ++counts().failed;
+      ADD_FAILURE() << c.name << ": descriptor refused: " << sig.status().to_string();
+      continue;
+    }
+    c.inputs = {dy, x, w};
+    c.input_is_scalar = {false, false, false};
+    c.outputs = {HostTensor(dt, {64, 5, 300}), HostTensor(dt, {5})};
+    c.output_wanted = {true, true};
+    record(c);
+    // Only the weight gradient.
+    c.output_wanted = {false, true};
+    record(c);
+  }
+}
+
+TEST_F(GpuElementwise, GraphCapture) {
+  for (bool cast : {false, true}) {
+    bt::CaseOptions opt;
+    opt.n = 4097;
+    opt.seed = 5;
+    auto c = cast ? bt::make_cast_case(DType::f32, DType::bf16, Direction::forward, Variant::contiguous, opt, 2.0, true)
+                  : bt::make_case(ElementwiseOp::gelu, DType::f32, Direction::forward, Variant::contiguous, opt);
+    ASSERT_TRUE(c) << c.status().to_string();
+    Case ref = *c;
+    ASSERT_TRUE(bt::run_case_cpu(ref).is_ok());
+    auto plan = ElementwisePlan::select(gpu_, c->desc);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    const Device dev = gpu_.device();
+    DeviceBuffer xin(c->inputs[0].storage().size());
+    ASSERT_EQ(xin.upload(c->inputs[0].storage().data(), xin.bytes()), cudaSuccess);
+    std::vector<DeviceBuffer> outs;
+    ElementwiseArgs a;
+    a.inputs[0] = c->inputs[0].ref_at(xin.get(), dev);
+    for (size_t k = 0; k < c->outputs.size(); ++k) {
+      outs.emplace_back(c->outputs[k].storage().size());
+      ASSERT_EQ(outs.back().fill(0xFF), cudaSuccess);
+      a.outputs[k] = c->outputs[k].mut_at(outs.back().get(), dev);
+    }
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+    Status s = plan->run(gpu_, {}, a);
+    ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    // Nothing ran during capture.
+    uint8_t first = 0;
+    ASSERT_EQ(cudaMemcpy(&first, outs[0].get(), 1, cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_EQ(first, 0xFF);
+    for (int launch = 0; launch < 2; ++launch) {
+      ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
+      ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+      for (size_t k = 0; k < c->outputs.size(); ++k) {
+        HostTensor got = c->outputs[k];
+        ASSERT_EQ(outs[k].download(got.storage().data(), got.storage().size()), cudaSuccess);
+        auto cmp = bt::compare(got, ref.outputs[k], bt::default_tolerance(got.dtype()));
+        EXPECT_EQ(cmp.mismatches, 0) << c->name << " output " << k << ": " << cmp.to_string();
+      }
+    }
+    (void)cudaGraphExecDestroy(exec);
+    (void)cudaGraphDestroy(graph);
+  }
+}
+
+TEST_F(GpuElementwise, MoreThan2To31Elements) {
+  if (const char* e = std::getenv("BARACUDA_TEST_SKIP_LARGE"); e && std::string(e) == "1")
+    GTEST_SKIP() << "BARACUDA_TEST_SKIP_LARGE=1";
+  const int64_t n = (int64_t{1} << 31) + 17;
+  size_t free_b = 0, total_b = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_b, &total_b), cudaSuccess);
+  if (free_b < static_cast<size_t>(2 * n) + (size_t{1} << 30))
+    GTEST_SKIP() << "needs " << 2 * n << " bytes of device memory, " << free_b << " free";
+  // i8 neg: the strided kernel's int64 indexing; u8 -> bool logical_not too.
+  for (ElementwiseOp op : {ElementwiseOp::neg, ElementwiseOp::logical_not}) {
+    const DType in_dt = op == ElementwiseOp::neg ? DType::i8 : DType::u8;
+    ElementwiseDescriptor d;
+    d.op = op;
+    d.inputs = {Operand::tensor(in_dt, {n})};
+    auto plan = ElementwisePlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    DeviceBuffer x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+    ASSERT_TRUE(x && y);
+    ASSERT_EQ(x.fill(3), cudaSuccess);
+    ASSERT_EQ(y.fill(0xFF), cudaSuccess);
+    // Distinct values around the 2^31 boundary and at both ends.
+    const int64_t marks[] = {0, 1, (int64_t{1} << 31) - 1, int64_t{1} << 31, (int64_t{1} << 31) + 1, n - 1};
+    int8_t v = 10;
+    for (int64_t m : marks) {
+      int8_t val = op == ElementwiseOp::neg ? v++ : 0;
+      ASSERT_EQ(cudaMemcpy(static_cast<char*>(x.get()) + m, &val, 1, cudaMemcpyHostToDevice), cudaSuccess);
+    }
+    ElementwiseArgs a;
+    a.inputs[0] = *make_tensor_ref(x.get(), in_dt, {n}, gpu_.device());
+    a.outputs[0] = *make_tensor_mut(y.get(), op == ElementwiseOp::neg ? DType::i8 : DType::boolean, {n}, gpu_.device());
+    ASSERT_TRUE(plan->run(gpu_, {}, a).is_ok());
+    ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+    // Windows around each mark: every element written and right.
+    for (int64_t m : marks) {
+      const int64_t lo = std::max<int64_t>(0, m - 64), hi = std::min<int64_t>(n, m + 64);
+      std::vector<int8_t> xs(static_cast<size_t>(hi - lo)), ys(static_cast<size_t>(hi - lo));
+      ASSERT_EQ(cudaMemcpy(xs.data(), static_cast<char*>(x.get()) + lo, xs.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+      ASSERT_EQ(cudaMemcpy(ys.data(), static_cast<char*>(y.get()) + lo, ys.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+      int bad = 0;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        int8_t want = op == ElementwiseOp::neg ? static_cast<int8_t>(-xs[i]) : static_cast<int8_t>(xs[i] == 0);
+        if (ys[i] != want && bad++ < 3)
+          ADD_FAILURE() << op_info(op).name << " element " << lo + static_cast<int64_t>(i) << ": got " << int(ys[i])
+                        << ", want " << int(want);
+      }
+      EXPECT_EQ(bad, 0);
+    }
+    // A sparse random sample elsewhere.
+    std::mt19937_64 rng(7);
+    std::uniform_int_distribution<int64_t> pick(0, n - 1);
+    int bad = 0;
+    for (int i = 0; i < 256; ++i) {
+      int64_t at = pick(rng);
+      int8_t xv = 0, yv = 0;
+      ASSERT_EQ(cudaMemcpy(&xv, static_cast<char*>(x.get()) + at, 1, cudaMemcpyDeviceToHost), cudaSuccess);
+      ASSERT_EQ(cudaMemcpy(&yv, static_cast<char*>(y.get()) + at, 1, cudaMemcpyDeviceToHost), cudaSuccess);
+      int8_t want = op == ElementwiseOp::neg ? static_cast<int8_t>(-xv) : static_cast<int8_t>(xv == 0);
+      bad += yv != want;
+    }
+    EXPECT_EQ(bad, 0) << op_info(op).name;
+    (bad == 0 ? counts().passed : counts().failed)++;
+  }
+}
+
+// Misuse on the GPU: a host tensor given to a CUDA plan is refused before any kernel runs.
+TEST_F(GpuElementwise, HostTensorOnCudaPlanRefused) {
+  ElementwiseDescriptor d;
+  d.op = ElementwiseOp::exp;
+  d.inputs = {Operand::tensor(DType::f32, {4})};
+  auto plan = ElementwisePlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  HostTensor x(DType::f32, {4}), y(DType::f32, {4});
+  ElementwiseArgs a;
+  a.inputs[0] = x.ref();
+  a.outputs[0] = y.mut();
+  Status s = plan->run(gpu_, {}, a);
+  EXPECT_EQ(s.code(), StatusCode::invalid_argument);
+  EXPECT_NE(s.message().find("the plan runs on cuda"), std::string::npos) << s.message();
+  // And a CPU stream given to the CUDA plan.
+  Status s2 = plan->run(Stream::cpu(), {}, a);
+  EXPECT_EQ(s2.code(), StatusCode::invalid_argument);
+  EXPECT_NE(s2.message().find("device mismatch"), std::string::npos) << s2.message();
+}
+
+}  // namespace
