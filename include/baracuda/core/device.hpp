@@ -1,5 +1,6 @@
 #pragma once
 // Where memory lives and kernels run.
+#include <cstdint>
 #include <string>
 
 namespace baracuda {
