@@ -67,6 +67,62 @@ struct alignas(sizeof(T) * N) Pack {
   T v[N];
 };
 
+// Packs move through memory as raw 16/8/4/2/1-byte words: copying a struct of __half or
+// __nv_bfloat16 member by member would split one 16-byte access into eight 2-byte ones.
+template <int Bytes>
+__device__ __forceinline__ void copy_words(void* dst, const void* src) {
+  if constexpr (Bytes % 16 == 0) {
+#pragma unroll
+    for (int i = 0; i < Bytes / 16; ++i) {
+      uint4 w;
+      __builtin_memcpy(&w, static_cast<const char*>(src) + 16 * i, 16);
+      __builtin_memcpy(static_cast<char*>(dst) + 16 * i, &w, 16);
+    }
+  } else {
+    static_assert(Bytes == 8 || Bytes == 4 || Bytes == 2 || Bytes == 1, "pack sizes are powers of two");
+    using Word = std::conditional_t<Bytes == 8, uint2, std::conditional_t<Bytes == 4, uint32_t,
+                                    std::conditional_t<Bytes == 2, uint16_t, uint8_t>>>;
+    Word w;
+    __builtin_memcpy(&w, src, Bytes);
+    __builtin_memcpy(dst, &w, Bytes);
+  }
+}
+template <class T, int N>
+__device__ __forceinline__ Pack<T, N> load_pack(const T* p) {
+  constexpr int kBytes = sizeof(T) * N;
+  Pack<T, N> r;
+  if constexpr (kBytes % 16 == 0) {
+#pragma unroll
+    for (int i = 0; i < kBytes / 16; ++i) {
+      uint4 w;
+      asm("ld.global.v4.u32 {%0, %1, %2, %3}, [%4];"
+          : "=r"(w.x), "=r"(w.y), "=r"(w.z), "=r"(w.w)
+          : "l"(reinterpret_cast<const uint4*>(p) + i));
+      copy_words<16>(reinterpret_cast<char*>(&r) + 16 * i, &w);
+    }
+  } else {
+    copy_words<kBytes>(&r, p);
+  }
+  return r;
+}
+template <class T, int N>
+__device__ __forceinline__ void store_pack(T* p, const Pack<T, N>& v) {
+  constexpr int kBytes = sizeof(T) * N;
+  if constexpr (kBytes % 16 == 0) {
+#pragma unroll
+    for (int i = 0; i < kBytes / 16; ++i) {
+      uint4 w;
+      copy_words<16>(&w, reinterpret_cast<const char*>(&v) + 16 * i);
+      // Spelled out: nvcc splits a uint4 store assembled from 16-bit values into four 4-byte ones.
+      asm volatile("st.global.v4.u32 [%0], {%1, %2, %3, %4};" ::"l"(reinterpret_cast<uint4*>(p) + i), "r"(w.x),
+                   "r"(w.y), "r"(w.z), "r"(w.w)
+                   : "memory");
+    }
+  } else {
+    copy_words<kBytes>(p, &v);
+  }
+}
+
 template <int NIN, int NOUT>
 struct VecParams {
   const char* in[NIN > 0 ? NIN : 1];
@@ -78,52 +134,62 @@ struct VecParams {
   float* amax;  // cast only; nullptr otherwise
 };
 
+// Each thread handles kUnroll packs of VEC elements per row, kBlock*VEC elements apart (so each
+// unrolled step is coalesced); all packs are loaded before any is computed, to keep more bytes
+// in flight.
+inline constexpr int kUnroll = 2;
+
 template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC>
 __global__ void __launch_bounds__(kBlock) ew_vectorized_kernel(VecParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
-  const int64_t col0 = (static_cast<int64_t>(blockIdx.x) * kBlock + threadIdx.x) * VEC;
+  constexpr int kIn = NIN > 0 ? NIN : 1;
+  const int64_t base = (static_cast<int64_t>(blockIdx.x) * kBlock * kUnroll + threadIdx.x) * VEC;
   float local_amax = 0.f;
   for (int64_t row = blockIdx.y; row < p.rows; row += gridDim.y) {
-    if (col0 >= p.cols) break;
-    if (col0 + VEC <= p.cols) {
-      C in[VEC][NIN > 0 ? NIN : 1];
+    if (base >= p.cols) break;
+    Pack<Tin, VEC> packs[kUnroll][kIn];
 #pragma unroll
-      for (int i = 0; i < NIN; ++i) {
-        if (s.is_scalar[i]) {
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t col = base + static_cast<int64_t>(u) * kBlock * VEC;
+      if (col + VEC > p.cols) continue;
 #pragma unroll
-          for (int k = 0; k < VEC; ++k) in[k][i] = s.value[i];
-        } else {
-          const Tin* src = reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + col0;
-          Pack<Tin, VEC> pk = *reinterpret_cast<const Pack<Tin, VEC>*>(src);
+      for (int i = 0; i < NIN; ++i)
+        if (!s.is_scalar[i])
+          packs[u][i] = load_pack<Tin, VEC>(reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + col);
+    }
 #pragma unroll
-          for (int k = 0; k < VEC; ++k) in[k][i] = to_compute<C>(pk.v[k]);
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t col = base + static_cast<int64_t>(u) * kBlock * VEC;
+      if (col >= p.cols) break;
+      if (col + VEC <= p.cols) {
+        Pack<Tout, VEC> res[NOUT];
+#pragma unroll
+        for (int k = 0; k < VEC; ++k) {
+          C in[kIn];
+#pragma unroll
+          for (int i = 0; i < NIN; ++i) in[i] = s.is_scalar[i] ? s.value[i] : to_compute<C>(packs[u][i].v[k]);
+          C o[NOUT];
+          apply<Fn, C, NIN, NOUT>(fn, in, o);
+#pragma unroll
+          for (int j = 0; j < NOUT; ++j) res[j].v[k] = from_compute<Tout>(o[j]);
+          if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
         }
-      }
-      Pack<Tout, VEC> res[NOUT];
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) {
-        C o[NOUT];
-        apply<Fn, C, NIN, NOUT>(fn, in[k], o);
-#pragma unroll
-        for (int j = 0; j < NOUT; ++j) res[j].v[k] = from_compute<Tout>(o[j]);
-        if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[k][0])));
-      }
-#pragma unroll
-      for (int j = 0; j < NOUT; ++j)
-        if (p.out[j])
-          *reinterpret_cast<Pack<Tout, VEC>*>(reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + col0) = res[j];
-    } else {
-      for (int64_t c = col0; c < p.cols; ++c) {
-        C in[NIN > 0 ? NIN : 1];
-#pragma unroll
-        for (int i = 0; i < NIN; ++i)
-          in[i] = s.is_scalar[i] ? s.value[i]
-                                 : to_compute<C>(reinterpret_cast<const Tin*>(p.in[i])[row * p.in_row_stride[i] + c]);
-        C o[NOUT];
-        apply<Fn, C, NIN, NOUT>(fn, in, o);
 #pragma unroll
         for (int j = 0; j < NOUT; ++j)
-          if (p.out[j]) reinterpret_cast<Tout*>(p.out[j])[row * p.out_row_stride[j] + c] = from_compute<Tout>(o[j]);
-        if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
+          if (p.out[j]) store_pack<Tout, VEC>(reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + col, res[j]);
+      } else {
+        for (int64_t c = col; c < p.cols; ++c) {  // the row's last, partial pack
+          C in[kIn];
+#pragma unroll
+          for (int i = 0; i < NIN; ++i)
+            in[i] = s.is_scalar[i] ? s.value[i]
+                                   : to_compute<C>(reinterpret_cast<const Tin*>(p.in[i])[row * p.in_row_stride[i] + c]);
+          C o[NOUT];
+          apply<Fn, C, NIN, NOUT>(fn, in, o);
+#pragma unroll
+          for (int j = 0; j < NOUT; ++j)
+            if (p.out[j]) reinterpret_cast<Tout*>(p.out[j])[row * p.out_row_stride[j] + c] = from_compute<Tout>(o[j]);
+          if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
+        }
       }
     }
   }
@@ -235,7 +301,7 @@ Status launch_vectorized_typed(const Bound& b, const LaunchContext& ctx, const F
   }
   p.amax = b.amax;
   int64_t col_packs = (p.cols + VEC - 1) / VEC;
-  dim3 grid(static_cast<unsigned>((col_packs + kBlock - 1) / kBlock),
+  dim3 grid(static_cast<unsigned>((col_packs + kBlock * kUnroll - 1) / (kBlock * kUnroll)),
             static_cast<unsigned>(p.rows < 65535 ? p.rows : 65535));
   ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
   return check_launch("ew_vectorized_kernel");

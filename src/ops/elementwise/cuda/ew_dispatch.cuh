@@ -3,6 +3,7 @@
 // A launch group (one .cu file) passes a filter saying which (arity, category, direction) it owns.
 #include "kernels/ew_engine.cuh"
 #include "kernels/ew_functors.cuh"
+#include "kernels/ew_functors_fast.cuh"
 #include "ops/elementwise/cuda/ew_launchers.hpp"
 
 namespace baracuda::ew::cuda {
@@ -68,8 +69,28 @@ Launcher pick(const Problem& p, bool vectorized) {
   return nullptr;
 }
 
+// The fast forward functors for 16-bit storage (ew_functors_fast.cuh), or nullptr.
+template <GroupFilter Filter>
+Launcher find_fast_launcher(const Problem& p) {
+  switch (p.desc.op) {
+#define BARACUDA_FAST(name, F, arity, cat, nin)                              \
+  case ElementwiseOp::name:                                                 \
+    if constexpr (Filter(arity, Cat::cat, Direction::forward)) return &run_vectorized<F, nin, 1>; \
+    return nullptr;
+    BARACUDA_FAST(exp, ExpFwdFast, 1, float_math, 1)
+    BARACUDA_FAST(sigmoid, SigmoidFwdFast, 1, float_math, 1)
+    BARACUDA_FAST(silu, SiluFwdFast, 1, float_only, 1)
+    BARACUDA_FAST(gelu_tanh, GeluTanhFwdFast, 1, float_only, 1)
+    BARACUDA_FAST(swiglu, SwigluFwdFast, 1, gated, 2)
+    BARACUDA_FAST(geglu_tanh, GegluTanhFwdFast, 1, gated, 2)
+#undef BARACUDA_FAST
+    default: return nullptr;
+  }
+}
+
 template <GroupFilter Filter>
 Launcher find_launcher(const Problem& p, bool vectorized) {
+  if (vectorized && uses_fast_math(p)) return find_fast_launcher<Filter>(p);
   switch (p.desc.op) {
 #define BARACUDA_X(name, F, arity, cat, diff, ...) \
   case ElementwiseOp::name:                        \

@@ -16,6 +16,20 @@ struct LaunchContext {
 Status check_launch(const char* what);
 using Launcher = Status (*)(const Problem& p, const Bound& b, const LaunchContext& ctx);
 
+// Whether the vectorized kernel runs this problem with the fast 16-bit-storage functors
+// (forward exp, sigmoid, silu, gelu_tanh, swiglu, geglu_tanh on f16/bf16; ew_functors_fast.cuh).
+inline bool uses_fast_math(const Problem& p) {
+  if (p.desc.direction != Direction::forward) return false;
+  if (p.in_dtype[0] != DType::bf16 && p.in_dtype[0] != DType::f16) return false;
+  switch (p.desc.op) {
+    case ElementwiseOp::exp: case ElementwiseOp::sigmoid: case ElementwiseOp::silu:
+    case ElementwiseOp::gelu_tanh: case ElementwiseOp::swiglu: case ElementwiseOp::geglu_tanh:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Each returns nullptr when the op is not in its group (or the path is not available for it).
 Launcher find_unary_fwd(const Problem& p, bool vectorized);
 Launcher find_unary_bwd(const Problem& p, bool vectorized);
