@@ -87,7 +87,7 @@ class CudaExecutable final : public Executable<ElementwiseFamily> {
                     vectorized ? (p_.info.category == ElementwiseCategory::gated ? "dense-rows-vec16" : "contiguous-vec16")
                                : "strided-int64",
                     arch);
-    sku_.tactic = vectorized ? "16-byte packs x2, 256 threads" : "grid-stride, 256 threads";
+    sku_.tactic = vectorized ? "16-byte packs, 256 threads" : "grid-stride, 256 threads";
     if (vectorized && cuda::uses_fast_math(p_)) sku_.tactic += ", fast 16-bit math";
     const bool f64 = p_.sig.compute == DType::f64;
     pg_.math = p_.int_compute() ? "i64 integer math, wrapped to the output width"
