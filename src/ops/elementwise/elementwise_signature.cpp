@@ -220,6 +220,10 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
   } else {
     if (!is_floating(sig.compute))
       return invalid_argument(where + "backward needs floating operands");
+    bool any_float_tensor = false;
+    for (const Operand& in : d.inputs) any_float_tensor |= !in.is_scalar && is_floating(in.dtype);
+    if (!any_float_tensor)
+      return invalid_argument(where + "backward needs a floating tensor input (integer inputs have no gradient)");
     for (const Operand& in : d.inputs) {
       std::vector<int64_t> shape = sig.iteration_shape;
       if (cat == ElementwiseCategory::gated) shape = in.shape;

@@ -1,0 +1,111 @@
+// Generates docs/ops.md from the registry: every op with the dtypes it accepts, the
+// implementations that serve it, forward/backward, and its PyTorch/JAX names.
+//
+//   ops_catalog                 print the catalog
+//   ops_catalog --check FILE    exit 1 (with a message) when FILE differs from the catalog
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+
+using namespace baracuda;
+
+namespace {
+
+constexpr DType kCatalogDTypes[] = {DType::f64, DType::f32, DType::f16, DType::bf16, DType::f8e4m3, DType::f8e5m2,
+                                    DType::i64, DType::i32, DType::i16, DType::i8,  DType::u8,     DType::boolean};
+
+// A descriptor for `op` whose tensor inputs all have dtype t (shape [8, 64]).
+ElementwiseDescriptor sample(const ElementwiseOpInfo& info, DType t, Direction dir) {
+  ElementwiseDescriptor d{.op = info.op, .direction = dir};
+  for (int i = 0; i < info.arity; ++i) {
+    DType dt = (info.category == ElementwiseCategory::where && i == 0) ? DType::boolean : t;
+    std::vector<int64_t> shape{8, 64};
+    if (info.category == ElementwiseCategory::prelu && i == 1) shape = {64};
+    d.inputs.push_back(Operand::tensor(dt, shape));
+  }
+  if (info.category == ElementwiseCategory::cast) d.output_dtype = DType::f32;
+  if (info.category == ElementwiseCategory::prelu) d.inputs[0].shape = {8, 64, 3};
+  return d;
+}
+
+std::string dtypes_accepted(const ElementwiseOpInfo& info, Direction dir) {
+  std::string s;
+  for (DType t : kCatalogDTypes)
+    if (infer_signature(sample(info, t, dir))) s += (s.empty() ? "" : " ") + std::string(dtype_name(t));
+  return s.empty() ? "-" : s;
+}
+
+// Implementations whose supports() accepts the op for some dtype (on an sm_90 device for CUDA ones).
+std::string implementations(const ElementwiseOpInfo& info) {
+  std::string s;
+  for (const auto& impl : ElementwiseFamily::implementations()) {
+    Device dev = impl.device_kind == DeviceKind::cuda ? Device::cuda(0, 90) : Device::cpu();
+    bool any = false;
+    for (DType t : kCatalogDTypes)
+      for (Direction dir : {Direction::forward, Direction::backward})
+        if (infer_signature(sample(info, t, dir)) && impl.supports(sample(info, t, dir), dev).is_ok()) any = true;
+    if (any) s += (s.empty() ? "" : ", ") + std::string(impl.name);
+  }
+  return s;
+}
+
+std::string category_name(ElementwiseCategory c) {
+  switch (c) {
+    case ElementwiseCategory::float_math: return "float math";
+    case ElementwiseCategory::same: return "same dtype";
+    case ElementwiseCategory::float_only: return "float only";
+    case ElementwiseCategory::predicate: return "predicate";
+    case ElementwiseCategory::integer: return "integer";
+    case ElementwiseCategory::where: return "where";
+    case ElementwiseCategory::gated: return "gated";
+    case ElementwiseCategory::cast: return "cast";
+    case ElementwiseCategory::prelu: return "prelu";
+  }
+  return "?";
+}
+
+std::string catalog() {
+  std::ostringstream o;
+  o << "# Op catalog\n\n"
+    << "Generated from the registry by `tools/catalog/ops_catalog` (build target `ops_catalog`); the\n"
+    << "ctest `ops_catalog_up_to_date` fails when this file is stale. Regenerate with\n"
+    << "`build/tools/catalog/ops_catalog > docs/ops.md`.\n\n"
+    << "Dtypes: those the forward (backward) accepts when every tensor input has that dtype (mixed dtypes\n"
+    << "follow PyTorch promotion; `where` takes a bool condition). Implementations: those that serve\n"
+    << "the op for some dtype, in dispatch order (CUDA ones on sm_80+).\n\n"
+    << "## Elementwise (`ElementwisePlan`)\n\n"
+    << "| op | arity | category | forward dtypes | backward dtypes | implementations | PyTorch | JAX |\n"
+    << "|---|---:|---|---|---|---|---|---|\n";
+  for (const ElementwiseOpInfo& info : all_elementwise_ops()) {
+    std::string fwd = dtypes_accepted(info, Direction::forward);
+    if (info.category == ElementwiseCategory::cast) fwd = "any pair of " + fwd;
+    std::string bwd = info.differentiable ? dtypes_accepted(info, Direction::backward) : "not differentiable";
+    o << "| " << info.name << " | " << info.arity << " | " << category_name(info.category) << " | " << fwd << " | "
+      << bwd << " | " << implementations(info) << " | `" << info.torch_name << "` | "
+      << (info.jax_name.empty() ? std::string("-") : "`" + std::string(info.jax_name) + "`") << " |\n";
+  }
+  return o.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string text = catalog();
+  if (argc == 3 && std::string(argv[1]) == "--check") {
+    std::ifstream f(argv[2]);
+    std::stringstream have;
+    have << f.rdbuf();
+    if (have.str() != text) {
+      std::fprintf(stderr, "%s is stale: regenerate it with `ops_catalog > %s`\n", argv[2], argv[2]);
+      return 1;
+    }
+    std::printf("%s is up to date\n", argv[2]);
+    return 0;
+  }
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
