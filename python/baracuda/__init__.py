@@ -1,0 +1,43 @@
+"""baracuda: ML primitives through one plan API (Python bindings).
+
+- ``baracuda.ElementwisePlan``: the C++ plan (select in the constructor, ``explain()``, ``sku``,
+  ``precision_guarantee``, ``workspace_size``, ``can_implement``, ``run``) over DLPack tensors.
+- ``baracuda.ops``: the functional layer, ``baracuda.ops.<name>(*inputs, out=None, **attrs)`` and
+  ``baracuda.ops.<name>_backward(grad, *inputs, ...)`` for every op in ``catalog()``.
+- Errors: every non-ok baracuda Status raises a ``BaracudaError`` subclass carrying ``.code``:
+  InvalidArgumentError (ValueError), NotSupportedError (NotImplementedError), MisalignedError,
+  WorkspaceTooSmallError, BackendError, InternalError (RuntimeError); DTypeError (TypeError).
+"""
+from . import _C
+from ._C import (
+    BackendError,
+    BaracudaError,
+    DTypeError,
+    ElementwisePlan,
+    InternalError,
+    InvalidArgumentError,
+    MisalignedError,
+    NotSupportedError,
+    WorkspaceTooSmallError,
+    built_with_cuda,
+    can_cast,
+    catalog,
+    cuda_device_count,
+    dtype_names,
+    dtype_size,
+    explain,
+    infer_signature,
+    promote_types,
+    result_type,
+    tensor_info,
+)
+from . import ops
+
+__version__ = _C.__version__
+
+__all__ = [
+    "BackendError", "BaracudaError", "DTypeError", "ElementwisePlan", "InternalError", "InvalidArgumentError",
+    "MisalignedError", "NotSupportedError", "WorkspaceTooSmallError", "built_with_cuda", "can_cast", "catalog",
+    "cuda_device_count", "dtype_names", "dtype_size", "explain", "infer_signature", "ops", "promote_types",
+    "result_type", "tensor_info", "__version__",
+]
