@@ -10,3 +10,4 @@
 #include "baracuda/core/tensor.hpp"
 #include "baracuda/core/workspace.hpp"
 #include "baracuda/ops/elementwise.hpp"
+#include "baracuda/ops/reduce.hpp"

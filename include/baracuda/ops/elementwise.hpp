@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "baracuda/core/dtype.hpp"
+#include "baracuda/core/operand.hpp"
 #include "baracuda/core/plan.hpp"
 #include "baracuda/core/tensor.hpp"
 #include "baracuda/ops/elementwise_ops.hpp"
@@ -57,8 +58,6 @@ enum class ElementwiseCategory : uint8_t {
   prelu,       // prelu(x, weight): floating; weight numel 1 or x.shape[1]
 };
 
-enum class Direction : uint8_t { forward, backward };
-
 struct ElementwiseOpInfo {
   ElementwiseOp op;
   std::string_view name;
@@ -71,21 +70,6 @@ struct ElementwiseOpInfo {
 const ElementwiseOpInfo& op_info(ElementwiseOp op);
 std::span<const ElementwiseOpInfo> all_elementwise_ops();
 std::optional<ElementwiseOp> elementwise_op_from_name(std::string_view name);
-
-// One input or output as the descriptor sees it. A scalar operand is a Python number: its dtype
-// only says which kind (boolean, i64 for int, f64 for float) for promotion; its value travels in
-// ElementwiseArgs::scalars, so one plan serves every value.
-struct Operand {
-  DType dtype = DType::f32;
-  std::vector<int64_t> shape;
-  std::vector<int64_t> strides;  // empty: contiguous row-major
-  bool is_scalar = false;
-
-  static Operand tensor(DType dtype, std::vector<int64_t> shape, std::vector<int64_t> strides = {}) {
-    return {dtype, std::move(shape), std::move(strides), false};
-  }
-  static Operand scalar(DType kind = DType::f64) { return {kind, {}, {}, true}; }
-};
 
 // Op attributes, PyTorch's names and defaults. Each op reads only its own.
 struct ElementwiseAttrs {

@@ -12,79 +12,6 @@ std::string tag(const Problem& p) {
   return "[elementwise." + std::string(p.info.name) + (p.desc.direction == Direction::backward ? ".backward] " : "] ");
 }
 
-template <class Ptr>
-Status check_tensor(const Problem& p, const TensorView<Ptr>& t, const Operand& expected, const std::string& what,
-                    const Device& device) {
-  const std::string where = tag(p) + what;
-  if (!t.defined()) return invalid_argument(where + " is missing (undefined tensor)");
-  if (t.dtype != expected.dtype)
-    return invalid_argument(where + " has dtype " + std::string(dtype_name(t.dtype)) + ", the plan expects " +
-                            std::string(dtype_name(expected.dtype)));
-  if (!t.device.same_place(device))
-    return invalid_argument(where + " is on " + t.device.to_string() + ", the plan runs on " + device.to_string());
-  std::span<const int64_t> shape = t.shape();
-  if (!std::equal(shape.begin(), shape.end(), expected.shape.begin(), expected.shape.end()))
-    return invalid_argument(where + " has shape " + shape_to_string(shape) + ", the plan expects " +
-                            shape_to_string(expected.shape));
-  std::vector<int64_t> strides = expected.strides.empty() ? contiguous_strides(expected.shape) : expected.strides;
-  // An empty tensor touches no memory: its strides are irrelevant (numpy exports zeros).
-  for (int d = 0; d < t.rank() && t.numel() != 0; ++d)
-    if (t.size(d) != 1 && t.stride(d) != strides[d])
-      return invalid_argument(where + " has strides " + shape_to_string(t.layout.stride()) + ", the plan expects " +
-                              shape_to_string(strides) + " (describe them in the descriptor's Operand::strides)");
-  const int64_t n = t.numel();
-  if (n < 0) return invalid_argument(where + " element count overflows int64");
-  if (n > 0 && t.data == nullptr) return invalid_argument(where + " has a null data pointer");
-  if (n > 0) {
-    size_t el = dtype_size(t.dtype);
-    if (t.alignment() < el)
-      return misaligned(where + " pointer " + std::to_string(reinterpret_cast<uintptr_t>(t.data)) +
-                        " is not aligned to its element size " + std::to_string(el));
-    if (t.alignment() < std::min<size_t>(p.desc.alignment, 256))
-      return misaligned(where + " pointer is " + std::to_string(t.alignment()) + "-byte aligned, the descriptor promised " +
-                        std::to_string(p.desc.alignment) + " (select a plan with a smaller ElementwiseDescriptor::alignment)");
-  }
-  return Status::ok();
-}
-
-// [lowest, highest] byte addresses an operand touches; empty when numel == 0.
-struct Span {
-  uintptr_t lo = 0, hi = 0;
-  bool empty = true;
-};
-template <class Ptr>
-Span byte_span(const TensorView<Ptr>& t) {
-  Span s;
-  if (!t.defined() || t.numel() <= 0 || !t.data) return s;
-  auto base = reinterpret_cast<intptr_t>(t.data);
-  intptr_t lo = base, hi = base;
-  for (int d = 0; d < t.rank(); ++d) {
-    intptr_t ext = static_cast<intptr_t>((t.size(d) - 1) * t.stride(d) * static_cast<int64_t>(dtype_size(t.dtype)));
-    (ext < 0 ? lo : hi) += ext;
-  }
-  s.lo = static_cast<uintptr_t>(lo);
-  s.hi = static_cast<uintptr_t>(hi) + dtype_size(t.dtype) - 1;
-  s.empty = false;
-  return s;
-}
-bool overlaps(const Span& a, const Span& b) { return !a.empty && !b.empty && a.lo <= b.hi && b.lo <= a.hi; }
-
-bool has_internal_overlap(const TensorMut& t) {
-  for (int d = 0; d < t.rank(); ++d)
-    if (t.size(d) > 1 && t.stride(d) == 0) return true;
-  // Sort dims by stride and check each stride exceeds the extent of the smaller ones.
-  std::vector<int> dims;
-  for (int d = 0; d < t.rank(); ++d)
-    if (t.size(d) > 1) dims.push_back(d);
-  std::sort(dims.begin(), dims.end(), [&](int a, int b) { return std::abs(t.stride(a)) < std::abs(t.stride(b)); });
-  int64_t extent = 1;
-  for (int d : dims) {
-    if (std::abs(t.stride(d)) < extent) return true;
-    extent = std::abs(t.stride(d)) * t.size(d);
-  }
-  return false;
-}
-
 // Strides of a tensor of `shape` broadcast against the iteration space of rank `rank`.
 Dims broadcast_strides(const Layout& l, const Bound& b) {
   Dims s{};
@@ -103,7 +30,7 @@ Status check_args(const Problem& p, const ElementwiseArgs& args, const Device& d
   int arg = 0;
   if (bwd) {
     Operand dy = p.desc.grad_output ? *p.desc.grad_output : Operand::tensor(p.in_dtype[0], p.sig.iteration_shape);
-    BARACUDA_TRY(check_tensor(p, args.inputs[arg], dy, "input 0 (grad_output)", device));
+    BARACUDA_TRY(check_tensor_arg(where + "input 0 (grad_output)", args.inputs[arg], dy, device, p.desc.alignment));
     ++arg;
   }
   for (size_t i = 0; i < p.desc.inputs.size(); ++i, ++arg) {
@@ -114,7 +41,7 @@ Status check_args(const Problem& p, const ElementwiseArgs& args, const Device& d
         return invalid_argument(where + "scalar " + std::to_string(i) + " has kind " + std::string(dtype_name(s.dtype)));
       continue;
     }
-    BARACUDA_TRY(check_tensor(p, args.inputs[arg], o, "input " + std::to_string(arg), device));
+    BARACUDA_TRY(check_tensor_arg(where + "input " + std::to_string(arg), args.inputs[arg], o, device, p.desc.alignment));
   }
   for (int i = arg; i < ElementwiseArgs::kMaxInputs; ++i)
     if (args.inputs[i].defined())
@@ -142,17 +69,16 @@ Status check_args(const Problem& p, const ElementwiseArgs& args, const Device& d
         return invalid_argument(where + what + ": input " + std::to_string(i) + " of dtype " +
                                 std::string(dtype_name(in.dtype)) + " has no gradient");
     }
-    BARACUDA_TRY(check_tensor(p, t, p.sig.outputs[i], what, device));
+    BARACUDA_TRY(check_tensor_arg(where + what, t, p.sig.outputs[i], device, p.desc.alignment));
     if (has_internal_overlap(t))
       return invalid_argument(where + what + " has overlapping elements (strides " + shape_to_string(t.layout.stride()) + ")");
   }
   // Outputs may alias an input exactly (in-place), never partially; outputs never overlap each other.
   for (size_t i = 0; i < nout; ++i) {
     const TensorMut& o = args.outputs[i];
-    Span so = byte_span(o);
     for (int j = 0; j < arg; ++j) {
       const TensorRef& in = args.inputs[j];
-      if (!overlaps(so, byte_span(in))) continue;
+      if (!memory_overlaps(as_ref(o), in)) continue;
       bool exact = in.data == o.data && in.dtype == o.dtype && in.rank() == o.rank() &&
                    std::equal(in.shape().begin(), in.shape().end(), o.shape().begin()) &&
                    std::equal(in.layout.stride().begin(), in.layout.stride().end(), o.layout.stride().begin());
@@ -161,7 +87,7 @@ Status check_args(const Problem& p, const ElementwiseArgs& args, const Device& d
                                 " (in-place needs the same pointer, dtype, shape and strides)");
     }
     for (size_t k = i + 1; k < nout; ++k)
-      if (overlaps(so, byte_span(args.outputs[k])))
+      if (memory_overlaps(as_ref(o), as_ref(args.outputs[k])))
         return invalid_argument(where + "outputs " + std::to_string(i) + " and " + std::to_string(k) + " overlap");
   }
   return Status::ok();
