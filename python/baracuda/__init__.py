@@ -2,8 +2,12 @@
 
 - ``baracuda.ElementwisePlan``: the C++ plan (select in the constructor, ``explain()``, ``sku``,
   ``precision_guarantee``, ``workspace_size``, ``can_implement``, ``run``) over DLPack tensors.
+- ``baracuda.ReducePlan``: the same for the reduction family (``reduce_catalog()``,
+  ``reduce_infer_signature``, ``reduce_explain``).
 - ``baracuda.ops``: the functional layer, ``baracuda.ops.<name>(*inputs, out=None, **attrs)`` and
-  ``baracuda.ops.<name>_backward(grad, *inputs, ...)`` for every op in ``catalog()``.
+  ``baracuda.ops.<name>_backward(grad, *inputs, ...)`` for every op in ``catalog()``,
+  and the reductions ``baracuda.ops.sum(x, dim=None, keepdim=False, dtype=None)``, ``amax``,
+  ``max`` -> (values, indices), ``var``, ``norm``, ... with ``<name>_backward`` (``reduce_catalog()``).
 - Errors: every non-ok baracuda Status raises a ``BaracudaError`` subclass carrying ``.code``:
   InvalidArgumentError (ValueError), NotSupportedError (NotImplementedError), MisalignedError,
   WorkspaceTooSmallError, BackendError, InternalError (RuntimeError); DTypeError (TypeError).
@@ -18,6 +22,7 @@ from ._C import (
     InvalidArgumentError,
     MisalignedError,
     NotSupportedError,
+    ReducePlan,
     WorkspaceTooSmallError,
     built_with_cuda,
     can_cast,
@@ -28,6 +33,9 @@ from ._C import (
     explain,
     infer_signature,
     promote_types,
+    reduce_catalog,
+    reduce_explain,
+    reduce_infer_signature,
     result_type,
     tensor_info,
 )
@@ -39,5 +47,5 @@ __all__ = [
     "BackendError", "BaracudaError", "DTypeError", "ElementwisePlan", "InternalError", "InvalidArgumentError",
     "MisalignedError", "NotSupportedError", "WorkspaceTooSmallError", "built_with_cuda", "can_cast", "catalog",
     "cuda_device_count", "dtype_names", "dtype_size", "explain", "infer_signature", "ops", "promote_types",
-    "result_type", "tensor_info", "__version__",
+    "ReducePlan", "reduce_catalog", "reduce_explain", "reduce_infer_signature", "result_type", "tensor_info", "__version__",
 ]

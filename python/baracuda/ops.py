@@ -1,4 +1,6 @@
-"""Functional layer: ``baracuda.ops.<name>(*inputs, out=None, **attrs)`` for every elementwise op.
+"""Functional layer: ``baracuda.ops.<name>(*inputs, out=None, **attrs)`` for every elementwise op,
+and the reductions (``sum``, ``mean``, ``amax``, ``max``, ``var``, ``norm``, ... with ``dim`` /
+``keepdim``; see ``baracuda.reductions``, re-exported here).
 
 Inputs are tensors of any supported framework (numpy on the CPU; torch on CPU or CUDA; CuPy) or
 Python numbers, which are scalar operands with PyTorch's promotion (``int32 array * 2.5`` is f32).
@@ -18,6 +20,7 @@ negative_slope min_val max_val eps dim scale amax. ``addcmul`` / ``addcdiv`` tak
 """
 from __future__ import annotations
 
+import builtins
 import numbers
 
 from . import _C
@@ -36,13 +39,14 @@ _plan_cache = {}
 
 
 def clear_plan_cache():
-    """Forget every cached plan and signature."""
+    """Forget every cached plan and signature (elementwise and reductions)."""
     _sig_cache.clear()
     _plan_cache.clear()
+    _reductions.clear_reduce_plan_cache()
 
 
 def plan_cache_size():
-    return len(_plan_cache)
+    return len(_plan_cache) + _reductions.reduce_plan_cache_size()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +221,7 @@ def _forward(op, inputs, out=None, attrs=None, output_dtype=None):
             oargs.append(a.arg(t, spec[0]))
             tensors.append((a, t))
         # Describe the given outputs when they differ from the default (dtype, shape, contiguity).
-        if any(sp[:2] != (s[0], tuple(s[1])) or sp[2] is not None for sp, s in zip(specs, outs_sig)):
+        if builtins.any(sp[:2] != (s[0], tuple(s[1])) or sp[2] is not None for sp, s in zip(specs, outs_sig)):
             out_specs = tuple(specs)
     stream = fw.stream(dev)
     _select_and_run(key, op, "forward", o.specs, output_dtype, attrs, dev, fw, stream, None, out_specs, o.args,
@@ -418,3 +422,16 @@ def _with_value(name):
 
 addcmul, addcmul_backward = _with_value("addcmul")
 addcdiv, addcdiv_backward = _with_value("addcdiv")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions (baracuda.reductions), re-exported. They shadow the builtins sum / max / min / any /
+# all in this module's namespace: code above uses builtins.<name> for those.
+
+from . import reductions as _reductions  # noqa: E402
+from .reductions import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_reductions.__all__)
+assert not _clash, f"elementwise and reduction functions share names: {sorted(_clash)}"
+__all__ += _reductions.__all__
+del _clash

@@ -65,4 +65,16 @@ ElementwiseDescriptor make_descriptor(std::string_view op, nb::handle inputs, st
 nb::dict signature_to_dict(const ElementwiseSignature& sig);
 nb::list candidates_to_list(const std::vector<Candidate>& cands);
 
+// Shared by the families (elementwise_info.cpp / elementwise_plan.cpp).
+std::vector<int64_t> to_dims(nb::handle seq, const char* what);  // None -> {}
+// (dtype, shape, strides or None, is_scalar) -> Operand; a bare dtype name is a 0-dim tensor.
+Operand to_operand(nb::handle spec, const char* what);
+nb::tuple operand_to_tuple(const Operand& o);  // (dtype, shape, strides or None, is_scalar)
+nb::dict sku_to_dict(const KernelSku& s);
+nb::dict precision_to_dict(const PrecisionGuarantee& p);
+
+// ---- reduce_plan.cpp ------------------------------------------------------------------------
+// ReducePlan, reduce_catalog, reduce_infer_signature, reduce_explain.
+void register_reduce(nb::module_& m);
+
 }  // namespace baracuda::py

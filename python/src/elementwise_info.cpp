@@ -19,6 +19,32 @@ std::string_view category_name(ElementwiseCategory c) {
   return "?";
 }
 
+void set_attrs(ElementwiseAttrs& a, nb::handle attrs) {
+  if (attrs.is_none()) return;
+  if (!nb::isinstance<nb::dict>(attrs)) throw nb::type_error("attrs must be a dict");
+  for (auto [k, v] : nb::borrow<nb::dict>(attrs)) {
+    std::string key = nb::cast<std::string>(k);
+    if (v.is_none()) continue;
+    if (key == "alpha") a.alpha = nb::cast<double>(v);
+    else if (key == "beta") a.beta = nb::cast<double>(v);
+    else if (key == "threshold") a.threshold = nb::cast<double>(v);
+    else if (key == "value") a.value = nb::cast<double>(v);
+    else if (key == "lambd") a.lambd = nb::cast<double>(v);
+    else if (key == "negative_slope") a.negative_slope = nb::cast<double>(v);
+    else if (key == "min_val") a.min_val = nb::cast<double>(v);
+    else if (key == "max_val") a.max_val = nb::cast<double>(v);
+    else if (key == "eps") a.eps = nb::cast<double>(v);
+    else if (key == "dim") a.dim = nb::cast<int>(v);
+    else if (key == "scale") a.scale = nb::cast<double>(v);
+    else if (key == "amax") a.amax = nb::cast<bool>(v);
+    else
+      throw_invalid("[elementwise] unknown attribute '" + key +
+                    "' (alpha beta threshold value lambd negative_slope min_val max_val eps dim scale amax)");
+  }
+}
+
+}  // namespace
+
 std::vector<int64_t> to_dims(nb::handle seq, const char* what) {
   std::vector<int64_t> v;
   if (seq.is_none()) return v;
@@ -49,37 +75,11 @@ Operand to_operand(nb::handle spec, const char* what) {
   return o;
 }
 
-void set_attrs(ElementwiseAttrs& a, nb::handle attrs) {
-  if (attrs.is_none()) return;
-  if (!nb::isinstance<nb::dict>(attrs)) throw nb::type_error("attrs must be a dict");
-  for (auto [k, v] : nb::borrow<nb::dict>(attrs)) {
-    std::string key = nb::cast<std::string>(k);
-    if (v.is_none()) continue;
-    if (key == "alpha") a.alpha = nb::cast<double>(v);
-    else if (key == "beta") a.beta = nb::cast<double>(v);
-    else if (key == "threshold") a.threshold = nb::cast<double>(v);
-    else if (key == "value") a.value = nb::cast<double>(v);
-    else if (key == "lambd") a.lambd = nb::cast<double>(v);
-    else if (key == "negative_slope") a.negative_slope = nb::cast<double>(v);
-    else if (key == "min_val") a.min_val = nb::cast<double>(v);
-    else if (key == "max_val") a.max_val = nb::cast<double>(v);
-    else if (key == "eps") a.eps = nb::cast<double>(v);
-    else if (key == "dim") a.dim = nb::cast<int>(v);
-    else if (key == "scale") a.scale = nb::cast<double>(v);
-    else if (key == "amax") a.amax = nb::cast<bool>(v);
-    else
-      throw_invalid("[elementwise] unknown attribute '" + key +
-                    "' (alpha beta threshold value lambd negative_slope min_val max_val eps dim scale amax)");
-  }
-}
-
 nb::tuple operand_to_tuple(const Operand& o) {
   return nb::make_tuple(std::string(dtype_name(o.dtype)), nb::tuple(nb::cast(o.shape)),
                         o.strides.empty() ? nb::object(nb::none()) : nb::object(nb::tuple(nb::cast(o.strides))),
                         o.is_scalar);
 }
-
-}  // namespace
 
 ElementwiseDescriptor make_descriptor(std::string_view op, nb::handle inputs, std::string_view direction,
                                       nb::handle output_dtype, nb::handle attrs, size_t alignment,

@@ -4,7 +4,6 @@
 #include "bindings.hpp"
 
 namespace baracuda::py {
-namespace {
 
 nb::dict sku_to_dict(const KernelSku& s) {
   nb::dict d;
@@ -30,6 +29,8 @@ nb::dict precision_to_dict(const PrecisionGuarantee& p) {
   d["string"] = p.to_string();
   return d;
 }
+
+namespace {
 
 bool is_python_number(nb::handle h) { return PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()); }
 

@@ -318,3 +318,141 @@ def header_ops(path: Path = HEADER):
     text = path.read_text()
     pat = re.compile(r"^\s*X\((\w+),\s*\w+,\s*(\d+),\s*(\w+),\s*([01]),", re.M)
     return [(m.group(1), int(m.group(2)), m.group(3), m.group(4) == "1") for m in pat.finditer(text)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions: one row per op of include/baracuda/ops/reduce.hpp (bc.reduce_catalog()).
+#
+# ref(x, dim, keepdim, **kw) is the torch reference with bc.ops.<name>'s signature (dim None / int /
+# tuple); kw_sets are the extra keyword sets to try (correction, ord, dtype); int_dims_only: torch
+# takes a single int dim (max / min / argmax / argmin).
+
+REDUCE_FLOAT_DTYPES = ("f64", "f32", "f16", "bf16")
+REDUCE_INT_DTYPES = ("i64", "i32", "i16", "i8", "u8", "bool")
+
+
+@dataclass
+class ReduceRow:
+    name: str
+    ref: Callable
+    dtypes: tuple = REDUCE_FLOAT_DTYPES
+    differentiable: bool = True
+    kw_sets: list = field(default_factory=lambda: [{}])
+    int_dims_only: bool = False
+    empty_ok: bool = True              # defined on empty groups (sum 0, prod 1, ...)
+    note: str = ""
+
+
+def _all_dims(x, dim):
+    return tuple(range(x.dim())) if dim is None else dim
+
+
+def _keep(y, x, dim, keepdim):
+    """Unsqueeze a torch result reduced over `dim` (None = all) back to rank x.dim() when keepdim."""
+    if not keepdim:
+        return y
+    dims = _all_dims(x, dim)
+    dims = (dims,) if isinstance(dims, int) else dims
+    for d in sorted(d % max(x.dim(), 1) for d in dims):
+        if x.dim():
+            y = y.unsqueeze(d)
+    return y
+
+
+def _per_dim(fn):
+    """A torch reduction taking one int dim, extended to dim None / tuple (reduces dims one at a time)."""
+    def ref(x, dim, keepdim, **kw):
+        dims = _all_dims(x, dim)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if x.dim() == 0:
+            return fn(x, **kw)
+        y = x
+        for d in sorted((d % x.dim() for d in dims), reverse=True):
+            y = fn(y, dim=d, keepdim=True, **kw)
+        if not keepdim:
+            for d in sorted((d % x.dim() for d in dims), reverse=True):
+                y = y.squeeze(d)
+        return y
+    return ref
+
+
+def _sum_like(fname):
+    def ref(x, dim, keepdim, dtype=None):
+        fn = getattr(torch, fname)
+        kw = {} if dtype is None else {"dtype": torch_dtype(dtype)}
+        return fn(x, dim=_all_dims(x, dim), keepdim=keepdim, **kw)
+    return ref
+
+
+def _prod(x, dim, keepdim, dtype=None):
+    kw = {} if dtype is None else {"dtype": torch_dtype(dtype)}
+    return _per_dim(lambda t, **k: torch.prod(t, **k))(x, dim, keepdim, **kw)
+
+
+def _extreme_ref(fname, whole):
+    def ref(x, dim, keepdim):
+        if dim is None:  # bc.ops.max(x): the value only, like torch.max(x)
+            return getattr(torch, whole)(x, dim=_all_dims(x, None), keepdim=keepdim)
+        r = getattr(torch, fname)(x, dim, keepdim)
+        return (r.values, r.indices)
+    return ref
+
+
+def _arg_ref(fname):
+    def ref(x, dim, keepdim):
+        return getattr(torch, fname)(x, dim=dim, keepdim=keepdim if dim is not None else False)
+    return ref
+
+
+def _count_nonzero(x, dim, keepdim):
+    return _keep(torch.count_nonzero(x, dim=_all_dims(x, dim)), x, dim, keepdim)
+
+
+REDUCE_ROWS = [
+    ReduceRow("sum", _sum_like("sum"), REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES, kw_sets=[{}, {"dtype": "f64"}]),
+    ReduceRow("mean", _sum_like("mean"), kw_sets=[{}, {"dtype": "f64"}]),
+    ReduceRow("prod", _prod, REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES),
+    ReduceRow("amax", lambda x, d, k: torch.amax(x, dim=_all_dims(x, d), keepdim=k),
+              REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES[:-1], empty_ok=False),
+    ReduceRow("amin", lambda x, d, k: torch.amin(x, dim=_all_dims(x, d), keepdim=k),
+              REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES[:-1], empty_ok=False),
+    ReduceRow("max", _extreme_ref("max", "amax"), REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES[:-1], int_dims_only=True,
+              empty_ok=False),
+    ReduceRow("min", _extreme_ref("min", "amin"), REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES[:-1], int_dims_only=True,
+              empty_ok=False),
+    ReduceRow("argmax", _arg_ref("argmax"), REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES[:-1], differentiable=False,
+              int_dims_only=True, empty_ok=False),
+    ReduceRow("argmin", _arg_ref("argmin"), REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES[:-1], differentiable=False,
+              int_dims_only=True, empty_ok=False),
+    ReduceRow("var", lambda x, d, k, correction=1: torch.var(x, dim=_all_dims(x, d), correction=correction, keepdim=k),
+              kw_sets=[{}, {"correction": 0}, {"correction": 2}]),
+    ReduceRow("std", lambda x, d, k, correction=1: torch.std(x, dim=_all_dims(x, d), correction=correction, keepdim=k),
+              kw_sets=[{}, {"correction": 0}]),
+    ReduceRow("var_mean",
+              lambda x, d, k, correction=1: tuple(torch.var_mean(x, dim=_all_dims(x, d), correction=correction, keepdim=k)),
+              kw_sets=[{}, {"correction": 0}]),
+    ReduceRow("norm", lambda x, d, k, ord=2, dtype=None: torch.linalg.vector_norm(
+                  x, ord=ord, dim=d, keepdim=k, dtype=None if dtype is None else torch_dtype(dtype)),
+              kw_sets=[{}, {"ord": 1}, {"ord": 3}, {"ord": 0.5}, {"ord": math.inf}, {"ord": -math.inf}, {"ord": 0},
+                       {"dtype": "f64"}],
+              note="empty input only for ord >= 0 finite (torch refuses inf / negative ord there)"),
+    ReduceRow("logsumexp", lambda x, d, k: torch.logsumexp(x, dim=_all_dims(x, d), keepdim=k)),
+    ReduceRow("any", _per_dim(lambda t, **k: torch.any(t, **k)), REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES,
+              differentiable=False),
+    ReduceRow("all", _per_dim(lambda t, **k: torch.all(t, **k)), REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES,
+              differentiable=False),
+    ReduceRow("count_nonzero", _count_nonzero, REDUCE_FLOAT_DTYPES + REDUCE_INT_DTYPES, differentiable=False),
+    ReduceRow("nansum", _sum_like("nansum"), kw_sets=[{}, {"dtype": "f64"}]),
+    ReduceRow("nanmean", _sum_like("nanmean"), kw_sets=[{}, {"dtype": "f64"}]),
+]
+REDUCE_TABLE = {r.name: r for r in REDUCE_ROWS}
+assert len(REDUCE_TABLE) == len(REDUCE_ROWS), "duplicate reduction row names"
+
+REDUCE_HEADER = Path(__file__).resolve().parents[2] / "include" / "baracuda" / "ops" / "reduce.hpp"
+
+
+def reduce_header_ops(path: Path = REDUCE_HEADER):
+    """[(name, differentiable)] parsed from BARACUDA_REDUCE_OPS."""
+    text = path.read_text()
+    pat = re.compile(r"^\s*X\((\w+),\s*([01]),\s*\"", re.M)
+    return [(m.group(1), m.group(2) == "1") for m in pat.finditer(text)]

@@ -742,3 +742,169 @@ def test_cast_backward(tt, bc, src, dst, device):
         err = compare(got[0], want)
         checks.fail(f"{line}: {err}", "cast", f"{src}->{dst}", variant) if err else checks.ok()
     checks.finish()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions (parity_table.REDUCE_ROWS): bc.ops.<name>(x, dim, keepdim, **kw) vs torch, forward
+# on every dtype of the row, backward in f64 through torch.autograd. CUDA tensors: no CUDA
+# reductions yet, so the plan raises NotSupportedError (a NotImplementedError) — xfail until they land.
+
+REDUCE_DEVICES = [
+    pytest.param("cpu", id="cpu"),
+    pytest.param("cuda", id="cuda", marks=[
+        pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device (torch missing or torch.cuda.is_available() is "
+                                                 "False): GPU parity skipped"),
+        pytest.mark.xfail(raises=NotImplementedError, reason="CUDA reductions not implemented yet", strict=False)]),
+]
+REDUCE_SHAPE = (3, 4, 5)
+REDUCE_TOL = {"f64": (1e-10, 1e-12), "f32": (1e-5, 1e-6), "f16": (2e-3, 1e-3), "bf16": (1.6e-2, 1e-2)}
+
+
+def test_reduce_table_matches_header():
+    if not PT.REDUCE_HEADER.exists():
+        pytest.skip(f"{PT.REDUCE_HEADER} not found (tests run outside the source tree)")
+    ops = PT.reduce_header_ops()
+    assert ops, "no ops parsed from reduce.hpp"
+    names = [n for n, _ in ops]
+    missing = [n for n in names if n not in PT.REDUCE_TABLE]
+    stale = [n for n in PT.REDUCE_TABLE if n not in names]
+    assert not missing, f"ops of reduce.hpp without a parity row: {missing}"
+    assert not stale, f"reduction parity rows for ops that are not in reduce.hpp: {stale}"
+    bad = [n for n, d in ops if PT.REDUCE_TABLE[n].differentiable != d]
+    assert not bad, f"differentiable differs from reduce.hpp for {bad}"
+
+
+def test_every_reduce_catalog_op_has_a_row(bc):
+    cat = bc.reduce_catalog()
+    names = [d["name"] for d in cat]
+    assert names, "bc.reduce_catalog() is empty"
+    missing = [n for n in names if n not in PT.REDUCE_TABLE]
+    assert not missing, f"ops in bc.reduce_catalog() without a row in parity_table.REDUCE_ROWS: {missing}"
+    stale = [n for n in PT.REDUCE_TABLE if n not in names]
+    assert not stale, f"reduction rows for ops that bc.reduce_catalog() does not list: {stale}"
+    bad = [d["name"] for d in cat if bool(d["differentiable"]) != PT.REDUCE_TABLE[d["name"]].differentiable]
+    assert not bad, f"differentiable in REDUCE_ROWS differs from bc.reduce_catalog() for {bad}"
+    missing = [r.name for r in PT.REDUCE_ROWS if not callable(getattr(bc.ops, r.name, None))]
+    missing += [r.name + "_backward" for r in PT.REDUCE_ROWS
+                if r.differentiable and not callable(getattr(bc.ops, r.name + "_backward", None))]
+    assert not missing, f"bc.ops lacks {missing}"
+
+
+def reduce_input(tt, dtype, shape, seed, device):
+    g = tt.Generator().manual_seed(seed)
+    if dtype == "bool":
+        x = tt.randint(0, 2, shape, generator=g).bool()
+    elif dtype in PT.REDUCE_INT_DTYPES:
+        lo = 0 if dtype == "u8" else -3
+        x = tt.randint(lo, 4, shape, generator=g).to(PT.torch_dtype(dtype))
+    else:
+        x = (tt.rand(shape, generator=g, dtype=tt.float64) * 4 - 2).to(PT.torch_dtype(dtype))
+    return x.to(device)
+
+
+def reduce_dims(row):
+    dims = [None, 0, -1, 1]
+    if not row.int_dims_only:
+        dims += [(0, 2), (2, 0, 1)]
+    return dims
+
+
+def reduce_variants(tt, row, dtype, device):
+    """(label, x) pairs: contiguous, a strided view, NaN-sprinkled (floats), empty."""
+    x = reduce_input(tt, dtype, REDUCE_SHAPE, seed_of(row.name, dtype), device)
+    out = [("contiguous", x), ("transposed", x.transpose(0, 2)),
+           ("sliced", reduce_input(tt, dtype, (6, 4, 10), seed_of(row.name, dtype, 1), device)[::2, :, 1::2])]
+    if dtype in PT.REDUCE_FLOAT_DTYPES and row.name not in ("max", "min", "argmax", "argmin"):
+        xn = x.clone()
+        xn[0, 1, 2] = math.nan
+        xn[2, 3, 4] = math.inf
+        out.append(("nan_inf", xn))
+    return out
+
+
+def _call_bc(bc, row, x, dim, keepdim, kw):
+    if row.name == "logsumexp":
+        return bc.ops.logsumexp(x, dim, keepdim)
+    return getattr(bc.ops, row.name)(x, dim=dim, keepdim=keepdim, **kw)
+
+
+def _as_tuple(y):
+    return tuple(y) if isinstance(y, (tuple, list)) else (y,)
+
+
+def _close(tt, got, want, label):
+    """Same dtype and shape; floats within the tolerance of the result dtype, the rest exact."""
+    names = {PT.torch_dtype(n): n for n in REDUCE_TOL}
+    got, want = _as_tuple(got), _as_tuple(want)
+    assert len(got) == len(want), f"{label}: {len(got)} results vs torch {len(want)}"
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype, f"{label}: dtype {g.dtype} vs torch {w.dtype}"
+        assert tuple(g.shape) == tuple(w.shape), f"{label}: shape {tuple(g.shape)} vs torch {tuple(w.shape)}"
+        rtol, atol = REDUCE_TOL[names[w.dtype]] if w.dtype in names else (0, 0)
+        tt.testing.assert_close(g.cpu(), w.cpu(), rtol=rtol, atol=atol, equal_nan=True, msg=lambda m: f"{label}: {m}")
+
+
+@pytest.mark.parametrize("device", REDUCE_DEVICES)
+@pytest.mark.parametrize("op,dtype", [pytest.param(r.name, d, id=f"{r.name}-{d}") for r in PT.REDUCE_ROWS
+                                      for d in r.dtypes])
+def test_reduce_forward(tt, bc, op, dtype, device):
+    row = PT.REDUCE_TABLE[op]
+    for kw in row.kw_sets:
+        if "dtype" in kw and dtype not in PT.REDUCE_FLOAT_DTYPES:
+            continue
+        for label, x in reduce_variants(tt, row, dtype, device):
+            for dim in reduce_dims(row):
+                for keepdim in (False, True):
+                    if row.name in ("argmax", "argmin") and dim is None and keepdim:
+                        continue  # torch's keepdim with dim=None differs between versions
+                    name = f"reduce.{op} {dtype} {device} {label} dim={dim} keepdim={keepdim} {kw}"
+                    try:
+                        want = row.ref(x, dim, keepdim, **kw)
+                    except (RuntimeError, TypeError):  # torch refuses (e.g. an integer dtype): so must we
+                        with pytest.raises(bc.BaracudaError):
+                            _call_bc(bc, row, x, dim, keepdim, kw)
+                        STATS["forward not supported by torch"] += 1
+                        continue
+                    got = _call_bc(bc, row, x, dim, keepdim, kw)
+                    _close(tt, got, want, name)
+                    STATS["forward passed"] += 1
+    # Empty input: sum 0, prod 1, ... or an InvalidArgumentError where torch raises too.
+    e = reduce_input(tt, dtype, (0, 4), 0, device)
+    for dim in (0, None):
+        kw = {}
+        name = f"reduce.{op} {dtype} {device} empty dim={dim}"
+        try:
+            want = row.ref(e, dim, False, **kw)
+        except (RuntimeError, IndexError, ValueError):
+            with pytest.raises(ValueError, match=r"reduce\."):  # max(dim=None) reports reduce.amax
+                _call_bc(bc, row, e, dim, False, kw)
+            continue
+        got = _call_bc(bc, row, e, dim, False, kw)
+        _close(tt, got, want, name)
+
+
+def _float_results(y):
+    return [t for t in _as_tuple(y) if t.is_floating_point()]
+
+
+@pytest.mark.parametrize("device", REDUCE_DEVICES)
+@pytest.mark.parametrize("op", [r.name for r in PT.REDUCE_ROWS if r.differentiable])
+def test_reduce_backward(tt, bc, op, device):
+    row = PT.REDUCE_TABLE[op]
+    for kw in row.kw_sets:
+        if "dtype" in kw:
+            continue
+        for label, x0 in reduce_variants(tt, row, "f64", device)[:3]:
+            for dim in reduce_dims(row):
+                for keepdim in (False, True):
+                    name = f"reduce.{op}.backward f64 {device} {label} dim={dim} keepdim={keepdim} {kw}"
+                    x = x0.detach().clone().requires_grad_(True)
+                    ys = _float_results(row.ref(x, dim, keepdim, **kw))
+                    gs = [reduce_input(tt, "f64", tuple(y.shape), seed_of(name, i), device) for i, y in enumerate(ys)]
+                    (want,) = tt.autograd.grad(ys, x, gs)
+                    if op == "logsumexp":
+                        got = bc.ops.logsumexp_backward(*gs, x0, dim, keepdim)
+                    else:
+                        got = getattr(bc.ops, op + "_backward")(*gs, x0, dim=dim, keepdim=keepdim, **kw)
+                    _close(tt, got, want, name)
+                    STATS["backward passed"] += 1

@@ -21,9 +21,8 @@
 //    sign(x) / count among |x| == norm (or NaN x; sign(NaN) = NaN here); other p: dy sign(x)
 //    (|x| / norm)^(p-1), 0 where x == 0 or norm == 0 (PyTorch's masks, without overflowing
 //    norm^(p-1)).
-//  * amax/amin/max/min: dy / count among x == result (NaN positions when the result is NaN).
-//    Note: PyTorch's max(dim)/min(dim) route the whole gradient to the returned index instead;
-//    this library follows amax for both (reduce.hpp).
+//  * amax/amin: dy / count among x == result (NaN positions when the result is NaN);
+//    max/min (PyTorch's max(dim)/min(dim)): the whole dy to the returned index.
 //  * prod: dy * (product of the others); PyTorch computes dy * result / x when there is no zero,
 //    which differs only where that overflows or x is infinite.
 //  * logsumexp: dy * softmax(x); where lse is +-inf, dy * exp(x - lse) plainly (NaN where x and

@@ -1,0 +1,295 @@
+// baracuda._C.ReducePlan: Plan<ReduceFamily> for Python; reduce_catalog, reduce_infer_signature,
+// reduce_explain.
+#include <cmath>
+#include <optional>
+
+#include "bindings.hpp"
+
+namespace baracuda::py {
+namespace {
+
+ReduceOp reduce_op_from_name(std::string_view name) {
+  for (const ReduceOpInfo& i : all_reduce_ops())
+    if (i.name == name) return i.op;
+  throw_invalid("[reduce] unknown op '" + std::string(name) + "' (see baracuda.reduce_catalog())");
+}
+
+std::string reduce_tag(const ReduceDescriptor& d) {
+  return "[reduce." + std::string(reduce_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
+}
+
+// axes: None (every axis), an int, or a sequence of ints.
+std::vector<int> to_axes(nb::handle axes) {
+  std::vector<int> v;
+  if (!axes.is_valid() || axes.is_none()) return v;
+  if (PyLong_Check(axes.ptr()) && !PyBool_Check(axes.ptr())) {
+    v.push_back(nb::cast<int>(axes));
+    return v;
+  }
+  if (!nb::isinstance<nb::sequence>(axes) || nb::isinstance<nb::str>(axes))
+    throw nb::type_error("axes must be None, an int or a sequence of ints");
+  for (nb::handle h : axes) {
+    if (!PyLong_Check(h.ptr()) || PyBool_Check(h.ptr())) throw nb::type_error("axes must be ints");
+    v.push_back(nb::cast<int>(h));
+  }
+  return v;
+}
+
+ReduceDescriptor make_reduce_descriptor(std::string_view op, nb::handle input, nb::handle axes, bool keepdim,
+                                        std::string_view direction, double correction, double p,
+                                        nb::handle output_dtype, nb::handle grad_outputs, nb::handle outputs) {
+  ReduceDescriptor d;
+  d.op = reduce_op_from_name(op);
+  if (direction == "forward") d.direction = Direction::forward;
+  else if (direction == "backward") d.direction = Direction::backward;
+  else
+    throw_invalid("[reduce." + std::string(op) + "] direction must be 'forward' or 'backward', got '" +
+                  std::string(direction) + "'");
+  d.input = to_operand(input, "input spec");
+  d.axes = to_axes(axes);
+  d.keepdim = keepdim;
+  d.correction = correction;
+  d.p = p;
+  if (output_dtype.is_valid() && !output_dtype.is_none())
+    d.output_dtype = parse_dtype(nb::cast<std::string_view>(output_dtype));
+  if (grad_outputs.is_valid() && !grad_outputs.is_none())
+    for (nb::handle h : grad_outputs) d.grad_outputs.push_back(to_operand(h, "grad_output spec"));
+  if (outputs.is_valid() && !outputs.is_none())
+    for (nb::handle h : outputs) d.outputs.push_back(to_operand(h, "output spec"));
+  return d;
+}
+
+nb::dict reduce_signature_to_dict(const ReduceSignature& sig) {
+  nb::dict d;
+  d["axes"] = nb::tuple(nb::cast(sig.axes));
+  d["accumulate"] = std::string(dtype_name(sig.accumulate));
+  nb::list ins, outs;
+  for (const Operand& o : sig.inputs) ins.append(operand_to_tuple(o));
+  for (const Operand& o : sig.outputs) outs.append(operand_to_tuple(o));
+  d["inputs"] = ins;
+  d["outputs"] = outs;
+  return d;
+}
+
+Stream stream_of(const Device& dev, uintptr_t handle) {
+  if (dev.is_cpu()) {
+    if (handle != 0) throw_invalid("[reduce] a CPU plan takes stream 0 (or None), got " + std::to_string(handle));
+    return Stream::cpu();
+  }
+  return unwrap(Stream::cuda(reinterpret_cast<void*>(handle), dev.ordinal));
+}
+
+class PyReducePlan {
+ public:
+  PyReducePlan(std::string_view op, nb::handle input, nb::handle axes, bool keepdim, std::string_view direction,
+               double correction, double p, nb::handle output_dtype, std::string_view device, uintptr_t stream,
+               nb::handle grad_outputs, nb::handle outputs, nb::handle force, nb::handle exclude, bool deterministic)
+      : desc_(make_reduce_descriptor(op, input, axes, keepdim, direction, correction, p, output_dtype, grad_outputs,
+                                     outputs)),
+        device_(parse_device(device)),
+        stream_handle_(stream) {
+    if (!force.is_none()) pref_.force = nb::cast<std::string>(force);
+    if (!exclude.is_none())
+      for (nb::handle h : exclude) pref_.exclude.push_back(nb::cast<std::string>(h));
+    pref_.deterministic = deterministic;
+    stream_.emplace(stream_of(device_, stream));
+    sig_ = unwrap(infer_signature(desc_));
+    plan_.emplace(unwrap(ReducePlan::select(*stream_, desc_, pref_)));
+  }
+
+  nb::list explain() const { return candidates_to_list(ReducePlan::explain(*stream_, desc_, pref_)); }
+  size_t workspace_size() const { return plan_->workspace_size(); }
+  nb::dict sku() const { return sku_to_dict(plan_->sku()); }
+  std::string sku_string() const { return plan_->sku().to_string(); }
+  nb::dict precision() const { return precision_to_dict(plan_->precision_guarantee()); }
+  nb::dict signature() const { return reduce_signature_to_dict(sig_); }
+  std::string op() const { return std::string(reduce_op_info(desc_.op).name); }
+  std::string direction() const { return backward() ? "backward" : "forward"; }
+  std::string device() const { return device_name(device_); }
+  std::string describe() const { return ReduceFamily::describe(desc_); }
+  nb::tuple axes() const { return nb::tuple(nb::cast(sig_.axes)); }
+  bool keepdim() const { return desc_.keepdim; }
+  int num_inputs() const { return static_cast<int>(sig_.inputs.size()); }
+  int num_outputs() const { return static_cast<int>(sig_.outputs.size()); }
+
+  bool can_implement(nb::handle inputs, nb::handle outputs) const {
+    std::vector<InArray> keep_in;
+    std::vector<OutArray> keep_out;
+    ReduceArgs args = make_args(inputs, outputs, keep_in, keep_out);
+    check(plan_->can_implement(args));
+    return true;
+  }
+
+  void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle outputs) {
+    Stream s = stream.is_none() ? *stream_ : stream_for(nb::cast<uintptr_t>(stream));
+    std::vector<InArray> keep_in;
+    std::vector<OutArray> keep_out;
+    Workspace ws;
+    if (!workspace.is_none()) {
+      if (PyLong_Check(workspace.ptr())) {
+        ws.data = reinterpret_cast<void*>(nb::cast<uintptr_t>(workspace));
+        ws.bytes = workspace_bytes;
+      } else {
+        TensorMut w = to_tensor_mut(workspace, keep_out);
+        ws.data = w.data;
+        size_t n = w.numel() > 0 ? static_cast<size_t>(w.numel()) * dtype_size(w.dtype) : 0;
+        ws.bytes = workspace_bytes ? std::min(workspace_bytes, n) : n;
+      }
+    }
+    ReduceArgs args = make_args(inputs, outputs, keep_in, keep_out);
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = plan_->run(s, ws, args);
+    }
+    check(st);
+  }
+
+  std::string repr() const {
+    return "<baracuda.ReducePlan " + describe() + " on " + device() + ": " + sku_string() + ">";
+  }
+
+ private:
+  bool backward() const { return desc_.direction == Direction::backward; }
+
+  Stream stream_for(uintptr_t handle) {
+    if (handle == stream_handle_) return *stream_;
+    if (last_stream_ && last_handle_ == handle) return *last_stream_;
+    Stream s = stream_of(device_, handle);
+    last_stream_.emplace(s);
+    last_handle_ = handle;
+    return s;
+  }
+
+  ReduceArgs make_args(nb::handle inputs, nb::handle outputs, std::vector<InArray>& keep_in,
+                       std::vector<OutArray>& keep_out) const {
+    const std::string where = reduce_tag(desc_);
+    ReduceArgs args;
+    const int nin = num_inputs();
+    if (!nb::isinstance<nb::sequence>(inputs)) throw nb::type_error("inputs must be a sequence");
+    if (static_cast<int>(nb::len(inputs)) != nin)
+      throw_invalid(where + "run() takes " + std::to_string(nin) + " input(s)" +
+                    (backward() ? " (the gradient of each floating result, then x)" : " (x)") + ", got " +
+                    std::to_string(nb::len(inputs)));
+    nb::sequence in = nb::borrow<nb::sequence>(inputs);
+    keep_in.reserve(ReduceArgs::kMaxInputs);
+    for (int j = 0; j < nin; ++j) {
+      nb::handle h = in[j];
+      if (h.is_none()) throw_invalid(where + "input " + std::to_string(j) + " is missing (None)");
+      args.inputs[j] = to_tensor_ref(h, keep_in);
+    }
+    if (!outputs.is_valid() || outputs.is_none())
+      throw_invalid(where + "run() needs " + std::to_string(num_outputs()) + " output tensor(s)");
+    if (!nb::isinstance<nb::sequence>(outputs)) throw nb::type_error("outputs must be a sequence");
+    const size_t n = nb::len(outputs);
+    if (static_cast<int>(n) != num_outputs())
+      throw_invalid(where + "run() takes " + std::to_string(num_outputs()) + " output(s), got " + std::to_string(n));
+    nb::sequence outs = nb::borrow<nb::sequence>(outputs);
+    for (size_t k = 0; k < n; ++k) {
+      nb::handle h = outs[k];
+      if (h.is_none()) throw_invalid(where + "output " + std::to_string(k) + " is missing (None)");
+      args.outputs[k] = to_tensor_mut(h, keep_out);
+    }
+    return args;
+  }
+
+  ReduceDescriptor desc_;
+  Device device_;
+  uintptr_t stream_handle_ = 0;
+  PlanPreference pref_;
+  std::optional<Stream> stream_;
+  std::optional<Stream> last_stream_;
+  uintptr_t last_handle_ = 0;
+  ReduceSignature sig_;
+  std::optional<ReducePlan> plan_;
+};
+
+}  // namespace
+
+void register_reduce(nb::module_& m) {
+  m.def(
+      "reduce_catalog",
+      []() {
+        nb::list l;
+        for (const ReduceOpInfo& i : all_reduce_ops()) {
+          nb::dict d;
+          d["name"] = std::string(i.name);
+          d["differentiable"] = i.differentiable;
+          d["torch_name"] = std::string(i.torch_name);
+          d["jax_name"] = std::string(i.jax_name);
+          d["family"] = "reduce";
+          l.append(d);
+        }
+        return l;
+      },
+      "Every reduction op: dicts with name, differentiable, torch_name, jax_name, family.");
+
+  m.def(
+      "reduce_infer_signature",
+      [](std::string_view op, nb::handle input, nb::handle axes, bool keepdim, std::string_view direction,
+         double correction, double p, nb::handle output_dtype, nb::handle grad_outputs, nb::handle outputs) {
+        ReduceDescriptor d =
+            make_reduce_descriptor(op, input, axes, keepdim, direction, correction, p, output_dtype, grad_outputs, outputs);
+        return reduce_signature_to_dict(unwrap(infer_signature(d)));
+      },
+      nb::arg("op"), nb::arg("input"), nb::arg("axes") = nb::none(), nb::arg("keepdim") = false,
+      nb::arg("direction") = "forward", nb::arg("correction") = 1.0, nb::arg("p") = 2.0,
+      nb::arg("output_dtype") = nb::none(), nb::arg("grad_outputs") = nb::none(), nb::arg("outputs") = nb::none(),
+      "The shapes and dtypes select() infers: {'axes' (normalized), 'accumulate', 'inputs': [(dtype, shape, "
+      "strides, is_scalar)] (backward: the gradients then x), 'outputs': [...]}.");
+
+  m.def(
+      "reduce_explain",
+      [](std::string_view op, nb::handle input, nb::handle axes, bool keepdim, std::string_view direction,
+         double correction, double p, nb::handle output_dtype, std::string_view device, uintptr_t stream) {
+        ReduceDescriptor d =
+            make_reduce_descriptor(op, input, axes, keepdim, direction, correction, p, output_dtype, nb::none(), nb::none());
+        check(ReduceFamily::validate(d));
+        return candidates_to_list(ReducePlan::explain(stream_of(parse_device(device), stream), d));
+      },
+      nb::arg("op"), nb::arg("input"), nb::arg("axes") = nb::none(), nb::arg("keepdim") = false,
+      nb::arg("direction") = "forward", nb::arg("correction") = 1.0, nb::arg("p") = 2.0,
+      nb::arg("output_dtype") = nb::none(), nb::arg("device") = "cpu", nb::arg("stream") = 0,
+      "Every reduction implementation with its status, without selecting: [(impl, backend, status, chosen)].");
+
+  nb::class_<PyReducePlan>(m, "ReducePlan",
+                           "A reduction plan: select() runs in the constructor (raises when no implementation can "
+                           "run the problem).")
+      .def(nb::init<std::string_view, nb::handle, nb::handle, bool, std::string_view, double, double, nb::handle,
+                    std::string_view, uintptr_t, nb::handle, nb::handle, nb::handle, nb::handle, bool>(),
+           nb::arg("op"), nb::arg("input"), nb::arg("axes") = nb::tuple(), nb::arg("keepdim") = false,
+           nb::arg("direction") = "forward", nb::arg("correction") = 1.0, nb::arg("p") = 2.0,
+           nb::arg("output_dtype") = nb::none(), nb::arg("device") = "cpu", nb::arg("stream") = 0,
+           nb::arg("grad_outputs") = nb::none(), nb::arg("outputs") = nb::none(), nb::arg("force") = nb::none(),
+           nb::arg("exclude") = nb::none(), nb::arg("deterministic") = false,
+           "op: name from reduce_catalog(); input: x's spec (dtype, shape, strides or None); axes: reduced dims "
+           "(int or sequence, negative allowed; empty or None = every dim); keepdim; direction: 'forward' or "
+           "'backward'; correction: var/std/var_mean divide by N - correction; p: norm order (float('inf') "
+           "allowed); output_dtype: PyTorch's dtype= (sum, nansum, prod, mean, nanmean, norm); device: 'cpu' or "
+           "'cuda:N'; stream: cudaStream_t as int; grad_outputs / outputs: optional specs of the incoming "
+           "gradients / of the outputs (strides); force / exclude / deterministic: PlanPreference.")
+      .def("explain", &PyReducePlan::explain, "[(impl, backend, status string, chosen)] for every candidate.")
+      .def_prop_ro("workspace_size", &PyReducePlan::workspace_size)
+      .def_prop_ro("sku", &PyReducePlan::sku)
+      .def_prop_ro("sku_string", &PyReducePlan::sku_string)
+      .def_prop_ro("precision_guarantee", &PyReducePlan::precision)
+      .def_prop_ro("signature", &PyReducePlan::signature)
+      .def_prop_ro("op", &PyReducePlan::op)
+      .def_prop_ro("direction", &PyReducePlan::direction)
+      .def_prop_ro("device", &PyReducePlan::device)
+      .def_prop_ro("axes", &PyReducePlan::axes)
+      .def_prop_ro("keepdim", &PyReducePlan::keepdim)
+      .def_prop_ro("num_inputs", &PyReducePlan::num_inputs)
+      .def_prop_ro("num_outputs", &PyReducePlan::num_outputs)
+      .def("describe", &PyReducePlan::describe)
+      .def("can_implement", &PyReducePlan::can_implement, nb::arg("inputs"), nb::arg("outputs"),
+           "True when the arguments fit the plan; raises the BaracudaError explaining why not otherwise.")
+      .def("run", &PyReducePlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),
+           nb::arg("workspace_bytes") = 0, nb::arg("inputs") = nb::list(), nb::arg("outputs") = nb::none(),
+           "Enqueues the work (CPU: runs it). stream: cudaStream_t as int (None: the plan's); workspace_ptr: int "
+           "address or a DLPack buffer; inputs: forward [x], backward [grad of each floating result..., x]; "
+           "outputs: every output (forward: the results, e.g. max: [values, indices]; backward: [dx]).")
+      .def("__repr__", &PyReducePlan::repr);
+}
+
+}  // namespace baracuda::py
