@@ -508,14 +508,14 @@ TEST(ReduceCpu, OutputDtypeOverride) {
   auto dp = desc(ReduceOp::prod, i);
   dp.output_dtype = DType::f64;
   EXPECT_TRUE(Matches(forward(dp, i)[0], {8}));
-  // integer output of a floating sum (PyTorch's dtype=torch.int64 casts the input first; here the
-  // result is the cast of the sum — only integral values are used)
-  auto f = bt::host(DType::f32, {3}, {1, 2, 4});
+  // integer output of a floating sum: PyTorch's dtype=torch.int32 casts (truncates) each input
+  // first, so 1.5 + 1.5 + 4.75 sums to 1 + 1 + 4 = 6, not trunc(7.75) = 7
+  auto f = bt::host(DType::f32, {3}, {1.5, 1.5, 4.75});
   auto df = desc(ReduceOp::sum, f);
   df.output_dtype = DType::i32;
   auto sf = forward(df, f);
   EXPECT_EQ(sf[0].dtype(), DType::i32);
-  EXPECT_TRUE(Matches(sf[0], {7}));
+  EXPECT_TRUE(Matches(sf[0], {6}));
   // mean of integers with a floating dtype= (torch.mean(int_tensor, dtype=torch.float32) = 7/3)
   auto dm = desc(ReduceOp::mean, i);
   dm.output_dtype = DType::f32;

@@ -127,10 +127,12 @@ Result<ReduceSignature> infer_signature(const ReduceDescriptor& d) {
     return invalid_argument(where + "output_dtype is not an option of this op");
   for (DType o : outs)
     if (is_complex(o) || is_fp8(o)) return not_supported(where + "output dtype " + std::string(dtype_name(o)) + " is not supported");
-  const bool float_math = !integral_in || d.op == ReduceOp::logsumexp || d.op == ReduceOp::mean ||
-                          d.op == ReduceOp::nanmean ||
-                          ((d.op == ReduceOp::sum || d.op == ReduceOp::nansum || d.op == ReduceOp::prod) &&
-                           is_floating(outs[0]));
+  // sum/nansum/prod with dtype= convert the input to that dtype first (PyTorch), so an integral
+  // dtype sums truncated inputs in integer math and a floating one sums in float math.
+  const bool summing = d.op == ReduceOp::sum || d.op == ReduceOp::nansum || d.op == ReduceOp::prod;
+  const bool float_math = summing ? is_floating(outs[0])
+                                  : (!integral_in || d.op == ReduceOp::logsumexp || d.op == ReduceOp::mean ||
+                                     d.op == ReduceOp::nanmean);
   sig.accumulate = float_math ? (outs[0] == DType::f64 || t == DType::f64 ? DType::f64 : DType::f32) : DType::i64;
 
   if (d.direction == Direction::forward) {
