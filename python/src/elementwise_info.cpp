@@ -1,5 +1,6 @@
 // Elementwise descriptors from Python arguments; infer_signature, explain, catalog, promotion.
 #include "bindings.hpp"
+#include "plan_holder.hpp"
 
 namespace baracuda::py {
 namespace {
@@ -161,7 +162,7 @@ void register_elementwise_info(nb::module_& m) {
         ElementwiseDescriptor d =
             make_descriptor(op, inputs, direction, output_dtype, attrs, alignment, grad_output, outputs);
         Device dev = parse_device(device);
-        Stream s = dev.is_cpu() ? Stream::cpu() : unwrap(Stream::cuda(reinterpret_cast<void*>(stream), dev.ordinal));
+        Stream s = plan_stream("elementwise", dev, stream);
         check(ElementwiseFamily::validate(d));
         return candidates_to_list(ElementwisePlan::explain(s, d));
       },

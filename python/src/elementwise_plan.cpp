@@ -2,6 +2,7 @@
 #include <optional>
 
 #include "bindings.hpp"
+#include "plan_holder.hpp"
 
 namespace baracuda::py {
 
@@ -34,34 +35,19 @@ namespace {
 
 bool is_python_number(nb::handle h) { return PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()); }
 
-class PyElementwisePlan {
+class PyElementwisePlan : public PlanHolder<ElementwiseFamily> {
  public:
   PyElementwisePlan(std::string_view op, nb::handle inputs, std::string_view direction, nb::handle output_dtype,
                     nb::handle attrs, size_t alignment, std::string_view device, uintptr_t stream,
                     nb::handle grad_output, nb::handle outputs, nb::handle force, nb::handle exclude,
                     bool deterministic)
-      : desc_(make_descriptor(op, inputs, direction, output_dtype, attrs, alignment, grad_output, outputs)),
-        device_(parse_device(device)),
-        stream_handle_(stream) {
-    if (!force.is_none()) pref_.force = nb::cast<std::string>(force);
-    if (!exclude.is_none())
-      for (nb::handle h : exclude) pref_.exclude.push_back(nb::cast<std::string>(h));
-    pref_.deterministic = deterministic;
-    stream_.emplace(make_stream(stream));
-    sig_ = unwrap(infer_signature(desc_));
-    plan_.emplace(unwrap(ElementwisePlan::select(*stream_, desc_, pref_)));
-  }
+      : PlanHolder(make_descriptor(op, inputs, direction, output_dtype, attrs, alignment, grad_output, outputs),
+                   parse_device(device), stream, to_preference(force, exclude, deterministic)),
+        sig_(unwrap(infer_signature(desc_))) {}
 
-  nb::list explain() const { return candidates_to_list(ElementwisePlan::explain(*stream_, desc_, pref_)); }
-  size_t workspace_size() const { return plan_->workspace_size(); }
-  nb::dict sku() const { return sku_to_dict(plan_->sku()); }
-  std::string sku_string() const { return plan_->sku().to_string(); }
-  nb::dict precision() const { return precision_to_dict(plan_->precision_guarantee()); }
   nb::dict signature() const { return signature_to_dict(sig_); }
   std::string op() const { return std::string(op_info(desc_.op).name); }
   std::string direction() const { return desc_.direction == Direction::backward ? "backward" : "forward"; }
-  std::string device() const { return device_name(device_); }
-  std::string describe() const { return ElementwiseFamily::describe(desc_); }
   size_t alignment() const { return desc_.alignment; }
   int num_inputs() const { return static_cast<int>(desc_.inputs.size()) + (backward() ? 1 : 0); }
   int num_outputs() const { return static_cast<int>(sig_.outputs.size()); }
@@ -69,35 +55,16 @@ class PyElementwisePlan {
   bool can_implement(nb::handle inputs, nb::handle scalars, nb::handle outputs) const {
     std::vector<InArray> keep_in;
     std::vector<OutArray> keep_out;
-    ElementwiseArgs args = make_args(inputs, scalars, outputs, keep_in, keep_out);
-    check(plan_->can_implement(args));
+    can_implement_args(make_args(inputs, scalars, outputs, keep_in, keep_out));
     return true;
   }
 
   void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle scalars,
            nb::handle outputs) {
-    Stream s = stream.is_none() ? *stream_ : stream_for(nb::cast<uintptr_t>(stream));
     std::vector<InArray> keep_in;
     std::vector<OutArray> keep_out;
-    Workspace ws;
-    if (!workspace.is_none()) {
-      if (PyLong_Check(workspace.ptr())) {
-        ws.data = reinterpret_cast<void*>(nb::cast<uintptr_t>(workspace));
-        ws.bytes = workspace_bytes;
-      } else {
-        TensorMut w = to_tensor_mut(workspace, keep_out);
-        ws.data = w.data;
-        size_t n = w.numel() > 0 ? static_cast<size_t>(w.numel()) * dtype_size(w.dtype) : 0;
-        ws.bytes = workspace_bytes ? std::min(workspace_bytes, n) : n;
-      }
-    }
     ElementwiseArgs args = make_args(inputs, scalars, outputs, keep_in, keep_out);
-    Status st;
-    {
-      nb::gil_scoped_release release;
-      st = plan_->run(s, ws, args);
-    }
-    check(st);
+    run_args(stream, workspace, workspace_bytes, args, keep_out);
   }
 
   std::string repr() const {
@@ -106,23 +73,6 @@ class PyElementwisePlan {
 
  private:
   bool backward() const { return desc_.direction == Direction::backward; }
-
-  Stream make_stream(uintptr_t handle) const {
-    if (device_.is_cpu()) {
-      if (handle != 0) throw_invalid("[elementwise] a CPU plan takes stream 0 (or None), got " + std::to_string(handle));
-      return Stream::cpu();
-    }
-    return unwrap(Stream::cuda(reinterpret_cast<void*>(handle), device_.ordinal));
-  }
-  // The last stream used by run() is kept: Stream::cuda queries the device once per new handle.
-  Stream stream_for(uintptr_t handle) {
-    if (handle == stream_handle_) return *stream_;
-    if (last_stream_ && last_handle_ == handle) return *last_stream_;
-    Stream s = make_stream(handle);
-    last_stream_.emplace(s);
-    last_handle_ = handle;
-    return s;
-  }
 
   ElementwiseArgs make_args(nb::handle inputs, nb::handle scalars, nb::handle outputs, std::vector<InArray>& keep_in,
                             std::vector<OutArray>& keep_out) const {
@@ -170,15 +120,7 @@ class PyElementwisePlan {
     return args;
   }
 
-  ElementwiseDescriptor desc_;
-  Device device_;
-  uintptr_t stream_handle_ = 0;
-  PlanPreference pref_;
-  std::optional<Stream> stream_;
-  std::optional<Stream> last_stream_;
-  uintptr_t last_handle_ = 0;
   ElementwiseSignature sig_;
-  std::optional<ElementwisePlan> plan_;
 };
 
 }  // namespace
@@ -199,19 +141,19 @@ void register_elementwise_plan(nb::module_& m) {
            "alignment promised for every pointer; device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; "
            "grad_output / outputs: optional specs of dy / of the outputs (strides, castable dtypes); force / "
            "exclude / deterministic: PlanPreference.")
-      .def("explain", &PyElementwisePlan::explain, "[(impl, backend, status string, chosen)] for every candidate.")
-      .def_prop_ro("workspace_size", &PyElementwisePlan::workspace_size)
-      .def_prop_ro("sku", &PyElementwisePlan::sku)
-      .def_prop_ro("sku_string", &PyElementwisePlan::sku_string)
-      .def_prop_ro("precision_guarantee", &PyElementwisePlan::precision)
+      .def("explain", [](const PyElementwisePlan& p) { return p.explain(); }, "[(impl, backend, status string, chosen)] for every candidate.")
+      .def_prop_ro("workspace_size", [](const PyElementwisePlan& p) { return p.workspace_size(); })
+      .def_prop_ro("sku", [](const PyElementwisePlan& p) { return p.sku(); })
+      .def_prop_ro("sku_string", [](const PyElementwisePlan& p) { return p.sku_string(); })
+      .def_prop_ro("precision_guarantee", [](const PyElementwisePlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyElementwisePlan::signature)
       .def_prop_ro("op", &PyElementwisePlan::op)
       .def_prop_ro("direction", &PyElementwisePlan::direction)
-      .def_prop_ro("device", &PyElementwisePlan::device)
+      .def_prop_ro("device", [](const PyElementwisePlan& p) { return p.device(); })
       .def_prop_ro("alignment", &PyElementwisePlan::alignment)
       .def_prop_ro("num_inputs", &PyElementwisePlan::num_inputs)
       .def_prop_ro("num_outputs", &PyElementwisePlan::num_outputs)
-      .def("describe", &PyElementwisePlan::describe)
+      .def("describe", [](const PyElementwisePlan& p) { return p.describe(); })
       .def("can_implement", &PyElementwisePlan::can_implement, nb::arg("inputs"), nb::arg("scalars") = nb::none(),
            nb::arg("outputs") = nb::none(),
            "True when the arguments fit the plan; raises the BaracudaError explaining why not otherwise.")

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "bindings.hpp"
+#include "plan_holder.hpp"
 
 namespace baracuda::py {
 namespace {
@@ -71,42 +72,19 @@ nb::dict reduce_signature_to_dict(const ReduceSignature& sig) {
   return d;
 }
 
-Stream stream_of(const Device& dev, uintptr_t handle) {
-  if (dev.is_cpu()) {
-    if (handle != 0) throw_invalid("[reduce] a CPU plan takes stream 0 (or None), got " + std::to_string(handle));
-    return Stream::cpu();
-  }
-  return unwrap(Stream::cuda(reinterpret_cast<void*>(handle), dev.ordinal));
-}
-
-class PyReducePlan {
+class PyReducePlan : public PlanHolder<ReduceFamily> {
  public:
   PyReducePlan(std::string_view op, nb::handle input, nb::handle axes, bool keepdim, std::string_view direction,
                double correction, double p, nb::handle output_dtype, std::string_view device, uintptr_t stream,
                nb::handle grad_outputs, nb::handle outputs, nb::handle force, nb::handle exclude, bool deterministic)
-      : desc_(make_reduce_descriptor(op, input, axes, keepdim, direction, correction, p, output_dtype, grad_outputs,
-                                     outputs)),
-        device_(parse_device(device)),
-        stream_handle_(stream) {
-    if (!force.is_none()) pref_.force = nb::cast<std::string>(force);
-    if (!exclude.is_none())
-      for (nb::handle h : exclude) pref_.exclude.push_back(nb::cast<std::string>(h));
-    pref_.deterministic = deterministic;
-    stream_.emplace(stream_of(device_, stream));
-    sig_ = unwrap(infer_signature(desc_));
-    plan_.emplace(unwrap(ReducePlan::select(*stream_, desc_, pref_)));
-  }
+      : PlanHolder(make_reduce_descriptor(op, input, axes, keepdim, direction, correction, p, output_dtype, grad_outputs,
+                                          outputs),
+                   parse_device(device), stream, to_preference(force, exclude, deterministic)),
+        sig_(unwrap(infer_signature(desc_))) {}
 
-  nb::list explain() const { return candidates_to_list(ReducePlan::explain(*stream_, desc_, pref_)); }
-  size_t workspace_size() const { return plan_->workspace_size(); }
-  nb::dict sku() const { return sku_to_dict(plan_->sku()); }
-  std::string sku_string() const { return plan_->sku().to_string(); }
-  nb::dict precision() const { return precision_to_dict(plan_->precision_guarantee()); }
   nb::dict signature() const { return reduce_signature_to_dict(sig_); }
   std::string op() const { return std::string(reduce_op_info(desc_.op).name); }
   std::string direction() const { return backward() ? "backward" : "forward"; }
-  std::string device() const { return device_name(device_); }
-  std::string describe() const { return ReduceFamily::describe(desc_); }
   nb::tuple axes() const { return nb::tuple(nb::cast(sig_.axes)); }
   bool keepdim() const { return desc_.keepdim; }
   int num_inputs() const { return static_cast<int>(sig_.inputs.size()); }
@@ -115,34 +93,15 @@ class PyReducePlan {
   bool can_implement(nb::handle inputs, nb::handle outputs) const {
     std::vector<InArray> keep_in;
     std::vector<OutArray> keep_out;
-    ReduceArgs args = make_args(inputs, outputs, keep_in, keep_out);
-    check(plan_->can_implement(args));
+    can_implement_args(make_args(inputs, outputs, keep_in, keep_out));
     return true;
   }
 
   void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle outputs) {
-    Stream s = stream.is_none() ? *stream_ : stream_for(nb::cast<uintptr_t>(stream));
     std::vector<InArray> keep_in;
     std::vector<OutArray> keep_out;
-    Workspace ws;
-    if (!workspace.is_none()) {
-      if (PyLong_Check(workspace.ptr())) {
-        ws.data = reinterpret_cast<void*>(nb::cast<uintptr_t>(workspace));
-        ws.bytes = workspace_bytes;
-      } else {
-        TensorMut w = to_tensor_mut(workspace, keep_out);
-        ws.data = w.data;
-        size_t n = w.numel() > 0 ? static_cast<size_t>(w.numel()) * dtype_size(w.dtype) : 0;
-        ws.bytes = workspace_bytes ? std::min(workspace_bytes, n) : n;
-      }
-    }
     ReduceArgs args = make_args(inputs, outputs, keep_in, keep_out);
-    Status st;
-    {
-      nb::gil_scoped_release release;
-      st = plan_->run(s, ws, args);
-    }
-    check(st);
+    run_args(stream, workspace, workspace_bytes, args, keep_out);
   }
 
   std::string repr() const {
@@ -152,14 +111,7 @@ class PyReducePlan {
  private:
   bool backward() const { return desc_.direction == Direction::backward; }
 
-  Stream stream_for(uintptr_t handle) {
-    if (handle == stream_handle_) return *stream_;
-    if (last_stream_ && last_handle_ == handle) return *last_stream_;
-    Stream s = stream_of(device_, handle);
-    last_stream_.emplace(s);
-    last_handle_ = handle;
-    return s;
-  }
+
 
   ReduceArgs make_args(nb::handle inputs, nb::handle outputs, std::vector<InArray>& keep_in,
                        std::vector<OutArray>& keep_out) const {
@@ -193,15 +145,7 @@ class PyReducePlan {
     return args;
   }
 
-  ReduceDescriptor desc_;
-  Device device_;
-  uintptr_t stream_handle_ = 0;
-  PlanPreference pref_;
-  std::optional<Stream> stream_;
-  std::optional<Stream> last_stream_;
-  uintptr_t last_handle_ = 0;
   ReduceSignature sig_;
-  std::optional<ReducePlan> plan_;
 };
 
 }  // namespace
@@ -245,7 +189,7 @@ void register_reduce(nb::module_& m) {
         ReduceDescriptor d =
             make_reduce_descriptor(op, input, axes, keepdim, direction, correction, p, output_dtype, nb::none(), nb::none());
         check(ReduceFamily::validate(d));
-        return candidates_to_list(ReducePlan::explain(stream_of(parse_device(device), stream), d));
+        return candidates_to_list(ReducePlan::explain(plan_stream("reduce", parse_device(device), stream), d));
       },
       nb::arg("op"), nb::arg("input"), nb::arg("axes") = nb::none(), nb::arg("keepdim") = false,
       nb::arg("direction") = "forward", nb::arg("correction") = 1.0, nb::arg("p") = 2.0,
@@ -268,20 +212,20 @@ void register_reduce(nb::module_& m) {
            "allowed); output_dtype: PyTorch's dtype= (sum, nansum, prod, mean, nanmean, norm); device: 'cpu' or "
            "'cuda:N'; stream: cudaStream_t as int; grad_outputs / outputs: optional specs of the incoming "
            "gradients / of the outputs (strides); force / exclude / deterministic: PlanPreference.")
-      .def("explain", &PyReducePlan::explain, "[(impl, backend, status string, chosen)] for every candidate.")
-      .def_prop_ro("workspace_size", &PyReducePlan::workspace_size)
-      .def_prop_ro("sku", &PyReducePlan::sku)
-      .def_prop_ro("sku_string", &PyReducePlan::sku_string)
-      .def_prop_ro("precision_guarantee", &PyReducePlan::precision)
+      .def("explain", [](const PyReducePlan& p) { return p.explain(); }, "[(impl, backend, status string, chosen)] for every candidate.")
+      .def_prop_ro("workspace_size", [](const PyReducePlan& p) { return p.workspace_size(); })
+      .def_prop_ro("sku", [](const PyReducePlan& p) { return p.sku(); })
+      .def_prop_ro("sku_string", [](const PyReducePlan& p) { return p.sku_string(); })
+      .def_prop_ro("precision_guarantee", [](const PyReducePlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyReducePlan::signature)
       .def_prop_ro("op", &PyReducePlan::op)
       .def_prop_ro("direction", &PyReducePlan::direction)
-      .def_prop_ro("device", &PyReducePlan::device)
+      .def_prop_ro("device", [](const PyReducePlan& p) { return p.device(); })
       .def_prop_ro("axes", &PyReducePlan::axes)
       .def_prop_ro("keepdim", &PyReducePlan::keepdim)
       .def_prop_ro("num_inputs", &PyReducePlan::num_inputs)
       .def_prop_ro("num_outputs", &PyReducePlan::num_outputs)
-      .def("describe", &PyReducePlan::describe)
+      .def("describe", [](const PyReducePlan& p) { return p.describe(); })
       .def("can_implement", &PyReducePlan::can_implement, nb::arg("inputs"), nb::arg("outputs"),
            "True when the arguments fit the plan; raises the BaracudaError explaining why not otherwise.")
       .def("run", &PyReducePlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),

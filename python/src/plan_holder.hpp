@@ -1,0 +1,107 @@
+#pragma once
+// The part of a Python plan object that every family shares: the Plan<Family> selected in the
+// constructor, one Stream per cudaStream_t handle (made outside run(): Stream::cuda queries the
+// device), the workspace argument, and run() with the GIL released.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bindings.hpp"
+
+namespace baracuda::py {
+
+// The Stream a plan of `family` on `device` runs on: the CPU executor (handle must be 0), or the
+// cudaStream_t `handle` (0 = the legacy default stream).
+inline Stream plan_stream(std::string_view family, const Device& device, uintptr_t handle) {
+  if (device.is_cpu()) {
+    if (handle != 0)
+      throw_invalid("[" + std::string(family) + "] a CPU plan takes stream 0 (or None), got " + std::to_string(handle));
+    return Stream::cpu();
+  }
+  return unwrap(Stream::cuda(reinterpret_cast<void*>(handle), device.ordinal));
+}
+
+// force / exclude (None or names) / deterministic -> PlanPreference.
+inline PlanPreference to_preference(nb::handle force, nb::handle exclude, bool deterministic) {
+  PlanPreference pref;
+  if (force.is_valid() && !force.is_none()) pref.force = nb::cast<std::string>(force);
+  if (exclude.is_valid() && !exclude.is_none())
+    for (nb::handle h : exclude) pref.exclude.push_back(nb::cast<std::string>(h));
+  pref.deterministic = deterministic;
+  return pref;
+}
+
+template <class Family>
+class PlanHolder {
+ public:
+  using Descriptor = typename Family::Descriptor;
+  using Args = typename Family::Args;
+
+  PlanHolder(Descriptor desc, Device device, uintptr_t stream, PlanPreference pref)
+      : desc_(std::move(desc)), device_(device), stream_handle_(stream), pref_(std::move(pref)) {
+    stream_.emplace(make_stream(stream));
+    plan_.emplace(unwrap(Plan<Family>::select(*stream_, desc_, pref_)));
+  }
+
+  nb::list explain() const { return candidates_to_list(Plan<Family>::explain(*stream_, desc_, pref_)); }
+  size_t workspace_size() const { return plan_->workspace_size(); }
+  nb::dict sku() const { return sku_to_dict(plan_->sku()); }
+  std::string sku_string() const { return plan_->sku().to_string(); }
+  nb::dict precision() const { return precision_to_dict(plan_->precision_guarantee()); }
+  std::string device() const { return device_name(device_); }
+  std::string describe() const { return Family::describe(desc_); }
+
+ protected:
+  void can_implement_args(const Args& args) const { check(plan_->can_implement(args)); }
+
+  // stream: None (the plan's) or a cudaStream_t as int; workspace: None, an int address (with
+  // workspace_bytes) or a DLPack buffer (its size, capped by workspace_bytes when given).
+  void run_args(nb::handle stream, nb::handle workspace, size_t workspace_bytes, const Args& args,
+                std::vector<OutArray>& keep_out) {
+    Stream s = stream.is_none() ? *stream_ : stream_for(nb::cast<uintptr_t>(stream));
+    Workspace ws;
+    if (!workspace.is_none()) {
+      if (PyLong_Check(workspace.ptr())) {
+        ws.data = reinterpret_cast<void*>(nb::cast<uintptr_t>(workspace));
+        ws.bytes = workspace_bytes;
+      } else {
+        TensorMut w = to_tensor_mut(workspace, keep_out);
+        ws.data = w.data;
+        size_t n = w.numel() > 0 ? static_cast<size_t>(w.numel()) * dtype_size(w.dtype) : 0;
+        ws.bytes = workspace_bytes ? std::min(workspace_bytes, n) : n;
+      }
+    }
+    Status st;
+    {
+      nb::gil_scoped_release release;
+      st = plan_->run(s, ws, args);
+    }
+    check(st);
+  }
+
+  Descriptor desc_;
+  Device device_;
+
+ private:
+  Stream make_stream(uintptr_t handle) const { return plan_stream(Family::name, device_, handle); }
+  // The last other stream used by run() is kept, so a steady caller makes no Stream per call.
+  Stream stream_for(uintptr_t handle) {
+    if (handle == stream_handle_) return *stream_;
+    if (last_stream_ && last_handle_ == handle) return *last_stream_;
+    Stream s = make_stream(handle);
+    last_stream_.emplace(s);
+    last_handle_ = handle;
+    return s;
+  }
+
+  uintptr_t stream_handle_ = 0;
+  PlanPreference pref_;
+  std::optional<Stream> stream_;
+  std::optional<Stream> last_stream_;
+  uintptr_t last_handle_ = 0;
+  std::optional<Plan<Family>> plan_;
+};
+
+}  // namespace baracuda::py
