@@ -5,21 +5,6 @@
 namespace baracuda::py {
 namespace {
 
-std::string_view category_name(ElementwiseCategory c) {
-  switch (c) {
-    case ElementwiseCategory::float_math: return "float_math";
-    case ElementwiseCategory::same: return "same";
-    case ElementwiseCategory::float_only: return "float_only";
-    case ElementwiseCategory::predicate: return "predicate";
-    case ElementwiseCategory::integer: return "integer";
-    case ElementwiseCategory::where: return "where";
-    case ElementwiseCategory::gated: return "gated";
-    case ElementwiseCategory::cast: return "cast";
-    case ElementwiseCategory::prelu: return "prelu";
-  }
-  return "?";
-}
-
 void set_attrs(ElementwiseAttrs& a, nb::handle attrs) {
   if (attrs.is_none()) return;
   if (!nb::isinstance<nb::dict>(attrs)) throw nb::type_error("attrs must be a dict");

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "gtest_helpers.hpp"
 #include "baracuda/ops/elementwise.hpp"
 #include "ops/elementwise/ref/ref_math.hpp"
 
@@ -73,18 +74,7 @@ int64_t I(Op op, const std::vector<int64_t>& in, const ElementwiseAttrs& at = At
   return out[0];
 }
 
-// |actual - expected| <= max(atol, rtol |expected|); NaN and infinities must match exactly.
-::testing::AssertionResult Close(double actual, double expected, double rtol = 1e-14, double atol = 0.0) {
-  if (std::isnan(expected) || std::isinf(expected)) {
-    const bool same = std::isnan(expected) ? std::isnan(actual) : actual == expected;
-    if (same) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "got " << actual << ", expected " << expected;
-  }
-  const double tol = std::max(atol, rtol * std::fabs(expected));
-  if (std::fabs(actual - expected) <= tol) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << std::setprecision(17) << "got " << actual << ", expected " << expected
-                                       << " (diff " << actual - expected << ", tol " << tol << ")";
-}
+using bt::Close;
 
 // ---------------------------------------------------------------------------------------------
 // Forward: unary math

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "gtest_helpers.hpp"
 #include "baracuda/baracuda.hpp"
 #include "ops/reduce/ref/reduce_ref_math.hpp"
 #include "test_support.hpp"
@@ -26,16 +27,6 @@ using namespace baracuda;
 using bt::HostTensor;
 namespace ref = baracuda::rd::ref;
 
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const ::baracuda::Status st_ = (expr);       \
-    ASSERT_TRUE(st_.is_ok()) << st_.to_string(); \
-  } while (0)
-#define EXPECT_OK(expr)                          \
-  do {                                           \
-    const ::baracuda::Status st_ = (expr);       \
-    EXPECT_TRUE(st_.is_ok()) << st_.to_string(); \
-  } while (0)
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "gtest_helpers.hpp"
 #include "baracuda/ops/reduce.hpp"
 #include "ops/reduce/ref/reduce_ref_math.hpp"
 
@@ -78,18 +79,7 @@ std::vector<double> G(Op op, const std::vector<double>& v, std::vector<double> d
   return dx;
 }
 
-// |actual - expected| <= max(atol, rtol |expected|); NaN and infinities must match exactly.
-::testing::AssertionResult Close(double actual, double expected, double rtol = 1e-14, double atol = 0.0) {
-  if (std::isnan(expected) || std::isinf(expected)) {
-    const bool same = std::isnan(expected) ? std::isnan(actual) : actual == expected;
-    if (same) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "got " << actual << ", expected " << expected;
-  }
-  const double tol = std::max(atol, rtol * std::fabs(expected));
-  if (std::fabs(actual - expected) <= tol) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << std::setprecision(17) << "got " << actual << ", expected " << expected
-                                       << " (diff " << actual - expected << ", tol " << tol << ")";
-}
+using bt::Close;
 
 ::testing::AssertionResult AllClose(const std::vector<double>& actual, const std::vector<double>& expected,
                                     double rtol = 1e-14, double atol = 0.0) {

@@ -53,21 +53,6 @@ std::string implementations(const ElementwiseOpInfo& info) {
   return s;
 }
 
-std::string category_name(ElementwiseCategory c) {
-  switch (c) {
-    case ElementwiseCategory::float_math: return "float math";
-    case ElementwiseCategory::same: return "same dtype";
-    case ElementwiseCategory::float_only: return "float only";
-    case ElementwiseCategory::predicate: return "predicate";
-    case ElementwiseCategory::integer: return "integer";
-    case ElementwiseCategory::where: return "where";
-    case ElementwiseCategory::gated: return "gated";
-    case ElementwiseCategory::cast: return "cast";
-    case ElementwiseCategory::prelu: return "prelu";
-  }
-  return "?";
-}
-
 std::string catalog() {
   std::ostringstream o;
   o << "# Op catalog\n\n"

@@ -68,6 +68,7 @@ struct ElementwiseOpInfo {
   std::string_view jax_name;
 };
 const ElementwiseOpInfo& op_info(ElementwiseOp op);
+std::string_view category_name(ElementwiseCategory c);  // "float_math", "same", ...
 std::span<const ElementwiseOpInfo> all_elementwise_ops();
 std::optional<ElementwiseOp> elementwise_op_from_name(std::string_view name);
 

@@ -26,6 +26,21 @@ const ElementwiseOpInfo& op_info(ElementwiseOp op) {
   return kOps[i];
 }
 
+std::string_view category_name(ElementwiseCategory c) {
+  switch (c) {
+    case ElementwiseCategory::float_math: return "float_math";
+    case ElementwiseCategory::same: return "same";
+    case ElementwiseCategory::float_only: return "float_only";
+    case ElementwiseCategory::predicate: return "predicate";
+    case ElementwiseCategory::integer: return "integer";
+    case ElementwiseCategory::where: return "where";
+    case ElementwiseCategory::gated: return "gated";
+    case ElementwiseCategory::cast: return "cast";
+    case ElementwiseCategory::prelu: return "prelu";
+  }
+  return "?";
+}
+
 std::optional<ElementwiseOp> elementwise_op_from_name(std::string_view name) {
   for (const auto& info : kOps)
     if (info.name == name) return info.op;
