@@ -143,62 +143,105 @@ constexpr int unroll_for() {
   return static_cast<int>((NIN * sizeof(Tin) + NOUT * sizeof(Tout)) * VEC) <= 32 ? 2 : 1;
 }
 
-template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC>
-__global__ void __launch_bounds__(kBlock) ew_vectorized_kernel(VecParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
+// Resident blocks per SM the kernel is compiled for (__launch_bounds__). A one-shot streaming
+// kernel needs full occupancy to keep enough bytes in flight: the bf16 add kernel compiled to 60
+// registers (4 blocks of 256 per SM) ran at 88% of copy bandwidth where the same loop at 26
+// registers (8 blocks) ran at 103% (bench/results/experiments/ew_variants_h200.log). Threads
+// holding more than 64 bytes of packs get 64 registers instead of spilling.
+template <class Tin, class Tout, int NIN, int NOUT, int VEC>
+constexpr int min_blocks_for() {
+  constexpr int kPackBytes = static_cast<int>((NIN * sizeof(Tin) + NOUT * sizeof(Tout)) * VEC);
+  return kPackBytes * unroll_for<Tin, Tout, NIN, NOUT, VEC>() <= 64 ? 2048 / kBlock : 1024 / kBlock;
+}
+
+// One full pack: convert, apply the functor element by element, store the results.
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax>
+__device__ __forceinline__ void compute_store_pack(const Fn& fn, const ScalarInputs<C, NIN>& s,
+                                                   const Pack<Tin, VEC> (&packs)[NIN > 0 ? NIN : 1],
+                                                   Tout* const (&out)[NOUT], float& local_amax) {
+  constexpr int kIn = NIN > 0 ? NIN : 1;
+  Pack<Tout, VEC> res[NOUT];
+#pragma unroll
+  for (int k = 0; k < VEC; ++k) {
+    C in[kIn];
+#pragma unroll
+    for (int i = 0; i < NIN; ++i) in[i] = s.is_scalar[i] ? s.value[i] : to_compute<C>(packs[i].v[k]);
+    C o[NOUT];
+    apply<Fn, C, NIN, NOUT>(fn, in, o);
+#pragma unroll
+    for (int j = 0; j < NOUT; ++j) res[j].v[k] = from_compute<Tout>(o[j]);
+    if constexpr (kAmax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
+  }
+#pragma unroll
+  for (int j = 0; j < NOUT; ++j)
+    if (out[j]) store_pack<Tout, VEC>(out[j], res[j]);
+}
+
+// The packs of a thread that reach past the end of the row (the last block of each row): checked
+// pack by pack, element by element. Kept out of line so that the hot path stays short (its
+// registers and setup decide the occupancy of every block, not just the last).
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax>
+__device__ __forceinline__ void row_tail(const VecParams<NIN, NOUT>& p, const ScalarInputs<C, NIN>& s, const Fn& fn,
+                                      int64_t row, int64_t base, float& local_amax) {
   constexpr int kIn = NIN > 0 ? NIN : 1;
   constexpr int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>();
+  for (int u = 0; u < kUnroll; ++u) {
+    const int64_t col = base + static_cast<int64_t>(u) * kBlock * VEC;
+    if (col >= p.cols) return;
+    if (col + VEC <= p.cols) {
+      Pack<Tin, VEC> packs[kIn];
+      Tout* out[NOUT];
+      for (int i = 0; i < NIN; ++i)
+        if (!s.is_scalar[i]) packs[i] = load_pack<Tin, VEC>(reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + col);
+      for (int j = 0; j < NOUT; ++j)
+        out[j] = p.out[j] ? reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + col : nullptr;
+      compute_store_pack<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax>(fn, s, packs, out, local_amax);
+      continue;
+    }
+    for (int64_t c = col; c < p.cols; ++c) {  // the row's last, partial pack
+      C in[kIn];
+      for (int i = 0; i < NIN; ++i)
+        in[i] = s.is_scalar[i] ? s.value[i] : to_compute<C>(reinterpret_cast<const Tin*>(p.in[i])[row * p.in_row_stride[i] + c]);
+      C o[NOUT];
+      apply<Fn, C, NIN, NOUT>(fn, in, o);
+      for (int j = 0; j < NOUT; ++j)
+        if (p.out[j]) reinterpret_cast<Tout*>(p.out[j])[row * p.out_row_stride[j] + c] = from_compute<Tout>(o[j]);
+      if constexpr (kAmax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
+    }
+  }
+}
+
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax>
+__global__ void __launch_bounds__(kBlock, (min_blocks_for<Tin, Tout, NIN, NOUT, VEC>()))
+    ew_vectorized_kernel(VecParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
+  constexpr int kIn = NIN > 0 ? NIN : 1;
+  constexpr int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>();
+  constexpr int64_t kStep = static_cast<int64_t>(kBlock) * VEC;  // between a thread's packs
   const int64_t base = (static_cast<int64_t>(blockIdx.x) * kBlock * kUnroll + threadIdx.x) * VEC;
+  const bool whole = base + (kUnroll - 1) * kStep + VEC <= p.cols;  // every pack of the thread is full
   float local_amax = 0.f;
   for (int64_t row = blockIdx.y; row < p.rows; row += gridDim.y) {
-    if (base >= p.cols) break;
+    if (!whole) {
+      row_tail<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax>(p, s, fn, row, base, local_amax);
+      continue;
+    }
     Pack<Tin, VEC> packs[kUnroll][kIn];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      const int64_t col = base + static_cast<int64_t>(u) * kBlock * VEC;
-      if (col + VEC > p.cols) continue;
+    for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
       for (int i = 0; i < NIN; ++i)
         if (!s.is_scalar[i])
-          packs[u][i] = load_pack<Tin, VEC>(reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + col);
-    }
+          packs[u][i] = load_pack<Tin, VEC>(reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + base + u * kStep);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int64_t col = base + static_cast<int64_t>(u) * kBlock * VEC;
-      if (col >= p.cols) break;
-      if (col + VEC <= p.cols) {
-        Pack<Tout, VEC> res[NOUT];
+      Tout* out[NOUT];
 #pragma unroll
-        for (int k = 0; k < VEC; ++k) {
-          C in[kIn];
-#pragma unroll
-          for (int i = 0; i < NIN; ++i) in[i] = s.is_scalar[i] ? s.value[i] : to_compute<C>(packs[u][i].v[k]);
-          C o[NOUT];
-          apply<Fn, C, NIN, NOUT>(fn, in, o);
-#pragma unroll
-          for (int j = 0; j < NOUT; ++j) res[j].v[k] = from_compute<Tout>(o[j]);
-          if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
-        }
-#pragma unroll
-        for (int j = 0; j < NOUT; ++j)
-          if (p.out[j]) store_pack<Tout, VEC>(reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + col, res[j]);
-      } else {
-        for (int64_t c = col; c < p.cols; ++c) {  // the row's last, partial pack
-          C in[kIn];
-#pragma unroll
-          for (int i = 0; i < NIN; ++i)
-            in[i] = s.is_scalar[i] ? s.value[i]
-                                   : to_compute<C>(reinterpret_cast<const Tin*>(p.in[i])[row * p.in_row_stride[i] + c]);
-          C o[NOUT];
-          apply<Fn, C, NIN, NOUT>(fn, in, o);
-#pragma unroll
-          for (int j = 0; j < NOUT; ++j)
-            if (p.out[j]) reinterpret_cast<Tout*>(p.out[j])[row * p.out_row_stride[j] + c] = from_compute<Tout>(o[j]);
-          if (p.amax) local_amax = amax_combine(local_amax, fabsf(static_cast<float>(in[0])));
-        }
-      }
+      for (int j = 0; j < NOUT; ++j)
+        out[j] = p.out[j] ? reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + base + u * kStep : nullptr;
+      compute_store_pack<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax>(fn, s, packs[u], out, local_amax);
     }
   }
-  if (p.amax) amax_commit(local_amax, p.amax);
+  if constexpr (kAmax) amax_commit(local_amax, p.amax);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +331,9 @@ Status launch_strided(const Bound& b, const LaunchContext& ctx, const Fn& fn) {
   return check_launch("ew_strided_kernel");
 }
 
-template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT>
+// kMayAmax: instantiate the kernel that also reduces max|x| (casts only; every other functor
+// gets the kernel without it).
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, bool kMayAmax = false>
 Status launch_vectorized_typed(const Bound& b, const LaunchContext& ctx, const Fn& fn) {
   constexpr int kMinSize = sizeof(Tin) < sizeof(Tout) ? sizeof(Tin) : sizeof(Tout);
   constexpr int VEC = 16 / kMinSize;
@@ -309,7 +354,13 @@ Status launch_vectorized_typed(const Bound& b, const LaunchContext& ctx, const F
   constexpr int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>();
   dim3 grid(static_cast<unsigned>((col_packs + kBlock * kUnroll - 1) / (kBlock * kUnroll)),
             static_cast<unsigned>(p.rows < 65535 ? p.rows : 65535));
-  ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
+  if constexpr (kMayAmax) {
+    if (p.amax) {
+      ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC, true><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
+      return check_launch("ew_vectorized_kernel");
+    }
+  }
+  ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC, false><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
   return check_launch("ew_vectorized_kernel");
 }
 

@@ -282,8 +282,15 @@ def test_cast():
     assert amax[0] == 3.0  # before scaling
     np.testing.assert_array_equal(ops.cast(np.array([0.0, 0.5, -2.0]), np.bool_), [False, True, True])
     assert ops.cast(np.array([1, 2], np.int64), "float64").dtype == np.float64
-    with pytest.raises(TypeError, match="numpy has no bf16"):
-        ops.cast(np.ones(2, np.float32), "bf16")
+    try:
+        import ml_dtypes  # noqa: F401  (gives numpy a bfloat16)
+    except ImportError:
+        with pytest.raises(TypeError, match="numpy has no bf16"):
+            ops.cast(np.ones(2, np.float32), "bf16")
+    else:
+        y = ops.cast(np.array([1.0, 1.00390625, 3.0], np.float32), "bf16")
+        assert str(y.dtype) == "bfloat16"
+        np.testing.assert_array_equal(y.astype(np.float32), [1.0, 1.0, 3.0])  # 1 + 2^-8 ties to even
 
 
 # ---------------------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ struct ElementwiseAttrs {
   double max_val = 1.0;         // hardtanh
   double eps = -1.0;            // logit: clamp x to [eps, 1-eps] when eps >= 0
   int dim = -1;                 // gated ops: the dim split in two halves
-  double scale = 1.0;           // cast: y = convert(x * scale)
+  double scale = 1.0;           // cast: y = convert(x * scale), the product in f64 when x or y is f64
+                                //       (else f32), then one rounding
   bool amax = false;            // cast: also write max|x| (before scaling) to outputs[1], f32[1]
 };
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <string>
 
+#include "baracuda/core/scalar_convert.hpp"
 #include "ops/elementwise/elementwise_problem.hpp"
 
 namespace baracuda {
@@ -135,6 +136,8 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
           return invalid_argument(where + "requires integer" + (shift ? "" : " or bool") + " inputs, got " +
                                   std::string(dtype_name(result)));
       }
+      // square(bool) is pow(x, 2): PyTorch promotes it to int64.
+      if (d.op == ElementwiseOp::square && result == DType::boolean) result = DType::i64;
       if (cat == ElementwiseCategory::same && result == DType::boolean &&
           (d.op == ElementwiseOp::sub || d.op == ElementwiseOp::neg))
         return invalid_argument(where + "is not defined for bool (PyTorch: use logical_not / logical_xor)");
@@ -274,6 +277,14 @@ Result<Problem> resolve(const ElementwiseDescriptor& desc) {
   // bitwise_not on bool is logical not (PyTorch); the kernel computes in i64, so say so.
   if (desc.op == ElementwiseOp::bitwise_not && desc.inputs[0].dtype == DType::boolean)
     p.desc.op = ElementwiseOp::logical_not;
+  // PyTorch's shrink kernels convert lambd to the tensor's dtype before comparing (lambd = 0.8 is
+  // 0.80078125 in bf16, so x = +-0.80078125 shrinks to 0); do the same for 16-bit inputs.
+  if ((desc.op == ElementwiseOp::hardshrink || desc.op == ElementwiseOp::softshrink) && !desc.inputs.empty()) {
+    double& lambd = p.desc.attrs.lambd;
+    DType x = desc.inputs[0].dtype;
+    if (x == DType::bf16) lambd = bf16_bits_to_float(float_to_bf16_bits(lambd));
+    if (x == DType::f16) lambd = f16_bits_to_float(float_to_f16_bits(lambd));
+  }
   const bool bwd = desc.direction == Direction::backward;
   const bool gated = p.info.category == ElementwiseCategory::gated;
   int k = 0;

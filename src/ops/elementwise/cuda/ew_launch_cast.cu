@@ -7,7 +7,7 @@ namespace {
 
 template <class Tin, class Tout>
 Status launch_pair(const Problem& p, const Bound& b, const LaunchContext& ctx) {
-  return launch_vectorized_typed<CastFwd<float>, float, Tin, Tout, 1, 1>(b, ctx, CastFwd<float>(p.desc.attrs));
+  return launch_vectorized_typed<CastFwd<float>, float, Tin, Tout, 1, 1, true>(b, ctx, CastFwd<float>(p.desc.attrs));
 }
 
 template <class Tin>
