@@ -146,12 +146,14 @@ constexpr int unroll_for() {
 // Resident blocks per SM the kernel is compiled for (__launch_bounds__). A one-shot streaming
 // kernel needs full occupancy to keep enough bytes in flight: the bf16 add kernel compiled to 60
 // registers (4 blocks of 256 per SM) ran at 88% of copy bandwidth where the same loop at 26
-// registers (8 blocks) ran at 103% (bench/results/experiments/ew_variants_h200.log). Threads
-// holding more than 64 bytes of packs get 64 registers instead of spilling.
+// registers (8 blocks) ran at 103% (bench/results/experiments/ew_variants_h200.log). So threads
+// holding <= 48 bytes of packs are held to 32 registers. Threads holding two packs (64 bytes:
+// the 1-in/1-out ops) are left to the compiler: held to 32 registers, bf16 silu/gelu/exp spilled
+// and fell from 88-94% to 34-36% of copy bandwidth.
 template <class Tin, class Tout, int NIN, int NOUT, int VEC>
 constexpr int min_blocks_for() {
   constexpr int kPackBytes = static_cast<int>((NIN * sizeof(Tin) + NOUT * sizeof(Tout)) * VEC);
-  return kPackBytes * unroll_for<Tin, Tout, NIN, NOUT, VEC>() <= 64 ? 2048 / kBlock : 1024 / kBlock;
+  return kPackBytes * unroll_for<Tin, Tout, NIN, NOUT, VEC>() <= 48 ? 2048 / kBlock : 1;
 }
 
 // One full pack: convert, apply the functor element by element, store the results.
