@@ -1,0 +1,310 @@
+#pragma once
+// The scan engine: one single-pass kernel with decoupled look-back for every scan geometry.
+//
+// A scan of length n along one axis of a tensor is seen as line groups of W columns (W adjacent
+// positions of the dims after the axis, W a power of two <= 256) and chunks along the axis. One
+// block takes one tile = one chunk of one line group: thread t owns column c = t % W and a run of
+// kItems consecutive positions of subchunk s = t / W (S = 256 / W subchunks). So
+//   - a flat or row scan (nothing after the axis): W = 1, each thread scans 16 consecutive elements
+//     (16-byte vector loads/stores when the line is contiguous), the block scans its 256 threads,
+//     and the row's prefix carries from tile to tile through the look-back;
+//   - a scan along an outer dim (columns after the axis): W columns side by side so that a warp's
+//     loads are coalesced across the inner dim, each thread sequential along the axis, chunks chained
+//     through the look-back: no pathological axis, (1M, 8) along dim 0 is 2048 parallel tiles.
+// The look-back (workspace: a tile counter, one flag and two states per tile column; run() clears
+// the counter and the flags with cudaMemsetAsync) is made deterministic: a tile walks back to the
+// nearest published inclusive prefix and then folds the aggregates forward in sequence order, so
+// every prefix is the same fixed-order combination whatever the timing.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace baracuda::sc::cuda {
+
+constexpr int kThreads = 256;
+constexpr int kItems = 16;
+constexpr int kMaxDims = 8;
+
+// Where one tensor's elements are: the stride along the axis, and the strides of the dims before
+// (outer) and after (inner) the axis, in elements.
+struct TensorStrides {
+  int64_t axis = 0;
+  int64_t outer[kMaxDims] = {};
+  int64_t inner[kMaxDims] = {};
+};
+
+struct Geometry {
+  int64_t n = 0;            // scan length
+  int64_t inner = 1;        // columns: product of the dims after the axis
+  int64_t col_blocks = 1;   // ceil(inner / width)
+  int64_t chunks = 1;       // tiles along the axis per line group
+  int64_t tiles = 0;        // outer * col_blocks * chunks
+  int width = 1;            // W
+  int n_outer = 0, n_inner = 0;
+  int64_t outer_sizes[kMaxDims] = {};
+  int64_t inner_sizes[kMaxDims] = {};
+  bool reverse = false;
+  bool exclusive = false;
+  TensorStrides in, out, idx;
+};
+
+// Tile-status flags.
+constexpr int kFlagNone = 0, kFlagAggregate = 1, kFlagPrefix = 2;
+
+template <class State>
+struct LookbackStorage {
+  unsigned long long* counter;  // dynamic tile ids: blocks wait only on tiles that already started
+  int* flags;                   // [tiles * W]
+  State* aggregate;             // [tiles * W]
+  State* inclusive;             // [tiles * W]
+};
+
+// ---- conversions --------------------------------------------------------------------------------
+template <class Acc, class T>
+__device__ __forceinline__ Acc to_acc(T v) { return static_cast<Acc>(v); }
+template <> __device__ __forceinline__ float to_acc<float, __half>(__half v) { return __half2float(v); }
+template <> __device__ __forceinline__ float to_acc<float, __nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <class T, class Acc>
+__device__ __forceinline__ T from_acc(Acc v) { return static_cast<T>(v); }
+template <> __device__ __forceinline__ __half from_acc<__half, float>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_acc<__nv_bfloat16, float>(float v) { return __float2bfloat16_rn(v); }
+
+template <class T> __device__ __forceinline__ bool is_nan(T) { return false; }
+template <> __device__ __forceinline__ bool is_nan<float>(float v) { return v != v; }
+template <> __device__ __forceinline__ bool is_nan<double>(double v) { return v != v; }
+
+// Reads that bypass L1: another block wrote the value (after a fence) since this SM may have cached it.
+__device__ __forceinline__ float load_cg(const float* p) { return __ldcg(p); }
+__device__ __forceinline__ double load_cg(const double* p) { return __ldcg(p); }
+__device__ __forceinline__ unsigned long long load_cg(const unsigned long long* p) { return __ldcg(p); }
+__device__ __forceinline__ long long load_cg(const long long* p) { return __ldcg(p); }
+
+// ---- the ops: State, identity, combine(earlier, later), make(x, position), value ---------------
+template <class Acc>
+struct SumOp {
+  using State = Acc;
+  static constexpr bool kIndices = false;
+  __device__ static State identity() { return State(0); }
+  __device__ static State combine(State a, State b) { return a + b; }
+  template <class T> __device__ static State make(T x, int64_t) { return static_cast<State>(to_acc<Acc>(x)); }
+  __device__ static State load(const State* p) { return load_cg(p); }
+};
+
+template <class Acc>
+struct ProdOp {
+  using State = Acc;
+  static constexpr bool kIndices = false;
+  __device__ static State identity() { return State(1); }
+  __device__ static State combine(State a, State b) { return a * b; }
+  template <class T> __device__ static State make(T x, int64_t) { return static_cast<State>(to_acc<Acc>(x)); }
+  __device__ static State load(const State* p) { return load_cg(p); }
+};
+
+template <class Acc>
+struct LogAddExpOp {
+  using State = Acc;
+  static constexpr bool kIndices = false;
+  __device__ static State identity() { return -static_cast<Acc>(INFINITY); }
+  __device__ static State combine(State a, State b) {
+    if (is_nan(a) || is_nan(b)) return a + b;
+    if (a == -static_cast<Acc>(INFINITY)) return b;
+    if (b == -static_cast<Acc>(INFINITY)) return a;
+    if (a == b) return a + static_cast<Acc>(0.693147180559945309417232121458176568);  // also inf + inf
+    const Acc m = a > b ? a : b;
+    const Acc d = a > b ? b - a : a - b;
+    return m + log1p(exp(d));
+  }
+  template <class T> __device__ static State make(T x, int64_t) { return to_acc<Acc>(x); }
+  __device__ static State load(const State* p) { return load_cg(p); }
+};
+
+template <class Acc>
+struct ValueIndex {
+  Acc v;
+  long long i;  // position in the original order; -1 = the identity (no element yet)
+};
+
+// torch's cummax/cummin rule: the later element replaces the running one when it is >= (<=) or
+// NaN, unless the running one is NaN. Associative, so a parallel scan reproduces torch exactly.
+template <class Acc, bool kMax>
+struct MaxMinOp {
+  using State = ValueIndex<Acc>;
+  static constexpr bool kIndices = true;
+  __device__ static State identity() { return {Acc(0), -1}; }
+  __device__ static State combine(State a, State b) {
+    if (b.i < 0) return a;
+    if (a.i < 0) return b;
+    const bool take_b = is_nan(b.v) || (!is_nan(a.v) && (kMax ? b.v >= a.v : b.v <= a.v));
+    return take_b ? b : a;
+  }
+  template <class T> __device__ static State make(T x, int64_t pos) { return {to_acc<Acc>(x), static_cast<long long>(pos)}; }
+  __device__ static State load(const State* p) {
+    State s;
+    s.v = load_cg(&p->v);
+    s.i = static_cast<long long>(__ldcg(reinterpret_cast<const unsigned long long*>(&p->i)));
+    return s;
+  }
+};
+
+template <class State>
+__device__ __forceinline__ auto state_value(const State& s) { return s; }
+template <class Acc>
+__device__ __forceinline__ Acc state_value(const ValueIndex<Acc>& s) { return s.v; }
+
+// ---- the kernel ---------------------------------------------------------------------------------
+__device__ __forceinline__ int64_t offset_of(int64_t index, const int64_t* sizes, const int64_t* strides, int ndims) {
+  int64_t off = 0;
+  for (int d = ndims - 1; d >= 0; --d) {
+    const int64_t q = index / sizes[d];
+    off += (index - q * sizes[d]) * strides[d];
+    index = q;
+  }
+  return off;
+}
+
+template <class Op, class In, class Out>
+__global__ void __launch_bounds__(kThreads)
+    scan_lookback_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t* __restrict__ yidx, const Geometry g,
+                         const LookbackStorage<typename Op::State> ws) {
+  using State = typename Op::State;
+  __shared__ State buf[kThreads];
+  __shared__ State carry[kThreads];
+  __shared__ unsigned long long tile_id;
+  if (threadIdx.x == 0) tile_id = atomicAdd(ws.counter, 1ull);
+  __syncthreads();
+  const int64_t tile = static_cast<int64_t>(tile_id);
+  const int64_t chunk = tile % g.chunks;
+  const int64_t group = tile / g.chunks;
+  const int64_t kb = group % g.col_blocks;
+  const int64_t o = group / g.col_blocks;
+  const int W = g.width;
+  const int S = kThreads / W;
+  const int c = static_cast<int>(threadIdx.x) % W;
+  const int s = static_cast<int>(threadIdx.x) / W;
+  const int64_t k = kb * W + c;
+  const bool col_ok = k < g.inner;
+
+  int64_t in_base = 0, out_base = 0;
+  [[maybe_unused]] int64_t idx_base = 0;
+  if (col_ok) {
+    in_base = offset_of(o, g.outer_sizes, g.in.outer, g.n_outer) + offset_of(k, g.inner_sizes, g.in.inner, g.n_inner);
+    out_base = offset_of(o, g.outer_sizes, g.out.outer, g.n_outer) + offset_of(k, g.inner_sizes, g.out.inner, g.n_inner);
+    if constexpr (Op::kIndices)
+      idx_base = offset_of(o, g.outer_sizes, g.idx.outer, g.n_outer) + offset_of(k, g.inner_sizes, g.idx.inner, g.n_inner);
+  }
+  const int64_t p0 = (chunk * S + s) * kItems;  // first position (scan order) of this thread
+  auto physical = [&](int64_t p) { return g.reverse ? g.n - 1 - p : p; };
+
+  // 1. Load and scan the thread's run in registers.
+  State loc[kItems];
+  const bool full = col_ok && p0 + kItems <= g.n;
+  const bool vec_in = full && W == 1 && !g.reverse && g.in.axis == 1 &&
+                      (reinterpret_cast<uintptr_t>(x + in_base + p0) % 16) == 0;
+  if (vec_in) {
+    alignas(16) In v[kItems];
+    const uint4* src = reinterpret_cast<const uint4*>(x + in_base + p0);
+#pragma unroll
+    for (int q = 0; q < static_cast<int>(sizeof(v) / 16); ++q) reinterpret_cast<uint4*>(v)[q] = __ldg(src + q);
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) loc[j] = Op::make(v[j], p0 + j);
+  } else {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) {
+      const int64_t p = p0 + j;
+      if (col_ok && p < g.n) {
+        const int64_t q = physical(p);
+        loc[j] = Op::make(x[in_base + q * g.in.axis], q);
+      } else {
+        loc[j] = Op::identity();
+      }
+    }
+  }
+#pragma unroll
+  for (int j = 1; j < kItems; ++j) loc[j] = Op::combine(loc[j - 1], loc[j]);
+
+  // 2. Exclusive scan over the subchunks of each column (Hillis-Steele, stride W in shared memory).
+  buf[threadIdx.x] = loc[kItems - 1];
+  for (int d = 1; d < S; d <<= 1) {
+    __syncthreads();
+    State v = buf[threadIdx.x];
+    if (s >= d) v = Op::combine(buf[threadIdx.x - d * W], v);
+    __syncthreads();
+    buf[threadIdx.x] = v;
+  }
+  __syncthreads();
+  const State sub_prefix = s > 0 ? buf[threadIdx.x - W] : Op::identity();
+
+  // 3. Decoupled look-back, one thread per column (the last subchunk holds the tile aggregate).
+  if (s == S - 1) {
+    State prefix = Op::identity();
+    if (col_ok) {
+      const int64_t slot = tile * W + c;
+      const State aggregate = buf[threadIdx.x];
+      if (chunk == 0) {
+        ws.inclusive[slot] = aggregate;
+        __threadfence();
+        atomicExch(ws.flags + slot, kFlagPrefix);
+      } else {
+        ws.aggregate[slot] = aggregate;
+        __threadfence();
+        atomicExch(ws.flags + slot, kFlagAggregate);
+        // Walk back to the nearest tile whose inclusive prefix is out (chunk 0 always publishes one).
+        int64_t j = tile - 1;
+        for (;;) {
+          int f;
+          do {
+            f = *reinterpret_cast<volatile int*>(ws.flags + j * W + c);
+          } while (f == kFlagNone);
+          if (f == kFlagPrefix) break;
+          --j;
+        }
+        __threadfence();
+        // Fold forward in sequence order: the same combination whatever was published when.
+        prefix = Op::load(ws.inclusive + j * W + c);
+        for (int64_t m = j + 1; m < tile; ++m) prefix = Op::combine(prefix, Op::load(ws.aggregate + m * W + c));
+        ws.inclusive[slot] = Op::combine(prefix, aggregate);
+        __threadfence();
+        atomicExch(ws.flags + slot, kFlagPrefix);
+      }
+    }
+    carry[c] = prefix;
+  }
+  __syncthreads();
+  if (!col_ok || p0 >= g.n) return;
+  const State thread_prefix = Op::combine(carry[c], sub_prefix);
+
+  // 4. Outputs.
+  State res[kItems];
+#pragma unroll
+  for (int j = 0; j < kItems; ++j)
+    res[j] = g.exclusive ? (j == 0 ? thread_prefix : Op::combine(thread_prefix, loc[j - 1]))
+                         : Op::combine(thread_prefix, loc[j]);
+  const bool vec_out = full && W == 1 && !g.reverse && g.out.axis == 1 &&
+                       (reinterpret_cast<uintptr_t>(y + out_base + p0) % 16) == 0;
+  if (vec_out) {
+    alignas(16) Out v[kItems];
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) v[j] = from_acc<Out>(state_value(res[j]));
+    uint4* dst = reinterpret_cast<uint4*>(y + out_base + p0);
+#pragma unroll
+    for (int q = 0; q < static_cast<int>(sizeof(v) / 16); ++q) dst[q] = reinterpret_cast<const uint4*>(v)[q];
+  } else {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) {
+      const int64_t p = p0 + j;
+      if (p < g.n) y[out_base + physical(p) * g.out.axis] = from_acc<Out>(state_value(res[j]));
+    }
+  }
+  if constexpr (Op::kIndices) {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) {
+      const int64_t p = p0 + j;
+      if (p < g.n) yidx[idx_base + physical(p) * g.idx.axis] = res[j].i;
+    }
+  }
+}
+
+}  // namespace baracuda::sc::cuda
