@@ -160,7 +160,9 @@ void run_case(const GpuCase& c) {
   // The device run, twice, with poisoned outputs and workspace.
   DeviceBuffer dx_in, ddy;
   ASSERT_TRUE(upload(c.x, dx_in));
-  if (bwd) ASSERT_TRUE(upload(c.dy, ddy));
+  if (bwd) {
+    ASSERT_TRUE(upload(c.dy, ddy));
+  }
   const Device dev = stream->device();
   std::vector<std::vector<HostTensor>> got(2);
   for (int rep = 0; rep < 2; ++rep) {

@@ -3,6 +3,7 @@
 #include <climits>
 #include <string>
 
+#include "kernels/scan_engine.cuh"
 #include "ops/scan/cuda/scan_launchers.hpp"
 
 namespace baracuda::sc::cuda {

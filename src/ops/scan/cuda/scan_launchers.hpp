@@ -8,7 +8,7 @@
 
 #include "baracuda/core/status.hpp"
 #include "baracuda/ops/scan.hpp"
-#include "kernels/scan_engine.cuh"
+#include "ops/scan/cuda/scan_geometry.hpp"
 
 namespace baracuda::sc::cuda {
 
