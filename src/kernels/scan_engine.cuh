@@ -126,6 +126,93 @@ __device__ __forceinline__ auto state_value(const State& s) { return s; }
 template <class Acc>
 __device__ __forceinline__ Acc state_value(const ValueIndex<Acc>& s) { return s.v; }
 
+// ---- the look-back ------------------------------------------------------------------------------
+// Every inclusive prefix is the left fold A_first, A_first+1, ..., A_tile of the tile aggregates: a
+// tile folds forward from the nearest published prefix P_j (itself such a fold), so the result is
+// the same combination whatever was published when (deterministic for floats).
+
+template <class T>
+__device__ __forceinline__ T shfl(T v, int src) { return __shfl_sync(0xffffffffu, v, src); }
+template <class Acc>
+__device__ __forceinline__ ValueIndex<Acc> shfl(ValueIndex<Acc> v, int src) {
+  return {__shfl_sync(0xffffffffu, v.v, src), __shfl_sync(0xffffffffu, v.i, src)};
+}
+
+template <class State>
+__device__ __forceinline__ void publish(State* where, int* flag, State value, int status) {
+  *where = value;
+  __threadfence();
+  atomicExch(flag, status);
+}
+
+// One column, one thread: walk back one tile per round trip (line groups of W > 1 columns, whose
+// chains are short or many in parallel).
+template <class Op>
+__device__ typename Op::State lookback_serial(const LookbackStorage<typename Op::State>& ws, int64_t tile, bool first,
+                                              int W, int c, typename Op::State aggregate) {
+  using State = typename Op::State;
+  const int64_t slot = tile * W + c;
+  if (first) {
+    publish(ws.inclusive + slot, ws.flags + slot, aggregate, kFlagPrefix);
+    return Op::identity();
+  }
+  publish(ws.aggregate + slot, ws.flags + slot, aggregate, kFlagAggregate);
+  int64_t j = tile - 1;
+  for (;;) {
+    int f;
+    do {
+      f = *reinterpret_cast<volatile int*>(ws.flags + j * W + c);
+    } while (f == kFlagNone);
+    if (f == kFlagPrefix) break;
+    --j;
+  }
+  __threadfence();
+  State prefix = Op::load(ws.inclusive + j * W + c);
+  for (int64_t m = j + 1; m < tile; ++m) prefix = Op::combine(prefix, Op::load(ws.aggregate + m * W + c));
+  publish(ws.inclusive + slot, ws.flags + slot, Op::combine(prefix, aggregate), kFlagPrefix);
+  return prefix;
+}
+
+// One line (W == 1), one warp: 32 predecessor flags per round trip to find the nearest prefix, then
+// 32 aggregates per round trip, folded in order by every lane (no broadcast needed afterwards).
+template <class Op>
+__device__ typename Op::State lookback_warp(const LookbackStorage<typename Op::State>& ws, int64_t tile,
+                                            int64_t first_tile, typename Op::State aggregate) {
+  using State = typename Op::State;
+  const int lane = static_cast<int>(threadIdx.x) & 31;
+  if (tile == first_tile) {
+    if (lane == 0) publish(ws.inclusive + tile, ws.flags + tile, aggregate, kFlagPrefix);
+    return Op::identity();
+  }
+  if (lane == 0) publish(ws.aggregate + tile, ws.flags + tile, aggregate, kFlagAggregate);
+  int64_t base = tile - 1;
+  int64_t j = first_tile;
+  for (;;) {
+    const int64_t mine = base - lane;
+    int f = kFlagNone;
+    if (mine >= first_tile) {
+      do {
+        f = *reinterpret_cast<volatile int*>(ws.flags + mine);
+      } while (f == kFlagNone);
+    }
+    const unsigned prefixes = __ballot_sync(0xffffffffu, f == kFlagPrefix);
+    if (prefixes) {  // the lowest lane is the nearest tile (the group's first tile always has one)
+      j = base - (__ffs(prefixes) - 1);
+      break;
+    }
+    base -= 32;
+  }
+  __threadfence();
+  State prefix = Op::load(ws.inclusive + j);
+  for (int64_t m0 = j + 1; m0 < tile; m0 += 32) {
+    const State v = m0 + lane < tile ? Op::load(ws.aggregate + m0 + lane) : Op::identity();
+    const int count = tile - m0 < 32 ? static_cast<int>(tile - m0) : 32;
+    for (int l = 0; l < count; ++l) prefix = Op::combine(prefix, shfl(v, l));
+  }
+  if (lane == 0) publish(ws.inclusive + tile, ws.flags + tile, Op::combine(prefix, aggregate), kFlagPrefix);
+  return prefix;
+}
+
 // ---- the kernel ---------------------------------------------------------------------------------
 __device__ __forceinline__ int64_t offset_of(int64_t index, const int64_t* sizes, const int64_t* strides, int ndims) {
   int64_t off = 0;
@@ -209,40 +296,14 @@ __global__ void __launch_bounds__(kThreads)
   __syncthreads();
   const State sub_prefix = s > 0 ? buf[threadIdx.x - W] : Op::identity();
 
-  // 3. Decoupled look-back, one thread per column (the last subchunk holds the tile aggregate).
-  if (s == S - 1) {
-    State prefix = Op::identity();
-    if (col_ok) {
-      const int64_t slot = tile * W + c;
-      const State aggregate = buf[threadIdx.x];
-      if (chunk == 0) {
-        ws.inclusive[slot] = aggregate;
-        __threadfence();
-        atomicExch(ws.flags + slot, kFlagPrefix);
-      } else {
-        ws.aggregate[slot] = aggregate;
-        __threadfence();
-        atomicExch(ws.flags + slot, kFlagAggregate);
-        // Walk back to the nearest tile whose inclusive prefix is out (chunk 0 always publishes one).
-        int64_t j = tile - 1;
-        for (;;) {
-          int f;
-          do {
-            f = *reinterpret_cast<volatile int*>(ws.flags + j * W + c);
-          } while (f == kFlagNone);
-          if (f == kFlagPrefix) break;
-          --j;
-        }
-        __threadfence();
-        // Fold forward in sequence order: the same combination whatever was published when.
-        prefix = Op::load(ws.inclusive + j * W + c);
-        for (int64_t m = j + 1; m < tile; ++m) prefix = Op::combine(prefix, Op::load(ws.aggregate + m * W + c));
-        ws.inclusive[slot] = Op::combine(prefix, aggregate);
-        __threadfence();
-        atomicExch(ws.flags + slot, kFlagPrefix);
-      }
+  // 3. Decoupled look-back: the tile's prefix per column (the last subchunk holds the aggregates).
+  if (W == 1) {
+    if (threadIdx.x >= kThreads - 32) {
+      const State prefix = lookback_warp<Op>(ws, tile, tile - chunk, buf[kThreads - 1]);
+      if (threadIdx.x == kThreads - 1) carry[0] = prefix;
     }
-    carry[c] = prefix;
+  } else if (s == S - 1) {
+    carry[c] = col_ok ? lookback_serial<Op>(ws, tile, chunk == 0, W, c, buf[threadIdx.x]) : Op::identity();
   }
   __syncthreads();
   if (!col_ok || p0 >= g.n) return;

@@ -127,13 +127,17 @@ def test_errors(bc):
         bc.ops.cumsum(x, None)
 
 
+def loss(y, dy):
+    return np.sum(np.where(np.isfinite(y), dy * y, 0.0))  # exclusive logcumsumexp starts at a constant -inf
+
+
 def numeric_grad(f, x, dy, h=1e-6):
     g = np.zeros_like(x)
     for idx in np.ndindex(*x.shape):
         xp, xm = x.copy(), x.copy()
         xp[idx] += h
         xm[idx] -= h
-        g[idx] = (np.sum(dy * f(xp)) - np.sum(dy * f(xm))) / (2 * h)
+        g[idx] = (loss(f(xp), dy) - loss(f(xm), dy)) / (2 * h)
     return g
 
 
