@@ -213,6 +213,73 @@ __device__ typename Op::State lookback_warp(const LookbackStorage<typename Op::S
   return prefix;
 }
 
+// ---- one thread's run of kItems consecutive positions (scan order) of one line -----------------
+// Loads x at positions p0 .. p0 + kItems - 1 (identity past the end) and scans them in registers;
+// 16-byte vector loads when the run is whole, forward and contiguous.
+template <class Op, class In>
+__device__ __forceinline__ void load_run(const In* x, int64_t base, int64_t stride, int64_t p0, const Geometry& g,
+                                         typename Op::State (&loc)[kItems]) {
+  const bool vec = p0 + kItems <= g.n && !g.reverse && stride == 1 &&
+                   (reinterpret_cast<uintptr_t>(x + base + p0) % 16) == 0;
+  if (vec) {
+    alignas(16) In v[kItems];
+    const uint4* src = reinterpret_cast<const uint4*>(x + base + p0);
+#pragma unroll
+    for (int q = 0; q < static_cast<int>(sizeof(v) / 16); ++q) reinterpret_cast<uint4*>(v)[q] = __ldg(src + q);
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) loc[j] = Op::make(v[j], p0 + j);
+  } else {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) {
+      const int64_t p = p0 + j;
+      if (p < g.n) {
+        const int64_t q = g.reverse ? g.n - 1 - p : p;
+        loc[j] = Op::make(x[base + q * stride], q);
+      } else {
+        loc[j] = Op::identity();
+      }
+    }
+  }
+#pragma unroll
+  for (int j = 1; j < kItems; ++j) loc[j] = Op::combine(loc[j - 1], loc[j]);
+}
+
+// Writes the run's results given the prefix of everything before it (values, and indices for
+// cummax/cummin); exclusive scans shift by one.
+template <class Op, class Out>
+__device__ __forceinline__ void store_run(Out* y, int64_t base, int64_t stride, int64_t* yidx, int64_t idx_base,
+                                          int64_t idx_stride, int64_t p0, const Geometry& g,
+                                          typename Op::State prefix, const typename Op::State (&loc)[kItems]) {
+  using State = typename Op::State;
+  State res[kItems];
+#pragma unroll
+  for (int j = 0; j < kItems; ++j)
+    res[j] = g.exclusive ? (j == 0 ? prefix : Op::combine(prefix, loc[j - 1])) : Op::combine(prefix, loc[j]);
+  const bool vec = p0 + kItems <= g.n && !g.reverse && stride == 1 &&
+                   (reinterpret_cast<uintptr_t>(y + base + p0) % 16) == 0;
+  if (vec) {
+    alignas(16) Out v[kItems];
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) v[j] = from_acc<Out>(state_value(res[j]));
+    uint4* dst = reinterpret_cast<uint4*>(y + base + p0);
+#pragma unroll
+    for (int q = 0; q < static_cast<int>(sizeof(v) / 16); ++q) dst[q] = reinterpret_cast<const uint4*>(v)[q];
+  } else {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) {
+      const int64_t p = p0 + j;
+      if (p < g.n) y[base + (g.reverse ? g.n - 1 - p : p) * stride] = from_acc<Out>(state_value(res[j]));
+    }
+  }
+  if constexpr (Op::kIndices) {
+#pragma unroll
+    for (int j = 0; j < kItems; ++j) {
+      const int64_t p = p0 + j;
+      if (p < g.n) yidx[idx_base + (g.reverse ? g.n - 1 - p : p) * idx_stride] = res[j].i;
+    }
+  }
+}
+
 // ---- the kernel ---------------------------------------------------------------------------------
 __device__ __forceinline__ int64_t offset_of(int64_t index, const int64_t* sizes, const int64_t* strides, int ndims) {
   int64_t off = 0;
@@ -255,34 +322,15 @@ __global__ void __launch_bounds__(kThreads)
       idx_base = offset_of(o, g.outer_sizes, g.idx.outer, g.n_outer) + offset_of(k, g.inner_sizes, g.idx.inner, g.n_inner);
   }
   const int64_t p0 = (chunk * S + s) * kItems;  // first position (scan order) of this thread
-  auto physical = [&](int64_t p) { return g.reverse ? g.n - 1 - p : p; };
 
-  // 1. Load and scan the thread's run in registers.
+  // 1. Load and scan the thread's run in registers (identity for idle columns and past the end).
   State loc[kItems];
-  const bool full = col_ok && p0 + kItems <= g.n;
-  const bool vec_in = full && W == 1 && !g.reverse && g.in.axis == 1 &&
-                      (reinterpret_cast<uintptr_t>(x + in_base + p0) % 16) == 0;
-  if (vec_in) {
-    alignas(16) In v[kItems];
-    const uint4* src = reinterpret_cast<const uint4*>(x + in_base + p0);
-#pragma unroll
-    for (int q = 0; q < static_cast<int>(sizeof(v) / 16); ++q) reinterpret_cast<uint4*>(v)[q] = __ldg(src + q);
-#pragma unroll
-    for (int j = 0; j < kItems; ++j) loc[j] = Op::make(v[j], p0 + j);
+  if (col_ok) {
+    load_run<Op>(x, in_base, g.in.axis, p0, g, loc);
   } else {
 #pragma unroll
-    for (int j = 0; j < kItems; ++j) {
-      const int64_t p = p0 + j;
-      if (col_ok && p < g.n) {
-        const int64_t q = physical(p);
-        loc[j] = Op::make(x[in_base + q * g.in.axis], q);
-      } else {
-        loc[j] = Op::identity();
-      }
-    }
+    for (int j = 0; j < kItems; ++j) loc[j] = Op::identity();
   }
-#pragma unroll
-  for (int j = 1; j < kItems; ++j) loc[j] = Op::combine(loc[j - 1], loc[j]);
 
   // 2. Exclusive scan over the subchunks of each column (Hillis-Steele, stride W in shared memory).
   buf[threadIdx.x] = loc[kItems - 1];
@@ -310,33 +358,45 @@ __global__ void __launch_bounds__(kThreads)
   const State thread_prefix = Op::combine(carry[c], sub_prefix);
 
   // 4. Outputs.
-  State res[kItems];
+  store_run<Op>(y, out_base, g.out.axis, yidx, idx_base, g.idx.axis, p0, g, thread_prefix, loc);
+}
+
+// Short rows (nothing after the axis, n <= kRowKernelMaxLength): one warp per row, 32 lanes x kItems
+// positions per step, the row's prefix carried from step to step; no workspace, no look-back.
+template <class T>
+__device__ __forceinline__ T shfl_up(T v, int delta) { return __shfl_up_sync(0xffffffffu, v, delta); }
+template <class Acc>
+__device__ __forceinline__ ValueIndex<Acc> shfl_up(ValueIndex<Acc> v, int delta) {
+  return {__shfl_up_sync(0xffffffffu, v.v, delta), __shfl_up_sync(0xffffffffu, v.i, delta)};
+}
+
+template <class Op, class In, class Out>
+__global__ void __launch_bounds__(kThreads)
+    scan_rows_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t* __restrict__ yidx, const Geometry g) {
+  using State = typename Op::State;
+  const int lane = static_cast<int>(threadIdx.x) & 31;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + (threadIdx.x >> 5);
+  if (row >= g.outer) return;  // whole warps leave together
+  const int64_t in_base = offset_of(row, g.outer_sizes, g.in.outer, g.n_outer);
+  const int64_t out_base = offset_of(row, g.outer_sizes, g.out.outer, g.n_outer);
+  [[maybe_unused]] int64_t idx_base = 0;
+  if constexpr (Op::kIndices) idx_base = offset_of(row, g.outer_sizes, g.idx.outer, g.n_outer);
+  State carry = Op::identity();
+  for (int64_t step = 0; step < g.n; step += 32 * kItems) {
+    const int64_t p0 = step + static_cast<int64_t>(lane) * kItems;
+    State loc[kItems];
+    load_run<Op>(x, in_base, g.in.axis, p0, g, loc);
+    // Inclusive scan of the lane totals (fixed shuffle tree: deterministic).
+    State total = loc[kItems - 1];
 #pragma unroll
-  for (int j = 0; j < kItems; ++j)
-    res[j] = g.exclusive ? (j == 0 ? thread_prefix : Op::combine(thread_prefix, loc[j - 1]))
-                         : Op::combine(thread_prefix, loc[j]);
-  const bool vec_out = full && W == 1 && !g.reverse && g.out.axis == 1 &&
-                       (reinterpret_cast<uintptr_t>(y + out_base + p0) % 16) == 0;
-  if (vec_out) {
-    alignas(16) Out v[kItems];
-#pragma unroll
-    for (int j = 0; j < kItems; ++j) v[j] = from_acc<Out>(state_value(res[j]));
-    uint4* dst = reinterpret_cast<uint4*>(y + out_base + p0);
-#pragma unroll
-    for (int q = 0; q < static_cast<int>(sizeof(v) / 16); ++q) dst[q] = reinterpret_cast<const uint4*>(v)[q];
-  } else {
-#pragma unroll
-    for (int j = 0; j < kItems; ++j) {
-      const int64_t p = p0 + j;
-      if (p < g.n) y[out_base + physical(p) * g.out.axis] = from_acc<Out>(state_value(res[j]));
+    for (int d = 1; d < 32; d <<= 1) {
+      const State other = shfl_up(total, d);
+      if (lane >= d) total = Op::combine(other, total);
     }
-  }
-  if constexpr (Op::kIndices) {
-#pragma unroll
-    for (int j = 0; j < kItems; ++j) {
-      const int64_t p = p0 + j;
-      if (p < g.n) yidx[idx_base + physical(p) * g.idx.axis] = res[j].i;
-    }
+    State before = shfl_up(total, 1);
+    if (lane == 0) before = Op::identity();
+    if (p0 < g.n) store_run<Op>(y, out_base, g.out.axis, yidx, idx_base, g.idx.axis, p0, g, Op::combine(carry, before), loc);
+    carry = Op::combine(carry, shfl(total, 31));
   }
 }
 

@@ -45,7 +45,7 @@ Status check_scan_args(const ScanDescriptor& d, const ScanSignature& sig, const 
 std::span<const Implementation<ScanFamily>> ScanFamily::implementations() {
   static const Implementation<ScanFamily> impls[] = {
 #if BARACUDA_HAS_CUDA
-      {"cuda_lookback", "baracuda-cuda", DeviceKind::cuda, sc::cuda_supports, sc::cuda_make},
+      {"cuda_scan", "baracuda-cuda", DeviceKind::cuda, sc::cuda_supports, sc::cuda_make},
 #endif
       {"cpu_reference", "cpu-reference", DeviceKind::cpu, sc::ref_supports, sc::ref_make},
   };

@@ -75,6 +75,9 @@ cuda::Geometry plan_geometry(const ScanDescriptor& d, const ScanSignature& sig) 
   g.chunks = g.n == 0 ? 0 : (g.n + chunk_len - 1) / chunk_len;
   g.col_blocks = (g.inner + w - 1) / w;
   g.tiles = outer * g.col_blocks * g.chunks;
+  g.outer = outer;
+  // Short rows: one warp per row beats 4096-position tiles that would mostly idle.
+  g.rows = g.inner == 1 && g.n <= cuda::kRowKernelMaxLength;
   g.reverse = d.reverse != (d.direction == Direction::backward);  // cumsum backward runs the other way
   g.exclusive = d.exclusive;
   return g;
@@ -96,18 +99,21 @@ class CudaScan final : public Executable<ScanFamily> {
   CudaScan(ScanDescriptor d, ScanSignature sig, Device device, cuda::Launcher launcher)
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), launcher_(launcher) {
     geometry_ = plan_geometry(d_, sig_);
-    layout_ = cuda::lookback_layout(geometry_.tiles * geometry_.width, state_bytes(d_, sig_));
+    if (!geometry_.rows) layout_ = cuda::lookback_layout(geometry_.tiles * geometry_.width, state_bytes(d_, sig_));
     sku_.family = "scan";
     sku_.op = std::string(scan_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
     for (size_t i = 0; i < sig_.inputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.inputs[i].dtype));
     sku_.dtypes += "->";
     for (size_t i = 0; i < sig_.outputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.outputs[i].dtype));
-    sku_.layout = geometry_.width == 1 ? "rows (scan along the innermost dim)" : "columns (scan along an outer dim)";
+    sku_.layout = geometry_.rows ? "short rows (nothing after the axis)"
+                  : geometry_.width == 1 ? "lines (nothing after the axis)" : "columns (dims after the axis)";
     sku_.arch = "sm_" + std::to_string(device.sm);
     sku_.backend = "baracuda-cuda";
-    sku_.impl = "cuda_lookback";
-    sku_.tactic = "single pass, decoupled look-back, 256 threads x 16 items, " + std::to_string(geometry_.width) +
-                  " columns per tile" + (geometry_.width == 1 ? ", 16-byte vectors when contiguous" : "");
+    sku_.impl = "cuda_scan";
+    sku_.tactic = geometry_.rows ? "one warp per row, 32 x 16 items per step, prefix carried across steps"
+                                 : "single pass, decoupled look-back (deterministic fold), 256 threads x 16 items, " +
+                                       std::to_string(geometry_.width) + " column(s) per tile";
+    sku_.tactic += ", 16-byte vectors on contiguous runs";
     pg_.math = sig_.accumulate == DType::i64 ? "i64 math (wrapping)"
                                              : std::string(sig_.accumulate == DType::f64 ? "f64" : "f32") +
                                                    " accumulation in a fixed tree order (16 per thread, then threads, "
@@ -118,13 +124,13 @@ class CudaScan final : public Executable<ScanFamily> {
   }
 
   Status can_implement(const ScanArgs& args) const override { return check_scan_args(d_, sig_, args, device_); }
-  size_t workspace_size() const override { return geometry_.tiles == 0 ? 0 : layout_.total; }
+  size_t workspace_size() const override { return geometry_.tiles == 0 || geometry_.rows ? 0 : layout_.total; }
   const KernelSku& sku() const override { return sku_; }
   const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
 
   Status run(const Stream& stream, Workspace ws, const ScanArgs& args) const override {
     if (geometry_.tiles == 0) return Status::ok();  // empty tensor
-    if (ws.bytes < layout_.total || ws.data == nullptr)
+    if (!geometry_.rows && (ws.bytes < layout_.total || ws.data == nullptr))
       return workspace_too_small(tag(d_) + "needs " + std::to_string(layout_.total) + " bytes of workspace, got " +
                                  std::to_string(ws.bytes));
     const bool bwd = d_.direction == Direction::backward;
@@ -134,14 +140,17 @@ class CudaScan final : public Executable<ScanFamily> {
     g.out = strides_of(args.outputs[0], sig_.axis);
     if (!bwd && sig_.outputs.size() == 2) g.idx = strides_of(args.outputs[1], sig_.axis);
     cudaStream_t s = static_cast<cudaStream_t>(stream.cuda_stream());
-    if (cudaError_t e = cudaMemsetAsync(ws.data, 0, layout_.clear_bytes, s); e != cudaSuccess)
-      return backend_error(tag(d_) + "cudaMemsetAsync(look-back flags) failed: " + cudaGetErrorString(e));
+    if (!g.rows) {  // the look-back's tile counter and flags start at zero on every run
+      if (cudaError_t e = cudaMemsetAsync(ws.data, 0, layout_.clear_bytes, s); e != cudaSuccess)
+        return backend_error(tag(d_) + "cudaMemsetAsync(look-back flags) failed: " + cudaGetErrorString(e));
+    }
     cuda::LaunchArgs a;
     a.x = src.data;
     a.y = args.outputs[0].data;
     a.indices = sig_.outputs.size() == 2 && !bwd ? static_cast<int64_t*>(args.outputs[1].data) : nullptr;
     a.geometry = &g;
     a.workspace = ws.data;
+    a.workspace_bytes = ws.bytes;
     a.stream = s;
     return launcher_(a);
   }

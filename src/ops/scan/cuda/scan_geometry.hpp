@@ -8,6 +8,8 @@ namespace baracuda::sc::cuda {
 constexpr int kThreads = 256;
 constexpr int kItems = 16;
 constexpr int kMaxDims = 8;
+// Rows up to this length (with nothing after the axis) go to the warp-per-row kernel.
+constexpr int64_t kRowKernelMaxLength = 4096;
 
 // Where one tensor's elements are: the stride along the axis, and the strides of the dims before
 // (outer) and after (inner) the axis, in elements.
@@ -22,7 +24,9 @@ struct Geometry {
   int64_t inner = 1;        // columns: product of the dims after the axis
   int64_t col_blocks = 1;   // ceil(inner / width)
   int64_t chunks = 1;       // tiles along the axis per line group
-  int64_t tiles = 0;        // outer * col_blocks * chunks
+  int64_t tiles = 0;        // outer * col_blocks * chunks (look-back kernel)
+  int64_t outer = 0;        // product of the dims before the axis (rows of the row kernel)
+  bool rows = false;        // the warp-per-row kernel takes it (no workspace)
   int width = 1;            // W
   int n_outer = 0, n_inner = 0;
   int64_t outer_sizes[kMaxDims] = {};

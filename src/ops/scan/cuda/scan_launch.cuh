@@ -12,8 +12,18 @@ template <class Op, class In, class Out>
 Status launch_scan(const LaunchArgs& a) {
   using State = typename Op::State;
   const Geometry& g = *a.geometry;
+  if (g.rows) {
+    const int64_t blocks = (g.outer + kThreads / 32 - 1) / (kThreads / 32);
+    if (blocks > INT_MAX) return not_supported("[scan] " + std::to_string(g.outer) + " rows exceed the grid limit");
+    scan_rows_kernel<Op, In, Out><<<static_cast<unsigned>(blocks), kThreads, 0, a.stream>>>(
+        static_cast<const In*>(a.x), static_cast<Out*>(a.y), a.indices, g);
+    return check_launch("scan_rows_kernel");
+  }
   if (g.tiles > INT_MAX) return not_supported("[scan] " + std::to_string(g.tiles) + " tiles exceed the grid limit");
   const LookbackLayout l = lookback_layout(g.tiles * g.width, sizeof(State));
+  if (l.total > a.workspace_bytes)  // the plan booked the workspace for another state type: a bug, not bad input
+    return internal_error("[scan] the kernel needs " + std::to_string(l.total) + " bytes of workspace, the plan booked " +
+                          std::to_string(a.workspace_bytes));
   char* base = static_cast<char*>(a.workspace);
   LookbackStorage<State> ws{reinterpret_cast<unsigned long long*>(base + l.counter), reinterpret_cast<int*>(base + l.flags),
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};

@@ -18,6 +18,7 @@ struct LaunchArgs {
   int64_t* indices = nullptr;  // cummax/cummin
   const Geometry* geometry = nullptr;
   void* workspace = nullptr;
+  size_t workspace_bytes = 0;
   cudaStream_t stream = nullptr;
 };
 using Launcher = Status (*)(const LaunchArgs&);
