@@ -1,6 +1,7 @@
 // The CUDA scan plan against the CPU reference plan (Stream::cpu()) on the same random inputs:
 // every op x dtype, scans along the first / middle / last axis, lengths 1, 7, 33, 1000, 4097,
-// 100000, a flat 3'000'000 scan, shape (1000000, 8) along dim 0, strided and transposed inputs,
+// 100000 (rows up to 4096 take the warp-per-row kernel, longer ones the look-back), a flat
+// 3'000'000 scan, shape (1000000, 8) along dim 0, strided and transposed inputs,
 // exclusive / reverse, cumsum's backward, 0-d and empty tensors. Outputs AND the workspace are
 // poisoned (0xFF) before every run, so unwritten elements and un-reset look-back flags show up;
 // every case runs twice and must be bitwise identical (determinism).
@@ -273,7 +274,9 @@ TEST(ScanGpu, ExclusiveAndReverse) {
       for (bool exclusive : {false, true})
         for (bool reverse : {false, true}) {
           if (!valid_pair(op, t) || (exclusive && (op == ScanOp::cummax || op == ScanOp::cummin))) continue;
-          for (auto [shape, axis] : {std::pair<std::vector<int64_t>, int>{{4, 5000}, 1}, {{5000, 4}, 0}, {{3, 33, 300}, 1}})
+          // Look-back lines, columns (W = 4 and W = 256 with two column blocks), warp-per-row rows.
+          for (auto [shape, axis] : {std::pair<std::vector<int64_t>, int>{{4, 5000}, 1}, {{5000, 4}, 0}, {{3, 33, 300}, 1},
+                                     {{6, 1000}, 1}, {{2, 3, 4096}, -1}})
             run_case(make_case(op, t, shape, axis, exclusive, reverse));
         }
 }
