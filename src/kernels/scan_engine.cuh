@@ -1,20 +1,24 @@
 #pragma once
-// The scan engine: one single-pass kernel with decoupled look-back for every scan geometry.
+// The scan engine: a single-pass kernel with decoupled look-back for every scan geometry, and a
+// warp-per-row kernel for short rows.
 //
 // A scan of length n along one axis of a tensor is seen as line groups of W columns (W adjacent
 // positions of the dims after the axis, W a power of two <= 256) and chunks along the axis. One
 // block takes one tile = one chunk of one line group: thread t owns column c = t % W and a run of
 // kItems consecutive positions of subchunk s = t / W (S = 256 / W subchunks). So
-//   - a flat or row scan (nothing after the axis): W = 1, each thread scans 16 consecutive elements
-//     (16-byte vector loads/stores when the line is contiguous), the block scans its 256 threads,
-//     and the row's prefix carries from tile to tile through the look-back;
+//   - a flat or long-row scan (nothing after the axis): W = 1, each thread scans 16 consecutive
+//     elements (16-byte vector loads/stores when the line is contiguous), the block scans its 256
+//     threads, and the line's prefix carries from tile to tile through the look-back;
 //   - a scan along an outer dim (columns after the axis): W columns side by side so that a warp's
 //     loads are coalesced across the inner dim, each thread sequential along the axis, chunks chained
-//     through the look-back: no pathological axis, (1M, 8) along dim 0 is 2048 parallel tiles.
+//     through the look-back: no pathological axis, (1M, 8) along dim 0 is ~2000 parallel tiles.
 // The look-back (workspace: a tile counter, one flag and two states per tile column; run() clears
-// the counter and the flags with cudaMemsetAsync) is made deterministic: a tile walks back to the
+// the counter and the flags with cudaMemsetAsync) is deterministic: a tile walks back to the
 // nearest published inclusive prefix and then folds the aggregates forward in sequence order, so
-// every prefix is the same fixed-order combination whatever the timing.
+// every prefix is the same fixed-order combination whatever the timing. For W <= 8 one warp per
+// column reads 32 predecessors per round trip; wider groups walk one thread per column.
+// Short rows (nothing after the axis, n <= kRowKernelMaxLength) take scan_rows_kernel instead: one
+// warp per row, prefix carried from step to step, no workspace.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -145,8 +149,8 @@ __device__ __forceinline__ void publish(State* where, int* flag, State value, in
   atomicExch(flag, status);
 }
 
-// One column, one thread: walk back one tile per round trip (line groups of W > 1 columns, whose
-// chains are short or many in parallel).
+// One column, one thread: walk back one tile per round trip (line groups of W > 8 columns, whose
+// chains are as many as the columns, in parallel).
 template <class Op>
 __device__ typename Op::State lookback_serial(const LookbackStorage<typename Op::State>& ws, int64_t tile, bool first,
                                               int W, int c, typename Op::State aggregate) {
@@ -173,18 +177,20 @@ __device__ typename Op::State lookback_serial(const LookbackStorage<typename Op:
   return prefix;
 }
 
-// One line (W == 1), one warp: 32 predecessor flags per round trip to find the nearest prefix, then
-// 32 aggregates per round trip, folded in order by every lane (no broadcast needed afterwards).
+// One column, one warp (line groups of W <= 8 columns: warp w serves column w): 32 predecessor flags
+// per round trip to find the nearest prefix, then 32 aggregates per round trip, folded in order by
+// every lane (no broadcast needed afterwards).
 template <class Op>
 __device__ typename Op::State lookback_warp(const LookbackStorage<typename Op::State>& ws, int64_t tile,
-                                            int64_t first_tile, typename Op::State aggregate) {
+                                            int64_t first_tile, int W, int c, typename Op::State aggregate) {
   using State = typename Op::State;
   const int lane = static_cast<int>(threadIdx.x) & 31;
+  const int64_t slot = tile * W + c;
   if (tile == first_tile) {
-    if (lane == 0) publish(ws.inclusive + tile, ws.flags + tile, aggregate, kFlagPrefix);
+    if (lane == 0) publish(ws.inclusive + slot, ws.flags + slot, aggregate, kFlagPrefix);
     return Op::identity();
   }
-  if (lane == 0) publish(ws.aggregate + tile, ws.flags + tile, aggregate, kFlagAggregate);
+  if (lane == 0) publish(ws.aggregate + slot, ws.flags + slot, aggregate, kFlagAggregate);
   int64_t base = tile - 1;
   int64_t j = first_tile;
   for (;;) {
@@ -192,7 +198,7 @@ __device__ typename Op::State lookback_warp(const LookbackStorage<typename Op::S
     int f = kFlagNone;
     if (mine >= first_tile) {
       do {
-        f = *reinterpret_cast<volatile int*>(ws.flags + mine);
+        f = *reinterpret_cast<volatile int*>(ws.flags + mine * W + c);
       } while (f == kFlagNone);
     }
     const unsigned prefixes = __ballot_sync(0xffffffffu, f == kFlagPrefix);
@@ -203,13 +209,13 @@ __device__ typename Op::State lookback_warp(const LookbackStorage<typename Op::S
     base -= 32;
   }
   __threadfence();
-  State prefix = Op::load(ws.inclusive + j);
+  State prefix = Op::load(ws.inclusive + j * W + c);
   for (int64_t m0 = j + 1; m0 < tile; m0 += 32) {
-    const State v = m0 + lane < tile ? Op::load(ws.aggregate + m0 + lane) : Op::identity();
+    const State v = m0 + lane < tile ? Op::load(ws.aggregate + (m0 + lane) * W + c) : Op::identity();
     const int count = tile - m0 < 32 ? static_cast<int>(tile - m0) : 32;
     for (int l = 0; l < count; ++l) prefix = Op::combine(prefix, shfl(v, l));
   }
-  if (lane == 0) publish(ws.inclusive + tile, ws.flags + tile, Op::combine(prefix, aggregate), kFlagPrefix);
+  if (lane == 0) publish(ws.inclusive + slot, ws.flags + slot, Op::combine(prefix, aggregate), kFlagPrefix);
   return prefix;
 }
 
@@ -345,10 +351,13 @@ __global__ void __launch_bounds__(kThreads)
   const State sub_prefix = s > 0 ? buf[threadIdx.x - W] : Op::identity();
 
   // 3. Decoupled look-back: the tile's prefix per column (the last subchunk holds the aggregates).
-  if (W == 1) {
-    if (threadIdx.x >= kThreads - 32) {
-      const State prefix = lookback_warp<Op>(ws, tile, tile - chunk, buf[kThreads - 1]);
-      if (threadIdx.x == kThreads - 1) carry[0] = prefix;
+  if (W <= kThreads / 32) {
+    const int warp = static_cast<int>(threadIdx.x) >> 5;
+    if (warp < W) {
+      const bool column_ok = kb * W + warp < g.inner;
+      const State prefix = column_ok ? lookback_warp<Op>(ws, tile, tile - chunk, W, warp, buf[(S - 1) * W + warp])
+                                     : Op::identity();
+      if ((threadIdx.x & 31) == 0) carry[warp] = prefix;
     }
   } else if (s == S - 1) {
     carry[c] = col_ok ? lookback_serial<Op>(ws, tile, chunk == 0, W, c, buf[threadIdx.x]) : Op::identity();
