@@ -43,10 +43,11 @@ def clear_plan_cache():
     _sig_cache.clear()
     _plan_cache.clear()
     _reductions.clear_reduce_plan_cache()
+    _scan.clear_scan_plan_cache()
 
 
 def plan_cache_size():
-    return len(_plan_cache) + _reductions.reduce_plan_cache_size()
+    return len(_plan_cache) + _reductions.reduce_plan_cache_size() + _scan.scan_plan_cache_size()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,3 +436,10 @@ _clash = set(__all__) & set(_reductions.__all__)
 assert not _clash, f"elementwise and reduction functions share names: {sorted(_clash)}"
 __all__ += _reductions.__all__
 del _clash
+
+# Scans (baracuda.scan), re-exported.
+from . import scan as _scan  # noqa: E402
+from .scan import *  # noqa: E402,F401,F403
+
+assert not set(__all__) & set(_scan.__all__), "scan functions clash with other ops"
+__all__ += _scan.__all__

@@ -76,5 +76,6 @@ nb::dict precision_to_dict(const PrecisionGuarantee& p);
 // ---- reduce_plan.cpp ------------------------------------------------------------------------
 // ReducePlan, reduce_catalog, reduce_infer_signature, reduce_explain.
 void register_reduce(nb::module_& m);
+void register_scan(nb::module_& m);
 
 }  // namespace baracuda::py

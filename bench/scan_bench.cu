@@ -1,0 +1,151 @@
+// Scan benchmark: times baracuda's scan plans with CUDA events (median of many runs after warm-up,
+// workspace clearing included) and reports GB/s against the device copy bandwidth measured in the
+// same run. Bytes count the input read once and the output written once (as
+// /work/shared/baseline_torch.py does for torch's cumsum).
+//
+//   baracuda_scan_bench [--json out.json] [--reps N]
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+
+using namespace baracuda;
+
+#define CHECK_CUDA(x)                                                                                  \
+  do {                                                                                                 \
+    cudaError_t e_ = (x);                                                                              \
+    if (e_ != cudaSuccess) {                                                                           \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(1);                                                                                    \
+    }                                                                                                  \
+  } while (0)
+
+namespace {
+
+// Pseudo-random f32 values in [-4, 4).
+__global__ void fill_random(float* p, int64_t n, uint64_t seed) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    h ^= h >> 31; h *= 0xBF58476D1CE4E5B9ull; h ^= h >> 29;
+    p[i] = ((h >> 40) / float(1 << 24)) * 8.f - 4.f;
+  }
+}
+
+struct Buffer {
+  void* p = nullptr;
+  explicit Buffer(size_t b) { CHECK_CUDA(cudaMalloc(&p, b > 0 ? b : 1)); }
+  ~Buffer() { cudaFree(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+template <class F>
+double median_ms(F&& launch, int reps, cudaStream_t s) {
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  for (int i = 0; i < 5; ++i) launch();
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  std::vector<float> ms;
+  for (int i = 0; i < reps; ++i) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    launch();
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float t = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct Record {
+  std::string op, cas, dtype, shape, impl;
+  double ms, gbs;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+  }
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto stream = Stream::cuda(s);
+  if (!stream) { std::fprintf(stderr, "%s\n", stream.status().to_string().c_str()); return 1; }
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+
+  // Copy roofline: 1 GiB device-to-device, bytes read + written.
+  const size_t copy_bytes = size_t(1) << 30;
+  double copy_gbs;
+  {
+    Buffer a(copy_bytes), b(copy_bytes);
+    CHECK_CUDA(cudaMemsetAsync(a.p, 1, copy_bytes, s));
+    double ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, copy_bytes, cudaMemcpyDeviceToDevice, s)); }, reps, s);
+    copy_gbs = 2.0 * copy_bytes / (ms * 1e6);
+  }
+  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+
+  std::vector<Record> records;
+  auto run_case = [&](const char* case_name, ScanOp op, std::vector<int64_t> shape, int axis) {
+    ScanDescriptor desc;
+    desc.op = op;
+    desc.input = Operand::tensor(DType::f32, shape);
+    desc.axis = axis;
+    auto plan = ScanPlan::select(*stream, desc);
+    if (!plan) { std::printf("%-28s select failed: %s\n", case_name, plan.status().to_string().c_str()); return; }
+    int64_t n = 1;
+    for (int64_t v : shape) n *= v;
+    Buffer x(n * sizeof(float)), y(n * sizeof(float)), ws(plan->workspace_size());
+    fill_random<<<1024, 256, 0, s>>>(static_cast<float*>(x.p), n, 1234);
+    ScanArgs args;
+    args.inputs[0] = *make_tensor_ref(x.p, DType::f32, shape, {}, stream->device());
+    args.outputs[0] = *make_tensor_mut(y.p, DType::f32, shape, {}, stream->device());
+    Workspace w{ws.p, plan->workspace_size()};
+    Status st = plan->run(*stream, w, args);
+    if (!st.is_ok()) { std::printf("%-28s run failed: %s\n", case_name, st.to_string().c_str()); return; }
+    double ms = median_ms([&] { (void)plan->run(*stream, w, args); }, reps, s);
+    double bytes = 2.0 * double(n) * sizeof(float);
+    double gbs = bytes / (ms * 1e6);
+    std::printf("%-28s %9.4f ms %8.1f GB/s %5.1f%% of copy  workspace %zu B  [%s]\n", case_name, ms, gbs,
+                100.0 * gbs / copy_gbs, plan->workspace_size(), plan->sku().to_string().c_str());
+    records.push_back({std::string(scan_op_info(op).name), case_name, "f32", shape_to_string(shape), plan->sku().impl, ms, gbs});
+  };
+
+  run_case("cumsum_rows_f32_16k", ScanOp::cumsum, {16384, 16384}, 1);
+  run_case("cumsum_flat_f32_268M", ScanOp::cumsum, {int64_t(1) << 28}, 0);
+  run_case("cumsum_dim0_f32_1Mx8", ScanOp::cumsum, {1000000, 8}, 0);
+
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) { std::perror("open json"); return 1; }
+    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::fprintf(f,
+                   "  {\"family\": \"scan\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
+                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
+                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
+                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
+    }
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+  }
+  cudaStreamDestroy(s);
+  return 0;
+}

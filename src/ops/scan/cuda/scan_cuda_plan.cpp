@@ -1,0 +1,184 @@
+// The CUDA implementation of the scan family: capability checks, the tile geometry (chosen from
+// the shape at plan time, so workspace_size() is exact), and the executable that clears the
+// look-back flags and enqueues the single-pass kernel.
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include "ops/scan/cuda/scan_launchers.hpp"
+#include "ops/scan/scan_impls.hpp"
+
+namespace baracuda::sc {
+namespace cuda {
+
+Status check_launch(const char* what) {
+  cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) return Status::ok();
+  return backend_error(std::string("[scan] launch of ") + what + " failed: " + cudaGetErrorName(e) + " (" +
+                       cudaGetErrorString(e) + ")");
+}
+
+}  // namespace cuda
+
+namespace {
+
+Status check_cuda_device(const Device& device) {
+  if (!device.is_cuda()) return not_supported("needs a CUDA stream");
+  if (device.sm < 80) return not_supported("needs sm_80 or newer, the device is sm_" + std::to_string(device.sm));
+  return Status::ok();
+}
+
+// The kernel that computes this descriptor, or the reason there is none.
+Result<cuda::Launcher> pick_launcher(const ScanDescriptor& d, const ScanSignature& sig) {
+  const DType x = d.input.dtype;
+  const DType out = sig.outputs[0].dtype;
+  cuda::Launcher l = nullptr;
+  if (d.direction == Direction::backward) {
+    if (d.op != ScanOp::cumsum)
+      return not_supported("the CUDA scan computes the backward of cumsum only; " + std::string(scan_op_info(d.op).name) +
+                           ".backward runs on the CPU reference");
+    if (sig.inputs[0].dtype != x) return not_supported("cumsum backward with dy dtype != x dtype");
+    l = cuda::find_sum_launcher(x, x);
+  } else {
+    switch (d.op) {
+      case ScanOp::cumsum: l = cuda::find_sum_launcher(x, out); break;
+      case ScanOp::cumprod: l = cuda::find_prod_launcher(x, out); break;
+      case ScanOp::cummax: l = cuda::find_maxmin_launcher(true, x); break;
+      case ScanOp::cummin: l = cuda::find_maxmin_launcher(false, x); break;
+      case ScanOp::logcumsumexp: l = cuda::find_logcumsumexp_launcher(x); break;
+    }
+  }
+  if (!l)
+    return not_supported("no CUDA scan kernel for " + std::string(dtype_name(x)) + " -> " + std::string(dtype_name(out)) +
+                         " (dtype= conversions other than integer -> i64 run on the CPU reference)");
+  return l;
+}
+
+size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
+  if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
+  return sig.accumulate == DType::f32 ? 4 : 8;
+}
+
+// Tile geometry from the shape alone (strides are filled in by run()).
+cuda::Geometry plan_geometry(const ScanDescriptor& d, const ScanSignature& sig) {
+  cuda::Geometry g;
+  const auto& shape = d.input.shape;
+  const int rank = static_cast<int>(shape.size());
+  g.n = rank == 0 ? 1 : shape[sig.axis];
+  int64_t outer = 1;
+  for (int i = 0; i < sig.axis && i < rank; ++i) g.outer_sizes[g.n_outer++] = shape[i], outer *= shape[i];
+  for (int i = sig.axis + 1; i < rank; ++i) g.inner_sizes[g.n_inner++] = shape[i], g.inner *= shape[i];
+  int w = 1;
+  while (w < g.inner && w < cuda::kThreads) w *= 2;
+  g.width = w;
+  const int64_t chunk_len = static_cast<int64_t>(cuda::kItems) * (cuda::kThreads / w);
+  g.chunks = g.n == 0 ? 0 : (g.n + chunk_len - 1) / chunk_len;
+  g.col_blocks = (g.inner + w - 1) / w;
+  g.tiles = outer * g.col_blocks * g.chunks;
+  g.outer = outer;
+  // Short rows: one warp per row beats 4096-position tiles that would mostly idle.
+  g.rows = g.inner == 1 && g.n <= cuda::kRowKernelMaxLength;
+  g.reverse = d.reverse != (d.direction == Direction::backward);  // cumsum backward runs the other way
+  g.exclusive = d.exclusive;
+  return g;
+}
+
+template <class T>
+cuda::TensorStrides strides_of(const T& t, int axis) {
+  cuda::TensorStrides s;
+  const int rank = t.rank();
+  if (rank == 0) return s;
+  s.axis = t.stride(axis);
+  for (int i = 0; i < axis; ++i) s.outer[i] = t.stride(i);
+  for (int i = axis + 1; i < rank; ++i) s.inner[i - axis - 1] = t.stride(i);
+  return s;
+}
+
+class CudaScan final : public Executable<ScanFamily> {
+ public:
+  CudaScan(ScanDescriptor d, ScanSignature sig, Device device, cuda::Launcher launcher)
+      : d_(std::move(d)), sig_(std::move(sig)), device_(device), launcher_(launcher) {
+    geometry_ = plan_geometry(d_, sig_);
+    if (!geometry_.rows) layout_ = cuda::lookback_layout(geometry_.tiles * geometry_.width, state_bytes(d_, sig_));
+    sku_.family = "scan";
+    sku_.op = std::string(scan_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
+    for (size_t i = 0; i < sig_.inputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.inputs[i].dtype));
+    sku_.dtypes += "->";
+    for (size_t i = 0; i < sig_.outputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.outputs[i].dtype));
+    sku_.layout = geometry_.rows ? "short rows (nothing after the axis)"
+                  : geometry_.width == 1 ? "lines (nothing after the axis)" : "columns (dims after the axis)";
+    sku_.arch = "sm_" + std::to_string(device.sm);
+    sku_.backend = "baracuda-cuda";
+    sku_.impl = "cuda_scan";
+    sku_.tactic = geometry_.rows ? "one warp per row, 32 x 16 items per step, prefix carried across steps"
+                                 : "single pass, decoupled look-back (deterministic fold), 256 threads x 16 items, " +
+                                       std::to_string(geometry_.width) + " column(s) per tile";
+    sku_.tactic += ", 16-byte vectors on contiguous runs";
+    pg_.math = sig_.accumulate == DType::i64 ? "i64 math (wrapping)"
+                                             : std::string(sig_.accumulate == DType::f64 ? "f64" : "f32") +
+                                                   " accumulation in a fixed tree order (16 per thread, then threads, "
+                                                   "then tiles), one rounding to the output dtype";
+    pg_.accumulator = sig_.accumulate;
+    pg_.deterministic = true;  // the look-back folds prefixes in sequence order, whatever the timing
+    pg_.bit_stable = true;
+  }
+
+  Status can_implement(const ScanArgs& args) const override { return check_scan_args(d_, sig_, args, device_); }
+  size_t workspace_size() const override { return geometry_.tiles == 0 || geometry_.rows ? 0 : layout_.total; }
+  const KernelSku& sku() const override { return sku_; }
+  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
+
+  Status run(const Stream& stream, Workspace ws, const ScanArgs& args) const override {
+    if (geometry_.tiles == 0) return Status::ok();  // empty tensor
+    if (!geometry_.rows && (ws.bytes < layout_.total || ws.data == nullptr))
+      return workspace_too_small(tag(d_) + "needs " + std::to_string(layout_.total) + " bytes of workspace, got " +
+                                 std::to_string(ws.bytes));
+    const bool bwd = d_.direction == Direction::backward;
+    const TensorRef& src = args.inputs[0];  // x forward, dy backward (cumsum's backward scans dy)
+    cuda::Geometry g = geometry_;
+    g.in = strides_of(src, sig_.axis);
+    g.out = strides_of(args.outputs[0], sig_.axis);
+    if (!bwd && sig_.outputs.size() == 2) g.idx = strides_of(args.outputs[1], sig_.axis);
+    cudaStream_t s = static_cast<cudaStream_t>(stream.cuda_stream());
+    if (!g.rows) {  // the look-back's tile counter and flags start at zero on every run
+      if (cudaError_t e = cudaMemsetAsync(ws.data, 0, layout_.clear_bytes, s); e != cudaSuccess)
+        return backend_error(tag(d_) + "cudaMemsetAsync(look-back flags) failed: " + cudaGetErrorString(e));
+    }
+    cuda::LaunchArgs a;
+    a.x = src.data;
+    a.y = args.outputs[0].data;
+    a.indices = sig_.outputs.size() == 2 && !bwd ? static_cast<int64_t*>(args.outputs[1].data) : nullptr;
+    a.geometry = &g;
+    a.workspace = ws.data;
+    a.workspace_bytes = ws.bytes;
+    a.stream = s;
+    return launcher_(a);
+  }
+
+ private:
+  ScanDescriptor d_;
+  ScanSignature sig_;
+  Device device_;
+  cuda::Launcher launcher_;
+  cuda::Geometry geometry_;
+  cuda::LookbackLayout layout_;
+  KernelSku sku_;
+  PrecisionGuarantee pg_;
+};
+
+}  // namespace
+
+Status cuda_supports(const ScanDescriptor& desc, const Device& device) {
+  BARACUDA_TRY(check_cuda_device(device));
+  BARACUDA_ASSIGN_OR_RETURN(ScanSignature sig, infer_signature(desc));
+  return pick_launcher(desc, sig).status();
+}
+
+Result<ExecPtr> cuda_make(const ScanDescriptor& desc, const Device& device) {
+  BARACUDA_TRY(check_cuda_device(device));
+  BARACUDA_ASSIGN_OR_RETURN(ScanSignature sig, infer_signature(desc));
+  BARACUDA_ASSIGN_OR_RETURN(cuda::Launcher launcher, pick_launcher(desc, sig));
+  return ExecPtr(std::make_shared<CudaScan>(desc, std::move(sig), device, launcher));
+}
+
+}  // namespace baracuda::sc

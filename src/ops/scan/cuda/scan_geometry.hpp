@@ -1,0 +1,42 @@
+#pragma once
+// Internal: the scan kernel's problem description, shared by the host plan (which fills it) and the
+// device code (which reads it). Plain data, no CUDA headers.
+#include <cstdint>
+
+namespace baracuda::sc::cuda {
+
+constexpr int kThreads = 256;
+constexpr int kItems = 16;
+constexpr int kMaxDims = 8;
+// Rows up to this length (with nothing after the axis) go to the warp-per-row kernel.
+constexpr int64_t kRowKernelMaxLength = 4096;
+
+// Where one tensor's elements are: the stride along the axis, and the strides of the dims before
+// (outer) and after (inner) the axis, in elements.
+struct TensorStrides {
+  int64_t axis = 0;
+  int64_t outer[kMaxDims] = {};
+  int64_t inner[kMaxDims] = {};
+};
+
+struct Geometry {
+  int64_t n = 0;            // scan length
+  int64_t inner = 1;        // columns: product of the dims after the axis
+  int64_t col_blocks = 1;   // ceil(inner / width)
+  int64_t chunks = 1;       // tiles along the axis per line group
+  int64_t tiles = 0;        // outer * col_blocks * chunks (look-back kernel)
+  int64_t outer = 0;        // product of the dims before the axis (rows of the row kernel)
+  bool rows = false;        // the warp-per-row kernel takes it (no workspace)
+  int width = 1;            // W
+  int n_outer = 0, n_inner = 0;
+  int64_t outer_sizes[kMaxDims] = {};
+  int64_t inner_sizes[kMaxDims] = {};
+  bool reverse = false;
+  bool exclusive = false;
+  TensorStrides in, out, idx;
+};
+
+// Tile-status flags.
+constexpr int kFlagNone = 0, kFlagAggregate = 1, kFlagPrefix = 2;
+
+}  // namespace baracuda::sc::cuda

@@ -1,0 +1,51 @@
+#pragma once
+// Internal: the one launch template every scan launcher instantiates.
+#include <climits>
+#include <string>
+
+#include "kernels/scan_engine.cuh"
+#include "ops/scan/cuda/scan_launchers.hpp"
+
+namespace baracuda::sc::cuda {
+
+template <class Op, class In, class Out>
+Status launch_scan(const LaunchArgs& a) {
+  using State = typename Op::State;
+  const Geometry& g = *a.geometry;
+  if (g.rows) {
+    const int64_t blocks = (g.outer + kThreads / 32 - 1) / (kThreads / 32);
+    if (blocks > INT_MAX) return not_supported("[scan] " + std::to_string(g.outer) + " rows exceed the grid limit");
+    scan_rows_kernel<Op, In, Out><<<static_cast<unsigned>(blocks), kThreads, 0, a.stream>>>(
+        static_cast<const In*>(a.x), static_cast<Out*>(a.y), a.indices, g);
+    return check_launch("scan_rows_kernel");
+  }
+  if (g.tiles > INT_MAX) return not_supported("[scan] " + std::to_string(g.tiles) + " tiles exceed the grid limit");
+  const LookbackLayout l = lookback_layout(g.tiles * g.width, sizeof(State));
+  if (l.total > a.workspace_bytes)  // the plan booked the workspace for another state type: a bug, not bad input
+    return internal_error("[scan] the kernel needs " + std::to_string(l.total) + " bytes of workspace, the plan booked " +
+                          std::to_string(a.workspace_bytes));
+  char* base = static_cast<char*>(a.workspace);
+  LookbackStorage<State> ws{reinterpret_cast<unsigned long long*>(base + l.counter), reinterpret_cast<int*>(base + l.flags),
+                            reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
+  scan_lookback_kernel<Op, In, Out><<<static_cast<unsigned>(g.tiles), kThreads, 0, a.stream>>>(
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), a.indices, g, ws);
+  return check_launch("scan_lookback_kernel");
+}
+
+// Storage types by dtype.
+template <DType> struct Storage;
+template <> struct Storage<DType::f64> { using type = double; };
+template <> struct Storage<DType::f32> { using type = float; };
+template <> struct Storage<DType::f16> { using type = __half; };
+template <> struct Storage<DType::bf16> { using type = __nv_bfloat16; };
+template <> struct Storage<DType::i64> { using type = int64_t; };
+template <> struct Storage<DType::i32> { using type = int32_t; };
+template <> struct Storage<DType::i16> { using type = int16_t; };
+template <> struct Storage<DType::i8> { using type = int8_t; };
+template <> struct Storage<DType::u8> { using type = uint8_t; };
+template <> struct Storage<DType::boolean> { using type = bool; };
+
+// Accumulators: f32 for 16-bit floats and f32, f64 for f64, 64-bit integers otherwise.
+template <DType T> using FloatAcc = std::conditional_t<T == DType::f64, double, float>;
+
+}  // namespace baracuda::sc::cuda

@@ -1,0 +1,57 @@
+#pragma once
+// Internal: host-side entry points of the scan kernels (one translation unit per op keeps nvcc's
+// instantiations spread out) and the look-back workspace layout they share with the plan.
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "baracuda/core/status.hpp"
+#include "baracuda/ops/scan.hpp"
+#include "ops/scan/cuda/scan_geometry.hpp"
+
+namespace baracuda::sc::cuda {
+
+struct LaunchArgs {
+  const void* x = nullptr;
+  void* y = nullptr;
+  int64_t* indices = nullptr;  // cummax/cummin
+  const Geometry* geometry = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+  cudaStream_t stream = nullptr;
+};
+using Launcher = Status (*)(const LaunchArgs&);
+
+// nullptr when no kernel is compiled for the pair.
+Launcher find_sum_launcher(DType in, DType out);
+Launcher find_prod_launcher(DType in, DType out);
+Launcher find_maxmin_launcher(bool is_max, DType in);
+Launcher find_logcumsumexp_launcher(DType in);
+
+// The look-back workspace: [counter | flags | aggregates | inclusive prefixes]; run() clears the
+// first `clear_bytes` (counter and flags) before every launch.
+struct LookbackLayout {
+  size_t counter = 0, flags = 0, aggregate = 0, inclusive = 0, total = 0, clear_bytes = 0;
+};
+inline LookbackLayout lookback_layout(int64_t slots, size_t state_bytes) {
+  LookbackLayout l;
+  size_t off = 0;
+  auto book = [&](size_t bytes) {
+    off = (off + 255) / 256 * 256;
+    size_t at = off;
+    off += bytes;
+    return at;
+  };
+  l.counter = book(sizeof(unsigned long long));
+  l.flags = book(static_cast<size_t>(slots) * sizeof(int));
+  l.clear_bytes = off;
+  l.aggregate = book(static_cast<size_t>(slots) * state_bytes);
+  l.inclusive = book(static_cast<size_t>(slots) * state_bytes);
+  l.total = off;
+  return l;
+}
+
+Status check_launch(const char* what);
+
+}  // namespace baracuda::sc::cuda

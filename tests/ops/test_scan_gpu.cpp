@@ -1,0 +1,371 @@
+// The CUDA scan plan against the CPU reference plan (Stream::cpu()) on the same random inputs:
+// every op x dtype, scans along the first / middle / last axis, lengths 1, 7, 33, 1000, 4097,
+// 100000 (rows up to 4096 take the warp-per-row kernel, longer ones the look-back), a flat
+// 3'000'000 scan, shape (1000000, 8) along dim 0, strided and transposed inputs,
+// exclusive / reverse, cumsum's backward, 0-d and empty tensors. Outputs AND the workspace are
+// poisoned (0xFF) before every run, so unwritten elements and un-reset look-back flags show up;
+// every case runs twice and must be bitwise identical (determinism).
+//
+// Tolerances: cummax/cummin values and indices, and integer scans, are exact. Floating scans are
+// compared with the f64 reference through the summation-order bound: for output i of a line of
+// length n, |got - want| <= 8 sqrt(n) eps(accumulator) * S_i + 2 eps(output) |want|, where S_i is
+// sum |x| for cumsum, |want| for cumprod (relative error of a product) and 1 + |want| for
+// logcumsumexp (absolute error of a log).
+//
+// Without a GPU every test skips. The last line printed is
+//   "GPU scan: N passed, M failed, K not supported"
+// (K: descriptors the CUDA plan refuses on purpose, e.g. backward of ops other than cumsum).
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "gtest_helpers.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace baracuda;
+using bt::DeviceBuffer;
+using bt::HostTensor;
+
+bool have_gpu() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+struct Counts {
+  int passed = 0, failed = 0, not_supported = 0;
+};
+Counts& counts() {
+  static Counts c;
+  return c;
+}
+class SummaryEnvironment : public testing::Environment {
+ public:
+  void TearDown() override {
+    std::printf("GPU scan: %d passed, %d failed, %d not supported\n", counts().passed, counts().failed,
+                counts().not_supported);
+    std::fflush(stdout);
+  }
+};
+[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+
+constexpr ScanOp kOps[] = {ScanOp::cumsum, ScanOp::cumprod, ScanOp::cummax, ScanOp::cummin, ScanOp::logcumsumexp};
+constexpr DType kFloat[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
+constexpr DType kAll[] = {DType::f32, DType::f16, DType::bf16, DType::f64, DType::i64,
+                          DType::i32, DType::i16, DType::i8,   DType::u8,  DType::boolean};
+
+double eps_of(DType t) {
+  switch (t) {
+    case DType::f64: return 0x1p-52;
+    case DType::f32: return 0x1p-23;
+    case DType::f16: return 0x1p-10;
+    case DType::bf16: return 0x1p-7;
+    default: return 0.0;
+  }
+}
+
+// Random inputs suited to the op: cumsum in [-1, 1]; cumprod magnitudes near 1 (no overflow over
+// millions of factors); cummax/cummin small integers (many ties) plus a few NaNs; logcumsumexp in
+// [-20, 20]. Integer dtypes get small integers.
+void fill_input(HostTensor& x, ScanOp op, std::mt19937_64& rng) {
+  const DType t = x.dtype();
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::uniform_int_distribution<int> small(-20, 20), ties(0, 15), coin(0, 1), nan_pick(0, 97);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    if (t == DType::boolean) { x.set_int(i, coin(rng)); continue; }
+    if (!is_floating(t)) {
+      int v = op == ScanOp::cummax || op == ScanOp::cummin ? ties(rng) : op == ScanOp::cumprod ? 1 + coin(rng) : small(rng);
+      if (t == DType::u8 && v < 0) v = -v;
+      if (op == ScanOp::cumprod && coin(rng) && t != DType::u8) v = -v;
+      x.set_int(i, v);
+      continue;
+    }
+    switch (op) {
+      case ScanOp::cumsum: x.set(i, u(rng)); break;
+      case ScanOp::cumprod: x.set(i, (coin(rng) ? 1 : -1) * (1.0 + 0.01 * u(rng))); break;
+      case ScanOp::cummax: case ScanOp::cummin:
+        x.set(i, nan_pick(rng) == 0 ? std::nan("") : ties(rng));
+        break;
+      case ScanOp::logcumsumexp: x.set(i, 20.0 * u(rng)); break;
+    }
+  }
+}
+
+struct GpuCase {
+  ScanDescriptor desc;
+  HostTensor x;
+  HostTensor dy;  // backward only
+};
+
+// Per-element bound on the f32/16-bit error (see the header comment); `line_abs` is the running
+// sum of |x| along the line, precomputed by the caller in the output's element order.
+bool within(ScanOp op, DType acc, DType out, int64_t n, double got, double want, double running_abs) {
+  if (std::isnan(want) || std::isinf(want)) return std::isnan(want) ? std::isnan(got) : got == want;
+  const double k = 8.0 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 1))) * eps_of(acc);
+  double scale = std::fabs(want);
+  if (op == ScanOp::cumsum) scale = running_abs;
+  if (op == ScanOp::logcumsumexp) scale = 1.0 + std::fabs(want);
+  const double tol = k * scale + 2.0 * eps_of(out) * std::fabs(want) + 1e-300;
+  return std::fabs(got - want) <= tol;
+}
+
+// Upload a host tensor's whole storage (strides and gaps included).
+bool upload(const HostTensor& h, DeviceBuffer& d) {
+  d = DeviceBuffer(h.storage().size());
+  return d && d.upload(h.storage().data(), h.storage().size()) == cudaSuccess;
+}
+
+void run_case(const GpuCase& c) {
+  const ScanDescriptor& d = c.desc;
+  const std::string what = ScanFamily::describe(d);
+  SCOPED_TRACE(what);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream) << stream.status().to_string();
+  auto plan = ScanPlan::select(*stream, d);
+  if (!plan) {
+    if (plan.status().code() == StatusCode::not_supported && d.direction == Direction::backward && d.op != ScanOp::cumsum) {
+      ++counts().not_supported;  // documented: only cumsum's backward has a CUDA kernel yet
+      return;
+    }
+    ++counts().failed;
+    FAIL() << "CUDA select failed: " << plan.status().to_string();
+  }
+  auto sig = infer_signature(d);
+  ASSERT_TRUE(sig);
+  const bool bwd = d.direction == Direction::backward;
+
+  // The reference.
+  auto ref_plan = ScanPlan::select(Stream::cpu(), d);
+  ASSERT_TRUE(ref_plan) << ref_plan.status().to_string();
+  std::vector<HostTensor> want;
+  for (const Operand& o : sig->outputs) want.emplace_back(o.dtype, o.shape, o.strides);
+  ScanArgs ra;
+  ra.inputs[0] = bwd ? c.dy.ref() : c.x.ref();
+  if (bwd) ra.inputs[1] = c.x.ref();
+  for (size_t i = 0; i < want.size(); ++i) ra.outputs[i] = want[i].mut();
+  ASSERT_OK(ref_plan->run(Stream::cpu(), {}, ra));
+
+  // The device run, twice, with poisoned outputs and workspace.
+  DeviceBuffer dx_in, ddy;
+  ASSERT_TRUE(upload(c.x, dx_in));
+  if (bwd) {
+    ASSERT_TRUE(upload(c.dy, ddy));
+  }
+  const Device dev = stream->device();
+  std::vector<std::vector<HostTensor>> got(2);
+  for (int rep = 0; rep < 2; ++rep) {
+    std::vector<DeviceBuffer> douts;
+    ScanArgs a;
+    a.inputs[0] = bwd ? c.dy.ref_at(ddy.get(), dev) : c.x.ref_at(dx_in.get(), dev);
+    if (bwd) a.inputs[1] = c.x.ref_at(dx_in.get(), dev);
+    for (size_t i = 0; i < want.size(); ++i) {
+      got[rep].emplace_back(want[i].dtype(), want[i].shape(), want[i].strides());
+      douts.emplace_back(got[rep][i].storage().size());
+      ASSERT_TRUE(douts[i]);
+      ASSERT_EQ(douts[i].fill(0xFF), cudaSuccess);
+      TensorRef r = got[rep][i].ref_at(douts[i].get(), dev);
+      a.outputs[i] = TensorMut{const_cast<void*>(r.data), r.dtype, r.device, r.layout};
+    }
+    DeviceBuffer ws(plan->workspace_size());
+    ASSERT_TRUE(ws);
+    ASSERT_EQ(ws.fill(0xFF), cudaSuccess);
+    ASSERT_OK(plan->can_implement(a));
+    ASSERT_OK(plan->run(*stream, Workspace{ws.get(), plan->workspace_size()}, a));
+    ASSERT_EQ(cudaStreamSynchronize(static_cast<cudaStream_t>(stream->cuda_stream())), cudaSuccess);
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(douts[i].download(got[rep][i].storage().data(), got[rep][i].storage().size()), cudaSuccess);
+  }
+
+  // Compare.
+  const auto& shape = d.input.shape;
+  const int rank = static_cast<int>(shape.size());
+  const int axis = sig->axis;
+  const int64_t n = rank == 0 ? 1 : shape[axis];
+  int64_t inner = 1;
+  for (int i = axis + 1; i < rank; ++i) inner *= shape[i];
+  const HostTensor& src = bwd ? c.dy : c.x;
+  // Running sum of |source| in scan order for the cumsum bound (the backward scans dy the other way).
+  const bool scan_reverse = d.reverse != bwd;
+  std::vector<double> running(static_cast<size_t>(c.x.numel()), 0.0);
+  for (int64_t line0 = 0; line0 < c.x.numel(); ++line0) {
+    if ((line0 / inner) % n != 0) continue;  // line starts: position 0 along the axis
+    double acc = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t p = scan_reverse ? n - 1 - j : j;
+      const int64_t lin = line0 + p * inner;
+      acc += std::fabs(src.get(lin));
+      running[static_cast<size_t>(lin)] = acc;
+    }
+  }
+  int bad = 0;
+  for (size_t o = 0; o < want.size(); ++o) {
+    const DType t = want[o].dtype();
+    for (int64_t i = 0; i < want[o].numel() && bad < 5; ++i) {
+      const double g = got[0][o].get(i), w = want[o].get(i);
+      bool ok;
+      if (!is_floating(t)) ok = got[0][o].get_int(i) == want[o].get_int(i);
+      else if (d.op == ScanOp::cummax || d.op == ScanOp::cummin) ok = std::isnan(w) ? std::isnan(g) : g == w;
+      else ok = within(bwd ? ScanOp::cumsum : d.op, sig->accumulate, t, n, g, w, running[static_cast<size_t>(i)]);
+      if (!ok) {
+        ++bad;
+        ADD_FAILURE() << "output " << o << " element " << i << ": got " << g << ", want " << w;
+      }
+    }
+    if (std::memcmp(got[0][o].storage().data(), got[1][o].storage().data(), got[0][o].storage().size()) != 0) {
+      ++bad;
+      ADD_FAILURE() << "output " << o << " differs between two runs (not deterministic)";
+    }
+  }
+  if (bad) {
+    ++counts().failed;
+    std::printf("FAILED: %s\n", what.c_str());
+  } else {
+    ++counts().passed;
+  }
+}
+
+GpuCase make_case(ScanOp op, DType t, std::vector<int64_t> shape, int axis, bool exclusive = false, bool reverse = false,
+                  std::vector<int64_t> strides = {}, uint64_t seed = 1) {
+  std::mt19937_64 rng(seed);
+  GpuCase c;
+  c.x = HostTensor(t, shape, strides);
+  fill_input(c.x, op, rng);
+  c.desc.op = op;
+  c.desc.input = c.x.operand();
+  c.desc.axis = axis;
+  c.desc.exclusive = exclusive;
+  c.desc.reverse = reverse;
+  return c;
+}
+
+bool valid_pair(ScanOp op, DType t) { return op != ScanOp::logcumsumexp || is_floating(t); }
+
+TEST(ScanGpu, EveryOpAndDtypeAlongFirstMiddleLastAxes) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const int64_t lengths[] = {1, 7, 33, 1000, 4097, 100000};
+  for (ScanOp op : kOps)
+    for (DType t : kAll) {
+      if (!valid_pair(op, t)) continue;
+      for (int64_t len : lengths) {
+        run_case(make_case(op, t, {3, len}, -1));     // last axis (rows)
+        run_case(make_case(op, t, {len, 3}, 0));      // first axis (columns)
+        if (len <= 4097) run_case(make_case(op, t, {2, len, 5}, 1));  // middle axis
+      }
+    }
+}
+
+TEST(ScanGpu, ExclusiveAndReverse) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (ScanOp op : kOps)
+    for (DType t : {DType::f32, DType::bf16, DType::i32})
+      for (bool exclusive : {false, true})
+        for (bool reverse : {false, true}) {
+          if (!valid_pair(op, t) || (exclusive && (op == ScanOp::cummax || op == ScanOp::cummin))) continue;
+          // Look-back lines, columns (W = 4 and W = 256 with two column blocks), warp-per-row rows.
+          for (auto [shape, axis] : {std::pair<std::vector<int64_t>, int>{{4, 5000}, 1}, {{5000, 4}, 0}, {{3, 33, 300}, 1},
+                                     {{6, 1000}, 1}, {{2, 3, 4096}, -1}})
+            run_case(make_case(op, t, shape, axis, exclusive, reverse));
+        }
+}
+
+TEST(ScanGpu, LongFlatScans) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (ScanOp op : kOps)
+    for (DType t : {DType::f32, DType::bf16, DType::i32}) {
+      if (!valid_pair(op, t)) continue;
+      run_case(make_case(op, t, {3000000}, 0));
+    }
+  run_case(make_case(ScanOp::cumsum, DType::f32, {3000000}, 0, true, true));
+  run_case(make_case(ScanOp::cumsum, DType::f64, {3000000}, 0));
+}
+
+TEST(ScanGpu, TallNarrowAlongDim0) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  // torch's pathological shape (pytorch issue 122170): (1M, 8) along dim 0.
+  for (ScanOp op : kOps) run_case(make_case(op, DType::f32, {1000000, 8}, 0));
+  run_case(make_case(ScanOp::cumsum, DType::bf16, {1000000, 8}, 0, false, true));
+  run_case(make_case(ScanOp::cumsum, DType::f32, {1000, 300}, 0));  // inner 300: two column blocks
+  run_case(make_case(ScanOp::cumsum, DType::f32, {4, 1000, 3}, 1));
+}
+
+TEST(ScanGpu, StridedInputs) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (ScanOp op : kOps)
+    for (DType t : {DType::f32, DType::f16, DType::i64}) {
+      if (!valid_pair(op, t)) continue;
+      // A transposed view: [1000, 6] with strides [1, 1000], scanned along both dims.
+      run_case(make_case(op, t, {1000, 6}, 0, false, false, {1, 1000}));
+      run_case(make_case(op, t, {1000, 6}, 1, false, true, {1, 1000}));
+      // Gaps: every other element of a wider buffer, a 3-d view with a permuted middle.
+      run_case(make_case(op, t, {5, 777}, 1, false, false, {2000, 2}));
+      run_case(make_case(op, t, {4, 50, 3}, 1, false, false, {3, 12, 1}));
+    }
+  // Strided outputs.
+  GpuCase c = make_case(ScanOp::cummax, DType::f32, {300, 7}, 0);
+  c.desc.outputs = {Operand::tensor(DType::f32, {300, 7}, {1, 300}), Operand::tensor(DType::i64, {300, 7}, {1, 300})};
+  run_case(c);
+}
+
+TEST(ScanGpu, Backward) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (ScanOp op : kOps)
+    for (DType t : kFloat)
+      for (bool exclusive : {false, true})
+        for (bool reverse : {false, true}) {
+          if (exclusive && (op == ScanOp::cummax || op == ScanOp::cummin)) continue;
+          for (auto [shape, axis] : {std::pair<std::vector<int64_t>, int>{{3, 4097}, 1}, {{4097, 3}, 0}, {{100000}, 0}}) {
+            GpuCase c = make_case(op, t, shape, axis, exclusive, reverse);
+            c.desc.direction = Direction::backward;
+            std::mt19937_64 rng(5);
+            c.dy = HostTensor(t, shape);
+            fill_input(c.dy, ScanOp::cumsum, rng);
+            run_case(c);
+          }
+        }
+}
+
+TEST(ScanGpu, ZeroDimAndEmpty) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (ScanOp op : kOps) {
+    run_case(make_case(op, DType::f32, {}, 0));
+    run_case(make_case(op, DType::f32, {0}, 0));
+    run_case(make_case(op, DType::f32, {4, 0}, 0));
+    run_case(make_case(op, DType::f32, {0, 4}, 1));
+  }
+}
+
+TEST(ScanGpu, TooSmallWorkspaceIsAnError) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  ScanDescriptor d;
+  d.op = ScanOp::cumsum;
+  d.input = Operand::tensor(DType::f32, {100000});
+  d.axis = 0;
+  auto plan = ScanPlan::select(*stream, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  ASSERT_GT(plan->workspace_size(), 0u);
+  DeviceBuffer x(400000), y(400000), ws(plan->workspace_size());
+  ScanArgs a;
+  a.inputs[0] = TensorRef{x.get(), DType::f32, stream->device(), *Layout::make(std::vector<int64_t>{100000})};
+  a.outputs[0] = TensorMut{y.get(), DType::f32, stream->device(), *Layout::make(std::vector<int64_t>{100000})};
+  Status s = plan->run(*stream, Workspace{ws.get(), plan->workspace_size() - 1}, a);
+  EXPECT_EQ(s.code(), StatusCode::workspace_too_small) << s.to_string();
+  EXPECT_OK(plan->run(*stream, Workspace{ws.get(), plan->workspace_size()}, a));
+  EXPECT_EQ(cudaStreamSynchronize(static_cast<cudaStream_t>(stream->cuda_stream())), cudaSuccess);
+}
+
+}  // namespace
