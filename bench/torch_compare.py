@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Times PyTorch on the same elementwise cases as baracuda_bench, in the same session on the same
-GPU, and merges both into bench/results/<gpu>.json (DESIGN.md section 7) and a markdown table.
+"""Times PyTorch on the same cases as the C++ benchmarks (baracuda_bench and the per-family
+baracuda_*_bench), in the same session on the same GPU, and merges everything into
+bench/results/<gpu>.json (DESIGN.md section 7) and a markdown table.
 
-    python3 bench/torch_compare.py --bench out/bench.json --out bench/results/h200 [--commit SHA]
+    python3 bench/torch_compare.py --bench out/a.json [out/b.json ...] --out bench/results/h200 [--commit SHA]
+
+PyTorch is timed like the C++ drivers time baracuda: CUDA events around the work, median of 30
+samples; each sample is the mean of BATCH back-to-back calls queued behind a short GPU sleep, so
+that Python's launch latency does not count against torch's kernels.
 """
 import argparse
 import datetime
@@ -13,6 +18,9 @@ import torch
 import torch.nn.functional as F
 
 
+BATCH = 4
+
+
 def median_ms(fn, reps=30, warmup=5):
     for _ in range(warmup):
         fn()
@@ -20,11 +28,13 @@ def median_ms(fn, reps=30, warmup=5):
     times = []
     for _ in range(reps):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(1_000_000)
         a.record()
-        fn()
+        for _ in range(BATCH):
+            fn()
         b.record()
         b.synchronize()
-        times.append(a.elapsed_time(b))
+        times.append(a.elapsed_time(b) / BATCH)
     return statistics.median(times)
 
 
@@ -62,15 +72,23 @@ def torch_cases():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bench", required=True, help="JSON written by baracuda_bench --json")
+    ap.add_argument("--bench", required=True, nargs="+", help="JSON files written by the C++ benchmarks (--json)")
     ap.add_argument("--out", required=True, help="output path without extension")
     ap.add_argument("--commit", default=None)
     args = ap.parse_args()
-    with open(args.bench) as f:
-        result = json.load(f)
+    result = None
+    for path in args.bench:
+        with open(path) as f:
+            part = json.load(f)
+        if result is None:
+            result = part
+        else:
+            result["records"].extend(part["records"])
+    wanted = {r["case"] for r in result["records"]}
     torch_ms = {}
     for case, fn in torch_cases():
-        torch_ms[case] = median_ms(fn)
+        if case in wanted:
+            torch_ms[case] = median_ms(fn)
         torch.cuda.empty_cache()
     for r in result["records"]:
         t = torch_ms.get(r["case"])
@@ -82,7 +100,7 @@ def main():
     with open(args.out + ".json", "w") as f:
         json.dump(result, f, indent=1)
     copy = result["copy_gb_per_s"]
-    lines = [f"# {result['gpu']} elementwise results ({result['date']}, commit {args.commit})", "",
+    lines = [f"# {result['gpu']} results ({result['date']}, commit {args.commit})", "",
              f"Copy bandwidth measured in the same run: {copy:.1f} GB/s. torch {torch.__version__}.", "",
              "| case | impl | ms | GB/s | % of copy | torch ms | torch GB/s | speedup |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
