@@ -435,3 +435,12 @@ _clash = set(__all__) & set(_reductions.__all__)
 assert not _clash, f"elementwise and reduction functions share names: {sorted(_clash)}"
 __all__ += _reductions.__all__
 del _clash
+
+# Normalization (baracuda.norm), re-exported.
+from . import norm as _norm  # noqa: E402
+from .norm import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_norm.__all__)
+assert not _clash, f"norm functions clash with other ops: {sorted(_clash)}"
+__all__ += _norm.__all__
+del _clash

@@ -4,6 +4,7 @@
 // share the row's first pass through L2.
 #include <algorithm>
 
+#include "kernels/norm_rows.cuh"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
 #include "ops/norm/cuda/norm_rows_launch.hpp"
 

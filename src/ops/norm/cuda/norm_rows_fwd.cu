@@ -4,6 +4,7 @@
 //      count is the smallest multiple of 32 covering the row with P packs, P in {2, 4, 8, 16},
 //      preferring <= 256 threads);
 //   otherwise, or without 16-byte alignment -> the streaming kernel (three passes, L1/L2).
+#include "kernels/norm_rows.cuh"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
 #include "ops/norm/cuda/norm_rows_launch.hpp"
 

@@ -8,7 +8,7 @@
 
 #include "baracuda/core/dtype.hpp"
 #include "baracuda/core/status.hpp"
-#include "kernels/norm_rows.cuh"
+#include "kernels/norm_rows_params.hpp"
 
 namespace baracuda::norm::cuda {
 
