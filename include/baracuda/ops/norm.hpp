@@ -13,6 +13,7 @@
 // signature's input_roles/output_roles name every slot):
 //   layer_norm      fwd: {x, [weight], [bias]}              -> {y, [mean, rstd]}
 //                   bwd: {dy, x, mean, rstd, [weight]}      -> {dx, [dweight], [dbias]}
+//                   (dweight/dbias only with param_grads; every backward below likewise)
 //   rms_norm        fwd: {x, [weight]}                      -> {y, [rstd]}
 //                   bwd: {dy, x, rstd, [weight]}            -> {dx, [dweight]}
 //   add_layer_norm  fwd: {x, residual, [weight], [bias]}    -> {y, sum, [mean, rstd]}
@@ -94,6 +95,7 @@ struct NormDescriptor {
   bool track_running_stats = true;        // batch_norm training: update running_mean/var
   double momentum = 0.1;                  // batch_norm: running = (1-m) running + m batch
   bool save_stats = true;                 // forward: also write mean/rstd (backward needs them)
+  bool param_grads = true;                // backward: also compute dweight/dbias (torch's mask)
   // Strides of x-shaped operands other than x (residual, y, sum, dy, dsum, dx); default dense.
   struct RoleStrides {
     NormRole role;

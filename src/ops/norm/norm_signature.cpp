@@ -220,8 +220,8 @@ Result<NormSignature> infer_signature(const NormDescriptor& d) {
     }
     if (d.weight) add_in(NormRole::weight, param);
     { BARACUDA_ASSIGN_OR_RETURN(Operand dx, xs(NormRole::dx)); add_out(NormRole::dx, dx); }
-    if (d.weight) add_out(NormRole::dweight, param);
-    if (has_bias) add_out(NormRole::dbias, param);
+    if (d.weight && d.param_grads) add_out(NormRole::dweight, param);
+    if (has_bias && d.param_grads) add_out(NormRole::dbias, param);
   }
   return sig;
 }
