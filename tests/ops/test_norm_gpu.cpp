@@ -3,8 +3,8 @@
 // parameters with 16-bit x), widths 1..40000 (warp-per-row, CTA-per-row in registers, streaming,
 // column-sliced backward), odd row counts, with/without affine, padded row strides (16-byte
 // aligned and not), outputs and workspace poisoned with 0xFF, gaps of strided outputs checked
-// untouched, and bitwise-repeatable dweight/dbias. group/batch/instance norm must say
-// not_supported on CUDA. Without a GPU every test skips.
+// untouched, and bitwise-repeatable dweight/dbias; group/instance/batch norm (train with the
+// running-stat update, eval) on dense (N, C, *) tensors likewise. Without a GPU every test skips.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -96,7 +96,7 @@ class GpuNorm : public testing::Test {
       why = "select: " + plan.status().to_string();
       return {};
     }
-    if (plan->sku().impl != "cuda_rows") {
+    if (plan->sku().backend != "baracuda-cuda") {
       why = "chose " + plan->sku().impl;
       return {};
     }
@@ -264,17 +264,44 @@ TEST_F(GpuNorm, EmptyRows) {
   }
 }
 
-TEST_F(GpuNorm, NonRowOpsAreNotSupportedWithAReason) {
+TEST_F(GpuNorm, GroupInstanceBatchNormEveryDtype) {
+  int failures = 0, cases = 0;
+  for (NormOp op : {NormOp::group_norm, NormOp::instance_norm, NormOp::batch_norm})
+    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::f64})
+      for (std::vector<int64_t> shape : {std::vector<int64_t>{3, 6, 7}, {2, 6, 1000}, {5, 6}, {3, 6, 4, 5}})
+        for (Direction dir : {Direction::forward, Direction::backward})
+          for (int affine = 0; affine < 3; ++affine)
+            for (int mode = 0; mode < 2; ++mode) {  // group_norm: G = 3 / 6; batch_norm: training / eval
+              if (affine == 2 && (t == DType::f32 || t == DType::f64)) continue;
+              if (op == NormOp::instance_norm && mode == 1) continue;
+              NormDescriptor d;
+              d.op = op;
+              d.direction = dir;
+              d.input = Operand::tensor(t, shape);
+              d.weight = d.bias = affine > 0;
+              if (affine == 2) d.param_dtype = DType::f32;
+              d.num_groups = mode == 0 ? 3 : 6;
+              d.training = mode == 0;
+              d.momentum = 0.3;
+              ++cases;
+              const std::string m = check(d, 500 + cases);
+              if (!m.empty()) {
+                ++failures;
+                ADD_FAILURE() << NormFamily::describe(d) << ": " << m;
+              }
+            }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
+TEST_F(GpuNorm, StridedGroupNormIsNotSupportedWithAReason) {
   NormDescriptor d;
   d.op = NormOp::group_norm;
-  d.input = Operand::tensor(DType::f32, {2, 4, 8});
+  d.input = Operand::tensor(DType::f32, {2, 4, 8}, {32, 1, 4});
   d.num_groups = 2;
-  for (NormOp op : {NormOp::group_norm, NormOp::batch_norm, NormOp::instance_norm}) {
-    d.op = op;
-    auto plan = NormPlan::select(gpu_, d);
-    ASSERT_FALSE(plan);
-    EXPECT_NE(plan.status().message().find("has no CUDA kernel yet"), std::string::npos) << plan.status().to_string();
-  }
+  auto plan = NormPlan::select(gpu_, d);
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.status().message().find("needs contiguous (N, C, *) operands"), std::string::npos)
+      << plan.status().to_string();
 }
 
 TEST_F(GpuNorm, WorkspaceTooSmallIsRefused) {

@@ -23,4 +23,7 @@ Result<NormExecPtr> norm_ref_make(const NormDescriptor& desc, const Device& devi
 Status norm_cuda_rows_supports(const NormDescriptor& desc, const Device& device);
 Result<NormExecPtr> norm_cuda_rows_make(const NormDescriptor& desc, const Device& device);
 
+Status norm_cuda_groups_supports(const NormDescriptor& desc, const Device& device);
+Result<NormExecPtr> norm_cuda_groups_make(const NormDescriptor& desc, const Device& device);
+
 }  // namespace baracuda

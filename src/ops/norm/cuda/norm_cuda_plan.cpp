@@ -169,8 +169,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
 Status norm_cuda_rows_supports(const NormDescriptor& desc, const Device& device) {
   BARACUDA_TRY(check_cuda_device(device));
   if (!is_row_op(desc.op))
-    return not_supported(std::string(norm_op_info(desc.op).name) +
-                         " has no CUDA kernel yet (only layer_norm, rms_norm and their add_ variants); use a CPU stream");
+    return not_supported("the row engine serves layer_norm, rms_norm and their add_ variants, not " +
+                         std::string(norm_op_info(desc.op).name));
   BARACUDA_ASSIGN_OR_RETURN(NormSignature sig, infer_signature(desc));
   const size_t k = desc.normalized_shape.size();
   auto check = [&](const std::vector<Operand>& ops, const std::vector<NormRole>& roles) -> Status {
