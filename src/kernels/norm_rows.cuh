@@ -234,7 +234,9 @@ __global__ void __launch_bounds__(512) norm_fwd_stream(FwdParams p) {
 // dy*xhat and dy per column in registers; the block then stores its partials to workspace.
 // Slices of one row chunk are adjacent in launch order, so their pass-1 re-reads of a row are
 // served by L2. CACHED: one slice covers the row and pass 1 keeps the packs for pass 2.
-template <class T, class W, class Acc, int VEC, int P, bool CACHED>
+// PARAMS: dweight/dbias are wanted (per-column accumulators in registers; without them a thread
+// can cache more of the row).
+template <class T, class W, class Acc, int VEC, int P, bool CACHED, bool PARAMS>
 __global__ void __launch_bounds__(512) norm_bwd_rows(BwdParams p) {
   __shared__ Acc scratch[2][32];
   const int64_t span = static_cast<int64_t>(blockDim.x) * VEC;
@@ -243,9 +245,10 @@ __global__ void __launch_bounds__(512) norm_bwd_rows(BwdParams p) {
   const int64_t r0 = static_cast<int64_t>(blockIdx.y) * p.rows_per_block;
   const int64_t r1 = r0 + p.rows_per_block < p.rows ? r0 + p.rows_per_block : p.rows;
   const W* w = static_cast<const W*>(p.weight);
-  Acc dw[P][VEC], db[P][VEC];
+  constexpr int kAcc = PARAMS ? P : 1;
+  Acc dw[kAcc][VEC], db[kAcc][VEC];
 #pragma unroll
-  for (int k = 0; k < P; ++k)
+  for (int k = 0; k < kAcc; ++k)
 #pragma unroll
     for (int j = 0; j < VEC; ++j) dw[k][j] = db[k][j] = 0;
   const Acc n = static_cast<Acc>(p.cols);
@@ -305,22 +308,26 @@ __global__ void __launch_bounds__(512) norm_bwd_rows(BwdParams p) {
         Acc r = rstd * (g - mg - xhat * mgx);
         if (dsr) r += to_acc<Acc>(ds.v[j]);
         out.v[j] = from_acc<T>(r);
-        dw[k][j] += d * xhat;
-        db[k][j] += d;
+        if constexpr (PARAMS) {
+          dw[k][j] += d * xhat;
+          db[k][j] += d;
+        }
       }
       store_pack<T, VEC>(dxr + col, out);
     }
   }
   // Per-block partials (every column of the slice is written, zeros for an empty chunk).
+  if constexpr (PARAMS) {
 #pragma unroll
-  for (int k = 0; k < P; ++k) {
-    const int64_t col = c0 + threadIdx.x * VEC + k * span;
-    if (col >= c1) continue;
-    const int64_t at = static_cast<int64_t>(blockIdx.y) * p.cols + col;
+    for (int k = 0; k < P; ++k) {
+      const int64_t col = c0 + threadIdx.x * VEC + k * span;
+      if (col >= c1) continue;
+      const int64_t at = static_cast<int64_t>(blockIdx.y) * p.cols + col;
 #pragma unroll
-    for (int j = 0; j < VEC; ++j) {
-      if (p.partial_dw) static_cast<Acc*>(p.partial_dw)[at + j] = dw[k][j];
-      if (p.partial_db) static_cast<Acc*>(p.partial_db)[at + j] = db[k][j];
+      for (int j = 0; j < VEC; ++j) {
+        if (p.partial_dw) static_cast<Acc*>(p.partial_dw)[at + j] = dw[k][j];
+        if (p.partial_db) static_cast<Acc*>(p.partial_db)[at + j] = db[k][j];
+      }
     }
   }
 }

@@ -257,6 +257,19 @@ TEST_F(GpuNorm, ManyRowsBackwardChunks) {
     }
 }
 
+TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
+  // torch's mask when weight/bias need no gradient: dx only, the row kept in registers (up to 8
+  // packs per thread) or column-sliced beyond that.
+  for (DType t : {DType::bf16, DType::f32, DType::f16})
+    for (int64_t cols : {1000, 16384, 32768, 40000})
+      for (NormOp op : {NormOp::layer_norm, NormOp::add_rms_norm}) {
+        NormDescriptor d = row_desc(op, t, 33, cols, Direction::backward);
+        d.param_grads = false;
+        const std::string m = check(d, 21);
+        EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+      }
+}
+
 TEST_F(GpuNorm, EmptyRows) {
   for (Direction dir : {Direction::forward, Direction::backward}) {
     const std::string m = check(row_desc(NormOp::layer_norm, DType::bf16, 0, 64, dir), 1);

@@ -1,7 +1,9 @@
 // Backward launches of the norm row engine: norm_bwd_rows (dx, per-chunk dweight/dbias partials
 // in workspace) then norm_bwd_params (fixed-order column sums). Each thread owns 2 packs of its
 // column slice; a row wider than 2 packs x 512 threads is split into column slices whose CTAs
-// share the row's first pass through L2.
+// share the row's first pass through L2. Without dweight/dbias (torch's mask when the parameters
+// need no gradient) no per-column accumulators are held, so rows of up to 8 packs x 512 threads
+// stay in registers in one slice.
 #include <algorithm>
 
 #include "kernels/norm_rows.cuh"
@@ -22,16 +24,31 @@ int bwd_threads(int64_t cols, int vec) {
 template <class T, class W, int VEC>
 Status launch_typed(BwdParams p, void* dweight, void* dbias, int64_t row_chunks, cudaStream_t s) {
   using Acc = typename AccOf<T>::type;
+  const bool params = dweight || dbias;
+  p.rows_per_block = (p.rows + row_chunks - 1) / row_chunks;
+  if (p.rows_per_block == 0) p.rows_per_block = 1;
+  if constexpr (VEC > 1) {
+    const int64_t packs = p.cols / VEC;
+    if (!params && packs > 512 * kPacksPerThread && packs <= 512 * 8) {
+      const int threads = round_up32((packs + 7) / 8);
+      p.slice_cols = static_cast<int64_t>(threads) * VEC * 8;
+      norm_bwd_rows<T, W, Acc, VEC, 8, true, false><<<dim3(1, static_cast<unsigned>(row_chunks)), threads, 0, s>>>(p);
+      return check_launch("norm_bwd_rows");
+    }
+  }
   const int threads = bwd_threads(p.cols, VEC);
   p.slice_cols = static_cast<int64_t>(threads) * VEC * kPacksPerThread;
   const int64_t slices = (p.cols + p.slice_cols - 1) / p.slice_cols;
-  p.rows_per_block = (p.rows + row_chunks - 1) / row_chunks;
-  if (p.rows_per_block == 0) p.rows_per_block = 1;
   const dim3 grid(static_cast<unsigned>(slices), static_cast<unsigned>(row_chunks));
-  if (slices == 1) norm_bwd_rows<T, W, Acc, VEC, kPacksPerThread, true><<<grid, threads, 0, s>>>(p);
-  else norm_bwd_rows<T, W, Acc, VEC, kPacksPerThread, false><<<grid, threads, 0, s>>>(p);
+  if (slices == 1) {
+    if (params) norm_bwd_rows<T, W, Acc, VEC, kPacksPerThread, true, true><<<grid, threads, 0, s>>>(p);
+    else norm_bwd_rows<T, W, Acc, VEC, kPacksPerThread, true, false><<<grid, threads, 0, s>>>(p);
+  } else {
+    if (params) norm_bwd_rows<T, W, Acc, VEC, kPacksPerThread, false, true><<<grid, threads, 0, s>>>(p);
+    else norm_bwd_rows<T, W, Acc, VEC, kPacksPerThread, false, false><<<grid, threads, 0, s>>>(p);
+  }
   BARACUDA_TRY(check_launch("norm_bwd_rows"));
-  if (!dweight && !dbias) return Status::ok();
+  if (!params) return Status::ok();
   const int64_t blocks = (p.cols + 255) / 256;
   norm_bwd_params<W, Acc><<<static_cast<unsigned>(blocks < 65535 ? blocks : 65535), 256, 0, s>>>(
       static_cast<const Acc*>(p.partial_dw), static_cast<const Acc*>(p.partial_db), static_cast<W*>(dweight),
