@@ -30,7 +30,8 @@ Backward (dweight/dbias are None when the forward had no weight/bias):
                         running_mean=None, running_var=None, eps=1e-5) -> (dx, dweight, dbias)
         (eval mode takes running_mean/running_var instead of the saved mean/rstd)
 
-``bias`` in a backward only says whether dbias is wanted (a tensor or True). Weights may be x's
+``bias`` in a backward only says whether dbias is wanted (a tensor or True); layer_norm_backward and
+rms_norm_backward take ``param_grads=False`` for dx only (dweight/dbias returned as None). Weights may be x's
 dtype or f32 (f32 parameters with 16-bit activations). Results are allocated with x's framework on
 x's device; the work runs on the framework's current stream.
 """
@@ -89,7 +90,7 @@ def _shape(op, normalized_shape):
 
 def _run(op, direction, fw, x, inputs, *, normalized_shape=None, weight=True, bias=True, param_dtype=None,
          eps=None, num_groups=1, training=True, track_running_stats=True, momentum=0.1, save_stats=True,
-         inout=None):
+         param_grads=True, inout=None):
     """Runs one norm plan. inputs: {role: tensor}; inout: {role: tensor} outputs updated in place.
     Returns {role: tensor} of every output."""
     dev = fw.device(x)
@@ -103,11 +104,12 @@ def _run(op, direction, fw, x, inputs, *, normalized_shape=None, weight=True, bi
             if s is not None:
                 strides[role] = tuple(s)
     key = (op, direction, spec, normalized_shape, weight, bias, param_dtype, eps, num_groups, training,
-           track_running_stats, momentum, save_stats, tuple(sorted(strides.items())), dev, stream)
+           track_running_stats, momentum, save_stats, param_grads, tuple(sorted(strides.items())), dev, stream)
     entry = _plan_cache.get(key)
     if entry is None:
         plan = _C.NormPlan(op, spec, normalized_shape, direction, weight, bias, param_dtype, eps, num_groups,
-                           training, track_running_stats, momentum, save_stats, strides or None, dev, stream)
+                           training, track_running_stats, momentum, save_stats, strides or None, dev, stream,
+                           param_grads=param_grads)
         sig = plan.signature
         entry = (plan, sig, plan.workspace_size)
         if len(_plan_cache) >= _CACHE_LIMIT:
@@ -187,19 +189,19 @@ def _wants(b):
     return b is not None and b is not False
 
 
-def layer_norm_backward(grad, x, mean, rstd, normalized_shape, weight=None, bias=False):
+def layer_norm_backward(grad, x, mean, rstd, normalized_shape, weight=None, bias=False, param_grads=True):
     fw, x = _tensor("layer_norm_backward", x)
     o = _run("layer_norm", "backward", fw, x, {"dy": grad, "x": x, "mean": mean, "rstd": rstd, "weight": weight},
              normalized_shape=_shape("layer_norm_backward", normalized_shape), weight=weight is not None,
-             bias=_wants(bias), param_dtype=_param_dtype(fw, x, weight, bias))
+             bias=_wants(bias), param_dtype=_param_dtype(fw, x, weight, bias), param_grads=bool(param_grads))
     return o["dx"], o.get("dweight"), o.get("dbias")
 
 
-def rms_norm_backward(grad, x, rstd, normalized_shape, weight=None):
+def rms_norm_backward(grad, x, rstd, normalized_shape, weight=None, param_grads=True):
     fw, x = _tensor("rms_norm_backward", x)
     o = _run("rms_norm", "backward", fw, x, {"dy": grad, "x": x, "rstd": rstd, "weight": weight},
              normalized_shape=_shape("rms_norm_backward", normalized_shape), weight=weight is not None, bias=False,
-             param_dtype=_param_dtype(fw, x, weight))
+             param_dtype=_param_dtype(fw, x, weight), param_grads=bool(param_grads))
     return o["dx"], o.get("dweight")
 
 

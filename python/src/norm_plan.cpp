@@ -34,6 +34,7 @@ struct NormOptions {
   bool training = true, track_running_stats = true;
   double momentum = 0.1;
   bool save_stats = true;
+  bool param_grads = true;
 };
 
 NormDescriptor make_norm_descriptor(std::string_view op, nb::handle input, const NormOptions& o) {
@@ -56,6 +57,7 @@ NormDescriptor make_norm_descriptor(std::string_view op, nb::handle input, const
   d.track_running_stats = o.track_running_stats;
   d.momentum = o.momentum;
   d.save_stats = o.save_stats;
+  d.param_grads = o.param_grads;
   if (o.strides.is_valid() && !o.strides.is_none()) {
     if (!nb::isinstance<nb::dict>(o.strides)) throw nb::type_error("strides must be a dict {role name: strides}");
     for (auto [k, v] : nb::borrow<nb::dict>(o.strides))
@@ -151,9 +153,10 @@ class PyNormPlan : public PlanHolder<NormFamily> {
 
 NormOptions options(nb::handle normalized_shape, std::string_view direction, bool weight, bool bias,
                     nb::handle param_dtype, nb::handle eps, int64_t num_groups, bool training,
-                    bool track_running_stats, double momentum, bool save_stats, nb::handle strides) {
+                    bool track_running_stats, double momentum, bool save_stats, nb::handle strides,
+                    bool param_grads = true) {
   return {normalized_shape, direction, weight, bias, param_dtype, eps, strides, num_groups, training,
-          track_running_stats, momentum, save_stats};
+          track_running_stats, momentum, save_stats, param_grads};
 }
 
 }  // namespace
@@ -217,10 +220,10 @@ void register_norm(nb::module_& m) {
              std::string_view direction, bool weight, bool bias, nb::handle param_dtype, nb::handle eps,
              int64_t num_groups, bool training, bool track_running_stats, double momentum, bool save_stats,
              nb::handle strides, std::string_view device, uintptr_t stream, nb::handle force, nb::handle exclude,
-             bool deterministic) {
+             bool deterministic, bool param_grads) {
             new (self) PyNormPlan(op, input,
                                   options(normalized_shape, direction, weight, bias, param_dtype, eps, num_groups, training,
-                                          track_running_stats, momentum, save_stats, strides),
+                                          track_running_stats, momentum, save_stats, strides, param_grads),
                                   device, stream, force, exclude, deterministic);
           },
           nb::arg("op"), nb::arg("input"), nb::arg("normalized_shape") = nb::none(), nb::arg("direction") = "forward",
@@ -229,11 +232,14 @@ void register_norm(nb::module_& m) {
           nb::arg("track_running_stats") = true, nb::arg("momentum") = 0.1, nb::arg("save_stats") = true,
           nb::arg("strides") = nb::none(), nb::arg("device") = "cpu", nb::arg("stream") = 0,
           nb::arg("force") = nb::none(), nb::arg("exclude") = nb::none(), nb::arg("deterministic") = false,
+          nb::arg("param_grads") = true,
           "op: name from norm_catalog(); input: x's spec (dtype, shape, strides or None); normalized_shape: "
           "layer/rms trailing dims; weight / bias: affine parameters present; param_dtype: their dtype (x's or "
           "'f32'); eps: None = the op's default; num_groups: group_norm; training / track_running_stats / "
           "momentum: batch_norm; save_stats: forward also writes mean/rstd; strides: {role: strides} for x-shaped "
-          "operands; device / stream / force / exclude / deterministic as for the other plans.")
+          "operands; device / stream / force / exclude / deterministic as for the other plans; param_grads: "
+          "backward also computes dweight/dbias (False: dx only, torch's mask when the parameters need no "
+          "gradient).")
       .def("explain", [](const PyNormPlan& p) { return p.explain(); })
       .def_prop_ro("workspace_size", [](const PyNormPlan& p) { return p.workspace_size(); })
       .def_prop_ro("sku", [](const PyNormPlan& p) { return p.sku(); })

@@ -114,6 +114,9 @@ def test_layer_norm_backward_matches_numerical(bc):
     np.testing.assert_allclose(dx, numerical_grad(f, x, gy), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(dw, numerical_grad(f, w, gy), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(db, gy.sum(0), rtol=1e-12)
+    dx2, dw2, db2 = bc.ops.layer_norm_backward(gy, x, mean, rstd, 7, w, b, param_grads=False)
+    assert dw2 is None and db2 is None
+    np.testing.assert_array_equal(dx2, dx)
 
 
 def test_rms_and_group_backward_matches_numerical(bc):
