@@ -60,6 +60,27 @@ def torch_cases():
 
         yield f"swiglu_{name}_268M", swiglu
         del x
+    # Norm twins of baracuda_norm_bench (shapes and bytes as /work/shared/baseline_torch.py).
+    for (r, c) in [(32768, 4096), (4096, 32768), (65536, 1024)]:
+        S = torch.randn(r, c, device="cuda", dtype=torch.bfloat16)
+        w = torch.randn(c, device="cuda", dtype=torch.bfloat16)
+        bb = torch.randn(c, device="cuda", dtype=torch.bfloat16)
+        yield f"layernorm_bf16_{r}x{c}", lambda S=S, w=w, bb=bb, c=c: F.layer_norm(S, (c,), w, bb)
+        yield f"rmsnorm_bf16_{r}x{c}", lambda S=S, w=w, c=c: F.rms_norm(S, (c,), w)
+        R = torch.randn_like(S)
+        yield f"add_rmsnorm_bf16_{r}x{c}", lambda S=S, R=R, w=w, c=c: (F.rms_norm(S + R, (c,), w), S + R)
+        Sg = S.clone().requires_grad_(True)
+        out = F.layer_norm(Sg, (c,), w, bb)
+        go = torch.randn_like(out)
+        yield f"layernorm_bwd_bf16_{r}x{c}", lambda out=out, Sg=Sg, go=go: torch.autograd.grad(out, Sg, go, retain_graph=True)
+        wg, bg = w.clone().requires_grad_(True), bb.clone().requires_grad_(True)
+        out2 = F.layer_norm(Sg, (c,), wg, bg)
+        yield (f"layernorm_bwd_dwdb_bf16_{r}x{c}",
+               lambda out2=out2, Sg=Sg, wg=wg, bg=bg, go=go: torch.autograd.grad(out2, (Sg, wg, bg), go, retain_graph=True))
+        outr = F.rms_norm(Sg, (c,), wg)
+        yield (f"rmsnorm_bwd_dw_bf16_{r}x{c}",
+               lambda outr=outr, Sg=Sg, wg=wg, go=go: torch.autograd.grad(outr, (Sg, wg), go, retain_graph=True))
+        del S, Sg, out, out2, outr, go, R
 
     # Scans (bench/scan_bench.cu); bytes as in /work/shared/baseline_torch.py (read + write).
     xf = torch.randn(n, device="cuda", dtype=torch.float32)

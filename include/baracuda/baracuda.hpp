@@ -12,3 +12,4 @@
 #include "baracuda/ops/elementwise.hpp"
 #include "baracuda/ops/reduce.hpp"
 #include "baracuda/ops/scan.hpp"
+#include "baracuda/ops/norm.hpp"

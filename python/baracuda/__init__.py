@@ -8,6 +8,8 @@
   ``baracuda.ops.<name>_backward(grad, *inputs, ...)`` for every op in ``catalog()``,
   and the reductions ``baracuda.ops.sum(x, dim=None, keepdim=False, dtype=None)``, ``amax``,
   ``max`` -> (values, indices), ``var``, ``norm``, ... with ``<name>_backward`` (``reduce_catalog()``).
+- ``baracuda.NormPlan``: the normalization family (``norm_catalog()``, ``norm_infer_signature``,
+  ``norm_explain``); functions ``baracuda.ops.layer_norm`` / ``rms_norm`` / ``add_rms_norm`` / ... (``baracuda.norm``).
 - Errors: every non-ok baracuda Status raises a ``BaracudaError`` subclass carrying ``.code``:
   InvalidArgumentError (ValueError), NotSupportedError (NotImplementedError), MisalignedError,
   WorkspaceTooSmallError, BackendError, InternalError (RuntimeError); DTypeError (TypeError).
@@ -43,6 +45,7 @@ from ._C import (
     scan_infer_signature,
     tensor_info,
 )
+from ._C import NormPlan, norm_catalog, norm_explain, norm_infer_signature  # noqa: E402
 from . import ops
 
 __version__ = _C.__version__
@@ -54,3 +57,4 @@ __all__ = [
     "ReducePlan", "reduce_catalog", "reduce_explain", "reduce_infer_signature", "result_type", "tensor_info", "__version__",
     "ScanPlan", "scan_catalog", "scan_explain", "scan_infer_signature",
 ]
+__all__ += ["NormPlan", "norm_catalog", "norm_explain", "norm_infer_signature"]

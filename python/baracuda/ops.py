@@ -443,3 +443,11 @@ from .scan import *  # noqa: E402,F401,F403
 
 assert not set(__all__) & set(_scan.__all__), "scan functions clash with other ops"
 __all__ += _scan.__all__
+# Normalization (baracuda.norm), re-exported.
+from . import norm as _norm  # noqa: E402
+from .norm import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_norm.__all__)
+assert not _clash, f"norm functions clash with other ops: {sorted(_clash)}"
+__all__ += _norm.__all__
+del _clash

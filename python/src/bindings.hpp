@@ -78,4 +78,8 @@ nb::dict precision_to_dict(const PrecisionGuarantee& p);
 void register_reduce(nb::module_& m);
 void register_scan(nb::module_& m);
 
+// ---- norm_plan.cpp --------------------------------------------------------------------------
+// NormPlan, norm_catalog, norm_infer_signature, norm_explain.
+void register_norm(nb::module_& m);
+
 }  // namespace baracuda::py

@@ -1,0 +1,203 @@
+// Norm benchmark: layer_norm / rms_norm forward and layer_norm backward through NormPlan, timed
+// with CUDA events (median after warm-up), GB/s against the copy bandwidth measured in the same
+// run. Bytes follow /work/shared/baseline_torch.py so the numbers compare with PERF-BASELINE.md:
+// forward 2*2*rows*cols (read x, write y), backward 3*2*rows*cols (read dy and x, write dx); the
+// parameter and statistics traffic (a row or a column of values) is not counted.
+//
+//   baracuda_norm_bench [--json out.json] [--reps N]
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+
+using namespace baracuda;
+
+#define CHECK_CUDA(x)                                                                                    \
+  do {                                                                                                   \
+    cudaError_t e_ = (x);                                                                                \
+    if (e_ != cudaSuccess) {                                                                             \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(1);                                                                                      \
+    }                                                                                                    \
+  } while (0)
+
+namespace {
+
+// Fills n elements with pseudo-random values in [lo, hi) (f32 or bf16).
+__global__ void fill_random(void* p, int64_t n, bool is_f32, uint64_t seed, float lo, float hi) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    const float v = lo + ((h >> 40) / float(1 << 24)) * (hi - lo);
+    if (is_f32) static_cast<float*>(p)[i] = v;
+    else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
+  }
+}
+
+struct Buffer {
+  void* p = nullptr;
+  size_t bytes = 0;
+  explicit Buffer(size_t b) : bytes(b) { CHECK_CUDA(cudaMalloc(&p, b > 0 ? b : 1)); }
+  ~Buffer() { cudaFree(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+template <class F>
+double median_ms(F&& launch, int reps, cudaStream_t s) {
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  for (int i = 0; i < 5; ++i) launch();
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  std::vector<float> ms;
+  for (int i = 0; i < reps; ++i) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    launch();
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float t = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct Record {
+  std::string op, cas, dtype, shape, impl;
+  double ms, gbs;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+  }
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto stream = Stream::cuda(s);
+  if (!stream) {
+    std::fprintf(stderr, "%s\n", stream.status().to_string().c_str());
+    return 1;
+  }
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+
+  // Copy roofline: 1 GiB device-to-device, bytes read + written.
+  const size_t copy_bytes = size_t(1) << 30;
+  double copy_gbs;
+  {
+    Buffer a(copy_bytes), b(copy_bytes);
+    CHECK_CUDA(cudaMemsetAsync(a.p, 1, copy_bytes, s));
+    double ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, copy_bytes, cudaMemcpyDeviceToDevice, s)); }, reps, s);
+    copy_gbs = 2.0 * copy_bytes / (ms * 1e6);
+  }
+  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+
+  std::vector<Record> records;
+  // One case: buffers for every operand of the signature (random x/dy/residual, weights near 1,
+  // plausible statistics), the plan's workspace, then the timing.
+  auto run_case = [&](const std::string& case_name, const char* op_name, const NormDescriptor& desc, double bytes) {
+    auto plan = NormPlan::select(*stream, desc);
+    if (!plan) {
+      std::printf("%-34s select failed: %s\n", case_name.c_str(), plan.status().to_string().c_str());
+      return;
+    }
+    auto sig = infer_signature(desc);
+    std::vector<std::unique_ptr<Buffer>> bufs;
+    NormArgs args;
+    auto alloc = [&](const Operand& o, uint64_t seed, float lo, float hi) {
+      int64_t n = 1;
+      for (int64_t v : o.shape) n *= v;
+      bufs.push_back(std::make_unique<Buffer>(n * dtype_size(o.dtype)));
+      fill_random<<<1024, 256, 0, s>>>(bufs.back()->p, n, o.dtype == DType::f32, seed, lo, hi);
+      return bufs.back()->p;
+    };
+    for (size_t i = 0; i < sig->inputs.size(); ++i) {
+      const NormRole r = sig->input_roles[i];
+      const bool stat = r == NormRole::rstd || r == NormRole::weight;
+      void* p = alloc(sig->inputs[i], 100 + i, stat ? 0.5f : -2.f, stat ? 1.5f : 2.f);
+      args.inputs[i] = *make_tensor_ref(p, sig->inputs[i].dtype, sig->inputs[i].shape, {}, stream->device());
+    }
+    for (size_t i = 0; i < sig->outputs.size(); ++i) {
+      void* p = alloc(sig->outputs[i], 200 + i, 0.f, 1.f);
+      args.outputs[i] = *make_tensor_mut(p, sig->outputs[i].dtype, sig->outputs[i].shape, {}, stream->device());
+    }
+    Buffer ws(plan->workspace_size());
+    Status st = plan->run(*stream, {ws.p, plan->workspace_size()}, args);
+    if (!st.is_ok()) {
+      std::printf("%-34s run failed: %s\n", case_name.c_str(), st.to_string().c_str());
+      return;
+    }
+    const double ms = median_ms([&] { (void)plan->run(*stream, {ws.p, plan->workspace_size()}, args); }, reps, s);
+    const double gbs = bytes / (ms * 1e6);
+    std::printf("%-34s %9.4f ms %8.1f GB/s %5.1f%% of copy  [%s]\n", case_name.c_str(), ms, gbs, 100.0 * gbs / copy_gbs,
+                plan->sku().to_string().c_str());
+    records.push_back({op_name, case_name, std::string(dtype_name(desc.input.dtype)), shape_to_string(desc.input.shape),
+                       plan->sku().impl, ms, gbs});
+  };
+
+  const DType dt = DType::bf16;
+  for (auto [r, c] : {std::pair<int64_t, int64_t>{32768, 4096}, {4096, 32768}, {65536, 1024}}) {
+    const std::string shape = std::to_string(r) + "x" + std::to_string(c);
+    const double elems = double(r) * c;
+    NormDescriptor ln{.op = NormOp::layer_norm, .input = Operand::tensor(dt, {r, c}), .normalized_shape = {c}};
+    ln.save_stats = false;  // inference forward, like F.layer_norm without autograd
+    run_case("layernorm_bf16_" + shape, "layer_norm", ln, 2.0 * 2 * elems);
+    NormDescriptor rms = ln;
+    rms.op = NormOp::rms_norm;
+    run_case("rmsnorm_bf16_" + shape, "rms_norm", rms, 2.0 * 2 * elems);
+    // torch's layernorm_bwd case differentiates x only (weight and bias do not require grad).
+    NormDescriptor lb = ln;
+    lb.direction = Direction::backward;
+    lb.param_grads = false;
+    run_case("layernorm_bwd_bf16_" + shape, "layer_norm.backward", lb, 3.0 * 2 * elems);
+    lb.param_grads = true;
+    run_case("layernorm_bwd_dwdb_bf16_" + shape, "layer_norm.backward", lb, 3.0 * 2 * elems);
+    NormDescriptor rb = rms;
+    rb.direction = Direction::backward;
+    run_case("rmsnorm_bwd_dw_bf16_" + shape, "rms_norm.backward", rb, 3.0 * 2 * elems);
+    NormDescriptor add = rms;
+    add.op = NormOp::add_rms_norm;
+    run_case("add_rmsnorm_bf16_" + shape, "add_rms_norm", add, 4.0 * 2 * elems);  // x, residual in; y, sum out
+  }
+
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) {
+      std::perror("open json");
+      return 1;
+    }
+    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::fprintf(f,
+                   "  {\"family\": \"norm\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
+                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
+                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
+                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
+    }
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+  }
+  cudaStreamDestroy(s);
+  return 0;
+}

@@ -1,0 +1,40 @@
+#pragma once
+// Kernel parameters of the norm row engine (norm_rows.cuh), shared with the host code that fills
+// them (plain C++: no device code here).
+#include <cstdint>
+
+namespace baracuda::norm::cuda {
+
+struct FwdParams {
+  const void* x;
+  const void* residual;  // add_* ops, else null
+  const void* weight;    // null: no affine weight
+  const void* bias;      // null: no bias
+  void* y;
+  void* sum;             // add_* ops: x + residual in x's dtype (may be null)
+  void* mean;            // Acc per row, or null
+  void* rstd;            // Acc per row, or null
+  int64_t x_stride, res_stride, y_stride, sum_stride;  // row strides in elements
+  int64_t rows, cols;
+  double eps;
+  bool rms;
+};
+
+struct BwdParams {
+  const void* dy;
+  const void* dsum;      // add_* ops: gradient of the sum output, added to dx
+  const void* x;
+  const void* mean;      // null for rms
+  const void* rstd;
+  const void* weight;    // null: no affine weight
+  void* dx;
+  void* partial_dw;      // workspace [row_blocks, cols] of Acc, or null
+  void* partial_db;      // workspace [row_blocks, cols] of Acc, or null
+  int64_t dy_stride, dsum_stride, x_stride, dx_stride;
+  int64_t rows, cols;
+  int64_t rows_per_block;
+  int64_t slice_cols;    // columns each blockIdx.x slice owns in pass 2
+  bool rms;
+};
+
+}  // namespace baracuda::norm::cuda

@@ -1,0 +1,201 @@
+// The CUDA implementation of layer_norm / rms_norm and their fused residual-add variants: the
+// capability check (x-shaped operands must be [rows, cols] views with contiguous rows), the
+// workspace booking of the backward's dweight/dbias partials, and the executable that binds the
+// arguments and launches the row engine.
+#include <cuda_runtime_api.h>
+
+#include <optional>
+#include <string>
+
+#include "ops/norm/cuda/norm_rows_launch.hpp"
+#include "ops/norm/norm_impls.hpp"
+
+namespace baracuda {
+namespace {
+
+std::string tag(const NormDescriptor& d) {
+  return "[norm." + std::string(norm_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
+}
+
+bool is_row_op(NormOp op) {
+  return op == NormOp::layer_norm || op == NormOp::rms_norm || op == NormOp::add_layer_norm ||
+         op == NormOp::add_rms_norm;
+}
+
+// The row stride (elements) of an x-shaped layout whose last k dims are one dense block and
+// whose leading dims collapse into a single stride; nullopt when it is not such a view.
+std::optional<int64_t> row_stride(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides_in, size_t k) {
+  const std::vector<int64_t> strides = strides_in.empty() ? contiguous_strides(shape) : strides_in;
+  const size_t rank = shape.size();
+  int64_t expect = 1;
+  for (size_t i = rank; i-- > rank - k;) {
+    if (shape[i] != 1 && strides[i] != expect) return std::nullopt;
+    expect *= shape[i];
+  }
+  const int64_t cols = expect;
+  std::optional<int64_t> stride;  // of the innermost non-trivial leading dim
+  int64_t inner_rows = 1;
+  for (size_t i = rank - k; i-- > 0;) {
+    if (shape[i] == 1) continue;
+    if (!stride) stride = strides[i];
+    else if (strides[i] != *stride * inner_rows) return std::nullopt;
+    inner_rows *= shape[i];
+  }
+  if (stride && *stride < cols && inner_rows > 1) return std::nullopt;  // rows would overlap
+  return stride ? *stride : cols;
+}
+
+Status check_cuda_device(const Device& device) {
+  if (!device.is_cuda()) return not_supported("needs a CUDA stream");
+  if (device.sm < 80) return not_supported("needs sm_80 or newer, the device is sm_" + std::to_string(device.sm));
+  return Status::ok();
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+class CudaRowsNorm final : public Executable<NormFamily> {
+ public:
+  CudaRowsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count)
+      : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count) {
+    sku_.family = "norm";
+    sku_.op = std::string(norm_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
+    sku_.dtypes = norm_sku_dtypes(sig_);
+    sku_.layout = "rows";
+    sku_.arch = "sm_" + std::to_string(device.sm);
+    sku_.backend = "baracuda-cuda";
+    sku_.impl = "cuda_rows";
+    sku_.tactic = d_.direction == Direction::forward
+                      ? "warp/row <= 4 packs per lane, CTA/row with the row in registers, else streaming; 16-byte packs"
+                      : "CTA per row chunk and column slice, dweight/dbias partials in workspace, fixed-order sum";
+    pg_.math = std::string(acc_is_f64() ? "f64" : "f32") +
+               " accumulation, two-pass variance, fixed-order reductions, one rounding to the output dtype";
+    pg_.accumulator = acc_is_f64() ? DType::f64 : DType::f32;
+    if (d_.direction == Direction::backward) {
+      chunks_ = norm::cuda::bwd_row_chunks(d_.input.dtype, sig_.outer, sig_.channels, sm_count_);
+      const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
+      want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
+      want_db_ = sig_.output_index(NormRole::dbias) >= 0;
+      workspace_ = (want_dw_ ? one : 0) + (want_db_ ? one : 0);
+    }
+  }
+
+  Status can_implement(const NormArgs& args) const override {
+    return check_norm_args(tag(d_), sig_, args, device_, 1);
+  }
+  size_t workspace_size() const override { return workspace_; }
+  const KernelSku& sku() const override { return sku_; }
+  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
+
+  Status run(const Stream& stream, Workspace ws, const NormArgs& args) const override {
+    auto st = static_cast<cudaStream_t>(stream.cuda_stream());
+    const size_t k = d_.normalized_shape.size();
+    const int vec = norm::cuda::pack_elems(d_.input.dtype);
+    bool vec_ok = sig_.channels % vec == 0;
+    auto rs = [&](const auto& t) {  // row stride of a bound x-shaped tensor (validated at plan time)
+      std::vector<int64_t> shape(t.shape().begin(), t.shape().end()), strides(t.layout.stride().begin(), t.layout.stride().end());
+      const int64_t r = row_stride(shape, strides, k).value_or(sig_.channels);
+      vec_ok = vec_ok && aligned16(t.data) && (sig_.outer <= 1 || r % vec == 0);
+      return r;
+    };
+    auto in = [&](NormRole r) -> const TensorRef* { int i = sig_.input_index(r); return i < 0 ? nullptr : &args.inputs[i]; };
+    auto out = [&](NormRole r) -> const TensorMut* { int i = sig_.output_index(r); return i < 0 ? nullptr : &args.outputs[i]; };
+    auto param_ok = [&](const void* p) { vec_ok = vec_ok && (p == nullptr || aligned16(p)); };
+
+    if (d_.direction == Direction::forward) {
+      norm::cuda::FwdParams p{};
+      p.x = in(NormRole::x)->data;
+      p.x_stride = rs(*in(NormRole::x));
+      if (const TensorRef* r = in(NormRole::residual)) { p.residual = r->data; p.res_stride = rs(*r); }
+      if (const TensorRef* w = in(NormRole::weight)) p.weight = w->data;
+      if (const TensorRef* b = in(NormRole::bias)) p.bias = b->data;
+      p.y = out(NormRole::y)->data;
+      p.y_stride = rs(*out(NormRole::y));
+      if (const TensorMut* s = out(NormRole::sum)) { p.sum = s->data; p.sum_stride = rs(*s); }
+      if (const TensorMut* m = out(NormRole::mean)) p.mean = m->data;
+      if (const TensorMut* r = out(NormRole::rstd)) p.rstd = r->data;
+      param_ok(p.weight);
+      param_ok(p.bias);
+      p.rows = sig_.outer;
+      p.cols = sig_.channels;
+      p.eps = sig_.eps;
+      p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
+      return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st);
+    }
+    if (ws.bytes < workspace_ || (workspace_ > 0 && ws.data == nullptr))
+      return workspace_too_small(tag(d_) + "needs " + std::to_string(workspace_) + " bytes of workspace, got " +
+                                 std::to_string(ws.bytes));
+    norm::cuda::BwdParams p{};
+    p.dy = in(NormRole::dy)->data;
+    p.dy_stride = rs(*in(NormRole::dy));
+    if (const TensorRef* s = in(NormRole::dsum)) { p.dsum = s->data; p.dsum_stride = rs(*s); }
+    p.x = in(NormRole::x)->data;
+    p.x_stride = rs(*in(NormRole::x));
+    if (const TensorRef* m = in(NormRole::mean)) p.mean = m->data;
+    p.rstd = in(NormRole::rstd)->data;
+    if (const TensorRef* w = in(NormRole::weight)) p.weight = w->data;
+    param_ok(p.weight);
+    p.dx = out(NormRole::dx)->data;
+    p.dx_stride = rs(*out(NormRole::dx));
+    char* base = static_cast<char*>(ws.data);
+    const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
+    if (want_dw_) { p.partial_dw = base; base += one; }
+    if (want_db_) p.partial_db = base;
+    p.rows = sig_.outer;
+    p.cols = sig_.channels;
+    p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
+    void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
+    void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
+    return norm::cuda::launch_bwd(d_.input.dtype, sig_.param_dtype, p, dw, db, vec_ok, chunks_, st);
+  }
+
+ private:
+  bool acc_is_f64() const { return d_.input.dtype == DType::f64; }
+  size_t acc_size() const { return acc_is_f64() ? 8 : 4; }
+  static size_t round_up(size_t n) { return (n + 255) / 256 * 256; }
+
+  NormDescriptor d_;
+  NormSignature sig_;
+  Device device_;
+  int sm_count_;
+  int64_t chunks_ = 0;
+  bool want_dw_ = false, want_db_ = false;
+  size_t workspace_ = 0;
+  KernelSku sku_;
+  PrecisionGuarantee pg_;
+};
+
+}  // namespace
+
+Status norm_cuda_rows_supports(const NormDescriptor& desc, const Device& device) {
+  BARACUDA_TRY(check_cuda_device(device));
+  if (!is_row_op(desc.op))
+    return not_supported("the row engine serves layer_norm, rms_norm and their add_ variants, not " +
+                         std::string(norm_op_info(desc.op).name));
+  BARACUDA_ASSIGN_OR_RETURN(NormSignature sig, infer_signature(desc));
+  const size_t k = desc.normalized_shape.size();
+  auto check = [&](const std::vector<Operand>& ops, const std::vector<NormRole>& roles) -> Status {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].shape != desc.input.shape) continue;  // params and stats are dense by signature
+      if (ops[i].dtype != desc.input.dtype) continue;
+      if (!row_stride(ops[i].shape, ops[i].strides, k))
+        return not_supported(std::string(norm_role_name(roles[i])) + " " +
+                             shape_to_string(ops[i].shape) + " is not a view of contiguous rows (strides " +
+                             shape_to_string(ops[i].strides) + ")");
+    }
+    return Status::ok();
+  };
+  BARACUDA_TRY(check(sig.inputs, sig.input_roles));
+  return check(sig.outputs, sig.output_roles);
+}
+
+Result<NormExecPtr> norm_cuda_rows_make(const NormDescriptor& desc, const Device& device) {
+  BARACUDA_TRY(norm_cuda_rows_supports(desc, device));
+  BARACUDA_ASSIGN_OR_RETURN(NormSignature sig, infer_signature(desc));
+  int sms = 0;
+  if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
+    return backend_error(std::string("[norm] cudaDeviceGetAttribute(MultiProcessorCount) failed: ") +
+                         cudaGetErrorString(e));
+  return NormExecPtr(std::make_shared<CudaRowsNorm>(desc, std::move(sig), device, sms));
+}
+
+}  // namespace baracuda

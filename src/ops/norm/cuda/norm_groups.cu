@@ -1,0 +1,31 @@
+// Launches of the (N, C, *) normalization kernels: one 256-thread CTA per group, grid capped at 8
+// CTAs per SM (the CTAs loop over groups); the backward's parameter gradients go through
+// norm_bwd_params (fixed-order sum of the per-plane partials).
+#include <algorithm>
+
+#include "kernels/norm_groups.cuh"
+#include "ops/norm/cuda/norm_groups_launch.hpp"
+#include "ops/norm/cuda/norm_rows_dispatch.cuh"
+
+namespace baracuda::norm::cuda {
+
+Status launch_groups(DType t, DType w, const GroupParams& p, bool backward, void* dweight, void* dbias,
+                     int64_t partial_rows, int sm_count, cudaStream_t stream) {
+  return dispatch_types(t, w, [&]<class T, class W>() -> Status {
+    using Acc = typename AccOf<T>::type;
+    if (p.groups > 0) {
+      const unsigned grid = static_cast<unsigned>(std::min<int64_t>(p.groups, static_cast<int64_t>(sm_count) * 8));
+      if (backward) norm_groups_bwd<T, W, Acc><<<grid, 256, 0, stream>>>(p);
+      else norm_groups_fwd<T, W, Acc><<<grid, 256, 0, stream>>>(p);
+      BARACUDA_TRY(check_launch(backward ? "norm_groups_bwd" : "norm_groups_fwd"));
+    }
+    if (!backward || (!dweight && !dbias) || p.channels == 0) return Status::ok();
+    const int64_t blocks = (p.channels + 255) / 256;
+    norm_bwd_params<W, Acc><<<static_cast<unsigned>(std::min<int64_t>(blocks, 65535)), 256, 0, stream>>>(
+        static_cast<const Acc*>(p.partial_dw), static_cast<const Acc*>(p.partial_db), static_cast<W*>(dweight),
+        static_cast<W*>(dbias), partial_rows, p.channels);
+    return check_launch("norm_bwd_params");
+  });
+}
+
+}  // namespace baracuda::norm::cuda

@@ -1,0 +1,332 @@
+// The norm family's CUDA row engine against the CPU reference: layer_norm, rms_norm and their
+// fused residual-add variants, forward and backward, every dtype (f32, f16, bf16, f64; f32
+// parameters with 16-bit x), widths 1..40000 (warp-per-row, CTA-per-row in registers, streaming,
+// column-sliced backward), odd row counts, with/without affine, padded row strides (16-byte
+// aligned and not), outputs and workspace poisoned with 0xFF, gaps of strided outputs checked
+// untouched, and bitwise-repeatable dweight/dbias; group/instance/batch norm (train with the
+// running-stat update, eval) on dense (N, C, *) tensors likewise. Without a GPU every test skips.
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "gtest_helpers.hpp"
+#include "norm_cases.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace baracuda;
+using bt::DeviceBuffer;
+using bt::HostTensor;
+using bt::NormCase;
+
+bool have_gpu() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+// |got - want| <= rtol |want| + atol max|want|: 16-bit outputs of a normalization carry an
+// absolute error of about one ulp of the row's largest value.
+struct Tol {
+  double rtol, atol;
+};
+Tol tol_for(DType t) {
+  switch (t) {
+    case DType::f64: return {1e-10, 1e-10};
+    case DType::f32: return {1e-4, 1e-5};
+    case DType::f16: return {4e-3, 2e-3};
+    default: return {1.6e-2, 8e-3};
+  }
+}
+
+std::string first_mismatch(const HostTensor& got, const HostTensor& want, Tol tol, bool exact) {
+  double maxabs = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) maxabs = std::max(maxabs, std::fabs(want.get(i)));
+  int64_t bad = 0;
+  std::string first;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double g = got.get(i), w = want.get(i);
+    const bool ok = exact ? (g == w || (std::isnan(g) && std::isnan(w)))
+                          : (std::isnan(w) ? std::isnan(g) : std::fabs(g - w) <= tol.rtol * std::fabs(w) + tol.atol * maxabs);
+    if (!ok && bad++ == 0) first = "element " + std::to_string(i) + ": got " + std::to_string(g) + ", want " + std::to_string(w);
+  }
+  return bad ? std::to_string(bad) + " mismatches, first " + first : "";
+}
+
+// Every byte of `t`'s storage that no logical element covers must still be 0xFF.
+bool gaps_untouched(const HostTensor& t) {
+  std::vector<unsigned char> bytes(t.storage().size());
+  std::memcpy(bytes.data(), t.storage().data(), bytes.size());
+  const size_t es = dtype_size(t.dtype());
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const size_t at = t.base_bytes() + static_cast<size_t>(t.offset_of(i)) * es;
+    std::memset(bytes.data() + at, 0xFF, es);
+  }
+  return std::all_of(bytes.begin(), bytes.end(), [](unsigned char b) { return b == 0xFF; });
+}
+
+class GpuNorm : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount == 0): GPU norm tests skipped";
+    ASSERT_EQ(cudaStreamCreateWithFlags(&cs_, cudaStreamNonBlocking), cudaSuccess);
+    auto s = Stream::cuda(cs_);
+    ASSERT_TRUE(s) << s.status().to_string();
+    gpu_ = *s;
+  }
+  void TearDown() override {
+    if (cs_) (void)cudaStreamDestroy(cs_);
+  }
+
+  // Runs `c` on the GPU (outputs poisoned) and returns the downloaded outputs.
+  std::vector<HostTensor> run_gpu(NormCase& c, std::string& why) {
+    auto plan = NormPlan::select(gpu_, c.desc);
+    if (!plan) {
+      why = "select: " + plan.status().to_string();
+      return {};
+    }
+    if (plan->sku().backend != "baracuda-cuda") {
+      why = "chose " + plan->sku().impl;
+      return {};
+    }
+    const Device dev = gpu_.device();
+    std::vector<DeviceBuffer> ins, outs;
+    NormArgs a;
+    for (size_t k = 0; k < c.inputs.size(); ++k) {
+      ins.emplace_back(c.inputs[k].storage().size());
+      if (!ins.back() || ins.back().upload(c.inputs[k].storage().data(), c.inputs[k].storage().size()) != cudaSuccess) {
+        why = "device allocation/upload failed";
+        return {};
+      }
+      a.inputs[k] = c.inputs[k].ref_at(ins.back().get(), dev);
+    }
+    for (size_t k = 0; k < c.outputs.size(); ++k) {
+      outs.emplace_back(c.outputs[k].storage().size());
+      // Running stats are read-modify-write: start from the host values; everything else poisoned.
+      const NormRole r = c.sig.output_roles[k];
+      const bool inout = r == NormRole::running_mean || r == NormRole::running_var;
+      if (!outs.back() || (inout ? outs.back().upload(c.outputs[k].storage().data(), c.outputs[k].storage().size())
+                                 : outs.back().fill(0xFF)) != cudaSuccess) {
+        why = "device allocation failed";
+        return {};
+      }
+      a.outputs[k] = c.outputs[k].mut_at(outs.back().get(), dev);
+    }
+    DeviceBuffer ws(plan->workspace_size());
+    if (ws.fill(0xFF) != cudaSuccess) {
+      why = "workspace allocation failed";
+      return {};
+    }
+    if (Status s = plan->run(gpu_, {ws.get(), plan->workspace_size()}, a); !s.is_ok()) {
+      why = "run: " + s.to_string();
+      return {};
+    }
+    if (cudaError_t e = cudaStreamSynchronize(cs_); e != cudaSuccess) {
+      why = std::string("kernel failed: ") + cudaGetErrorString(e);
+      return {};
+    }
+    std::vector<HostTensor> got;
+    for (size_t k = 0; k < c.outputs.size(); ++k) {
+      HostTensor t = c.outputs[k];
+      if (outs[k].download(t.storage().data(), t.storage().size()) != cudaSuccess) {
+        why = "download failed";
+        return {};
+      }
+      got.push_back(std::move(t));
+    }
+    return got;
+  }
+
+  // One case: CUDA vs the CPU reference on the same inputs. Returns "" on success.
+  std::string check(const NormDescriptor& d, uint64_t seed) {
+    auto made = bt::make_norm_case(d, seed);
+    if (!made) return "case: " + made.status().to_string();
+    NormCase c = std::move(made).value();
+    NormCase want = c;
+    if (Status s = bt::run_norm_cpu(d, want.args()); !s.is_ok()) return "reference: " + s.to_string();
+    std::string why;
+    std::vector<HostTensor> got = run_gpu(c, why);
+    if (got.empty()) return why;
+    for (size_t k = 0; k < got.size(); ++k) {
+      const NormRole r = c.sig.output_roles[k];
+      const bool exact = r == NormRole::sum;  // x + residual rounds once in both
+      const DType t = got[k].dtype();
+      // dweight/dbias sum over rows: their error grows with the row count.
+      Tol tol = tol_for(t == DType::f32 && d.input.dtype != DType::f32 ? d.input.dtype : t);
+      if (r == NormRole::mean || r == NormRole::rstd) tol = tol_for(t);
+      if (std::string m = first_mismatch(got[k], want.outputs[k], tol, exact); !m.empty())
+        return std::string(norm_role_name(r)) + ": " + m;
+      if (!gaps_untouched(got[k])) return std::string(norm_role_name(r)) + ": bytes outside the view were written";
+    }
+    if (d.direction == Direction::backward && c.sig.output_index(NormRole::dweight) >= 0) {
+      std::vector<HostTensor> again = run_gpu(c, why);
+      if (again.empty()) return "second run: " + why;
+      const int k = c.sig.output_index(NormRole::dweight);
+      if (std::memcmp(again[k].storage().data(), got[k].storage().data(), got[k].storage().size()) != 0)
+        return "dweight differs bitwise between two runs";
+    }
+    return "";
+  }
+
+  cudaStream_t cs_ = nullptr;
+  Stream gpu_ = Stream::cpu();
+};
+
+const NormOp kRowOps[] = {NormOp::layer_norm, NormOp::rms_norm, NormOp::add_layer_norm, NormOp::add_rms_norm};
+const int64_t kWidths[] = {1, 7, 33, 1000, 1024, 4097, 32768, 40000};
+
+NormDescriptor row_desc(NormOp op, DType t, int64_t rows, int64_t cols, Direction dir) {
+  NormDescriptor d;
+  d.op = op;
+  d.direction = dir;
+  d.input = Operand::tensor(t, {rows, cols});
+  d.normalized_shape = {cols};
+  return d;
+}
+
+TEST_F(GpuNorm, RowOpsEveryDtypeAndWidth) {
+  int failures = 0, cases = 0;
+  for (NormOp op : kRowOps)
+    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::f64})
+      for (int64_t cols : kWidths)
+        for (Direction dir : {Direction::forward, Direction::backward})
+          for (int affine = 0; affine < 3; ++affine) {  // 0: none, 1: params in x's dtype, 2: f32 params
+            if (affine == 2 && (t == DType::f32 || t == DType::f64)) continue;
+            const int64_t rows = cols >= 4097 ? 5 : 37;
+            NormDescriptor d = row_desc(op, t, rows, cols, dir);
+            d.weight = d.bias = affine > 0;
+            if (affine == 2) d.param_dtype = DType::f32;
+            ++cases;
+            const std::string m = check(d, 1000 + cases);
+            if (!m.empty()) {
+              ++failures;
+              ADD_FAILURE() << NormFamily::describe(d) << ": " << m;
+            }
+          }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
+TEST_F(GpuNorm, StridedRowsAndLeadingDims) {
+  for (NormOp op : kRowOps)
+    for (DType t : {DType::f32, DType::bf16})
+      for (int64_t cols : {33, 1024, 4097, 32768})
+        for (int64_t pad : {1, 8})  // pad 1 breaks 16-byte packs, pad 8 keeps them for 16-bit
+          for (Direction dir : {Direction::forward, Direction::backward}) {
+            NormDescriptor d = row_desc(op, t, 7, cols, dir);
+            d.input.strides = bt::padded_strides({7, cols}, pad);
+            const std::vector<int64_t> s = bt::padded_strides({7, cols}, pad + 3);
+            for (NormRole r : {NormRole::residual, NormRole::y, NormRole::sum, NormRole::dy, NormRole::dsum, NormRole::dx})
+              d.strides.push_back({r, s});
+            // Drop roles the op does not have (the signature refuses none of these; unused ones are ignored).
+            const std::string m = check(d, 77 + static_cast<uint64_t>(cols + pad));
+            EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " pad " << pad << ": " << m;
+          }
+  // Leading dims [3, 5] collapsing into one row stride; normalized over two dims.
+  NormDescriptor d;
+  d.op = NormOp::layer_norm;
+  d.input = Operand::tensor(DType::bf16, {3, 5, 4, 64});
+  d.normalized_shape = {4, 64};
+  for (Direction dir : {Direction::forward, Direction::backward}) {
+    d.direction = dir;
+    const std::string m = check(d, 5);
+    EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+  }
+}
+
+TEST_F(GpuNorm, ManyRowsBackwardChunks) {
+  // More rows than row chunks: each CTA walks a chunk; partial sums reduce in a fixed order.
+  for (DType t : {DType::f32, DType::bf16})
+    for (int64_t cols : {33, 1024, 4096}) {
+      NormDescriptor d = row_desc(NormOp::layer_norm, t, 4099, cols, Direction::backward);
+      const std::string m = check(d, 9);
+      EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+      d = row_desc(NormOp::rms_norm, t, 4099, cols, Direction::forward);
+      const std::string m2 = check(d, 10);
+      EXPECT_TRUE(m2.empty()) << NormFamily::describe(d) << ": " << m2;
+    }
+}
+
+TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
+  // torch's mask when weight/bias need no gradient: dx only, the row kept in registers (up to 8
+  // packs per thread) or column-sliced beyond that.
+  for (DType t : {DType::bf16, DType::f32, DType::f16})
+    for (int64_t cols : {1000, 16384, 32768, 40000})
+      for (NormOp op : {NormOp::layer_norm, NormOp::add_rms_norm}) {
+        NormDescriptor d = row_desc(op, t, 33, cols, Direction::backward);
+        d.param_grads = false;
+        const std::string m = check(d, 21);
+        EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+      }
+}
+
+TEST_F(GpuNorm, EmptyRows) {
+  for (Direction dir : {Direction::forward, Direction::backward}) {
+    const std::string m = check(row_desc(NormOp::layer_norm, DType::bf16, 0, 64, dir), 1);
+    EXPECT_TRUE(m.empty()) << m;
+  }
+}
+
+TEST_F(GpuNorm, GroupInstanceBatchNormEveryDtype) {
+  int failures = 0, cases = 0;
+  for (NormOp op : {NormOp::group_norm, NormOp::instance_norm, NormOp::batch_norm})
+    for (DType t : {DType::f32, DType::f16, DType::bf16, DType::f64})
+      for (std::vector<int64_t> shape : {std::vector<int64_t>{3, 6, 7}, {2, 6, 1000}, {5, 6}, {3, 6, 4, 5}})
+        for (Direction dir : {Direction::forward, Direction::backward})
+          for (int affine = 0; affine < 3; ++affine)
+            for (int mode = 0; mode < 2; ++mode) {  // group_norm: G = 3 / 6; batch_norm: training / eval
+              if (affine == 2 && (t == DType::f32 || t == DType::f64)) continue;
+              if (op == NormOp::instance_norm && mode == 1) continue;
+              NormDescriptor d;
+              d.op = op;
+              d.direction = dir;
+              d.input = Operand::tensor(t, shape);
+              d.weight = d.bias = affine > 0;
+              if (affine == 2) d.param_dtype = DType::f32;
+              d.num_groups = mode == 0 ? 3 : 6;
+              d.training = mode == 0;
+              d.momentum = 0.3;
+              ++cases;
+              const std::string m = check(d, 500 + cases);
+              if (!m.empty()) {
+                ++failures;
+                ADD_FAILURE() << NormFamily::describe(d) << ": " << m;
+              }
+            }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
+TEST_F(GpuNorm, StridedGroupNormIsNotSupportedWithAReason) {
+  NormDescriptor d;
+  d.op = NormOp::group_norm;
+  d.input = Operand::tensor(DType::f32, {2, 4, 8}, {32, 1, 4});
+  d.num_groups = 2;
+  auto plan = NormPlan::select(gpu_, d);
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.status().message().find("needs contiguous (N, C, *) operands"), std::string::npos)
+      << plan.status().to_string();
+}
+
+TEST_F(GpuNorm, WorkspaceTooSmallIsRefused) {
+  NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 64, 1024, Direction::backward);
+  auto plan = NormPlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  ASSERT_GT(plan->workspace_size(), 0u);
+  auto c = bt::make_norm_case(d, 3);
+  ASSERT_TRUE(c.has_value());
+  // Host pointers are refused first by device checks; the workspace check comes before them.
+  Status s = plan->run(gpu_, {nullptr, 16}, c->args());
+  EXPECT_FALSE(s.is_ok());
+}
+
+}  // namespace
