@@ -201,7 +201,7 @@ TEST(ElementwiseComplex, MixedRealAndComplexAndScalars) {
   expect_c(forward2(Op::sub, r, a), {{1, -2}, {-4, 4}}, 0.0, "f32 - c64");
   // A real Python scalar.
   auto d = desc(Op::mul, {a.operand(), Operand::scalar(DType::f64)});
-  auto out = run(d, {&a, nullptr}, {Scalar::of(1.5), Scalar{}});
+  auto out = run(d, {&a, nullptr}, {Scalar{}, Scalar::of(1.5)});
   ASSERT_TRUE(out) << out.status().to_string();
   expect_c((*out)[0], {{1.5, 3}, {4.5, -6}}, 0.0, "c64 * 1.5");
   auto d2 = desc(Op::pow, {a.operand(), Operand::scalar(DType::i64)});
@@ -267,7 +267,7 @@ TEST(ElementwiseComplex, CastComplexToReal) {
     EXPECT_EQ(h.get(1), kInf);
     HostTensor e = cast(ctensor(from, {{1000, 1}, {-0.3, 2}}), DType::f8e4m3);
     EXPECT_EQ(e.get(0), 448.0);
-    EXPECT_EQ(e.get(1), static_cast<double>(fp8_bits_to_float(float_to_fp8_bits(-0.3f), DType::f8e4m3)));
+    EXPECT_EQ(e.get(1), static_cast<double>(fp8_bits_to_float(float_to_fp8_bits(-0.3f, DType::f8e4m3), DType::f8e4m3)));
   }
 }
 
