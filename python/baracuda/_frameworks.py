@@ -200,6 +200,8 @@ class TorchAdapter(_Adapter):
     def arg(self, t, name):
         if t.requires_grad:
             t = t.detach()
+        if t.is_complex() and (t.is_conj() or t.is_neg()):  # lazy conj/neg views do not export: materialize
+            t = t.resolve_conj().resolve_neg()
         if name in self._fp8:  # DLPack export of float8 is not universal: hand over the bytes
             return (t.view(self.torch.uint8), name)
         # The dtype travels explicitly (bool / bf16 codes differ between DLPack versions).

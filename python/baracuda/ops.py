@@ -31,6 +31,7 @@ __all__ = ["clear_plan_cache", "plan_cache_size", "get_plan"]
 
 _CATALOG = {info["name"]: info for info in _C.catalog()}
 _FLOATS = frozenset(("f64", "f32", "f16", "bf16"))
+_COMPLEX = frozenset(("c64", "c128"))  # differentiable too (PyTorch's conjugate Wirtinger gradients)
 _MAX_ALIGNMENT = 16
 _CACHE_LIMIT = 8192
 
@@ -100,7 +101,7 @@ class _Operands:
 
 
 def _is_number(x):
-    return isinstance(x, (bool, int, float))
+    return isinstance(x, (bool, int, float, complex))  # complex ones are refused by _python_scalar
 
 
 def _python_scalar(op, x):
@@ -249,7 +250,7 @@ def _backward(op, grad, inputs, needs_input_grad=None, attrs=None, output_dtype=
     akey = _attrs_key(attrs)
     key, sig = _signature(op, "backward", o.specs, output_dtype, attrs, akey, grad_spec)
     if needs_input_grad is None:
-        needs = [s[3] is False and s[0] in _FLOATS for s in o.specs]
+        needs = [s[3] is False and (s[0] in _FLOATS or s[0] in _COMPLEX) for s in o.specs]
         if info["category"] == "where":
             needs[0] = False
     else:

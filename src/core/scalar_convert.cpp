@@ -163,4 +163,28 @@ void store_from_int64(void* p, DType dtype, int64_t v) {
   }
 }
 
+std::complex<double> load_as_complex(const void* p, DType dtype) {
+  if (dtype == DType::c64) return {read<float>(p), read<float>(static_cast<const char*>(p) + 4)};
+  if (dtype == DType::c128) return {read<double>(p), read<double>(static_cast<const char*>(p) + 8)};
+  return {load_as_double(p, dtype), 0.0};
+}
+
+void store_from_complex(void* p, DType dtype, std::complex<double> v) {
+  switch (dtype) {
+    case DType::c64:
+      write<float>(p, static_cast<float>(v.real()));
+      write<float>(static_cast<char*>(p) + 4, static_cast<float>(v.imag()));
+      return;
+    case DType::c128:
+      write<double>(p, v.real());
+      write<double>(static_cast<char*>(p) + 8, v.imag());
+      return;
+    case DType::boolean: write<uint8_t>(p, (v.real() != 0.0 || v.imag() != 0.0) ? 1 : 0); return;  // NaN is true
+    case DType::f8e4m3: case DType::f8e5m2:
+      store_from_double(p, dtype, static_cast<double>(static_cast<float>(v.real())));
+      return;
+    default: store_from_double(p, dtype, v.real()); return;
+  }
+}
+
 }  // namespace baracuda

@@ -1,5 +1,6 @@
 #pragma once
-// Device conversions between storage dtypes and the compute type C (float, double or int64_t).
+// Device conversions between storage dtypes and the compute type C (float, double, int64_t, or
+// Complex<float> / Complex<double> for complex problems, strided path only).
 // They match the host conversions in baracuda/core/scalar_convert.hpp: RNE for narrowing floats,
 // saturation for fp8, truncation + saturation (NaN -> 0) for float -> integer, wrap for
 // integer -> integer, nonzero -> true for bool.
@@ -12,6 +13,7 @@
 #include <type_traits>
 
 #include "baracuda/core/dtype.hpp"
+#include "kernels/ew_complex.cuh"
 
 namespace baracuda::ew::cuda {
 
@@ -85,17 +87,68 @@ __host__ __device__ __forceinline__ auto visit_dtype(DType t, F&& f) {
 }
 
 template <class C>
+__device__ __forceinline__ C load_dyn(const char* p, DType t);
+
+// Complex compute (PyTorch's conversions): complex storage converts part by part, real storage
+// reads as (v, 0). The parts load one by one (c128 elements need only 8-byte alignment here).
+template <class C>
+__device__ __forceinline__ C load_complex_dyn(const char* p, DType t) {
+  using R = typename C::Real;
+  if (t == DType::c64) {
+    const float* q = reinterpret_cast<const float*>(p);
+    return C(static_cast<R>(q[0]), static_cast<R>(q[1]));
+  }
+  if (t == DType::c128) {
+    const double* q = reinterpret_cast<const double*>(p);
+    return C(static_cast<R>(q[0]), static_cast<R>(q[1]));
+  }
+  return C(load_dyn<R>(p, t), R(0));
+}
+
+template <class C>
 __device__ __forceinline__ C load_dyn(const char* p, DType t) {
-  return visit_dtype(t, [p](auto tag) { return to_compute<C>(*reinterpret_cast<const decltype(tag)*>(p)); });
+  if constexpr (kIsComplex<C>) return load_complex_dyn<C>(p, t);
+  else return visit_dtype(t, [p](auto tag) { return to_compute<C>(*reinterpret_cast<const decltype(tag)*>(p)); });
+}
+
+template <class C>
+__device__ __forceinline__ void store_dyn(char* p, DType t, C v);
+
+// Complex compute -> any storage: complex dtypes round each part to nearest even; real dtypes keep
+// the real part (float->integer rules for integers; fp8 through f32); bool is re != 0 || im != 0.
+template <class C>
+__device__ __forceinline__ void store_complex_dyn(char* p, DType t, C v) {
+  using R = typename C::Real;
+  switch (t) {
+    case DType::c64: {
+      float* q = reinterpret_cast<float*>(p);
+      q[0] = static_cast<float>(v.re);
+      q[1] = static_cast<float>(v.im);
+      return;
+    }
+    case DType::c128: {
+      double* q = reinterpret_cast<double*>(p);
+      q[0] = static_cast<double>(v.re);
+      q[1] = static_cast<double>(v.im);
+      return;
+    }
+    case DType::boolean: *reinterpret_cast<bool*>(p) = v.re != R(0) || v.im != R(0); return;  // NaN is true
+    case DType::f8e4m3: case DType::f8e5m2: store_dyn<float>(p, t, static_cast<float>(v.re)); return;
+    default: store_dyn<R>(p, t, v.re); return;
+  }
 }
 
 template <class C>
 __device__ __forceinline__ void store_dyn(char* p, DType t, C v) {
-  visit_dtype(t, [p, v](auto tag) {
-    using T = decltype(tag);
-    *reinterpret_cast<T*>(p) = from_compute<T>(v);
-    return 0;
-  });
+  if constexpr (kIsComplex<C>) {
+    store_complex_dyn<C>(p, t, v);
+  } else {
+    visit_dtype(t, [p, v](auto tag) {
+      using T = decltype(tag);
+      *reinterpret_cast<T*>(p) = from_compute<T>(v);
+      return 0;
+    });
+  }
 }
 
 }  // namespace baracuda::ew::cuda

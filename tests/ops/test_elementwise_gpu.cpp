@@ -23,6 +23,7 @@
 
 #include "baracuda/baracuda.hpp"
 #include "device_buffer.hpp"
+#include "gtest_helpers.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -482,6 +483,182 @@ TEST_F(GpuElementwise, MoreThan2To31Elements) {
     }
     EXPECT_EQ(bad, 0) << op_info(op).name;
     (bad == 0 ? counts().passed : counts().failed)++;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Complex dtypes (c64, c128): the strided kernel against the CPU reference, every complex op x
+// direction x dtype, odd sizes, strided/broadcast/scalar inputs, special values where both sides
+// define them the same way; mixed real/complex operands; casts between complex and every dtype.
+
+struct ComplexOp {
+  ElementwiseOp op;
+  bool backward;  // has a complex backward
+  bool specials;  // NaN/inf inputs compared too (ops whose special values are not implementation-defined)
+};
+const ComplexOp kComplexOps[] = {
+    {ElementwiseOp::add, true, true},         {ElementwiseOp::sub, true, true},     {ElementwiseOp::mul, true, false},
+    {ElementwiseOp::div, true, false},        {ElementwiseOp::neg, true, true},     {ElementwiseOp::reciprocal, true, false},
+    {ElementwiseOp::square, true, false},     {ElementwiseOp::abs, true, true},     {ElementwiseOp::exp, true, false},
+    {ElementwiseOp::log, true, false},        {ElementwiseOp::sqrt, true, false},   {ElementwiseOp::sin, true, false},
+    {ElementwiseOp::cos, true, false},        {ElementwiseOp::tanh, true, false},   {ElementwiseOp::sigmoid, true, false},
+    {ElementwiseOp::pow, false, false},       {ElementwiseOp::eq, false, true},     {ElementwiseOp::ne, false, true},
+    {ElementwiseOp::where, true, true},       {ElementwiseOp::isnan, false, true},  {ElementwiseOp::isinf, false, true},
+    {ElementwiseOp::isfinite, false, true},
+};
+
+// The complex plan must be the strided kernel (the vectorized one refuses complex).
+bool expect_strided_plan(const Stream& gpu, const Case& c) {
+  auto plan = ElementwisePlan::select(gpu, c.desc);
+  EXPECT_TRUE(plan) << c.name << ": " << plan.status().to_string();
+  if (!plan) return false;
+  EXPECT_EQ(plan->sku().impl, "cuda_strided") << c.name << ": " << plan->sku().to_string();
+  return plan->sku().impl == "cuda_strided";
+}
+
+TEST_F(GpuElementwise, ComplexEveryOpForwardAndBackward) {
+  for (const ComplexOp& co : kComplexOps) {
+    const ElementwiseOpInfo& info = op_info(co.op);
+    for (DType dt : {DType::c64, DType::c128}) {
+      for (Direction dir : {Direction::forward, Direction::backward}) {
+        if (dir == Direction::backward && !co.backward) continue;
+        struct V {
+          Variant v;
+          int64_t n;
+        };
+        std::vector<V> variants = {{Variant::contiguous, 1}, {Variant::contiguous, 7}, {Variant::contiguous, 4097},
+                                   {Variant::strided, 0},    {Variant::broadcast, 0}};
+        if (info.arity >= 2) variants.push_back({Variant::scalar, 33});
+        if (dir == Direction::forward && co.specials) variants.push_back({Variant::specials, 97});
+        for (const V& v : variants) {
+          bt::CaseOptions opt;
+          opt.n = v.n;
+          opt.ties = info.arity == 2;
+          opt.seed = seed_of(co.op, dt, dt, dir, v.v, v.n);
+          auto c = bt::make_case(co.op, dt, dir, v.v, opt);
+          if (!c) {
+            ++counts().failed;
+            ADD_FAILURE() << info.name << (dir == Direction::backward ? ".backward " : " ") << dtype_name(dt) << " "
+                          << bt::variant_name(v.v) << " refused: " << c.status().to_string();
+            continue;
+          }
+          if (v.v == Variant::contiguous && v.n == 7 && !expect_strided_plan(gpu_, *c)) {
+            ++counts().failed;
+            continue;
+          }
+          record(*c);
+        }
+      }
+    }
+  }
+}
+
+// Real and complex tensors in one op: the result is complex (c128 when f64 meets c64); the real
+// input's gradient is the real part of the complex one.
+TEST_F(GpuElementwise, ComplexMixedWithReal) {
+  struct Mix {
+    ElementwiseOp op;
+    DType a, b;
+  };
+  const Mix mixes[] = {{ElementwiseOp::mul, DType::c64, DType::f32},  {ElementwiseOp::add, DType::f64, DType::c64},
+                       {ElementwiseOp::div, DType::bf16, DType::c64}, {ElementwiseOp::sub, DType::c128, DType::i32},
+                       {ElementwiseOp::eq, DType::c64, DType::f16},   {ElementwiseOp::div, DType::c128, DType::f64}};
+  for (const Mix& m : mixes) {
+    for (Direction dir : {Direction::forward, Direction::backward}) {
+      if (dir == Direction::backward && m.op == ElementwiseOp::eq) continue;  // not differentiable
+      for (int64_t n : {int64_t{7}, int64_t{1000}}) {
+        std::mt19937_64 rng(seed_of(m.op, m.a, m.b, dir, Variant::contiguous, n));
+        Case c;
+        c.name = std::string(op_info(m.op).name) + (dir == Direction::backward ? ".backward " : " ") +
+                 std::string(dtype_name(m.a)) + "," + std::string(dtype_name(m.b)) + " n=" + std::to_string(n);
+        c.desc.op = m.op;
+        c.desc.direction = dir;
+        c.desc.attrs = bt::test_attrs(m.op);
+        HostTensor a(m.a, {n}), b(m.b, {n});
+        bt::fill_uniform(a, rng, -2, 2, !is_floating(m.a) && !is_complex(m.a));
+        bt::fill_uniform(b, rng, 0.5, 2, !is_floating(m.b) && !is_complex(m.b));  // nonzero divisors
+        c.desc.inputs = {a.operand(), b.operand()};
+        auto sig = infer_signature(c.desc);
+        ASSERT_TRUE(sig) << c.name << ": " << sig.status().to_string();
+        if (dir == Direction::backward) {
+          ElementwiseDescriptor fwd = c.desc;
+          fwd.direction = Direction::forward;
+          auto fsig = infer_signature(fwd);
+          ASSERT_TRUE(fsig);
+          HostTensor dy(fsig->outputs[0].dtype, {n});
+          bt::fill_uniform(dy, rng, -1, 1);
+          c.inputs = {dy, a, b};
+          c.input_is_scalar = {false, false, false};
+        } else {
+          c.inputs = {a, b};
+          c.input_is_scalar = {false, false};
+        }
+        for (size_t o = 0; o < sig->outputs.size(); ++o) {
+          c.outputs.emplace_back(sig->outputs[o].dtype, sig->outputs[o].shape);
+          const DType in_dt = o == 0 ? m.a : m.b;
+          c.output_wanted.push_back(dir == Direction::forward || is_floating(in_dt) || is_complex(in_dt));
+        }
+        record(c);
+      }
+    }
+  }
+}
+
+TEST_F(GpuElementwise, ComplexCastEveryPair) {
+  for (DType src : kAllDTypes) {
+    for (DType dst : kAllDTypes) {
+      if (!is_complex(src) && !is_complex(dst)) continue;
+      struct V {
+        Variant v;
+        int64_t n;
+      };
+      std::vector<V> variants = {{Variant::contiguous, 1}, {Variant::contiguous, 7}, {Variant::contiguous, 4097},
+                                 {Variant::strided, 0},    {Variant::broadcast, 0}};
+      if (is_floating(src) || is_complex(src)) variants.push_back({Variant::specials, 97});
+      for (const V& v : variants) {
+        bt::CaseOptions opt;
+        opt.n = v.n;
+        opt.seed = seed_of(ElementwiseOp::cast, src, dst, Direction::forward, v.v, v.n);
+        auto c = bt::make_cast_case(src, dst, Direction::forward, v.v, opt);
+        if (!c) {
+          ++counts().failed;
+          ADD_FAILURE() << "cast " << dtype_name(src) << "->" << dtype_name(dst) << " refused: " << c.status().to_string();
+          continue;
+        }
+        if (v.v == Variant::contiguous && v.n == 7 && !expect_strided_plan(gpu_, *c)) {
+          ++counts().failed;
+          continue;
+        }
+        record(*c);
+      }
+    }
+  }
+}
+
+// In-place on a complex tensor (output == input) and a permuted (non-dense) output.
+TEST_F(GpuElementwise, ComplexInPlace) {
+  for (DType dt : {DType::c64, DType::c128}) {
+    bt::CaseOptions opt;
+    opt.n = 1001;
+    opt.seed = 77 + static_cast<uint64_t>(dt);
+    auto c = bt::make_case(ElementwiseOp::exp, dt, Direction::forward, Variant::contiguous, opt);
+    ASSERT_TRUE(c) << c.status().to_string();
+    Case ref = *c;
+    ASSERT_OK(bt::run_case_cpu(ref));
+    auto plan = ElementwisePlan::select(gpu_, c->desc);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    DeviceBuffer buf(c->inputs[0].storage().size());
+    ASSERT_EQ(buf.upload(c->inputs[0].storage().data(), buf.bytes()), cudaSuccess);
+    ElementwiseArgs a;
+    a.inputs[0] = c->inputs[0].ref_at(buf.get(), gpu_.device());
+    a.outputs[0] = c->outputs[0].mut_at(buf.get(), gpu_.device());
+    ASSERT_OK(plan->run(gpu_, {}, a));
+    ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+    HostTensor got = c->outputs[0];
+    ASSERT_EQ(buf.download(got.storage().data(), got.storage().size()), cudaSuccess);
+    auto cmp = bt::compare(got, ref.outputs[0], bt::default_tolerance(dt));
+    EXPECT_EQ(cmp.mismatches, 0) << c->name << " in place: " << cmp.to_string();
+    (cmp.mismatches == 0 ? counts().passed : counts().failed)++;
   }
 }
 

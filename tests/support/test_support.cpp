@@ -196,6 +196,14 @@ void fill_uniform(HostTensor& t, std::mt19937_64& rng, double lo, double hi, boo
     for (int64_t i = 0; i < t.numel(); ++i) t.set_int(i, d(rng));
     return;
   }
+  if (is_complex(dt)) {
+    std::uniform_real_distribution<double> d(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      const double re = d(rng);
+      t.set_c(i, {re, d(rng)});
+    }
+    return;
+  }
   if (!is_floating(dt)) {
     std::uniform_int_distribution<int64_t> d(static_cast<int64_t>(std::ceil(lo)), static_cast<int64_t>(std::floor(hi)));
     for (int64_t i = 0; i < t.numel(); ++i) t.set_int(i, d(rng));
@@ -211,7 +219,34 @@ void fill_uniform(HostTensor& t, std::mt19937_64& rng, double lo, double hi, boo
 
 namespace {
 
+// Complex inputs: both parts uniform in a box, away from the poles and branch points where a
+// c64 kernel and the f64 reference legitimately part (zero for log/sqrt/reciprocal and divisors,
+// tanh's poles at +-i pi/2, sigmoid's at +-i pi).
+void fill_complex_domain(HostTensor& t, std::mt19937_64& rng, ElementwiseOp op, int index) {
+  double lo = -2.0, hi = 2.0, min_modulus = 0.0;
+  switch (op) {
+    case Op::log: case Op::sqrt: case Op::reciprocal: min_modulus = 0.25; break;
+    case Op::div: if (index == 1) min_modulus = 0.25; break;
+    case Op::pow: if (index == 0) min_modulus = 0.5; else { lo = -1.5; hi = 1.5; } break;
+    case Op::tanh: case Op::sigmoid: lo = -1.2; hi = 1.2; break;
+    default: break;
+  }
+  std::uniform_real_distribution<double> u(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    std::complex<double> z;
+    do {
+      const double re = u(rng);
+      z = {re, u(rng)};
+    } while (std::abs(z) < min_modulus);
+    t.set_c(i, z);
+  }
+}
+
 void fill_domain(HostTensor& t, std::mt19937_64& rng, ElementwiseOp op, int index) {
+  if (is_complex(t.dtype())) {
+    fill_complex_domain(t, rng, op, index);
+    return;
+  }
   if (!is_floating(t.dtype())) {
     auto [lo, hi] = int_domain(op, index, t.dtype());
     fill_uniform(t, rng, static_cast<double>(lo), static_cast<double>(hi));
@@ -229,7 +264,7 @@ void fill_domain(HostTensor& t, std::mt19937_64& rng, ElementwiseOp op, int inde
 }
 
 Scalar random_scalar(std::mt19937_64& rng, ElementwiseOp op, int index, DType dtype) {
-  if (is_floating(dtype)) {
+  if (is_floating(dtype) || is_complex(dtype)) {  // complex tensors meet real Python scalars
     HostTensor tmp(DType::f64, {1});
     fill_domain(tmp, rng, op, index);
     return Scalar::of(tmp.get(0));
@@ -242,9 +277,20 @@ Scalar random_scalar(std::mt19937_64& rng, ElementwiseOp op, int index, DType dt
 }
 
 void sprinkle_specials(HostTensor& t, int k) {
-  if (!is_floating(t.dtype())) return;
   const double inf = std::numeric_limits<double>::infinity();
   const double specials[] = {std::numeric_limits<double>::quiet_NaN(), inf, -inf, 0.0, -0.0};
+  if (is_complex(t.dtype())) {  // a special real part, imaginary part, or both
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      const int64_t r = (i + 2 * k) % 11;
+      if (r >= 5 || (i / 11) % 2 != 0) continue;
+      std::complex<double> z = t.get_c(i);
+      const int64_t which = (i / 22) % 3;
+      z = {which == 1 ? z.real() : specials[r], which == 0 ? z.imag() : specials[(r + i) % 5]};
+      t.set_c(i, z);
+    }
+    return;
+  }
+  if (!is_floating(t.dtype())) return;
   for (int64_t i = 0; i < t.numel(); ++i) {
     int64_t r = (i + 2 * k) % 11;
     if (r < 5 && (i / 11) % 2 == 0) t.set(i, specials[r]);
@@ -280,7 +326,7 @@ Status finish_case(Case& c, std::mt19937_64& rng, const CaseOptions& opt) {
     bool wanted = true;
     if (bwd) {
       const Operand& in = c.desc.inputs[i];
-      wanted = !in.is_scalar && is_floating(in.dtype) &&
+      wanted = !in.is_scalar && (is_floating(in.dtype) || is_complex(in.dtype)) &&
                !(info.category == ElementwiseCategory::where && i == 0);
     }
     c.output_wanted.push_back(wanted);
@@ -355,7 +401,7 @@ Result<Case> make_case(ElementwiseOp op, DType dtype, Direction dir, Variant v, 
     c.input_is_scalar.push_back(false);
   }
   if (opt.ties && arity == 2 && !prelu && !c.input_is_scalar[1] && c.inputs[0].shape() == c.inputs[1].shape())
-    for (int64_t e = 0; e < c.inputs[0].numel(); e += 3) c.inputs[1].set(e, c.inputs[0].get(e));
+    for (int64_t e = 0; e < c.inputs[0].numel(); e += 3) c.inputs[1].set_c(e, c.inputs[0].get_c(e));
   if (v == Variant::strided && dir == Direction::forward && !gated) {
     // A transposed output: the kernels must follow the output's strides.
     auto sig = infer_signature(c.desc);
@@ -381,10 +427,14 @@ Result<Case> make_cast_case(DType src, DType dst, Direction dir, Variant v, cons
   if (v == Variant::strided) { shape = {37, 29}; strides = {1, 37}; }
   if (v == Variant::broadcast) { shape = {37, 29}; strides = {0, 1}; }
   HostTensor x(src, shape, strides);
-  if (is_floating(src)) {
-    // Half the values small, half large enough to saturate narrow targets.
+  if (is_floating(src) || is_complex(src)) {
+    // Half the values small, half large enough to saturate narrow targets (complex: both parts).
     std::uniform_real_distribution<double> small(-3.0, 3.0), large(-1000.0, 1000.0);
-    for (int64_t i = 0; i < x.numel(); ++i) x.set(i, (i % 2 == 0 || dir == Direction::backward) ? small(rng) : large(rng));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      auto& d = (i % 2 == 0 || dir == Direction::backward) ? small : large;
+      const double re = d(rng);
+      x.set_c(i, {re, is_complex(src) ? d(rng) : 0.0});
+    }
   } else {
     int64_t lim = src == DType::i64 || src == DType::i32 ? 100000 : src == DType::i16 ? 30000 : 127;
     if (src == DType::u8) fill_uniform(x, rng, 0, 255);
@@ -419,6 +469,8 @@ Tolerance default_tolerance(DType out) {
     case DType::bf16: return {1.6e-2, 1e-4};
     case DType::f8e4m3: return {0.07, 1e-6};
     case DType::f8e5m2: return {0.13, 1e-6};
+    case DType::c64: return {2e-5, 1e-6};
+    case DType::c128: return {1e-12, 1e-12};
     default: return {0.0, 0.0};
   }
 }
@@ -443,7 +495,18 @@ CompareResult compare(const HostTensor& got, const HostTensor& want, Tolerance t
     if (r.mismatches++ == 0) r.first = {i, g, w};
   };
   for (int64_t i = 0; i < got.numel(); ++i) {
-    if (dt == DType::boolean) {
+    if (is_complex(dt)) {
+      const std::complex<double> g = got.get_c(i), w = want.get_c(i);
+      bool special = false, same = true;
+      for (int part = 0; part < 2; ++part) {
+        const double gp = part ? g.imag() : g.real(), wp = part ? w.imag() : w.real();
+        if (std::isnan(gp) || std::isnan(wp) || std::isinf(gp) || std::isinf(wp)) {
+          special = true;
+          same = same && (std::isnan(gp) ? std::isnan(wp) : gp == wp);
+        }
+      }
+      if (special ? !same : std::abs(g - w) > tol.atol + tol.rtol * std::abs(w)) note(i, g.real(), w.real());
+    } else if (dt == DType::boolean) {
       uint8_t g, w;
       std::memcpy(&g, got.elem(i), 1);
       std::memcpy(&w, want.elem(i), 1);

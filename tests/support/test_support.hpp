@@ -3,6 +3,7 @@
 // elementwise test-case builders (descriptor + inputs + outputs, forward and backward), and the
 // comparison of two results in the output dtype's tolerance.
 #include <array>
+#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -61,6 +62,9 @@ class HostTensor {
   int64_t get_int(int64_t linear) const { return load_as_int64(elem(linear), dtype_); }
   void set(int64_t linear, double v) { store_from_double(elem(linear), dtype_, v); }
   void set_int(int64_t linear, int64_t v) { store_from_int64(elem(linear), dtype_, v); }
+  // Complex view of an element (real dtypes: (v, 0) / the real part is stored).
+  std::complex<double> get_c(int64_t linear) const { return load_as_complex(elem(linear), dtype_); }
+  void set_c(int64_t linear, std::complex<double> v) { store_from_complex(elem(linear), dtype_, v); }
   void set_all(std::initializer_list<double> values);
   std::vector<double> values() const;
 
@@ -145,7 +149,8 @@ Result<Case> make_case(ElementwiseOp op, DType dtype, Direction dir, Variant v, 
 Result<Case> make_cast_case(DType src, DType dst, Direction dir, Variant v, const CaseOptions& opt,
                             double scale = 1.0, bool amax = false);
 
-// Fills a tensor with random values of its dtype from [lo, hi] (integer dtypes: rounded).
+// Fills a tensor with random values of its dtype from [lo, hi] (integer dtypes: rounded; complex
+// dtypes: both parts from [lo, hi]).
 void fill_uniform(HostTensor& t, std::mt19937_64& rng, double lo, double hi, bool integer_valued = false);
 
 // Selects the plan for `c` on `stream` and runs it with host pointers (CPU streams).
@@ -169,6 +174,7 @@ struct CompareResult {
 };
 // Compares every logical element of `got` and `want` (same dtype and shape). NaN must match NaN;
 // infinities must match exactly; integers and bool compare exactly (bool: the raw byte must be 0/1).
+// Complex: part by part for NaN/inf, otherwise |got - want| <= atol + rtol |want| (modulus).
 CompareResult compare(const HostTensor& got, const HostTensor& want, Tolerance tol);
 
 }  // namespace bt

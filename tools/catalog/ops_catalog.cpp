@@ -16,7 +16,8 @@ using namespace baracuda;
 namespace {
 
 constexpr DType kCatalogDTypes[] = {DType::f64, DType::f32, DType::f16, DType::bf16, DType::f8e4m3, DType::f8e5m2,
-                                    DType::i64, DType::i32, DType::i16, DType::i8,  DType::u8,     DType::boolean};
+                                    DType::i64, DType::i32, DType::i16, DType::i8,  DType::u8,     DType::boolean,
+                                    DType::c64, DType::c128};
 
 // A descriptor for `op` whose tensor inputs all have dtype t (shape [8, 64]).
 ElementwiseDescriptor sample(const ElementwiseOpInfo& info, DType t, Direction dir) {

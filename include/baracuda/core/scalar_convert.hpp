@@ -3,6 +3,7 @@
 // round-to-nearest-even for narrowing floats, saturation for fp8 (and +-inf -> +-max finite),
 // float->integer truncation toward zero with saturation (NaN -> 0), integer->integer wrap.
 // Used by the CPU reference and by tests.
+#include <complex>
 #include <cstdint>
 #include <cstring>
 
@@ -23,5 +24,11 @@ int64_t load_as_int64(const void* p, DType dtype);
 // Writes `v` to `p` converted to `dtype`.
 void store_from_double(void* p, DType dtype, double v);
 void store_from_int64(void* p, DType dtype, int64_t v);
+
+// Complex views of any dtype (PyTorch's conversions): a real element reads as (v, 0); writing a
+// complex value to a real dtype keeps the real part (bool: re != 0 || im != 0; fp8: the real part
+// rounded to f32 first, then to fp8); c64 rounds each part to nearest even.
+std::complex<double> load_as_complex(const void* p, DType dtype);
+void store_from_complex(void* p, DType dtype, std::complex<double> v);
 
 }  // namespace baracuda

@@ -23,6 +23,18 @@
 // Integer division (div_floor, div_trunc, fmod, remainder) by zero gives 0 on every backend
 // (PyTorch's CPU raises, its CUDA returns an unspecified value). Float->integer casts truncate
 // toward zero and saturate to the target range; NaN becomes 0.
+//
+// Complex (c64, c128), PyTorch's semantics: add/sub (real alpha), mul, div (true division only),
+// neg, reciprocal, square, abs (real result: f32 for c64, f64 for c128), exp, log, sqrt, sin, cos,
+// tanh, sigmoid, pow, eq, ne, where, isnan/isinf/isfinite (bool), and cast between any two dtypes;
+// every other op refuses complex operands (not_supported). Python scalars stay real. Casts:
+// real -> complex sets the imaginary part to 0; complex -> real keeps the real part (PyTorch warns,
+// we allow it); complex -> bool is re != 0 || im != 0; complex -> integer truncates the real part
+// like float -> integer; c128 -> c64 rounds each part to nearest even; fp8 <-> complex goes through
+// f32. Backward (add, sub, mul, div, neg, reciprocal, square, abs, exp, log, sqrt, sin, cos, tanh,
+// sigmoid, where) follows PyTorch's convention: the conjugate Wirtinger derivative,
+// grad_in = grad_out * conj(f'(z)) for holomorphic f, grad_out * z/|z| for abs (0 at 0); a real
+// input of a complex op gets the real part. Complex problems run on the strided CUDA kernel.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -135,7 +147,7 @@ Result<DType> result_type(std::span<const Operand> operands);
 
 // The dtypes and shapes select() infers: outputs[i] of the kernel for this descriptor.
 struct ElementwiseSignature {
-  DType compute = DType::f32;               // dtype the math runs in (f64, f32 or i64)
+  DType compute = DType::f32;               // dtype the math runs in (f64, f32, i64; c64/c128 for complex)
   std::vector<int64_t> iteration_shape;     // broadcast forward-output shape (gated: half shape)
   std::vector<Operand> outputs;             // shape, dtype and strides of each output
 };

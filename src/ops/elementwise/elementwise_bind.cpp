@@ -65,7 +65,7 @@ Status check_args(const Problem& p, const ElementwiseArgs& args, const Device& d
       if (in.is_scalar) return invalid_argument(where + what + ": scalar operand " + std::to_string(i) + " has no gradient");
       if (cat == ElementwiseCategory::where && i == 0)
         return invalid_argument(where + "the condition is not differentiable: leave output 0 undefined");
-      if (!is_floating(in.dtype))
+      if (!is_floating(in.dtype) && !is_complex(in.dtype))
         return invalid_argument(where + what + ": input " + std::to_string(i) + " of dtype " +
                                 std::string(dtype_name(in.dtype)) + " has no gradient");
     }

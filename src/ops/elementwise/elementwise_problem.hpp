@@ -30,6 +30,11 @@ struct Problem {
 
 Result<Problem> resolve(const ElementwiseDescriptor& desc);
 
+// Complex operands (elementwise_complex_rules.cpp): whether `op` in direction `dir` takes them,
+// and the real dtype of a complex dtype's parts (c64 -> f32, c128 -> f64).
+bool takes_complex(ElementwiseOp op, Direction dir);
+DType complex_part_dtype(DType complex_dtype);
+
 // One kernel operand seen through the iteration space: strides are over Bound::sizes (0 where
 // broadcast). A scalar operand carries its value instead of data.
 struct BoundInput {

@@ -35,6 +35,7 @@ DType scalar_participation(DType kind) {
 }
 
 DType compute_dtype_for(DType result) {
+  if (is_complex(result)) return result;
   if (result == DType::f64) return DType::f64;
   if (is_floating(result)) return DType::f32;
   return DType::i64;
@@ -101,9 +102,10 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
   }
   if (!any_tensor) return invalid_argument(where + "needs at least one tensor operand");
   for (const Operand& o : d.inputs)
-    if (!o.is_scalar && is_complex(o.dtype))
-      return not_supported(where + "complex dtypes are not supported by elementwise ops yet (got " +
-                           std::string(dtype_name(o.dtype)) + ")");
+    if (!o.is_scalar && is_complex(o.dtype) && !ew::takes_complex(d.op, d.direction))
+      return not_supported(where + "complex operands are not supported by this op" +
+                           (d.direction == Direction::backward ? std::string(" (backward)") : std::string()) +
+                           " (got " + std::string(dtype_name(o.dtype)) + ")");
 
   ElementwiseSignature sig;
   // Iteration shape: the broadcast of every tensor input.
@@ -128,7 +130,7 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
     case ElementwiseCategory::integer: {
       BARACUDA_ASSIGN_OR_RETURN(result, result_type(d.inputs));
       if (is_fp8(result)) return not_supported(where + "float8 operands are supported by cast only");
-      if (cat == ElementwiseCategory::float_math && !is_floating(result)) result = DType::f32;
+      if (cat == ElementwiseCategory::float_math && !is_floating(result) && !is_complex(result)) result = DType::f32;
       if (cat == ElementwiseCategory::float_only) BARACUDA_TRY(need_float(result));
       if (cat == ElementwiseCategory::integer) {
         bool shift = d.op == ElementwiseOp::shift_left || d.op == ElementwiseOp::shift_right;
@@ -176,10 +178,11 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
       if (x.is_scalar) return invalid_argument(where + "input must be a tensor");
       if (!d.output_dtype) return invalid_argument(where + "output_dtype (the target dtype) is required");
       result = *d.output_dtype;
-      if (is_complex(result)) return not_supported(where + "complex targets are not supported yet");
       bool both_int = !is_floating(x.dtype) && !is_floating(result);
       bool wide = x.dtype == DType::f64 || result == DType::f64;
       sig.compute = both_int ? DType::i64 : wide ? DType::f64 : DType::f32;
+      if (is_complex(x.dtype) || is_complex(result))  // complex math, c128 when either side is 64-bit float
+        sig.compute = (wide || x.dtype == DType::c128 || result == DType::c128) ? DType::c128 : DType::c64;
       if ((d.attrs.scale != 1.0 || d.attrs.amax) && !is_floating(x.dtype))
         return invalid_argument(where + "scale and amax need a floating input, got " + std::string(dtype_name(x.dtype)));
       if (d.attrs.scale != 1.0 && !is_floating(result))
@@ -212,6 +215,7 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
   if (d.direction == Direction::forward) {
     DType out = result;
     if (cat == ElementwiseCategory::predicate) out = DType::boolean;
+    if (d.op == ElementwiseOp::abs && is_complex(out)) out = ew::complex_part_dtype(out);  // |z| is real
     if (d.output_dtype && cat != ElementwiseCategory::cast) {
       if (!can_cast(out, *d.output_dtype))
         return invalid_argument(where + "result dtype " + std::string(dtype_name(out)) + " can't be cast to output dtype " +
@@ -221,10 +225,11 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
     sig.outputs.push_back(Operand::tensor(out, sig.iteration_shape));
     if (cat == ElementwiseCategory::cast && d.attrs.amax) sig.outputs.push_back(Operand::tensor(DType::f32, {1}));
   } else {
-    if (!is_floating(sig.compute))
+    if (!is_floating(sig.compute) && !is_complex(sig.compute))
       return invalid_argument(where + "backward needs floating operands");
     bool any_float_tensor = false;
-    for (const Operand& in : d.inputs) any_float_tensor |= !in.is_scalar && is_floating(in.dtype);
+    for (const Operand& in : d.inputs)
+      any_float_tensor |= !in.is_scalar && (is_floating(in.dtype) || is_complex(in.dtype));
     if (!any_float_tensor)
       return invalid_argument(where + "backward needs a floating tensor input (integer inputs have no gradient)");
     for (const Operand& in : d.inputs) {
@@ -251,14 +256,22 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
       sig.outputs[i] = o;
     }
   }
+  // Complex outputs need complex math (the kernels of real ops write real values).
+  for (const Operand& o : sig.outputs)
+    if (is_complex(o.dtype) && !is_complex(sig.compute))
+      return not_supported(where + "a " + std::string(dtype_name(o.dtype)) + " output for a real " +
+                           std::string(dtype_name(result)) + " result is not supported (cast the result)");
   if (d.grad_output) {
     if (d.direction != Direction::backward) return invalid_argument(where + "grad_output is only for backward");
     BARACUDA_TRY(check_operand(*d.grad_output, where));
     if (d.grad_output->is_scalar || d.grad_output->shape != sig.iteration_shape)
       return invalid_argument(where + "grad_output has shape " + shape_to_string(d.grad_output->shape) + ", expected " +
                               shape_to_string(sig.iteration_shape));
-    if (!is_floating(d.grad_output->dtype) || is_fp8(d.grad_output->dtype))
-      return invalid_argument(where + "grad_output must be f64/f32/f16/bf16");
+    const DType g = d.grad_output->dtype;
+    const bool complex_dy = is_complex(g) && is_complex(sig.compute);
+    if (!complex_dy && (!is_floating(g) || is_fp8(g)))
+      return invalid_argument(where + "grad_output must be f64/f32/f16/bf16 (c64/c128 for complex operands), got " +
+                              std::string(dtype_name(g)));
   }
   if (d.alignment == 0 || (d.alignment & (d.alignment - 1)) != 0)
     return invalid_argument(where + "alignment " + std::to_string(d.alignment) + " is not a power of two");

@@ -24,6 +24,7 @@ namespace {
 bool dense(const Operand& o) { return o.is_scalar || o.strides.empty() || o.strides == contiguous_strides(o.shape); }
 
 cuda::Launcher find_any(const Problem& p, bool vectorized) {
+  if (is_complex(p.sig.compute)) return vectorized ? nullptr : cuda::find_complex(p);
   for (auto find : {cuda::find_unary_fwd, cuda::find_unary_bwd, cuda::find_binary_fwd, cuda::find_binary_bwd,
                     cuda::find_ternary, cuda::find_gated, cuda::find_cast})
     if (cuda::Launcher l = find(p, vectorized)) return l;
@@ -38,6 +39,7 @@ Status check_cuda_device(const Device& device) {
 
 // Why the vectorized kernel cannot take this problem, or ok.
 Status vectorized_fit(const Problem& p) {
+  if (is_complex(p.sig.compute)) return not_supported("complex problems run on the strided kernel");
   const auto cat = p.info.category;
   const bool cast = cat == ElementwiseCategory::cast;
   if (cast && p.desc.direction == Direction::backward) return not_supported("cast backward reads two dtypes");
@@ -89,9 +91,11 @@ class CudaExecutable final : public Executable<ElementwiseFamily> {
                     arch);
     sku_.tactic = vectorized ? "16-byte packs, 256 threads" : "grid-stride, 256 threads";
     if (vectorized && cuda::uses_fast_math(p_)) sku_.tactic += ", fast 16-bit math";
-    const bool f64 = p_.sig.compute == DType::f64;
+    const bool f64 = p_.sig.compute == DType::f64 || p_.sig.compute == DType::c128;
     pg_.math = p_.int_compute() ? "i64 integer math, wrapped to the output width"
-                                : std::string(f64 ? "f64" : "f32") + " math, one rounding to the output dtype";
+                                : std::string(is_complex(p_.sig.compute) ? (f64 ? "complex f64" : "complex f32")
+                                                                         : (f64 ? "f64" : "f32")) +
+                                      " math, one rounding to the output dtype";
     if (vectorized && cuda::uses_fast_math(p_))
       pg_.math = "f32 math with hardware exp/reciprocal approximations (error far below one 16-bit ulp), "
                  "one rounding to the output dtype";

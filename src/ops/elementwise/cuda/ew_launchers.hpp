@@ -38,6 +38,8 @@ Launcher find_binary_bwd(const Problem& p, bool vectorized);
 Launcher find_ternary(const Problem& p, bool vectorized);
 Launcher find_gated(const Problem& p, bool vectorized);
 Launcher find_cast(const Problem& p, bool vectorized);
+// Problems with complex compute (c64/c128), strided path only (ew_launch_complex.cu).
+Launcher find_complex(const Problem& p);
 
 // prelu backward's weight gradient: a deterministic two-stage per-channel sum.
 size_t prelu_dweight_workspace(const Problem& p);

@@ -10,6 +10,7 @@
 #include "ops/elementwise/elementwise_impls.hpp"
 #include "ops/elementwise/elementwise_problem.hpp"
 #include "ops/elementwise/ref/ref_math.hpp"
+#include "ops/elementwise/ref/ref_math_complex.hpp"
 
 namespace baracuda::ew {
 namespace {
@@ -35,7 +36,8 @@ class RefExecutable final : public Executable<ElementwiseFamily> {
   explicit RefExecutable(Problem p) : p_(std::move(p)) {
     sku_ = make_sku(p_, "cpu_reference", "cpu-reference", "strided", "cpu");
     pg_.math = "f64 math (i64 for integer ops), one rounding to the output dtype";
-    pg_.accumulator = p_.int_compute() ? DType::i64 : DType::f64;
+    pg_.accumulator = p_.int_compute() ? DType::i64 : is_complex(p_.sig.compute) ? DType::c128 : DType::f64;
+    if (is_complex(p_.sig.compute)) pg_.math = "complex<double> math, one rounding of each part to the output dtype";
   }
   Status can_implement(const ElementwiseArgs& args) const override { return check_args(p_, args, Device::cpu()); }
   size_t workspace_size() const override { return 0; }
@@ -44,6 +46,10 @@ class RefExecutable final : public Executable<ElementwiseFamily> {
 
   Status run(const Stream&, Workspace, const ElementwiseArgs& args) const override {
     const Bound b = bind(p_, args);
+    if (is_complex(p_.sig.compute)) {
+      run_complex_reference(p_, b);
+      return Status::ok();
+    }
     const ElementwiseOp op = p_.desc.op;
     const Direction dir = p_.desc.direction;
     const bool is_int = p_.int_compute();
