@@ -11,3 +11,4 @@
 #include "baracuda/core/workspace.hpp"
 #include "baracuda/ops/elementwise.hpp"
 #include "baracuda/ops/reduce.hpp"
+#include "baracuda/ops/softmax.hpp"
