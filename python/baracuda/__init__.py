@@ -23,6 +23,7 @@ from ._C import (
     MisalignedError,
     NotSupportedError,
     ReducePlan,
+    SoftmaxPlan,
     WorkspaceTooSmallError,
     built_with_cuda,
     can_cast,
@@ -37,6 +38,9 @@ from ._C import (
     reduce_explain,
     reduce_infer_signature,
     result_type,
+    softmax_catalog,
+    softmax_explain,
+    softmax_infer_signature,
     tensor_info,
 )
 from . import ops
@@ -48,4 +52,5 @@ __all__ = [
     "MisalignedError", "NotSupportedError", "WorkspaceTooSmallError", "built_with_cuda", "can_cast", "catalog",
     "cuda_device_count", "dtype_names", "dtype_size", "explain", "infer_signature", "ops", "promote_types",
     "ReducePlan", "reduce_catalog", "reduce_explain", "reduce_infer_signature", "result_type", "tensor_info", "__version__",
+    "SoftmaxPlan", "softmax_catalog", "softmax_explain", "softmax_infer_signature",
 ]

@@ -43,10 +43,11 @@ def clear_plan_cache():
     _sig_cache.clear()
     _plan_cache.clear()
     _reductions.clear_reduce_plan_cache()
+    _softmax.clear_softmax_plan_cache()
 
 
 def plan_cache_size():
-    return len(_plan_cache) + _reductions.reduce_plan_cache_size()
+    return len(_plan_cache) + _reductions.reduce_plan_cache_size() + _softmax.softmax_plan_cache_size()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,4 +435,13 @@ from .reductions import *  # noqa: E402,F401,F403
 _clash = set(__all__) & set(_reductions.__all__)
 assert not _clash, f"elementwise and reduction functions share names: {sorted(_clash)}"
 __all__ += _reductions.__all__
+del _clash
+
+# Softmax / log_softmax (baracuda.softmax), re-exported.
+from . import softmax as _softmax  # noqa: E402
+from .softmax import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_softmax.__all__)
+assert not _clash, f"softmax functions clash with other ops: {sorted(_clash)}"
+__all__ += _softmax.__all__
 del _clash

@@ -77,4 +77,8 @@ nb::dict precision_to_dict(const PrecisionGuarantee& p);
 // ReducePlan, reduce_catalog, reduce_infer_signature, reduce_explain.
 void register_reduce(nb::module_& m);
 
+// ---- softmax_plan.cpp -----------------------------------------------------------------------
+// SoftmaxPlan, softmax_catalog, softmax_infer_signature, softmax_explain.
+void register_softmax(nb::module_& m);
+
 }  // namespace baracuda::py
