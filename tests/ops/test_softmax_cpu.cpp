@@ -152,7 +152,7 @@ HostTensor random_tensor(DType t, std::vector<int64_t> shape, uint64_t seed, std
 
 HostTensor output_for(const SoftmaxDescriptor& d) {
   auto sig = infer_signature(d);
-  EXPECT_TRUE(sig.is_ok()) << sig.status().message();
+  EXPECT_TRUE(sig.has_value()) << sig.status().message();
   const Operand& o = sig->outputs[0];
   HostTensor out(o.dtype, o.shape, o.strides);
   out.fill_bytes(0xFF);  // poisoned: every element must be written
@@ -279,7 +279,9 @@ TEST(SoftmaxCpu, Masks) {
     HostTensor y = output_for(d);
     ASSERT_OK(run_plan(d, {&x, &bm}, y));
     for (int64_t i = 0; i < 36; ++i)
-      if (bm.get(i % 18) == 0) EXPECT_EQ(y.get(i), op == SoftmaxOp::softmax ? 0.0 : -kInf) << i;
+      if (bm.get(i % 18) == 0) {
+        EXPECT_EQ(y.get(i), op == SoftmaxOp::softmax ? 0.0 : -kInf) << i;
+      }
   }
 }
 
@@ -344,7 +346,7 @@ TEST(SoftmaxCpu, EmptyTensors) {
 
 void expect_error(const SoftmaxDescriptor& d, const std::string& fragment) {
   auto plan = SoftmaxPlan::select(Stream::cpu(), d);
-  ASSERT_FALSE(plan.is_ok()) << "expected an error containing '" << fragment << "'";
+  ASSERT_FALSE(plan.has_value()) << "expected an error containing '" << fragment << "'";
   EXPECT_NE(plan.status().message().find(fragment), std::string::npos) << plan.status().message();
 }
 
@@ -477,7 +479,9 @@ TEST(SoftmaxCpu, BackwardBooleanMaskZeroesMaskedGradient) {
     ASSERT_OK(run_plan(make_desc(op, x, -1, o), {&x, &bm}, y));
     ASSERT_OK(run_plan(make_desc(op, x, -1, o, Direction::backward), {&dy, &y, &bm}, dx));
     for (int64_t i = 0; i < 15; ++i)
-      if (bm.get(i % 5) == 0) EXPECT_EQ(dx.get(i), 0.0) << op_name(op) << " " << i;
+      if (bm.get(i % 5) == 0) {
+        EXPECT_EQ(dx.get(i), 0.0) << op_name(op) << " " << i;
+      }
   }
 }
 

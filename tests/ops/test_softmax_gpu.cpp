@@ -60,7 +60,7 @@ HostTensor random_tensor(DType t, const std::vector<int64_t>& shape, uint64_t se
 
 HostTensor output_for(const SoftmaxDescriptor& d) {
   auto sig = infer_signature(d);
-  EXPECT_TRUE(sig.is_ok()) << sig.status().message();
+  EXPECT_TRUE(sig.has_value()) << sig.status().message();
   const Operand& o = sig->outputs[0];
   return HostTensor(o.dtype, o.shape, o.strides);
 }
