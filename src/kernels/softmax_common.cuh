@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/ew_load_store.cuh"
 #include "ops/softmax/cuda/softmax_launch.hpp"
@@ -25,6 +26,15 @@ struct alignas(sizeof(T) * N) Vec {
 
 __device__ __forceinline__ float exp_acc(float v) { return expf(v); }
 __device__ __forceinline__ double exp_acc(double v) { return exp(v); }
+
+// exp for results stored in 16 bits: the hardware ex2 (about 2 ulp of f32, plus |v| * 2^-24 from
+// scaling v by log2(e)): far below a 16-bit rounding, and it keeps the SFU off the critical path
+// of the bandwidth-bound engines. Everything else uses the accurate exp.
+template <bool kFast, class A>
+__device__ __forceinline__ A exp_out(A v) {
+  if constexpr (kFast && std::is_same_v<A, float>) return __expf(v);
+  else return exp_acc(v);
+}
 __device__ __forceinline__ float log_acc(float v) { return logf(v); }
 __device__ __forceinline__ double log_acc(double v) { return log(v); }
 
@@ -165,15 +175,15 @@ __device__ __forceinline__ void block_merge(Online<A>& st, A* red_m, A* red_s) {
 }
 
 // The output of the forward for one z, given the row's max m, and 1/sum and log(sum).
-template <class A>
+template <bool kFast = false, class A>
 __device__ __forceinline__ A forward_value(bool log, A z, A m, A inv_sum, A log_sum) {
-  return log ? (z - m) - log_sum : exp_acc(z - m) * inv_sum;
+  return log ? (z - m) - log_sum : exp_out<kFast>(z - m) * inv_sum;
 }
 
 // dx for one element, given the row's sum (of dy*y for softmax, of dy for log_softmax).
-template <class A>
+template <bool kFast = false, class A>
 __device__ __forceinline__ A backward_value(bool log, A dy, A y, A sum, A scale) {
-  return scale * (log ? dy - exp_acc(y) * sum : y * (dy - sum));
+  return scale * (log ? dy - exp_out<kFast>(y) * sum : y * (dy - sum));
 }
 
 }  // namespace baracuda::sm::cuda

@@ -43,6 +43,7 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
   int64_t row = kWarp ? static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5) : blockIdx.x;
   const int64_t n = p.n;
   const A scale = static_cast<A>(p.scale);
+  constexpr bool kFast = sizeof(Ts) == 2;  // 16-bit results: hardware exp (softmax_common.cuh)
 
   for (; row < p.rows; row += groups) {
     const RowBases b = row_bases(p, row);
@@ -73,7 +74,7 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
         const int64_t col = (static_cast<int64_t>(it) * width + t) * VEC;
 #pragma unroll
         for (int j = 0; j < VEC; ++j)
-          if (col + j < n) s += exp_acc(masked_z(p, to_compute<A>(a[it].v[j]), b.mask, col + j) - m);
+          if (col + j < n) s += exp_out<kFast>(masked_z(p, to_compute<A>(a[it].v[j]), b.mask, col + j) - m);
       }
       s = group_reduce<kWarp>(s, SumOp{}, A(0), red);
       const A inv_sum = A(1) / s, log_sum = log_acc(s);
@@ -84,8 +85,8 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
 #pragma unroll
         for (int j = 0; j < VEC; ++j)
           if (col + j < n)
-            o.v[j] = from_compute<Ts>(
-                forward_value(p.log, masked_z(p, to_compute<A>(a[it].v[j]), b.mask, col + j), m, inv_sum, log_sum));
+            o.v[j] = from_compute<Ts>(forward_value<kFast>(
+                p.log, masked_z(p, to_compute<A>(a[it].v[j]), b.mask, col + j), m, inv_sum, log_sum));
         store_row_vec(o, ro, col, n);
       }
     } else {
@@ -108,7 +109,7 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
 #pragma unroll
         for (int j = 0; j < VEC; ++j)
           if (col + j < n) {
-            A dx = backward_value(p.log, to_compute<A>(a[it].v[j]), to_compute<A>(c[it].v[j]), s, scale);
+            A dx = backward_value<kFast>(p.log, to_compute<A>(a[it].v[j]), to_compute<A>(c[it].v[j]), s, scale);
             if (p.mask_kind == MaskKind::boolean && !mask_keeps(p, b.mask, col + j)) dx = 0;
             o.v[j] = from_compute<Ts>(dx);
           }

@@ -22,8 +22,10 @@
 //             forward output, as torch's _softmax_backward_data takes it); outputs = {dx} (x's
 //             dtype). softmax:     dx = y * (dy - sum(dy * y)) / temperature
 //                     log_softmax: dx = (dy - exp(y) * sum(dy)) / temperature
-//             A boolean mask zeroes dx where it is false (the gradient of masked_fill); an additive
-//             mask does not change the backward (d(x + m)/dx = 1), it is accepted and unused.
+//             The sums run over the whole row, masked positions included (torch's formulas: for
+//             log_softmax, dy at a -inf output still enters sum(dy)). A boolean mask then zeroes dx
+//             where it is false (the gradient of masked_fill); an additive mask does not change the
+//             backward (d(x + m)/dx = 1), it is accepted and unused.
 #include <array>
 #include <cstdint>
 #include <optional>

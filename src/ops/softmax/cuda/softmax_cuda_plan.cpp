@@ -53,7 +53,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     sku_.tactic = std::string(dtype_name(pr.load)) + " loads, 16-byte vectors when rows are aligned";
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
-               " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype";
+               " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
+               "16-bit results of the register engines use the hardware exp (ex2)";
   }
 
   Status can_implement(const SoftmaxArgs& args) const override {
@@ -157,19 +158,19 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
       c.engine = cuda::Engine::warp;
       c.items = nv <= 32 ? 1 : (nv <= 64 ? 2 : 4);
       c.threads = 128;  // 4 rows per block
-      c.grid = std::min(ceil_div(p.rows, 4), sms * 16);
+      c.grid = std::min(ceil_div(p.rows, 4), sms * 32);
       return c;
     }
     if (nv <= 4096) {
       c.engine = cuda::Engine::block;
       c.items = nv <= 128 ? 1 : (nv <= 256 ? 2 : (nv <= 512 ? 4 : 8));
       c.threads = static_cast<int>(ceil_div(ceil_div(nv, c.items), 32) * 32);
-      c.grid = std::min(p.rows, sms * std::max<int64_t>(1, 2048 / c.threads));
+      c.grid = std::min(p.rows, sms * 32);  // one row per block at a time; the scheduler balances
       return c;
     }
     c.engine = cuda::Engine::online;
     c.threads = 512;
-    c.grid = std::min(p.rows, sms * 4);
+    c.grid = std::min(p.rows, sms * 32);
     return c;
   }
 
