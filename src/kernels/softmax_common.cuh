@@ -15,7 +15,6 @@
 namespace baracuda::sm::cuda {
 
 using ew::cuda::from_compute;
-using ew::cuda::load_dyn;
 using ew::cuda::to_compute;
 
 // N elements of T loaded or stored as one vector (16 bytes for the loaded dtype).
@@ -73,6 +72,17 @@ __device__ __forceinline__ bool mask_keeps(const KernelParams& p, int64_t mbase,
   return *(static_cast<const uint8_t*>(p.mask.data) + (mbase + col * p.mask.along)) != 0;
 }
 
+// An additive mask element (the signature admits f64, f32, f16, bf16 masks only).
+template <class A>
+__device__ __forceinline__ A load_mask_value(const char* mp, DType t) {
+  switch (t) {
+    case DType::f64: return static_cast<A>(*reinterpret_cast<const double*>(mp));
+    case DType::f16: return static_cast<A>(__half2float(*reinterpret_cast<const __half*>(mp)));
+    case DType::bf16: return static_cast<A>(__bfloat162float(*reinterpret_cast<const __nv_bfloat16*>(mp)));
+    default: return static_cast<A>(*reinterpret_cast<const float*>(mp));
+  }
+}
+
 // z = x * scale, then the mask: + additive value, or -inf where a boolean mask is false
 // (masked_fill semantics: the masked element is -inf whatever x is, NaN included).
 template <class A>
@@ -80,7 +90,7 @@ __device__ __forceinline__ A masked_z(const KernelParams& p, A x, int64_t mbase,
   A z = x * static_cast<A>(p.scale);
   if (p.mask_kind == MaskKind::additive) {
     const char* mp = static_cast<const char*>(p.mask.data) + (mbase + col * p.mask.along) * p.mask_esize;
-    z += load_dyn<A>(mp, p.mask_dtype);
+    z += load_mask_value<A>(mp, p.mask_dtype);
   } else if (p.mask_kind == MaskKind::boolean) {
     if (!mask_keeps(p, mbase, col)) z = neg_inf<A>();
   }

@@ -34,7 +34,16 @@ __device__ __forceinline__ void store_row_vec(const Vec<T, VEC>& r, T* row, int6
 
 // Warp / block engines: the whole row lives in registers (as loaded, converted on use), so each
 // input element is read from memory once and each output written once.
-template <class Tl, class Ts, class A, int VEC, int ITEMS, bool kWarp, bool kBwd>
+//
+// kMask: whether the call has a mask. The unmasked instantiation carries no mask code at all, which
+// keeps the fully unrolled ITEMS * VEC element loops small enough to stay in registers.
+template <class A, bool kMask>
+__device__ __forceinline__ A cached_z(const KernelParams& p, A x, int64_t mbase, int64_t col) {
+  if constexpr (kMask) return masked_z(p, x, mbase, col);
+  else return x * static_cast<A>(p.scale);
+}
+
+template <class Tl, class Ts, class A, int VEC, int ITEMS, bool kWarp, bool kBwd, bool kMask>
 __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const KernelParams p) {
   __shared__ A red[32];
   const int width = kWarp ? 32 : static_cast<int>(blockDim.x);
@@ -65,7 +74,7 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
         const int64_t col = (static_cast<int64_t>(it) * width + t) * VEC;
 #pragma unroll
         for (int j = 0; j < VEC; ++j)
-          if (col + j < n) m = nan_max(m, masked_z(p, to_compute<A>(a[it].v[j]), b.mask, col + j));
+          if (col + j < n) m = nan_max(m, cached_z<A, kMask>(p, to_compute<A>(a[it].v[j]), b.mask, col + j));
       }
       m = group_reduce<kWarp>(m, MaxOp{}, neg_inf<A>(), red);
       A s = 0;
@@ -74,7 +83,7 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
         const int64_t col = (static_cast<int64_t>(it) * width + t) * VEC;
 #pragma unroll
         for (int j = 0; j < VEC; ++j)
-          if (col + j < n) s += exp_out<kFast>(masked_z(p, to_compute<A>(a[it].v[j]), b.mask, col + j) - m);
+          if (col + j < n) s += exp_out<kFast>(cached_z<A, kMask>(p, to_compute<A>(a[it].v[j]), b.mask, col + j) - m);
       }
       s = group_reduce<kWarp>(s, SumOp{}, A(0), red);
       const A inv_sum = A(1) / s, log_sum = log_acc(s);
@@ -86,7 +95,7 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
         for (int j = 0; j < VEC; ++j)
           if (col + j < n)
             o.v[j] = from_compute<Ts>(forward_value<kFast>(
-                p.log, masked_z(p, to_compute<A>(a[it].v[j]), b.mask, col + j), m, inv_sum, log_sum));
+                p.log, cached_z<A, kMask>(p, to_compute<A>(a[it].v[j]), b.mask, col + j), m, inv_sum, log_sum));
         store_row_vec(o, ro, col, n);
       }
     } else {
@@ -110,7 +119,9 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
         for (int j = 0; j < VEC; ++j)
           if (col + j < n) {
             A dx = backward_value<kFast>(p.log, to_compute<A>(a[it].v[j]), to_compute<A>(c[it].v[j]), s, scale);
-            if (p.mask_kind == MaskKind::boolean && !mask_keeps(p, b.mask, col + j)) dx = 0;
+            if constexpr (kMask) {
+              if (p.mask_kind == MaskKind::boolean && !mask_keeps(p, b.mask, col + j)) dx = 0;
+            }
             o.v[j] = from_compute<Ts>(dx);
           }
         store_row_vec(o, ro, col, n);
