@@ -32,6 +32,22 @@ __device__ __forceinline__ void store_row_vec(const Vec<T, VEC>& r, T* row, int6
   }
 }
 
+// An empty asm over the vector's bits: the compiler must assume they changed, so the next pass
+// converts the stored values again instead of keeping every converted float alive from the last
+// pass (which doubles the register footprint of a cached row and makes the long-row kernels spill).
+template <class T, int VEC>
+__device__ __forceinline__ void reload_barrier(Vec<T, VEC>& r) {
+  if constexpr (sizeof(r) % 4 == 0) {
+    uint32_t* w = reinterpret_cast<uint32_t*>(&r);
+#pragma unroll
+    for (int i = 0; i < static_cast<int>(sizeof(r) / 4); ++i) asm volatile("" : "+r"(w[i]));
+  } else {
+    static_assert(sizeof(r) == 2, "a vector is 2 bytes or a multiple of 4");
+    uint16_t* h = reinterpret_cast<uint16_t*>(&r);
+    asm volatile("" : "+h"(*h));
+  }
+}
+
 // Warp / block engines: the whole row lives in registers (as loaded, converted on use), so each
 // input element is read from memory once and each output written once.
 //
@@ -77,6 +93,8 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
           if (col + j < n) m = nan_max(m, cached_z<A, kMask>(p, to_compute<A>(a[it].v[j]), b.mask, col + j));
       }
       m = group_reduce<kWarp>(m, MaxOp{}, neg_inf<A>(), red);
+#pragma unroll
+      for (int it = 0; it < ITEMS; ++it) reload_barrier(a[it]);
       A s = 0;
 #pragma unroll
       for (int it = 0; it < ITEMS; ++it) {
@@ -86,6 +104,8 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
           if (col + j < n) s += exp_out<kFast>(cached_z<A, kMask>(p, to_compute<A>(a[it].v[j]), b.mask, col + j) - m);
       }
       s = group_reduce<kWarp>(s, SumOp{}, A(0), red);
+#pragma unroll
+      for (int it = 0; it < ITEMS; ++it) reload_barrier(a[it]);
       const A inv_sum = A(1) / s, log_sum = log_acc(s);
 #pragma unroll
       for (int it = 0; it < ITEMS; ++it) {
@@ -111,6 +131,11 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
           }
       }
       s = group_reduce<kWarp>(s, SumOp{}, A(0), red);
+#pragma unroll
+      for (int it = 0; it < ITEMS; ++it) {
+        reload_barrier(a[it]);
+        reload_barrier(c[it]);
+      }
 #pragma unroll
       for (int it = 0; it < ITEMS; ++it) {
         const int64_t col = (static_cast<int64_t>(it) * width + t) * VEC;
