@@ -202,14 +202,16 @@ TEST_F(GpuSoftmax, StridedInputsAndOutputs) {
             {2 * w, 2},      // every other column (column engine, along stride 2)
             {w + 8, 1},      // padded rows, 16-byte aligned row starts (vector path when w allows)
             {w + 3, 1}};     // padded rows, misaligned row starts (scalar path)
-        for (const auto& st : strides) {
-          HostTensor x = random_tensor(t, {3, w}, ++seed, st);
-          SoftmaxDescriptor d;
-          d.op = op;
-          d.dim = 1;
-          d.output = Operand::tensor(t, {3, w}, {1, 3});  // a transposed output
-          check_both(d, x, {}, tag(op, t, {3, w}, 1) + " strides " + shape_to_string(st), seed);
-        }
+        for (const auto& st : strides)
+          for (bool transposed_out : {false, true}) {
+            HostTensor x = random_tensor(t, {3, w}, ++seed, st);
+            SoftmaxDescriptor d;
+            d.op = op;
+            d.dim = 1;
+            if (transposed_out) d.output = Operand::tensor(t, {3, w}, {1, 3});  // column engine
+            check_both(d, x, {}, tag(op, t, {3, w}, 1) + " strides " + shape_to_string(st) +
+                                     (transposed_out ? " transposed output" : ""), seed);
+          }
       }
   // Rank 4 with a permuted input, softmax over a middle dim.
   HostTensor x = random_tensor(DType::bf16, {4, 6, 33, 5}, 2999, {5, 660, 20, 1});
