@@ -220,6 +220,40 @@ TEST_F(GpuSoftmax, StridedInputsAndOutputs) {
   check_both(d, x, {}, "bf16 rank-4 permuted", 2999);
 }
 
+// Rows whose start is not 16-byte aligned (the data pointer is offset by one element): the plan
+// must fall back to element loads, not issue misaligned vector loads.
+TEST_F(GpuSoftmax, MisalignedDataPointer) {
+  for (SoftmaxOp op : kOps)
+    for (DType t : {DType::bf16, DType::f32})
+      for (int64_t w : {256, 1024, 8192}) {
+        SCOPED_TRACE(tag(op, t, {5, w}, -1) + " data pointer + 1 element");
+        HostTensor x = random_tensor(t, {5, w}, 77 + w);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.input = x.operand();
+        HostTensor want = output_for(d);
+        ASSERT_TRUE(run_cpu(Problem{"", d, {x}}, want).is_ok());
+        auto plan = SoftmaxPlan::select(gpu_, d);
+        ASSERT_TRUE(plan) << plan.status().to_string();
+        const size_t es = dtype_size(t);
+        DeviceBuffer xb(x.storage().size() + es), yb(want.storage().size() + es);
+        ASSERT_EQ(cudaMemcpy(static_cast<char*>(xb.get()) + es, x.storage().data(), x.storage().size(),
+                             cudaMemcpyHostToDevice), cudaSuccess);
+        ASSERT_EQ(yb.fill(0xFF), cudaSuccess);
+        HostTensor got = output_for(d);
+        SoftmaxArgs a;
+        a.inputs[0] = x.ref_at(static_cast<char*>(xb.get()) + es, gpu_.device());
+        a.outputs[0] = got.mut_at(static_cast<char*>(yb.get()) + es, gpu_.device());
+        Status s = plan->run(gpu_, {}, a);
+        ASSERT_TRUE(s.is_ok()) << s.to_string();
+        ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+        ASSERT_EQ(cudaMemcpy(got.storage().data(), static_cast<char*>(yb.get()) + es, got.storage().size(),
+                             cudaMemcpyDeviceToHost), cudaSuccess);
+        bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(t));
+        EXPECT_EQ(r.mismatches, 0) << r.to_string();
+      }
+}
+
 TEST_F(GpuSoftmax, MasksAndTemperature) {
   uint64_t seed = 3000;
   for (SoftmaxOp op : kOps)
