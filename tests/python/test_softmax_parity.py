@@ -5,6 +5,8 @@ autograd through the same expression, the gradient of y given dy), on the CPU an
 Skips without torch (and the CUDA cases without a GPU)."""
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
 try:
@@ -55,7 +57,7 @@ def close(tt, got, want, dtype):
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("shape,dim", [((4, 33), -1), ((3, 1000), 1), ((2, 7, 5), 1), ((1025, 3), 0), ((2, 40000), -1)])
 def test_forward_and_backward(tt, bc, device, dtype, op, shape, dim):
-    g = tt.Generator().manual_seed(hash((op, dtype, shape)) % (1 << 31))
+    g = tt.Generator().manual_seed(zlib.crc32(repr((op, dtype, shape)).encode()))  # stable across runs
     tdt = getattr(tt, TORCH_DTYPE[dtype])
     x = (tt.rand(shape, generator=g, dtype=tt.float64) * 8 - 4).to(tdt).to(device)
     y = getattr(bc.ops, op)(x, dim)
