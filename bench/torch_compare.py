@@ -89,6 +89,19 @@ def torch_cases():
     del xf
     xt = torch.randn(1000000, 8, device="cuda", dtype=torch.float32)
     yield "cumsum_dim0_f32_1Mx8", lambda: xt.cumsum(dim=0)
+    yield from softmax_torch_cases()
+
+
+def softmax_torch_cases():
+    """The twins of baracuda_softmax_bench (and of /work/shared/baseline_torch.py)."""
+    for r, c in ((32768, 4096), (4096, 32768), (65536, 1024)):
+        s = torch.randn(r, c, device="cuda", dtype=torch.bfloat16)
+        yield f"softmax_bf16_{r}x{c}", lambda s=s: torch.softmax(s, -1)
+        sg = s.clone().requires_grad_(True)
+        out = torch.softmax(sg, -1)
+        go = torch.randn_like(out)
+        yield f"softmax_bwd_bf16_{r}x{c}", lambda out=out, sg=sg, go=go: torch.autograd.grad(out, sg, go, retain_graph=True)
+        del s, sg, out, go
 
 
 def main():

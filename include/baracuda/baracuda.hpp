@@ -13,3 +13,4 @@
 #include "baracuda/ops/reduce.hpp"
 #include "baracuda/ops/scan.hpp"
 #include "baracuda/ops/norm.hpp"
+#include "baracuda/ops/softmax.hpp"

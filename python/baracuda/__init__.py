@@ -25,6 +25,7 @@ from ._C import (
     MisalignedError,
     NotSupportedError,
     ReducePlan,
+    SoftmaxPlan,
     WorkspaceTooSmallError,
     built_with_cuda,
     can_cast,
@@ -43,6 +44,9 @@ from ._C import (
     scan_catalog,
     scan_explain,
     scan_infer_signature,
+    softmax_catalog,
+    softmax_explain,
+    softmax_infer_signature,
     tensor_info,
 )
 from ._C import NormPlan, norm_catalog, norm_explain, norm_infer_signature  # noqa: E402
@@ -56,5 +60,6 @@ __all__ = [
     "cuda_device_count", "dtype_names", "dtype_size", "explain", "infer_signature", "ops", "promote_types",
     "ReducePlan", "reduce_catalog", "reduce_explain", "reduce_infer_signature", "result_type", "tensor_info", "__version__",
     "ScanPlan", "scan_catalog", "scan_explain", "scan_infer_signature",
+    "SoftmaxPlan", "softmax_catalog", "softmax_explain", "softmax_infer_signature",
 ]
 __all__ += ["NormPlan", "norm_catalog", "norm_explain", "norm_infer_signature"]

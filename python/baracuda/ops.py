@@ -40,15 +40,18 @@ _plan_cache = {}
 
 
 def clear_plan_cache():
-    """Forget every cached plan and signature (elementwise and reductions)."""
+    """Forget every cached plan and signature (every family)."""
     _sig_cache.clear()
     _plan_cache.clear()
     _reductions.clear_reduce_plan_cache()
     _scan.clear_scan_plan_cache()
+    _softmax.clear_softmax_plan_cache()
+    _norm.clear_norm_plan_cache()
 
 
 def plan_cache_size():
-    return len(_plan_cache) + _reductions.reduce_plan_cache_size() + _scan.scan_plan_cache_size()
+    return (len(_plan_cache) + _reductions.reduce_plan_cache_size() + _scan.scan_plan_cache_size()
+            + _softmax.softmax_plan_cache_size() + _norm.norm_plan_cache_size())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,4 +454,11 @@ from .norm import *  # noqa: E402,F401,F403
 _clash = set(__all__) & set(_norm.__all__)
 assert not _clash, f"norm functions clash with other ops: {sorted(_clash)}"
 __all__ += _norm.__all__
+# Softmax / log_softmax (baracuda.softmax), re-exported.
+from . import softmax as _softmax  # noqa: E402
+from .softmax import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_softmax.__all__)
+assert not _clash, f"softmax functions clash with other ops: {sorted(_clash)}"
+__all__ += _softmax.__all__
 del _clash

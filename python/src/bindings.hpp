@@ -82,4 +82,8 @@ void register_scan(nb::module_& m);
 // NormPlan, norm_catalog, norm_infer_signature, norm_explain.
 void register_norm(nb::module_& m);
 
+// ---- softmax_plan.cpp -----------------------------------------------------------------------
+// SoftmaxPlan, softmax_catalog, softmax_infer_signature, softmax_explain.
+void register_softmax(nb::module_& m);
+
 }  // namespace baracuda::py

@@ -1,0 +1,176 @@
+// Softmax benchmark: times the softmax plans (forward and backward, bf16, the transformer shapes of
+// /work/shared/baseline_torch.py) with CUDA events (median of many runs after warm-up) and reports
+// GB/s against the device copy bandwidth measured in the same run. Bytes as in the torch baseline:
+// forward reads x and writes y (2 * 2 * rows * cols), backward reads dy and y and writes dx
+// (3 * 2 * rows * cols). Every buffer is larger than the 60 MB L2.
+//
+//   baracuda_softmax_bench [--json out.json] [--reps N]
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+
+using namespace baracuda;
+
+#define CHECK_CUDA(x)                                                                                   \
+  do {                                                                                                  \
+    cudaError_t e_ = (x);                                                                               \
+    if (e_ != cudaSuccess) {                                                                            \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(1);                                                                                     \
+    }                                                                                                   \
+  } while (0)
+
+namespace {
+
+// Fills n bf16 values with pseudo-random values in [-4, 4).
+__global__ void fill_random_bf16(__nv_bfloat16* p, int64_t n, uint64_t seed) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    p[i] = __float2bfloat16(((h >> 40) / float(1 << 24)) * 8.f - 4.f);
+  }
+}
+
+struct Buffer {
+  void* p = nullptr;
+  explicit Buffer(size_t b) { CHECK_CUDA(cudaMalloc(&p, b)); }
+  ~Buffer() { cudaFree(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+template <class F>
+double median_ms(F&& launch, int reps, cudaStream_t s) {
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  for (int i = 0; i < 5; ++i) launch();
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  std::vector<float> ms;
+  for (int i = 0; i < reps; ++i) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    launch();
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float t = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct Record {
+  std::string op, cas, shape, impl;
+  double ms, gbs;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+  }
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto stream = Stream::cuda(s);
+  if (!stream) {
+    std::fprintf(stderr, "%s\n", stream.status().to_string().c_str());
+    return 1;
+  }
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+
+  // Copy roofline: 1 GiB device-to-device, bytes read + written.
+  const size_t copy_bytes = size_t(1) << 30;
+  double copy_gbs;
+  {
+    Buffer a(copy_bytes), b(copy_bytes);
+    CHECK_CUDA(cudaMemsetAsync(a.p, 1, copy_bytes, s));
+    double ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, copy_bytes, cudaMemcpyDeviceToDevice, s)); }, reps, s);
+    copy_gbs = 2.0 * copy_bytes / (ms * 1e6);
+  }
+  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+
+  std::vector<Record> records;
+  const int64_t shapes[][2] = {{32768, 4096}, {4096, 32768}, {65536, 1024}};
+  for (const auto& rc : shapes) {
+    const std::vector<int64_t> shape{rc[0], rc[1]};
+    const int64_t n = rc[0] * rc[1];
+    const size_t bytes = static_cast<size_t>(n) * 2;
+    Buffer x(bytes), y(bytes), dy(bytes), dx(bytes);
+    fill_random_bf16<<<1024, 256, 0, s>>>(static_cast<__nv_bfloat16*>(x.p), n, 1234);
+    fill_random_bf16<<<1024, 256, 0, s>>>(static_cast<__nv_bfloat16*>(dy.p), n, 4321);
+    const Device dev = stream->device();
+    const std::string dims = std::to_string(rc[0]) + "x" + std::to_string(rc[1]);
+    for (Direction dir : {Direction::forward, Direction::backward}) {
+      const bool bwd = dir == Direction::backward;
+      SoftmaxDescriptor desc{.op = SoftmaxOp::softmax, .direction = dir, .input = Operand::tensor(DType::bf16, shape),
+                             .dim = -1};
+      const std::string cas = std::string(bwd ? "softmax_bwd_bf16_" : "softmax_bf16_") + dims;
+      auto plan = SoftmaxPlan::select(*stream, desc);
+      if (!plan) {
+        std::printf("%-28s select failed: %s\n", cas.c_str(), plan.status().to_string().c_str());
+        continue;
+      }
+      SoftmaxArgs args;
+      if (bwd) {
+        args.inputs[0] = *make_tensor_ref(dy.p, DType::bf16, shape, {}, dev);
+        args.inputs[1] = *make_tensor_ref(y.p, DType::bf16, shape, {}, dev);
+        args.outputs[0] = *make_tensor_mut(dx.p, DType::bf16, shape, {}, dev);
+      } else {
+        args.inputs[0] = *make_tensor_ref(x.p, DType::bf16, shape, {}, dev);
+        args.outputs[0] = *make_tensor_mut(y.p, DType::bf16, shape, {}, dev);  // y feeds the backward
+      }
+      Status st = plan->run(*stream, {}, args);
+      if (!st.is_ok()) {
+        std::printf("%-28s run failed: %s\n", cas.c_str(), st.to_string().c_str());
+        continue;
+      }
+      const double ms = median_ms([&] { (void)plan->run(*stream, {}, args); }, reps, s);
+      const double moved = (bwd ? 3.0 : 2.0) * 2.0 * static_cast<double>(n);
+      const double gbs = moved / (ms * 1e6);
+      std::printf("%-28s %9.4f ms %8.1f GB/s %5.1f%% of copy  [%s]\n", cas.c_str(), ms, gbs, 100.0 * gbs / copy_gbs,
+                  plan->sku().to_string().c_str());
+      records.push_back({bwd ? "softmax.backward" : "softmax", cas, shape_to_string(shape), plan->sku().impl, ms, gbs});
+    }
+  }
+
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) {
+      std::perror("open json");
+      return 1;
+    }
+    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::fprintf(f,
+                   "  {\"family\": \"softmax\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"bf16\", \"shape\": \"%s\", "
+                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
+                   r.op.c_str(), r.cas.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs, r.gbs / copy_gbs,
+                   i + 1 < records.size() ? "," : "");
+    }
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+  }
+  cudaStreamDestroy(s);
+  return 0;
+}

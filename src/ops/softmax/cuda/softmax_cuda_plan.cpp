@@ -1,0 +1,208 @@
+// The softmax CUDA plan ("cuda_rows"): checks the arguments, builds the row view of every tensor
+// from the actual strides (size-1 outer dims dropped, outer dims merged where every tensor allows),
+// picks an engine and launches it. run() never allocates or synchronizes; no workspace is needed
+// (every reduction is within one block, in a fixed order: results are deterministic).
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "ops/softmax/cuda/softmax_launch.hpp"
+#include "ops/softmax/softmax_impls.hpp"
+#include "ops/softmax/softmax_rows.hpp"
+
+namespace baracuda::sm {
+namespace {
+
+std::string tag(const SoftmaxDescriptor& d) {
+  return "[softmax." + std::string(softmax_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
+}
+
+Status check_cuda_device(const Device& device) {
+  if (!device.is_cuda()) return not_supported("needs a CUDA stream");
+  if (device.sm < 80) return not_supported("needs sm_80 or newer, the device is sm_" + std::to_string(device.sm));
+  return Status::ok();
+}
+
+// Dtypes the kernels load and store for a descriptor.
+struct Pair {
+  DType load, store;
+};
+Pair kernel_pair(const SoftmaxDescriptor& d, const SoftmaxSignature& sig) {
+  return d.direction == Direction::backward ? Pair{sig.output_dtype, d.input.dtype} : Pair{d.input.dtype, sig.output_dtype};
+}
+
+bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+class CudaSoftmax final : public Executable<SoftmaxFamily> {
+ public:
+  CudaSoftmax(SoftmaxDescriptor d, SoftmaxSignature sig, Device device, int sm_count)
+      : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count) {
+    const Pair pr = kernel_pair(d_, sig_);
+    sku_.family = "softmax";
+    sku_.op = std::string(softmax_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
+    for (size_t i = 0; i < sig_.inputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.inputs[i].dtype));
+    sku_.dtypes += "->" + std::string(dtype_name(sig_.outputs[0].dtype));
+    sku_.layout = "rows (warp / block / online / column engines, chosen per call from strides and alignment)";
+    sku_.arch = "sm_" + std::to_string(device.sm);
+    sku_.backend = "baracuda-cuda";
+    sku_.impl = "cuda_rows";
+    sku_.tactic = std::string(dtype_name(pr.load)) + " loads, 16-byte vectors when rows are aligned";
+    pg_.accumulator = sig_.accumulate;
+    pg_.math = std::string(dtype_name(sig_.accumulate)) +
+               " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
+               "16-bit results of the register engines use the hardware exp (ex2)";
+  }
+
+  Status can_implement(const SoftmaxArgs& args) const override {
+    return check_softmax_args(tag(d_), sig_, args, device_);
+  }
+  size_t workspace_size() const override { return 0; }
+  const KernelSku& sku() const override { return sku_; }
+  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
+
+  Status run(const Stream& stream, Workspace, const SoftmaxArgs& args) const override {
+    const bool bwd = d_.direction == Direction::backward;
+    const TensorMut& out = args.outputs[0];
+    if (out.numel() == 0) return Status::ok();
+    cuda::KernelParams p = build_params(args);
+    const Pair pr = kernel_pair(d_, sig_);
+    const cuda::LaunchConfig c = choose(p, args, pr, bwd);
+    return cuda::launch_softmax(bwd, pr.load, pr.store, p, c, static_cast<cudaStream_t>(stream.cuda_stream()));
+  }
+
+ private:
+  // The row view of every tensor from the arguments' actual strides.
+  cuda::KernelParams build_params(const SoftmaxArgs& args) const {
+    const bool bwd = d_.direction == Direction::backward;
+    const TensorMut& out = args.outputs[0];
+    const int rank = out.rank();
+    const int dim = sig_.dim;
+    const TensorRef* mask = d_.mask ? &args.inputs[sig_.inputs.size() - 1] : nullptr;
+    std::vector<int64_t> mask_strides(static_cast<size_t>(rank), 0);
+    if (mask) mask_strides = broadcast_strides(mask->shape(), mask->layout.stride(), static_cast<size_t>(rank));
+
+    cuda::KernelParams p;
+    p.in0.data = args.inputs[0].data;
+    p.in1.data = bwd ? args.inputs[1].data : nullptr;
+    p.out.data = out.data;
+    p.mask.data = mask ? mask->data : nullptr;
+    p.n = rank == 0 ? 1 : out.size(dim);
+    if (rank > 0) {
+      p.in0.along = args.inputs[0].stride(dim);
+      p.in1.along = bwd ? args.inputs[1].stride(dim) : 0;
+      p.out.along = out.stride(dim);
+      p.mask.along = mask_strides[static_cast<size_t>(dim)];
+    }
+    if (p.n == 1) p.in0.along = p.in1.along = p.out.along = p.mask.along = 1;  // never stepped
+    // Outer dims, outermost first; size-1 dims dropped; a dim merged into the previous one when
+    // every tensor's strides make the pair one dim.
+    p.rows = 1;
+    for (int i = 0; i < rank; ++i) {
+      if (i == dim || out.size(i) == 1) continue;
+      const int64_t size = out.size(i);
+      const int64_t s0 = args.inputs[0].stride(i), s1 = bwd ? args.inputs[1].stride(i) : 0, so = out.stride(i),
+                    sm = mask_strides[static_cast<size_t>(i)];
+      p.rows *= size;
+      const int k = p.outer_rank - 1;
+      if (k >= 0 && p.in0.outer[k] == s0 * size && p.in1.outer[k] == s1 * size && p.out.outer[k] == so * size &&
+          p.mask.outer[k] == sm * size) {
+        p.outer_sizes[k] *= size;
+        p.in0.outer[k] = s0;
+        p.in1.outer[k] = s1;
+        p.out.outer[k] = so;
+        p.mask.outer[k] = sm;
+        continue;
+      }
+      p.outer_sizes[p.outer_rank] = size;
+      p.in0.outer[p.outer_rank] = s0;
+      p.in1.outer[p.outer_rank] = s1;
+      p.out.outer[p.outer_rank] = so;
+      p.mask.outer[p.outer_rank] = sm;
+      ++p.outer_rank;
+    }
+    p.mask_kind = !mask ? cuda::MaskKind::none
+                        : (mask->dtype == DType::boolean ? cuda::MaskKind::boolean : cuda::MaskKind::additive);
+    p.mask_dtype = mask ? mask->dtype : DType::boolean;
+    p.mask_esize = mask ? static_cast<int>(dtype_size(mask->dtype)) : 1;
+    p.log = d_.op == SoftmaxOp::log_softmax;
+    p.scale = 1.0 / d_.temperature;
+    return p;
+  }
+
+  // The engine for this call: rows along a unit stride go to the register-cached engines (warp for
+  // short rows, block up to 4096 vectors) or the online engine; anything else to the column engine.
+  cuda::LaunchConfig choose(const cuda::KernelParams& p, const SoftmaxArgs& args, Pair pr, bool bwd) const {
+    cuda::LaunchConfig c;
+    const int64_t sms = sm_count_;
+    const bool unit = p.in0.along == 1 && p.out.along == 1 && (!bwd || p.in1.along == 1);
+    if (!unit) {
+      c.engine = cuda::Engine::column;
+      c.threads = 256;
+      c.grid = std::min(ceil_div(p.rows, 256), sms * 8);
+      return c;
+    }
+    const int V = 16 / static_cast<int>(dtype_size(pr.load));
+    const size_t store_vec_bytes = static_cast<size_t>(V) * dtype_size(pr.store);
+    bool vec_ok = p.n >= V && aligned(p.in0.data, 16) && (!bwd || aligned(p.in1.data, 16)) &&
+                  aligned(p.out.data, std::min<size_t>(store_vec_bytes, 32));
+    for (int k = 0; k < p.outer_rank; ++k)
+      vec_ok = vec_ok && p.in0.outer[k] % V == 0 && (!bwd || p.in1.outer[k] % V == 0) && p.out.outer[k] % V == 0;
+    (void)args;
+    c.vec = vec_ok ? V : 1;
+    const int64_t nv = ceil_div(p.n, c.vec);
+    if (vec_ok && nv <= 128) {
+      c.engine = cuda::Engine::warp;
+      c.items = nv <= 32 ? 1 : (nv <= 64 ? 2 : 4);
+      c.threads = 128;  // 4 rows per block
+      c.grid = std::min(ceil_div(p.rows, 4), sms * 32);
+      return c;
+    }
+    if (nv <= 4096) {
+      c.engine = cuda::Engine::block;
+      c.items = nv <= 128 ? 1 : (nv <= 256 ? 2 : (nv <= 512 ? 4 : 8));
+      c.threads = static_cast<int>(ceil_div(ceil_div(nv, c.items), 32) * 32);
+      c.grid = std::min(p.rows, sms * 32);  // one row per block at a time; the scheduler balances
+      return c;
+    }
+    c.engine = cuda::Engine::online;
+    c.threads = 512;
+    c.grid = std::min(p.rows, sms * 32);
+    return c;
+  }
+
+  SoftmaxDescriptor d_;
+  SoftmaxSignature sig_;
+  Device device_;
+  int sm_count_;
+  KernelSku sku_;
+  PrecisionGuarantee pg_;
+};
+
+}  // namespace
+
+Status cuda_rows_supports(const SoftmaxDescriptor& desc, const Device& device) {
+  BARACUDA_TRY(check_cuda_device(device));
+  BARACUDA_ASSIGN_OR_RETURN(SoftmaxSignature sig, infer_signature(desc));
+  const Pair pr = kernel_pair(desc, sig);
+  if (!cuda::has_kernels(desc.direction == Direction::backward, pr.load, pr.store))
+    return not_supported("no CUDA kernel loads " + std::string(dtype_name(pr.load)) + " and stores " +
+                         std::string(dtype_name(pr.store)) +
+                         " (CUDA has equal dtypes, and f16/bf16 -> f32 with its backward)");
+  return Status::ok();
+}
+
+Result<ExecPtr> cuda_rows_make(const SoftmaxDescriptor& desc, const Device& device) {
+  BARACUDA_TRY(cuda_rows_supports(desc, device));
+  BARACUDA_ASSIGN_OR_RETURN(SoftmaxSignature sig, infer_signature(desc));
+  int sms = 0;
+  if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
+    return backend_error(std::string("[softmax] cudaDeviceGetAttribute(MultiProcessorCount) failed: ") +
+                         cudaGetErrorString(e));
+  return ExecPtr(std::make_shared<CudaSoftmax>(desc, std::move(sig), device, std::max(sms, 1)));
+}
+
+}  // namespace baracuda::sm

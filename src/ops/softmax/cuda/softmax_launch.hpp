@@ -1,0 +1,72 @@
+#pragma once
+// Internal: what the softmax CUDA plan hands its kernels. The plan resolves, at run time, the row
+// view of every tensor (outer dims merged where all tensors allow it) and picks one engine:
+//   warp     one warp per row, the row in registers (rows of up to 32*4 vectors: 1024 bf16)
+//   block    one block per row, the row in registers (up to 512 threads * 8 vectors: 32768 bf16)
+//   online   one block per row, single-pass running max + rescaled sum, then a second read to
+//            write (rows too long for registers)
+//   column   one thread per row, walking the dim with its stride: the engine for a dim that is
+//            not innermost (adjacent threads read adjacent inner elements: coalesced), and the
+//            fallback for any other layout
+// `vec` is the number of elements per load: 16 bytes of the loaded dtype when every row start is
+// 16-byte aligned, else 1.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "baracuda/core/dtype.hpp"
+#include "baracuda/core/status.hpp"
+
+namespace baracuda::sm::cuda {
+
+constexpr int kMaxOuter = 7;  // rank <= 8, one dim is the softmax dim
+
+// One tensor as rows: the strides (elements) over the merged outer dims and along the dim.
+struct RowOperand {
+  const void* data = nullptr;
+  int64_t outer[kMaxOuter] = {};
+  int64_t along = 0;
+};
+
+enum class MaskKind : int { none = 0, additive = 1, boolean = 2 };
+
+struct KernelParams {
+  RowOperand in0;   // forward: x; backward: dy
+  RowOperand in1;   // backward: y
+  RowOperand out;   // forward: y; backward: dx (data cast to void* in the kernel)
+  RowOperand mask;  // broadcast to x's shape
+  int64_t outer_sizes[kMaxOuter] = {};
+  int outer_rank = 0;
+  int64_t rows = 0;  // product of outer_sizes
+  int64_t n = 0;     // size of the softmax dim
+  MaskKind mask_kind = MaskKind::none;
+  DType mask_dtype = DType::boolean;
+  int mask_esize = 1;     // bytes per mask element
+  bool log = false;       // log_softmax
+  double scale = 1.0;     // 1 / temperature
+};
+
+enum class Engine : int { warp, block, online, column };
+
+struct LaunchConfig {
+  Engine engine = Engine::column;
+  int vec = 1;      // elements per load
+  int items = 1;    // vectors per thread (warp / block engines)
+  int threads = 0;  // block size
+  int64_t grid = 0;
+};
+
+// Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)
+// kernel for one dtype pair; backend_error names the kernel when the launch fails,
+// not_supported when the pair has no kernels.
+Status launch_softmax(bool backward, DType load, DType store, const KernelParams& p, const LaunchConfig& c,
+                      cudaStream_t stream);
+
+// Maps cudaGetLastError after a launch to backend_error naming the engine.
+Status check_softmax_launch(const char* engine, bool backward);
+
+// The (load, store) dtype pairs that have kernels: equal dtypes, and f16/bf16 -> f32 forward
+// (torch's dtype=f32 on 16-bit inputs) with its f32 -> f16/bf16 backward.
+bool has_kernels(bool backward, DType load, DType store);
+
+}  // namespace baracuda::sm::cuda

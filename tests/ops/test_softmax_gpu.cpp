@@ -1,0 +1,402 @@
+// The softmax CUDA plan against the CPU reference plan on the same inputs: softmax and
+// log_softmax, forward and backward, every dtype (f32, f16, bf16, f64, and bf16/f16 -> f32), dims
+// first / middle / last, widths 1 ... 65536 (every engine: warp, block, online, column, with and
+// without 16-byte vectors), many rows (grid-stride loops), strided / transposed / padded inputs and
+// strided outputs, boolean and additive masks (broadcast, fully masked rows), temperature,
+// NaN / +-inf inputs, 0-d and empty tensors, CUDA graph capture.
+//
+// Every output is checked fully written: each case runs twice, with the output poisoned with 0xFF
+// bytes (NaN) and with 0x55 bytes (a finite value no softmax produces), and both results must
+// match the reference. Without a GPU every test skips.
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace baracuda;
+using bt::DeviceBuffer;
+using bt::HostTensor;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+bool have_gpu() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+const char* op_name(SoftmaxOp op) { return op == SoftmaxOp::softmax ? "softmax" : "log_softmax"; }
+
+// One problem: the descriptor and its inputs (SoftmaxArgs order) for the backward or forward.
+struct Problem {
+  std::string name;
+  SoftmaxDescriptor desc;
+  std::vector<HostTensor> inputs;
+};
+
+HostTensor random_tensor(DType t, const std::vector<int64_t>& shape, uint64_t seed,
+                         const std::vector<int64_t>& strides = {}, double lo = -5, double hi = 5) {
+  HostTensor x(t, shape, strides);
+  std::mt19937_64 rng(seed);
+  bt::fill_uniform(x, rng, lo, hi);
+  return x;
+}
+
+HostTensor output_for(const SoftmaxDescriptor& d) {
+  auto sig = infer_signature(d);
+  EXPECT_TRUE(sig.has_value()) << sig.status().message();
+  const Operand& o = sig->outputs[0];
+  return HostTensor(o.dtype, o.shape, o.strides);
+}
+
+Status run_cpu(const Problem& p, HostTensor& out) {
+  auto plan = SoftmaxPlan::select(Stream::cpu(), p.desc);
+  if (!plan) return plan.status();
+  SoftmaxArgs a;
+  for (size_t i = 0; i < p.inputs.size(); ++i) a.inputs[i] = p.inputs[i].ref();
+  a.outputs[0] = out.mut();
+  return plan->run(Stream::cpu(), {}, a);
+}
+
+bt::Tolerance tolerance(DType out, Direction dir) {
+  bt::Tolerance t = bt::default_tolerance(out);
+  if (dir == Direction::backward && out == DType::f32) t.atol = 1e-5;  // dy - sum(...) cancels
+  return t;
+}
+
+class GpuSoftmax : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount == 0): GPU softmax tests skipped";
+    ASSERT_EQ(cudaStreamCreateWithFlags(&cs_, cudaStreamNonBlocking), cudaSuccess);
+    auto s = Stream::cuda(cs_);
+    ASSERT_TRUE(s) << s.status().to_string();
+    gpu_ = *s;
+  }
+  void TearDown() override {
+    if (cs_) (void)cudaStreamDestroy(cs_);
+  }
+
+  // The CUDA plan vs the CPU reference on `p`, output poisoned twice.
+  void check(const Problem& p) {
+    SCOPED_TRACE(p.name);
+    HostTensor want = output_for(p.desc);
+    ASSERT_TRUE(run_cpu(p, want).is_ok());
+    auto plan = SoftmaxPlan::select(gpu_, p.desc);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    EXPECT_EQ(plan->sku().impl, "cuda_rows");
+    const Device dev = gpu_.device();
+    std::vector<DeviceBuffer> ins;
+    SoftmaxArgs a;
+    for (size_t i = 0; i < p.inputs.size(); ++i) {
+      ins.emplace_back(p.inputs[i].storage().size());
+      ASSERT_EQ(ins.back().upload(p.inputs[i].storage().data(), p.inputs[i].storage().size()), cudaSuccess);
+      a.inputs[i] = p.inputs[i].ref_at(ins.back().get(), dev);
+    }
+    HostTensor got = output_for(p.desc);
+    DeviceBuffer out(got.storage().size());
+    a.outputs[0] = got.mut_at(out.get(), dev);
+    ASSERT_EQ(plan->workspace_size(), 0u);
+    for (uint8_t poison : {uint8_t{0xFF}, uint8_t{0x55}}) {
+      ASSERT_EQ(out.fill(poison), cudaSuccess);
+      Status s = plan->run(gpu_, {}, a);
+      ASSERT_TRUE(s.is_ok()) << s.to_string();
+      ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+      ASSERT_EQ(out.download(got.storage().data(), got.storage().size()), cudaSuccess);
+      bt::CompareResult r = bt::compare(got, want, tolerance(want.dtype(), p.desc.direction));
+      EXPECT_EQ(r.mismatches, 0) << "poison 0x" << std::hex << int{poison} << std::dec << ": " << r.to_string();
+    }
+    ++checked_;
+  }
+
+  // Forward of x (and the matching backward with y = the reference forward output) for one
+  // descriptor template; `extra` are the inputs after x / after dy, y (the mask).
+  void check_both(SoftmaxDescriptor d, const HostTensor& x, const std::vector<HostTensor>& extra,
+                  const std::string& name, uint64_t seed) {
+    d.direction = Direction::forward;
+    d.input = x.operand();
+    Problem f{name + " fwd", d, {x}};
+    for (const HostTensor& e : extra) f.inputs.push_back(e);
+    check(f);
+    HostTensor y = output_for(d);
+    ASSERT_TRUE(run_cpu(f, y).is_ok());
+    HostTensor dy = random_tensor(y.dtype(), y.shape(), seed ^ 0xD1, {}, -1, 1);
+    d.direction = Direction::backward;
+    d.forward_output = y.operand();
+    Problem b{name + " bwd", d, {dy, y}};
+    for (const HostTensor& e : extra) b.inputs.push_back(e);
+    check(b);
+  }
+
+  cudaStream_t cs_ = nullptr;
+  Stream gpu_ = Stream::cpu();
+  int checked_ = 0;
+};
+
+const DType kDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
+const SoftmaxOp kOps[] = {SoftmaxOp::softmax, SoftmaxOp::log_softmax};
+
+std::string tag(SoftmaxOp op, DType t, const std::vector<int64_t>& shape, int dim) {
+  return std::string(op_name(op)) + " " + std::string(dtype_name(t)) + shape_to_string(shape) + " dim " + std::to_string(dim);
+}
+
+TEST_F(GpuSoftmax, EveryDtypeDimAndWidth) {
+  uint64_t seed = 1;
+  for (SoftmaxOp op : kOps)
+    for (DType t : kDTypes)
+      for (int64_t w : {1, 7, 33, 1000, 1024, 4097, 40000})
+        for (int where : {0, 1, 2}) {  // dim first, middle, last
+          std::vector<int64_t> shape = where == 0 ? std::vector<int64_t>{w, 5}
+                                      : where == 1 ? std::vector<int64_t>{2, w, 3}
+                                                   : std::vector<int64_t>{3, w};
+          const int dim = where == 0 ? 0 : (where == 1 ? 1 : -1);
+          HostTensor x = random_tensor(t, shape, ++seed);
+          SoftmaxDescriptor d;
+          d.op = op;
+          d.dim = dim;
+          check_both(d, x, {}, tag(op, t, shape, dim), seed);
+        }
+}
+
+// Widths that land on each engine and item count (bf16/f16: 8 per vector, f32: 4, f64: 2), and
+// enough rows to go around the grid-stride loops.
+TEST_F(GpuSoftmax, EveryEngineLastDim) {
+  uint64_t seed = 1000;
+  const std::vector<std::vector<int64_t>> shapes = {
+      {5, 64},   {5, 256},  {5, 512},   {5, 1024},  {5, 2048}, {5, 8192}, {2, 16384},
+      {2, 32768}, {2, 65536}, {20000, 64}, {2500, 2048}, {300, 20000}, {4, 100003}};
+  for (SoftmaxOp op : kOps)
+    for (DType t : kDTypes)
+      for (const auto& shape : shapes) {
+        HostTensor x = random_tensor(t, shape, ++seed);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.dim = 1;
+        check_both(d, x, {}, tag(op, t, shape, 1), seed);
+      }
+}
+
+TEST_F(GpuSoftmax, StridedInputsAndOutputs) {
+  uint64_t seed = 2000;
+  for (SoftmaxOp op : kOps)
+    for (DType t : kDTypes)
+      for (int64_t w : {7, 1000, 4097}) {
+        const std::vector<std::vector<int64_t>> strides = {
+            {1, 3},          // transposed storage: the dim is not unit-stride (column engine)
+            {2 * w, 2},      // every other column (column engine, along stride 2)
+            {w + 8, 1},      // padded rows, 16-byte aligned row starts (vector path when w allows)
+            {w + 3, 1}};     // padded rows, misaligned row starts (scalar path)
+        for (const auto& st : strides)
+          for (bool transposed_out : {false, true}) {
+            HostTensor x = random_tensor(t, {3, w}, ++seed, st);
+            SoftmaxDescriptor d;
+            d.op = op;
+            d.dim = 1;
+            if (transposed_out) d.output = Operand::tensor(t, {3, w}, {1, 3});  // column engine
+            check_both(d, x, {}, tag(op, t, {3, w}, 1) + " strides " + shape_to_string(st) +
+                                     (transposed_out ? " transposed output" : ""), seed);
+          }
+      }
+  // Rank 4 with a permuted input, softmax over a middle dim.
+  HostTensor x = random_tensor(DType::bf16, {4, 6, 33, 5}, 2999, {5, 660, 20, 1});
+  SoftmaxDescriptor d;
+  d.dim = 2;
+  check_both(d, x, {}, "bf16 rank-4 permuted", 2999);
+}
+
+// Rows whose start is not 16-byte aligned (the data pointer is offset by one element): the plan
+// must fall back to element loads, not issue misaligned vector loads.
+TEST_F(GpuSoftmax, MisalignedDataPointer) {
+  for (SoftmaxOp op : kOps)
+    for (DType t : {DType::bf16, DType::f32})
+      for (int64_t w : {256, 1024, 8192}) {
+        SCOPED_TRACE(tag(op, t, {5, w}, -1) + " data pointer + 1 element");
+        HostTensor x = random_tensor(t, {5, w}, 77 + w);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.input = x.operand();
+        HostTensor want = output_for(d);
+        ASSERT_TRUE(run_cpu(Problem{"", d, {x}}, want).is_ok());
+        auto plan = SoftmaxPlan::select(gpu_, d);
+        ASSERT_TRUE(plan) << plan.status().to_string();
+        const size_t es = dtype_size(t);
+        DeviceBuffer xb(x.storage().size() + es), yb(want.storage().size() + es);
+        ASSERT_EQ(cudaMemcpy(static_cast<char*>(xb.get()) + es, x.storage().data(), x.storage().size(),
+                             cudaMemcpyHostToDevice), cudaSuccess);
+        ASSERT_EQ(yb.fill(0xFF), cudaSuccess);
+        HostTensor got = output_for(d);
+        SoftmaxArgs a;
+        a.inputs[0] = x.ref_at(static_cast<char*>(xb.get()) + es, gpu_.device());
+        a.outputs[0] = got.mut_at(static_cast<char*>(yb.get()) + es, gpu_.device());
+        Status s = plan->run(gpu_, {}, a);
+        ASSERT_TRUE(s.is_ok()) << s.to_string();
+        ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+        ASSERT_EQ(cudaMemcpy(got.storage().data(), static_cast<char*>(yb.get()) + es, got.storage().size(),
+                             cudaMemcpyDeviceToHost), cudaSuccess);
+        bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(t));
+        EXPECT_EQ(r.mismatches, 0) << r.to_string();
+      }
+}
+
+TEST_F(GpuSoftmax, MasksAndTemperature) {
+  uint64_t seed = 3000;
+  for (SoftmaxOp op : kOps)
+    for (DType t : kDTypes)
+      for (int64_t w : {33, 1024, 40000}) {
+        const std::vector<int64_t> shape{4, w};
+        HostTensor x = random_tensor(t, shape, ++seed);
+        // Boolean [w] broadcast over rows (about a third false); row 2 fully masked (NaN row).
+        HostTensor bm(DType::boolean, {w});
+        for (int64_t i = 0; i < w; ++i) bm.set(i, (i * 7919) % 3 != 0 ? 1 : 0);
+        HostTensor rows_mask(DType::boolean, {4, 1});
+        rows_mask.set_all({1, 1, 0, 1});
+        // Additive: full-shape bf16 with some -inf, and a [4, 1] f32 column.
+        HostTensor am = random_tensor(DType::bf16, shape, ++seed, {}, -2, 2);
+        for (int64_t i = 0; i < am.numel(); i += 5) am.set(i, -kInf);
+        HostTensor col = random_tensor(DType::f32, {4, 1}, ++seed);
+        for (const HostTensor* m : {&bm, &rows_mask, &am, &col})
+          for (double temp : {1.0, 0.5}) {
+            SoftmaxDescriptor d;
+            d.op = op;
+            d.dim = -1;
+            d.temperature = temp;
+            d.mask = m->operand();
+            check_both(d, x, {*m}, tag(op, t, shape, -1) + " mask " + std::string(dtype_name(m->dtype())) +
+                                       shape_to_string(m->shape()) + " T=" + std::to_string(temp), seed);
+          }
+        // A mask along a non-innermost dim (column engine): [w, 4] input, softmax over dim 0.
+        HostTensor xt = random_tensor(t, {w, 4}, ++seed);
+        HostTensor mt(DType::boolean, {w, 1});
+        for (int64_t i = 0; i < w; ++i) mt.set(i, i % 4 != 1 ? 1 : 0);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.dim = 0;
+        d.temperature = 3.0;
+        d.mask = mt.operand();
+        check_both(d, xt, {mt}, tag(op, t, {w, 4}, 0) + " column mask", seed);
+      }
+}
+
+TEST_F(GpuSoftmax, SpecialValues) {
+  uint64_t seed = 4000;
+  for (SoftmaxOp op : kOps)
+    for (DType t : kDTypes)
+      for (int64_t w : {7, 33, 1000, 40000})
+        for (int dim : {0, 1}) {
+          const std::vector<int64_t> shape = dim == 1 ? std::vector<int64_t>{6, w} : std::vector<int64_t>{w, 6};
+          HostTensor x = random_tensor(t, shape, ++seed);
+          // Row r (along the dim) at position k: logical index of element k of row r.
+          auto at = [&](int64_t r, int64_t k) { return dim == 1 ? r * w + k : k * 6 + r; };
+          x.set(at(0, w / 2), kNaN);                                   // row 0: NaN -> NaN row
+          x.set(at(1, w - 1), kInf);                                   // row 1: +inf -> NaN row
+          for (int64_t k = 0; k < w; ++k) x.set(at(2, k), -kInf);      // row 2: all -inf -> NaN row
+          x.set(at(3, 0), -kInf);                                      // row 3: one -inf -> 0 / -inf there
+          for (int64_t k = 0; k < w; ++k) x.set(at(4, k), 1.5);        // row 4: uniform
+          SoftmaxDescriptor d;
+          d.op = op;
+          d.dim = dim;
+          check_both(d, x, {}, tag(op, t, shape, dim) + " specials", seed);
+        }
+}
+
+TEST_F(GpuSoftmax, OutputDtypeF32From16Bit) {
+  uint64_t seed = 5000;
+  for (SoftmaxOp op : kOps)
+    for (DType t : {DType::bf16, DType::f16})
+      for (int64_t w : {33, 1024, 8192, 40000}) {
+        HostTensor x = random_tensor(t, {3, w}, ++seed);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.dim = -1;
+        d.output_dtype = DType::f32;
+        check_both(d, x, {}, tag(op, t, {3, w}, -1) + " dtype=f32", seed);
+      }
+}
+
+TEST_F(GpuSoftmax, ZeroDimAndEmpty) {
+  for (SoftmaxOp op : kOps) {
+    HostTensor s = random_tensor(DType::f32, {}, 1);
+    SoftmaxDescriptor d;
+    d.op = op;
+    d.dim = 0;
+    check_both(d, s, {}, std::string(op_name(op)) + " 0-d", 1);
+    for (std::vector<int64_t> shape : {std::vector<int64_t>{0, 8}, std::vector<int64_t>{8, 0}}) {
+      HostTensor e(DType::bf16, shape);
+      d.dim = 1;
+      d.input = e.operand();
+      auto plan = SoftmaxPlan::select(gpu_, d);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      DeviceBuffer xb(16), yb(16);
+      SoftmaxArgs a;
+      a.inputs[0] = e.ref_at(xb.get(), gpu_.device());
+      HostTensor y(DType::bf16, shape);
+      a.outputs[0] = y.mut_at(yb.get(), gpu_.device());
+      EXPECT_TRUE(plan->run(gpu_, {}, a).is_ok());
+      EXPECT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+    }
+  }
+}
+
+TEST_F(GpuSoftmax, RejectsHostPointersAndWrongArgs) {
+  HostTensor x = random_tensor(DType::f32, {4, 64}, 9);
+  SoftmaxDescriptor d;
+  d.input = x.operand();
+  auto plan = SoftmaxPlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  HostTensor y(DType::f32, {4, 64});
+  SoftmaxArgs a;
+  a.inputs[0] = x.ref();  // a CPU tensor on a CUDA plan
+  DeviceBuffer yb(y.storage().size());
+  a.outputs[0] = y.mut_at(yb.get(), gpu_.device());
+  EXPECT_FALSE(plan->run(gpu_, {}, a).is_ok());
+}
+
+TEST_F(GpuSoftmax, GraphCapture) {
+  HostTensor x = random_tensor(DType::bf16, {64, 4096}, 11);
+  SoftmaxDescriptor d;
+  d.input = x.operand();
+  auto plan = SoftmaxPlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  Problem p{"graph", d, {x}};
+  HostTensor want = output_for(d);
+  ASSERT_TRUE(run_cpu(p, want).is_ok());
+  DeviceBuffer xb(x.storage().size()), yb(want.storage().size());
+  ASSERT_EQ(xb.upload(x.storage().data(), x.storage().size()), cudaSuccess);
+  ASSERT_EQ(yb.fill(0xFF), cudaSuccess);
+  HostTensor got = output_for(d);
+  SoftmaxArgs a;
+  a.inputs[0] = x.ref_at(xb.get(), gpu_.device());
+  a.outputs[0] = got.mut_at(yb.get(), gpu_.device());
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  Status s = plan->run(gpu_, {}, a);
+  ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+  ASSERT_EQ(yb.download(got.storage().data(), got.storage().size()), cudaSuccess);
+  bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(DType::bf16));
+  EXPECT_EQ(r.mismatches, 0) << r.to_string();
+  (void)cudaGraphExecDestroy(exec);
+  (void)cudaGraphDestroy(graph);
+}
+
+}  // namespace
