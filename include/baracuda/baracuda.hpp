@@ -10,4 +10,5 @@
 #include "baracuda/core/tensor.hpp"
 #include "baracuda/core/workspace.hpp"
 #include "baracuda/ops/elementwise.hpp"
+#include "baracuda/ops/loss.hpp"
 #include "baracuda/ops/reduce.hpp"

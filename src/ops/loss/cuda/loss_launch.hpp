@@ -1,0 +1,58 @@
+#pragma once
+// Internal: what the CUDA loss plan hands its kernel launchers. Every operand is dense row-major
+// (the plan refuses strided layouts); pointers are device pointers of the argument's dtype.
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "baracuda/ops/loss.hpp"
+
+namespace baracuda::loss::cuda {
+
+struct LaunchParams {
+  LossOp op = LossOp::cross_entropy;
+  LossReduction reduction = LossReduction::mean;
+  bool write_loss = false;   // forward (and fused): the loss output
+  bool write_grad = false;   // backward (and fused): grad_input (and grad_other)
+  DType dtype = DType::f32;  // input, target (floating), weight, loss and gradient dtype
+  DType target_dtype = DType::i64;
+  bool class_indices = true;
+  int64_t N = 0, C = 0, D = 1;  // class ops: [N, C, D]; cosine: [N, C]; pointwise: N = numel
+  int64_t samples = 0;          // per-sample losses before reduction
+  int64_t ignore_index = -100;
+  double label_smoothing = 0.0, z_loss = 0.0, beta = 1.0, delta = 1.0, margin = 0.0;
+  bool log_target = false;
+  // Pointwise weight / pos_weight broadcast as a suffix of the input's shape: element i reads
+  // [i % period] (0 = absent).
+  int64_t weight_period = 0, pos_weight_period = 0;
+  const void* input = nullptr;
+  const void* other = nullptr;
+  const void* target = nullptr;
+  const void* weight = nullptr;
+  const void* pos_weight = nullptr;
+  const void* grad_loss = nullptr;  // null in fused mode without one: 1
+  void* loss = nullptr;
+  void* grad_input = nullptr;
+  void* grad_other = nullptr;
+  void* workspace = nullptr;
+  cudaStream_t stream = nullptr;
+  int sm_count = 132;
+  int pointwise_blocks = 0;  // fixed at plan time: the deterministic partial-sum grid
+};
+
+// Workspace bytes each launcher books (the same layout run() uses).
+size_t class_workspace(const LaunchParams& p);
+size_t pointwise_workspace(const LaunchParams& p);
+size_t cosine_workspace(const LaunchParams& p);
+
+// cross_entropy and nll_loss.
+Status launch_class(const LaunchParams& p);
+// mse, l1, smooth_l1, huber, bce, bce_with_logits, kl_div, margin_ranking.
+Status launch_pointwise(const LaunchParams& p);
+Status launch_cosine(const LaunchParams& p);
+
+// Maps cudaGetLastError after a launch to backend_error naming the kernel.
+Status check_launch(const char* what);
+
+}  // namespace baracuda::loss::cuda
