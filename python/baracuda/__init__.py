@@ -39,6 +39,7 @@ from ._C import (
     result_type,
     tensor_info,
 )
+from ._C import LossPlan, loss_catalog, loss_infer_signature
 from . import ops
 
 __version__ = _C.__version__
@@ -49,3 +50,4 @@ __all__ = [
     "cuda_device_count", "dtype_names", "dtype_size", "explain", "infer_signature", "ops", "promote_types",
     "ReducePlan", "reduce_catalog", "reduce_explain", "reduce_infer_signature", "result_type", "tensor_info", "__version__",
 ]
+__all__ += ["LossPlan", "loss_catalog", "loss_infer_signature"]

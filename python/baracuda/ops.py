@@ -435,3 +435,12 @@ _clash = set(__all__) & set(_reductions.__all__)
 assert not _clash, f"elementwise and reduction functions share names: {sorted(_clash)}"
 __all__ += _reductions.__all__
 del _clash
+
+# Losses (baracuda.loss), re-exported.
+from . import loss as _loss  # noqa: E402
+from .loss import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_loss.__all__)
+assert not _clash, f"loss functions share names with other ops: {sorted(_clash)}"
+__all__ += _loss.__all__
+del _clash

@@ -77,4 +77,8 @@ nb::dict precision_to_dict(const PrecisionGuarantee& p);
 // ReducePlan, reduce_catalog, reduce_infer_signature, reduce_explain.
 void register_reduce(nb::module_& m);
 
+// ---- loss_plan.cpp --------------------------------------------------------------------------
+// LossPlan, loss_catalog, loss_infer_signature.
+void register_loss(nb::module_& m);
+
 }  // namespace baracuda::py
