@@ -139,13 +139,19 @@ def nll_loss_backward(grad, input, target, weight=None, ignore_index=-100, reduc
 
 
 def _pointwise(op, **fixed):
+    """fixed: the op's own options and their defaults (beta, delta, log_target)."""
+
+    def options(reduction, kw):
+        unknown = set(kw) - set(fixed)
+        if unknown:
+            raise TypeError(f"baracuda.ops.{op}: unexpected keyword argument(s) {sorted(unknown)}")
+        return dict(reduction=_reduction(reduction), **{k: type(v)(kw.get(k, v)) for k, v in fixed.items()})
+
     def fwd(input, target, reduction="mean", **kw):
-        opts = dict(reduction=_reduction(reduction), **{k: type(v)(kw.get(k, v)) for k, v in fixed.items()})
-        return _run(op, "forward", dict(input=input, target=target), opts)["loss"]
+        return _run(op, "forward", dict(input=input, target=target), options(reduction, kw))["loss"]
 
     def bwd(grad, input, target, reduction="mean", **kw):
-        opts = dict(reduction=_reduction(reduction), **{k: type(v)(kw.get(k, v)) for k, v in fixed.items()})
-        return _run(op, "backward", dict(input=input, target=target), opts, grad)["grad_input"]
+        return _run(op, "backward", dict(input=input, target=target), options(reduction, kw), grad)["grad_input"]
 
     fwd.__name__, bwd.__name__ = op, op + "_backward"
     return fwd, bwd
