@@ -17,6 +17,7 @@
 
 #include "baracuda/baracuda.hpp"
 #include "device_buffer.hpp"
+#include "gtest_helpers.hpp"
 #include "loss_test_support.hpp"
 #include "test_support.hpp"
 
@@ -257,7 +258,8 @@ TEST_F(LossGpu, CrossEntropySpatialLayoutAndUnalignedRows) {
         d.op = LossOp::cross_entropy;
         d.reduction = r;
         d.label_smoothing = 0.2;
-        for (auto [C, inner] : {std::pair<int64_t, std::vector<int64_t>>{7, {5}}, {1000, {3}}, {5, {2, 3}}}) {
+        const std::vector<std::pair<int64_t, std::vector<int64_t>>> layouts{{7, {5}}, {1000, {3}}, {5, {2, 3}}};
+        for (const auto& [C, inner] : layouts) {
           run_and_record(make_case("cross_entropy [N,C,d] C=" + std::to_string(C), d,
                                    bt::random_loss_inputs(LossOp::cross_entropy, dt, 4, C, inner, DType::i64, true, -100, seed),
                                    pass, seed), stream_);

@@ -79,7 +79,7 @@ __device__ __forceinline__ void fold(Online<A>& st, const A (&x)[V]) {
       if (x[i] != x[i]) st.s = x[i];
     return;
   }
-  A s = rescaled(st.s, st.m, mn);
+  A s = mn == st.m ? st.s : rescaled(st.s, st.m, mn);  // the max rarely moves: skip that exp
 #pragma unroll
   for (int i = 0; i < V; ++i) s += acc_exp(x[i] - mn);
   st.s = s;
