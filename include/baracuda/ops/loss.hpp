@@ -20,8 +20,9 @@
 //  * cross_entropy with class-probability targets: target has the input's shape and dtype;
 //    eps mixes it with the uniform distribution; mean divides by the sample count (N*d1*..*dk).
 //  * z_loss (cross_entropy only): z * lse^2 is added to each sample's loss (PaLM's auxiliary
-//    loss, lse = logsumexp of the sample's logits); with class weights it is weighted by w[t] like
-//    the rest of the sample's loss, so mean stays a weighted mean. Ignored samples contribute 0.
+//    loss, lse = logsumexp of the sample's logits); with class weights and class-index targets it
+//    is weighted by w[t] like the rest of the sample's loss, so mean stays a weighted mean (with
+//    probability targets it is unweighted). Ignored samples contribute 0.
 //  * Pointwise ops: target (and weight / pos_weight, broadcast to the input's shape) have the
 //    input's dtype; mse (x-t)^2, l1 |x-t|, smooth_l1 (beta; beta=0 is l1), huber (delta),
 //    binary_cross_entropy (logs clamped at -100), binary_cross_entropy_with_logits (pos_weight),

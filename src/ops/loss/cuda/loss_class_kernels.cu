@@ -21,7 +21,11 @@ namespace baracuda::loss::cuda {
 namespace {
 
 constexpr int kUnroll = 4;          // 16-byte loads in flight per thread before any math
-constexpr int kLongRowThreads = 512;
+// Long rows: one 1024-thread block per row. The 1024-thread bound caps registers at 64, so one
+// block fills an SM (64 KB of loads in flight with kUnroll 16-byte packs per thread) and only
+// ~one row per SM is live: a 128k-vocabulary row is 256 KB in bf16, so the rows in flight fit in
+// L2 and the gradient pass re-reads its row from L2 rather than HBM.
+constexpr int kLongRowThreads = 1024;
 constexpr int kShortRowBlock = 256;  // 8 warps, one row each
 constexpr int64_t kLongRowBytes = 16 * 1024;  // rows at least this long get a whole block
 
