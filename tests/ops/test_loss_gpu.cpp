@@ -358,6 +358,59 @@ TEST_F(LossGpu, OutOfRangeTargetGivesNaNForThatSampleOnly) {
   }
 }
 
+// Deterministic (bitwise equal run after run) and CUDA-graph safe: a captured run replays to the
+// same bits as a direct one.
+TEST_F(LossGpu, DeterministicAndGraphCapturable) {
+  cudaStream_t cs = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking), cudaSuccess);
+  auto gs = Stream::cuda(cs);
+  ASSERT_TRUE(gs.has_value()) << gs.status().to_string();
+  LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, DType::bf16, 64, 32000, {}, DType::i64, true, -100, 21);
+  LossDescriptor d;
+  d.op = LossOp::cross_entropy;
+  d.fused_backward = true;
+  d.label_smoothing = 0.1;
+  d = bt::loss_desc(d, in);
+  auto plan = LossPlan::select(*gs, d);
+  ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+  Uploaded u;
+  LossArgs a;
+  a.input = u.up(in.input, gs->device());
+  a.target = u.up(in.target, gs->device());
+  HostTensor loss(DType::bf16, {}), grad(DType::bf16, {64, 32000});
+  DeviceBuffer dl(loss.storage().size()), dg(grad.storage().size()), ws(plan->workspace_size());
+  a.loss = loss.mut_at(dl.get(), gs->device());
+  a.grad_input = grad.mut_at(dg.get(), gs->device());
+  const Workspace w{ws.get(), plan->workspace_size()};
+  auto snapshot = [&]() {
+    std::vector<uint8_t> bytes(loss.storage().size() + grad.storage().size());
+    (void)dl.download(bytes.data(), loss.storage().size());
+    (void)dg.download(bytes.data() + loss.storage().size(), grad.storage().size());
+    return bytes;
+  };
+  ASSERT_OK(plan->run(*gs, w, a));
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  const std::vector<uint8_t> first = snapshot();
+  ASSERT_OK(plan->run(*gs, w, a));
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  EXPECT_TRUE(snapshot() == first) << "two runs differ";
+  (void)dl.fill(0xFF);
+  (void)dg.fill(0xFF);
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  const Status captured = plan->run(*gs, w, a);
+  ASSERT_EQ(cudaStreamEndCapture(cs, &graph), cudaSuccess);
+  ASSERT_OK(captured);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, cs), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  EXPECT_TRUE(snapshot() == first) << "the graph replay differs from a direct run";
+  (void)cudaGraphExecDestroy(exec);
+  (void)cudaGraphDestroy(graph);
+  (void)cudaStreamDestroy(cs);
+}
+
 TEST_F(LossGpu, StridedOperandsAreRefusedWithAReason) {
   LossDescriptor d;
   d.op = LossOp::cross_entropy;

@@ -20,10 +20,8 @@
 namespace baracuda::loss::cuda {
 namespace {
 
-constexpr int kUnroll = 4;          // 16-byte loads in flight per thread before any math
 // Long rows: one 1024-thread block per row. The 1024-thread bound caps registers at 64, so one
-// block fills an SM (64 KB of loads in flight with kUnroll 16-byte packs per thread) and only
-// ~one row per SM is live: a 128k-vocabulary row is 256 KB in bf16, so the rows in flight fit in
+// block fills an SM and only ~one row per SM is live: a 128k-vocabulary row is 256 KB in bf16, so the rows in flight fit in
 // L2 and the gradient pass re-reads its row from L2 rather than HBM.
 constexpr int kLongRowThreads = 1024;
 constexpr int kShortRowBlock = 256;  // 8 warps, one row each
@@ -189,9 +187,14 @@ __global__ void __launch_bounds__(kBlock) ce_rows_kernel(LaunchParams p, const d
   using A = Acc<T>;
   using P = Pack<T, V>;
   constexpr int kRowsPerBlock = kBlock / kGroup;
+  // 16-byte loads in flight per thread before any math: 4 for a warp per row; 2 for a 1024-thread
+  // block (its 64-register budget spills with 4; 1024 x 2 x 16 B is still 32 KB per SM in flight).
+  constexpr int kUnroll = kGroup > 32 ? 2 : 4;
   const int lane = threadIdx.x % kGroup;
   const int64_t C = p.C;
-  const int64_t npack = C / V;
+  // Positions inside a row are 32-bit (the plan refuses rows of 2^30 classes or more): fewer
+  // registers in the unrolled loops. Row offsets stay 64-bit.
+  const int npack = static_cast<int>(C / V);
   const T* X = static_cast<const T*>(p.input);
   const T* W = static_cast<const T*>(p.weight);
   const T* Q = p.class_indices ? nullptr : static_cast<const T*>(p.target);
@@ -204,16 +207,16 @@ __global__ void __launch_bounds__(kBlock) ce_rows_kernel(LaunchParams p, const d
     const T* qr = Q ? Q + row * C : nullptr;
     Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
     if (!tg.ignored && !tg.bad) {
-      for (int64_t base = lane; base < npack; base += static_cast<int64_t>(kGroup) * kUnroll) {
+      for (int base = lane; base < npack; base += kGroup * kUnroll) {
         P buf[kUnroll];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
-          const int64_t pi = base + static_cast<int64_t>(u) * kGroup;
+          const int pi = base + u * kGroup;
           if (pi < npack) buf[u] = *reinterpret_cast<const P*>(xr + pi * V);
         }
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
-          const int64_t pi = base + static_cast<int64_t>(u) * kGroup;
+          const int pi = base + u * kGroup;
           if (pi >= npack) break;
           A x[V];
 #pragma unroll
@@ -244,30 +247,31 @@ __global__ void __launch_bounds__(kBlock) ce_rows_kernel(LaunchParams p, const d
       P fill;
 #pragma unroll
       for (int i = 0; i < V; ++i) fill.v[i] = from_acc<T>(tg.bad ? static_cast<A>(NAN) : A(0));
-      for (int64_t pi = lane; pi < npack; pi += kGroup) *reinterpret_cast<P*>(gr + pi * V) = fill;
+      for (int pi = lane; pi < npack; pi += kGroup) *reinterpret_cast<P*>(gr + pi * V) = fill;
       continue;
     }
     const A scale = sample_scale<T>(p, denom_ws, row);
     const A hit = (A(1) - static_cast<A>(p.label_smoothing)) * r.wt;  // extra term at the target class
-    for (int64_t base = lane; base < npack; base += static_cast<int64_t>(kGroup) * kUnroll) {
+    const int t_in_row = static_cast<int>(tg.t);
+    for (int base = lane; base < npack; base += kGroup * kUnroll) {
       P buf[kUnroll];
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
-        const int64_t pi = base + static_cast<int64_t>(u) * kGroup;
+        const int pi = base + u * kGroup;
         if (pi < npack) buf[u] = *reinterpret_cast<const P*>(xr + pi * V);
       }
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
-        const int64_t pi = base + static_cast<int64_t>(u) * kGroup;
+        const int pi = base + u * kGroup;
         if (pi >= npack) break;
         P out;
 #pragma unroll
         for (int i = 0; i < V; ++i) {
-          const int64_t c = pi * V + i;
+          const int c = pi * V + i;
           A g = r.coef * acc_exp(to_acc(buf[u].v[i]) - lse);
           if (Q) g -= class_u(p, W, qr, c, c);
           else if (p.label_smoothing != 0.0) g -= eps_over_c * (W ? to_acc(W[c]) : A(1));
-          if (Q == nullptr && c == tg.t) g -= hit;
+          if (Q == nullptr && c == t_in_row) g -= hit;
           out.v[i] = from_acc<T>(scale * g);
         }
         *reinterpret_cast<P*>(gr + pi * V) = out;

@@ -51,6 +51,8 @@ Status fits(const LossDescriptor& d, const Device& device) {
   BARACUDA_ASSIGN_OR_RETURN(LossSignature sig, infer_signature(d));
   if (!dense(d.input) || !dense(d.target) || !dense(d.other) || !dense(d.weight) || !dense(d.pos_weight))
     return not_supported("the CUDA losses need dense row-major operands (a strided one runs on the CPU plan)");
+  if (sig.class_op && sig.classes >= (int64_t{1} << 30))
+    return not_supported("rows of " + std::to_string(sig.classes) + " classes: the CUDA kernels index a row in 32 bits");
   const bool pointwise = !sig.class_op && d.op != LossOp::cosine_embedding_loss;
   if (pointwise) {
     if (d.weight && suffix_period(*d.weight, d.input.shape) == 0 && sig.samples > 0)
