@@ -3,7 +3,8 @@
 // cross_entropy forward+backward); class counts 1, 7, 1000, 32000, 128256; ignore_index, label
 // smoothing, z-loss, class weights, i32 targets, probability targets, the [N, C, d] layout;
 // outputs poisoned (0xFF and 0x00) before each run and checked fully written. Also: out-of-range
-// targets give NaN for that sample only, and the unaligned (scalar-load) row path.
+// targets give NaN for that sample only, the unaligned (scalar-load) row path, padded logits rows,
+// determinism and CUDA-graph capture.
 //
 // Without a GPU every test skips (GTEST_SKIP). The last line printed is
 //   "GPU loss: N passed, M failed"
@@ -271,6 +272,19 @@ TEST_F(LossGpu, CrossEntropySpatialLayoutAndUnalignedRows) {
                                    bt::random_loss_inputs(LossOp::cross_entropy, dt, 5, C, {}, DType::i64, true, -100, seed),
                                    pass, seed), stream_);
           ++seed;
+        }
+        // Padded rows: [N, C] logits whose rows are C + pad elements apart (a slice of a wider
+        // buffer), pad 8 keeps 16-byte rows for 16-bit types, pad 3 does not.
+        for (int64_t pad : {int64_t{8}, int64_t{3}}) {
+          for (int64_t C : {int64_t{8192}, int64_t{40}}) {
+            LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, dt, 5, C, {}, DType::i64, true, -100, seed);
+            HostTensor padded(dt, {5, C}, {C + pad, 1});
+            for (int64_t i = 0; i < 5 * C; ++i) padded.set(i, in.input.get(i));
+            in.input = padded;
+            run_and_record(make_case("cross_entropy padded rows C=" + std::to_string(C) + " pad=" + std::to_string(pad), d,
+                                     std::move(in), pass, seed), stream_);
+            ++seed;
+          }
         }
         // nll_loss with weights and ignore_index, [N, C] and [N, C, d].
         LossDescriptor n;

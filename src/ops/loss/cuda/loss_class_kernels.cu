@@ -203,7 +203,7 @@ __global__ void __launch_bounds__(kBlock) ce_rows_kernel(LaunchParams p, const d
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kGroup; row < p.N;
        row += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const SampleTarget tg = sample_target(p, row);
-    const T* xr = X + row * C;
+    const T* xr = X + row * p.input_row_stride;
     const T* qr = Q ? Q + row * C : nullptr;
     Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
     if (!tg.ignored && !tg.bad) {
@@ -420,7 +420,8 @@ Status launch_typed(const LaunchParams& p) {
       BARACUDA_TRY(check_launch("cross_entropy ce_inner_kernel"));
     } else {
       constexpr int V = 16 / sizeof(T);
-      const bool vec = (p.C * static_cast<int64_t>(sizeof(T))) % 16 == 0 && aligned16(p.input) &&
+      const bool vec = (p.C * static_cast<int64_t>(sizeof(T))) % 16 == 0 &&
+                       (p.input_row_stride * static_cast<int64_t>(sizeof(T))) % 16 == 0 && aligned16(p.input) &&
                        aligned16(p.grad_input) && aligned16(p.weight) && (p.class_indices || aligned16(p.target));
       const bool long_rows = p.C * static_cast<int64_t>(sizeof(T)) >= kLongRowBytes;
       if (long_rows) {

@@ -40,6 +40,20 @@ int64_t suffix_period(const Operand& w, const std::vector<int64_t>& shape) {
   return period;
 }
 
+// cross_entropy's [N, C] logits with rows `stride[0] >= C` elements apart (a slice of a wider
+// buffer): the row kernels take any row stride.
+bool padded_rows(const LossDescriptor& d, const LossSignature& sig) {
+  const Operand& x = d.input;
+  return d.op == LossOp::cross_entropy && sig.inner == 1 && x.shape.size() == 2 && x.strides.size() == 2 &&
+         (x.strides[1] == 1 || x.shape[1] == 1) && x.strides[0] >= x.shape[1];
+}
+
+// Elements between rows of the input as the row kernels read it.
+int64_t input_row_stride(const LossDescriptor& d, const LossSignature& sig) {
+  if (d.input.strides.size() == 2 && sig.inner == 1 && d.input.shape.size() == 2) return d.input.strides[0];
+  return sig.classes;
+}
+
 Status check_cuda_device(const Device& device) {
   if (!device.is_cuda()) return not_supported("needs a CUDA stream");
   if (device.sm < 80) return not_supported("needs sm_80 or newer, the device is sm_" + std::to_string(device.sm));
@@ -49,7 +63,10 @@ Status check_cuda_device(const Device& device) {
 Status fits(const LossDescriptor& d, const Device& device) {
   BARACUDA_TRY(check_cuda_device(device));
   BARACUDA_ASSIGN_OR_RETURN(LossSignature sig, infer_signature(d));
-  if (!dense(d.input) || !dense(d.target) || !dense(d.other) || !dense(d.weight) || !dense(d.pos_weight))
+  if (!dense(d.input) && !padded_rows(d, sig))
+    return not_supported("the CUDA losses need dense row-major operands (cross_entropy: or [N, C] logits with padded "
+                         "rows); input strides " + shape_to_string(d.input.strides) + " run on the CPU plan");
+  if (!dense(d.target) || !dense(d.other) || !dense(d.weight) || !dense(d.pos_weight))
     return not_supported("the CUDA losses need dense row-major operands (a strided one runs on the CPU plan)");
   if (sig.class_op && sig.classes >= (int64_t{1} << 30))
     return not_supported("rows of " + std::to_string(sig.classes) + " classes: the CUDA kernels index a row in 32 bits");
@@ -81,6 +98,7 @@ class CudaLoss final : public Executable<LossFamily> {
     p.C = sig_.classes;
     p.D = sig_.inner;
     p.samples = sig_.samples;
+    p.input_row_stride = sig_.class_op ? input_row_stride(d_, sig_) : 0;
     p.ignore_index = d_.ignore_index;
     p.label_smoothing = d_.label_smoothing;
     p.z_loss = d_.z_loss;

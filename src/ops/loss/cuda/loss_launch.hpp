@@ -1,6 +1,7 @@
 #pragma once
 // Internal: what the CUDA loss plan hands its kernel launchers. Every operand is dense row-major
-// (the plan refuses strided layouts); pointers are device pointers of the argument's dtype.
+// (the plan refuses other strided layouts) except cross_entropy's [N, C] input, whose rows may be
+// padded (input_row_stride); pointers are device pointers of the argument's dtype.
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -20,6 +21,7 @@ struct LaunchParams {
   bool class_indices = true;
   int64_t N = 0, C = 0, D = 1;  // class ops: [N, C, D]; cosine: [N, C]; pointwise: N = numel
   int64_t samples = 0;          // per-sample losses before reduction
+  int64_t input_row_stride = 0; // cross_entropy [N, C]: elements between rows of the input (>= C)
   int64_t ignore_index = -100;
   double label_smoothing = 0.0, z_loss = 0.0, beta = 1.0, delta = 1.0, margin = 0.0;
   bool log_target = false;
