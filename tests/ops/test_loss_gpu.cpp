@@ -338,6 +338,25 @@ TEST_F(LossGpu, PointwiseLossesEveryDtypeReductionPass) {
               }
               run_and_record(make_case(name + " weights", d, std::move(in), pass, seed), stream_);
             }
+            // Strided operands (pointwise ops): a column-major input, a target (and input2) taking
+            // every other element of wider rows, a weight broadcast over columns ([N, 1]).
+            if (N == 7 && op != LossOp::cosine_embedding_loss) {
+              LossInputs st = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed + 1000);
+              auto restride = [&](const HostTensor& t, std::vector<int64_t> strides) {
+                HostTensor r(t.dtype(), t.shape(), std::move(strides));
+                for (int64_t i = 0; i < t.numel(); ++i) r.set(i, t.get(i));
+                return r;
+              };
+              st.input = restride(st.input, {1, N});
+              st.target = restride(st.target, {2 * C, 2});
+              if (st.other) st.other = restride(*st.other, {2 * C + 1, 2});
+              if (op == LossOp::binary_cross_entropy || op == LossOp::binary_cross_entropy_with_logits) {
+                std::mt19937_64 rng(seed);
+                st.weight = HostTensor(dt, {N, 1});
+                bt::fill_uniform(*st.weight, rng, 0.25, 2.0);
+              }
+              run_and_record(make_case(name + " strided", d, std::move(st), pass, seed), stream_);
+            }
             ++seed;
           }
 }
@@ -425,6 +444,8 @@ TEST_F(LossGpu, DeterministicAndGraphCapturable) {
   (void)cudaStreamDestroy(cs);
 }
 
+// Class losses take dense operands (and padded [N, C] rows): a transposed one is refused with the
+// reason, so select() on a CUDA stream explains why.
 TEST_F(LossGpu, StridedOperandsAreRefusedWithAReason) {
   LossDescriptor d;
   d.op = LossOp::cross_entropy;

@@ -42,7 +42,8 @@
 //   backward:         grad_loss (the loss's shape), input, [other], target, [weight], [pos_weight]
 //                     -> grad_input (the input's shape), grad_other (margin_ranking, cosine)
 // Targets are not differentiated (PyTorch differentiates a floating target of some ops; baracuda
-// does not yet). The CUDA plans need dense row-major operands (cross_entropy also takes [N, C]
+// does not yet). On CUDA the pointwise losses take any strides and any broadcast weight; the class
+// losses and cosine_embedding need dense row-major operands (cross_entropy also takes [N, C]
 // logits with padded rows, strides [ld >= C, 1]); other strided layouts run on the CPU plan.
 // Reductions are deterministic: per-sample losses go through workspace and are summed in a fixed
 // order.

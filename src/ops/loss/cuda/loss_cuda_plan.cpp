@@ -54,6 +54,30 @@ int64_t input_row_stride(const LossDescriptor& d, const LossSignature& sig) {
   return sig.classes;
 }
 
+bool is_pointwise(const LossDescriptor& d, const LossSignature& sig) {
+  return !sig.class_op && d.op != LossOp::cosine_embedding_loss;
+}
+
+// The strides of `o` over the input's shape: its own (or row-major) strides, right-aligned, 0
+// along the dims it broadcasts over.
+void broadcast_strides(const Operand& o, const std::vector<int64_t>& shape, int64_t* out) {
+  const std::vector<int64_t> own = o.strides.empty() ? contiguous_strides(o.shape) : o.strides;
+  const int r = static_cast<int>(shape.size()), ro = static_cast<int>(o.shape.size());
+  for (int d = 0; d < r; ++d) {
+    const int od = d - (r - ro);
+    out[d] = (od < 0 || o.shape[od] == 1) ? 0 : own[od];
+  }
+}
+
+// Whether the pointwise kernel needs the strided path: a non-dense input, other or target, or a
+// weight that does not broadcast as a suffix of the input's shape.
+bool needs_strided(const LossDescriptor& d) {
+  if (!dense(d.input) || !dense(d.target) || !dense(d.other)) return true;
+  for (const std::optional<Operand>* w : {&d.weight, &d.pos_weight})
+    if (*w && (!dense(**w) || suffix_period(**w, d.input.shape) == 0)) return true;
+  return false;
+}
+
 Status check_cuda_device(const Device& device) {
   if (!device.is_cuda()) return not_supported("needs a CUDA stream");
   if (device.sm < 80) return not_supported("needs sm_80 or newer, the device is sm_" + std::to_string(device.sm));
@@ -63,6 +87,8 @@ Status check_cuda_device(const Device& device) {
 Status fits(const LossDescriptor& d, const Device& device) {
   BARACUDA_TRY(check_cuda_device(device));
   BARACUDA_ASSIGN_OR_RETURN(LossSignature sig, infer_signature(d));
+  // Pointwise losses take any strides and any broadcast (the strided kernel path).
+  if (is_pointwise(d, sig)) return Status::ok();
   if (!dense(d.input) && !padded_rows(d, sig))
     return not_supported("the CUDA losses need dense row-major operands (cross_entropy: or [N, C] logits with padded "
                          "rows); input strides " + shape_to_string(d.input.strides) + " run on the CPU plan");
@@ -70,15 +96,6 @@ Status fits(const LossDescriptor& d, const Device& device) {
     return not_supported("the CUDA losses need dense row-major operands (a strided one runs on the CPU plan)");
   if (sig.class_op && sig.classes >= (int64_t{1} << 30))
     return not_supported("rows of " + std::to_string(sig.classes) + " classes: the CUDA kernels index a row in 32 bits");
-  const bool pointwise = !sig.class_op && d.op != LossOp::cosine_embedding_loss;
-  if (pointwise) {
-    if (d.weight && suffix_period(*d.weight, d.input.shape) == 0 && sig.samples > 0)
-      return not_supported("weight " + shape_to_string(d.weight->shape) + " broadcasts to " + shape_to_string(d.input.shape) +
-                           " other than as a suffix");
-    if (d.pos_weight && suffix_period(*d.pos_weight, d.input.shape) == 0 && sig.samples > 0)
-      return not_supported("pos_weight " + shape_to_string(d.pos_weight->shape) + " broadcasts to " +
-                           shape_to_string(d.input.shape) + " other than as a suffix");
-  }
   return Status::ok();
 }
 
@@ -106,8 +123,20 @@ class CudaLoss final : public Executable<LossFamily> {
     p.delta = d_.delta;
     p.margin = d_.margin;
     p.log_target = d_.log_target;
-    if (d_.weight && !sig_.class_op) p.weight_period = suffix_period(*d_.weight, d_.input.shape);
-    if (d_.pos_weight) p.pos_weight_period = suffix_period(*d_.pos_weight, d_.input.shape);
+    if (is_pointwise(d_, sig_) && needs_strided(d_) && sig_.samples > 0) {
+      p.strided = true;
+      cuda::StridedOperands& so = p.strides;
+      so.rank = static_cast<int>(d_.input.shape.size());
+      for (int i = 0; i < so.rank; ++i) so.sizes[i] = d_.input.shape[i];
+      broadcast_strides(d_.input, d_.input.shape, so.input);
+      broadcast_strides(d_.target, d_.input.shape, so.target);
+      if (d_.other) broadcast_strides(*d_.other, d_.input.shape, so.other);
+      if (d_.weight) broadcast_strides(*d_.weight, d_.input.shape, so.weight);
+      if (d_.pos_weight) broadcast_strides(*d_.pos_weight, d_.input.shape, so.pos_weight);
+    } else {
+      if (d_.weight && !sig_.class_op) p.weight_period = suffix_period(*d_.weight, d_.input.shape);
+      if (d_.pos_weight) p.pos_weight_period = suffix_period(*d_.pos_weight, d_.input.shape);
+    }
     p.sm_count = sm_count;
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
@@ -135,7 +164,10 @@ class CudaLoss final : public Executable<LossFamily> {
                                           ? "block per row, online softmax, 16-byte packs when aligned"
                                           : "warp per row, online softmax, 16-byte packs when aligned");
     else
-      sku_.tactic = kind_ == Kind::cosine ? "warp per row" : "grid-stride, 256 threads";
+      sku_.tactic = kind_ == Kind::cosine ? "warp per row"
+                                          : (p.strided ? "grid-stride, 256 threads, strided operands"
+                                                       : "grid-stride, 256 threads");
+    if (p.strided) sku_.layout = "strided-int64";
     const bool f64 = d_.input.dtype == DType::f64;
     pg_.math = std::string(f64 ? "f64" : "f32") +
                " math (hardware exp in f32), per-sample losses summed in f64 in a fixed order, one rounding to the "

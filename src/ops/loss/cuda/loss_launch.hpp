@@ -1,7 +1,8 @@
 #pragma once
-// Internal: what the CUDA loss plan hands its kernel launchers. Every operand is dense row-major
-// (the plan refuses other strided layouts) except cross_entropy's [N, C] input, whose rows may be
-// padded (input_row_stride); pointers are device pointers of the argument's dtype.
+// Internal: what the CUDA loss plan hands its kernel launchers. Operands are dense row-major except
+// cross_entropy's [N, C] input, whose rows may be padded (input_row_stride), and the pointwise
+// losses' inputs, which may have any strides (strided, strides); pointers are device pointers of
+// the argument's dtype. Outputs are always dense.
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -10,6 +11,16 @@
 #include "baracuda/ops/loss.hpp"
 
 namespace baracuda::loss::cuda {
+
+// Pointwise losses on strided operands: the input's shape and, per operand, its strides in
+// elements over that shape (0 along broadcast dims for weight / pos_weight).
+struct StridedOperands {
+  static constexpr int kMaxRank = 8;
+  int rank = 0;
+  int64_t sizes[kMaxRank] = {};
+  int64_t input[kMaxRank] = {}, other[kMaxRank] = {}, target[kMaxRank] = {};
+  int64_t weight[kMaxRank] = {}, pos_weight[kMaxRank] = {};
+};
 
 struct LaunchParams {
   LossOp op = LossOp::cross_entropy;
@@ -28,6 +39,9 @@ struct LaunchParams {
   // Pointwise weight / pos_weight broadcast as a suffix of the input's shape: element i reads
   // [i % period] (0 = absent).
   int64_t weight_period = 0, pos_weight_period = 0;
+  // Pointwise: operands addressed through `strides` (a strided or otherwise broadcast operand).
+  bool strided = false;
+  StridedOperands strides;
   const void* input = nullptr;
   const void* other = nullptr;
   const void* target = nullptr;

@@ -94,6 +94,26 @@ template <class T>
 __device__ __forceinline__ ElementInputs<T> element_inputs(const LaunchParams& p, int64_t i) {
   using A = Acc<T>;
   ElementInputs<T> e;
+  if (p.strided) {
+    // Offsets of logical element i in every operand (one div/mod per dim, shared).
+    const StridedOperands& s = p.strides;
+    int64_t oi = 0, oo = 0, ot = 0, ow = 0, op = 0, rest = i;
+    for (int d = s.rank - 1; d >= 0; --d) {
+      const int64_t idx = rest % s.sizes[d];
+      rest /= s.sizes[d];
+      oi += idx * s.input[d];
+      oo += idx * s.other[d];
+      ot += idx * s.target[d];
+      ow += idx * s.weight[d];
+      op += idx * s.pos_weight[d];
+    }
+    e.x = to_acc(static_cast<const T*>(p.input)[oi]);
+    if (p.other) e.x -= to_acc(static_cast<const T*>(p.other)[oo]);
+    e.t = to_acc(static_cast<const T*>(p.target)[ot]);
+    e.w = p.weight ? to_acc(static_cast<const T*>(p.weight)[ow]) : A(1);
+    e.pw = p.pos_weight ? to_acc(static_cast<const T*>(p.pos_weight)[op]) : A(1);
+    return e;
+  }
   e.x = to_acc(static_cast<const T*>(p.input)[i]);
   if (p.other) e.x -= to_acc(static_cast<const T*>(p.other)[i]);
   e.t = to_acc(static_cast<const T*>(p.target)[i]);
