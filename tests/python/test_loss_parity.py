@@ -83,7 +83,12 @@ def test_forward_and_backward_match_torch(bc, op, reduction, dt, device):
         pytest.skip("torch CPU lacks some 16-bit kernels for this op")
     args, opts, diff = inputs_for(op, dt, device)
     targs = [a.detach().clone().requires_grad_(i in diff) for i, a in enumerate(args)]
-    want = getattr(F, op)(*targs, reduction=reduction, **opts)
+    try:
+        want = getattr(F, op)(*targs, reduction=reduction, **opts)
+    except RuntimeError as e:  # e.g. a 16-bit dtype torch has no CPU kernel for
+        if "not implemented" in str(e):
+            pytest.skip(f"torch: {e}")
+        raise
     got = getattr(bc.ops, op)(*args, reduction=reduction, **opts)
     close(got, want.detach(), dt)
     grad = torch.rand(want.shape, generator=gen(1), dtype=torch.float64).to(DTYPES[dt]).to(device) + 0.5
