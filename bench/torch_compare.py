@@ -102,6 +102,14 @@ def softmax_torch_cases():
         go = torch.randn_like(out)
         yield f"softmax_bwd_bf16_{r}x{c}", lambda out=out, sg=sg, go=go: torch.autograd.grad(out, sg, go, retain_graph=True)
         del s, sg, out, go
+    # Loss family (baracuda_loss_bench): cross_entropy on a 128k vocabulary, forward and fwd+bwd.
+    vocab = 128256
+    logits = torch.randn(8192, vocab, device="cuda", dtype=torch.bfloat16)
+    labels = torch.randint(0, vocab, (8192,), device="cuda")
+    yield "cross_entropy_bf16_8192x128256", lambda: F.cross_entropy(logits, labels)
+    lg = logits.detach().requires_grad_(True)
+    yield "cross_entropy_fwdbwd_bf16_8192x128256", lambda: torch.autograd.grad(F.cross_entropy(lg, labels), lg)
+    del logits, lg
 
 
 def main():

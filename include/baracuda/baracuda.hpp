@@ -10,6 +10,7 @@
 #include "baracuda/core/tensor.hpp"
 #include "baracuda/core/workspace.hpp"
 #include "baracuda/ops/elementwise.hpp"
+#include "baracuda/ops/loss.hpp"
 #include "baracuda/ops/reduce.hpp"
 #include "baracuda/ops/scan.hpp"
 #include "baracuda/ops/norm.hpp"

@@ -50,6 +50,7 @@ from ._C import (
     tensor_info,
 )
 from ._C import NormPlan, norm_catalog, norm_explain, norm_infer_signature  # noqa: E402
+from ._C import LossPlan, loss_catalog, loss_infer_signature
 from . import ops
 
 __version__ = _C.__version__
@@ -63,3 +64,4 @@ __all__ = [
     "SoftmaxPlan", "softmax_catalog", "softmax_explain", "softmax_infer_signature",
 ]
 __all__ += ["NormPlan", "norm_catalog", "norm_explain", "norm_infer_signature"]
+__all__ += ["LossPlan", "loss_catalog", "loss_infer_signature"]

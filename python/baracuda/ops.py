@@ -47,6 +47,7 @@ def clear_plan_cache():
     _scan.clear_scan_plan_cache()
     _softmax.clear_softmax_plan_cache()
     _norm.clear_norm_plan_cache()
+    _loss.clear_loss_plan_cache()
 
 
 def plan_cache_size():
@@ -461,4 +462,11 @@ from .softmax import *  # noqa: E402,F401,F403
 _clash = set(__all__) & set(_softmax.__all__)
 assert not _clash, f"softmax functions clash with other ops: {sorted(_clash)}"
 __all__ += _softmax.__all__
+# Losses (baracuda.loss), re-exported.
+from . import loss as _loss  # noqa: E402
+from .loss import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_loss.__all__)
+assert not _clash, f"loss functions share names with other ops: {sorted(_clash)}"
+__all__ += _loss.__all__
 del _clash

@@ -86,4 +86,8 @@ void register_norm(nb::module_& m);
 // SoftmaxPlan, softmax_catalog, softmax_infer_signature, softmax_explain.
 void register_softmax(nb::module_& m);
 
+// ---- loss_plan.cpp --------------------------------------------------------------------------
+// LossPlan, loss_catalog, loss_infer_signature.
+void register_loss(nb::module_& m);
+
 }  // namespace baracuda::py

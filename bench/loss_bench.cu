@@ -1,0 +1,173 @@
+// Loss benchmark: cross_entropy on [8192, 128256] bf16 logits (a Llama-3 vocabulary), forward and
+// the fused forward+backward, timed with CUDA events (median after warm-up), GB/s against the
+// device copy bandwidth measured in the same run. Bytes as /work/shared/baseline_torch.py counts
+// them: forward reads the logits once (2 N V); forward+backward 3 x 2 N V (read for the loss, read
+// again and write the gradient). The 2.1 GB of logits are far larger than L2.
+//
+//   baracuda_loss_bench [--json out.json] [--reps N]
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+
+using namespace baracuda;
+
+#define CHECK_CUDA(x)                                                                                    \
+  do {                                                                                                   \
+    cudaError_t e_ = (x);                                                                                \
+    if (e_ != cudaSuccess) {                                                                             \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(1);                                                                                      \
+    }                                                                                                    \
+  } while (0)
+
+namespace {
+
+// Pseudo-random logits in [-4, 4) and class indices in [0, classes).
+__global__ void fill_logits(__nv_bfloat16* p, int64_t n, uint64_t seed) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    p[i] = __float2bfloat16(((h >> 40) / float(1 << 24)) * 8.f - 4.f);
+  }
+}
+__global__ void fill_targets(int64_t* t, int64_t n, int64_t classes) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    t[i] = (i * 7919) % classes;
+}
+
+struct Buffer {
+  void* p = nullptr;
+  explicit Buffer(size_t b) { CHECK_CUDA(cudaMalloc(&p, b > 0 ? b : 1)); }
+  ~Buffer() { cudaFree(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+template <class F>
+double median_ms(F&& launch, int reps, cudaStream_t s) {
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  for (int i = 0; i < 5; ++i) launch();
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  std::vector<float> ms;
+  for (int i = 0; i < reps; ++i) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    launch();
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float t = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct Record {
+  std::string op, cas, dtype, shape, impl;
+  double ms, gbs;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+  }
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto stream = Stream::cuda(s);
+  if (!stream) {
+    std::fprintf(stderr, "%s\n", stream.status().to_string().c_str());
+    return 1;
+  }
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+
+  const size_t copy_bytes = size_t(1) << 30;
+  double copy_gbs;
+  {
+    Buffer a(copy_bytes), b(copy_bytes);
+    CHECK_CUDA(cudaMemsetAsync(a.p, 1, copy_bytes, s));
+    double ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, copy_bytes, cudaMemcpyDeviceToDevice, s)); }, reps, s);
+    copy_gbs = 2.0 * copy_bytes / (ms * 1e6);
+  }
+  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+
+  const int64_t N = 8192, V = 128256;
+  Buffer logits(size_t(N * V) * 2), targets(size_t(N) * 8), grad(size_t(N * V) * 2), loss(8);
+  fill_logits<<<4096, 256, 0, s>>>(static_cast<__nv_bfloat16*>(logits.p), N * V, 1234);
+  fill_targets<<<64, 256, 0, s>>>(static_cast<int64_t*>(targets.p), N, V);
+  const Device dev = stream->device();
+  std::vector<Record> records;
+
+  auto run_case = [&](const char* case_name, bool fused, double bytes) {
+    LossDescriptor d;
+    d.op = LossOp::cross_entropy;
+    d.fused_backward = fused;
+    d.input = Operand::tensor(DType::bf16, {N, V});
+    d.target = Operand::tensor(DType::i64, {N});
+    auto plan = LossPlan::select(*stream, d);
+    if (!plan) {
+      std::printf("%-40s select failed: %s\n", case_name, plan.status().to_string().c_str());
+      return;
+    }
+    Buffer ws(plan->workspace_size());
+    LossArgs a;
+    a.input = *make_tensor_ref(logits.p, DType::bf16, {N, V}, dev);
+    a.target = *make_tensor_ref(targets.p, DType::i64, {N}, dev);
+    a.loss = *make_tensor_mut(loss.p, DType::bf16, std::span<const int64_t>(), {}, dev);
+    if (fused) a.grad_input = *make_tensor_mut(grad.p, DType::bf16, {N, V}, dev);
+    const Workspace w{ws.p, plan->workspace_size()};
+    if (Status st = plan->run(*stream, w, a); !st.is_ok()) {
+      std::printf("%-40s run failed: %s\n", case_name, st.to_string().c_str());
+      return;
+    }
+    const double ms = median_ms([&] { (void)plan->run(*stream, w, a); }, reps, s);
+    const double gbs = bytes / (ms * 1e6);
+    std::printf("%-40s %9.4f ms %8.1f GB/s %5.1f%% of copy  [%s]\n", case_name, ms, gbs, 100.0 * gbs / copy_gbs,
+                plan->sku().to_string().c_str());
+    records.push_back({fused ? "cross_entropy.fused_backward" : "cross_entropy", case_name, "bf16",
+                       shape_to_string(std::vector<int64_t>{N, V}), plan->sku().impl, ms, gbs});
+  };
+  run_case("cross_entropy_bf16_8192x128256", false, 2.0 * N * V);
+  run_case("cross_entropy_fwdbwd_bf16_8192x128256", true, 3.0 * 2.0 * N * V);
+
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) {
+      std::perror("open json");
+      return 1;
+    }
+    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::fprintf(f,
+                   "  {\"family\": \"loss\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
+                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
+                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
+                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
+    }
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+  }
+  cudaStreamDestroy(s);
+  return 0;
+}

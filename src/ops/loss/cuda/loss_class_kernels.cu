@@ -1,0 +1,465 @@
+// CUDA cross_entropy and nll_loss.
+//
+// cross_entropy never materializes the softmax. Pass 1 reads a row once and keeps an online
+// (max, sum of exp(x - max)) pair per thread (plus sum(u) and sum(u x) when label smoothing or
+// probability targets need them), combined across the row's threads in a fixed order: that gives
+// lse and the loss. Pass 2 (backward and the fused mode) reads the row again, right after pass 1
+// so it is still in L2, and writes the gradient coef * exp(x - lse) - u. Rows of [N, C] go to one
+// warp (short rows) or one whole block (long rows, e.g. 128k vocabularies) with 16-byte loads and
+// stores; the [N, C, d...] layout, whose classes are strided by d, gives one thread per sample so
+// that neighbouring threads read neighbouring addresses.
+//
+// Reductions are deterministic: per-sample losses go to workspace in double and one block sums
+// them in a fixed order (loss_common.cuh); mean's denominator (the weights of the non-ignored
+// targets) is summed the same way before the gradient pass needs it.
+#include <cmath>
+
+#include "baracuda/core/workspace.hpp"
+#include "ops/loss/cuda/loss_common.cuh"
+
+namespace baracuda::loss::cuda {
+namespace {
+
+// Long rows: one 1024-thread block per row. The 1024-thread bound caps registers at 64, so one
+// block fills an SM and only ~one row per SM is live: a 128k-vocabulary row is 256 KB in bf16, so the rows in flight fit in
+// L2 and the gradient pass re-reads its row from L2 rather than HBM.
+constexpr int kLongRowThreads = 1024;
+constexpr int kShortRowBlock = 256;  // 8 warps, one row each
+constexpr int64_t kLongRowBytes = 16 * 1024;  // rows at least this long get a whole block
+
+struct Layout {
+  size_t loss_off = 0, denom_off = 0, total = 0;
+  bool per_sample_ws = false, denom_ws = false;
+};
+Layout class_layout(const LaunchParams& p) {
+  Layout l;
+  WorkspaceLayout wl;
+  l.per_sample_ws = p.write_loss && p.reduction != LossReduction::none;
+  l.denom_ws = p.reduction == LossReduction::mean && p.class_indices;
+  if (l.per_sample_ws) l.loss_off = wl.book(static_cast<size_t>(p.samples) * sizeof(double));
+  if (l.denom_ws) l.denom_off = wl.book(sizeof(double));
+  l.total = wl.total();
+  return l;
+}
+
+template <class T, int V>
+struct alignas(sizeof(T) * V) Pack {
+  T v[V];
+};
+
+// The online softmax state of some elements of a row.
+template <class A>
+struct Online {
+  A m, s;  // running max, sum of exp(x - m)
+  A a, b;  // sum(u), sum(u x): label smoothing / probability targets
+};
+
+template <class A>
+__device__ __forceinline__ A rescaled(A s, A m, A mn) {
+  return s == A(0) ? A(0) : s * acc_exp(m - mn);
+}
+
+template <class A>
+__device__ __forceinline__ void combine(Online<A>& x, const Online<A>& y) {
+  const A mn = fmax(x.m, y.m);
+  x.s = rescaled(x.s, x.m, mn) + rescaled(y.s, y.m, mn);
+  x.m = mn;
+  x.a += y.a;
+  x.b += y.b;
+}
+
+// Folds V values into the state: one rescale per pack, not per element.
+template <class A, int V>
+__device__ __forceinline__ void fold(Online<A>& st, const A (&x)[V]) {
+  A vmax = x[0];
+#pragma unroll
+  for (int i = 1; i < V; ++i) vmax = fmax(vmax, x[i]);
+  const A mn = fmax(st.m, vmax);
+  if (mn == -INFINITY) {  // every value so far is -inf (or NaN): nothing to add but NaN
+#pragma unroll
+    for (int i = 0; i < V; ++i)
+      if (x[i] != x[i]) st.s = x[i];
+    return;
+  }
+  A s = mn == st.m ? st.s : rescaled(st.s, st.m, mn);  // the max rarely moves: skip that exp
+#pragma unroll
+  for (int i = 0; i < V; ++i) s += acc_exp(x[i] - mn);
+  st.s = s;
+  st.m = mn;
+}
+
+template <class A>
+__device__ __forceinline__ A shfl(A v, int lane_mask) {
+  return __shfl_xor_sync(0xffffffffu, v, lane_mask);
+}
+
+// Combines the states of a row's kGroup threads (a warp, or the whole block) in a fixed order;
+// every thread gets the result.
+template <int kGroup, class A>
+__device__ __forceinline__ Online<A> group_reduce(Online<A> st) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    Online<A> o{shfl(st.m, off), shfl(st.s, off), shfl(st.a, off), shfl(st.b, off)};
+    combine(st, o);
+  }
+  if constexpr (kGroup > 32) {
+    __shared__ Online<A> warp_states[kGroup / 32];
+    const int warp = threadIdx.x / 32;
+    if (threadIdx.x % 32 == 0) warp_states[warp] = st;
+    __syncthreads();
+    st = warp_states[0];
+    for (int w = 1; w < kGroup / 32; ++w) combine(st, warp_states[w]);
+    __syncthreads();  // the next row may overwrite warp_states
+  }
+  return st;
+}
+
+// Per-sample view of the row's target and the numbers the loss and the gradient share.
+struct SampleTarget {
+  int64_t t = 0;
+  bool ignored = false, bad = false;
+};
+__device__ __forceinline__ SampleTarget sample_target(const LaunchParams& p, int64_t s) {
+  SampleTarget r;
+  if (!p.class_indices) return r;
+  r.t = load_index(p.target, p.target_dtype == DType::i64, s);
+  r.ignored = r.t == p.ignore_index;
+  r.bad = !r.ignored && (r.t < 0 || r.t >= p.C);
+  return r;
+}
+
+// d loss / d (sample's loss): grad_loss (or 1), divided by mean's denominator.
+template <class T>
+__device__ __forceinline__ Acc<T> sample_scale(const LaunchParams& p, const double* denom_ws, int64_t s) {
+  double g = 1.0;
+  if (p.grad_loss) g = static_cast<double>(to_acc(static_cast<const T*>(p.grad_loss)[p.reduction == LossReduction::none ? s : 0]));
+  if (p.reduction == LossReduction::mean) g /= p.class_indices ? *denom_ws : static_cast<double>(p.samples);
+  return static_cast<Acc<T>>(g);
+}
+
+// The loss of one cross_entropy sample and the coefficient of exp(x - lse) in its gradient.
+template <class A>
+struct SampleResult {
+  A loss, coef, wt;
+};
+template <class T>
+__device__ __forceinline__ SampleResult<Acc<T>> ce_sample(const LaunchParams& p, const Online<Acc<T>>& st,
+                                                          const SampleTarget& tg, Acc<T> lse, Acc<T> xt) {
+  using A = Acc<T>;
+  const A eps = static_cast<A>(p.label_smoothing), z = static_cast<A>(p.z_loss), invC = A(1) / static_cast<A>(p.C);
+  SampleResult<A> r{A(0), A(0), A(1)};
+  if (tg.ignored) return r;
+  if (tg.bad) {
+    r.loss = r.coef = r.wt = static_cast<A>(NAN);
+    return r;
+  }
+  if (!p.class_indices) {
+    r.loss = st.a * lse - st.b + z * lse * lse;
+    r.coef = st.a + A(2) * z * lse;
+    return r;
+  }
+  const A wt = p.weight ? to_acc(static_cast<const T*>(p.weight)[tg.t]) : A(1);
+  r.wt = wt;
+  r.loss = (A(1) - eps) * wt * (lse - xt) + z * wt * lse * lse;
+  r.coef = (A(1) - eps) * wt + A(2) * z * wt * lse;
+  if (eps != A(0)) {
+    r.loss += eps * invC * (st.a * lse - st.b);
+    r.coef += eps * invC * st.a;
+  }
+  return r;
+}
+
+// u_c: the weight of class c in sum(u), sum(u x) and the gradient's constant term.
+template <class T>
+__device__ __forceinline__ Acc<T> class_u(const LaunchParams& p, const T* W, const T* Q, int64_t qi, int64_t c) {
+  using A = Acc<T>;
+  const A w = W ? to_acc(W[c]) : A(1);
+  if (Q) {
+    const A eps = static_cast<A>(p.label_smoothing);
+    return w * ((A(1) - eps) * to_acc(Q[qi]) + eps / static_cast<A>(p.C));
+  }
+  return w;
+}
+
+// [N, C] rows: kGroup threads per row (32, or the whole block of kBlock), V elements per load.
+template <class T, int kGroup, int kBlock, int V, bool kExtra>
+__global__ void __launch_bounds__(kBlock) ce_rows_kernel(LaunchParams p, const double* denom_ws, double* loss_ws) {
+  using A = Acc<T>;
+  using P = Pack<T, V>;
+  constexpr int kRowsPerBlock = kBlock / kGroup;
+  // 16-byte loads in flight per thread before any math: 4 for a warp per row; 2 for a 1024-thread
+  // block (its 64-register budget spills with 4; 1024 x 2 x 16 B is still 32 KB per SM in flight).
+  constexpr int kUnroll = kGroup > 32 ? 2 : 4;
+  const int lane = threadIdx.x % kGroup;
+  const int64_t C = p.C;
+  // Positions inside a row are 32-bit (the plan refuses rows of 2^30 classes or more): fewer
+  // registers in the unrolled loops. Row offsets stay 64-bit.
+  const int npack = static_cast<int>(C / V);
+  const T* X = static_cast<const T*>(p.input);
+  const T* W = static_cast<const T*>(p.weight);
+  const T* Q = p.class_indices ? nullptr : static_cast<const T*>(p.target);
+  T* G = static_cast<T*>(p.grad_input);
+  const A eps_over_c = static_cast<A>(p.label_smoothing) / static_cast<A>(C);
+  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kGroup; row < p.N;
+       row += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    const SampleTarget tg = sample_target(p, row);
+    const T* xr = X + row * p.input_row_stride;
+    const T* qr = Q ? Q + row * C : nullptr;
+    Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
+    if (!tg.ignored && !tg.bad) {
+      for (int base = lane; base < npack; base += kGroup * kUnroll) {
+        P buf[kUnroll];
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int pi = base + u * kGroup;
+          if (pi < npack) buf[u] = *reinterpret_cast<const P*>(xr + pi * V);
+        }
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int pi = base + u * kGroup;
+          if (pi >= npack) break;
+          A x[V];
+#pragma unroll
+          for (int i = 0; i < V; ++i) x[i] = to_acc(buf[u].v[i]);
+          fold(st, x);
+          if constexpr (kExtra) {
+#pragma unroll
+            for (int i = 0; i < V; ++i) {
+              const A uc = class_u(p, W, qr, pi * V + i, pi * V + i);
+              st.a += uc;
+              st.b += uc * x[i];
+            }
+          }
+        }
+      }
+      st = group_reduce<kGroup>(st);
+    }
+    const A lse = st.m + acc_log(st.s);
+    const A xt = (p.class_indices && !tg.ignored && !tg.bad) ? to_acc(xr[tg.t]) : A(0);
+    const SampleResult<A> r = ce_sample<T>(p, st, tg, lse, xt);
+    if (p.write_loss && lane == 0) {
+      if (p.reduction == LossReduction::none) static_cast<T*>(p.loss)[row] = from_acc<T>(r.loss);
+      else loss_ws[row] = static_cast<double>(r.loss);
+    }
+    if (!p.write_grad) continue;
+    T* gr = G + row * C;
+    if (tg.ignored || tg.bad) {
+      P fill;
+#pragma unroll
+      for (int i = 0; i < V; ++i) fill.v[i] = from_acc<T>(tg.bad ? static_cast<A>(NAN) : A(0));
+      for (int pi = lane; pi < npack; pi += kGroup) *reinterpret_cast<P*>(gr + pi * V) = fill;
+      continue;
+    }
+    const A scale = sample_scale<T>(p, denom_ws, row);
+    const A hit = (A(1) - static_cast<A>(p.label_smoothing)) * r.wt;  // extra term at the target class
+    const int t_in_row = static_cast<int>(tg.t);
+    for (int base = lane; base < npack; base += kGroup * kUnroll) {
+      P buf[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const int pi = base + u * kGroup;
+        if (pi < npack) buf[u] = *reinterpret_cast<const P*>(xr + pi * V);
+      }
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const int pi = base + u * kGroup;
+        if (pi >= npack) break;
+        P out;
+#pragma unroll
+        for (int i = 0; i < V; ++i) {
+          const int c = pi * V + i;
+          A g = r.coef * acc_exp(to_acc(buf[u].v[i]) - lse);
+          if (Q) g -= class_u(p, W, qr, c, c);
+          else if (p.label_smoothing != 0.0) g -= eps_over_c * (W ? to_acc(W[c]) : A(1));
+          if (Q == nullptr && c == t_in_row) g -= hit;
+          out.v[i] = from_acc<T>(scale * g);
+        }
+        *reinterpret_cast<P*>(gr + pi * V) = out;
+      }
+    }
+  }
+}
+
+// [N, C, D] with D > 1: one thread per sample (n, k); class c of it is at (n C + c) D + k.
+template <class T>
+__global__ void __launch_bounds__(256) ce_inner_kernel(LaunchParams p, const double* denom_ws, double* loss_ws) {
+  using A = Acc<T>;
+  const int64_t C = p.C, D = p.D;
+  const T* X = static_cast<const T*>(p.input);
+  const T* W = static_cast<const T*>(p.weight);
+  const T* Q = p.class_indices ? nullptr : static_cast<const T*>(p.target);
+  T* G = static_cast<T*>(p.grad_input);
+  const bool extra = Q != nullptr || p.label_smoothing != 0.0;
+  for (int64_t s = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; s < p.samples;
+       s += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t n = s / D, k = s % D;
+    const int64_t base = n * C * D + k;
+    const SampleTarget tg = sample_target(p, s);
+    Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
+    if (!tg.ignored && !tg.bad) {
+      for (int64_t c = 0; c < C; ++c) {
+        const A x[1] = {to_acc(X[base + c * D])};
+        fold(st, x);
+        if (extra) {
+          const A uc = class_u(p, W, Q, base + c * D, c);
+          st.a += uc;
+          st.b += uc * x[0];
+        }
+      }
+    }
+    const A lse = st.m + acc_log(st.s);
+    const A xt = (p.class_indices && !tg.ignored && !tg.bad) ? to_acc(X[base + tg.t * D]) : A(0);
+    const SampleResult<A> r = ce_sample<T>(p, st, tg, lse, xt);
+    if (p.write_loss) {
+      if (p.reduction == LossReduction::none) static_cast<T*>(p.loss)[s] = from_acc<T>(r.loss);
+      else loss_ws[s] = static_cast<double>(r.loss);
+    }
+    if (!p.write_grad) continue;
+    if (tg.ignored || tg.bad) {
+      const T fill = from_acc<T>(tg.bad ? static_cast<A>(NAN) : A(0));
+      for (int64_t c = 0; c < C; ++c) G[base + c * D] = fill;
+      continue;
+    }
+    const A scale = sample_scale<T>(p, denom_ws, s);
+    const A eps_over_c = static_cast<A>(p.label_smoothing) / static_cast<A>(C);
+    const A hit = (A(1) - static_cast<A>(p.label_smoothing)) * r.wt;
+    for (int64_t c = 0; c < C; ++c) {
+      A g = r.coef * acc_exp(to_acc(X[base + c * D]) - lse);
+      if (Q) g -= class_u(p, W, Q, base + c * D, c);
+      else if (p.label_smoothing != 0.0) g -= eps_over_c * (W ? to_acc(W[c]) : A(1));
+      if (Q == nullptr && c == tg.t) g -= hit;
+      G[base + c * D] = from_acc<T>(scale * g);
+    }
+  }
+}
+
+// nll_loss forward: one thread per sample.
+template <class T>
+__global__ void nll_forward_kernel(LaunchParams p, double* loss_ws) {
+  using A = Acc<T>;
+  const T* X = static_cast<const T*>(p.input);
+  const T* W = static_cast<const T*>(p.weight);
+  for (int64_t s = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; s < p.samples;
+       s += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const SampleTarget tg = sample_target(p, s);
+    A loss = A(0);
+    if (tg.bad) loss = static_cast<A>(NAN);
+    else if (!tg.ignored) loss = -(W ? to_acc(W[tg.t]) : A(1)) * to_acc(X[((s / p.D) * p.C + tg.t) * p.D + s % p.D]);
+    if (p.reduction == LossReduction::none) static_cast<T*>(p.loss)[s] = from_acc<T>(loss);
+    else loss_ws[s] = static_cast<double>(loss);
+  }
+}
+
+// nll_loss backward: one thread per gradient element; -w[t] * scale at the target class.
+template <class T>
+__global__ void nll_backward_kernel(LaunchParams p, const double* denom_ws) {
+  using A = Acc<T>;
+  const T* W = static_cast<const T*>(p.weight);
+  T* G = static_cast<T*>(p.grad_input);
+  const int64_t total = p.samples * p.C;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t k = i % p.D, c = (i / p.D) % p.C, n = i / (p.D * p.C);
+    const int64_t s = n * p.D + k;
+    const SampleTarget tg = sample_target(p, s);
+    A g = A(0);
+    if (tg.bad) g = static_cast<A>(NAN);
+    else if (!tg.ignored && c == tg.t) g = -(W ? to_acc(W[tg.t]) : A(1)) * sample_scale<T>(p, denom_ws, s);
+    G[i] = from_acc<T>(g);
+  }
+}
+
+// mean's denominator for class-index targets: the weights of the non-ignored, in-range targets.
+template <class T>
+__global__ void __launch_bounds__(kFinishThreads) denominator_kernel(LaunchParams p, double* denom_ws) {
+  const T* W = static_cast<const T*>(p.weight);
+  double mine = 0.0;
+  for (int64_t s = threadIdx.x; s < p.samples; s += kFinishThreads) {
+    const SampleTarget tg = sample_target(p, s);
+    if (!tg.ignored && !tg.bad) mine += W ? static_cast<double>(to_acc(W[tg.t])) : 1.0;
+  }
+  const double total = block_sum_fixed(mine);
+  if (threadIdx.x == 0) denom_ws[0] = total;
+}
+
+unsigned grid_for(int64_t items, int threads, int sm_count) {
+  const int64_t want = (items + threads - 1) / threads;
+  const int64_t cap = static_cast<int64_t>(sm_count) * 32;
+  return static_cast<unsigned>(want < 1 ? 1 : (want < cap ? want : cap));
+}
+
+bool aligned16(const void* ptr) {
+  return ptr == nullptr || reinterpret_cast<uintptr_t>(ptr) % 16 == 0;
+}
+
+template <class T, int kGroup, int kBlock, int V>
+void launch_rows_v(const LaunchParams& p, const double* denom, double* loss_ws, unsigned grid) {
+  const bool extra = !p.class_indices || p.label_smoothing != 0.0;
+  if (extra) ce_rows_kernel<T, kGroup, kBlock, V, true><<<grid, kBlock, 0, p.stream>>>(p, denom, loss_ws);
+  else ce_rows_kernel<T, kGroup, kBlock, V, false><<<grid, kBlock, 0, p.stream>>>(p, denom, loss_ws);
+}
+
+template <class T>
+Status launch_typed(const LaunchParams& p) {
+  const Layout l = class_layout(p);
+  char* ws = static_cast<char*>(p.workspace);
+  double* loss_ws = l.per_sample_ws ? reinterpret_cast<double*>(ws + l.loss_off) : nullptr;
+  double* denom = l.denom_ws ? reinterpret_cast<double*>(ws + l.denom_off) : nullptr;
+  const bool nll = p.op == LossOp::nll_loss;
+  if (denom && p.samples > 0) {
+    denominator_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(p, denom);
+    BARACUDA_TRY(check_launch("loss denominator_kernel"));
+  }
+  if (p.samples > 0 && p.C > 0) {
+    if (nll) {
+      if (p.write_loss) nll_forward_kernel<T><<<grid_for(p.samples, 256, p.sm_count), 256, 0, p.stream>>>(p, loss_ws);
+      if (p.write_grad) nll_backward_kernel<T><<<grid_for(p.samples * p.C, 256, p.sm_count), 256, 0, p.stream>>>(p, denom);
+      BARACUDA_TRY(check_launch("nll_loss kernel"));
+    } else if (p.D > 1) {
+      ce_inner_kernel<T><<<grid_for(p.samples, 256, p.sm_count), 256, 0, p.stream>>>(p, denom, loss_ws);
+      BARACUDA_TRY(check_launch("cross_entropy ce_inner_kernel"));
+    } else {
+      constexpr int V = 16 / sizeof(T);
+      const bool vec = (p.C * static_cast<int64_t>(sizeof(T))) % 16 == 0 &&
+                       (p.input_row_stride * static_cast<int64_t>(sizeof(T))) % 16 == 0 && aligned16(p.input) &&
+                       aligned16(p.grad_input) && aligned16(p.weight) && (p.class_indices || aligned16(p.target));
+      const bool long_rows = p.C * static_cast<int64_t>(sizeof(T)) >= kLongRowBytes;
+      if (long_rows) {
+        const unsigned grid = static_cast<unsigned>(p.N < (int64_t{1} << 30) ? p.N : (int64_t{1} << 30));
+        if (vec) launch_rows_v<T, kLongRowThreads, kLongRowThreads, V>(p, denom, loss_ws, grid);
+        else launch_rows_v<T, kLongRowThreads, kLongRowThreads, 1>(p, denom, loss_ws, grid);
+      } else {
+        const int64_t rows_per_block = kShortRowBlock / 32;
+        const int64_t want = (p.N + rows_per_block - 1) / rows_per_block;
+        const unsigned grid = static_cast<unsigned>(want < (int64_t{1} << 30) ? want : (int64_t{1} << 30));
+        if (vec) launch_rows_v<T, 32, kShortRowBlock, V>(p, denom, loss_ws, grid);
+        else launch_rows_v<T, 32, kShortRowBlock, 1>(p, denom, loss_ws, grid);
+      }
+      BARACUDA_TRY(check_launch("cross_entropy ce_rows_kernel"));
+    }
+  }
+  if (l.per_sample_ws) {
+    // No samples: sum 0, mean 0 / 0 = NaN (the denominator kernel did not run).
+    finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(loss_ws, p.samples, p.reduction == LossReduction::mean,
+                                                         p.samples > 0 ? denom : nullptr,
+                                                         static_cast<double>(p.samples), static_cast<T*>(p.loss));
+    BARACUDA_TRY(check_launch("loss finish_kernel"));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+size_t class_workspace(const LaunchParams& p) { return class_layout(p).total; }
+
+Status launch_class(const LaunchParams& p) {
+  switch (p.dtype) {
+    case DType::f32: return launch_typed<float>(p);
+    case DType::f64: return launch_typed<double>(p);
+    case DType::f16: return launch_typed<__half>(p);
+    case DType::bf16: return launch_typed<__nv_bfloat16>(p);
+    default: return not_supported("[loss] CUDA losses take f64, f32, f16 or bf16");
+  }
+}
+
+}  // namespace baracuda::loss::cuda

@@ -1,0 +1,459 @@
+// The CUDA loss plans against the CPU reference plan on the same random inputs: every op x dtype
+// (f32, f16, bf16, f64) x reduction (none, mean, sum) x pass (forward, backward, and the fused
+// cross_entropy forward+backward); class counts 1, 7, 1000, 32000, 128256; ignore_index, label
+// smoothing, z-loss, class weights, i32 targets, probability targets, the [N, C, d] layout;
+// outputs poisoned (0xFF and 0x00) before each run and checked fully written. Also: out-of-range
+// targets give NaN for that sample only, the unaligned (scalar-load) row path, padded logits rows,
+// determinism and CUDA-graph capture.
+//
+// Without a GPU every test skips (GTEST_SKIP). The last line printed is
+//   "GPU loss: N passed, M failed"
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "gtest_helpers.hpp"
+#include "loss_test_support.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace baracuda;
+using bt::DeviceBuffer;
+using bt::HostTensor;
+using bt::LossInputs;
+
+bool have_gpu() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+struct Counts {
+  int passed = 0, failed = 0;
+};
+Counts& counts() {
+  static Counts c;
+  return c;
+}
+class SummaryEnvironment : public testing::Environment {
+ public:
+  void TearDown() override {
+    std::printf("GPU loss: %d passed, %d failed\n", counts().passed, counts().failed);
+    std::fflush(stdout);
+  }
+};
+[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+
+const DType kDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
+const LossReduction kReductions[] = {LossReduction::none, LossReduction::mean, LossReduction::sum};
+enum class Pass { forward, backward, fused };
+const char* pass_name(Pass p) { return p == Pass::forward ? "forward" : (p == Pass::backward ? "backward" : "fused"); }
+
+// The outputs of one pass, on the host.
+struct Outputs {
+  HostTensor loss, grad_input, grad_other;
+  bool has_loss = false, has_grad = false, has_other = false;
+};
+
+struct GpuCase {
+  std::string name;
+  LossDescriptor desc;  // operands filled from `in`
+  LossInputs in;
+  HostTensor grad_loss;  // backward; fused: given when defined (numel > 0 or scalar) and use_grad_loss
+  bool use_grad_loss = false;
+};
+
+Outputs make_outputs(const LossDescriptor& d, const LossSignature& sig) {
+  Outputs o;
+  if (sig.loss) {
+    o.loss = HostTensor(sig.loss->dtype, sig.loss->shape);
+    o.has_loss = true;
+  }
+  if (sig.grad_input) {
+    o.grad_input = HostTensor(sig.grad_input->dtype, sig.grad_input->shape);
+    o.has_grad = true;
+  }
+  if (sig.grad_other) {
+    o.grad_other = HostTensor(sig.grad_other->dtype, sig.grad_other->shape);
+    o.has_other = true;
+  }
+  (void)d;
+  return o;
+}
+
+Status run_cpu(const GpuCase& c, Outputs& o) {
+  BARACUDA_ASSIGN_OR_RETURN(auto plan, LossPlan::select(Stream::cpu(), c.desc));
+  LossArgs a = bt::loss_input_args(c.in);
+  if (c.use_grad_loss) a.grad_loss = c.grad_loss.ref();
+  if (o.has_loss) a.loss = o.loss.mut();
+  if (o.has_grad) a.grad_input = o.grad_input.mut();
+  if (o.has_other) a.grad_other = o.grad_other.mut();
+  return plan.run(Stream::cpu(), {}, a);
+}
+
+struct Uploaded {
+  std::vector<DeviceBuffer> bufs;
+  TensorRef up(const HostTensor& t, Device dev) {
+    bufs.emplace_back(t.storage().size());
+    (void)bufs.back().upload(t.storage().data(), t.storage().size());
+    return t.ref_at(bufs.back().get(), dev);
+  }
+};
+
+bt::Tolerance tolerance(DType t, const LossDescriptor& d) {
+  bt::Tolerance tol = bt::default_tolerance(t);
+  // f32 class losses sum up to 128k exps (hardware exp, tree order vs the reference's sequence).
+  if (t == DType::f32) tol.atol = std::max(tol.atol, 1e-5);
+  if (t == DType::f16) tol.atol = std::max(tol.atol, 1e-4);
+  if (t == DType::bf16) tol.atol = std::max(tol.atol, 1e-3);
+  (void)d;
+  return tol;
+}
+
+// Runs `c` on the CUDA plan and compares with the CPU reference; returns "" when it matches.
+std::string check(const GpuCase& c, const Stream& gpu) {
+  auto sig = infer_signature(c.desc);
+  if (!sig) return "infer_signature: " + sig.status().to_string();
+  Outputs want = make_outputs(c.desc, *sig);
+  if (Status s = run_cpu(c, want); !s.is_ok()) return "CPU reference: " + s.to_string();
+  auto plan = LossPlan::select(gpu, c.desc);
+  if (!plan) return "no CUDA plan: " + plan.status().to_string();
+  const Device dev = gpu.device();
+  Uploaded u;
+  LossArgs a;
+  a.input = u.up(c.in.input, dev);
+  a.target = u.up(c.in.target, dev);
+  if (c.in.other) a.other = u.up(*c.in.other, dev);
+  if (c.in.weight) a.weight = u.up(*c.in.weight, dev);
+  if (c.in.pos_weight) a.pos_weight = u.up(*c.in.pos_weight, dev);
+  if (c.use_grad_loss) a.grad_loss = u.up(c.grad_loss, dev);
+  Outputs got = make_outputs(c.desc, *sig);
+  DeviceBuffer dl(got.loss.storage().size()), dg(got.grad_input.storage().size()), dgo(got.grad_other.storage().size());
+  if (got.has_loss) a.loss = got.loss.mut_at(dl.get(), dev);
+  if (got.has_grad) a.grad_input = got.grad_input.mut_at(dg.get(), dev);
+  if (got.has_other) a.grad_other = got.grad_other.mut_at(dgo.get(), dev);
+  DeviceBuffer ws(plan->workspace_size());
+  const bt::Tolerance tol = tolerance(c.desc.input.dtype, c.desc);
+  for (uint8_t poison : {uint8_t{0xFF}, uint8_t{0x00}}) {
+    (void)dl.fill(poison);
+    (void)dg.fill(poison);
+    (void)dgo.fill(poison);
+    // The workspace is poisoned too: the plan must not read anything it did not write.
+    (void)ws.fill(poison);
+    if (Status s = plan->run(gpu, Workspace{ws.get(), plan->workspace_size()}, a); !s.is_ok())
+      return "run: " + s.to_string() + " [" + plan->sku().to_string() + "]";
+    if (cudaError_t e = cudaDeviceSynchronize(); e != cudaSuccess)
+      return std::string("kernel failed: ") + cudaGetErrorString(e) + " [" + plan->sku().to_string() + "]";
+    auto cmp = [&](HostTensor& g, const HostTensor& w, const DeviceBuffer& b, const char* what) -> std::string {
+      (void)b.download(g.storage().data(), g.storage().size());
+      bt::CompareResult r = bt::compare(g, w, tol);
+      if (r.mismatches == 0) return "";
+      return std::string(what) + " (poison " + std::to_string(poison) + "): " + r.to_string() + " [" +
+             plan->sku().to_string() + "]";
+    };
+    if (got.has_loss)
+      if (std::string e = cmp(got.loss, want.loss, dl, "loss"); !e.empty()) return e;
+    if (got.has_grad)
+      if (std::string e = cmp(got.grad_input, want.grad_input, dg, "grad_input"); !e.empty()) return e;
+    if (got.has_other)
+      if (std::string e = cmp(got.grad_other, want.grad_other, dgo, "grad_other"); !e.empty()) return e;
+  }
+  return "";
+}
+
+void run_and_record(const GpuCase& c, const Stream& gpu) {
+  const std::string err = check(c, gpu);
+  if (err.empty()) {
+    ++counts().passed;
+  } else {
+    ++counts().failed;
+    ADD_FAILURE() << c.name << ": " << err;
+  }
+}
+
+// Builds the case of one pass: the descriptor from the inputs, a random grad_loss.
+GpuCase make_case(std::string name, LossDescriptor d, LossInputs in, Pass pass, uint64_t seed) {
+  d.direction = pass == Pass::backward ? Direction::backward : Direction::forward;
+  d.fused_backward = pass == Pass::fused;
+  GpuCase c{name + " " + std::string(dtype_name(in.input.dtype())) + " " + std::string(loss_reduction_name(d.reduction)) +
+                " " + pass_name(pass),
+            bt::loss_desc(d, in), std::move(in), HostTensor(), false};
+  auto sig = infer_signature(c.desc);
+  if (sig && sig->grad_loss) {
+    c.grad_loss = HostTensor(c.desc.input.dtype, sig->grad_loss->shape);
+    std::mt19937_64 rng(seed);
+    bt::fill_uniform(c.grad_loss, rng, 0.5, 1.5);
+    c.use_grad_loss = pass == Pass::backward || seed % 2 == 1;  // fused: sometimes the implicit 1
+  }
+  return c;
+}
+
+class LossGpu : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+    auto s = Stream::cuda();
+    ASSERT_TRUE(s.has_value()) << s.status().to_string();
+    stream_ = *s;
+  }
+  Stream stream_ = Stream::cpu();
+};
+
+TEST_F(LossGpu, CrossEntropyEveryClassCountDtypeReductionPass) {
+  const int64_t classes[] = {1, 7, 1000, 32000, 128256};
+  uint64_t seed = 1;
+  for (int64_t C : classes) {
+    const int64_t N = C >= 32000 ? 3 : (C >= 1000 ? 17 : 33);
+    for (DType dt : kDTypes)
+      for (LossReduction r : kReductions)
+        for (Pass pass : {Pass::forward, Pass::backward, Pass::fused}) {
+          LossDescriptor d;
+          d.op = LossOp::cross_entropy;
+          d.reduction = r;
+          const std::string base = "cross_entropy C=" + std::to_string(C);
+          // Plain, ignore_index present, i64 targets.
+          run_and_record(make_case(base + " ignore", d,
+                                   bt::random_loss_inputs(LossOp::cross_entropy, dt, N, C, {}, DType::i64, true, -100, seed),
+                                   pass, seed), stream_);
+          ++seed;
+          // Label smoothing, z-loss, class weights, i32 targets, another ignore_index.
+          LossDescriptor s = d;
+          s.label_smoothing = 0.1;
+          s.z_loss = 1e-3;
+          s.ignore_index = 0;
+          LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, dt, N, C, {}, DType::i32, true, 0, seed);
+          in.weight = HostTensor(dt, {C});
+          std::mt19937_64 rng(seed);
+          bt::fill_uniform(*in.weight, rng, 0.25, 2.0);
+          run_and_record(make_case(base + " smoothing z_loss weight i32", s, std::move(in), pass, seed), stream_);
+          ++seed;
+          // Probability targets.
+          if (C <= 32000) {
+            LossDescriptor p = d;
+            p.label_smoothing = 0.05;
+            run_and_record(make_case(base + " probabilities", p,
+                                     bt::random_loss_inputs(LossOp::cross_entropy, dt, N, C, {}, dt, false, -100, seed),
+                                     pass, seed), stream_);
+            ++seed;
+          }
+        }
+  }
+}
+
+TEST_F(LossGpu, CrossEntropySpatialLayoutAndUnalignedRows) {
+  uint64_t seed = 100;
+  for (DType dt : kDTypes)
+    for (LossReduction r : kReductions)
+      for (Pass pass : {Pass::forward, Pass::backward, Pass::fused}) {
+        LossDescriptor d;
+        d.op = LossOp::cross_entropy;
+        d.reduction = r;
+        d.label_smoothing = 0.2;
+        const std::vector<std::pair<int64_t, std::vector<int64_t>>> layouts{{7, {5}}, {1000, {3}}, {5, {2, 3}}};
+        for (const auto& [C, inner] : layouts) {
+          run_and_record(make_case("cross_entropy [N,C,d] C=" + std::to_string(C), d,
+                                   bt::random_loss_inputs(LossOp::cross_entropy, dt, 4, C, inner, DType::i64, true, -100, seed),
+                                   pass, seed), stream_);
+          ++seed;
+        }
+        // A row length that is not a 16-byte multiple (the scalar-load path), long and short rows.
+        for (int64_t C : {int64_t{8195}, int64_t{33}}) {
+          run_and_record(make_case("cross_entropy odd row C=" + std::to_string(C), d,
+                                   bt::random_loss_inputs(LossOp::cross_entropy, dt, 5, C, {}, DType::i64, true, -100, seed),
+                                   pass, seed), stream_);
+          ++seed;
+        }
+        // Padded rows: [N, C] logits whose rows are C + pad elements apart (a slice of a wider
+        // buffer), pad 8 keeps 16-byte rows for 16-bit types, pad 3 does not.
+        for (int64_t pad : {int64_t{8}, int64_t{3}}) {
+          for (int64_t C : {int64_t{8192}, int64_t{40}}) {
+            LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, dt, 5, C, {}, DType::i64, true, -100, seed);
+            HostTensor padded(dt, {5, C}, {C + pad, 1});
+            for (int64_t i = 0; i < 5 * C; ++i) padded.set(i, in.input.get(i));
+            in.input = padded;
+            run_and_record(make_case("cross_entropy padded rows C=" + std::to_string(C) + " pad=" + std::to_string(pad), d,
+                                     std::move(in), pass, seed), stream_);
+            ++seed;
+          }
+        }
+        // nll_loss with weights and ignore_index, [N, C] and [N, C, d].
+        LossDescriptor n;
+        n.op = LossOp::nll_loss;
+        n.reduction = r;
+        if (pass != Pass::fused) {
+          for (auto inner : {std::vector<int64_t>{}, std::vector<int64_t>{3}}) {
+            LossInputs in = bt::random_loss_inputs(LossOp::nll_loss, dt, 9, 7, inner, DType::i64, true, -100, seed);
+            in.weight = HostTensor(dt, {7});
+            std::mt19937_64 rng(seed);
+            bt::fill_uniform(*in.weight, rng, 0.25, 2.0);
+            run_and_record(make_case("nll_loss", n, std::move(in), pass, seed), stream_);
+            ++seed;
+          }
+        }
+      }
+}
+
+TEST_F(LossGpu, PointwiseLossesEveryDtypeReductionPass) {
+  const LossOp ops[] = {LossOp::mse_loss, LossOp::l1_loss, LossOp::smooth_l1_loss, LossOp::huber_loss,
+                        LossOp::binary_cross_entropy, LossOp::binary_cross_entropy_with_logits, LossOp::kl_div,
+                        LossOp::cosine_embedding_loss, LossOp::margin_ranking_loss};
+  const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {7, 33}, {97, 4097}};
+  uint64_t seed = 500;
+  for (LossOp op : ops)
+    for (DType dt : kDTypes)
+      for (LossReduction r : kReductions)
+        for (Pass pass : {Pass::forward, Pass::backward})
+          for (auto [N, C] : shapes) {
+            LossDescriptor d;
+            d.op = op;
+            d.reduction = r;
+            d.beta = 0.5;
+            d.delta = 1.5;
+            d.margin = op == LossOp::cosine_embedding_loss ? 0.1 : 0.3;
+            d.log_target = (seed % 2) == 1 && op == LossOp::kl_div;
+            LossInputs in = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed);
+            if (d.log_target) {
+              std::mt19937_64 rng(seed);
+              bt::fill_uniform(in.target, rng, -3.0, 0.0);
+            }
+            const std::string name = std::string(loss_op_info(op).name) + " [" + std::to_string(N) + "," + std::to_string(C) + "]";
+            run_and_record(make_case(name, d, in, pass, seed), stream_);
+            if (op == LossOp::binary_cross_entropy || op == LossOp::binary_cross_entropy_with_logits) {
+              std::mt19937_64 rng(seed);
+              in.weight = HostTensor(dt, {C});
+              bt::fill_uniform(*in.weight, rng, 0.25, 2.0);
+              if (op == LossOp::binary_cross_entropy_with_logits) {
+                in.pos_weight = HostTensor(dt, {1, C});
+                bt::fill_uniform(*in.pos_weight, rng, 0.25, 3.0);
+              }
+              run_and_record(make_case(name + " weights", d, std::move(in), pass, seed), stream_);
+            }
+            // Strided operands (pointwise ops): a column-major input, a target (and input2) taking
+            // every other element of wider rows, a weight broadcast over columns ([N, 1]).
+            if (N == 7 && op != LossOp::cosine_embedding_loss) {
+              LossInputs st = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed + 1000);
+              auto restride = [&](const HostTensor& t, std::vector<int64_t> strides) {
+                HostTensor r(t.dtype(), t.shape(), std::move(strides));
+                for (int64_t i = 0; i < t.numel(); ++i) r.set(i, t.get(i));
+                return r;
+              };
+              st.input = restride(st.input, {1, N});
+              st.target = restride(st.target, {2 * C, 2});
+              if (st.other) st.other = restride(*st.other, {2 * C + 1, 2});
+              if (op == LossOp::binary_cross_entropy || op == LossOp::binary_cross_entropy_with_logits) {
+                std::mt19937_64 rng(seed);
+                st.weight = HostTensor(dt, {N, 1});
+                bt::fill_uniform(*st.weight, rng, 0.25, 2.0);
+              }
+              run_and_record(make_case(name + " strided", d, std::move(st), pass, seed), stream_);
+            }
+            ++seed;
+          }
+}
+
+TEST_F(LossGpu, OutOfRangeTargetGivesNaNForThatSampleOnly) {
+  for (DType dt : {DType::f32, DType::bf16}) {
+    LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, dt, 4, 1000, {}, DType::i64, false, -100, 9);
+    in.target.set_int(2, 1000);
+    LossDescriptor d;
+    d.op = LossOp::cross_entropy;
+    d.reduction = LossReduction::none;
+    d.fused_backward = true;
+    d = bt::loss_desc(d, in);
+    auto plan = LossPlan::select(stream_, d);
+    ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+    Uploaded u;
+    LossArgs a;
+    a.input = u.up(in.input, stream_.device());
+    a.target = u.up(in.target, stream_.device());
+    HostTensor loss(dt, {4}), grad(dt, {4, 1000});
+    DeviceBuffer dl(loss.storage().size()), dg(grad.storage().size()), ws(plan->workspace_size());
+    a.loss = loss.mut_at(dl.get(), stream_.device());
+    a.grad_input = grad.mut_at(dg.get(), stream_.device());
+    ASSERT_OK(plan->run(stream_, Workspace{ws.get(), plan->workspace_size()}, a));
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    (void)dl.download(loss.storage().data(), loss.storage().size());
+    (void)dg.download(grad.storage().data(), grad.storage().size());
+    for (int64_t n = 0; n < 4; ++n) {
+      EXPECT_EQ(std::isnan(loss.get(n)), n == 2) << "sample " << n;
+      for (int64_t c = 0; c < 1000; c += 111) EXPECT_EQ(std::isnan(grad.get(n * 1000 + c)), n == 2) << n << "," << c;
+    }
+  }
+}
+
+// Deterministic (bitwise equal run after run) and CUDA-graph safe: a captured run replays to the
+// same bits as a direct one.
+TEST_F(LossGpu, DeterministicAndGraphCapturable) {
+  cudaStream_t cs = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking), cudaSuccess);
+  auto gs = Stream::cuda(cs);
+  ASSERT_TRUE(gs.has_value()) << gs.status().to_string();
+  LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, DType::bf16, 64, 32000, {}, DType::i64, true, -100, 21);
+  LossDescriptor d;
+  d.op = LossOp::cross_entropy;
+  d.fused_backward = true;
+  d.label_smoothing = 0.1;
+  d = bt::loss_desc(d, in);
+  auto plan = LossPlan::select(*gs, d);
+  ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+  Uploaded u;
+  LossArgs a;
+  a.input = u.up(in.input, gs->device());
+  a.target = u.up(in.target, gs->device());
+  HostTensor loss(DType::bf16, {}), grad(DType::bf16, {64, 32000});
+  DeviceBuffer dl(loss.storage().size()), dg(grad.storage().size()), ws(plan->workspace_size());
+  a.loss = loss.mut_at(dl.get(), gs->device());
+  a.grad_input = grad.mut_at(dg.get(), gs->device());
+  const Workspace w{ws.get(), plan->workspace_size()};
+  auto snapshot = [&]() {
+    std::vector<uint8_t> bytes(loss.storage().size() + grad.storage().size());
+    (void)dl.download(bytes.data(), loss.storage().size());
+    (void)dg.download(bytes.data() + loss.storage().size(), grad.storage().size());
+    return bytes;
+  };
+  ASSERT_OK(plan->run(*gs, w, a));
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  const std::vector<uint8_t> first = snapshot();
+  ASSERT_OK(plan->run(*gs, w, a));
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  EXPECT_TRUE(snapshot() == first) << "two runs differ";
+  (void)dl.fill(0xFF);
+  (void)dg.fill(0xFF);
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  const Status captured = plan->run(*gs, w, a);
+  ASSERT_EQ(cudaStreamEndCapture(cs, &graph), cudaSuccess);
+  ASSERT_OK(captured);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, cs), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  EXPECT_TRUE(snapshot() == first) << "the graph replay differs from a direct run";
+  (void)cudaGraphExecDestroy(exec);
+  (void)cudaGraphDestroy(graph);
+  (void)cudaStreamDestroy(cs);
+}
+
+// Class losses take dense operands (and padded [N, C] rows): a transposed one is refused with the
+// reason, so select() on a CUDA stream explains why.
+TEST_F(LossGpu, StridedOperandsAreRefusedWithAReason) {
+  LossDescriptor d;
+  d.op = LossOp::cross_entropy;
+  d.input = Operand::tensor(DType::f32, {4, 7}, {1, 4});
+  d.target = Operand::tensor(DType::i64, {4});
+  auto plan = LossPlan::select(stream_, d);
+  ASSERT_FALSE(plan.has_value());
+  EXPECT_NE(plan.status().message().find("dense"), std::string::npos) << plan.status().message();
+}
+
+}  // namespace
