@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times PyTorch on the same elementwise cases as baracuda_bench, in the same session on the same
+"""Times PyTorch on the same cases as baracuda_bench (elementwise) and baracuda_reduce_bench, in the same session on the same
 GPU, and merges both into bench/results/<gpu>.json (DESIGN.md section 7) and a markdown table.
 
     python3 bench/torch_compare.py --bench out/bench.json --out bench/results/h200 [--commit SHA]
@@ -52,6 +52,22 @@ def torch_cases():
         del x
 
 
+def torch_reduce_cases():
+    # PERF-BASELINE's reductions (baseline_torch.py): x has 2^28 bf16 elements, X = x as 16384 x 16384.
+    x = torch.randn(1 << 28, device="cuda", dtype=torch.bfloat16)
+    X = x.view(16384, 16384)
+    yield "sum_bf16_268M", lambda: x.sum()
+    yield "sum_rows_bf16_16k", lambda: X.sum(dim=1)
+    yield "sum_cols_bf16_16k", lambda: X.sum(dim=0)
+    yield "amax_rows_bf16_16k", lambda: X.amax(dim=1)
+    yield "argmax_rows_bf16_16k", lambda: X.argmax(dim=1)
+    del x
+    Xf = X.float()
+    del X
+    yield "var_mean_rows_f32_16k", lambda: torch.var_mean(Xf, dim=1)
+    yield "logsumexp_rows_f32_16k", lambda: torch.logsumexp(Xf, dim=1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", required=True, help="JSON written by baracuda_bench --json")
@@ -61,7 +77,12 @@ def main():
     with open(args.bench) as f:
         result = json.load(f)
     torch_ms = {}
-    for case, fn in torch_cases():
+    wanted = {r["case"] for r in result["records"]}
+    families = sorted({r.get("family", "elementwise") for r in result["records"]})
+    generators = ([torch_cases()] if "elementwise" in families else []) + ([torch_reduce_cases()] if "reduce" in families else [])
+    for case, fn in (c for g in generators for c in g):
+        if case not in wanted:
+            continue
         torch_ms[case] = median_ms(fn)
         torch.cuda.empty_cache()
     for r in result["records"]:
@@ -74,7 +95,7 @@ def main():
     with open(args.out + ".json", "w") as f:
         json.dump(result, f, indent=1)
     copy = result["copy_gb_per_s"]
-    lines = [f"# {result['gpu']} elementwise results ({result['date']}, commit {args.commit})", "",
+    lines = [f"# {result['gpu']} {'/'.join(families)} results ({result['date']}, commit {args.commit})", "",
              f"Copy bandwidth measured in the same run: {copy:.1f} GB/s. torch {torch.__version__}.", "",
              "| case | impl | ms | GB/s | % of copy | torch ms | torch GB/s | speedup |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
