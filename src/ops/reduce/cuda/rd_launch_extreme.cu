@@ -6,12 +6,12 @@ namespace baracuda::rd::cuda {
 
 Status launch_extreme(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                       const LaunchContext& ctx) {
-  return launch_family<ExtremeOp, kIn16And32, kInF64, kInInt>(p, x, out, partials, ctx);
+  return launch_family<ExtremeOp, true>(p, x, out, partials, ctx);
 }
 
 Status launch_logical(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                       const LaunchContext& ctx) {
-  return launch_family<LogicalOp, kIn16And32, kInF64, kInInt>(p, x, out, partials, ctx);
+  return launch_family<LogicalOp, true>(p, x, out, partials, ctx);
 }
 
 }  // namespace baracuda::rd::cuda

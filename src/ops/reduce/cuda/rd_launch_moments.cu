@@ -6,17 +6,17 @@ namespace baracuda::rd::cuda {
 
 Status launch_welford(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                       const LaunchContext& ctx) {
-  return launch_family<WelfordOp, kIn16And32, kIn16And32 | kInF64, 0>(p, x, out, partials, ctx);
+  return launch_family<WelfordOp, false>(p, x, out, partials, ctx);
 }
 
 Status launch_norm(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                    const LaunchContext& ctx) {
-  return launch_family<NormOp, kIn16And32, kIn16And32 | kInF64, 0>(p, x, out, partials, ctx);
+  return launch_family<NormOp, false>(p, x, out, partials, ctx);
 }
 
 Status launch_logsumexp(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                         const LaunchContext& ctx) {
-  return launch_family<LseOp, kIn16And32 | kInInt, kInF64, 0>(p, x, out, partials, ctx);
+  return launch_family<LseOp, false>(p, x, out, partials, ctx);
 }
 
 }  // namespace baracuda::rd::cuda
