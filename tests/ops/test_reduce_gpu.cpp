@@ -60,6 +60,8 @@ class SummaryEnvironment : public testing::Environment {
 };
 [[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
 
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
 const DType kAllDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64, DType::i64,
                             DType::i32, DType::i16, DType::i8,   DType::u8,  DType::boolean};
 const DType kFloatDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
@@ -81,7 +83,7 @@ std::vector<OpCase> op_cases() {
   std::vector<OpCase> v;
   for (const ReduceOpInfo& info : all_reduce_ops()) {
     if (info.op == ReduceOp::norm) {
-      for (double p : {2.0, 1.0, 0.0, 3.0, 0.5, INFINITY, -INFINITY, -1.0}) v.push_back({info.op, p});
+      for (double p : {2.0, 1.0, 0.0, 3.0, 0.5, kInf, -kInf, -1.0}) v.push_back({info.op, p});
     } else if (info.op == ReduceOp::var || info.op == ReduceOp::std || info.op == ReduceOp::var_mean) {
       v.push_back({info.op, 2.0, 1.0});
       v.push_back({info.op, 2.0, 0.0});
@@ -275,7 +277,8 @@ class GpuReduce : public testing::Test {
         }
         any_accepted = true;
         HostTensor x(dt, sh.shape, sh.strides);
-        std::mt19937_64 rng(std::hash<std::string>{}(oc.name() + dtype_name(dt) + sh.label + (nans ? "nan" : "")));
+        const std::string seed = oc.name() + std::string(dtype_name(dt)) + sh.label + (nans ? "nan" : "");
+        std::mt19937_64 rng(std::hash<std::string>{}(seed));
         fill_input(x, oc.op, nans, rng);
         record(oc.name() + " " + std::string(dtype_name(dt)) + " " + sh.label + (sh.keepdim ? " keepdim" : "") +
                    (nans ? " with NaN" : ""),
@@ -299,7 +302,7 @@ class GpuReduce : public testing::Test {
       d.keepdim = sh.keepdim;
       auto sig = infer_signature(d);
       if (!sig) continue;
-      std::mt19937_64 rng(std::hash<std::string>{}(oc.name() + dtype_name(dt) + sh.label + "bwd"));
+      std::mt19937_64 rng(std::hash<std::string>{}(oc.name() + std::string(dtype_name(dt)) + sh.label + "bwd"));
       std::vector<HostTensor> ins;
       for (size_t g = 0; g + 1 < sig->inputs.size(); ++g) {
         ins.emplace_back(sig->inputs[g].dtype, sig->inputs[g].shape);
@@ -361,9 +364,10 @@ TEST_F(GpuReduce, OutputDtypeOverride) {
       d.output_dtype = c.out;
       if (!infer_signature(d)) continue;
       HostTensor x(c.in, sh.shape, sh.strides);
-      std::mt19937_64 rng(std::hash<std::string>{}(sh.label + dtype_name(c.in) + dtype_name(c.out)));
+      std::mt19937_64 rng(std::hash<std::string>{}(sh.label + std::string(dtype_name(c.in)) + std::string(dtype_name(c.out))));
       fill_input(x, c.op, false, rng);
-      record(std::string(reduce_op_info(c.op).name) + " " + dtype_name(c.in) + "->" + dtype_name(c.out) + " " + sh.label,
+      record(std::string(reduce_op_info(c.op).name) + " " + std::string(dtype_name(c.in)) + "->" +
+                 std::string(dtype_name(c.out)) + " " + sh.label,
              compare_plans({c.op}, d, {x}));
     }
   }
@@ -375,7 +379,7 @@ TEST_F(GpuReduce, OutputDtypeOverride) {
 // reference's sum / n gives inf; PyTorch's CUDA Welford agrees with us) and prod's backward
 // (product / x, PyTorch's formula, is NaN at an infinite x; the reference multiplies the others).
 TEST_F(GpuReduce, SpecialValues) {
-  const double inf = INFINITY, nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
   const std::vector<std::vector<double>> finite_rows = {
       {nan, nan, nan, nan}, {3, 3, 3, 3}, {-0.0, 0.0, -0.0, 0.0}, {0, 0, 0, 0}, {0, 2, 0, 3}, {1, nan, 2, nan}};
   const std::vector<std::vector<double>> inf_rows = {
@@ -405,7 +409,7 @@ TEST_F(GpuReduce, SpecialValues) {
             for (int64_t i = 0; i < ins.back().numel(); ++i) ins.back().set(i, 0.5 + 0.25 * static_cast<double>(i));
           }
           ins.push_back(x);
-          record(oc.name() + (dir == Direction::backward ? ".backward " : " ") + dtype_name(dt) +
+          record(oc.name() + (dir == Direction::backward ? ".backward " : " ") + std::string(dtype_name(dt)) +
                      (with_inf ? " infinities" : " special values"),
                  compare_plans(oc, d, ins));
         }
