@@ -471,6 +471,44 @@ TEST_F(GpuReduce, RunErrorsOnCudaStream) {
   EXPECT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
 }
 
+// The classification behind the speed: which engine each layout gets (the SKU's layout names it)
+// and whether a long group is split across blocks.
+TEST_F(GpuReduce, EngineSelection) {
+  struct C {
+    ReduceOp op;
+    DType dt;
+    std::vector<int64_t> shape, strides;
+    std::vector<int> axes;
+    const char* layout;  // a prefix of sku().layout
+    bool split;          // tactic "1 split(s)" or more
+  };
+  const std::vector<C> cases = {
+      {ReduceOp::sum, DType::bf16, {int64_t{1} << 28}, {}, {}, "row-vec16, block", true},
+      {ReduceOp::sum, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      {ReduceOp::sum, DType::bf16, {16384, 16384}, {}, {0}, "column-vec", true},
+      {ReduceOp::argmax, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      {ReduceOp::var_mean, DType::f32, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      {ReduceOp::logsumexp, DType::f32, {16384, 128}, {}, {1}, "row-vec16, warp", false},
+      {ReduceOp::amax, DType::f32, {8, 64, 128}, {}, {0, 2}, "strided", true},  // 64 outputs: split the groups
+      {ReduceOp::sum, DType::f32, {64, 128}, {1, 64}, {0}, "row-vec16", false},  // a transposed view: rows again
+      {ReduceOp::mean, DType::f16, {2, 3, 4096}, {}, {0, 1}, "column-vec", false},
+  };
+  for (const C& c : cases) {
+    ReduceDescriptor d;
+    d.op = c.op;
+    d.input = Operand::tensor(c.dt, c.shape, c.strides);
+    d.axes = c.axes;
+    auto plan = ReducePlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << ReduceFamily::describe(d) << ": " << plan.status().to_string();
+    const KernelSku& sku = plan->sku();
+    EXPECT_EQ(sku.layout.rfind(c.layout, 0), 0u) << ReduceFamily::describe(d) << ": " << sku.to_string();
+    EXPECT_EQ(sku.tactic.rfind("1 split", 0) != 0, c.split) << ReduceFamily::describe(d) << ": " << sku.to_string();
+    EXPECT_EQ(plan->workspace_size() > 0, c.split) << ReduceFamily::describe(d);
+    EXPECT_TRUE(plan->precision_guarantee().deterministic);
+    EXPECT_EQ(plan->precision_guarantee().accumulator, c.dt == DType::f64 ? DType::f64 : DType::f32);
+  }
+}
+
 // The plan records the SM count at plan time and never allocates: a run inside CUDA graph
 // capture must succeed and the replayed graph must reproduce the eager result.
 TEST_F(GpuReduce, GraphCapture) {
