@@ -176,7 +176,7 @@ __device__ __forceinline__ void accumulate_contiguous(const Op& op, typename Op:
 }
 
 template <class In, class Op>
-__global__ void __launch_bounds__(kBlock) row_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
+__global__ void __launch_bounds__(kBlock, kResidentBlocks) row_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
                                                      typename Op::State* partials, Op op) {
   using State = typename Op::State;
   __shared__ State smem[kBlock / 32];
@@ -204,7 +204,7 @@ __global__ void __launch_bounds__(kBlock) row_kernel(ForwardProblem p, const In*
 }
 
 template <class In, class Op, int V>
-__global__ void __launch_bounds__(32 * kColRows) column_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
+__global__ void __launch_bounds__(32 * kColRows, kResidentBlocks) column_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
                                                                typename Op::State* partials, Op op) {
   using State = typename Op::State;
   using A = typename Op::Acc;

@@ -18,6 +18,9 @@ namespace baracuda::rd::cuda {
 inline constexpr int kMaxDims = 8;
 inline constexpr int kMaxStateBytes = 32;  // the largest accumulator state (rd_functors.cuh)
 inline constexpr int kColumnRows = 8;      // the column engine's blocks are 32 x kColumnRows threads
+// Blocks of 256 threads every SM holds at once (the kernels' __launch_bounds__ minimum): split
+// grids are sized to one full wave of them, so no partial second wave idles most SMs.
+inline constexpr int kResidentBlocks = 4;
 
 // Which engine reduces the groups.
 enum class Engine : uint8_t {

@@ -113,14 +113,14 @@ ForwardProblem make_forward(const ReduceDescriptor& d, const ReduceSignature& si
   p.acc = sig.accumulate;
   p.op = OpParams{d.op, d.correction, d.p, p.N, stats};
 
-  // Tactic. Resident teams: 8 blocks of 256 threads (64 warps) per SM.
+  // Tactic. Resident teams: kResidentBlocks blocks of 256 threads (8 warps each) per SM.
   const int64_t esize = static_cast<int64_t>(dtype_size(x.dtype));
   const int64_t vec = 16 / esize;
   if (p.N > 1 && p.red.n == 1 && p.red.x_stride[0] == 1) {
     p.engine = Engine::row;
     p.warp_per_row = p.N * esize <= 4096;
     const int64_t team = p.warp_per_row ? 32 : 256;
-    const int64_t resident = static_cast<int64_t>(sm_count) * (p.warp_per_row ? 64 : 8);
+    const int64_t resident = static_cast<int64_t>(sm_count) * kResidentBlocks * (p.warp_per_row ? 8 : 1);
     int64_t splits = 1;
     if (p.M < resident) splits = std::max<int64_t>(1, std::min(resident / std::max<int64_t>(p.M, 1), p.N / (team * vec * 4)));
     p.chunk = (p.N + splits - 1) / splits;
@@ -134,7 +134,7 @@ ForwardProblem make_forward(const ReduceDescriptor& d, const ReduceSignature& si
     for (int i = 0; i < p.red.n; ++i) v &= p.red.x_stride[i] % 8 == 0;
     p.vec = v ? 8 : 1;
     const int64_t col_blocks = std::max<int64_t>(1, (p.M / (v ? 8 : 1) + 31) / 32);
-    const int64_t target = static_cast<int64_t>(sm_count) * 8;
+    const int64_t target = static_cast<int64_t>(sm_count) * kResidentBlocks;
     int64_t splits = std::max<int64_t>(1, std::min(target / col_blocks, p.N / (kColumnRows * 4)));
     splits = std::min<int64_t>(splits, 65535);
     p.chunk = std::max<int64_t>(1, (p.N + splits - 1) / splits);
