@@ -12,6 +12,11 @@
 //    rows of threads split the group, and `splits` blocks along y split it further.
 //  * finalize: combines the `splits` partial states of each output in chunk order and writes it.
 //
+// Typed kernels exist for the floating inputs in their natural accumulator (f32/f16/bf16 in f32,
+// f64 in f64). Integer and bool inputs and dtype= overrides (sum of i32 in f32, ...) read through
+// a run-time dtype switch (DynIn) in the strided column kernel, whatever the layout: correct
+// everywhere, fast only where it matters, and a small number of instantiations.
+//
 // Every combination happens in a fixed order (a fixed shuffle tree, fixed shared-memory order,
 // chunk order), so results are deterministic: no atomics. Nothing allocates or synchronizes.
 #include <cuda_runtime.h>
