@@ -376,8 +376,9 @@ TEST_F(GpuReduce, OutputDtypeOverride) {
 // Special values: NaN-only rows, ties everywhere, -0.0 vs 0.0, zeros (every op), and rows with
 // infinities. With infinities two formulas legitimately differ from the reference, which the
 // test skips: var/std/var_mean (a running mean of inf and inf is NaN in Welford's update, the
-// reference's sum / n gives inf; PyTorch's CUDA Welford agrees with us) and prod's backward
-// (product / x, PyTorch's formula, is NaN at an infinite x; the reference multiplies the others).
+// reference's sum / n gives inf; to be checked against PyTorch's Welford in the parity suite)
+// and prod's backward (product / x, PyTorch's formula, is NaN at an infinite x; the reference
+// multiplies the others).
 TEST_F(GpuReduce, SpecialValues) {
   const double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
   const std::vector<std::vector<double>> finite_rows = {
