@@ -90,6 +90,7 @@ def torch_cases():
     xt = torch.randn(1000000, 8, device="cuda", dtype=torch.float32)
     yield "cumsum_dim0_f32_1Mx8", lambda: xt.cumsum(dim=0)
     yield from softmax_torch_cases()
+    yield from torch_reduce_cases()
 
 
 def softmax_torch_cases():
@@ -110,6 +111,22 @@ def softmax_torch_cases():
     lg = logits.detach().requires_grad_(True)
     yield "cross_entropy_fwdbwd_bf16_8192x128256", lambda: torch.autograd.grad(F.cross_entropy(lg, labels), lg)
     del logits, lg
+
+
+def torch_reduce_cases():
+    # PERF-BASELINE's reductions (baseline_torch.py): x has 2^28 bf16 elements, X = x as 16384 x 16384.
+    x = torch.randn(1 << 28, device="cuda", dtype=torch.bfloat16)
+    X = x.view(16384, 16384)
+    yield "sum_bf16_268M", lambda: x.sum()
+    yield "sum_rows_bf16_16k", lambda: X.sum(dim=1)
+    yield "sum_cols_bf16_16k", lambda: X.sum(dim=0)
+    yield "amax_rows_bf16_16k", lambda: X.amax(dim=1)
+    yield "argmax_rows_bf16_16k", lambda: X.argmax(dim=1)
+    del x
+    Xf = X.float()
+    del X
+    yield "var_mean_rows_f32_16k", lambda: torch.var_mean(Xf, dim=1)
+    yield "logsumexp_rows_f32_16k", lambda: torch.logsumexp(Xf, dim=1)
 
 
 def main():

@@ -757,15 +757,14 @@ def test_cast_backward(tt, bc, src, dst, device):
 
 # ---------------------------------------------------------------------------------------------
 # Reductions (parity_table.REDUCE_ROWS): bc.ops.<name>(x, dim, keepdim, **kw) vs torch, forward
-# on every dtype of the row, backward in f64 through torch.autograd. CUDA tensors: no CUDA
-# reductions yet, so the plan raises NotSupportedError (a NotImplementedError) — xfail until they land.
+# on every dtype of the row, backward in f64 through torch.autograd, on the CPU reference and on
+# the CUDA engines.
 
 REDUCE_DEVICES = [
     pytest.param("cpu", id="cpu"),
     pytest.param("cuda", id="cuda", marks=[
         pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device (torch missing or torch.cuda.is_available() is "
-                                                 "False): GPU parity skipped"),
-        pytest.mark.xfail(raises=NotImplementedError, reason="CUDA reductions not implemented yet", strict=False)]),
+                                                 "False): GPU parity skipped")]),
 ]
 REDUCE_SHAPE = (3, 4, 5)
 REDUCE_TOL = {"f64": (1e-10, 1e-12), "f32": (1e-5, 1e-6), "f16": (2e-3, 1e-3), "bf16": (1.6e-2, 1e-2)}

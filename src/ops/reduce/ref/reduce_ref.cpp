@@ -6,14 +6,11 @@
 
 #include "baracuda/core/scalar_convert.hpp"
 #include "baracuda/ops/reduce.hpp"
+#include "ops/reduce/reduce_impls.hpp"
 #include "ops/reduce/ref/reduce_ref_math.hpp"
 
-namespace baracuda {
+namespace baracuda::rd {
 namespace {
-
-std::string tag(const ReduceDescriptor& d) {
-  return "[reduce." + std::string(reduce_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
-}
 
 // Walks an index space of `sizes` (odometer), calling f(index) for each position.
 template <class F>
@@ -46,33 +43,7 @@ class RefReduce final : public Executable<ReduceFamily> {
     pg_.accumulator = sig_.accumulate == DType::i64 ? DType::i64 : DType::f64;
   }
 
-  Status can_implement(const ReduceArgs& args) const override {
-    const std::string where = tag(d_);
-    const Device cpu = Device::cpu();
-    for (size_t i = 0; i < ReduceArgs::kMaxInputs; ++i) {
-      if (i >= sig_.inputs.size()) {
-        if (args.inputs[i].defined()) return invalid_argument(where + "input " + std::to_string(i) + " is given but the op takes " + std::to_string(sig_.inputs.size()));
-        continue;
-      }
-      BARACUDA_TRY(check_tensor_arg(where + "input " + std::to_string(i), args.inputs[i], sig_.inputs[i], cpu, 1));
-    }
-    for (size_t i = 0; i < ReduceArgs::kMaxOutputs; ++i) {
-      const TensorMut& o = args.outputs[i];
-      if (i >= sig_.outputs.size()) {
-        if (o.defined()) return invalid_argument(where + "output " + std::to_string(i) + " is given but the op has " + std::to_string(sig_.outputs.size()));
-        continue;
-      }
-      BARACUDA_TRY(check_tensor_arg(where + "output " + std::to_string(i), o, sig_.outputs[i], cpu, 1));
-      if (has_internal_overlap(o)) return invalid_argument(where + "output " + std::to_string(i) + " has overlapping elements");
-      for (size_t j = 0; j < sig_.inputs.size(); ++j)
-        if (memory_overlaps(as_ref(o), args.inputs[j]))
-          return invalid_argument(where + "output " + std::to_string(i) + " overlaps input " + std::to_string(j));
-      for (size_t k = i + 1; k < sig_.outputs.size(); ++k)
-        if (memory_overlaps(as_ref(o), as_ref(args.outputs[k])))
-          return invalid_argument(where + "outputs " + std::to_string(i) + " and " + std::to_string(k) + " overlap");
-    }
-    return Status::ok();
-  }
+  Status can_implement(const ReduceArgs& args) const override { return check_args(d_, sig_, args, Device::cpu()); }
   size_t workspace_size() const override { return 0; }
   const KernelSku& sku() const override { return sku_; }
   const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
@@ -175,25 +146,16 @@ class RefReduce final : public Executable<ReduceFamily> {
   PrecisionGuarantee pg_;
 };
 
+}  // namespace
+
 Status ref_supports(const ReduceDescriptor&, const Device& device) {
   if (!device.is_cpu()) return not_supported("the CPU reference runs on cpu streams only");
   return Status::ok();
 }
 
-Result<std::shared_ptr<const Executable<ReduceFamily>>> ref_make(const ReduceDescriptor& desc, const Device&) {
+Result<ExecPtr> ref_make(const ReduceDescriptor& desc, const Device&) {
   BARACUDA_ASSIGN_OR_RETURN(ReduceSignature sig, infer_signature(desc));
-  return std::shared_ptr<const Executable<ReduceFamily>>(std::make_shared<RefReduce>(desc, std::move(sig)));
+  return ExecPtr(std::make_shared<RefReduce>(desc, std::move(sig)));
 }
 
-}  // namespace
-
-// The ordered implementation list. CUDA reductions (row engine, any-axes engine) come next; until
-// they land, a CUDA stream gets not_supported with this list's reasons.
-std::span<const Implementation<ReduceFamily>> ReduceFamily::implementations() {
-  static const Implementation<ReduceFamily> impls[] = {
-      {"cpu_reference", "cpu-reference", DeviceKind::cpu, ref_supports, ref_make},
-  };
-  return impls;
-}
-
-}  // namespace baracuda
+}  // namespace baracuda::rd

@@ -1,0 +1,189 @@
+// Reduction benchmark: times baracuda ReducePlans with CUDA events (median of many runs after
+// warm-up) and reports GB/s against the device copy bandwidth measured in the same run. The
+// cases are PERF-BASELINE.md's (shapes from /work/shared/baseline_torch.py: x has 2^28 elements,
+// X is x viewed as 16384 x 16384). Bytes count the input read once and the outputs written once.
+// Every input is far larger than the 60 MB L2, so repeated runs stream from HBM. The JSON has
+// elementwise_bench.cu's record format (family "reduce"); bench/torch_compare.py adds PyTorch's
+// same-run times.
+//
+//   baracuda_reduce_bench [--json out.json] [--reps N]
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+
+using namespace baracuda;
+
+#define CHECK_CUDA(x)                                                                                 \
+  do {                                                                                                \
+    cudaError_t e_ = (x);                                                                             \
+    if (e_ != cudaSuccess) {                                                                          \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); \
+      std::exit(1);                                                                                   \
+    }                                                                                                 \
+  } while (0)
+
+namespace {
+
+// Pseudo-random values in [-4, 4) (f32 or bf16).
+__global__ void fill_random(void* p, int64_t n, bool f32, uint64_t seed) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    const float v = ((h >> 40) / float(1 << 24)) * 8.f - 4.f;
+    if (f32) static_cast<float*>(p)[i] = v;
+    else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
+  }
+}
+
+struct Buffer {
+  void* p = nullptr;
+  explicit Buffer(size_t b) { CHECK_CUDA(cudaMalloc(&p, b > 0 ? b : 1)); }
+  ~Buffer() { cudaFree(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+template <class F>
+double median_ms(F&& launch, int reps, cudaStream_t s) {
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  for (int i = 0; i < 5; ++i) launch();
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  std::vector<float> ms;
+  for (int i = 0; i < reps; ++i) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    launch();
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float t = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+struct Record {
+  std::string op, cas, dtype, shape, impl;
+  double ms, gbs;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+  }
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto stream = Stream::cuda(s);
+  if (!stream) {
+    std::fprintf(stderr, "%s\n", stream.status().to_string().c_str());
+    return 1;
+  }
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+
+  // Copy roofline: 1 GiB device-to-device, bytes read + written.
+  const size_t copy_bytes = size_t(1) << 30;
+  double copy_gbs;
+  {
+    Buffer a(copy_bytes), b(copy_bytes);
+    CHECK_CUDA(cudaMemsetAsync(a.p, 1, copy_bytes, s));
+    double ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, copy_bytes, cudaMemcpyDeviceToDevice, s)); }, reps, s);
+    copy_gbs = 2.0 * copy_bytes / (ms * 1e6);
+  }
+  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+
+  const int64_t n = int64_t(1) << 28;
+  const Device dev = stream->device();
+  std::vector<Record> records;
+  // One input buffer per dtype, reused by every case (2^28 elements: 512 MiB bf16, 1 GiB f32).
+  Buffer x_bf16(n * 2), x_f32(n * 4);
+  fill_random<<<1024, 256, 0, s>>>(x_bf16.p, n, false, 1234);
+  fill_random<<<1024, 256, 0, s>>>(x_f32.p, n, true, 1234);
+  CHECK_CUDA(cudaStreamSynchronize(s));
+
+  auto run_case = [&](const char* case_name, ReduceOp op, DType dt, std::vector<int64_t> shape, std::vector<int> axes) {
+    ReduceDescriptor desc{.op = op, .input = Operand::tensor(dt, shape), .axes = axes};
+    const char* op_name = reduce_op_info(op).name.data();
+    auto plan = ReducePlan::select(*stream, desc);
+    if (!plan) {
+      std::printf("%-28s select failed: %s\n", case_name, plan.status().to_string().c_str());
+      return;
+    }
+    auto sig = infer_signature(desc);
+    ReduceArgs args;
+    args.inputs[0] = *make_tensor_ref(dt == DType::f32 ? x_f32.p : x_bf16.p, dt, shape, {}, dev);
+    std::vector<std::unique_ptr<Buffer>> outs;
+    double bytes = double(n) * dtype_size(dt);
+    for (size_t k = 0; k < sig->outputs.size(); ++k) {
+      const Operand& o = sig->outputs[k];
+      int64_t elems = 1;
+      for (int64_t v : o.shape) elems *= v;
+      outs.push_back(std::make_unique<Buffer>(elems * dtype_size(o.dtype)));
+      args.outputs[k] = *make_tensor_mut(outs.back()->p, o.dtype, o.shape, {}, dev);
+      bytes += double(elems) * dtype_size(o.dtype);
+    }
+    Buffer ws(plan->workspace_size());
+    const Workspace w{ws.p, plan->workspace_size()};
+    Status st = plan->run(*stream, w, args);
+    if (!st.is_ok()) {
+      std::printf("%-28s run failed: %s\n", case_name, st.to_string().c_str());
+      return;
+    }
+    const double ms = median_ms([&] { (void)plan->run(*stream, w, args); }, reps, s);
+    const double gbs = bytes / (ms * 1e6);
+    std::printf("%-28s %-10s %9.4f ms %8.1f GB/s %5.1f%% of copy  [%s]\n", case_name, op_name, ms, gbs,
+                100.0 * gbs / copy_gbs, plan->sku().to_string().c_str());
+    records.push_back({op_name, case_name, std::string(dtype_name(dt)), shape_to_string(shape), plan->sku().impl, ms, gbs});
+  };
+
+  const std::vector<int64_t> flat{n}, X{16384, 16384};
+  run_case("sum_bf16_268M", ReduceOp::sum, DType::bf16, flat, {});
+  run_case("sum_rows_bf16_16k", ReduceOp::sum, DType::bf16, X, {1});
+  run_case("sum_cols_bf16_16k", ReduceOp::sum, DType::bf16, X, {0});
+  run_case("amax_rows_bf16_16k", ReduceOp::amax, DType::bf16, X, {1});
+  run_case("argmax_rows_bf16_16k", ReduceOp::argmax, DType::bf16, X, {1});
+  run_case("var_mean_rows_f32_16k", ReduceOp::var_mean, DType::f32, X, {1});
+  run_case("logsumexp_rows_f32_16k", ReduceOp::logsumexp, DType::f32, X, {1});
+
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) {
+      std::perror("open json");
+      return 1;
+    }
+    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::fprintf(f,
+                   "  {\"family\": \"reduce\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
+                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
+                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
+                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
+    }
+    std::fprintf(f, "]}\n");
+    std::fclose(f);
+  }
+  cudaStreamDestroy(s);
+  return 0;
+}

@@ -1,0 +1,416 @@
+#pragma once
+// Accumulator functors of the CUDA reductions. Every op is a small state machine over its
+// accumulator type A (float for f32/f16/bf16 inputs, double for f64, int64_t for integer math):
+//
+//   State init();                               the identity (an empty group)
+//   void add(State&, A v, int64_t idx);         one element; idx = its position in the group
+//   void add_pack<V>(State&, const A (&)[V], idx0)   optional: V adjacent elements at once
+//   State combine(State a, State b);            merge two partial states (a holds lower positions
+//                                               when the engines can tell; order is fixed, so
+//                                               results are deterministic)
+//   void finish(const State&, W& w);            w.put(k, value) for each result k
+//
+// One functor serves several ops through OpParams (sum/mean/nansum/nanmean share SumOp, the six
+// max/min-like ops share ExtremeOp, ...), which keeps the number of kernel instantiations small.
+// In stats mode (OpParams::stats) finish() writes what the backward pass needs instead (see
+// each functor). Semantics follow the CPU reference (ops/reduce/ref/reduce_ref_math.cpp).
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "ops/reduce/cuda/rd_problem.hpp"
+
+namespace baracuda::rd::cuda {
+
+template <class A>
+__device__ __forceinline__ bool is_nan(A v) {
+  if constexpr (std::is_floating_point_v<A>) return v != v;
+  else return false;
+}
+__device__ __forceinline__ float exp_of(float v) { return expf(v); }
+__device__ __forceinline__ double exp_of(double v) { return exp(v); }
+__device__ __forceinline__ float log_of(float v) { return logf(v); }
+__device__ __forceinline__ double log_of(double v) { return log(v); }
+__device__ __forceinline__ float pow_of(float a, float b) { return powf(a, b); }
+__device__ __forceinline__ double pow_of(double a, double b) { return pow(a, b); }
+template <class A>
+__device__ __forceinline__ A abs_of(A v) {
+  if constexpr (std::is_floating_point_v<A>) return fabs(v);
+  else return v < 0 ? -v : v;
+}
+template <class A>
+__device__ __forceinline__ A quiet_nan() {
+  return std::numeric_limits<A>::quiet_NaN();
+}
+
+// Integer sums and products wrap like int64 (through uint64: signed overflow is undefined).
+template <class A>
+__device__ __forceinline__ A add_wrap(A a, A b) {
+  if constexpr (std::is_integral_v<A>) return static_cast<A>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  else return a + b;
+}
+template <class A>
+__device__ __forceinline__ A mul_wrap(A a, A b) {
+  if constexpr (std::is_integral_v<A>) return static_cast<A>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  else return a * b;
+}
+
+// Default pack accumulation: element by element.
+template <class Op, class State, class A, int V>
+__device__ __forceinline__ void add_pack(const Op& op, State& s, const A (&v)[V], int64_t idx0) {
+  if constexpr (requires { op.template add_pack<V>(s, v, idx0); }) {
+    op.template add_pack<V>(s, v, idx0);
+  } else {
+#pragma unroll
+    for (int k = 0; k < V; ++k) op.add(s, v[k], idx0 + k);
+  }
+}
+
+// sum, mean, nansum, nanmean. Stats: {sum, count of non-NaN} (nanmean's backward divides by it).
+template <class A>
+struct SumOp {
+  using Acc = A;
+  struct State {
+    A s;
+    int64_t c;  // non-NaN elements (nansum/nanmean only)
+  };
+  bool skip_nan, mean, stats;
+  int64_t n;
+  explicit SumOp(const OpParams& p)
+      : skip_nan(p.op == ReduceOp::nansum || p.op == ReduceOp::nanmean),
+        mean(p.op == ReduceOp::mean || p.op == ReduceOp::nanmean),
+        stats(p.stats),
+        n(p.n) {}
+  __device__ State init() const { return {A(0), 0}; }
+  __device__ void add(State& st, A v, int64_t) const {
+    if (skip_nan) {
+      if (is_nan(v)) return;
+      ++st.c;
+    }
+    st.s = add_wrap(st.s, v);
+  }
+  __device__ State combine(const State& a, const State& b) const { return {add_wrap(a.s, b.s), a.c + b.c}; }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    const int64_t count = skip_nan ? st.c : n;
+    if (stats) {
+      w.put(0, st.s);
+      w.put(1, count);
+    } else if constexpr (std::is_floating_point_v<A>) {
+      w.put(0, mean ? st.s / static_cast<A>(count) : st.s);  // an empty mean is 0/0 = NaN
+    } else {
+      w.put(0, st.s);
+    }
+  }
+};
+
+// prod. Stats: {product of the nonzero elements, count of zeros}: the backward's "product of the
+// others" without dividing by zero.
+template <class A>
+struct ProdOp {
+  using Acc = A;
+  struct State {
+    A p, nonzero;
+    int64_t zeros;
+  };
+  bool stats;
+  explicit ProdOp(const OpParams& p) : stats(p.stats) {}
+  __device__ State init() const { return {A(1), A(1), 0}; }
+  __device__ void add(State& st, A v, int64_t) const {
+    st.p = mul_wrap(st.p, v);
+    if (stats) {
+      if (v == A(0)) ++st.zeros;
+      else st.nonzero = mul_wrap(st.nonzero, v);
+    }
+  }
+  __device__ State combine(const State& a, const State& b) const {
+    return {mul_wrap(a.p, b.p), mul_wrap(a.nonzero, b.nonzero), a.zeros + b.zeros};
+  }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    if (stats) {
+      w.put(0, st.nonzero);
+      w.put(1, st.zeros);
+    } else {
+      w.put(0, st.p);
+    }
+  }
+};
+
+// amax, amin, max, min, argmax, argmin: the extreme value, the first position holding it, and
+// how many positions hold it. NaN is the extreme (PyTorch), ties keep the lowest position.
+// Stats: {value, tie count} for amax/amin (the gradient is split among ties), {value, index} for
+// max/min.
+template <class A>
+struct ExtremeOp {
+  using Acc = A;
+  struct State {
+    A v;
+    int64_t idx, ties;
+  };
+  bool greater;
+  ReduceOp op;
+  bool stats;
+  explicit ExtremeOp(const OpParams& p)
+      : greater(p.op == ReduceOp::amax || p.op == ReduceOp::max || p.op == ReduceOp::argmax), op(p.op), stats(p.stats) {}
+  // a ranks strictly before b.
+  __device__ __forceinline__ bool better(A a, A b) const {
+    if (is_nan(b)) return false;
+    if (is_nan(a)) return true;
+    return greater ? a > b : a < b;
+  }
+  __device__ State init() const {
+    if constexpr (std::is_floating_point_v<A>) {
+      const A inf = std::numeric_limits<A>::infinity();
+      return {greater ? -inf : inf, INT64_MAX, 0};
+    } else {
+      return {greater ? std::numeric_limits<A>::min() : std::numeric_limits<A>::max(), INT64_MAX, 0};
+    }
+  }
+  __device__ __forceinline__ void add(State& st, A v, int64_t idx) const {
+    if (better(v, st.v)) {
+      st = {v, idx, 1};
+    } else if (!better(st.v, v)) {  // equal (both NaN, or ==)
+      ++st.ties;
+      if (idx < st.idx) {
+        st.idx = idx;
+        st.v = v;  // -0.0 vs 0.0: the first position's value, as the reference
+      }
+    }
+  }
+  // A pack: its best element first (the first on ties), then one merge. Outside stats mode the
+  // tie count only marks a non-empty state, and amax/amin need no position at all.
+  template <int V>
+  __device__ __forceinline__ void add_pack(State& st, const A (&v)[V], int64_t idx0) const {
+    if (stats) {
+#pragma unroll
+      for (int k = 0; k < V; ++k) add(st, v[k], idx0 + k);
+      return;
+    }
+    A best = v[0];
+    int at = 0;
+#pragma unroll
+    for (int k = 1; k < V; ++k) {
+      if (better(v[k], best)) {
+        best = v[k];
+        at = k;
+      }
+    }
+    if (op == ReduceOp::amax || op == ReduceOp::amin) {
+      if (st.ties == 0 || better(best, st.v)) st.v = best;
+      st.ties = 1;
+    } else if (st.ties == 0 || better(best, st.v)) {
+      st = {best, idx0 + at, 1};
+    }  // equal: the state's position comes first (packs arrive in increasing order per thread)
+  }
+  __device__ State combine(const State& a, const State& b) const {
+    if (b.ties == 0) return a;
+    if (a.ties == 0) return b;
+    if (better(b.v, a.v)) return b;
+    if (better(a.v, b.v)) return a;
+    const State& first = b.idx < a.idx ? b : a;
+    return {first.v, first.idx, a.ties + b.ties};
+  }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    if (op == ReduceOp::argmax || op == ReduceOp::argmin) {
+      w.put(0, st.idx);
+      return;
+    }
+    w.put(0, st.v);
+    const bool indexed = op == ReduceOp::max || op == ReduceOp::min;
+    if (indexed || stats) w.put(1, indexed ? st.idx : st.ties);
+  }
+};
+
+// var, std, var_mean: Welford / Chan. A pack of V elements is reduced exactly in registers
+// (two-pass within the pack) and merged once, which costs one division per pack instead of one
+// per element. Stats: {mean, var}.
+template <class A>
+struct WelfordOp {
+  using Acc = A;
+  struct State {
+    A mean, m2, n;
+  };
+  ReduceOp op;
+  A correction;
+  int64_t n;
+  bool stats;
+  explicit WelfordOp(const OpParams& p) : op(p.op), correction(static_cast<A>(p.correction)), n(p.n), stats(p.stats) {}
+  __device__ State init() const { return {A(0), A(0), A(0)}; }
+  __device__ void add(State& st, A v, int64_t) const {
+    st.n += A(1);
+    const A d = v - st.mean;
+    st.mean += d / st.n;
+    st.m2 += d * (v - st.mean);
+  }
+  template <int V>
+  __device__ void add_pack(State& st, const A (&v)[V], int64_t) const {
+    A s = 0;
+#pragma unroll
+    for (int k = 0; k < V; ++k) s += v[k];
+    const A pm = s / A(V);
+    A m2 = 0;
+#pragma unroll
+    for (int k = 0; k < V; ++k) m2 += (v[k] - pm) * (v[k] - pm);
+    st = combine(st, State{pm, m2, A(V)});
+  }
+  __device__ State combine(const State& a, const State& b) const {
+    if (a.n == A(0)) return b;
+    if (b.n == A(0)) return a;
+    const A total = a.n + b.n;
+    const A d = b.mean - a.mean;
+    const A fb = b.n / total;
+    return {a.mean + d * fb, a.m2 + b.m2 + d * d * a.n * fb, total};
+  }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    const A dof = static_cast<A>(n) - correction;
+    const A var = n == 0 ? quiet_nan<A>() : st.m2 / (dof > A(0) ? dof : A(0));  // IEEE: 0/0 NaN, x/0 inf
+    const A mean = n == 0 ? quiet_nan<A>() : st.mean;
+    if (stats) {
+      w.put(0, mean);
+      w.put(1, var);
+    } else if (op == ReduceOp::std) {
+      w.put(0, sqrt(var));
+    } else {
+      w.put(0, var);
+      if (op == ReduceOp::var_mean) w.put(1, mean);
+    }
+  }
+};
+
+// vector_norm with any p. p = 0 counts nonzeros (NaN included); +-inf is max/min |x| with ties
+// counted; 1, 2 and general p sum |x|, x^2, |x|^p. Any NaN makes the norm NaN (p != 0).
+// Stats: {norm, tie count} (the +-inf gradient splits among ties, NaNs when the norm is NaN).
+template <class A>
+struct NormOp {
+  using Acc = A;
+  enum Mode : uint8_t { zero, max_abs, min_abs, one, two, general };
+  struct State {
+    A acc;
+    int64_t ties, nans;
+  };
+  Mode mode;
+  A p;
+  bool stats;
+  explicit NormOp(const OpParams& prm)
+      : mode(prm.p == 0 ? zero
+             : prm.p == 1 ? one
+             : prm.p == 2 ? two
+             : std::isinf(prm.p) ? (prm.p > 0 ? max_abs : min_abs)
+                                 : general),
+        p(static_cast<A>(prm.p)),
+        stats(prm.stats) {}
+  __device__ State init() const { return {mode == min_abs ? std::numeric_limits<A>::infinity() : A(0), 0, 0}; }
+  __device__ __forceinline__ void add(State& st, A v, int64_t) const {
+    if (is_nan(v)) {
+      ++st.nans;
+      if (mode == zero) st.acc += A(1);
+      return;
+    }
+    const A a = fabs(v);
+    switch (mode) {
+      case zero: st.acc += a != A(0) ? A(1) : A(0); break;
+      case max_abs:
+      case min_abs:
+        if (mode == max_abs ? a > st.acc : a < st.acc) {
+          st.acc = a;
+          st.ties = 1;
+        } else if (a == st.acc) {
+          ++st.ties;
+        }
+        break;
+      case one: st.acc += a; break;
+      case two: st.acc += a * a; break;
+      case general: st.acc += pow_of(a, p); break;
+    }
+  }
+  __device__ State combine(const State& a, const State& b) const {
+    if (mode == max_abs || mode == min_abs) {
+      State r = (mode == max_abs ? b.acc > a.acc : b.acc < a.acc) ? b : a;
+      if (a.acc == b.acc) r.ties = a.ties + b.ties;
+      r.nans = a.nans + b.nans;
+      return r;
+    }
+    return {a.acc + b.acc, a.ties + b.ties, a.nans + b.nans};
+  }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    A norm = st.acc;
+    if (mode == two) norm = sqrt(st.acc);
+    if (mode == general) norm = pow_of(st.acc, A(1) / p);
+    if (mode != zero && st.nans > 0) norm = quiet_nan<A>();
+    w.put(0, norm);
+    if (stats) w.put(1, st.nans > 0 ? st.nans : st.ties);
+  }
+};
+
+// logsumexp with a running maximum: s = sum exp(x - m). A pack shifts once to its new maximum.
+template <class A>
+struct LseOp {
+  using Acc = A;
+  struct State {
+    A m, s;
+    int64_t nans;
+  };
+  explicit LseOp(const OpParams&) {}
+  __device__ State init() const { return {-std::numeric_limits<A>::infinity(), A(0), 0}; }
+  template <int V>
+  __device__ void add_pack(State& st, const A (&v)[V], int64_t) const {
+    A m = st.m;
+#pragma unroll
+    for (int k = 0; k < V; ++k) {
+      st.nans += is_nan(v[k]) ? 1 : 0;
+      m = fmax(m, v[k]);  // fmax ignores NaN
+    }
+    if (m == -std::numeric_limits<A>::infinity()) return;  // everything so far is -inf
+    // When m is +inf the sum becomes meaningless, but finish() returns m itself then.
+    A s = st.s * exp_of(st.m - m);
+#pragma unroll
+    for (int k = 0; k < V; ++k) s += is_nan(v[k]) ? A(0) : exp_of(v[k] - m);
+    st.m = m;
+    st.s = s;
+  }
+  __device__ void add(State& st, A v, int64_t idx) const {
+    const A one[1] = {v};
+    add_pack<1>(st, one, idx);
+  }
+  __device__ State combine(const State& a, const State& b) const {
+    const A m = fmax(a.m, b.m);
+    if (m == -std::numeric_limits<A>::infinity()) return {m, A(0), a.nans + b.nans};
+    return {m, a.s * exp_of(a.m - m) + b.s * exp_of(b.m - m), a.nans + b.nans};
+  }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    A r = st.m;
+    if (st.nans > 0) r = quiet_nan<A>();
+    else if (!isinf(st.m)) r = st.m + log_of(st.s);
+    w.put(0, r);
+  }
+};
+
+// any, all, count_nonzero (NaN is nonzero).
+template <class A>
+struct LogicalOp {
+  using Acc = A;
+  struct State {
+    int64_t nonzero;
+  };
+  ReduceOp op;
+  int64_t n;
+  explicit LogicalOp(const OpParams& p) : op(p.op), n(p.n) {}
+  __device__ State init() const { return {0}; }
+  __device__ void add(State& st, A v, int64_t) const { st.nonzero += v != A(0) ? 1 : 0; }
+  __device__ State combine(const State& a, const State& b) const { return {a.nonzero + b.nonzero}; }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    if (op == ReduceOp::count_nonzero) w.put(0, st.nonzero);
+    else w.put(0, static_cast<int64_t>(op == ReduceOp::any ? st.nonzero > 0 : st.nonzero == n));
+  }
+};
+
+}  // namespace baracuda::rd::cuda

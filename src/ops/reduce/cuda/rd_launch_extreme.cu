@@ -1,0 +1,17 @@
+// Forward launchers: amax / amin / max / min / argmax / argmin, and any / all / count_nonzero
+// (floating inputs in their own precision, integer and bool inputs in i64).
+#include "kernels/rd_engine.cuh"
+
+namespace baracuda::rd::cuda {
+
+Status launch_extreme(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
+                      const LaunchContext& ctx) {
+  return launch_family<ExtremeOp, true>(p, x, out, partials, ctx);
+}
+
+Status launch_logical(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
+                      const LaunchContext& ctx) {
+  return launch_family<LogicalOp, true>(p, x, out, partials, ctx);
+}
+
+}  // namespace baracuda::rd::cuda

@@ -1,0 +1,556 @@
+// The CUDA reduction plan against the CPU reference plan (Stream::cpu()) on the same random
+// inputs: every op (norm for several p, var with two corrections) x every input dtype, forward
+// and backward; axes {last}, {first}, {middle}, {all}, {0, 2} on rank 3 with keepdim both ways;
+// rows and columns of odd sizes (1, 7, 33, 1000, 4097, 100000); a full reduction split across
+// blocks; permuted / strided inputs and outputs; empty groups and empty outputs; NaN inputs; tied
+// values. Outputs are poisoned (0xFF, then 0x00) before each run and checked fully written.
+// Also: the error statuses of run() on a CUDA stream, and that results are identical run to run.
+//
+// Without a GPU every test skips. The last line printed is
+//   "GPU reduce: N passed, M failed, K not supported"
+// where K counts op x dtype combinations infer_signature refuses (on every backend).
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "gtest_helpers.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace baracuda;
+using bt::DeviceBuffer;
+using bt::HostTensor;
+
+bool have_gpu() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+struct Counts {
+  int passed = 0, failed = 0, not_supported = 0;
+};
+Counts& counts() {
+  static Counts c;
+  return c;
+}
+
+class SummaryEnvironment : public testing::Environment {
+ public:
+  void TearDown() override {
+    const Counts& c = counts();
+    std::printf("GPU reduce: %d passed, %d failed, %d not supported\n", c.passed, c.failed, c.not_supported);
+    std::fflush(stdout);
+  }
+};
+[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+const DType kAllDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64, DType::i64,
+                            DType::i32, DType::i16, DType::i8,   DType::u8,  DType::boolean};
+const DType kFloatDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
+
+// An op with its parameters (norm's p, var's correction).
+struct OpCase {
+  ReduceOp op;
+  double p = 2.0;
+  double correction = 1.0;
+  std::string name() const {
+    std::string s(reduce_op_info(op).name);
+    if (op == ReduceOp::norm) s += "(p=" + std::to_string(p) + ")";
+    if (op == ReduceOp::var || op == ReduceOp::std || op == ReduceOp::var_mean) s += "(c=" + std::to_string(correction) + ")";
+    return s;
+  }
+};
+
+std::vector<OpCase> op_cases() {
+  std::vector<OpCase> v;
+  for (const ReduceOpInfo& info : all_reduce_ops()) {
+    if (info.op == ReduceOp::norm) {
+      for (double p : {2.0, 1.0, 0.0, 3.0, 0.5, kInf, -kInf, -1.0}) v.push_back({info.op, p});
+    } else if (info.op == ReduceOp::var || info.op == ReduceOp::std || info.op == ReduceOp::var_mean) {
+      v.push_back({info.op, 2.0, 1.0});
+      v.push_back({info.op, 2.0, 0.0});
+    } else {
+      v.push_back({info.op});
+    }
+  }
+  return v;
+}
+
+// A layout to test: shape, axes, keepdim, input strides (empty = contiguous), output strides.
+struct Shape {
+  std::vector<int64_t> shape;
+  std::vector<int> axes;
+  bool keepdim = false;
+  std::vector<int64_t> strides;
+  std::vector<int64_t> out_strides;  // forward output 0 layout (empty = dense)
+  std::string label;
+};
+
+std::vector<Shape> shapes(bool full) {
+  std::vector<Shape> s;
+  // Rank 3, every axis form, keepdim both ways.
+  for (bool kd : {false, true}) {
+    s.push_back({{5, 7, 33}, {2}, kd, {}, {}, "[5,7,33] {last}"});
+    s.push_back({{5, 7, 33}, {0}, kd, {}, {}, "[5,7,33] {first}"});
+    s.push_back({{5, 7, 33}, {1}, kd, {}, {}, "[5,7,33] {middle}"});
+    s.push_back({{5, 7, 33}, {}, kd, {}, {}, "[5,7,33] {all}"});
+    s.push_back({{5, 7, 33}, {0, 2}, kd, {}, {}, "[5,7,33] {0,2}"});
+    s.push_back({{6, 9, 16}, {1}, kd, {}, {}, "[6,9,16] {middle} (vector columns)"});
+  }
+  // Rows of odd lengths (warp and block per row; unaligned row starts) and columns.
+  for (int64_t n : {1, 7, 33, 1000, 4097}) {
+    s.push_back({{3, n}, {1}, false, {}, {}, "rows [3," + std::to_string(n) + "]"});
+    s.push_back({{n, 40}, {0}, false, {}, {}, "columns [" + std::to_string(n) + ",40]"});
+    s.push_back({{n, 33}, {0}, false, {}, {}, "columns [" + std::to_string(n) + ",33] (strided engine)"});
+  }
+  if (full) {
+    s.push_back({{2, 100000}, {1}, false, {}, {}, "long rows [2,100000] (split)"});
+    s.push_back({{100003}, {}, false, {}, {}, "full [100003] (split)"});
+    s.push_back({{20000, 16}, {0}, false, {}, {}, "tall columns [20000,16] (split)"});
+  }
+  // A permuted input (a transposed view of a dense [6, 33, 17]) and a strided (every other) one.
+  s.push_back({{33, 17, 6}, {1}, false, {17, 1, 33 * 17}, {}, "permuted [33,17,6] {1}"});
+  s.push_back({{33, 17, 6}, {0, 2}, true, {17, 1, 33 * 17}, {}, "permuted [33,17,6] {0,2}"});
+  s.push_back({{33, 17, 6}, {2}, false, {17, 1, 33 * 17}, {}, "permuted [33,17,6] {2}"});
+  s.push_back({{9, 50}, {1}, false, {100, 2}, {}, "strided rows [9,50] step 2"});
+  s.push_back({{40, 24}, {0}, false, {48, 1}, {}, "padded columns [40,24] ld 48"});
+  // A transposed output.
+  s.push_back({{6, 10, 8}, {1}, false, {}, {1, 6}, "[6,10,8] {1} -> transposed output"});
+  // Empty groups and an empty output.
+  s.push_back({{4, 0}, {1}, false, {}, {}, "empty groups [4,0]"});
+  s.push_back({{0, 5}, {1}, false, {}, {}, "empty output [0,5]"});
+  return s;
+}
+
+// Inputs: uniform [-2, 2] (prod: [0.95, 1.05], products of 1e5 stay finite), integer-valued half
+// the time for the max/min family (ties), NaN at ~3% when asked.
+void fill_input(HostTensor& x, ReduceOp op, bool nans, std::mt19937_64& rng) {
+  const bool extreme = op == ReduceOp::amax || op == ReduceOp::amin || op == ReduceOp::max || op == ReduceOp::min ||
+                       op == ReduceOp::argmax || op == ReduceOp::argmin || (op == ReduceOp::norm);
+  if (op == ReduceOp::prod && is_floating(x.dtype())) {
+    bt::fill_uniform(x, rng, 0.95, 1.05);
+  } else if (x.dtype() == DType::u8) {
+    bt::fill_uniform(x, rng, 0, 9);
+  } else {
+    bt::fill_uniform(x, rng, -2.0, 2.0, extreme && (rng() & 1));
+  }
+  if (nans && is_floating(x.dtype())) {
+    std::uniform_int_distribution<int> d(0, 31);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      if (d(rng) == 0) x.set(i, std::numeric_limits<double>::quiet_NaN());
+  }
+}
+
+// Tolerance for an output: the dtype's default, widened by the accumulation error of the op over
+// n elements in its accumulator (f32 for f32/f16/bf16 inputs, f64 for f64).
+bt::Tolerance tolerance(const OpCase& oc, Direction dir, DType out, bool f64_acc, int64_t n) {
+  bt::Tolerance t = bt::default_tolerance(out);
+  const double eps = f64_acc ? 2.2e-16 : 1.2e-7;
+  const double rn = std::sqrt(static_cast<double>(std::max<int64_t>(n, 1)));
+  const ReduceOp op = oc.op;
+  if (op == ReduceOp::sum || op == ReduceOp::nansum || (op == ReduceOp::norm && oc.p == 1))
+    t.atol = std::max(t.atol, 100 * eps * rn);
+  if (op == ReduceOp::mean || op == ReduceOp::nanmean) t.atol = std::max(t.atol, 100 * eps / rn);
+  if (op == ReduceOp::prod) t.rtol = std::max(t.rtol, 4 * eps * static_cast<double>(n));
+  if (op == ReduceOp::var || op == ReduceOp::std || op == ReduceOp::var_mean || op == ReduceOp::logsumexp ||
+      op == ReduceOp::norm)
+    t.rtol = std::max(t.rtol, 100 * eps), t.atol = std::max(t.atol, 100 * eps);
+  if (dir == Direction::backward) t.atol = std::max(t.atol, 100 * eps);
+  return t;
+}
+
+class GpuReduce : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount == 0): GPU reduce tests skipped";
+    ASSERT_EQ(cudaStreamCreateWithFlags(&cs_, cudaStreamNonBlocking), cudaSuccess);
+    auto s = Stream::cuda(cs_);
+    ASSERT_TRUE(s) << s.status().to_string();
+    gpu_ = *s;
+  }
+  void TearDown() override {
+    if (cs_) (void)cudaStreamDestroy(cs_);
+  }
+
+  // Runs `d` on the CPU reference and on CUDA with the same inputs; compares every output after
+  // runs with poisoned outputs. Returns "" on success, else why.
+  std::string compare_plans(const OpCase& oc, const ReduceDescriptor& d, const std::vector<HostTensor>& ins) {
+    auto sig = infer_signature(d);
+    if (!sig) return "signature: " + sig.status().to_string();
+    std::vector<HostTensor> want;
+    for (const Operand& o : sig->outputs) want.emplace_back(o.dtype, o.shape, o.strides);
+    {
+      auto ref = ReducePlan::select(Stream::cpu(), d);
+      if (!ref) return "no CPU plan: " + ref.status().to_string();
+      ReduceArgs a;
+      for (size_t i = 0; i < ins.size(); ++i) a.inputs[i] = ins[i].ref();
+      for (size_t i = 0; i < want.size(); ++i) a.outputs[i] = want[i].mut();
+      if (Status s = ref->run(Stream::cpu(), {}, a); !s.is_ok()) return "CPU reference failed: " + s.to_string();
+    }
+    auto plan = ReducePlan::select(gpu_, d);
+    if (!plan) return "no CUDA plan for a valid descriptor: " + plan.status().to_string();
+    if (plan->sku().backend != "baracuda-cuda") return "expected the CUDA plan, got " + plan->sku().to_string();
+    if (!plan->precision_guarantee().deterministic) return "the CUDA plan does not promise determinism";
+    const Device dev = gpu_.device();
+    std::vector<DeviceBuffer> in_bufs, out_bufs;
+    ReduceArgs args;
+    for (size_t i = 0; i < ins.size(); ++i) {
+      in_bufs.emplace_back(ins[i].storage().size());
+      if (!in_bufs.back() || in_bufs.back().upload(ins[i].storage().data(), ins[i].storage().size()) != cudaSuccess)
+        return "device allocation/upload failed";
+      args.inputs[i] = ins[i].ref_at(in_bufs.back().get(), dev);
+    }
+    for (size_t i = 0; i < want.size(); ++i) {
+      out_bufs.emplace_back(want[i].storage().size());
+      if (!out_bufs.back()) return "device allocation failed";
+      args.outputs[i] = want[i].mut_at(out_bufs.back().get(), dev);
+    }
+    DeviceBuffer ws(plan->workspace_size());
+    // Group size n, for the tolerance: x's elements per output element (per incoming gradient).
+    int64_t m = 1;
+    for (int64_t e : sig->outputs[0].shape) m *= e;
+    if (d.direction == Direction::backward) m = ins[0].numel();
+    const int64_t n = ins.back().numel() / std::max<int64_t>(m, 1);
+    std::vector<std::vector<std::byte>> first_bytes;
+    for (uint8_t poison : {uint8_t{0xFF}, uint8_t{0x00}}) {
+      for (auto& b : out_bufs) (void)b.fill(poison);
+      (void)ws.fill(0xFF);  // the plan must not depend on the workspace's contents
+      if (Status s = plan->run(gpu_, Workspace{ws.get(), plan->workspace_size()}, args); !s.is_ok())
+        return "run failed: " + s.to_string() + " [" + plan->sku().to_string() + "]";
+      if (cudaError_t e = cudaStreamSynchronize(cs_); e != cudaSuccess)
+        return std::string("kernel failed: ") + cudaGetErrorString(e) + " [" + plan->sku().to_string() + "]";
+      for (size_t k = 0; k < want.size(); ++k) {
+        HostTensor got = want[k];
+        if (out_bufs[k].download(got.storage().data(), got.storage().size()) != cudaSuccess) return "download failed";
+        const bool f64_acc = sig->accumulate == DType::f64;
+        auto cmp = bt::compare(got, want[k], tolerance(oc, d.direction, got.dtype(), f64_acc, n));
+        if (cmp.mismatches) {
+          char p[8];
+          std::snprintf(p, sizeof p, "0x%02X", poison);
+          return "output " + std::to_string(k) + " (poison " + p + "): " + cmp.to_string() + " [" + plan->sku().to_string() + "]";
+        }
+        // Deterministic: the second run reproduces the first bit for bit.
+        std::vector<std::byte> bytes(got.storage().data(), got.storage().data() + got.storage().size());
+        if (poison == 0xFF) first_bytes.push_back(std::move(bytes));
+        else if (bytes != first_bytes[k]) return "output " + std::to_string(k) + " differs between two runs";
+      }
+    }
+    return "";
+  }
+
+  // Forward of one op x dtype over every layout; false if the op refuses the dtype outright.
+  bool run_forward(const OpCase& oc, DType dt, bool full) {
+    bool any_accepted = false;
+    for (const Shape& sh : shapes(full)) {
+      for (bool nans : {false, true}) {
+        if (nans && (!is_floating(dt) || sh.shape.size() != 3 || sh.strides.size())) continue;
+        ReduceDescriptor d;
+        d.op = oc.op;
+        d.p = oc.p;
+        d.correction = oc.correction;
+        d.input = Operand::tensor(dt, sh.shape, sh.strides);
+        d.axes = sh.axes;
+        d.keepdim = sh.keepdim;
+        auto sig = infer_signature(d);
+        if (!sig) continue;  // refused on every backend (dtype, or an empty group of amax & co.)
+        if (!sh.out_strides.empty()) {
+          d.outputs = sig->outputs;
+          d.outputs[0].strides = sh.out_strides;
+        }
+        any_accepted = true;
+        HostTensor x(dt, sh.shape, sh.strides);
+        const std::string seed = oc.name() + std::string(dtype_name(dt)) + sh.label + (nans ? "nan" : "");
+        std::mt19937_64 rng(std::hash<std::string>{}(seed));
+        fill_input(x, oc.op, nans, rng);
+        record(oc.name() + " " + std::string(dtype_name(dt)) + " " + sh.label + (sh.keepdim ? " keepdim" : "") +
+                   (nans ? " with NaN" : ""),
+               compare_plans(oc, d, {x}));
+      }
+    }
+    return any_accepted;
+  }
+
+  // Backward: grads random in [-1, 1] in the signature's dtypes.
+  void run_backward(const OpCase& oc, DType dt, bool full) {
+    for (const Shape& sh : shapes(full)) {
+      if (!sh.out_strides.empty()) continue;
+      ReduceDescriptor d;
+      d.op = oc.op;
+      d.p = oc.p;
+      d.correction = oc.correction;
+      d.direction = Direction::backward;
+      d.input = Operand::tensor(dt, sh.shape, sh.strides);
+      d.axes = sh.axes;
+      d.keepdim = sh.keepdim;
+      auto sig = infer_signature(d);
+      if (!sig) continue;
+      std::mt19937_64 rng(std::hash<std::string>{}(oc.name() + std::string(dtype_name(dt)) + sh.label + "bwd"));
+      std::vector<HostTensor> ins;
+      for (size_t g = 0; g + 1 < sig->inputs.size(); ++g) {
+        ins.emplace_back(sig->inputs[g].dtype, sig->inputs[g].shape);
+        bt::fill_uniform(ins.back(), rng, -1.0, 1.0);
+      }
+      ins.emplace_back(dt, sh.shape, sh.strides);
+      fill_input(ins.back(), oc.op, false, rng);
+      record(oc.name() + ".backward " + std::string(dtype_name(dt)) + " " + sh.label + (sh.keepdim ? " keepdim" : ""),
+             compare_plans(oc, d, ins));
+    }
+  }
+
+  void record(const std::string& name, const std::string& why) {
+    if (why.empty()) {
+      ++counts().passed;
+    } else {
+      ++counts().failed;
+      ADD_FAILURE() << name << ": " << why;
+    }
+  }
+
+  Stream gpu_ = Stream::cpu();
+  cudaStream_t cs_ = nullptr;
+};
+
+TEST_F(GpuReduce, EveryOpEveryDtypeForward) {
+  for (const OpCase& oc : op_cases()) {
+    for (DType dt : kAllDTypes) {
+      // The long / split layouts once per op, in f32 and bf16.
+      const bool full = dt == DType::f32 || dt == DType::bf16;
+      if (!run_forward(oc, dt, full)) ++counts().not_supported;
+    }
+  }
+}
+
+TEST_F(GpuReduce, EveryOpEveryDtypeBackward) {
+  for (const OpCase& oc : op_cases()) {
+    if (!reduce_op_info(oc.op).differentiable) continue;
+    for (DType dt : kFloatDTypes) run_backward(oc, dt, dt == DType::f32);
+  }
+}
+
+// sum / nansum / prod / mean with dtype= (integer math on floats, f64 math on f32, ...).
+TEST_F(GpuReduce, OutputDtypeOverride) {
+  struct C {
+    ReduceOp op;
+    DType in, out;
+  };
+  for (C c : {C{ReduceOp::sum, DType::f32, DType::f64}, C{ReduceOp::sum, DType::i32, DType::f32},
+              C{ReduceOp::sum, DType::f32, DType::i64}, C{ReduceOp::mean, DType::i16, DType::f32},
+              C{ReduceOp::mean, DType::bf16, DType::f64}, C{ReduceOp::prod, DType::i8, DType::f64},
+              C{ReduceOp::norm, DType::f16, DType::f64}, C{ReduceOp::nanmean, DType::f32, DType::f16}}) {
+    for (const Shape& sh : shapes(false)) {
+      ReduceDescriptor d;
+      d.op = c.op;
+      d.input = Operand::tensor(c.in, sh.shape, sh.strides);
+      d.axes = sh.axes;
+      d.keepdim = sh.keepdim;
+      d.output_dtype = c.out;
+      if (!infer_signature(d)) continue;
+      HostTensor x(c.in, sh.shape, sh.strides);
+      std::mt19937_64 rng(std::hash<std::string>{}(sh.label + std::string(dtype_name(c.in)) + std::string(dtype_name(c.out))));
+      fill_input(x, c.op, false, rng);
+      record(std::string(reduce_op_info(c.op).name) + " " + std::string(dtype_name(c.in)) + "->" +
+                 std::string(dtype_name(c.out)) + " " + sh.label,
+             compare_plans({c.op}, d, {x}));
+    }
+  }
+}
+
+// Special values: NaN-only rows, ties everywhere, -0.0 vs 0.0, zeros (every op), and rows with
+// infinities. With infinities two formulas legitimately differ from the reference, which the
+// test skips: var/std/var_mean (a running mean of inf and inf is NaN in Welford's update, the
+// reference's sum / n gives inf; to be checked against PyTorch's Welford in the parity suite)
+// and prod's backward (product / x, PyTorch's formula, is NaN at an infinite x; the reference
+// multiplies the others).
+TEST_F(GpuReduce, SpecialValues) {
+  const double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<std::vector<double>> finite_rows = {
+      {nan, nan, nan, nan}, {3, 3, 3, 3}, {-0.0, 0.0, -0.0, 0.0}, {0, 0, 0, 0}, {0, 2, 0, 3}, {1, nan, 2, nan}};
+  const std::vector<std::vector<double>> inf_rows = {
+      {1, inf, 2, -inf}, {-inf, -inf, -inf, -inf}, {inf, inf, 1, 1}, {inf, nan, -inf, 1}, {-inf, 2, -inf, 2}};
+  for (bool with_inf : {false, true}) {
+    const auto& rows = with_inf ? inf_rows : finite_rows;
+    for (DType dt : kFloatDTypes) {
+      HostTensor x(dt, {static_cast<int64_t>(rows.size()), 4});
+      for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t c = 0; c < 4; ++c) x.set(static_cast<int64_t>(r * 4 + c), rows[r][c]);
+      for (const OpCase& oc : op_cases()) {
+        for (Direction dir : {Direction::forward, Direction::backward}) {
+          const bool moments = oc.op == ReduceOp::var || oc.op == ReduceOp::std || oc.op == ReduceOp::var_mean;
+          if (with_inf && (moments || (oc.op == ReduceOp::prod && dir == Direction::backward))) continue;
+          ReduceDescriptor d;
+          d.op = oc.op;
+          d.p = oc.p;
+          d.correction = oc.correction;
+          d.direction = dir;
+          d.input = x.operand();
+          d.axes = {1};
+          auto sig = infer_signature(d);
+          if (!sig) continue;
+          std::vector<HostTensor> ins;
+          for (size_t g = 0; g + 1 < sig->inputs.size(); ++g) {
+            ins.emplace_back(sig->inputs[g].dtype, sig->inputs[g].shape);
+            for (int64_t i = 0; i < ins.back().numel(); ++i) ins.back().set(i, 0.5 + 0.25 * static_cast<double>(i));
+          }
+          ins.push_back(x);
+          record(oc.name() + (dir == Direction::backward ? ".backward " : " ") + std::string(dtype_name(dt)) +
+                     (with_inf ? " infinities" : " special values"),
+                 compare_plans(oc, d, ins));
+        }
+      }
+    }
+  }
+}
+
+// run() argument errors on a CUDA stream: a too-small or null workspace, host pointers, a tensor
+// on the CPU device, a null pointer, a wrong output dtype or shape.
+TEST_F(GpuReduce, RunErrorsOnCudaStream) {
+  ReduceDescriptor d;
+  d.op = ReduceOp::sum;
+  d.input = Operand::tensor(DType::f32, {1 << 20});  // a full reduction: split, needs a workspace
+  auto plan = ReducePlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  ASSERT_GT(plan->workspace_size(), 0u);
+  const Device dev = gpu_.device();
+  DeviceBuffer x(sizeof(float) << 20), y(sizeof(float)), ws(plan->workspace_size());
+  ASSERT_EQ(x.fill(0), cudaSuccess);
+  auto args = [&] {
+    ReduceArgs a;
+    a.inputs[0] = *make_tensor_ref(x.get(), DType::f32, {1 << 20}, dev);
+    a.outputs[0] = *make_tensor_mut(y.get(), DType::f32, std::span<const int64_t>{}, {}, dev);
+    return a;
+  };
+  const Workspace good{ws.get(), plan->workspace_size()};
+  EXPECT_OK(plan->run(gpu_, good, args()));
+  EXPECT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+
+  Status s = plan->run(gpu_, Workspace{ws.get(), plan->workspace_size() - 1}, args());
+  EXPECT_EQ(s.code(), StatusCode::workspace_too_small) << s.to_string();
+  s = plan->run(gpu_, Workspace{nullptr, plan->workspace_size()}, args());
+  EXPECT_FALSE(s.is_ok());
+  std::vector<float> host_x(1 << 20, 1.0f);
+  float host_y = 0;
+  ReduceArgs a = args();
+  a.inputs[0] = *make_tensor_ref(host_x.data(), DType::f32, {1 << 20});  // a CPU tensor
+  s = plan->run(gpu_, good, a);
+  EXPECT_EQ(s.code(), StatusCode::invalid_argument) << s.to_string();
+  EXPECT_NE(s.message().find("input 0"), std::string::npos) << s.to_string();
+  a = args();
+  a.outputs[0] = *make_tensor_mut(&host_y, DType::f32, std::span<const int64_t>{});
+  s = plan->run(gpu_, good, a);
+  EXPECT_EQ(s.code(), StatusCode::invalid_argument) << s.to_string();
+  a = args();
+  a.inputs[0].data = nullptr;
+  s = plan->run(gpu_, good, a);
+  EXPECT_EQ(s.code(), StatusCode::invalid_argument) << s.to_string();
+  a = args();
+  a.outputs[0].dtype = DType::f16;
+  EXPECT_FALSE(plan->run(gpu_, good, a).is_ok());
+  a = args();
+  a.inputs[0] = *make_tensor_ref(x.get(), DType::f32, {1 << 19}, dev);
+  EXPECT_FALSE(plan->run(gpu_, good, a).is_ok());
+  a = args();
+  a.outputs[1] = a.outputs[0];
+  EXPECT_FALSE(plan->run(gpu_, good, a).is_ok());
+  EXPECT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+}
+
+// The classification behind the speed: which engine each layout gets (the SKU's layout names it)
+// and whether a long group is split across blocks.
+TEST_F(GpuReduce, EngineSelection) {
+  struct C {
+    ReduceOp op;
+    DType dt;
+    std::vector<int64_t> shape, strides;
+    std::vector<int> axes;
+    const char* layout;  // a prefix of sku().layout
+    bool split;          // tactic "1 split(s)" or more
+  };
+  const std::vector<C> cases = {
+      {ReduceOp::sum, DType::bf16, {int64_t{1} << 28}, {}, {}, "row-vec16, block", true},
+      {ReduceOp::sum, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      {ReduceOp::sum, DType::bf16, {16384, 16384}, {}, {0}, "column-vec", true},
+      {ReduceOp::argmax, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      {ReduceOp::var_mean, DType::f32, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      {ReduceOp::logsumexp, DType::f32, {16384, 128}, {}, {1}, "row-vec16, warp", false},
+      {ReduceOp::amax, DType::f32, {8, 64, 128}, {}, {0, 2}, "strided", true},  // 64 outputs: split the groups
+      {ReduceOp::sum, DType::f32, {64, 128}, {1, 64}, {0}, "row-vec16", false},  // a transposed view: rows again
+      {ReduceOp::mean, DType::f16, {2, 3, 4096}, {}, {0, 1}, "column-vec", false},
+  };
+  for (const C& c : cases) {
+    ReduceDescriptor d;
+    d.op = c.op;
+    d.input = Operand::tensor(c.dt, c.shape, c.strides);
+    d.axes = c.axes;
+    auto plan = ReducePlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << ReduceFamily::describe(d) << ": " << plan.status().to_string();
+    const KernelSku& sku = plan->sku();
+    EXPECT_EQ(sku.layout.rfind(c.layout, 0), 0u) << ReduceFamily::describe(d) << ": " << sku.to_string();
+    EXPECT_EQ(sku.tactic.rfind("1 split", 0) != 0, c.split) << ReduceFamily::describe(d) << ": " << sku.to_string();
+    EXPECT_EQ(plan->workspace_size() > 0, c.split) << ReduceFamily::describe(d);
+    EXPECT_TRUE(plan->precision_guarantee().deterministic);
+    EXPECT_EQ(plan->precision_guarantee().accumulator, c.dt == DType::f64 ? DType::f64 : DType::f32);
+  }
+}
+
+// The plan records the SM count at plan time and never allocates: a run inside CUDA graph
+// capture must succeed and the replayed graph must reproduce the eager result.
+TEST_F(GpuReduce, GraphCapture) {
+  ReduceDescriptor d;
+  d.op = ReduceOp::var_mean;
+  d.input = Operand::tensor(DType::bf16, {4, 50000});
+  d.axes = {1};
+  auto plan = ReducePlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  HostTensor x(DType::bf16, {4, 50000});
+  std::mt19937_64 rng(7);
+  bt::fill_uniform(x, rng, -2, 2);
+  const Device dev = gpu_.device();
+  DeviceBuffer xb(x.storage().size()), vb(8), mb(8), ws(plan->workspace_size());
+  ASSERT_EQ(xb.upload(x.storage().data(), x.storage().size()), cudaSuccess);
+  ReduceArgs a;
+  a.inputs[0] = x.ref_at(xb.get(), dev);
+  a.outputs[0] = *make_tensor_mut(vb.get(), DType::bf16, {4}, dev);
+  a.outputs[1] = *make_tensor_mut(mb.get(), DType::bf16, {4}, dev);
+  const Workspace w{ws.get(), plan->workspace_size()};
+  ASSERT_OK(plan->run(gpu_, w, a));
+  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+  uint16_t eager[8], replay[8];
+  ASSERT_EQ(vb.download(eager, 8), cudaSuccess);
+  ASSERT_EQ(mb.download(eager + 4, 8), cudaSuccess);
+  ASSERT_EQ(vb.fill(0), cudaSuccess);
+  ASSERT_EQ(mb.fill(0), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  Status s = plan->run(gpu_, w, a);
+  ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
+  ASSERT_OK(s);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+  ASSERT_EQ(vb.download(replay, 8), cudaSuccess);
+  ASSERT_EQ(mb.download(replay + 4, 8), cudaSuccess);
+  EXPECT_EQ(std::memcmp(eager, replay, sizeof eager), 0);
+  (void)cudaGraphExecDestroy(exec);
+  (void)cudaGraphDestroy(graph);
+}
+
+}  // namespace
