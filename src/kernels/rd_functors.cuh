@@ -232,17 +232,20 @@ struct ExtremeOp {
 template <class A>
 struct WelfordOp {
   using Acc = A;
+  // sum: the plain sum, for the mean when Welford's is not finite (inf inputs: Welford's running
+  // mean meets inf - inf and gives NaN where PyTorch's mean, sum / n, is +-inf).
   struct State {
-    A mean, m2, n;
+    A mean, m2, n, sum;
   };
   ReduceOp op;
   A correction;
   int64_t n;
   bool stats;
   explicit WelfordOp(const OpParams& p) : op(p.op), correction(static_cast<A>(p.correction)), n(p.n), stats(p.stats) {}
-  __device__ State init() const { return {A(0), A(0), A(0)}; }
+  __device__ State init() const { return {A(0), A(0), A(0), A(0)}; }
   __device__ void add(State& st, A v, int64_t) const {
     st.n += A(1);
+    st.sum += v;
     const A d = v - st.mean;
     st.mean += d / st.n;
     st.m2 += d * (v - st.mean);
@@ -256,7 +259,7 @@ struct WelfordOp {
     A m2 = 0;
 #pragma unroll
     for (int k = 0; k < V; ++k) m2 += (v[k] - pm) * (v[k] - pm);
-    st = combine(st, State{pm, m2, A(V)});
+    st = combine(st, State{pm, m2, A(V), s});
   }
   __device__ State combine(const State& a, const State& b) const {
     if (a.n == A(0)) return b;
@@ -264,13 +267,13 @@ struct WelfordOp {
     const A total = a.n + b.n;
     const A d = b.mean - a.mean;
     const A fb = b.n / total;
-    return {a.mean + d * fb, a.m2 + b.m2 + d * d * a.n * fb, total};
+    return {a.mean + d * fb, a.m2 + b.m2 + d * d * a.n * fb, total, a.sum + b.sum};
   }
   template <class W>
   __device__ void finish(const State& st, W& w) const {
     const A dof = static_cast<A>(n) - correction;
     const A var = n == 0 ? quiet_nan<A>() : st.m2 / (dof > A(0) ? dof : A(0));  // IEEE: 0/0 NaN, x/0 inf
-    const A mean = n == 0 ? quiet_nan<A>() : st.mean;
+    const A mean = n == 0 ? quiet_nan<A>() : (isfinite(st.mean) ? st.mean : st.sum / st.n);
     if (stats) {
       w.put(0, mean);
       w.put(1, var);

@@ -374,11 +374,10 @@ TEST_F(GpuReduce, OutputDtypeOverride) {
 }
 
 // Special values: NaN-only rows, ties everywhere, -0.0 vs 0.0, zeros (every op), and rows with
-// infinities. With infinities two formulas legitimately differ from the reference, which the
-// test skips: var/std/var_mean (a running mean of inf and inf is NaN in Welford's update, the
-// reference's sum / n gives inf; to be checked against PyTorch's Welford in the parity suite)
-// and prod's backward (product / x, PyTorch's formula, is NaN at an infinite x; the reference
-// multiplies the others).
+// infinities. With infinities two backward formulas legitimately differ from the reference, which
+// the test skips: var/std/var_mean backward, and prod's backward (product / x, PyTorch's formula,
+// is NaN at an infinite x; the reference multiplies the others). The forward moments must match:
+// the mean falls back to sum / n where Welford's running mean met inf - inf (PyTorch gives inf).
 TEST_F(GpuReduce, SpecialValues) {
   const double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
   const std::vector<std::vector<double>> finite_rows = {
@@ -394,7 +393,7 @@ TEST_F(GpuReduce, SpecialValues) {
       for (const OpCase& oc : op_cases()) {
         for (Direction dir : {Direction::forward, Direction::backward}) {
           const bool moments = oc.op == ReduceOp::var || oc.op == ReduceOp::std || oc.op == ReduceOp::var_mean;
-          if (with_inf && (moments || (oc.op == ReduceOp::prod && dir == Direction::backward))) continue;
+          if (with_inf && dir == Direction::backward && (moments || oc.op == ReduceOp::prod)) continue;
           ReduceDescriptor d;
           d.op = oc.op;
           d.p = oc.p;
