@@ -17,17 +17,11 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_harness.hpp"
 
 using namespace baracuda;
-
-#define CHECK_CUDA(x)                                                                                   \
-  do {                                                                                                  \
-    cudaError_t e_ = (x);                                                                               \
-    if (e_ != cudaSuccess) {                                                                            \
-      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(1);                                                                                     \
-    }                                                                                                   \
-  } while (0)
+using bench::Buffer;
+using bench::median_ms;
 
 namespace {
 
@@ -42,37 +36,6 @@ __global__ void fill_random_bf16(__nv_bfloat16* p, int64_t n, uint64_t seed) {
   }
 }
 
-struct Buffer {
-  void* p = nullptr;
-  explicit Buffer(size_t b) { CHECK_CUDA(cudaMalloc(&p, b)); }
-  ~Buffer() { cudaFree(p); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-};
-
-template <class F>
-double median_ms(F&& launch, int reps, cudaStream_t s) {
-  cudaEvent_t a, b;
-  CHECK_CUDA(cudaEventCreate(&a));
-  CHECK_CUDA(cudaEventCreate(&b));
-  for (int i = 0; i < 5; ++i) launch();
-  CHECK_CUDA(cudaStreamSynchronize(s));
-  std::vector<float> ms;
-  for (int i = 0; i < reps; ++i) {
-    CHECK_CUDA(cudaEventRecord(a, s));
-    launch();
-    CHECK_CUDA(cudaEventRecord(b, s));
-    CHECK_CUDA(cudaEventSynchronize(b));
-    float t = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
 struct Record {
   std::string op, cas, shape, impl;
   double ms, gbs;
@@ -81,12 +44,9 @@ struct Record {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path;
-  int reps = 30;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
-    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
-  }
+  const bench::Options opts = bench::parse_options(argc, argv);
+  const std::string& json_path = opts.json_path;
+  const int reps = opts.reps;
   cudaStream_t s;
   CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   auto stream = Stream::cuda(s);
@@ -97,15 +57,7 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop;
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
 
-  // Copy roofline: 1 GiB device-to-device, bytes read + written.
-  const size_t copy_bytes = size_t(1) << 30;
-  double copy_gbs;
-  {
-    Buffer a(copy_bytes), b(copy_bytes);
-    CHECK_CUDA(cudaMemsetAsync(a.p, 1, copy_bytes, s));
-    double ms = median_ms([&] { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, copy_bytes, cudaMemcpyDeviceToDevice, s)); }, reps, s);
-    copy_gbs = 2.0 * copy_bytes / (ms * 1e6);
-  }
+  const double copy_gbs = bench::copy_bandwidth_gbs(reps, s);  // the same-run roofline
   std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
 
   std::vector<Record> records;
