@@ -33,6 +33,39 @@ inline PlanPreference to_preference(nb::handle force, nb::handle exclude, bool d
   return pref;
 }
 
+// run()'s tensors for a family whose Args index their operands (inputs[], outputs[]): exactly
+// nin inputs (`operands` names them in the message, e.g. " (dy, x)") and nout outputs, given as
+// sequences of DLPack tensors, none of them None. keep_in / keep_out hold the converted arrays.
+template <class Args>
+Args bind_indexed_args(nb::handle inputs, nb::handle outputs, int nin, int nout, const std::string& where,
+                       const std::string& operands, std::vector<InArray>& keep_in, std::vector<OutArray>& keep_out) {
+  Args args;
+  if (!nb::isinstance<nb::sequence>(inputs)) throw nb::type_error("inputs must be a sequence");
+  if (static_cast<int>(nb::len(inputs)) != nin)
+    throw_invalid(where + "run() takes " + std::to_string(nin) + " input(s)" + operands + ", got " +
+                  std::to_string(nb::len(inputs)));
+  nb::sequence in = nb::borrow<nb::sequence>(inputs);
+  keep_in.reserve(Args::kMaxInputs);
+  for (int j = 0; j < nin; ++j) {
+    nb::handle h = in[j];
+    if (h.is_none()) throw_invalid(where + "input " + std::to_string(j) + " is missing (None)");
+    args.inputs[j] = to_tensor_ref(h, keep_in);
+  }
+  if (!outputs.is_valid() || outputs.is_none())
+    throw_invalid(where + "run() needs " + std::to_string(nout) + " output tensor(s)");
+  if (!nb::isinstance<nb::sequence>(outputs)) throw nb::type_error("outputs must be a sequence");
+  const size_t n = nb::len(outputs);
+  if (static_cast<int>(n) != nout)
+    throw_invalid(where + "run() takes " + std::to_string(nout) + " output(s), got " + std::to_string(n));
+  nb::sequence outs = nb::borrow<nb::sequence>(outputs);
+  for (size_t k = 0; k < n; ++k) {
+    nb::handle h = outs[k];
+    if (h.is_none()) throw_invalid(where + "output " + std::to_string(k) + " is missing (None)");
+    args.outputs[k] = to_tensor_mut(h, keep_out);
+  }
+  return args;
+}
+
 template <class Family>
 class PlanHolder {
  public:

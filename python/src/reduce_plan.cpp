@@ -115,34 +115,9 @@ class PyReducePlan : public PlanHolder<ReduceFamily> {
 
   ReduceArgs make_args(nb::handle inputs, nb::handle outputs, std::vector<InArray>& keep_in,
                        std::vector<OutArray>& keep_out) const {
-    const std::string where = reduce_tag(desc_);
-    ReduceArgs args;
-    const int nin = num_inputs();
-    if (!nb::isinstance<nb::sequence>(inputs)) throw nb::type_error("inputs must be a sequence");
-    if (static_cast<int>(nb::len(inputs)) != nin)
-      throw_invalid(where + "run() takes " + std::to_string(nin) + " input(s)" +
-                    (backward() ? " (the gradient of each floating result, then x)" : " (x)") + ", got " +
-                    std::to_string(nb::len(inputs)));
-    nb::sequence in = nb::borrow<nb::sequence>(inputs);
-    keep_in.reserve(ReduceArgs::kMaxInputs);
-    for (int j = 0; j < nin; ++j) {
-      nb::handle h = in[j];
-      if (h.is_none()) throw_invalid(where + "input " + std::to_string(j) + " is missing (None)");
-      args.inputs[j] = to_tensor_ref(h, keep_in);
-    }
-    if (!outputs.is_valid() || outputs.is_none())
-      throw_invalid(where + "run() needs " + std::to_string(num_outputs()) + " output tensor(s)");
-    if (!nb::isinstance<nb::sequence>(outputs)) throw nb::type_error("outputs must be a sequence");
-    const size_t n = nb::len(outputs);
-    if (static_cast<int>(n) != num_outputs())
-      throw_invalid(where + "run() takes " + std::to_string(num_outputs()) + " output(s), got " + std::to_string(n));
-    nb::sequence outs = nb::borrow<nb::sequence>(outputs);
-    for (size_t k = 0; k < n; ++k) {
-      nb::handle h = outs[k];
-      if (h.is_none()) throw_invalid(where + "output " + std::to_string(k) + " is missing (None)");
-      args.outputs[k] = to_tensor_mut(h, keep_out);
-    }
-    return args;
+    const char* operands = backward() ? " (the gradient of each floating result, then x)" : " (x)";
+    return bind_indexed_args<ReduceArgs>(inputs, outputs, num_inputs(), num_outputs(), reduce_tag(desc_), operands,
+                                         keep_in, keep_out);
   }
 
   ReduceSignature sig_;

@@ -98,28 +98,9 @@ class PySoftmaxPlan : public PlanHolder<SoftmaxFamily> {
 
   SoftmaxArgs make_args(nb::handle inputs, nb::handle outputs, std::vector<InArray>& keep_in,
                         std::vector<OutArray>& keep_out) const {
-    const std::string where = softmax_tag(desc_);
-    SoftmaxArgs args;
-    const int nin = num_inputs();
-    if (!nb::isinstance<nb::sequence>(inputs)) throw nb::type_error("inputs must be a sequence");
-    if (static_cast<int>(nb::len(inputs)) != nin)
-      throw_invalid(where + "run() takes " + std::to_string(nin) + " input(s)" +
-                    (backward() ? " (dy, y" : " (x") + std::string(desc_.mask ? ", mask)" : ")") + ", got " +
-                    std::to_string(nb::len(inputs)));
-    nb::sequence in = nb::borrow<nb::sequence>(inputs);
-    keep_in.reserve(SoftmaxArgs::kMaxInputs);
-    for (int j = 0; j < nin; ++j) {
-      nb::handle h = in[j];
-      if (h.is_none()) throw_invalid(where + "input " + std::to_string(j) + " is missing (None)");
-      args.inputs[j] = to_tensor_ref(h, keep_in);
-    }
-    if (!outputs.is_valid() || outputs.is_none()) throw_invalid(where + "run() needs 1 output tensor");
-    if (!nb::isinstance<nb::sequence>(outputs)) throw nb::type_error("outputs must be a sequence");
-    if (nb::len(outputs) != 1) throw_invalid(where + "run() takes 1 output, got " + std::to_string(nb::len(outputs)));
-    nb::sequence outs = nb::borrow<nb::sequence>(outputs);
-    if (outs[0].is_none()) throw_invalid(where + "output 0 is missing (None)");
-    args.outputs[0] = to_tensor_mut(outs[0], keep_out);
-    return args;
+    const std::string operands = std::string(backward() ? " (dy, y" : " (x") + (desc_.mask ? ", mask)" : ")");
+    return bind_indexed_args<SoftmaxArgs>(inputs, outputs, num_inputs(), 1, softmax_tag(desc_), operands, keep_in,
+                                          keep_out);
   }
 
   SoftmaxSignature sig_;
