@@ -65,6 +65,35 @@ inline double copy_bandwidth_gbs(int reps, cudaStream_t s) {
   return 2.0 * bytes / (ms * 1e6);
 }
 
+// One measured case, as written to the JSON (DESIGN.md section 7; torch_compare.py adds torch's).
+struct Record {
+  std::string op, cas, dtype, shape, impl;
+  double ms, gbs;
+};
+
+// Writes {"gpu", "copy_gb_per_s", "records": [...]} to path; false (with a message) when it can't.
+inline bool write_json(const std::string& path, const std::string& family, const char* gpu, double copy_gbs,
+                       const std::vector<Record>& records) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    std::perror(("open " + path).c_str());
+    return false;
+  }
+  std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", gpu, copy_gbs);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    std::fprintf(f,
+                 "  {\"family\": \"%s\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
+                 "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                 "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
+                 family.c_str(), r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms,
+                 r.gbs, r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
+  }
+  std::fprintf(f, "]}\n");
+  std::fclose(f);
+  return true;
+}
+
 // [--json out.json] [--reps N]
 struct Options {
   std::string json_path;

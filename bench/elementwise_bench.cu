@@ -20,6 +20,7 @@
 using namespace baracuda;
 using bench::Buffer;
 using bench::median_ms;
+using bench::Record;
 
 namespace {
 
@@ -33,11 +34,6 @@ __global__ void fill_random(void* p, int64_t n, int dtype_code, uint64_t seed) {
     else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
   }
 }
-
-struct Record {
-  std::string op, cas, dtype, shape, impl;
-  double ms, gbs;
-};
 
 }  // namespace
 
@@ -114,22 +110,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  if (!json_path.empty()) {
-    FILE* f = std::fopen(json_path.c_str(), "w");
-    if (!f) { std::perror("open json"); return 1; }
-    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& r = records[i];
-      std::fprintf(f,
-                   "  {\"family\": \"elementwise\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
-                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
-                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
-                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
-                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
-    }
-    std::fprintf(f, "]}\n");
-    std::fclose(f);
-  }
+  if (!json_path.empty() && !bench::write_json(json_path, "elementwise", prop.name, copy_gbs, records)) return 1;
   cudaStreamDestroy(s);
   return 0;
 }

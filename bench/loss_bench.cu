@@ -21,6 +21,7 @@
 using namespace baracuda;
 using bench::Buffer;
 using bench::median_ms;
+using bench::Record;
 
 namespace {
 
@@ -38,11 +39,6 @@ __global__ void fill_targets(int64_t* t, int64_t n, int64_t classes) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     t[i] = (i * 7919) % classes;
 }
-
-struct Record {
-  std::string op, cas, dtype, shape, impl;
-  double ms, gbs;
-};
 
 }  // namespace
 
@@ -102,25 +98,7 @@ int main(int argc, char** argv) {
   run_case("cross_entropy_bf16_8192x128256", false, 2.0 * N * V);
   run_case("cross_entropy_fwdbwd_bf16_8192x128256", true, 3.0 * 2.0 * N * V);
 
-  if (!json_path.empty()) {
-    FILE* f = std::fopen(json_path.c_str(), "w");
-    if (!f) {
-      std::perror("open json");
-      return 1;
-    }
-    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& r = records[i];
-      std::fprintf(f,
-                   "  {\"family\": \"loss\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
-                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
-                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
-                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
-                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
-    }
-    std::fprintf(f, "]}\n");
-    std::fclose(f);
-  }
+  if (!json_path.empty() && !bench::write_json(json_path, "loss", prop.name, copy_gbs, records)) return 1;
   cudaStreamDestroy(s);
   return 0;
 }

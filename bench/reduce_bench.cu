@@ -24,6 +24,7 @@
 using namespace baracuda;
 using bench::Buffer;
 using bench::median_ms;
+using bench::Record;
 
 namespace {
 
@@ -39,11 +40,6 @@ __global__ void fill_random(void* p, int64_t n, bool f32, uint64_t seed) {
     else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
   }
 }
-
-struct Record {
-  std::string op, cas, dtype, shape, impl;
-  double ms, gbs;
-};
 
 }  // namespace
 
@@ -117,25 +113,7 @@ int main(int argc, char** argv) {
   run_case("var_mean_rows_f32_16k", ReduceOp::var_mean, DType::f32, X, {1});
   run_case("logsumexp_rows_f32_16k", ReduceOp::logsumexp, DType::f32, X, {1});
 
-  if (!json_path.empty()) {
-    FILE* f = std::fopen(json_path.c_str(), "w");
-    if (!f) {
-      std::perror("open json");
-      return 1;
-    }
-    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& r = records[i];
-      std::fprintf(f,
-                   "  {\"family\": \"reduce\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
-                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
-                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
-                   r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs,
-                   r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
-    }
-    std::fprintf(f, "]}\n");
-    std::fclose(f);
-  }
+  if (!json_path.empty() && !bench::write_json(json_path, "reduce", prop.name, copy_gbs, records)) return 1;
   cudaStreamDestroy(s);
   return 0;
 }

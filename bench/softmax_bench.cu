@@ -22,6 +22,7 @@
 using namespace baracuda;
 using bench::Buffer;
 using bench::median_ms;
+using bench::Record;
 
 namespace {
 
@@ -35,11 +36,6 @@ __global__ void fill_random_bf16(__nv_bfloat16* p, int64_t n, uint64_t seed) {
     p[i] = __float2bfloat16(((h >> 40) / float(1 << 24)) * 8.f - 4.f);
   }
 }
-
-struct Record {
-  std::string op, cas, shape, impl;
-  double ms, gbs;
-};
 
 }  // namespace
 
@@ -100,29 +96,11 @@ int main(int argc, char** argv) {
       const double gbs = moved / (ms * 1e6);
       std::printf("%-28s %9.4f ms %8.1f GB/s %5.1f%% of copy  [%s]\n", cas.c_str(), ms, gbs, 100.0 * gbs / copy_gbs,
                   plan->sku().to_string().c_str());
-      records.push_back({bwd ? "softmax.backward" : "softmax", cas, shape_to_string(shape), plan->sku().impl, ms, gbs});
+      records.push_back({bwd ? "softmax.backward" : "softmax", cas, "bf16", shape_to_string(shape), plan->sku().impl, ms, gbs});
     }
   }
 
-  if (!json_path.empty()) {
-    FILE* f = std::fopen(json_path.c_str(), "w");
-    if (!f) {
-      std::perror("open json");
-      return 1;
-    }
-    std::fprintf(f, "{\"gpu\": \"%s\", \"copy_gb_per_s\": %.1f, \"records\": [\n", prop.name, copy_gbs);
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& r = records[i];
-      std::fprintf(f,
-                   "  {\"family\": \"softmax\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"bf16\", \"shape\": \"%s\", "
-                   "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
-                   "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
-                   r.op.c_str(), r.cas.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms, r.gbs, r.gbs / copy_gbs,
-                   i + 1 < records.size() ? "," : "");
-    }
-    std::fprintf(f, "]}\n");
-    std::fclose(f);
-  }
+  if (!json_path.empty() && !bench::write_json(json_path, "softmax", prop.name, copy_gbs, records)) return 1;
   cudaStreamDestroy(s);
   return 0;
 }
