@@ -97,11 +97,5 @@ def test_backward(bc, op, device):
         y = y.values if op in ("cummax", "cummin") else y
         dy = torch.randn_like(y)
         (want,) = torch.autograd.grad(y, xr, dy)
-        if device == "cuda" and op != "cumsum":
-            # Documented gap: only cumsum's backward has a CUDA kernel so far; the others refuse
-            # CUDA tensors with NotSupportedError (the CPU reference serves CPU tensors).
-            with pytest.raises(bc.NotSupportedError):
-                getattr(bc.ops, op + "_backward")(dy, x, 1)
-            return
         got = getattr(bc.ops, op + "_backward")(dy, x, 1)
         torch.testing.assert_close(got, want, **tol(dtype, 40))
