@@ -3,7 +3,9 @@
 // look-back flags and enqueues the single-pass kernel.
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "ops/scan/cuda/scan_launchers.hpp"
 #include "ops/scan/scan_impls.hpp"
@@ -77,6 +79,13 @@ Result<Choice> pick_kernel(const ScanDescriptor& d, const ScanSignature& sig) {
   return not_supported("no CUDA scan kernel for " + std::string(dtype_name(x)) + " -> " + std::string(dtype_name(out)));
 }
 
+// BARACUDA_SCAN_LINE_KERNEL=0 keeps scan_lookback_kernel for every look-back launch (A/B timing of
+// the line kernel, see PERF-NOTES-scan.md).
+bool line_kernel_enabled() {
+  const char* v = std::getenv("BARACUDA_SCAN_LINE_KERNEL");
+  return !(v && std::string_view(v) == "0");
+}
+
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
   return sig.accumulate == DType::f32 ? 4 : 8;
@@ -122,6 +131,7 @@ class CudaScan final : public Executable<ScanFamily> {
   CudaScan(ScanDescriptor d, ScanSignature sig, Device device, Choice choice)
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), choice_(choice) {
     geometry_ = plan_geometry(d_, sig_);
+    geometry_.line_kernel = line_kernel_enabled();
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
       geometry_.reverse = d_.reverse;
@@ -144,6 +154,8 @@ class CudaScan final : public Executable<ScanFamily> {
                                  : "single pass, decoupled look-back (deterministic fold), 256 threads x 16 items, " +
                                        std::to_string(geometry_.width) + " column(s) per tile";
     sku_.tactic += ", 16-byte vectors on contiguous runs";
+    if (!geometry_.rows && geometry_.width == 1 && !geometry_.reverse && geometry_.line_kernel)
+      sku_.tactic += " (contiguous aligned lines: the line kernel, coalesced through swizzled shared memory)";
     if (choice_.fused)
       sku_.tactic = d_.direction == Direction::backward && d_.op != ScanOp::cumsum
                         ? "fused look-back kernel, two passes (a helper scan into a workspace temporary, then the "
