@@ -1,6 +1,7 @@
 // The CUDA scan plan against the CPU reference plan (Stream::cpu()) on the same random inputs:
 // every op x dtype, scans along the first / middle / last axis, lengths 1, 7, 33, 1000, 4097,
-// 100000 (rows up to 4096 take the warp-per-row kernel, longer ones the look-back), a flat
+// 100000 (rows up to 4096 take the warp-per-row kernel, longer ones the look-back: the line kernel
+// when contiguous, forward and 16-byte aligned, scan_lookback_kernel otherwise), a flat
 // 3'000'000 scan, shape (1000000, 8) along dim 0, strided and transposed inputs,
 // exclusive / reverse, the backward of every op (cumprod with zeros in x, strided x and dy, dy in
 // another dtype through dtype=), dtype= conversions between every input and output dtype, 0-d and
@@ -26,6 +27,7 @@
 #include <cmath>
 #include <limits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <tuple>
@@ -466,6 +468,28 @@ TEST(ScanGpu, DtypeConversions) {
   for (int64_t i = 0; i < w.x.numel(); ++i) w.x.set_int(i, (int64_t{1} << 40) + 12345 * i);
   w.desc.output_dtype = DType::i32;
   run_case(w);
+}
+
+TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  // Contiguous forward lines with 16-byte aligned starts take the line kernel: partial last tiles
+  // (4100 = one tile + 4, 8200, 100003 flat) and partial warps, exclusive, every non-index op.
+  for (ScanOp op : {ScanOp::cumsum, ScanOp::cumprod, ScanOp::logcumsumexp})
+    for (DType t : {DType::f32, DType::bf16, DType::f16, DType::f64, DType::i32, DType::u8}) {
+      if (!valid_pair(op, t)) continue;
+      for (bool exclusive : {false, true}) {
+        run_case(make_case(op, t, {3, 4100}, 1, exclusive));
+        run_case(make_case(op, t, {2, 8200}, -1, exclusive));
+        run_case(make_case(op, t, {100003}, 0, exclusive));
+      }
+    }
+  // The same launches with the line kernel switched off (scan_lookback_kernel, the A/B baseline).
+  ASSERT_EQ(setenv("BARACUDA_SCAN_LINE_KERNEL", "0", 1), 0);
+  for (DType t : {DType::f32, DType::bf16}) {
+    run_case(make_case(ScanOp::cumsum, t, {3, 4100}, 1));
+    run_case(make_case(ScanOp::cumsum, t, {3000000}, 0, true));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_LINE_KERNEL"), 0);
 }
 
 TEST(ScanGpu, ZeroDimAndEmpty) {
