@@ -1,27 +1,36 @@
 // The CUDA scan plan against the CPU reference plan (Stream::cpu()) on the same random inputs:
 // every op x dtype, scans along the first / middle / last axis, lengths 1, 7, 33, 1000, 4097,
-// 100000 (rows up to 4096 take the warp-per-row kernel, longer ones the look-back), a flat
+// 100000 (rows up to 4096 take the warp-per-row kernel, longer ones the look-back: the line kernel
+// when contiguous, forward and 16-byte aligned, scan_lookback_kernel otherwise), a flat
 // 3'000'000 scan, shape (1000000, 8) along dim 0, strided and transposed inputs,
-// exclusive / reverse, cumsum's backward, 0-d and empty tensors. Outputs AND the workspace are
-// poisoned (0xFF) before every run, so unwritten elements and un-reset look-back flags show up;
-// every case runs twice and must be bitwise identical (determinism).
+// exclusive / reverse, the backward of every op (cumprod with zeros in x, strided x and dy, dy in
+// another dtype through dtype=), dtype= conversions between every input and output dtype, 0-d and
+// empty tensors. Outputs AND the workspace are poisoned (0xFF) before every run, so unwritten
+// elements and un-reset look-back flags show up; every case runs twice and must be bitwise
+// identical (determinism).
 //
 // Tolerances: cummax/cummin values and indices, and integer scans, are exact. Floating scans are
 // compared with the f64 reference through the summation-order bound: for output i of a line of
 // length n, |got - want| <= 8 sqrt(n) eps(accumulator) * S_i + 2 eps(output) |want|, where S_i is
 // sum |x| for cumsum, |want| for cumprod (relative error of a product) and 1 + |want| for
-// logcumsumexp (absolute error of a log).
+// logcumsumexp (absolute error of a log). Backward results are compared through the same factor
+// times a magnitude computed by the reference itself: the backward of |dy| (and |x| for cumprod),
+// i.e. the sum of the absolute values of the terms that make up dx_i (x48 for logcumsumexp, whose
+// terms go through exp of an f32 log-sum-exp of magnitude up to ~40).
 //
 // Without a GPU every test skips. The last line printed is
 //   "GPU scan: N passed, M failed, K not supported"
-// (K: descriptors the CUDA plan refuses on purpose, e.g. backward of ops other than cumsum).
+// (K stays 0: every descriptor here must have a CUDA plan; a refusal counts as a failure).
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <tuple>
 #include <random>
 #include <string>
 #include <vector>
@@ -135,6 +144,16 @@ bool within(ScanOp op, DType acc, DType out, int64_t n, double got, double want,
   return std::fabs(got - want) <= tol;
 }
 
+// Backward: |got - want| <= 8 sqrt(n) eps(acc) * c * magnitude + 2 eps(out) |want| (+ subnormals),
+// `magnitude` being the reference's sum of |terms| of dx_i (see the header comment).
+bool within_backward(ScanOp op, DType acc, DType out, int64_t n, double got, double want, double magnitude) {
+  if (std::isnan(want) || std::isinf(want)) return std::isnan(want) ? std::isnan(got) : got == want;
+  const double k = 8.0 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 1))) * eps_of(acc);
+  const double c = op == ScanOp::logcumsumexp ? 48.0 : op == ScanOp::cumprod ? 2.0 : 1.0;
+  const double tol = k * c * magnitude + 2.0 * eps_of(out) * std::fabs(want) + 2.0 * subnormal_unit(out) + 1e-300;
+  return std::fabs(got - want) <= tol;
+}
+
 // Upload a host tensor's whole storage (strides and gaps included).
 bool upload(const HostTensor& h, DeviceBuffer& d) {
   d = DeviceBuffer(h.storage().size());
@@ -149,10 +168,6 @@ void run_case(const GpuCase& c) {
   ASSERT_TRUE(stream) << stream.status().to_string();
   auto plan = ScanPlan::select(*stream, d);
   if (!plan) {
-    if (plan.status().code() == StatusCode::not_supported && d.direction == Direction::backward && d.op != ScanOp::cumsum) {
-      ++counts().not_supported;  // documented: only cumsum's backward has a CUDA kernel yet
-      return;
-    }
     ++counts().failed;
     FAIL() << "CUDA select failed: " << plan.status().to_string();
   }
@@ -170,6 +185,27 @@ void run_case(const GpuCase& c) {
   if (bwd) ra.inputs[1] = c.x.ref();
   for (size_t i = 0; i < want.size(); ++i) ra.outputs[i] = want[i].mut();
   ASSERT_OK(ref_plan->run(Stream::cpu(), {}, ra));
+
+  // Backward: the magnitude of the terms of each dx_i, from the reference on |dy| (and |x|).
+  HostTensor magnitude;
+  if (bwd) {
+    HostTensor abs_x64(DType::f64, c.x.shape()), abs_dy64(DType::f64, c.dy.shape());
+    for (int64_t i = 0; i < c.x.numel(); ++i) abs_x64.set(i, d.op == ScanOp::cumprod ? std::fabs(c.x.get(i)) : c.x.get(i));
+    for (int64_t i = 0; i < c.dy.numel(); ++i) abs_dy64.set(i, std::fabs(c.dy.get(i)));
+    magnitude = HostTensor(DType::f64, c.x.shape());
+    ScanDescriptor md = d;  // same op, axis, exclusive, reverse; dense f64 operands
+    md.input = abs_x64.operand();
+    md.grad_output = abs_dy64.operand();
+    md.output_dtype.reset();
+    md.outputs.clear();
+    auto mplan = ScanPlan::select(Stream::cpu(), md);
+    ASSERT_TRUE(mplan) << mplan.status().to_string();
+    ScanArgs ma;
+    ma.inputs[0] = abs_dy64.ref();
+    ma.inputs[1] = abs_x64.ref();
+    ma.outputs[0] = magnitude.mut();
+    ASSERT_OK(mplan->run(Stream::cpu(), {}, ma));
+  }
 
   // The device run, twice, with poisoned outputs and workspace.
   DeviceBuffer dx_in, ddy;
@@ -230,8 +266,9 @@ void run_case(const GpuCase& c) {
       const double g = got[0][o].get(i), w = want[o].get(i);
       bool ok;
       if (!is_floating(t)) ok = got[0][o].get_int(i) == want[o].get_int(i);
+      else if (bwd) ok = within_backward(d.op, sig->accumulate, t, n, g, w, magnitude.get(i));
       else if (d.op == ScanOp::cummax || d.op == ScanOp::cummin) ok = std::isnan(w) ? std::isnan(g) : g == w;
-      else ok = within(bwd ? ScanOp::cumsum : d.op, sig->accumulate, t, n, g, w, running[static_cast<size_t>(i)]);
+      else ok = within(d.op, sig->accumulate, t, n, g, w, running[static_cast<size_t>(i)]);
       if (!ok) {
         ++bad;
         ADD_FAILURE() << "output " << o << " element " << i << ": got " << g << ", want " << w;
@@ -348,6 +385,111 @@ TEST(ScanGpu, Backward) {
             run_case(c);
           }
         }
+}
+
+GpuCase make_backward_case(ScanOp op, DType t, std::vector<int64_t> shape, int axis, bool exclusive, bool reverse,
+                           std::vector<int64_t> x_strides = {}, std::vector<int64_t> dy_strides = {},
+                           std::optional<DType> output_dtype = std::nullopt) {
+  GpuCase c = make_case(op, t, shape, axis, exclusive, reverse, std::move(x_strides));
+  c.desc.direction = Direction::backward;
+  c.desc.output_dtype = output_dtype;
+  std::mt19937_64 rng(5);
+  c.dy = HostTensor(output_dtype.value_or(t), shape, dy_strides);
+  fill_input(c.dy, ScanOp::cumsum, rng);
+  if (!dy_strides.empty() || output_dtype) c.desc.grad_output = c.dy.operand();
+  return c;
+}
+
+TEST(ScanGpu, CumprodBackwardWithZeros) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  // Zeros at line starts, isolated and in runs: dx must be the product of the other factors (no
+  // division), which the reference computes exactly the same way.
+  for (DType t : kFloat)
+    for (bool exclusive : {false, true})
+      for (bool reverse : {false, true})
+        for (auto [shape, axis] : {std::pair<std::vector<int64_t>, int>{{3, 4097}, 1}, {{4097, 3}, 0}, {{100000}, 0}, {{7}, 0}}) {
+          GpuCase c = make_backward_case(ScanOp::cumprod, t, shape, axis, exclusive, reverse);
+          for (int64_t i = 0; i < c.x.numel(); ++i)
+            if (i % 37 == 0 || (i % 1001 >= 500 && i % 1001 < 503)) c.x.set(i, 0.0);
+          run_case(c);
+        }
+}
+
+TEST(ScanGpu, BackwardStridedOperands) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (ScanOp op : kOps)
+    for (DType t : {DType::f32, DType::bf16, DType::f64}) {
+      // x transposed, dy with gaps; both axes, forward and reverse.
+      run_case(make_backward_case(op, t, {1000, 6}, 0, false, false, {1, 1000}, {12, 2}));
+      run_case(make_backward_case(op, t, {1000, 6}, 1, false, true, {1, 1000}, {1, 1000}));
+      run_case(make_backward_case(op, t, {4, 50, 3}, 1, false, false, {3, 12, 1}, {}));
+      // Wide column groups: W = 32 and W = 256 (one thread per column walks the look-back).
+      run_case(make_backward_case(op, t, {2, 700, 20}, 1, false, true));
+      run_case(make_backward_case(op, t, {600, 300}, 0, false, false));
+    }
+}
+
+TEST(ScanGpu, BackwardThroughDtype) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  // dtype= on cumsum / cumprod: dy comes in the output dtype, dx in x's.
+  for (ScanOp op : {ScanOp::cumsum, ScanOp::cumprod})
+    for (auto [t, o] : {std::pair{DType::f32, DType::f64}, {DType::f16, DType::f32}, {DType::bf16, DType::f64},
+                        {DType::f64, DType::f32}, {DType::f32, DType::bf16}})
+      for (bool exclusive : {false, true}) {
+        run_case(make_backward_case(op, t, {3, 4097}, 1, exclusive, false, {}, {}, o));
+        run_case(make_backward_case(op, t, {4097, 3}, 0, exclusive, true, {}, {}, o));
+      }
+}
+
+TEST(ScanGpu, DtypeConversions) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  constexpr DType kOutputs[] = {DType::f64, DType::f32, DType::f16, DType::bf16, DType::i64,
+                                DType::i32, DType::i16, DType::i8,  DType::u8};
+  for (ScanOp op : {ScanOp::cumsum, ScanOp::cumprod})
+    for (DType t : kAll)
+      for (DType o : kOutputs)
+        for (auto [shape, axis, exclusive, reverse] :
+             {std::tuple<std::vector<int64_t>, int, bool, bool>{{3, 1000}, 1, false, false}, {{1000, 3}, 0, true, false},
+              {{2, 4097}, 1, false, true}, {{5, 7}, 1, true, true}}) {
+          GpuCase c = make_case(op, t, shape, axis, exclusive, reverse);
+          if (op == ScanOp::cumsum && is_floating(t))  // fractions and magnitudes that truncation changes
+            for (int64_t i = 0; i < c.x.numel(); ++i) c.x.set(i, 10.0 * c.x.get(i));
+          c.desc.output_dtype = o;
+          run_case(c);
+        }
+  // Long lines through many look-back tiles.
+  for (DType o : {DType::f64, DType::i32, DType::f16}) {
+    GpuCase c = make_case(ScanOp::cumsum, DType::f32, {3000000}, 0);
+    c.desc.output_dtype = o;
+    run_case(c);
+  }
+  // Integer wrap-around: int64 sums far beyond int32, stored wrapped (torch's int64 -> int32).
+  GpuCase w = make_case(ScanOp::cumsum, DType::i64, {4, 5000}, 1);
+  for (int64_t i = 0; i < w.x.numel(); ++i) w.x.set_int(i, (int64_t{1} << 40) + 12345 * i);
+  w.desc.output_dtype = DType::i32;
+  run_case(w);
+}
+
+TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  // Contiguous forward lines with 16-byte aligned starts take the line kernel: partial last tiles
+  // (4100 = one tile + 4, 8200, 100003 flat) and partial warps, exclusive, every non-index op.
+  for (ScanOp op : {ScanOp::cumsum, ScanOp::cumprod, ScanOp::logcumsumexp})
+    for (DType t : {DType::f32, DType::bf16, DType::f16, DType::f64, DType::i32, DType::u8}) {
+      if (!valid_pair(op, t)) continue;
+      for (bool exclusive : {false, true}) {
+        run_case(make_case(op, t, {3, 4100}, 1, exclusive));
+        run_case(make_case(op, t, {2, 8200}, -1, exclusive));
+        run_case(make_case(op, t, {100003}, 0, exclusive));
+      }
+    }
+  // The same launches with the line kernel switched off (scan_lookback_kernel, the A/B baseline).
+  ASSERT_EQ(setenv("BARACUDA_SCAN_LINE_KERNEL", "0", 1), 0);
+  for (DType t : {DType::f32, DType::bf16}) {
+    run_case(make_case(ScanOp::cumsum, t, {3, 4100}, 1));
+    run_case(make_case(ScanOp::cumsum, t, {3000000}, 0, true));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_LINE_KERNEL"), 0);
 }
 
 TEST(ScanGpu, ZeroDimAndEmpty) {

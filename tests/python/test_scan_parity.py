@@ -97,11 +97,27 @@ def test_backward(bc, op, device):
         y = y.values if op in ("cummax", "cummin") else y
         dy = torch.randn_like(y)
         (want,) = torch.autograd.grad(y, xr, dy)
-        if device == "cuda" and op != "cumsum":
-            # Documented gap: only cumsum's backward has a CUDA kernel so far; the others refuse
-            # CUDA tensors with NotSupportedError (the CPU reference serves CPU tensors).
-            with pytest.raises(bc.NotSupportedError):
-                getattr(bc.ops, op + "_backward")(dy, x, 1)
-            return
         got = getattr(bc.ops, op + "_backward")(dy, x, 1)
         torch.testing.assert_close(got, want, **tol(dtype, 40))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+def test_dtype_conversions(bc, op, device):
+    # dtype= converts the input first (torch): float -> int truncates, then the scan runs in the
+    # output dtype (16-bit outputs accumulate in f32 in baracuda; compared with a tolerance).
+    pairs = [(torch.float32, torch.float64), (torch.int32, torch.float32), (torch.float16, torch.float32),
+             (torch.int64, torch.int32), (torch.float32, torch.int64), (torch.uint8, torch.int16),
+             (torch.bool, torch.float16), (torch.float64, torch.bfloat16)]
+    for src, dst in pairs:
+        for shape, dim in [((3, 1000), 1), ((1000, 3), 0), ((5, 7), 1)]:
+            x = make(shape, src, device, op)
+            if op == "cumsum" and src.is_floating_point:
+                x = x * 10
+            want = getattr(torch, op)(x.cpu(), dim, dtype=dst).to(device)
+            got = getattr(bc.ops, op)(x, dim, dtype=dst)
+            assert got.dtype == dst
+            if dst.is_floating_point:
+                torch.testing.assert_close(got, want, equal_nan=True, **tol(dst, shape[dim]))
+            else:
+                assert torch.equal(got, want), f"{op} {src} -> {dst} {shape} dim={dim}"

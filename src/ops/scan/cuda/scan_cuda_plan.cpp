@@ -3,7 +3,9 @@
 // look-back flags and enqueues the single-pass kernel.
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "ops/scan/cuda/scan_launchers.hpp"
 #include "ops/scan/scan_impls.hpp"
@@ -28,30 +30,60 @@ Status check_cuda_device(const Device& device) {
   return Status::ok();
 }
 
-// The kernel that computes this descriptor, or the reason there is none.
-Result<cuda::Launcher> pick_launcher(const ScanDescriptor& d, const ScanSignature& sig) {
+// The kernel that computes a descriptor: a launcher of the one-input engine (scan_engine.cuh), or
+// the fused engine (scan_fused_engine.cuh) for backward passes and dtype= conversions.
+struct Choice {
+  cuda::Launcher launcher = nullptr;
+  bool fused = false;
+  cuda::FusedConfig config;
+};
+
+Result<Choice> pick_kernel(const ScanDescriptor& d, const ScanSignature& sig) {
   const DType x = d.input.dtype;
   const DType out = sig.outputs[0].dtype;
-  cuda::Launcher l = nullptr;
+  Choice ch;
+  ch.config.exclusive = d.exclusive;
+  ch.config.reverse = d.reverse;
   if (d.direction == Direction::backward) {
-    if (d.op != ScanOp::cumsum)
-      return not_supported("the CUDA scan computes the backward of cumsum only; " + std::string(scan_op_info(d.op).name) +
-                           ".backward runs on the CPU reference");
-    if (sig.inputs[0].dtype != x) return not_supported("cumsum backward with dy dtype != x dtype");
-    l = cuda::find_sum_launcher(x, x);
-  } else {
-    switch (d.op) {
-      case ScanOp::cumsum: l = cuda::find_sum_launcher(x, out); break;
-      case ScanOp::cumprod: l = cuda::find_prod_launcher(x, out); break;
-      case ScanOp::cummax: l = cuda::find_maxmin_launcher(true, x); break;
-      case ScanOp::cummin: l = cuda::find_maxmin_launcher(false, x); break;
-      case ScanOp::logcumsumexp: l = cuda::find_logcumsumexp_launcher(x); break;
+    const DType dy = sig.inputs[0].dtype;
+    if (d.op == ScanOp::cumsum && dy == x) {  // the opposite-direction cumsum of dy, vectorized engine
+      ch.launcher = cuda::find_sum_launcher(x, x);
+      if (ch.launcher) return ch;
     }
+    ch.fused = true;
+    ch.config.acc_f64 = x == DType::f64 || dy == DType::f64;
+    switch (d.op) {
+      case ScanOp::cumsum: ch.config.kind = cuda::FusedKind::cumsum_backward; break;
+      case ScanOp::cumprod: ch.config.kind = cuda::FusedKind::cumprod_backward; break;
+      case ScanOp::cummax: ch.config.kind = cuda::FusedKind::cummax_backward; break;
+      case ScanOp::cummin: ch.config.kind = cuda::FusedKind::cummin_backward; break;
+      case ScanOp::logcumsumexp: ch.config.kind = cuda::FusedKind::logcumsumexp_backward; break;
+    }
+    return ch;
   }
-  if (!l)
-    return not_supported("no CUDA scan kernel for " + std::string(dtype_name(x)) + " -> " + std::string(dtype_name(out)) +
-                         " (dtype= conversions other than integer -> i64 run on the CPU reference)");
-  return l;
+  switch (d.op) {
+    case ScanOp::cumsum: ch.launcher = cuda::find_sum_launcher(x, out); break;
+    case ScanOp::cumprod: ch.launcher = cuda::find_prod_launcher(x, out); break;
+    case ScanOp::cummax: ch.launcher = cuda::find_maxmin_launcher(true, x); break;
+    case ScanOp::cummin: ch.launcher = cuda::find_maxmin_launcher(false, x); break;
+    case ScanOp::logcumsumexp: ch.launcher = cuda::find_logcumsumexp_launcher(x); break;
+  }
+  if (ch.launcher) return ch;
+  if (d.op == ScanOp::cumsum || d.op == ScanOp::cumprod) {  // dtype=: convert in the fused kernel
+    ch.fused = true;
+    ch.config.kind = d.op == ScanOp::cumsum ? cuda::FusedKind::convert_cumsum : cuda::FusedKind::convert_cumprod;
+    ch.config.int_math = sig.accumulate == DType::i64;
+    ch.config.acc_f64 = sig.accumulate == DType::f64;
+    return ch;
+  }
+  return not_supported("no CUDA scan kernel for " + std::string(dtype_name(x)) + " -> " + std::string(dtype_name(out)));
+}
+
+// BARACUDA_SCAN_LINE_KERNEL=0 keeps scan_lookback_kernel for every look-back launch (A/B timing of
+// the line kernel, see PERF-NOTES-scan.md).
+bool line_kernel_enabled() {
+  const char* v = std::getenv("BARACUDA_SCAN_LINE_KERNEL");
+  return !(v && std::string_view(v) == "0");
 }
 
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
@@ -96,10 +128,18 @@ cuda::TensorStrides strides_of(const T& t, int axis) {
 
 class CudaScan final : public Executable<ScanFamily> {
  public:
-  CudaScan(ScanDescriptor d, ScanSignature sig, Device device, cuda::Launcher launcher)
-      : d_(std::move(d)), sig_(std::move(sig)), device_(device), launcher_(launcher) {
+  CudaScan(ScanDescriptor d, ScanSignature sig, Device device, Choice choice)
+      : d_(std::move(d)), sig_(std::move(sig)), device_(device), choice_(choice) {
     geometry_ = plan_geometry(d_, sig_);
-    if (!geometry_.rows) layout_ = cuda::lookback_layout(geometry_.tiles * geometry_.width, state_bytes(d_, sig_));
+    geometry_.line_kernel = line_kernel_enabled();
+    if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
+      geometry_.rows = false;
+      geometry_.reverse = d_.reverse;
+      workspace_bytes_ = cuda::fused_workspace(geometry_, choice_.config).total;
+    } else if (!geometry_.rows) {
+      layout_ = cuda::lookback_layout(geometry_.tiles * geometry_.width, state_bytes(d_, sig_));
+      workspace_bytes_ = layout_.total;
+    }
     sku_.family = "scan";
     sku_.op = std::string(scan_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
     for (size_t i = 0; i < sig_.inputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.inputs[i].dtype));
@@ -114,6 +154,13 @@ class CudaScan final : public Executable<ScanFamily> {
                                  : "single pass, decoupled look-back (deterministic fold), 256 threads x 16 items, " +
                                        std::to_string(geometry_.width) + " column(s) per tile";
     sku_.tactic += ", 16-byte vectors on contiguous runs";
+    if (!geometry_.rows && geometry_.width == 1 && !geometry_.reverse && geometry_.line_kernel)
+      sku_.tactic += " (contiguous aligned lines: the line kernel, coalesced through swizzled shared memory)";
+    if (choice_.fused)
+      sku_.tactic = d_.direction == Direction::backward && d_.op != ScanOp::cumsum
+                        ? "fused look-back kernel, two passes (a helper scan into a workspace temporary, then the "
+                          "opposite-direction scan), scalar loads, runtime dtypes"
+                        : "fused look-back kernel, one pass, scalar loads, runtime dtypes (dtype conversion)";
     pg_.math = sig_.accumulate == DType::i64 ? "i64 math (wrapping)"
                                              : std::string(sig_.accumulate == DType::f64 ? "f64" : "f32") +
                                                    " accumulation in a fixed tree order (16 per thread, then threads, "
@@ -124,22 +171,23 @@ class CudaScan final : public Executable<ScanFamily> {
   }
 
   Status can_implement(const ScanArgs& args) const override { return check_scan_args(d_, sig_, args, device_); }
-  size_t workspace_size() const override { return geometry_.tiles == 0 || geometry_.rows ? 0 : layout_.total; }
+  size_t workspace_size() const override { return geometry_.tiles == 0 ? 0 : workspace_bytes_; }
   const KernelSku& sku() const override { return sku_; }
   const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
 
   Status run(const Stream& stream, Workspace ws, const ScanArgs& args) const override {
     if (geometry_.tiles == 0) return Status::ok();  // empty tensor
-    if (!geometry_.rows && (ws.bytes < layout_.total || ws.data == nullptr))
-      return workspace_too_small(tag(d_) + "needs " + std::to_string(layout_.total) + " bytes of workspace, got " +
+    if (workspace_bytes_ > 0 && (ws.bytes < workspace_bytes_ || ws.data == nullptr))
+      return workspace_too_small(tag(d_) + "needs " + std::to_string(workspace_bytes_) + " bytes of workspace, got " +
                                  std::to_string(ws.bytes));
     const bool bwd = d_.direction == Direction::backward;
+    cudaStream_t s = static_cast<cudaStream_t>(stream.cuda_stream());
+    if (choice_.fused) return run_fused(s, ws, args);
     const TensorRef& src = args.inputs[0];  // x forward, dy backward (cumsum's backward scans dy)
     cuda::Geometry g = geometry_;
     g.in = strides_of(src, sig_.axis);
     g.out = strides_of(args.outputs[0], sig_.axis);
     if (!bwd && sig_.outputs.size() == 2) g.idx = strides_of(args.outputs[1], sig_.axis);
-    cudaStream_t s = static_cast<cudaStream_t>(stream.cuda_stream());
     if (!g.rows) {  // the look-back's tile counter and flags start at zero on every run
       if (cudaError_t e = cudaMemsetAsync(ws.data, 0, layout_.clear_bytes, s); e != cudaSuccess)
         return backend_error(tag(d_) + "cudaMemsetAsync(look-back flags) failed: " + cudaGetErrorString(e));
@@ -152,16 +200,39 @@ class CudaScan final : public Executable<ScanFamily> {
     a.workspace = ws.data;
     a.workspace_bytes = ws.bytes;
     a.stream = s;
-    return launcher_(a);
+    return choice_.launcher(a);
   }
 
  private:
+  Status run_fused(cudaStream_t s, Workspace ws, const ScanArgs& args) const {
+    const bool bwd = d_.direction == Direction::backward;
+    const TensorRef& x = args.inputs[bwd ? 1 : 0];
+    cuda::FusedLaunchArgs a;
+    a.config = choice_.config;
+    auto role = [&](int k, const auto& t) {
+      a.args.opnd[k].data = t.data;
+      a.args.opnd[k].dtype = t.dtype;
+      a.args.opnd[k].strides = strides_of(t, sig_.axis);
+    };
+    if (bwd) role(cuda::kDy, args.inputs[0]);
+    role(cuda::kX, x);
+    role(cuda::kOut, args.outputs[0]);
+    a.args.compute = sig_.compute;
+    a.args.round_x = is_floating(sig_.compute) && sig_.compute != x.dtype;
+    a.geometry = &geometry_;
+    a.workspace = ws.data;
+    a.workspace_bytes = ws.bytes;
+    a.stream = s;
+    return cuda::launch_fused(a);
+  }
+
   ScanDescriptor d_;
   ScanSignature sig_;
   Device device_;
-  cuda::Launcher launcher_;
+  Choice choice_;
   cuda::Geometry geometry_;
   cuda::LookbackLayout layout_;
+  size_t workspace_bytes_ = 0;
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };
@@ -171,14 +242,14 @@ class CudaScan final : public Executable<ScanFamily> {
 Status cuda_supports(const ScanDescriptor& desc, const Device& device) {
   BARACUDA_TRY(check_cuda_device(device));
   BARACUDA_ASSIGN_OR_RETURN(ScanSignature sig, infer_signature(desc));
-  return pick_launcher(desc, sig).status();
+  return pick_kernel(desc, sig).status();
 }
 
 Result<ExecPtr> cuda_make(const ScanDescriptor& desc, const Device& device) {
   BARACUDA_TRY(check_cuda_device(device));
   BARACUDA_ASSIGN_OR_RETURN(ScanSignature sig, infer_signature(desc));
-  BARACUDA_ASSIGN_OR_RETURN(cuda::Launcher launcher, pick_launcher(desc, sig));
-  return ExecPtr(std::make_shared<CudaScan>(desc, std::move(sig), device, launcher));
+  BARACUDA_ASSIGN_OR_RETURN(Choice choice, pick_kernel(desc, sig));
+  return ExecPtr(std::make_shared<CudaScan>(desc, std::move(sig), device, choice));
 }
 
 }  // namespace baracuda::sc

@@ -33,6 +33,7 @@ struct Geometry {
   int64_t inner_sizes[kMaxDims] = {};
   bool reverse = false;
   bool exclusive = false;
+  bool line_kernel = true;  // the line kernel may take contiguous forward W = 1 launches (A/B switch)
   TensorStrides in, out, idx;
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernels/scan_engine.cuh"
+#include "kernels/scan_line_engine.cuh"
 #include "ops/scan/cuda/scan_launchers.hpp"
 
 namespace baracuda::sc::cuda {
@@ -27,6 +28,11 @@ Status launch_scan(const LaunchArgs& a) {
   char* base = static_cast<char*>(a.workspace);
   LookbackStorage<State> ws{reinterpret_cast<unsigned long long*>(base + l.counter), reinterpret_cast<int*>(base + l.flags),
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
+  if (line_kernel_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
+    scan_line_kernel<Op, In, Out><<<static_cast<unsigned>(g.tiles), kThreads, 0, a.stream>>>(
+        static_cast<const In*>(a.x), static_cast<Out*>(a.y), g, ws);
+    return check_launch("scan_line_kernel");
+  }
   scan_lookback_kernel<Op, In, Out><<<static_cast<unsigned>(g.tiles), kThreads, 0, a.stream>>>(
       static_cast<const In*>(a.x), static_cast<Out*>(a.y), a.indices, g, ws);
   return check_launch("scan_lookback_kernel");

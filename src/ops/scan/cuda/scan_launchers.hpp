@@ -8,6 +8,7 @@
 
 #include "baracuda/core/status.hpp"
 #include "baracuda/ops/scan.hpp"
+#include "ops/scan/cuda/scan_fused_args.hpp"
 #include "ops/scan/cuda/scan_geometry.hpp"
 
 namespace baracuda::sc::cuda {
@@ -51,6 +52,30 @@ inline LookbackLayout lookback_layout(int64_t slots, size_t state_bytes) {
   l.total = off;
   return l;
 }
+
+// The fused kernel's workspace: one look-back region (reused by every pass, cleared before each)
+// and, 256-byte aligned after it, the dense temporary some kinds pass between their two launches.
+struct FusedWorkspace {
+  LookbackLayout lookback;
+  size_t temp = 0, total = 0;
+};
+inline FusedWorkspace fused_workspace(const Geometry& g, const FusedConfig& c) {
+  FusedWorkspace w;
+  w.lookback = lookback_layout(g.tiles * g.width, kFusedStateBytes);
+  w.temp = (w.lookback.total + 255) / 256 * 256;
+  w.total = w.temp + static_cast<size_t>(g.outer * g.n * g.inner) * fused_temp_elem_bytes(c);
+  return w;
+}
+
+struct FusedLaunchArgs {
+  FusedConfig config;
+  FusedArgs args;  // dy / x / out filled by the plan (kTmp by the launcher)
+  const Geometry* geometry = nullptr;  // geometry->reverse = the descriptor's direction
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+  cudaStream_t stream = nullptr;
+};
+Status launch_fused(const FusedLaunchArgs& a);
 
 Status check_launch(const char* what);
 
