@@ -50,7 +50,8 @@ __device__ __forceinline__ float staged_block_sum(float v, float* slots) {
 // Needs: 16-byte packs (every pointer and row stride aligned, cols % VEC == 0), no residual,
 // cols <= kStagedThreads * kStagedPacks * VEC, blockDim.x == kStagedThreads. Each thread copies
 // and reads back only its own shared-memory slots: cp.async.wait_group makes them visible to it,
-// and a slot is refilled (two rows later) only after its values went through this row's barriers.
+// and a stage is refilled (by the next iteration's prefetch) only after this thread's last read of
+// it fed the stores of this row.
 template <class T, class W, int VEC>
 __global__ void __launch_bounds__(kStagedThreads, 1) norm_fwd_staged(FwdParams p) {
   constexpr int NT = kStagedThreads, ITEMS = kStagedPacks;

@@ -237,10 +237,10 @@ __device__ __forceinline__ void cp_async_wait_all_but_newest() {
 #endif
 }
 
-// Dynamic shared memory of the staged kernel: two stages of the row (at most kStagedSmemLimit,
-// under the 227 KB a Hopper or A100 block may opt into).
+// Dynamic shared memory of the staged kernel: two stages of the row, at most kStagedSmemLimit
+// (under Hopper's 227 KB per block; the plan also checks the device's opt-in limit, 163 KB on an
+// A100).
 constexpr int kStagedSmemLimit = 200 * 1024;
-// Dynamic shared memory of the staged kernel: two stages of the row.
 template <class Tl, int VEC, int ITEMS, int GW>
 constexpr int staged_smem_bytes() {
   return 2 * ITEMS * GW * 32 * VEC * static_cast<int>(sizeof(Tl));
@@ -248,8 +248,8 @@ constexpr int staged_smem_bytes() {
 
 // Needs n % VEC == 0 (every vector of the row whole) and 16-byte aligned rows. Each thread copies
 // and later reads only its own slots, so the stages need no block barrier: cp.async.wait_group
-// makes a thread's own copies visible to it, and a slot is overwritten (two rows later) only after
-// its values were consumed by the reductions of the row in between.
+// makes a thread's own copies visible to it, and a stage is refilled (by the next iteration's
+// prefetch) only after this thread consumed its values into registers for this row's reductions.
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
   constexpr int W = GW * 32;

@@ -74,7 +74,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
-               "16-bit results of the register engines use the hardware exp (ex2)";
+               "16-bit results of the register engines use the hardware exp (ex2; in the rows engines with "
+               "exp results below 2^-126 flushed to 0)";
   }
 
   Status can_implement(const SoftmaxArgs& args) const override {
