@@ -409,36 +409,41 @@ TEST_F(GpuSoftmax, RejectsHostPointersAndWrongArgs) {
   EXPECT_FALSE(plan->run(gpu_, {}, a).is_ok());
 }
 
+// 4096: the rows engine; 32768: the staged engine, whose launch sets its shared-memory attribute
+// and queries its occupancy on the host while the stream is being captured.
 TEST_F(GpuSoftmax, GraphCapture) {
-  HostTensor x = random_tensor(DType::bf16, {64, 4096}, 11);
-  SoftmaxDescriptor d;
-  d.input = x.operand();
-  auto plan = SoftmaxPlan::select(gpu_, d);
-  ASSERT_TRUE(plan) << plan.status().to_string();
-  Problem p{"graph", d, {x}};
-  HostTensor want = output_for(d);
-  ASSERT_TRUE(run_cpu(p, want).is_ok());
-  DeviceBuffer xb(x.storage().size()), yb(want.storage().size());
-  ASSERT_EQ(xb.upload(x.storage().data(), x.storage().size()), cudaSuccess);
-  ASSERT_EQ(yb.fill(0xFF), cudaSuccess);
-  HostTensor got = output_for(d);
-  SoftmaxArgs a;
-  a.inputs[0] = x.ref_at(xb.get(), gpu_.device());
-  a.outputs[0] = got.mut_at(yb.get(), gpu_.device());
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeThreadLocal), cudaSuccess);
-  Status s = plan->run(gpu_, {}, a);
-  ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
-  ASSERT_TRUE(s.is_ok()) << s.to_string();
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
-  ASSERT_EQ(yb.download(got.storage().data(), got.storage().size()), cudaSuccess);
-  bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(DType::bf16));
-  EXPECT_EQ(r.mismatches, 0) << r.to_string();
-  (void)cudaGraphExecDestroy(exec);
-  (void)cudaGraphDestroy(graph);
+  for (int64_t w : {4096, 32768}) {
+    SCOPED_TRACE(w);
+    HostTensor x = random_tensor(DType::bf16, {64, w}, 11);
+    SoftmaxDescriptor d;
+    d.input = x.operand();
+    auto plan = SoftmaxPlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    Problem p{"graph", d, {x}};
+    HostTensor want = output_for(d);
+    ASSERT_TRUE(run_cpu(p, want).is_ok());
+    DeviceBuffer xb(x.storage().size()), yb(want.storage().size());
+    ASSERT_EQ(xb.upload(x.storage().data(), x.storage().size()), cudaSuccess);
+    ASSERT_EQ(yb.fill(0xFF), cudaSuccess);
+    HostTensor got = output_for(d);
+    SoftmaxArgs a;
+    a.inputs[0] = x.ref_at(xb.get(), gpu_.device());
+    a.outputs[0] = got.mut_at(yb.get(), gpu_.device());
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+    Status s = plan->run(gpu_, {}, a);
+    ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+    ASSERT_EQ(yb.download(got.storage().data(), got.storage().size()), cudaSuccess);
+    bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(DType::bf16));
+    EXPECT_EQ(r.mismatches, 0) << r.to_string();
+    (void)cudaGraphExecDestroy(exec);
+    (void)cudaGraphDestroy(graph);
+  }
 }
 
 }  // namespace
