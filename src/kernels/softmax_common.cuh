@@ -55,6 +55,13 @@ struct RowBases {
 
 __device__ __forceinline__ RowBases row_bases(const KernelParams& p, int64_t row) {
   RowBases b;
+  if (p.outer_rank <= 1) {  // the common case: no 64-bit division per row (outer[0] is 0 for rank 0)
+    b.in0 = row * p.in0.outer[0];
+    b.in1 = row * p.in1.outer[0];
+    b.out = row * p.out.outer[0];
+    b.mask = row * p.mask.outer[0];
+    return b;
+  }
   for (int k = p.outer_rank - 1; k >= 0; --k) {
     const int64_t size = p.outer_sizes[k];
     const int64_t i = row % size;

@@ -200,7 +200,9 @@ class GpuNorm : public testing::Test {
 };
 
 const NormOp kRowOps[] = {NormOp::layer_norm, NormOp::rms_norm, NormOp::add_layer_norm, NormOp::add_rms_norm};
-const int64_t kWidths[] = {1, 7, 33, 1000, 1024, 4097, 32768, 40000};
+// 1024 / 8192 / 16384 / 32768 (16-bit) land on the warp, 4-pack 256-thread, 4-pack 512-thread and
+// staged forward kernels; f32 16384 on the staged one too.
+const int64_t kWidths[] = {1, 7, 33, 1000, 1024, 4097, 8192, 16384, 32768, 40000};
 
 NormDescriptor row_desc(NormOp op, DType t, int64_t rows, int64_t cols, Direction dir) {
   NormDescriptor d;
@@ -271,6 +273,31 @@ TEST_F(GpuNorm, ManyRowsBackwardChunks) {
       const std::string m2 = check(d, 10);
       EXPECT_TRUE(m2.empty()) << NormFamily::describe(d) << ": " << m2;
     }
+}
+
+TEST_F(GpuNorm, StagedForwardManyRows) {
+  // The staged forward (2049..4096 packs, no residual) keeps one persistent block per SM: more
+  // rows than blocks make each block prefetch and consume rows through both shared-memory stages.
+  // Widths with and without a padded last slice of the 1024 threads x 4 packs; with and without
+  // affine parameters; f16 and f32 parameters.
+  for (DType t : {DType::bf16, DType::f16, DType::f32})
+    for (int64_t cols : {16392, 24576, 32768})
+      for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+        for (int affine = 0; affine < 3; ++affine) {
+          if (t == DType::f32 && cols > 16384) continue;  // 4096 packs of 4: f32's staged limit
+          if (affine == 2 && t == DType::f32) continue;
+          NormDescriptor d = row_desc(op, t, 301, cols, Direction::forward);
+          d.weight = affine > 0;
+          d.bias = affine > 0 && op == NormOp::layer_norm;
+          if (affine == 2) d.param_dtype = DType::f32;
+          const std::string m = check(d, 31 + static_cast<uint64_t>(cols + affine));
+          EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+        }
+  // f32 rows just over 2048 packs (the staged kernel's lower bound).
+  NormDescriptor d = row_desc(NormOp::layer_norm, DType::f32, 301, 8196, Direction::forward);
+  d.weight = d.bias = true;
+  const std::string m = check(d, 41);
+  EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
 }
 
 TEST_F(GpuNorm, BackwardWithoutParameterGradients) {

@@ -1,7 +1,7 @@
 // The softmax CUDA plan against the CPU reference plan on the same inputs: softmax and
 // log_softmax, forward and backward, every dtype (f32, f16, bf16, f64, and bf16/f16 -> f32), dims
-// first / middle / last, widths 1 ... 65536 (every engine: warp, block, online, column, with and
-// without 16-byte vectors), many rows (grid-stride loops), strided / transposed / padded inputs and
+// first / middle / last, widths 1 ... 65536 (every engine: rows, rows_staged, warp, block, online,
+// column, with and without 16-byte vectors), many rows (grid-stride loops), strided / transposed / padded inputs and
 // strided outputs, boolean and additive masks (broadcast, fully masked rows), temperature,
 // NaN / +-inf inputs, 0-d and empty tensors, CUDA graph capture.
 //
@@ -175,12 +175,17 @@ TEST_F(GpuSoftmax, EveryDtypeDimAndWidth) {
 }
 
 // Widths that land on each engine and item count (bf16/f16: 8 per vector, f32: 4, f64: 2), and
-// enough rows to go around the grid-stride loops.
+// enough rows to go around the grid-stride loops. The rows engines (unmasked, f32 math): one warp
+// per row with 1, 2, 4 (f32: 8) vectors per thread up to 1024 elements, then 2, 4, 8, 16, 32
+// warps per row up to 32768 (backward: 2 vectors per thread, 4 with 32 warps); the staged forward
+// for 16 and 32 warps per row (f32: 16 only), with rows > the resident blocks so that each block
+// prefetches and consumes several rows through both shared-memory stages.
 TEST_F(GpuSoftmax, EveryEngineLastDim) {
   uint64_t seed = 1000;
   const std::vector<std::vector<int64_t>> shapes = {
-      {5, 64},   {5, 256},  {5, 512},   {5, 1024},  {5, 2048}, {5, 8192}, {2, 16384},
-      {2, 32768}, {2, 65536}, {20000, 64}, {2500, 2048}, {300, 20000}, {4, 100003}};
+      {5, 64},    {5, 256},    {5, 512},    {5, 1024},   {5, 2048},    {5, 4096},    {5, 8192},
+      {2, 16384}, {2, 32768},  {2, 65536},  {20000, 64}, {2500, 2048}, {300, 20000}, {4, 100003},
+      {3000, 1024}, {700, 4096}, {600, 16384}, {300, 32768}, {37, 3000}, {9, 12000}};
   for (SoftmaxOp op : kOps)
     for (DType t : kDTypes)
       for (const auto& shape : shapes) {
@@ -297,7 +302,7 @@ TEST_F(GpuSoftmax, SpecialValues) {
   uint64_t seed = 4000;
   for (SoftmaxOp op : kOps)
     for (DType t : kDTypes)
-      for (int64_t w : {7, 33, 1000, 40000})
+      for (int64_t w : {7, 33, 1000, 1024, 4096, 32768, 40000})
         for (int dim : {0, 1}) {
           const std::vector<int64_t> shape = dim == 1 ? std::vector<int64_t>{6, w} : std::vector<int64_t>{w, 6};
           HostTensor x = random_tensor(t, shape, ++seed);
@@ -313,6 +318,43 @@ TEST_F(GpuSoftmax, SpecialValues) {
           d.dim = dim;
           check_both(d, x, {}, tag(op, t, shape, dim) + " specials", seed);
         }
+}
+
+// The rows engines' edges: a single row (no row stride, so any width takes 16-byte vectors) whose
+// last vector is partial, padded up to the row group's width; temperature without a mask (the
+// rows engines scale in registers); rows whose maximum is far from 0 (the fast exp's shifted
+// argument); tiny probabilities (the 16-bit results' flush-to-zero exp).
+TEST_F(GpuSoftmax, RowsEngineEdges) {
+  uint64_t seed = 4500;
+  for (SoftmaxOp op : kOps)
+    for (DType t : kDTypes) {
+      for (int64_t w : {9, 1001, 4097, 16385, 32767}) {
+        HostTensor x = random_tensor(t, {1, w}, ++seed);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.dim = -1;
+        check_both(d, x, {}, tag(op, t, {1, w}, -1) + " single row", seed);
+      }
+      for (int64_t w : {256, 1024, 4096, 32768})
+        for (double temp : {0.5, 3.0}) {
+          HostTensor x = random_tensor(t, {6, w}, ++seed);
+          SoftmaxDescriptor d;
+          d.op = op;
+          d.dim = -1;
+          d.temperature = temp;
+          check_both(d, x, {}, tag(op, t, {6, w}, -1) + " T=" + std::to_string(temp), seed);
+        }
+      for (int64_t w : {1024, 8192}) {
+        HostTensor x = random_tensor(t, {4, w}, ++seed, {}, 200, 260);      // max far from 0
+        HostTensor tiny = random_tensor(t, {4, w}, ++seed, {}, -100, 0);  // exp down to e^-100
+        for (int64_t k = 0; k < w; k += 97) tiny.set(k, 0.0);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.dim = -1;
+        check_both(d, x, {}, tag(op, t, {4, w}, -1) + " offset", seed);
+        check_both(d, tiny, {}, tag(op, t, {4, w}, -1) + " tiny", seed);
+      }
+    }
 }
 
 TEST_F(GpuSoftmax, OutputDtypeF32From16Bit) {
@@ -367,36 +409,41 @@ TEST_F(GpuSoftmax, RejectsHostPointersAndWrongArgs) {
   EXPECT_FALSE(plan->run(gpu_, {}, a).is_ok());
 }
 
+// 4096: the rows engine; 32768: the staged engine, whose launch sets its shared-memory attribute
+// and queries its occupancy on the host while the stream is being captured.
 TEST_F(GpuSoftmax, GraphCapture) {
-  HostTensor x = random_tensor(DType::bf16, {64, 4096}, 11);
-  SoftmaxDescriptor d;
-  d.input = x.operand();
-  auto plan = SoftmaxPlan::select(gpu_, d);
-  ASSERT_TRUE(plan) << plan.status().to_string();
-  Problem p{"graph", d, {x}};
-  HostTensor want = output_for(d);
-  ASSERT_TRUE(run_cpu(p, want).is_ok());
-  DeviceBuffer xb(x.storage().size()), yb(want.storage().size());
-  ASSERT_EQ(xb.upload(x.storage().data(), x.storage().size()), cudaSuccess);
-  ASSERT_EQ(yb.fill(0xFF), cudaSuccess);
-  HostTensor got = output_for(d);
-  SoftmaxArgs a;
-  a.inputs[0] = x.ref_at(xb.get(), gpu_.device());
-  a.outputs[0] = got.mut_at(yb.get(), gpu_.device());
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeThreadLocal), cudaSuccess);
-  Status s = plan->run(gpu_, {}, a);
-  ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
-  ASSERT_TRUE(s.is_ok()) << s.to_string();
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
-  ASSERT_EQ(yb.download(got.storage().data(), got.storage().size()), cudaSuccess);
-  bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(DType::bf16));
-  EXPECT_EQ(r.mismatches, 0) << r.to_string();
-  (void)cudaGraphExecDestroy(exec);
-  (void)cudaGraphDestroy(graph);
+  for (int64_t w : {4096, 32768}) {
+    SCOPED_TRACE(w);
+    HostTensor x = random_tensor(DType::bf16, {64, w}, 11);
+    SoftmaxDescriptor d;
+    d.input = x.operand();
+    auto plan = SoftmaxPlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    Problem p{"graph", d, {x}};
+    HostTensor want = output_for(d);
+    ASSERT_TRUE(run_cpu(p, want).is_ok());
+    DeviceBuffer xb(x.storage().size()), yb(want.storage().size());
+    ASSERT_EQ(xb.upload(x.storage().data(), x.storage().size()), cudaSuccess);
+    ASSERT_EQ(yb.fill(0xFF), cudaSuccess);
+    HostTensor got = output_for(d);
+    SoftmaxArgs a;
+    a.inputs[0] = x.ref_at(xb.get(), gpu_.device());
+    a.outputs[0] = got.mut_at(yb.get(), gpu_.device());
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+    Status s = plan->run(gpu_, {}, a);
+    ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+    ASSERT_EQ(yb.download(got.storage().data(), got.storage().size()), cudaSuccess);
+    bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(DType::bf16));
+    EXPECT_EQ(r.mismatches, 0) << r.to_string();
+    (void)cudaGraphExecDestroy(exec);
+    (void)cudaGraphDestroy(graph);
+  }
 }
 
 }  // namespace

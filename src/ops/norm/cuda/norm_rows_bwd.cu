@@ -49,8 +49,8 @@ Status launch_typed(BwdParams p, void* dweight, void* dbias, int64_t row_chunks,
   }
   BARACUDA_TRY(check_launch("norm_bwd_rows"));
   if (!params) return Status::ok();
-  const int64_t blocks = (p.cols + 255) / 256;
-  norm_bwd_params<W, Acc><<<static_cast<unsigned>(blocks < 65535 ? blocks : 65535), 256, 0, s>>>(
+  const int64_t blocks = (p.cols + 31) / 32;  // 32 columns per block
+  norm_bwd_params<W, Acc><<<static_cast<unsigned>(blocks < 65535 ? blocks : 65535), kParamWarps * 32, 0, s>>>(
       static_cast<const Acc*>(p.partial_dw), static_cast<const Acc*>(p.partial_db), static_cast<W*>(dweight),
       static_cast<W*>(dbias), row_chunks, p.cols);
   return check_launch("norm_bwd_params");

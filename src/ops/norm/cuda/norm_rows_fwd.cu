@@ -1,15 +1,38 @@
 // Forward launches of the norm row engine. Kernel choice by row width (in 16-byte packs):
 //   <= 4 packs per lane of a warp   -> one warp per row, 8 rows per 256-thread CTA;
-//   <= 16 packs per thread of <= 512 threads -> one CTA per row, row in registers (the thread
-//      count is the smallest multiple of 32 covering the row with P packs, P in {2, 4, 8, 16},
-//      preferring <= 256 threads);
+//   2049 .. 4096 packs, no residual, not f64 -> the staged kernel (norm_rows_staged.cuh): a
+//      persistent 1024-thread block per SM prefetching its next row into shared memory;
+//   <= 8 packs per thread of <= 512 threads -> one CTA per row, row in registers (the thread
+//      count is the smallest multiple of 32 covering the row with P packs: P in {2, 4} up to
+//      256 threads, then P = 4 up to 512, then P = 8);
 //   otherwise, or without 16-byte alignment -> the streaming kernel (three passes, L1/L2).
+#include <type_traits>
+
 #include "kernels/norm_rows.cuh"
+#include "kernels/norm_rows_staged.cuh"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
 #include "ops/norm/cuda/norm_rows_launch.hpp"
 
 namespace baracuda::norm::cuda {
 namespace {
+
+// The staged kernel (kernels/norm_rows_staged.cuh): exactly the resident blocks (persistent; a
+// second wave would double the time of the rows it holds), sized from the kernel's occupancy.
+// The shared-memory attribute is set per launch (host-side, not a stream operation: graph-capture
+// safe) so that every device the plan runs on has it.
+template <class T, class W, int VEC>
+Status launch_staged(const FwdParams& p, int sm_count, cudaStream_t s) {
+  constexpr int smem = staged_fwd_smem_bytes<T>();
+  auto* kernel = norm_fwd_staged<T, W, VEC>;
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) != cudaSuccess)
+    return check_launch("norm_fwd_staged (shared memory attribute)");
+  int per_sm = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStagedThreads, smem) != cudaSuccess)
+    return check_launch("norm_fwd_staged (occupancy query)");
+  const int64_t resident = static_cast<int64_t>(per_sm > 0 ? per_sm : 1) * sm_count;
+  kernel<<<static_cast<unsigned>(p.rows < resident ? p.rows : resident), kStagedThreads, smem, s>>>(p);
+  return check_launch("norm_fwd_staged");
+}
 
 template <class T, class W, int VEC>
 Status launch_typed(const FwdParams& p, int sm_count, cudaStream_t s) {
@@ -25,20 +48,28 @@ Status launch_typed(const FwdParams& p, int sm_count, cudaStream_t s) {
       else norm_fwd_cached<T, W, Acc, VEC, 4, true><<<grid_for(ctas), 256, 0, s>>>(p);
       return check_launch("norm_fwd_cached<warp>");
     }
-    for (int limit : {256, 512}) {
-      for (int pp : {2, 4, 8, 16}) {
-        const int64_t threads = (packs + pp - 1) / pp;
-        if (threads > limit) continue;
-        const unsigned block = static_cast<unsigned>(round_up32(threads));
-        const unsigned grid = grid_for(p.rows);
-        switch (pp) {
-          case 2: norm_fwd_cached<T, W, Acc, VEC, 2, false><<<grid, block, 0, s>>>(p); break;
-          case 4: norm_fwd_cached<T, W, Acc, VEC, 4, false><<<grid, block, 0, s>>>(p); break;
-          case 8: norm_fwd_cached<T, W, Acc, VEC, 8, false><<<grid, block, 0, s>>>(p); break;
-          default: norm_fwd_cached<T, W, Acc, VEC, 16, false><<<grid, block, 0, s>>>(p); break;
-        }
-        return check_launch("norm_fwd_cached<block>");
+    // 2 or 4 packs per thread up to 256 threads, then up to 512, then 8 packs with 512 threads.
+    // 16 packs per thread (the old choice for 4096 packs, 256 threads) made ptxas keep the row in
+    // local memory (680-byte stack, 2 KB of spill loads per thread: 13% of copy bandwidth on the
+    // H200); 8 packs with 512 threads take 124 registers and do not spill (ptxas -v, sm_90a).
+    // Rows of more than 4096 packs take the streaming kernel.
+    struct Choice {
+      int pp, limit;
+    };
+    if constexpr (!std::is_same_v<T, double>) {
+      if (packs > 2048 && packs <= kStagedThreads * kStagedPacks && !p.residual) return launch_staged<T, W, VEC>(p, sm_count, s);
+    }
+    for (const Choice ch : {Choice{2, 256}, Choice{4, 256}, Choice{4, 512}, Choice{8, 512}}) {
+      const int64_t threads = (packs + ch.pp - 1) / ch.pp;
+      if (threads > ch.limit) continue;
+      const unsigned block = static_cast<unsigned>(round_up32(threads));
+      const unsigned grid = grid_for(p.rows);
+      switch (ch.pp) {
+        case 2: norm_fwd_cached<T, W, Acc, VEC, 2, false><<<grid, block, 0, s>>>(p); break;
+        case 4: norm_fwd_cached<T, W, Acc, VEC, 4, false><<<grid, block, 0, s>>>(p); break;
+        default: norm_fwd_cached<T, W, Acc, VEC, 8, false><<<grid, block, 0, s>>>(p); break;
       }
+      return check_launch("norm_fwd_cached<block>");
     }
   }
   const unsigned block = static_cast<unsigned>(round_up32(packs < 512 ? (packs > 0 ? packs : 1) : 512));

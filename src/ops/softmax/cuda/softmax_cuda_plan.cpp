@@ -5,6 +5,8 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -37,16 +39,34 @@ bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Which engines the plan may pick: all (default), all but the staged forward, or only those
+// that predate the rows engines (A/B measurements; environment BARACUDA_SOFTMAX_ENGINES =
+// "no_staged" / "legacy", read when the plan is made).
+enum class EnginePolicy { all, no_staged, legacy };
+
+EnginePolicy engine_policy_from_env() {
+  const char* v = std::getenv("BARACUDA_SOFTMAX_ENGINES");
+  if (v && std::strcmp(v, "legacy") == 0) return EnginePolicy::legacy;
+  if (v && std::strcmp(v, "no_staged") == 0) return EnginePolicy::no_staged;
+  return EnginePolicy::all;
+}
+
+// Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
+constexpr int64_t kStagedSmemLimit = 200 * 1024;
+
 class CudaSoftmax final : public Executable<SoftmaxFamily> {
  public:
-  CudaSoftmax(SoftmaxDescriptor d, SoftmaxSignature sig, Device device, int sm_count)
-      : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count) {
+  CudaSoftmax(SoftmaxDescriptor d, SoftmaxSignature sig, Device device, int sm_count, int64_t smem_optin,
+              EnginePolicy policy)
+      : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count), smem_optin_(smem_optin),
+        policy_(policy) {
     const Pair pr = kernel_pair(d_, sig_);
     sku_.family = "softmax";
     sku_.op = std::string(softmax_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
     for (size_t i = 0; i < sig_.inputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.inputs[i].dtype));
     sku_.dtypes += "->" + std::string(dtype_name(sig_.outputs[0].dtype));
-    sku_.layout = "rows (warp / block / online / column engines, chosen per call from strides and alignment)";
+    sku_.layout = "rows (rows / rows_staged / warp / block / online / column engines, chosen per call from strides, "
+                  "alignment and mask)";
     sku_.arch = "sm_" + std::to_string(device.sm);
     sku_.backend = "baracuda-cuda";
     sku_.impl = "cuda_rows";
@@ -54,7 +74,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
-               "16-bit results of the register engines use the hardware exp (ex2)";
+               "16-bit results of the register engines use the hardware exp (ex2; in the rows engines with "
+               "exp results below 2^-126 flushed to 0)";
   }
 
   Status can_implement(const SoftmaxArgs& args) const override {
@@ -153,6 +174,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
       vec_ok = vec_ok && p.in0.outer[k] % V == 0 && (!bwd || p.in1.outer[k] % V == 0) && p.out.outer[k] % V == 0;
     (void)args;
     c.vec = vec_ok ? V : 1;
+    if (vec_ok && choose_rows(p, pr, bwd, c)) return c;
     const int64_t nv = ceil_div(p.n, c.vec);
     if (vec_ok && nv <= 128) {
       c.engine = cuda::Engine::warp;
@@ -174,10 +196,49 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     return c;
   }
 
+  // The rows engines (unmasked, f32 math, 16-byte vectors, rows of up to 32 warps x the
+  // per-thread limit): the fewest warps per row whose registers hold the row; with one warp, the
+  // fewest vectors per thread. The limits mirror rows_max_items (softmax_launch_impl.cuh).
+  bool choose_rows(const cuda::KernelParams& p, Pair pr, bool bwd, cuda::LaunchConfig& c) const {
+    if (policy_ == EnginePolicy::legacy || p.mask_kind != cuda::MaskKind::none) return false;
+    if (pr.load == DType::f64 || pr.store == DType::f64) return false;
+    const int V = c.vec;
+    const int max_items = bwd ? 2 : 32 / V;
+    const int64_t per_warp = static_cast<int64_t>(32) * V * max_items;
+    int gw = 1;
+    while (gw < 32 && p.n > gw * per_warp) gw *= 2;
+    int items = max_items;
+    if (p.n > gw * per_warp) {
+      if (!bwd || p.n > gw * per_warp * 2) return false;
+      items = 4;  // the backward's long rows: kRowsBwdLongItems
+    }
+    if (gw == 1)
+      for (items = 1; items < max_items && p.n > static_cast<int64_t>(32) * V * items;) items *= 2;
+    c.group_warps = gw;
+    c.items = items;
+    c.sm_count = sm_count_;
+    const int64_t stage_bytes = 2 * static_cast<int64_t>(items) * gw * 32 * 16;
+    if (!bwd && gw >= 16 && policy_ != EnginePolicy::no_staged && p.n % V == 0 &&
+        stage_bytes <= std::min<int64_t>(kStagedSmemLimit, smem_optin_ - 1024)) {  // 1 KB: static shared memory
+      c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
+      c.threads = gw * 32;
+      return true;
+    }
+    c.engine = cuda::Engine::rows;
+    c.threads = std::max(256, gw * 32);
+    const int64_t rows_per_block = c.threads / (gw * 32);
+    // One block per rows_per_block rows, capped at a few waves of resident blocks (the kernels
+    // stride over the rest).
+    c.grid = std::min(ceil_div(p.rows, rows_per_block), static_cast<int64_t>(sm_count_) * (2048 / c.threads) * 8);
+    return true;
+  }
+
   SoftmaxDescriptor d_;
   SoftmaxSignature sig_;
   Device device_;
   int sm_count_;
+  int64_t smem_optin_;
+  EnginePolicy policy_;
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };
@@ -202,7 +263,13 @@ Result<ExecPtr> cuda_rows_make(const SoftmaxDescriptor& desc, const Device& devi
   if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
     return backend_error(std::string("[softmax] cudaDeviceGetAttribute(MultiProcessorCount) failed: ") +
                          cudaGetErrorString(e));
-  return ExecPtr(std::make_shared<CudaSoftmax>(desc, std::move(sig), device, std::max(sms, 1)));
+  int optin = 0;
+  if (cudaError_t e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device.ordinal);
+      e != cudaSuccess)
+    return backend_error(std::string("[softmax] cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin) failed: ") +
+                         cudaGetErrorString(e));
+  return ExecPtr(std::make_shared<CudaSoftmax>(desc, std::move(sig), device, std::max(sms, 1), optin,
+                                               engine_policy_from_env()));
 }
 
 }  // namespace baracuda::sm

@@ -8,6 +8,11 @@
 //   column   one thread per row, walking the dim with its stride: the engine for a dim that is
 //            not innermost (adjacent threads read adjacent inner elements: coalesced), and the
 //            fallback for any other layout
+//   rows     (unmasked, f32 math, 16-byte vectors) a group of group_warps warps per row, the row
+//            in registers, several groups per block for short rows (kernels/softmax_rows_fast.cuh);
+//            preferred over warp / block where it applies
+//   rows_staged  the rows forward for long rows: one group per block, the next row streamed into
+//            shared memory (cp.async) while the current one is computed
 // `vec` is the number of elements per load: 16 bytes of the loaded dtype when every row start is
 // 16-byte aligned, else 1.
 #include <cuda_runtime_api.h>
@@ -46,14 +51,16 @@ struct KernelParams {
   double scale = 1.0;     // 1 / temperature
 };
 
-enum class Engine : int { warp, block, online, column };
+enum class Engine : int { warp, block, online, column, rows, rows_staged };
 
 struct LaunchConfig {
   Engine engine = Engine::column;
   int vec = 1;      // elements per load
-  int items = 1;    // vectors per thread (warp / block engines)
+  int items = 1;    // vectors per thread (warp / block / rows engines)
   int threads = 0;  // block size
   int64_t grid = 0;
+  int group_warps = 1;  // rows engines: warps per row
+  int sm_count = 1;     // rows_staged: the grid is sized from the kernel's occupancy at launch
 };
 
 // Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)

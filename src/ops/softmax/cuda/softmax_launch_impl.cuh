@@ -1,10 +1,12 @@
 #pragma once
 // Internal: launching one (load, store) dtype pair's kernels. Each softmax_launch_<dtype>.cu
 // instantiates the pairs whose loaded dtype is <dtype>, so the instantiations compile in parallel.
+#include <algorithm>
 #include <string>
 #include <type_traits>
 
 #include "kernels/softmax_engines.cuh"
+#include "kernels/softmax_rows_fast.cuh"
 
 namespace baracuda::sm::cuda {
 
@@ -41,6 +43,81 @@ Status launch_cached(const KernelParams& p, const LaunchConfig& c, cudaStream_t 
   return check_softmax_launch("block", kBwd);
 }
 
+// Largest vectors per thread of the rows engines: 32 f32 values of the forward's cached row, 32
+// bytes of each backward input (more spills at 64 registers); the backward's 32-warp rows may
+// take 64 bytes (kRowsBwdLongItems) to reach 32768 16-bit elements, spilling a little. The plan's
+// choice must match (softmax_cuda_plan.cpp).
+template <class Tl, bool kBwd>
+constexpr int rows_max_items() {
+  return kBwd ? 2 : 32 / (16 / static_cast<int>(sizeof(Tl)));
+}
+constexpr int kRowsBwdLongItems = 4;
+
+// One rows kernel: GW warps per row, IT vectors per thread.
+template <class Tl, class Ts, int IT, int GW, bool kBwd, bool kLog>
+Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
+  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
+  if constexpr (!kBwd && GW >= 16 && staged_smem_bytes<Tl, V, IT, GW>() <= kStagedSmemLimit) {
+    if (c.engine == Engine::rows_staged) {
+      constexpr int smem = staged_smem_bytes<Tl, V, IT, GW>();
+      auto* kernel = softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>;
+      // Per launch (a host-side attribute, not a stream operation: graph-capture safe), so that
+      // every device the plan runs on has it.
+      if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) != cudaSuccess)
+        return check_softmax_launch("rows_staged (shared memory attribute)", kBwd);
+      int per_sm = 0;
+      if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, GW * 32, smem) != cudaSuccess)
+        return check_softmax_launch("rows_staged (occupancy query)", kBwd);
+      // Exactly the resident blocks: a block is persistent, and a second wave would double the
+      // time of the rows it holds.
+      const int64_t grid = std::min<int64_t>(p.rows, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count);
+      kernel<<<static_cast<unsigned>(grid), GW * 32, smem, stream>>>(p);
+      return check_softmax_launch("rows_staged", kBwd);
+    }
+  }
+  if (c.engine == Engine::rows_staged) return internal_error("[softmax] no staged kernel for this row geometry");
+  if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] rows engine: wrong block size");
+  const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
+  if constexpr (kBwd) softmax_rows_bwd_kernel<Tl, Ts, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
+  else softmax_rows_fwd_kernel<Tl, Ts, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
+  return check_softmax_launch("rows", kBwd);
+}
+
+// The rows engines: one warp per row with 1 .. max items, or 2 .. 32 warps per row with max items.
+template <class Tl, class Ts, bool kBwd, bool kLog>
+Status launch_rows(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
+  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
+  constexpr int IM = rows_max_items<Tl, kBwd>();
+  if (c.vec != V) return internal_error("[softmax] the rows engines need full-width vectors");
+  if constexpr (kBwd) {
+    if (c.group_warps == 32 && c.items == kRowsBwdLongItems)
+      return launch_rows_one<Tl, Ts, kRowsBwdLongItems, 32, kBwd, kLog>(p, c, stream);
+  }
+  if (c.group_warps > 1 && c.items != IM) return internal_error("[softmax] rows engine: unsupported items");
+  switch (c.group_warps) {
+    case 1:
+      switch (c.items) {
+        case 1: return launch_rows_one<Tl, Ts, 1, 1, kBwd, kLog>(p, c, stream);
+        case 2: return launch_rows_one<Tl, Ts, 2, 1, kBwd, kLog>(p, c, stream);
+        case 4:
+          if constexpr (IM >= 4) return launch_rows_one<Tl, Ts, 4, 1, kBwd, kLog>(p, c, stream);
+          break;
+        case 8:
+          if constexpr (IM >= 8) return launch_rows_one<Tl, Ts, 8, 1, kBwd, kLog>(p, c, stream);
+          break;
+        default: break;
+      }
+      return internal_error("[softmax] rows engine: unsupported items " + std::to_string(c.items));
+    case 2: return launch_rows_one<Tl, Ts, IM, 2, kBwd, kLog>(p, c, stream);
+    case 4: return launch_rows_one<Tl, Ts, IM, 4, kBwd, kLog>(p, c, stream);
+    case 8: return launch_rows_one<Tl, Ts, IM, 8, kBwd, kLog>(p, c, stream);
+    case 16: return launch_rows_one<Tl, Ts, IM, 16, kBwd, kLog>(p, c, stream);
+    case 32: return launch_rows_one<Tl, Ts, IM, 32, kBwd, kLog>(p, c, stream);
+    default: break;
+  }
+  return internal_error("[softmax] rows engine: unsupported warps per row " + std::to_string(c.group_warps));
+}
+
 template <class Tl, class Ts, bool kBwd>
 Status launch_pair(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
   using A = std::conditional_t<std::is_same_v<Tl, double> || std::is_same_v<Ts, double>, double, float>;
@@ -60,6 +137,13 @@ Status launch_pair(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
     case Engine::column:
       softmax_column_kernel<Tl, Ts, A, kBwd><<<grid, block, 0, stream>>>(p);
       return check_softmax_launch("column", kBwd);
+    case Engine::rows:
+    case Engine::rows_staged:
+      if constexpr (std::is_same_v<A, float>) {
+        if (p.mask_kind != MaskKind::none) return internal_error("[softmax] the rows engines take no mask");
+        return p.log ? launch_rows<Tl, Ts, kBwd, true>(p, c, stream) : launch_rows<Tl, Ts, kBwd, false>(p, c, stream);
+      }
+      return internal_error("[softmax] the rows engines compute in f32 only");
   }
   return internal_error("[softmax] unknown engine");
 }

@@ -1,0 +1,355 @@
+#pragma once
+// The "rows" engines: unmasked softmax / log_softmax over unit-stride rows with 16-byte vectors
+// and f32 math (loaded dtype f32, f16 or bf16). Built for bandwidth:
+//   - a row group of GW warps owns a row; a block holds several groups (8 warps) for short rows,
+//     one group of up to 32 warps for long rows. Groups run independently (named barriers), so
+//     one group's reduction never stalls another group's loads;
+//   - every vector of the row is loaded once, up front (ITEMS 16-byte loads in flight per
+//     thread), and the row stays in registers: the forward keeps it as f32 (at most 32 per
+//     thread) so each element is converted once and exponentiated once; the backward keeps the
+//     two inputs as loaded (at most 64 bytes each per thread) and converts on use;
+//   - no per-element bounds checks: vectors past the row end are padded with a neutral value
+//     (-inf forward: adds nothing to the max or the sum; 0 backward) and only the row's last,
+//     partial vector is loaded and stored element by element;
+//   - NaN needs no test: the max ignores NaN (fmaxf), then exp(NaN - max) makes the sum NaN and
+//     the whole row NaN, as torch; +inf gives exp(inf - inf) = NaN, an all -inf row
+//     exp(-inf + inf) = NaN, the same rows torch makes NaN;
+//   - 16-bit results use the hardware ex2 (flush-to-zero: results below 2^-126, which no 16-bit
+//     softmax output distinguishes from 0 within its rounding, become 0); f32 results use expf.
+// The staged variant (long rows, forward) streams the next row into shared memory with cp.async
+// while the current one is computed, so a block that owns a whole SM's register file still keeps
+// the memory system busy between rows.
+#include <type_traits>
+
+#include "kernels/softmax_common.cuh"
+#include "kernels/softmax_engines.cuh"  // reload_barrier
+
+namespace baracuda::sm::cuda {
+
+constexpr float kLog2e = 1.4426950408889634f;
+
+__device__ __forceinline__ float ex2_ftz(float v) {
+  float r;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(v));
+  return r;
+}
+
+// exp(v - m) for a result rounded to Ts; `mb` is m * log2(e) (fast path only).
+template <bool kFast>
+__device__ __forceinline__ float exp_shifted(float v, float m, float mb) {
+  if constexpr (kFast) return ex2_ftz(fmaf(v, kLog2e, -mb));
+  else return expf(v - m);
+}
+
+template <bool kFast>
+__device__ __forceinline__ float exp_plain(float v) {
+  if constexpr (kFast) return ex2_ftz(v * kLog2e);
+  else return expf(v);
+}
+
+// Threads of one row group wait for each other; groups of a block use distinct barriers (1..15;
+// 0 is __syncthreads'), so they never wait for each other.
+__device__ __forceinline__ void group_barrier(int id, int threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
+struct FMax {
+  __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+struct FAdd {
+  __device__ __forceinline__ float operator()(float a, float b) const { return a + b; }
+};
+
+// v reduced over the row group (GW warps), returned to every thread of it in a fixed order
+// (deterministic). `slots` is the group's GW floats of shared memory. Callers alternate two slot
+// arrays, so one barrier per reduction is enough: a slot array is written again only after every
+// warp of the group has passed the barrier of the other array's reduction, which follows its read.
+template <int GW, class Op>
+__device__ __forceinline__ float group_reduce_fast(float v, Op op, float identity, float* slots, int bar_id) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+  if constexpr (GW == 1) {
+    return v;
+  } else {
+    const int lane = threadIdx.x & 31, w = (threadIdx.x >> 5) % GW;
+    if (lane == 0) slots[w] = v;
+    group_barrier(bar_id, GW * 32);
+    v = lane < GW ? slots[lane] : identity;
+#pragma unroll
+    for (int o = (GW > 16 ? 16 : GW / 2); o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return __shfl_sync(0xffffffffu, v, 0);  // lanes >= GW hold partial butterflies: take lane 0's total
+  }
+}
+
+// Loads the vector at `col`: whole when inside the row, element by element for the row's partial
+// last vector, `pad` beyond the row.
+template <class T, int VEC>
+__device__ __forceinline__ void load_or_pad(Vec<T, VEC>& r, const T* row, int col, int n, T pad) {
+  if (col + VEC <= n) {
+    r = *reinterpret_cast<const Vec<T, VEC>*>(row + col);
+  } else {
+#pragma unroll
+    for (int j = 0; j < VEC; ++j) r.v[j] = col + j < n ? row[col + j] : pad;
+  }
+}
+
+// VEC floats rounded to Ts; 16-bit pairs with one paired conversion.
+template <class Ts, int VEC>
+__device__ __forceinline__ Vec<Ts, VEC> pack_vec(const float* f) {
+  Vec<Ts, VEC> o;
+  if constexpr (std::is_same_v<Ts, __nv_bfloat16> && VEC % 2 == 0) {
+#pragma unroll
+    for (int j = 0; j < VEC; j += 2) reinterpret_cast<__nv_bfloat162*>(o.v)[j / 2] = __floats2bfloat162_rn(f[j], f[j + 1]);
+  } else if constexpr (std::is_same_v<Ts, __half> && VEC % 2 == 0) {
+#pragma unroll
+    for (int j = 0; j < VEC; j += 2) reinterpret_cast<__half2*>(o.v)[j / 2] = __floats2half2_rn(f[j], f[j + 1]);
+  } else {
+#pragma unroll
+    for (int j = 0; j < VEC; ++j) o.v[j] = from_compute<Ts>(f[j]);
+  }
+  return o;
+}
+
+template <class Ts, int VEC>
+__device__ __forceinline__ void store_vec(const float* f, Ts* row, int col, int n) {
+  const Vec<Ts, VEC> o = pack_vec<Ts, VEC>(f);
+  if (col + VEC <= n) {
+    *reinterpret_cast<Vec<Ts, VEC>*>(row + col) = o;
+  } else {
+#pragma unroll
+    for (int j = 0; j < VEC; ++j)
+      if (col + j < n) row[col + j] = o.v[j];
+  }
+}
+
+// Sum of N floats through 4 independent chains (shorter dependency chains than one running sum;
+// still a fixed order).
+template <int N>
+__device__ __forceinline__ float sum4(const float* a) {
+  float s[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+  for (int k = 0; k < N; ++k) s[k % 4] += a[k];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// Thread geometry of a row group: t is the thread's index in its row (0 .. GW*32-1), g the
+// group's index in the block.
+template <int GW>
+struct GroupPos {
+  int t, g;
+  __device__ __forceinline__ GroupPos() {
+    const int warp = static_cast<int>(threadIdx.x >> 5);
+    t = (warp % GW) * 32 + static_cast<int>(threadIdx.x & 31);
+    g = warp / GW;
+  }
+};
+
+// The forward of one row whose E = VEC*ITEMS elements per thread are in v (pads -inf): writes y.
+template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__device__ __forceinline__ void forward_row(float (&v)[VEC * ITEMS], float scale, Ts* y, int n, int t,
+                                            float* red_max, float* red_sum, int bar_id) {
+  constexpr int E = VEC * ITEMS, W = GW * 32;
+  constexpr bool kFast = sizeof(Ts) == 2;
+  if (scale != 1.f) {
+#pragma unroll
+    for (int k = 0; k < E; ++k) v[k] *= scale;
+  }
+  float mx[4] = {v[0], v[E > 1 ? 1 : 0], v[E > 2 ? 2 : 0], v[E > 3 ? 3 : 0]};
+#pragma unroll
+  for (int k = 4; k < E; ++k) mx[k % 4] = fmaxf(mx[k % 4], v[k]);
+  float m = fmaxf(fmaxf(mx[0], mx[1]), fmaxf(mx[2], mx[3]));
+  m = group_reduce_fast<GW>(m, FMax{}, neg_inf<float>(), red_max, bar_id);
+  const float mb = m * kLog2e;
+  float e[E];
+#pragma unroll
+  for (int k = 0; k < E; ++k) e[k] = exp_shifted<kFast>(v[k], m, mb);
+  float s = sum4<E>(e);
+  s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red_sum, bar_id);
+  float o[E];
+  if constexpr (kLog) {
+    const float ls = logf(s);
+#pragma unroll
+    for (int k = 0; k < E; ++k) o[k] = (v[k] - m) - ls;
+  } else {
+    const float inv = 1.f / s;
+#pragma unroll
+    for (int k = 0; k < E; ++k) o[k] = e[k] * inv;
+  }
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i) store_vec<Ts, VEC>(o + i * VEC, y, (i * W + t) * VEC, n);
+}
+
+template <class Tl, int VEC, int ITEMS>
+__device__ __forceinline__ void unpack_items(const Vec<Tl, VEC> (&raw)[ITEMS], float (&v)[VEC * ITEMS]) {
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i)
+#pragma unroll
+    for (int j = 0; j < VEC; ++j) v[i * VEC + j] = to_compute<float>(raw[i].v[j]);
+}
+
+constexpr int rows_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }
+// Blocks per SM the register budget must allow: at most 64 registers per thread (half the
+// SM's threads resident at least), which is what keeps enough loads in flight.
+constexpr int rows_min_blocks(int threads) { return 65536 / (64 * threads); }
+
+// Forward, rows in registers: blockDim.x = rows_block_threads(GW), blockDim.x / (GW*32) rows at a time.
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_block_threads(GW))) softmax_rows_fwd_kernel(const KernelParams p) {
+  constexpr int W = GW * 32;
+  __shared__ float red[2][32];
+  const GroupPos<GW> pos;
+  const int64_t per_block = blockDim.x / W;
+  const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
+  const Tl pad = from_compute<Tl>(neg_inf<float>());
+  for (int64_t row = blockIdx.x * per_block + pos.g; row < p.rows; row += gridDim.x * per_block) {
+    const RowBases b = row_bases(p, row);
+    const Tl* x = static_cast<const Tl*>(p.in0.data) + b.in0;
+    Vec<Tl, VEC> raw[ITEMS];
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) load_or_pad(raw[i], x, (i * W + pos.t) * VEC, n, pad);
+    float v[VEC * ITEMS];
+    unpack_items(raw, v);
+    forward_row<Ts, VEC, ITEMS, GW, kLog>(v, static_cast<float>(p.scale),
+                                          static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out, n, pos.t,
+                                          red[0] + pos.g * GW, red[1] + pos.g * GW, 1 + pos.g);
+  }
+}
+
+// ---- staged forward: one row group per block, the next row prefetched into shared memory ----
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
+#else
+  *static_cast<uint4*>(smem) = *static_cast<const uint4*>(gmem);
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+// Waits until at most one committed group (the newest) is still in flight.
+__device__ __forceinline__ void cp_async_wait_all_but_newest() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group 1;" ::: "memory");
+#endif
+}
+
+// Dynamic shared memory of the staged kernel: two stages of the row, at most kStagedSmemLimit
+// (under Hopper's 227 KB per block; the plan also checks the device's opt-in limit, 163 KB on an
+// A100).
+constexpr int kStagedSmemLimit = 200 * 1024;
+template <class Tl, int VEC, int ITEMS, int GW>
+constexpr int staged_smem_bytes() {
+  return 2 * ITEMS * GW * 32 * VEC * static_cast<int>(sizeof(Tl));
+}
+
+// Needs n % VEC == 0 (every vector of the row whole) and 16-byte aligned rows. Each thread copies
+// and later reads only its own slots, so the stages need no block barrier: cp.async.wait_group
+// makes a thread's own copies visible to it, and a stage is refilled (by the next iteration's
+// prefetch) only after this thread consumed its values into registers for this row's reductions.
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
+  constexpr int W = GW * 32;
+  extern __shared__ __align__(16) unsigned char stage_mem[];
+  __shared__ float red[2][32];
+  const GroupPos<GW> pos;
+  const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
+  Vec<Tl, VEC>* stages = reinterpret_cast<Vec<Tl, VEC>*>(stage_mem);
+  auto slot = [&](int stage, int i) { return stages + (stage * ITEMS + i) * W + pos.t; };
+  auto prefetch = [&](int64_t row, int stage) {
+    const Tl* x = static_cast<const Tl*>(p.in0.data) + row_bases(p, row).in0;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * W + pos.t) * VEC;
+      if (col < n) cp_async16(slot(stage, i), x + col);
+    }
+  };
+  const Tl pad = from_compute<Tl>(neg_inf<float>());
+  int64_t row = blockIdx.x;
+  if (row < p.rows) prefetch(row, 0);
+  cp_async_commit();
+  for (int stage = 0; row < p.rows; row += gridDim.x, stage ^= 1) {
+    if (row + gridDim.x < p.rows) prefetch(row + gridDim.x, stage ^ 1);
+    cp_async_commit();  // possibly empty: keeps "all but the newest" meaning "this row's"
+    cp_async_wait_all_but_newest();
+    Vec<Tl, VEC> raw[ITEMS];
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * W + pos.t) * VEC;
+      if (col < n) {
+        raw[i] = *slot(stage, i);
+      } else {
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) raw[i].v[j] = pad;
+      }
+    }
+    float v[VEC * ITEMS];
+    unpack_items(raw, v);
+    forward_row<Ts, VEC, ITEMS, GW, kLog>(v, static_cast<float>(p.scale),
+                                          static_cast<Ts*>(const_cast<void*>(p.out.data)) + row_bases(p, row).out, n,
+                                          pos.t, red[0], red[1], 1);
+  }
+}
+
+// ---- backward: dy and y kept as loaded, converted on use ----
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_block_threads(GW))) softmax_rows_bwd_kernel(const KernelParams p) {
+  constexpr int W = GW * 32;
+  constexpr bool kFast = sizeof(Ts) == 2;
+  __shared__ float red[2][32];
+  const GroupPos<GW> pos;
+  const int64_t per_block = blockDim.x / W;
+  const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
+  const float scale = static_cast<float>(p.scale);
+  const Tl zero = from_compute<Tl>(0.f);
+  int parity = 0;  // alternates the two reduction slot arrays between rows
+  for (int64_t row = blockIdx.x * per_block + pos.g; row < p.rows; row += gridDim.x * per_block, parity ^= 1) {
+    const RowBases b = row_bases(p, row);
+    const Tl* dyr = static_cast<const Tl*>(p.in0.data) + b.in0;
+    const Tl* yr = static_cast<const Tl*>(p.in1.data) + b.in1;
+    Vec<Tl, VEC> dy[ITEMS], y[ITEMS];
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * W + pos.t) * VEC;
+      load_or_pad(dy[i], dyr, col, n, zero);
+      if constexpr (!kLog) load_or_pad(y[i], yr, col, n, zero);
+    }
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};  // 4 chains in a fixed order
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i)
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) {
+        const int k = (i * VEC + j) % 4;
+        if constexpr (kLog) acc[k] += to_compute<float>(dy[i].v[j]);
+        else acc[k] = fmaf(to_compute<float>(dy[i].v[j]), to_compute<float>(y[i].v[j]), acc[k]);
+      }
+    float s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity] + pos.g * GW, 1 + pos.g);
+    if constexpr (kLog) {  // y is needed only now: its loads overlap the reduction
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) load_or_pad(y[i], yr, (i * W + pos.t) * VEC, n, zero);
+    }
+    // Convert again below rather than keep pass 1's f32 copies alive (2x the registers).
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      reload_barrier(dy[i]);
+      if constexpr (!kLog) reload_barrier(y[i]);
+    }
+    Ts* dxr = static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      float o[VEC];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) {
+        const float d = to_compute<float>(dy[i].v[j]), yv = to_compute<float>(y[i].v[j]);
+        o[j] = scale * (kLog ? d - exp_plain<kFast>(yv) * s : yv * (d - s));
+      }
+      store_vec<Ts, VEC>(o, dxr, (i * W + pos.t) * VEC, n);
+    }
+  }
+}
+
+}  // namespace baracuda::sm::cuda
