@@ -172,14 +172,25 @@ __device__ __forceinline__ void accumulate_contiguous(const Op& op, typename Op:
   const int64_t packs = (len - head) / V;
   const int64_t body_idx = lo + head;
   int64_t k = rank;
-  for (; k + (kUnroll - 1) * team < packs; k += kUnroll * team) {
+  // One running pointer and index (not a 64-bit product per load): fewer live registers under
+  // the 64-register bound of kResidentBlocks.
+  const In* q = body + k * V;
+  int64_t qi = body_idx + k * V;
+  const int64_t step = static_cast<int64_t>(team) * V;
+  for (; k + (kUnroll - 1) * team < packs; k += kUnroll * team, q += kUnroll * step, qi += kUnroll * step) {
     Pack<In, V> pk[kUnroll];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) pk[u] = load_pack<In, V>(body + (k + u * team) * V);
+    for (int u = 0; u < kUnroll; ++u) pk[u] = load_pack<In, V>(q + u * step);
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) add_loaded(op, s, pk[u], body_idx + (k + u * team) * V);
+    for (int u = 0; u < kUnroll; ++u) add_loaded(op, s, pk[u], qi + u * step);
   }
   for (; k < packs; k += team) add_loaded(op, s, load_pack<In, V>(body + k * V), body_idx + k * V);
+  // Ops that recorded only the winning pack (ExtremeOp::add_raw) find the position in it now,
+  // before the tail's exact positions and before any combination compares positions.
+  if constexpr (requires { op.pending_pack(s); }) {
+    const int64_t at = op.pending_pack(s);
+    if (at >= 0) op.template resolve_pack<In, V>(s, load_pack<In, V>(row + at).v, at);
+  }
   const int64_t t = head + packs * V + rank;  // the tail: fewer than V elements
   if (t < len) op.add(s, to_compute<A>(p0[t]), lo + t);
 }
@@ -246,8 +257,7 @@ __global__ void __launch_bounds__(32 * kColRows, kResidentBlocks) column_kernel(
       }
       return a;
     };
-    // Small states (a plain sum: V x 4 bytes) leave registers for twice the rows in flight.
-    constexpr int U = V * sizeof(State) <= 32 ? 2 * kUnroll : kUnroll;
+    constexpr int U = kUnroll;
     int64_t r = lo + ty;
     for (; r + (U - 1) * kColRows < hi; r += U * kColRows) {
       Pack<Raw, V> pk[U];

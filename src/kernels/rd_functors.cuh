@@ -81,6 +81,7 @@ __device__ __forceinline__ float min_nan_f32(float a, float b) {
 }
 
 __device__ __forceinline__ float widen(float v) { return v; }
+__device__ __forceinline__ double widen(double v) { return v; }
 __device__ __forceinline__ float widen(__half v) { return __half2float(v); }
 __device__ __forceinline__ float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ __half2 pair_of(__half a, __half b) { return __halves2half2(a, b); }
@@ -214,7 +215,11 @@ struct ProdOp {
 // how many positions hold it. NaN is the extreme (PyTorch), ties keep the lowest position.
 // Stats: {value, tie count} for amax/amin (the gradient is split among ties), {value, index} for
 // max/min.
-template <class A>
+//
+// kForwardOnly: an instantiation for forward launches (stats false), where add_raw never falls
+// back to the generic path: the row kernel then carries no second per-pack code path, which
+// kept bf16 argmax spilling under the 64-register bound.
+template <class A, bool kForwardOnly = false>
 struct ExtremeOp {
   using Acc = A;
   struct State {
@@ -225,7 +230,7 @@ struct ExtremeOp {
   ReduceOp op;
   bool stats;
   explicit ExtremeOp(const OpParams& p)
-      : greater(p.op == ReduceOp::amax || p.op == ReduceOp::max || p.op == ReduceOp::argmax), op(p.op), stats(p.stats) {}
+      : greater(p.op == ReduceOp::amax || p.op == ReduceOp::max || p.op == ReduceOp::argmax), op(p.op), stats(kForwardOnly ? false : p.stats) {}
   // a ranks strictly before b.
   __device__ __forceinline__ bool better(A a, A b) const {
     if (is_nan(b)) return false;
@@ -255,7 +260,7 @@ struct ExtremeOp {
   // tie count only marks a non-empty state, and amax/amin need no position at all.
   template <int V>
   __device__ __forceinline__ void add_pack(State& st, const A (&v)[V], int64_t idx0) const {
-    if (stats) {
+    if (!kForwardOnly && stats) {
 #pragma unroll
       for (int k = 0; k < V; ++k) add(st, v[k], idx0 + k);
       return;
@@ -287,7 +292,8 @@ struct ExtremeOp {
     if constexpr (!std::is_same_v<A, float> || !(k16 || std::is_same_v<In, float>) || (k16 && V % 2 != 0)) {
       return false;
     } else {
-      if (stats) return false;
+      if constexpr (!kForwardOnly)
+        if (stats) return false;
       A best;
       if constexpr (k16) {
         auto m2 = pair_of(v[0], v[1]);
@@ -308,17 +314,27 @@ struct ExtremeOp {
         st.ties = 1;
         return true;
       }
-      // The first element equal to the pack's extreme (the first NaN when it is NaN).
-      const bool nan = is_nan(best);
-      int at = V - 1;
-#pragma unroll
-      for (int k = V - 2; k >= 0; --k) {
-        const A e = widen(v[k]);
-        if (nan ? is_nan(e) : e == best) at = k;
-      }
-      st = {best, idx0 + at, 1};
+      // The position inside the pack is found later (resolve_pack), once per thread and row, from
+      // a re-read of the winning pack: no per-pack search code (and its registers) in the loop.
+      // Until then idx holds -(the pack's first position) - 1.
+      st = {best, -idx0 - 1, 1};
       return true;
     }
+  }
+  // The pack whose first position add_raw recorded, or -1 when the state's position is exact.
+  __device__ __forceinline__ int64_t pending_pack(const State& st) const { return st.idx < 0 ? -st.idx - 1 : -1; }
+  // The first element of the pack at position idx0 equal to the state's value (the first NaN when
+  // it is NaN); the state's value came from this pack, so one always is.
+  template <class In, int V>
+  __device__ __forceinline__ void resolve_pack(State& st, const In (&v)[V], int64_t idx0) const {
+    const bool nan = is_nan(st.v);
+    int at = V - 1;
+#pragma unroll
+    for (int k = V - 2; k >= 0; --k) {
+      const A e = widen(v[k]);
+      if (nan ? is_nan(e) : e == st.v) at = k;
+    }
+    st.idx = idx0 + at;
   }
   __device__ State combine(const State& a, const State& b) const {
     if (b.ties == 0) return a;
@@ -339,6 +355,9 @@ struct ExtremeOp {
     if (indexed || stats) w.put(1, indexed ? st.idx : st.ties);
   }
 };
+
+template <class A>
+using ExtremeForwardOp = ExtremeOp<A, true>;
 
 // var, std, var_mean: Welford / Chan. A pack of V elements is reduced exactly in registers
 // (two-pass within the pack) and merged once, which costs one division per pack instead of one
