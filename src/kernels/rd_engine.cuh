@@ -146,6 +146,10 @@ __device__ __forceinline__ Pack<In, V> load_pack(const In* p) {
 template <class Op, class In, int V>
 __device__ __forceinline__ void add_loaded(const Op& op, typename Op::State& s, const Pack<In, V>& pk, int64_t idx0) {
   using A = typename Op::Acc;
+  // Ops that work on the stored type directly (ExtremeOp: packed 16-bit max/min) go first.
+  if constexpr (requires { op.template add_raw<In, V>(s, pk.v, idx0); }) {
+    if (op.template add_raw<In, V>(s, pk.v, idx0)) return;
+  }
   A v[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) v[k] = to_compute<A>(pk.v[k]);
@@ -168,14 +172,25 @@ __device__ __forceinline__ void accumulate_contiguous(const Op& op, typename Op:
   const int64_t packs = (len - head) / V;
   const int64_t body_idx = lo + head;
   int64_t k = rank;
-  for (; k + (kUnroll - 1) * team < packs; k += kUnroll * team) {
+  // One running pointer and index (not a 64-bit product per load): fewer live registers under
+  // the 64-register bound of kResidentBlocks.
+  const In* q = body + k * V;
+  int64_t qi = body_idx + k * V;
+  const int64_t step = static_cast<int64_t>(team) * V;
+  for (; k + (kUnroll - 1) * team < packs; k += kUnroll * team, q += kUnroll * step, qi += kUnroll * step) {
     Pack<In, V> pk[kUnroll];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) pk[u] = load_pack<In, V>(body + (k + u * team) * V);
+    for (int u = 0; u < kUnroll; ++u) pk[u] = load_pack<In, V>(q + u * step);
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) add_loaded(op, s, pk[u], body_idx + (k + u * team) * V);
+    for (int u = 0; u < kUnroll; ++u) add_loaded(op, s, pk[u], qi + u * step);
   }
   for (; k < packs; k += team) add_loaded(op, s, load_pack<In, V>(body + k * V), body_idx + k * V);
+  // Ops that recorded only the winning pack (ExtremeOp::add_raw) find the position in it now,
+  // before the tail's exact positions and before any combination compares positions.
+  if constexpr (requires { op.pending_pack(s); }) {
+    const int64_t at = op.pending_pack(s);
+    if (at >= 0) op.template resolve_pack<In, V>(s, load_pack<In, V>(row + at).v, at);
+  }
   const int64_t t = head + packs * V + rank;  // the tail: fewer than V elements
   if (t < len) op.add(s, to_compute<A>(p0[t]), lo + t);
 }
@@ -224,37 +239,39 @@ __global__ void __launch_bounds__(32 * kColRows, kResidentBlocks) column_kernel(
 #pragma unroll
   for (int v = 0; v < V; ++v) s[v] = op.init();
   if (active) {
-    // Loads V adjacent columns at group row r, converted to the accumulator type.
+    // Loads V adjacent columns at group row r in their stored type (DynIn: already converted);
+    // the conversion to the accumulator happens at the add, so the registers holding loads in
+    // flight are the raw 16 bytes, not V accumulators.
+    using Raw = std::conditional_t<std::is_same_v<In, DynIn>, A, In>;
     const int64_t base = kept_offset(p.kept, p.kept.x_stride, o0);
     auto load = [&](int64_t r) {
-      Pack<A, V> a;
+      Pack<Raw, V> a;
       const int64_t off = base + reduced_offset(p.red, r);
       if constexpr (std::is_same_v<In, DynIn>) {
         const int64_t esize = static_cast<int64_t>(dtype_size(p.x_dtype));
         a.v[0] = load_dyn<A>(reinterpret_cast<const char*>(x) + off * esize, p.x_dtype);
       } else if constexpr (V == 1) {
-        a.v[0] = to_compute<A>(x[off]);
+        a.v[0] = x[off];
       } else {
-        const Pack<In, V> pk = load_pack<In, V>(x + off);
-#pragma unroll
-        for (int v = 0; v < V; ++v) a.v[v] = to_compute<A>(pk.v[v]);
+        a = load_pack<In, V>(x + off);
       }
       return a;
     };
+    constexpr int U = kUnroll;
     int64_t r = lo + ty;
-    for (; r + (kUnroll - 1) * kColRows < hi; r += kUnroll * kColRows) {
-      Pack<A, V> pk[kUnroll];
+    for (; r + (U - 1) * kColRows < hi; r += U * kColRows) {
+      Pack<Raw, V> pk[U];
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) pk[u] = load(r + u * kColRows);
+      for (int u = 0; u < U; ++u) pk[u] = load(r + u * kColRows);
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u)
+      for (int u = 0; u < U; ++u)
 #pragma unroll
-        for (int v = 0; v < V; ++v) op.add(s[v], pk[u].v[v], r + u * kColRows);
+        for (int v = 0; v < V; ++v) op.add(s[v], to_compute<A>(pk[u].v[v]), r + u * kColRows);
     }
     for (; r < hi; r += kColRows) {
-      const Pack<A, V> pk = load(r);
+      const Pack<Raw, V> pk = load(r);
 #pragma unroll
-      for (int v = 0; v < V; ++v) op.add(s[v], pk.v[v], r);
+      for (int v = 0; v < V; ++v) op.add(s[v], to_compute<A>(pk.v[v]), r);
     }
   }
 #pragma unroll

@@ -14,6 +14,8 @@
 // max/min-like ops share ExtremeOp, ...), which keeps the number of kernel instantiations small.
 // In stats mode (OpParams::stats) finish() writes what the backward pass needs instead (see
 // each functor). Semantics follow the CPU reference (ops/reduce/ref/reduce_ref_math.cpp).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -58,6 +60,33 @@ __device__ __forceinline__ A mul_wrap(A a, A b) {
   else return a * b;
 }
 
+// max / min of two floats that return NaN when either is NaN (fmaxf/fminf ignore NaN).
+__device__ __forceinline__ float max_nan_f32(float a, float b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  float r;
+  asm("max.NaN.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+  return r;
+#else
+  return (a != a || b != b) ? a + b : fmaxf(a, b);
+#endif
+}
+__device__ __forceinline__ float min_nan_f32(float a, float b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  float r;
+  asm("min.NaN.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+  return r;
+#else
+  return (a != a || b != b) ? a + b : fminf(a, b);
+#endif
+}
+
+__device__ __forceinline__ float widen(float v) { return v; }
+__device__ __forceinline__ double widen(double v) { return v; }
+__device__ __forceinline__ float widen(__half v) { return __half2float(v); }
+__device__ __forceinline__ float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ __half2 pair_of(__half a, __half b) { return __halves2half2(a, b); }
+__device__ __forceinline__ __nv_bfloat162 pair_of(__nv_bfloat16 a, __nv_bfloat16 b) { return __halves2bfloat162(a, b); }
+
 // Default pack accumulation: element by element.
 template <class Op, class State, class A, int V>
 __device__ __forceinline__ void add_pack(const Op& op, State& s, const A (&v)[V], int64_t idx0) {
@@ -69,7 +98,49 @@ __device__ __forceinline__ void add_pack(const Op& op, State& s, const A (&v)[V]
   }
 }
 
-// sum, mean, nansum, nanmean. Stats: {sum, count of non-NaN} (nanmean's backward divides by it).
+// sum and mean: a bare running sum. Its 4-byte f32 state (no NaN count) keeps the column engine's
+// eight adjacent accumulators per thread in registers (SumOp's 16-byte state spilled there under
+// the 64-register bound) and halves what the row engine shuffles. Stats: {sum, n} (never needed:
+// the backward of sum and mean reads no statistics).
+template <class A>
+struct PlainSumOp {
+  using Acc = A;
+  struct State {
+    A s;
+  };
+  bool mean, stats;
+  int64_t n;
+  explicit PlainSumOp(const OpParams& p) : mean(p.op == ReduceOp::mean), stats(p.stats), n(p.n) {}
+  __device__ State init() const { return {A(0)}; }
+  __device__ __forceinline__ void add(State& st, A v, int64_t) const { st.s = add_wrap(st.s, v); }
+  // Pairwise within the pack: a shorter dependency chain than V serial adds into the state.
+  template <int V>
+  __device__ __forceinline__ void add_pack(State& st, const A (&v)[V], int64_t) const {
+    A t[V];
+#pragma unroll
+    for (int k = 0; k < V; ++k) t[k] = v[k];
+#pragma unroll
+    for (int w = 1; w < V; w *= 2)
+#pragma unroll
+      for (int k = 0; k + w < V; k += 2 * w) t[k] = add_wrap(t[k], t[k + w]);
+    st.s = add_wrap(st.s, t[0]);
+  }
+  __device__ State combine(const State& a, const State& b) const { return {add_wrap(a.s, b.s)}; }
+  template <class W>
+  __device__ void finish(const State& st, W& w) const {
+    if (stats) {
+      w.put(0, st.s);
+      w.put(1, n);
+    } else if constexpr (std::is_floating_point_v<A>) {
+      w.put(0, mean ? st.s / static_cast<A>(n) : st.s);  // an empty mean is 0/0 = NaN
+    } else {
+      w.put(0, st.s);
+    }
+  }
+};
+
+// nansum, nanmean (and any sum that needs the count). Stats: {sum, count of non-NaN} (nanmean's
+// backward divides by it).
 template <class A>
 struct SumOp {
   using Acc = A;
@@ -144,7 +215,11 @@ struct ProdOp {
 // how many positions hold it. NaN is the extreme (PyTorch), ties keep the lowest position.
 // Stats: {value, tie count} for amax/amin (the gradient is split among ties), {value, index} for
 // max/min.
-template <class A>
+//
+// kForwardOnly: an instantiation for forward launches (stats false), where add_raw never falls
+// back to the generic path: the row kernel then carries no second per-pack code path, which
+// kept bf16 argmax spilling under the 64-register bound.
+template <class A, bool kForwardOnly = false>
 struct ExtremeOp {
   using Acc = A;
   struct State {
@@ -155,7 +230,7 @@ struct ExtremeOp {
   ReduceOp op;
   bool stats;
   explicit ExtremeOp(const OpParams& p)
-      : greater(p.op == ReduceOp::amax || p.op == ReduceOp::max || p.op == ReduceOp::argmax), op(p.op), stats(p.stats) {}
+      : greater(p.op == ReduceOp::amax || p.op == ReduceOp::max || p.op == ReduceOp::argmax), op(p.op), stats(kForwardOnly ? false : p.stats) {}
   // a ranks strictly before b.
   __device__ __forceinline__ bool better(A a, A b) const {
     if (is_nan(b)) return false;
@@ -185,7 +260,7 @@ struct ExtremeOp {
   // tie count only marks a non-empty state, and amax/amin need no position at all.
   template <int V>
   __device__ __forceinline__ void add_pack(State& st, const A (&v)[V], int64_t idx0) const {
-    if (stats) {
+    if (!kForwardOnly && stats) {
 #pragma unroll
       for (int k = 0; k < V; ++k) add(st, v[k], idx0 + k);
       return;
@@ -206,6 +281,61 @@ struct ExtremeOp {
       st = {best, idx0 + at, 1};
     }  // equal: the state's position comes first (packs arrive in increasing order per thread)
   }
+  // A pack straight from storage (f32, f16, bf16 in f32 math), outside stats mode: its extreme by
+  // NaN-propagating max/min instructions (max.NaN.bf16x2 / f16x2 / f32: two 16-bit elements per
+  // instruction, no per-element NaN test, no serial compare-select chain), one NaN-aware compare
+  // with the state per pack, and the position recovered only when the state changes (rare after
+  // the first packs of a row). Returns false where the generic path must run (stats mode, f64).
+  template <class In, int V>
+  __device__ __forceinline__ bool add_raw(State& st, const In (&v)[V], int64_t idx0) const {
+    constexpr bool k16 = std::is_same_v<In, __half> || std::is_same_v<In, __nv_bfloat16>;
+    if constexpr (!std::is_same_v<A, float> || !(k16 || std::is_same_v<In, float>) || (k16 && V % 2 != 0)) {
+      return false;
+    } else {
+      if constexpr (!kForwardOnly)
+        if (stats) return false;
+      A best;
+      if constexpr (k16) {
+        auto m2 = pair_of(v[0], v[1]);
+#pragma unroll
+        for (int k = 2; k < V; k += 2) {
+          const auto w = pair_of(v[k], v[k + 1]);
+          m2 = greater ? __hmax2_nan(m2, w) : __hmin2_nan(m2, w);
+        }
+        best = widen(greater ? __hmax_nan(m2.x, m2.y) : __hmin_nan(m2.x, m2.y));
+      } else {
+        best = v[0];
+#pragma unroll
+        for (int k = 1; k < V; ++k) best = greater ? max_nan_f32(best, v[k]) : min_nan_f32(best, v[k]);
+      }
+      if (st.ties != 0 && !better(best, st.v)) return true;  // equal or worse: the state's position is earlier
+      if (op == ReduceOp::amax || op == ReduceOp::amin) {
+        st.v = best;
+        st.ties = 1;
+        return true;
+      }
+      // The position inside the pack is found later (resolve_pack), once per thread and row, from
+      // a re-read of the winning pack: no per-pack search code (and its registers) in the loop.
+      // Until then idx holds -(the pack's first position) - 1.
+      st = {best, -idx0 - 1, 1};
+      return true;
+    }
+  }
+  // The pack whose first position add_raw recorded, or -1 when the state's position is exact.
+  __device__ __forceinline__ int64_t pending_pack(const State& st) const { return st.idx < 0 ? -st.idx - 1 : -1; }
+  // The first element of the pack at position idx0 equal to the state's value (the first NaN when
+  // it is NaN); the state's value came from this pack, so one always is.
+  template <class In, int V>
+  __device__ __forceinline__ void resolve_pack(State& st, const In (&v)[V], int64_t idx0) const {
+    const bool nan = is_nan(st.v);
+    int at = V - 1;
+#pragma unroll
+    for (int k = V - 2; k >= 0; --k) {
+      const A e = widen(v[k]);
+      if (nan ? is_nan(e) : e == st.v) at = k;
+    }
+    st.idx = idx0 + at;
+  }
   __device__ State combine(const State& a, const State& b) const {
     if (b.ties == 0) return a;
     if (a.ties == 0) return b;
@@ -225,6 +355,9 @@ struct ExtremeOp {
     if (indexed || stats) w.put(1, indexed ? st.idx : st.ties);
   }
 };
+
+template <class A>
+using ExtremeForwardOp = ExtremeOp<A, true>;
 
 // var, std, var_mean: Welford / Chan. A pack of V elements is reduced exactly in registers
 // (two-pass within the pack) and merged once, which costs one division per pack instead of one
@@ -362,17 +495,22 @@ struct LseOp {
   };
   explicit LseOp(const OpParams&) {}
   __device__ State init() const { return {-std::numeric_limits<A>::infinity(), A(0), 0}; }
+  // One NaN flag and one maximum per pack; the state is rescaled only when the maximum moves
+  // (rare after a row's first packs), which saves an exp per pack. `nans` only needs to be
+  // nonzero: it counts packs holding a NaN.
   template <int V>
   __device__ void add_pack(State& st, const A (&v)[V], int64_t) const {
     A m = st.m;
+    bool nan = false;
 #pragma unroll
     for (int k = 0; k < V; ++k) {
-      st.nans += is_nan(v[k]) ? 1 : 0;
+      nan |= is_nan(v[k]);
       m = fmax(m, v[k]);  // fmax ignores NaN
     }
+    st.nans += nan ? 1 : 0;
     if (m == -std::numeric_limits<A>::infinity()) return;  // everything so far is -inf
     // When m is +inf the sum becomes meaningless, but finish() returns m itself then.
-    A s = st.s * exp_of(st.m - m);
+    A s = m == st.m ? st.s : st.s * exp_of(st.m - m);
 #pragma unroll
     for (int k = 0; k < V; ++k) s += is_nan(v[k]) ? A(0) : exp_of(v[k] - m);
     st.m = m;

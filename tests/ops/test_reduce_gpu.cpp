@@ -418,6 +418,93 @@ TEST_F(GpuReduce, SpecialValues) {
   }
 }
 
+// The packed extreme path (ExtremeOp::add_raw: NaN-propagating packed max/min per 16-byte pack,
+// the winning pack's position resolved once per thread) under every row tactic: warp per row,
+// block per row, rows split across blocks. Each row gets planted values: the extreme at a random
+// position and again later in the same pack and in later packs (ties: the first position wins),
+// NaNs (NaN is the extreme: the first NaN wins), zeros of both signs above negative values, or
+// nothing (bf16 / f16 draws tie often on their own).
+TEST_F(GpuReduce, PlantedExtremesEveryRowTactic) {
+  struct L {
+    int64_t rows, cols;
+    const char* what;
+  };
+  const L layouts[] = {{64, 520, "warp per row"}, {5, 4099, "block per row"}, {2, 150001, "split rows"}};
+  const ReduceOp ops[] = {ReduceOp::argmax, ReduceOp::argmin, ReduceOp::max,
+                          ReduceOp::min,    ReduceOp::amax,   ReduceOp::amin};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType dt : kFloatDTypes) {
+    for (const L& l : layouts) {
+      HostTensor x(dt, {l.rows, l.cols});
+      std::mt19937_64 rng(std::hash<std::string>{}(std::string(dtype_name(dt)) + l.what));
+      bt::fill_uniform(x, rng, -2.0, 2.0);
+      std::uniform_int_distribution<int64_t> col(0, l.cols - 1);
+      for (int64_t r = 0; r < l.rows; ++r) {
+        const int64_t base = r * l.cols, hi = col(rng), lo = col(rng);
+        auto plant = [&](int64_t c, double v) {
+          if (c < l.cols) x.set(base + c, v);
+        };
+        switch (r % 4) {
+          case 0:  // ties of the extreme: same pack, next pack, far away
+            for (int64_t d : {int64_t{0}, int64_t{1}, int64_t{9}, int64_t{333}}) plant(hi + d, 3.0);
+            for (int64_t d : {int64_t{0}, int64_t{2}, int64_t{8}, int64_t{1000}}) plant(lo + d, -3.0);
+            break;
+          case 1:  // NaNs after and before a planted maximum
+            plant(hi, 3.0);
+            plant(lo, nan);
+            plant(lo + 5, nan);
+            plant(lo + 77, nan);
+            break;
+          case 2:  // negative values with zeros of both signs: -0.0 and 0.0 tie
+            for (int64_t c = 0; c < l.cols; ++c) x.set(base + c, -1.0 - static_cast<double>(c % 7) / 8);
+            plant(hi, -0.0);
+            plant(hi + 2, 0.0);
+            plant(hi + 11, -0.0);
+            break;
+          default: break;  // as drawn
+        }
+      }
+      for (ReduceOp op : ops) {
+        ReduceDescriptor d;
+        d.op = op;
+        d.input = x.operand();
+        d.axes = {1};
+        record(std::string(reduce_op_info(op).name) + " " + std::string(dtype_name(dt)) + " planted, " + l.what,
+               compare_plans({op}, d, {x}));
+      }
+    }
+  }
+}
+
+// Many long rows take a warp per row (no block-wide synchronization per row) when every
+// resident warp gets the same number of rows: 2 x (SMs x 32) rows here, each longer than the
+// 4096 bytes below which rows always take a warp. Checks the tactic and the results of the ops
+// whose row path changed (plain sum, logsumexp, the packed extremes) and of the others.
+TEST_F(GpuReduce, ManyLongRowsWarpPerRow) {
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, gpu_.device().ordinal), cudaSuccess);
+  const int64_t rows = int64_t{2} * sms * 32;  // kResidentBlocks (4) x 8 warps per SM, twice
+  for (DType dt : {DType::bf16, DType::f32}) {
+    const int64_t cols = dt == DType::bf16 ? 2056 : 1030;  // 4112 / 4120 bytes
+    HostTensor x(dt, {rows, cols});
+    std::mt19937_64 rng(std::hash<std::string>{}(std::string("many long rows ") + std::string(dtype_name(dt))));
+    bt::fill_uniform(x, rng, -2.0, 2.0);
+    for (int64_t i = 0; i < x.numel(); i += 4099) x.set(i, std::numeric_limits<double>::quiet_NaN());
+    for (ReduceOp op : {ReduceOp::sum, ReduceOp::mean, ReduceOp::nansum, ReduceOp::logsumexp, ReduceOp::var_mean,
+                        ReduceOp::argmax, ReduceOp::amin, ReduceOp::norm}) {
+      ReduceDescriptor d;
+      d.op = op;
+      d.input = x.operand();
+      d.axes = {1};
+      auto plan = ReducePlan::select(gpu_, d);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      EXPECT_EQ(plan->sku().layout.rfind("row-vec16, warp", 0), 0u) << ReduceFamily::describe(d) << ": " << plan->sku().to_string();
+      record(std::string(reduce_op_info(op).name) + " " + std::string(dtype_name(dt)) + " many long rows",
+             compare_plans({op}, d, {x}));
+    }
+  }
+}
+
 // run() argument errors on a CUDA stream: a too-small or null workspace, host pointers, a tensor
 // on the CPU device, a null pointer, a wrong output dtype or shape.
 TEST_F(GpuReduce, RunErrorsOnCudaStream) {
@@ -484,11 +571,15 @@ TEST_F(GpuReduce, EngineSelection) {
   };
   const std::vector<C> cases = {
       {ReduceOp::sum, DType::bf16, {int64_t{1} << 28}, {}, {}, "row-vec16, block", true},
-      {ReduceOp::sum, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      // 16384 long rows: enough for every resident warp of 132 SMs (4 rounds, 97% busy).
+      {ReduceOp::sum, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, warp", false},
       {ReduceOp::sum, DType::bf16, {16384, 16384}, {}, {0}, "column-vec", true},
-      {ReduceOp::argmax, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, block", false},
-      {ReduceOp::var_mean, DType::f32, {16384, 16384}, {}, {1}, "row-vec16, block", false},
+      {ReduceOp::argmax, DType::bf16, {16384, 16384}, {}, {1}, "row-vec16, warp", false},
+      {ReduceOp::var_mean, DType::f32, {16384, 16384}, {}, {1}, "row-vec16, warp", false},
+      // 1000 long rows: too few for a warp each, enough for a block each.
+      {ReduceOp::sum, DType::bf16, {1000, 16384}, {}, {1}, "row-vec16, block", false},
       {ReduceOp::logsumexp, DType::f32, {16384, 128}, {}, {1}, "row-vec16, warp", false},
+      {ReduceOp::logsumexp, DType::f32, {16384, 16384}, {}, {1}, "row-vec16, warp", false},
       {ReduceOp::amax, DType::f32, {8, 64, 128}, {}, {0, 2}, "strided", true},  // 64 outputs: split the groups
       {ReduceOp::sum, DType::f32, {64, 128}, {1, 64}, {0}, "row-vec16", false},  // a transposed view: rows again
       {ReduceOp::mean, DType::f16, {2, 3, 4096}, {}, {0, 1}, "column-vec", false},

@@ -13,6 +13,7 @@
 // them in a fixed order (loss_common.cuh); mean's denominator (the weights of the non-ignored
 // targets) is summed the same way before the gradient pass needs it.
 #include <cmath>
+#include <cstring>
 
 #include "baracuda/core/workspace.hpp"
 #include "ops/loss/cuda/loss_common.cuh"
@@ -20,10 +21,14 @@
 namespace baracuda::loss::cuda {
 namespace {
 
-// Long rows: one 1024-thread block per row. The 1024-thread bound caps registers at 64, so one
-// block fills an SM and only ~one row per SM is live: a 128k-vocabulary row is 256 KB in bf16, so the rows in flight fit in
-// L2 and the gradient pass re-reads its row from L2 rather than HBM.
-constexpr int kLongRowThreads = 1024;
+// Long rows: one 512-thread block per row, bounded to one block per SM (128 registers a thread).
+// The 1024-thread blocks this replaces were capped at 64 registers and spilled in the bf16 loops
+// (ptxas: 32 B stores / 76 B loads of local memory); 128 registers hold the software pipeline of
+// ce_rows_kernel (the next 4 packs load while the current 4 are folded: up to 128 B per thread,
+// 64 KB per SM in flight). About one row per SM is live (two if the kernel ends up at <= 64
+// registers): a 128k-vocabulary row is 256 KB in bf16, so the rows in flight (~33 MB) stay in L2
+// and the gradient pass re-reads its row from L2 rather than HBM.
+constexpr int kLongRowThreads = 512;
 constexpr int kShortRowBlock = 256;  // 8 warps, one row each
 constexpr int64_t kLongRowBytes = 16 * 1024;  // rows at least this long get a whole block
 
@@ -103,12 +108,25 @@ __device__ __forceinline__ Online<A> group_reduce(Online<A> st) {
     combine(st, o);
   }
   if constexpr (kGroup > 32) {
+    // Warp 0 combines the warp states in a shuffle tree (log2 steps, not kGroup/32 - 1 serial
+    // combines with two exps each in every thread) and broadcasts the result.
+    static_assert(kGroup / 32 <= 32 && (kGroup / 32 & (kGroup / 32 - 1)) == 0, "a power-of-two number of warps");
     __shared__ Online<A> warp_states[kGroup / 32];
-    const int warp = threadIdx.x / 32;
-    if (threadIdx.x % 32 == 0) warp_states[warp] = st;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) warp_states[warp] = st;
+    __syncthreads();
+    if (warp == 0) {
+      st = lane < kGroup / 32 ? warp_states[lane] : Online<A>{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
+#pragma unroll
+      for (int off = kGroup / 64; off > 0; off /= 2) {
+        Online<A> o{shfl(st.m, off), shfl(st.s, off), shfl(st.a, off), shfl(st.b, off)};
+        combine(st, o);
+      }
+    }
+    __syncthreads();  // every warp state is read
+    if (threadIdx.x == 0) warp_states[0] = st;
     __syncthreads();
     st = warp_states[0];
-    for (int w = 1; w < kGroup / 32; ++w) combine(st, warp_states[w]);
     __syncthreads();  // the next row may overwrite warp_states
   }
   return st;
@@ -181,15 +199,54 @@ __device__ __forceinline__ Acc<T> class_u(const LaunchParams& p, const T* W, con
   return w;
 }
 
+// Streams the packs lane, lane + kGroup, ... < npack of a row, kUnroll at a time, and calls
+// consume(pack, pi) for each in increasing pi. Software-pipelined: the loads of the next kUnroll
+// packs are issued before the current ones are consumed, so a warp keeps memory requests in
+// flight while it computes (the exps of a pack take longer than issuing its load).
+template <int kGroup, int kUnroll, class P, class F>
+__device__ __forceinline__ void stream_row(const P* src, int lane, int npack, F&& consume) {
+  P cur[kUnroll], nxt[kUnroll];
+#pragma unroll
+  for (int u = 0; u < kUnroll; ++u)
+    if (lane + u * kGroup < npack) cur[u] = src[lane + u * kGroup];
+  for (int base = lane; base < npack; base += kGroup * kUnroll) {
+    const int next = base + kGroup * kUnroll;
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      if (next + u * kGroup < npack) nxt[u] = src[next + u * kGroup];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      if (base + u * kGroup < npack) consume(cur[u], base + u * kGroup);
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) cur[u] = nxt[u];
+  }
+}
+
+// A gradient pack that is written once and not read again: a streaming (evict-first) store, so
+// it does not push out of L2 the rows the other blocks are about to re-read.
+template <class P>
+__device__ __forceinline__ void store_streaming(P* dst, const P& v) {
+  if constexpr (sizeof(P) == 16) {
+    uint4 raw;
+    memcpy(&raw, &v, 16);
+    __stcs(reinterpret_cast<uint4*>(dst), raw);
+  } else {
+    *dst = v;
+  }
+}
+
 // [N, C] rows: kGroup threads per row (32, or the whole block of kBlock), V elements per load.
+// Pass 1 (the online softmax statistics) runs for every row, ignored or not: the target index
+// is loaded at the row's start but nothing waits for it until the row is read, so the row's
+// loads start at once instead of one memory latency later. x[target] is loaded before the
+// cross-thread combination, which hides its latency behind the shuffles.
 template <class T, int kGroup, int kBlock, int V, bool kExtra>
-__global__ void __launch_bounds__(kBlock) ce_rows_kernel(LaunchParams p, const double* denom_ws, double* loss_ws) {
+__global__ void __launch_bounds__(kBlock, kGroup > 32 ? 1 : 2) ce_rows_kernel(LaunchParams p, const double* denom_ws,
+                                                                              double* loss_ws) {
   using A = Acc<T>;
   using P = Pack<T, V>;
   constexpr int kRowsPerBlock = kBlock / kGroup;
-  // 16-byte loads in flight per thread before any math: 4 for a warp per row; 2 for a 1024-thread
-  // block (its 64-register budget spills with 4; 1024 x 2 x 16 B is still 32 KB per SM in flight).
-  constexpr int kUnroll = kGroup > 32 ? 2 : 4;
+  constexpr int kUnroll = 4;  // 16-byte loads per batch; two batches in flight (stream_row)
   const int lane = threadIdx.x % kGroup;
   const int64_t C = p.C;
   // Positions inside a row are 32-bit (the plan refuses rows of 2^30 classes or more): fewer
@@ -206,77 +263,56 @@ __global__ void __launch_bounds__(kBlock) ce_rows_kernel(LaunchParams p, const d
     const T* xr = X + row * p.input_row_stride;
     const T* qr = Q ? Q + row * C : nullptr;
     Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
-    if (!tg.ignored && !tg.bad) {
-      for (int base = lane; base < npack; base += kGroup * kUnroll) {
-        P buf[kUnroll];
+    stream_row<kGroup, kUnroll>(reinterpret_cast<const P*>(xr), lane, npack, [&](const P& pk, int pi) {
+      A x[V];
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int pi = base + u * kGroup;
-          if (pi < npack) buf[u] = *reinterpret_cast<const P*>(xr + pi * V);
-        }
+      for (int i = 0; i < V; ++i) x[i] = to_acc(pk.v[i]);
+      fold(st, x);
+      if constexpr (kExtra) {
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int pi = base + u * kGroup;
-          if (pi >= npack) break;
-          A x[V];
-#pragma unroll
-          for (int i = 0; i < V; ++i) x[i] = to_acc(buf[u].v[i]);
-          fold(st, x);
-          if constexpr (kExtra) {
-#pragma unroll
-            for (int i = 0; i < V; ++i) {
-              const A uc = class_u(p, W, qr, pi * V + i, pi * V + i);
-              st.a += uc;
-              st.b += uc * x[i];
-            }
-          }
+        for (int i = 0; i < V; ++i) {
+          const A uc = class_u(p, W, qr, pi * V + i, pi * V + i);
+          st.a += uc;
+          st.b += uc * x[i];
         }
       }
-      st = group_reduce<kGroup>(st);
-    }
+    });
+    const bool live = !tg.ignored && !tg.bad;
+    const A xt = (p.class_indices && live) ? to_acc(xr[tg.t]) : A(0);
+    st = group_reduce<kGroup>(st);
+    if (!live) st = Online<A>{static_cast<A>(-INFINITY), A(0), A(0), A(0)};  // as if never read
     const A lse = st.m + acc_log(st.s);
-    const A xt = (p.class_indices && !tg.ignored && !tg.bad) ? to_acc(xr[tg.t]) : A(0);
     const SampleResult<A> r = ce_sample<T>(p, st, tg, lse, xt);
     if (p.write_loss && lane == 0) {
       if (p.reduction == LossReduction::none) static_cast<T*>(p.loss)[row] = from_acc<T>(r.loss);
       else loss_ws[row] = static_cast<double>(r.loss);
     }
     if (!p.write_grad) continue;
-    T* gr = G + row * C;
-    if (tg.ignored || tg.bad) {
+    P* gr = reinterpret_cast<P*>(G + row * C);
+    if (!live) {
       P fill;
 #pragma unroll
       for (int i = 0; i < V; ++i) fill.v[i] = from_acc<T>(tg.bad ? static_cast<A>(NAN) : A(0));
-      for (int pi = lane; pi < npack; pi += kGroup) *reinterpret_cast<P*>(gr + pi * V) = fill;
+      for (int pi = lane; pi < npack; pi += kGroup) store_streaming(gr + pi, fill);
       continue;
     }
     const A scale = sample_scale<T>(p, denom_ws, row);
     const A hit = (A(1) - static_cast<A>(p.label_smoothing)) * r.wt;  // extra term at the target class
     const int t_in_row = static_cast<int>(tg.t);
-    for (int base = lane; base < npack; base += kGroup * kUnroll) {
-      P buf[kUnroll];
+    const bool smooth = p.label_smoothing != 0.0;
+    stream_row<kGroup, kUnroll>(reinterpret_cast<const P*>(xr), lane, npack, [&](const P& pk, int pi) {
+      P out;
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        const int pi = base + u * kGroup;
-        if (pi < npack) buf[u] = *reinterpret_cast<const P*>(xr + pi * V);
+      for (int i = 0; i < V; ++i) {
+        const int c = pi * V + i;
+        A g = r.coef * acc_exp(to_acc(pk.v[i]) - lse);
+        if (Q) g -= class_u(p, W, qr, c, c);
+        else if (smooth) g -= eps_over_c * (W ? to_acc(W[c]) : A(1));
+        if (Q == nullptr && c == t_in_row) g -= hit;
+        out.v[i] = from_acc<T>(scale * g);
       }
-#pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        const int pi = base + u * kGroup;
-        if (pi >= npack) break;
-        P out;
-#pragma unroll
-        for (int i = 0; i < V; ++i) {
-          const int c = pi * V + i;
-          A g = r.coef * acc_exp(to_acc(buf[u].v[i]) - lse);
-          if (Q) g -= class_u(p, W, qr, c, c);
-          else if (p.label_smoothing != 0.0) g -= eps_over_c * (W ? to_acc(W[c]) : A(1));
-          if (Q == nullptr && c == t_in_row) g -= hit;
-          out.v[i] = from_acc<T>(scale * g);
-        }
-        *reinterpret_cast<P*>(gr + pi * V) = out;
-      }
-    }
+      store_streaming(gr + pi, out);
+    });
   }
 }
 

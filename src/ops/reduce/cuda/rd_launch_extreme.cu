@@ -6,6 +6,8 @@ namespace baracuda::rd::cuda {
 
 Status launch_extreme(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                       const LaunchContext& ctx) {
+  // Forward launches take the variant without the stats-mode code path (fewer registers).
+  if (!p.op.stats) return launch_family<ExtremeForwardOp, true>(p, x, out, partials, ctx);
   return launch_family<ExtremeOp, true>(p, x, out, partials, ctx);
 }
 

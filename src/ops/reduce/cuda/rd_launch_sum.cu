@@ -3,7 +3,10 @@
 
 namespace baracuda::rd::cuda {
 
+// sum and mean take the count-free PlainSumOp (4-byte f32 state); nansum and nanmean need SumOp's
+// non-NaN count.
 Status launch_sum(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials, const LaunchContext& ctx) {
+  if (p.op.op == ReduceOp::sum || p.op.op == ReduceOp::mean) return launch_family<PlainSumOp, true>(p, x, out, partials, ctx);
   return launch_family<SumOp, true>(p, x, out, partials, ctx);
 }
 

@@ -118,7 +118,15 @@ ForwardProblem make_forward(const ReduceDescriptor& d, const ReduceSignature& si
   const int64_t vec = 16 / esize;
   if (p.N > 1 && p.red.n == 1 && p.red.x_stride[0] == 1) {
     p.engine = Engine::row;
-    p.warp_per_row = p.N * esize <= 4096;
+    // A warp per row for short rows, and also for long rows when there are enough of them to
+    // give every resident warp about the same number (>= 90% of the warps busy in the last
+    // round): a warp needs no __syncthreads per row, while a block per row stalls its 8 warps
+    // twice per row in team_reduce ([16384, 16384] bf16 sum over dim 1 ran at 82% of copy that
+    // way). Fewer rows than that keep the block per row (or split, below).
+    const int64_t resident_warps = static_cast<int64_t>(sm_count) * kResidentBlocks * 8;
+    const int64_t rounds = (p.M + resident_warps - 1) / resident_warps;
+    const bool warps_balanced = p.M >= 2 * resident_warps && p.M * 10 >= rounds * resident_warps * 9;
+    p.warp_per_row = p.N * esize <= 4096 || warps_balanced;
     const int64_t team = p.warp_per_row ? 32 : 256;
     const int64_t resident = static_cast<int64_t>(sm_count) * kResidentBlocks * (p.warp_per_row ? 8 : 1);
     int64_t splits = 1;
