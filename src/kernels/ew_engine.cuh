@@ -182,11 +182,10 @@ __device__ __forceinline__ void compute_store_pack(const Fn& fn, const ScalarInp
 // The packs of a thread that reach past the end of the row (the last block of each row): checked
 // pack by pack, element by element. Kept out of line so that the hot path stays short (its
 // registers and setup decide the occupancy of every block, not just the last).
-template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax>
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax, int kUnroll>
 __device__ __forceinline__ void row_tail(const VecParams<NIN, NOUT>& p, const ScalarInputs<C, NIN>& s, const Fn& fn,
                                       int64_t row, int64_t base, float& local_amax) {
   constexpr int kIn = NIN > 0 ? NIN : 1;
-  constexpr int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>();
   for (int u = 0; u < kUnroll; ++u) {
     const int64_t col = base + static_cast<int64_t>(u) * kBlock * VEC;
     if (col >= p.cols) return;
@@ -213,18 +212,20 @@ __device__ __forceinline__ void row_tail(const VecParams<NIN, NOUT>& p, const Sc
   }
 }
 
-template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax>
-__global__ void __launch_bounds__(kBlock, (min_blocks_for<Tin, Tout, NIN, NOUT, VEC>()))
+// kUnroll and kMinBlocks default to the engine's policy (unroll_for, min_blocks_for); the
+// engine-design experiment (bench/experiments/ew_variants.cu) instantiates other settings.
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax,
+          int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>(), int kMinBlocks = min_blocks_for<Tin, Tout, NIN, NOUT, VEC>()>
+__global__ void __launch_bounds__(kBlock, kMinBlocks)
     ew_vectorized_kernel(VecParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
   constexpr int kIn = NIN > 0 ? NIN : 1;
-  constexpr int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>();
   constexpr int64_t kStep = static_cast<int64_t>(kBlock) * VEC;  // between a thread's packs
   const int64_t base = (static_cast<int64_t>(blockIdx.x) * kBlock * kUnroll + threadIdx.x) * VEC;
   const bool whole = base + (kUnroll - 1) * kStep + VEC <= p.cols;  // every pack of the thread is full
   float local_amax = 0.f;
   for (int64_t row = blockIdx.y; row < p.rows; row += gridDim.y) {
     if (!whole) {
-      row_tail<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax>(p, s, fn, row, base, local_amax);
+      row_tail<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax, kUnroll>(p, s, fn, row, base, local_amax);
       continue;
     }
     Pack<Tin, VEC> packs[kUnroll][kIn];
