@@ -138,8 +138,12 @@ struct VecParams {
 // the H200: ops moving <= 32 bytes per pack (one 16-byte input, one 16-byte output) gain from a
 // second pack in flight (f32 exp 77% -> 97% of copy bandwidth), ops moving 48 bytes or more lose
 // (bf16 add 102% -> 93%).
+// 16-bit operands always take one pack: held to 32 registers (8 blocks/SM) one pack beat two
+// packs at any register cap for bf16 gelu_tanh/silu/exp (90.2/94.3/97.5% of copy against
+// 89.8/91.7/94.3% for two packs uncapped; bench/results/experiments/ew_variants_h200.log).
 template <class Tin, class Tout, int NIN, int NOUT, int VEC>
 constexpr int unroll_for() {
+  if constexpr (sizeof(Tin) < 4 && sizeof(Tout) < 4) return 1;
   return static_cast<int>((NIN * sizeof(Tin) + NOUT * sizeof(Tout)) * VEC) <= 32 ? 2 : 1;
 }
 
