@@ -5,7 +5,7 @@ PyTorch-like signatures (``normalized_shape`` an int or a tuple of trailing dims
     layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, return_stats=False)
         -> y, or (y, mean, rstd) with return_stats (stats f32, f64 for f64 x; shape x.shape[:-k])
     rms_norm(x, normalized_shape, weight=None, eps=None, return_stats=False) -> y or (y, rstd)
-        eps=None: torch.finfo(x.dtype).eps, as torch
+        eps=None: the epsilon of the math dtype (f32 for f16/bf16/f32, f64 for f64), as torch
     add_layer_norm(x, residual, normalized_shape, weight=None, bias=None, eps=1e-5, return_stats=False)
         -> (y, x + residual) [+ (mean, rstd)]: the fused residual add of LLM inference
     add_rms_norm(x, residual, normalized_shape, weight=None, eps=None, return_stats=False)

@@ -59,7 +59,7 @@ TEST(NormCpu, RmsNormClosedFormAndDefaultEps) {
   auto sig = infer_signature(d);
   ASSERT_TRUE(sig.has_value());
   EXPECT_EQ(sig->eps, std::numeric_limits<float>::epsilon());  // torch: finfo(dtype).eps
-  EXPECT_EQ(infer_signature(desc(NormOp::rms_norm, DType::bf16, {1, 2}, {2}))->eps, 0.0078125);
+  EXPECT_EQ(infer_signature(desc(NormOp::rms_norm, DType::bf16, {1, 2}, {2}))->eps, 0x1p-23);  // f32 eps (opmath), as PyTorch
   EXPECT_EQ(infer_signature(desc(NormOp::layer_norm, DType::bf16, {1, 2}, {2}))->eps, 1e-5);
   NormCase c = make(d);
   c.in(NormRole::x).set_all({3, 4});

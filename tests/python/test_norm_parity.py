@@ -79,7 +79,7 @@ def test_rms_norm(bc, device, dtype, width):
     x = torch.randn(3, width, generator=g).to(device, dtype)
     w = (torch.rand(width, generator=g) + 0.5).to(device, dtype)
     gy = torch.randn(3, width, generator=g).to(device, dtype)
-    y, rstd = bc.ops.rms_norm(x, width, w, return_stats=True)  # eps None: finfo(dtype).eps, as torch
+    y, rstd = bc.ops.rms_norm(x, width, w, return_stats=True)  # eps None: f32 (f64) epsilon, as torch
     xl, wl = leaf(x), leaf(w)
     ref = F.rms_norm(xl, (width,), wl)
     close(y, ref.detach(), dtype, "y")

@@ -30,14 +30,12 @@ bool is_row_op(NormOp op) {
 bool is_rms(NormOp op) { return op == NormOp::rms_norm || op == NormOp::add_rms_norm; }
 bool is_add(NormOp op) { return op == NormOp::add_layer_norm || op == NormOp::add_rms_norm; }
 
-// Machine epsilon of a floating dtype (torch.finfo(dtype).eps): rms_norm's default eps.
+// rms_norm's default eps: the machine epsilon of the dtype the math runs in, as PyTorch's
+// rms_norm (numeric_limits<opmath_t>::epsilon(): f32's for f16/bf16/f32 inputs, f64's for f64).
+// Not finfo(input dtype): with bf16's 2^-7, a one-element row's dx is w*dy*eps/(x^2+eps)^1.5,
+// visibly nonzero where PyTorch's is ~0 (the H200 parity run caught it).
 double dtype_eps(DType t) {
-  switch (t) {
-    case DType::f64: return std::numeric_limits<double>::epsilon();
-    case DType::f16: return 0.0009765625;   // 2^-10
-    case DType::bf16: return 0.0078125;     // 2^-7
-    default: return std::numeric_limits<float>::epsilon();
-  }
+  return t == DType::f64 ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon();
 }
 
 }  // namespace
