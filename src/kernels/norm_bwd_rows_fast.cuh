@@ -106,6 +106,19 @@ __device__ __forceinline__ Pack<T, VEC> nb_round(const float* f) {
   return o;
 }
 
+// Element j of a pack as f32. bf16 by a shift of its packed 32-bit word (the generic
+// conversion kept more registers alive: the bf16 column pass spilled at 64 and 80 registers
+// with it, none at 64 with the shift).
+template <class T, int VEC>
+__device__ __forceinline__ float nb_elem(const Pack<T, VEC>& v, int j) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    const uint32_t w = reinterpret_cast<const uint32_t*>(v.v)[j / 2];
+    return __uint_as_float(j % 2 == 0 ? w << 16 : w & 0xffff0000u);
+  } else {
+    return to_acc<float>(v.v[j]);
+  }
+}
+
 constexpr int nb_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }
 // At most 64 registers per thread: half the SM's threads resident at least.
 constexpr int nb_min_blocks(int threads) { return 65536 / (64 * threads); }
@@ -154,16 +167,16 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
         if (w) wv = load_pack<W, VEC>(w + col);
 #pragma unroll
         for (int j = 0; j < VEC; ++j) {
-          const float d = to_acc<float>(dv[i].v[j]);
-          const float g = w ? d * to_acc<float>(wv.v[j]) : d;
+          const float d = nb_elem(dv[i], j);
+          const float g = w ? d * nb_elem(wv, j) : d;
           sg[j & 1] += g;
-          sgd[j & 1] = fmaf(g, to_acc<float>(xv[i].v[j]) - mean, sgd[j & 1]);
+          sgd[j & 1] = fmaf(g, nb_elem(xv[i], j) - mean, sgd[j & 1]);
         }
       }
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity] + pos.g * 2 * GW, 1 + pos.g);
-    const float mg = mean_p ? s_g * inv_n : 0.f;  // layer norm only
+    const float mg = p.rms ? 0.f : s_g * inv_n;  // layer norm only
     const float mgx = rstd * s_gd * inv_n;       // mean_j(g * xhat)
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
@@ -181,9 +194,9 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
         float o[VEC];
 #pragma unroll
         for (int j = 0; j < VEC; ++j) {
-          const float d = to_acc<float>(dv[i].v[j]);
-          const float g = w ? d * to_acc<float>(wv.v[j]) : d;
-          const float xhat = (to_acc<float>(xv[i].v[j]) - mean) * rstd;
+          const float d = nb_elem(dv[i], j);
+          const float g = w ? d * nb_elem(wv, j) : d;
+          const float xhat = (nb_elem(xv[i], j) - mean) * rstd;
           o[j] = rstd * fmaf(-xhat, mgx, g - mg);
           if constexpr (PARAMS) {
             dw[i * VEC + j] = fmaf(d, xhat, dw[i * VEC + j]);
@@ -247,7 +260,7 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
 constexpr int kColWarps = 8, kColUnroll = 4;
 
 template <class T, int VEC>
-__global__ void __launch_bounds__(kColWarps * 32) norm_bwd_cols_kernel(const BwdParams p, int64_t rows_per_chunk) {
+__global__ void __launch_bounds__(kColWarps * 32, 4) norm_bwd_cols_kernel(const BwdParams p, int64_t rows_per_chunk) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   __shared__ float part[2][kColWarps][VEC][32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -278,8 +291,8 @@ __global__ void __launch_bounds__(kColWarps * 32) norm_bwd_cols_kernel(const Bwd
           const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
 #pragma unroll
           for (int j = 0; j < VEC; ++j) {
-            const float d = to_acc<float>(dv[u].v[j]);
-            dw[j] = fmaf(d, (to_acc<float>(xv[u].v[j]) - mean) * rstd, dw[j]);
+            const float d = nb_elem(dv[u], j);
+            dw[j] = fmaf(d, (nb_elem(xv[u], j) - mean) * rstd, dw[j]);
             db[j] += d;
           }
         }
