@@ -315,7 +315,8 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
 }
 
 // The backward rows engine (kernels/norm_bwd_rows_fast.cuh) and, with
-// BARACUDA_NORM_BWD_ENGINE=legacy, the legacy kernels on the same cases: layer_norm and rms_norm,
+// BARACUDA_NORM_BWD_ENGINE=column_pass / =legacy, its column pass for every dweight/dbias and the
+// legacy kernels on the same cases: layer_norm and rms_norm,
 // f32/f16/bf16, with and without affine parameters (x's dtype or f32), with and without
 // dweight/dbias. Widths: one vector per lane (8), a partial last vector round of a warp (264),
 // 1000 / 1024 / 4096 / 4104, the fused-partials limit (8192), the column pass just above it
@@ -327,7 +328,10 @@ TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
   };
   const Width widths[] = {{8, 301},    {264, 301},   {1000, 257},  {1024, 2900}, {4096, 1300}, {4104, 67},
                           {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9}};
-  auto run_all = [&](bool legacy) {
+  // mode: "" (default: the rows engine), "column_pass" (dweight/dbias always by the column pass),
+  // "legacy" (the old kernels).
+  auto run_all = [&](const std::string& mode) {
+    const bool legacy = mode == "legacy";
     int failures = 0, cases = 0;
     for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
       for (DType t : {DType::f32, DType::f16, DType::bf16})
@@ -349,25 +353,31 @@ TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
                 continue;
               }
               // The tactic names the engine: legacy on request; the rows engine for every case here
-              // except f32 rows beyond its 16384 elements.
+              // except f32 rows beyond its 16384 elements; the column pass for dweight/dbias wider
+              // than 8192 columns or on request.
               const bool fast_expected = !legacy && !(t == DType::f32 && wd.cols > 16384);
+              const bool params = grads && affine > 0;
+              const bool col_pass_expected = fast_expected && params && (wd.cols > 8192 || mode == "column_pass");
               const std::string& tactic = plan->sku().tactic;
-              if ((tactic.rfind("rows engine", 0) == 0) != fast_expected) {
+              if ((tactic.rfind("rows engine", 0) == 0) != fast_expected ||
+                  (tactic.find("column pass") != std::string::npos) != col_pass_expected) {
                 ++failures;
-                ADD_FAILURE() << NormFamily::describe(d) << (legacy ? " (legacy)" : "") << ": tactic " << tactic;
+                ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
               }
               const std::string m = check(d, 4000 + static_cast<uint64_t>(cases));
               if (!m.empty()) {
                 ++failures;
-                ADD_FAILURE() << NormFamily::describe(d) << (legacy ? " (legacy)" : "") << " [" << tactic << "]: " << m;
+                ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << " [" << tactic << "]: " << m;
               }
             }
-    EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed" << (legacy ? " (legacy)" : "");
+    EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
   };
   ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
-  run_all(false);
-  ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", "legacy", 1), 0);
-  run_all(true);
+  run_all("");
+  for (const char* mode : {"column_pass", "legacy"}) {
+    ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode, 1), 0);
+    run_all(mode);
+  }
   ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
 }
 

@@ -65,7 +65,8 @@ FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
 
 }  // namespace
 
-BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count) {
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
+                              bool column_pass) {
   BwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -78,7 +79,7 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
     return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
   };
   c.params = params;
-  int gw = params ? warps_for(8 / vec) : 0;
+  int gw = params && !column_pass ? warps_for(8 / vec) : 0;
   if (gw > 0) {
     c.items = 8 / vec;  // fused partials
   } else {

@@ -32,9 +32,10 @@ struct BwdFastConfig {
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
 // 16-byte vector) and parameter dtype w, or group_warps == 0 when it does not apply (other
 // dtypes, cols == 0, rows wider than its register budget: 32768 16-bit / 16384 f32 elements).
-// dweight/dbias: fused partials up to 8192 columns, the column pass beyond. Queries the dx
-// kernel's occupancy on the current device.
-BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count);
+// dweight/dbias: fused partials up to 8192 columns, the column pass beyond (or always, with
+// `column_pass`: an A/B knob). Queries the dx kernel's occupancy on the current device.
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
+                              bool column_pass = false);
 
 // dx (p.dsum must be null) and, when c.params, the partials in p.partial_dw / p.partial_db
 // (c.partial_rows() rows of cols floats each; either may be null) summed into dweight / dbias

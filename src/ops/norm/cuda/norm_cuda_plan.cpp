@@ -56,12 +56,17 @@ Status check_cuda_device(const Device& device) {
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Which backward kernels the plan may pick: the rows engine first (default) or only the legacy
-// column-sliced kernels (A/B measurements: environment BARACUDA_NORM_BWD_ENGINE=legacy, read
-// when the plan is made).
-bool legacy_bwd_from_env() {
+// Which backward kernels the plan may pick: the rows engine first (default), the rows engine
+// with dweight/dbias always by the column pass ("column_pass"), or only the legacy
+// column-sliced kernels ("legacy"). A/B measurements: environment BARACUDA_NORM_BWD_ENGINE,
+// read when the plan is made.
+enum class BwdEngine { rows, column_pass, legacy };
+
+BwdEngine bwd_engine_from_env() {
   const char* v = std::getenv("BARACUDA_NORM_BWD_ENGINE");
-  return v != nullptr && std::strcmp(v, "legacy") == 0;
+  if (v && std::strcmp(v, "legacy") == 0) return BwdEngine::legacy;
+  if (v && std::strcmp(v, "column_pass") == 0) return BwdEngine::column_pass;
+  return BwdEngine::rows;
 }
 
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c) {
@@ -76,7 +81,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c) {
 
 class CudaRowsNorm final : public Executable<NormFamily> {
  public:
-  CudaRowsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count, bool legacy_bwd)
+  CudaRowsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count, BwdEngine engine)
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count) {
     sku_.family = "norm";
     sku_.op = std::string(norm_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
@@ -95,9 +100,9 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
       want_db_ = sig_.output_index(NormRole::dbias) >= 0;
       // The rows engine: layer_norm / rms_norm (no dsum input), f32/f16/bf16, rows it holds.
-      if (!legacy_bwd && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
+      if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
         fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
-                                            want_dw_ || want_db_, sm_count_);
+                                            want_dw_ || want_db_, sm_count_, engine == BwdEngine::column_pass);
       // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
       // the engine's partial rows, so the workspace is booked once for either.
       chunks_ = fast_.group_warps && fast_.params
@@ -228,7 +233,7 @@ Result<NormExecPtr> norm_cuda_rows_make(const NormDescriptor& desc, const Device
   if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
     return backend_error(std::string("[norm] cudaDeviceGetAttribute(MultiProcessorCount) failed: ") +
                          cudaGetErrorString(e));
-  return NormExecPtr(std::make_shared<CudaRowsNorm>(desc, std::move(sig), device, sms, legacy_bwd_from_env()));
+  return NormExecPtr(std::make_shared<CudaRowsNorm>(desc, std::move(sig), device, sms, bwd_engine_from_env()));
 }
 
 }  // namespace baracuda
