@@ -18,6 +18,8 @@
 //     groups of a block are then added in group order through shared memory and the block writes
 //     ONE partial row per parameter (workspace [gridDim.x, cols] f32), which norm_bwd_params
 //     sums in a fixed order. No atomics: bitwise reproducible for a given grid.
+// Rows wider than the fused sums allow (> 8192 columns) get dweight/dbias from
+// norm_bwd_cols_kernel, a column pass over dy and x after dx (bottom of this file).
 // dx = rstd * (g - mean_j(g) - xhat * mean_j(g * xhat)), xhat = (x - mean) * rstd (layer norm);
 // rms norm: mean = 0 and no mean_j(g) term.
 #include <cuda_bf16.h>
