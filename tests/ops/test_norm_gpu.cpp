@@ -328,8 +328,8 @@ TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
   };
   const Width widths[] = {{8, 301},    {264, 301},   {1000, 257},  {1024, 2900}, {4096, 1300}, {4104, 67},
                           {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9}};
-  // mode: "" (default: the rows engine), "column_pass" (dweight/dbias always by the column pass),
-  // "legacy" (the old kernels).
+  // mode: "rows" (the rows engine), "column_pass" (dweight/dbias always by the column pass),
+  // "legacy" (the old kernels, also the default while the rows engine is opt-in).
   auto run_all = [&](const std::string& mode) {
     const bool legacy = mode == "legacy";
     int failures = 0, cases = 0;
@@ -372,13 +372,12 @@ TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
             }
     EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
   };
-  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
-  run_all("");
-  for (const char* mode : {"column_pass", "legacy"}) {
+  for (const char* mode : {"rows", "column_pass", "legacy"}) {
     ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode, 1), 0);
     run_all(mode);
   }
   ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
+  run_all("legacy");  // the default
 }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
@@ -386,6 +385,7 @@ TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
 // or not (the legacy fallback at run time, inside the workspace the engine booked), and
 // leading dims collapsing into one row stride.
 TEST_F(GpuNorm, BackwardRowsEngineEdges) {
+  ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", "rows", 1), 0);
   for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
     for (DType t : {DType::f32, DType::bf16}) {
       for (int64_t rows : {0, 1}) {
@@ -411,6 +411,7 @@ TEST_F(GpuNorm, BackwardRowsEngineEdges) {
       const std::string m = check(d, 80);
       EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
     }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
 }
 
 TEST_F(GpuNorm, EmptyRows) {
