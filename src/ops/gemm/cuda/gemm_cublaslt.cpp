@@ -307,6 +307,16 @@ class LtGemm final : public Executable<GemmFamily> {
       if (cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(&pref, attr, &align, sizeof(align)); st != CUBLAS_STATUS_SUCCESS)
         return cublaslt_error("cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT)", st);
 
+    // Split-K partial sums added in a 16-bit or fp8 output type would round more than once:
+    // only reductions in the compute type (or none) keep "f32 accumulation, one rounding".
+    if (dtype_size(d_.d.dtype) < 4) {
+      const uint32_t mask = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+      if (cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &mask,
+                                                                   sizeof(mask));
+          st != CUBLAS_STATUS_SUCCESS)
+        return cublaslt_error("cublasLtMatmulPreferenceSetAttribute(REDUCTION_SCHEME_MASK)", st);
+    }
+
     // Dummy epilogue pointers carrying the promised alignment (never dereferenced here).
     LtPointers dummy;
     void* aligned = reinterpret_cast<void*>(static_cast<uintptr_t>(std::max<size_t>(align, 16)));
