@@ -30,8 +30,9 @@
 //    pre_activation = y (optional output, the backward's input);  y = act(y);
 //    amax = max |y| (fp8 D);  D = round(d_scale * y) to D's dtype (d_scale: fp8 D only).
 //  * bias: a vector along rows (length M: bias[m]) or columns (length N: bias[n], the
-//    nn.functional.linear case), shared by every batch entry. Its dtype is D's (fp8 GEMMs: bf16,
-//    f16 or f32).
+//    nn.functional.linear case), shared by every batch entry. Its dtype is D's; fp8 GEMMs also
+//    take bf16 or f16 (and need them for an fp8 D). The same rule holds for C, pre_activation and
+//    bias_grad.
 //  * activation: none, relu, gelu_erf (torch's default gelu), gelu_tanh (approximate='tanh'),
 //    silu.
 //  * bias_grad: also writes the bias gradient of the linear backward: along rows,
