@@ -69,6 +69,7 @@ inline double copy_bandwidth_gbs(int reps, cudaStream_t s) {
 struct Record {
   std::string op, cas, dtype, shape, impl;
   double ms, gbs;
+  double tflops = -1.0;  // compute-bound drivers (GEMM); negative: not applicable (null)
 };
 
 // Writes {"gpu", "copy_gb_per_s", "records": [...]} to path; false (with a message) when it can't.
@@ -84,10 +85,10 @@ inline bool write_json(const std::string& path, const std::string& family, const
     const Record& r = records[i];
     std::fprintf(f,
                  "  {\"family\": \"%s\", \"op\": \"%s\", \"case\": \"%s\", \"dtype\": \"%s\", \"shape\": \"%s\", "
-                 "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": null, \"torch_ms\": null, "
+                 "\"impl\": \"%s\", \"ms\": %.5f, \"gb_per_s\": %.1f, \"tflop_per_s\": %s, \"torch_ms\": null, "
                  "\"speedup_vs_torch\": null, \"fraction_of_roofline\": %.4f}%s\n",
                  family.c_str(), r.op.c_str(), r.cas.c_str(), r.dtype.c_str(), r.shape.c_str(), r.impl.c_str(), r.ms,
-                 r.gbs, r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
+                 r.gbs, r.tflops < 0 ? "null" : std::to_string(r.tflops).c_str(), r.gbs / copy_gbs, i + 1 < records.size() ? "," : "");
   }
   std::fprintf(f, "]}\n");
   std::fclose(f);

@@ -15,3 +15,4 @@
 #include "baracuda/ops/scan.hpp"
 #include "baracuda/ops/norm.hpp"
 #include "baracuda/ops/softmax.hpp"
+#include "baracuda/ops/gemm.hpp"

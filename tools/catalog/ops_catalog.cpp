@@ -27,6 +27,7 @@ std::string catalog() {
   baracuda::catalog::write_norm(o);
   baracuda::catalog::write_softmax(o);
   baracuda::catalog::write_loss(o);
+  baracuda::catalog::write_gemm(o);
   return o.str();
 }
 

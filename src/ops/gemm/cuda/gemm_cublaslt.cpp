@@ -1,0 +1,426 @@
+// The cuBLASLt GEMM: the descriptor's column-major form (gemm_column_major.hpp) becomes matrix
+// layouts and a matmul descriptor at plan time; cublasLtMatmulAlgoGetHeuristic ranks up to
+// kMaxTactics algorithms within the descriptor's workspace limit and the first is used. run()
+// rebuilds the matmul descriptor on the stack with the real epilogue / scale pointers (the
+// plan stays immutable and thread-safe; nothing is allocated) and enqueues cublasLtMatmul.
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops/gemm/cuda/cublaslt_handle_pool.hpp"
+#include "ops/gemm/gemm_args.hpp"
+#include "ops/gemm/gemm_column_major.hpp"
+#include "ops/gemm/gemm_impls.hpp"
+
+namespace baracuda::gemm {
+namespace {
+
+constexpr int kMaxTactics = 8;
+// run() needs the workspace this aligned (the library's recommendation for its scratch buffers).
+constexpr size_t kWorkspaceAlignment = 256;
+
+std::optional<cudaDataType> cuda_type(DType t) {
+  switch (t) {
+    case DType::f64: return CUDA_R_64F;
+    case DType::f32: return CUDA_R_32F;
+    case DType::f16: return CUDA_R_16F;
+    case DType::bf16: return CUDA_R_16BF;
+    case DType::f8e4m3: return CUDA_R_8F_E4M3;
+    case DType::f8e5m2: return CUDA_R_8F_E5M2;
+    case DType::i8: return CUDA_R_8I;
+    case DType::i32: return CUDA_R_32I;
+    default: return std::nullopt;
+  }
+}
+
+// Everything about the call that is fixed at plan time.
+struct LtConfig {
+  ColumnMajorGemm p;
+  cudaDataType ta{}, tb{}, tc{}, td{};
+  cudaDataType t_bias{}, t_aux{};
+  cublasComputeType_t compute{};
+  cudaDataType scale_type{};
+  cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
+  bool has_bias = false, has_bias_grad = false, has_aux = false;
+  bool fp8 = false, d_fp8 = false, amax = false;
+};
+
+// The pointers that live in the matmul descriptor (dummies at plan time: the heuristic reads
+// their alignment, never their memory).
+struct LtPointers {
+  const void* bias = nullptr;
+  void* bias_grad = nullptr;
+  void* aux = nullptr;
+  const void* a_scale = nullptr;
+  const void* b_scale = nullptr;
+  const void* d_scale = nullptr;
+  void* amax = nullptr;
+};
+
+template <class T>
+Status set_desc(cublasLtMatmulDesc_t md, cublasLtMatmulDescAttributes_t attr, const T& value, const char* name) {
+  if (cublasStatus_t st = cublasLtMatmulDescSetAttribute(md, attr, &value, sizeof(value)); st != CUBLAS_STATUS_SUCCESS)
+    return cublaslt_error(std::string("cublasLtMatmulDescSetAttribute(") + name + ")", st);
+  return Status::ok();
+}
+
+// One code path builds the matmul descriptor for the heuristic (plan time) and for the call.
+Status init_matmul_desc(cublasLtMatmulDescOpaque_t* storage, const LtConfig& c, const LtPointers& ptr) {
+  cublasLtMatmulDesc_t md = storage;
+  if (cublasStatus_t st = cublasLtMatmulDescInit(md, c.compute, c.scale_type); st != CUBLAS_STATUS_SUCCESS)
+    return cublaslt_error("cublasLtMatmulDescInit", st);
+  const cublasOperation_t op_a = c.p.a.transposed ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_b = c.p.b.transposed ? CUBLAS_OP_T : CUBLAS_OP_N;
+  BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_TRANSA, op_a, "TRANSA"));
+  BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_TRANSB, op_b, "TRANSB"));
+  if (c.epilogue != CUBLASLT_EPILOGUE_DEFAULT) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_EPILOGUE, c.epilogue, "EPILOGUE"));
+  if (c.has_bias || c.has_bias_grad) {
+    const void* vec = c.has_bias ? ptr.bias : static_cast<const void*>(ptr.bias_grad);
+    BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_BIAS_POINTER, vec, "BIAS_POINTER"));
+    if (c.fp8) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, static_cast<int32_t>(c.t_bias), "BIAS_DATA_TYPE"));
+  }
+  if (c.has_aux) {
+    BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, ptr.aux, "EPILOGUE_AUX_POINTER"));
+    BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, c.p.aux.ld, "EPILOGUE_AUX_LD"));
+    BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, c.p.aux.batch_stride, "EPILOGUE_AUX_BATCH_STRIDE"));
+    if (c.fp8)
+      BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, static_cast<int32_t>(c.t_aux), "EPILOGUE_AUX_DATA_TYPE"));
+  }
+  if (c.fp8) {
+    BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, c.p.swapped ? ptr.b_scale : ptr.a_scale, "A_SCALE_POINTER"));
+    BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, c.p.swapped ? ptr.a_scale : ptr.b_scale, "B_SCALE_POINTER"));
+    if (c.d_fp8) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, ptr.d_scale, "D_SCALE_POINTER"));
+    if (c.amax) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_AMAX_D_POINTER, ptr.amax, "AMAX_D_POINTER"));
+  }
+  return Status::ok();
+}
+
+Status init_layout(cublasLtMatrixLayoutOpaque_t* storage, cudaDataType type, const ColumnMajorMatrix& m, int64_t batch,
+                   const char* name) {
+  const std::string call = std::string("cublasLtMatrixLayoutInit(") + name + ")";
+  if (cublasStatus_t st = cublasLtMatrixLayoutInit(storage, type, static_cast<uint64_t>(m.rows), static_cast<uint64_t>(m.cols), m.ld);
+      st != CUBLAS_STATUS_SUCCESS)
+    return cublaslt_error(call, st);
+  if (batch > 1) {
+    const auto count = static_cast<int32_t>(batch);
+    if (cublasStatus_t st = cublasLtMatrixLayoutSetAttribute(storage, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count));
+        st != CUBLAS_STATUS_SUCCESS)
+      return cublaslt_error(call + " BATCH_COUNT", st);
+    const int64_t stride = m.batch_stride;
+    if (cublasStatus_t st = cublasLtMatrixLayoutSetAttribute(storage, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride));
+        st != CUBLAS_STATUS_SUCCESS)
+      return cublaslt_error(call + " STRIDED_BATCH_OFFSET", st);
+  }
+  return Status::ok();
+}
+
+bool is_empty(const GemmSignature& sig) { return sig.m == 0 || sig.n == 0 || sig.batch == 0; }
+
+// The checks that need no library call: dtypes, epilogue mapping, layouts. Fills `cfg`.
+Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Device& device, LtConfig& cfg) {
+  if (!device.is_cuda()) return not_supported("cuBLASLt runs on CUDA devices");
+  if (sig.fp8 && device.sm < 89)
+    return not_supported(kTag + "fp8 GEMMs need sm_89 or newer, the device is sm_" + std::to_string(device.sm));
+  if (is_empty(sig)) {
+    if (d.bias_grad) return not_supported(kTag + "an empty D with a bias gradient is not implemented on cuBLASLt");
+    return Status::ok();  // nothing to compute: run() returns at once
+  }
+  if (sig.k == 0)
+    return not_supported(kTag + "K = 0 (D = epilogue(beta C + bias)) is not implemented on cuBLASLt");
+  if (sig.batch > INT32_MAX) return not_supported(kTag + "batch count " + std::to_string(sig.batch) + " exceeds cuBLASLt's int32");
+
+  // Epilogue: cuBLASLt's GELU is the tanh approximation; it has no erf GELU, no SiLU, and its
+  // ReLU auxiliary output is a bit-mask, not the pre-activation.
+  const GemmActivation act = d.activation;
+  if (act == GemmActivation::gelu_erf)
+    return not_supported(kTag + "cuBLASLt has no erf GELU epilogue (its GELU is the tanh approximation: use gelu_tanh)");
+  if (act == GemmActivation::silu) return not_supported(kTag + "cuBLASLt has no SiLU epilogue");
+  if (d.pre_activation && act != GemmActivation::gelu_tanh)
+    return not_supported(kTag + "cuBLASLt writes the pre-activation only with the GELU epilogue (ReLU's auxiliary output is "
+                         "a bit-mask), got activation " + std::string(gemm_activation_name(act)));
+  if (d.bias_grad && (d.bias || act != GemmActivation::none || d.pre_activation))
+    return not_supported(kTag + "cuBLASLt's bias-gradient epilogue (BGRADA/BGRADB) combines with no other epilogue");
+  if (d.bias_grad && d.alpha != 1.0)
+    return not_supported(kTag + "cuBLASLt's bias gradient with alpha != 1 has no documented scaling; alpha is " +
+                         std::to_string(d.alpha));
+
+  ColumnMajorOptions opt;
+  opt.a_transposed_b_not = sig.fp8;  // cuBLASLt's fp8 kernels on sm_89/sm_90 take only "TN"
+  BARACUDA_ASSIGN_OR_RETURN(cfg.p, to_column_major(d, sig, opt));
+  const ColumnMajorGemm& p = cfg.p;
+  if (d.bias) {
+    if (!p.bias_along_lib_rows)
+      return not_supported(kTag + "cuBLASLt adds the bias along the rows of its column-major D: a bias along " +
+                           std::string(gemm_vector_axis_name(d.bias_axis)) + " needs D stored " +
+                           (d.bias_axis == GemmVectorAxis::rows ? "column-major" : "row-major"));
+    const auto& s = d.bias->strides;
+    if (!s.empty() && d.bias->shape[0] > 1 && s[0] != 1) return not_supported(kTag + "cuBLASLt needs a contiguous bias");
+  }
+  if (d.bias_grad) {
+    const auto& s = d.bias_grad->strides;
+    if (!s.empty() && d.bias_grad->shape[0] > 1 && s[0] != 1) return not_supported(kTag + "cuBLASLt needs a contiguous bias_grad");
+  }
+  if (p.has_aux && (p.aux.ld % 8 != 0 || p.aux.batch_stride % 8 != 0))
+    return not_supported(kTag + "cuBLASLt needs the pre_activation's leading dim (" + std::to_string(p.aux.ld) +
+                         ") and batch stride (" + std::to_string(p.aux.batch_stride) + ") divisible by 8");
+
+  // Types.
+  const DType lib_a = p.swapped ? d.b.dtype : d.a.dtype, lib_b = p.swapped ? d.a.dtype : d.b.dtype;
+  if (sig.fp8 && lib_a == DType::f8e5m2 && lib_b == DType::f8e5m2)
+    return not_supported(kTag + "cuBLASLt has no f8e5m2 x f8e5m2 GEMM");
+  cfg.ta = *cuda_type(lib_a);
+  cfg.tb = *cuda_type(lib_b);
+  cfg.td = *cuda_type(d.d.dtype);
+  // Without C (beta == 0) the C layout describes D; an fp8 D pairs with a 16-bit C type.
+  cfg.tc = p.has_c ? *cuda_type(d.c->dtype) : (is_fp8(d.d.dtype) ? CUDA_R_16BF : cfg.td);
+  if (d.bias) cfg.t_bias = *cuda_type(d.bias->dtype);
+  if (d.bias_grad) cfg.t_bias = *cuda_type(d.bias_grad->dtype);
+  if (d.pre_activation) cfg.t_aux = *cuda_type(d.pre_activation->dtype);
+  cfg.has_bias = d.bias.has_value();
+  cfg.has_bias_grad = d.bias_grad.has_value();
+  cfg.has_aux = p.has_aux;
+  cfg.fp8 = sig.fp8;
+  cfg.d_fp8 = is_fp8(d.d.dtype);
+  cfg.amax = d.amax;
+  switch (d.a.dtype) {
+    case DType::f64: cfg.compute = CUBLAS_COMPUTE_64F; cfg.scale_type = CUDA_R_64F; break;
+    case DType::f32:
+      cfg.compute = d.allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+      cfg.scale_type = CUDA_R_32F;
+      break;
+    case DType::i8: cfg.compute = CUBLAS_COMPUTE_32I; cfg.scale_type = CUDA_R_32I; break;
+    default: cfg.compute = CUBLAS_COMPUTE_32F; cfg.scale_type = CUDA_R_32F; break;  // f16, bf16, fp8
+  }
+
+  // Epilogue id.
+  if (d.bias_grad) {
+    cfg.epilogue = p.bias_grad_from_lib_a ? CUBLASLT_EPILOGUE_BGRADA : CUBLASLT_EPILOGUE_BGRADB;
+  } else if (act == GemmActivation::relu) {
+    cfg.epilogue = d.bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+  } else if (act == GemmActivation::gelu_tanh) {
+    if (d.pre_activation) cfg.epilogue = d.bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
+    else cfg.epilogue = d.bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+  } else {
+    cfg.epilogue = d.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+  }
+  return Status::ok();
+}
+
+std::string epilogue_name(cublasLtEpilogue_t e) {
+  switch (e) {
+    case CUBLASLT_EPILOGUE_DEFAULT: return "";
+    case CUBLASLT_EPILOGUE_RELU: return "relu";
+    case CUBLASLT_EPILOGUE_BIAS: return "bias";
+    case CUBLASLT_EPILOGUE_RELU_BIAS: return "relu_bias";
+    case CUBLASLT_EPILOGUE_GELU: return "gelu";
+    case CUBLASLT_EPILOGUE_GELU_AUX: return "gelu_aux";
+    case CUBLASLT_EPILOGUE_GELU_BIAS: return "gelu_bias";
+    case CUBLASLT_EPILOGUE_GELU_AUX_BIAS: return "gelu_aux_bias";
+    case CUBLASLT_EPILOGUE_BGRADA: return "bgrada";
+    case CUBLASLT_EPILOGUE_BGRADB: return "bgradb";
+    default: return "epilogue " + std::to_string(static_cast<int>(e));
+  }
+}
+
+// "cublaslt[algo 66, tile 27, stages 35, splitk 1, reduction 0, cluster 0, waves 0.93]": the
+// algorithm's configuration ids as cuBLASLt exposes them (tile / stages / cluster ids index
+// cublasLtMatmulTile_t, cublasLtMatmulStages_t, cublasLtClusterShape_t).
+std::string tactic_name(const cublasLtMatmulHeuristicResult_t& r) {
+  int32_t algo = -1, splitk = 1;
+  uint32_t tile = 0, stages = 0, reduction = 0;
+  uint16_t cluster = 0;
+  size_t written = 0;
+  (void)cublasLtMatmulAlgoConfigGetAttribute(&r.algo, CUBLASLT_ALGO_CONFIG_ID, &algo, sizeof(algo), &written);
+  (void)cublasLtMatmulAlgoConfigGetAttribute(&r.algo, CUBLASLT_ALGO_CONFIG_TILE_ID, &tile, sizeof(tile), &written);
+  (void)cublasLtMatmulAlgoConfigGetAttribute(&r.algo, CUBLASLT_ALGO_CONFIG_STAGES_ID, &stages, sizeof(stages), &written);
+  (void)cublasLtMatmulAlgoConfigGetAttribute(&r.algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, sizeof(splitk), &written);
+  (void)cublasLtMatmulAlgoConfigGetAttribute(&r.algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &reduction, sizeof(reduction),
+                                             &written);
+  (void)cublasLtMatmulAlgoConfigGetAttribute(&r.algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, &cluster, sizeof(cluster),
+                                             &written);
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "cublaslt[algo %d, tile %u, stages %u, splitk %d, reduction %u, cluster %u, waves %.2f]",
+                algo, tile, stages, splitk, reduction, static_cast<unsigned>(cluster), static_cast<double>(r.wavesCount));
+  return buf;
+}
+
+class LtGemm final : public Executable<GemmFamily> {
+ public:
+  LtGemm(GemmDescriptor d, GemmSignature sig, Device device, LtConfig cfg)
+      : d_(std::move(d)), sig_(std::move(sig)), device_(device), cfg_(std::move(cfg)) {}
+
+  // Layouts, heuristic, SKU. Empty problems stop after the SKU.
+  Status init() {
+    sku_.family = "gemm";
+    sku_.op = "gemm";
+    sku_.dtypes = std::string(dtype_name(d_.a.dtype)) + "," + std::string(dtype_name(d_.b.dtype)) + "->" +
+                  std::string(dtype_name(d_.d.dtype));
+    sku_.arch = "sm_" + std::to_string(device_.sm);
+    sku_.backend = "cublaslt";
+    sku_.impl = "cublaslt";
+    const bool f64 = d_.a.dtype == DType::f64;
+    pg_.accumulator = f64 ? DType::f64 : (sig_.integer ? DType::i32 : DType::f32);
+    if (sig_.integer) pg_.math = "exact int32 accumulation (wraps modulo 2^32), cuBLASLt IMMA";
+    else if (f64) pg_.math = "f64 FMA accumulation, one rounding to the output dtype";
+    else if (d_.a.dtype == DType::f32)
+      pg_.math = d_.allow_tf32 ? "tf32 tensor-core products (10-bit mantissa inputs), f32 accumulation"
+                               : "IEEE f32 products and f32 accumulation (no tf32)";
+    else if (sig_.fp8) pg_.math = "fp8 tensor-core products, f32 accumulation (fast accumulation off), scales in f32";
+    else pg_.math = "tensor-core products, f32 accumulation, one rounding to the output dtype";
+    // cuBLAS: the same algorithm on the same architecture and SM count gives bitwise the same
+    // results run after run; split-K reductions go through workspace/counters in a fixed order.
+    pg_.deterministic = true;
+    pg_.bit_stable = true;
+    if (is_empty(sig_)) {
+      sku_.layout = "empty";
+      sku_.tactic = "none (empty problem)";
+      return Status::ok();
+    }
+    const ColumnMajorGemm& p = cfg_.p;
+    sku_.layout = std::string(p.swapped ? "row-major D (swapped) " : "column-major D ") + (p.a.transposed ? "T" : "N") +
+                  (p.b.transposed ? "T" : "N") + (p.batch > 1 ? " batch " + std::to_string(p.batch) : "");
+    sku_.epilogue = epilogue_name(cfg_.epilogue);
+
+    BARACUDA_ASSIGN_OR_RETURN(handle_, cublaslt_handle(device_.ordinal));
+    BARACUDA_TRY(init_layout(&a_, cfg_.ta, p.a, p.batch, "A"));
+    BARACUDA_TRY(init_layout(&b_, cfg_.tb, p.b, p.batch, "B"));
+    BARACUDA_TRY(init_layout(&c_, cfg_.tc, p.has_c ? p.c : p.d, p.batch, "C"));
+    BARACUDA_TRY(init_layout(&d_layout_, cfg_.td, p.d, p.batch, "D"));
+
+    cublasLtMatmulPreferenceOpaque_t pref;
+    if (cublasStatus_t st = cublasLtMatmulPreferenceInit(&pref); st != CUBLAS_STATUS_SUCCESS)
+      return cublaslt_error("cublasLtMatmulPreferenceInit", st);
+    const uint64_t max_ws = d_.max_workspace_bytes;
+    if (cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_ws,
+                                                                 sizeof(max_ws));
+        st != CUBLAS_STATUS_SUCCESS)
+      return cublaslt_error("cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)", st);
+    const auto align = static_cast<uint32_t>(std::min<size_t>(d_.alignment, 256));
+    for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+      if (cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(&pref, attr, &align, sizeof(align)); st != CUBLAS_STATUS_SUCCESS)
+        return cublaslt_error("cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT)", st);
+
+    // Split-K partial sums added in a 16-bit or fp8 output type would round more than once:
+    // only reductions in the compute type (or none) keep "f32 accumulation, one rounding".
+    if (dtype_size(d_.d.dtype) < 4) {
+      const uint32_t mask = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+      if (cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(&pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &mask,
+                                                                   sizeof(mask));
+          st != CUBLAS_STATUS_SUCCESS)
+        return cublaslt_error("cublasLtMatmulPreferenceSetAttribute(REDUCTION_SCHEME_MASK)", st);
+    }
+
+    // Dummy epilogue pointers carrying the promised alignment (never dereferenced here).
+    LtPointers dummy;
+    void* aligned = reinterpret_cast<void*>(static_cast<uintptr_t>(std::max<size_t>(align, 16)));
+    dummy.bias = dummy.bias_grad = dummy.aux = dummy.amax = aligned;
+    dummy.a_scale = dummy.b_scale = dummy.d_scale = aligned;
+    cublasLtMatmulDescOpaque_t md;
+    BARACUDA_TRY(init_matmul_desc(&md, cfg_, dummy));
+
+    cublasLtMatmulHeuristicResult_t results[kMaxTactics] = {};
+    int count = 0;
+    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, &md, &a_, &b_, &c_, &d_layout_, &pref, kMaxTactics,
+                                                             results, &count);
+    if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED)
+      return cublaslt_error("cublasLtMatmulAlgoGetHeuristic", st);
+    for (int i = 0; i < count; ++i)
+      if (results[i].state == CUBLAS_STATUS_SUCCESS) tactics_.push_back(results[i]);
+    if (st == CUBLAS_STATUS_NOT_SUPPORTED || tactics_.empty())
+      return not_supported(kTag + "cuBLASLt's heuristic has no algorithm for " + GemmFamily::describe(d_) + " as " +
+                           sku_.layout + (sku_.epilogue.empty() ? "" : " epilogue " + sku_.epilogue) + " within " +
+                           std::to_string(d_.max_workspace_bytes) + " workspace bytes and " + std::to_string(align) +
+                           "-byte alignment");
+    sku_.tactic = tactic_name(tactics_[0]) + " (1 of " + std::to_string(tactics_.size()) + " ranked)";
+    return Status::ok();
+  }
+
+  Status can_implement(const GemmArgs& args) const override { return check_args(d_, sig_, args, device_); }
+  size_t workspace_size() const override { return tactics_.empty() ? 0 : tactics_[0].workspaceSize; }
+  const KernelSku& sku() const override { return sku_; }
+  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
+
+  Status run(const Stream& stream, Workspace ws, const GemmArgs& a) const override {
+    if (is_empty(sig_)) return Status::ok();
+    const size_t need = workspace_size();
+    if (ws.bytes < need)
+      return workspace_too_small(kTag + "workspace of " + std::to_string(ws.bytes) + " bytes, the plan needs " +
+                                 std::to_string(need));
+    if (need > 0 && reinterpret_cast<uintptr_t>(ws.data) % kWorkspaceAlignment != 0)
+      return misaligned(kTag + "the workspace must be " + std::to_string(kWorkspaceAlignment) + "-byte aligned");
+
+    LtPointers ptr;
+    ptr.bias = a.bias.data;
+    ptr.bias_grad = a.bias_grad.data;
+    ptr.aux = a.pre_activation.data;
+    ptr.a_scale = a.a_scale.data;
+    ptr.b_scale = a.b_scale.data;
+    ptr.d_scale = a.d_scale.data;
+    ptr.amax = a.amax.data;
+    cublasLtMatmulDescOpaque_t md;
+    BARACUDA_TRY(init_matmul_desc(&md, cfg_, ptr));
+
+    // alpha / beta in the scale type (host pointer mode).
+    const double alpha64 = d_.alpha, beta64 = d_.beta;
+    const float alpha32 = static_cast<float>(d_.alpha), beta32 = static_cast<float>(d_.beta);
+    const int32_t alpha_i = static_cast<int32_t>(d_.alpha), beta_i = static_cast<int32_t>(d_.beta);
+    const void* alpha = &alpha32;
+    const void* beta = &beta32;
+    if (cfg_.scale_type == CUDA_R_64F) {
+      alpha = &alpha64;
+      beta = &beta64;
+    } else if (cfg_.scale_type == CUDA_R_32I) {
+      alpha = &alpha_i;
+      beta = &beta_i;
+    }
+    const ColumnMajorGemm& p = cfg_.p;
+    const void* lib_a = p.swapped ? a.b.data : a.a.data;
+    const void* lib_b = p.swapped ? a.a.data : a.b.data;
+    const void* c = p.has_c ? a.c.data : a.d.data;  // beta == 0 without C: C is not read
+    // cuBLASLt takes non-const layout handles but only reads them.
+    auto layout = [](const cublasLtMatrixLayoutOpaque_t& l) { return const_cast<cublasLtMatrixLayoutOpaque_t*>(&l); };
+    const cublasStatus_t st =
+        cublasLtMatmul(handle_, &md, alpha, lib_a, layout(a_), lib_b, layout(b_), beta, c, layout(c_), a.d.data,
+                       layout(d_layout_), &tactics_[0].algo, need > 0 ? ws.data : nullptr, need,
+                       static_cast<cudaStream_t>(stream.cuda_stream()));
+    if (st != CUBLAS_STATUS_SUCCESS) return cublaslt_error("cublasLtMatmul", st);
+    return Status::ok();
+  }
+
+ private:
+  GemmDescriptor d_;
+  GemmSignature sig_;
+  Device device_;
+  LtConfig cfg_;
+  cublasLtHandle_t handle_ = nullptr;
+  cublasLtMatrixLayoutOpaque_t a_{}, b_{}, c_{}, d_layout_{};
+  std::vector<cublasLtMatmulHeuristicResult_t> tactics_;  // ranked by the heuristic; [0] runs
+  KernelSku sku_;
+  PrecisionGuarantee pg_;
+};
+
+}  // namespace
+
+Status cublaslt_supports(const GemmDescriptor& desc, const Device& device) {
+  BARACUDA_ASSIGN_OR_RETURN(GemmSignature sig, infer_signature(desc));
+  LtConfig cfg;
+  return plan_config(desc, sig, device, cfg);
+}
+
+Result<GemmExecPtr> cublaslt_make(const GemmDescriptor& desc, const Device& device) {
+  BARACUDA_ASSIGN_OR_RETURN(GemmSignature sig, infer_signature(desc));
+  LtConfig cfg;
+  BARACUDA_TRY(plan_config(desc, sig, device, cfg));
+  auto exec = std::make_shared<LtGemm>(desc, std::move(sig), device, std::move(cfg));
+  BARACUDA_TRY(exec->init());
+  return GemmExecPtr(std::move(exec));
+}
+
+}  // namespace baracuda::gemm

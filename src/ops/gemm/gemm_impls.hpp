@@ -1,0 +1,19 @@
+#pragma once
+// Internal: the GEMM family's implementations, listed in gemm_registry.cpp.
+#include <memory>
+
+#include "baracuda/ops/gemm.hpp"
+
+namespace baracuda::gemm {
+
+using GemmExecPtr = std::shared_ptr<const Executable<GemmFamily>>;
+
+Status ref_supports(const GemmDescriptor& desc, const Device& device);
+Result<GemmExecPtr> ref_make(const GemmDescriptor& desc, const Device& device);
+
+#if BARACUDA_HAS_CUDA
+Status cublaslt_supports(const GemmDescriptor& desc, const Device& device);
+Result<GemmExecPtr> cublaslt_make(const GemmDescriptor& desc, const Device& device);
+#endif
+
+}  // namespace baracuda::gemm

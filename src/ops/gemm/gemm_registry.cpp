@@ -1,0 +1,17 @@
+// The GEMM family's ordered implementation list: cuBLASLt first (CUTLASS to come), the CPU
+// reference last.
+#include "ops/gemm/gemm_impls.hpp"
+
+namespace baracuda {
+
+std::span<const Implementation<GemmFamily>> GemmFamily::implementations() {
+  static const Implementation<GemmFamily> impls[] = {
+#if BARACUDA_HAS_CUDA
+      {"cublaslt", "cublaslt", DeviceKind::cuda, gemm::cublaslt_supports, gemm::cublaslt_make},
+#endif
+      {"cpu_reference", "cpu-reference", DeviceKind::cpu, gemm::ref_supports, gemm::ref_make},
+  };
+  return impls;
+}
+
+}  // namespace baracuda
