@@ -202,7 +202,7 @@ void engine_unary(const char* name, const __nv_bfloat16* in, __nv_bfloat16* out,
   const int64_t per_block = int64_t{ew::kBlock} * UNROLL * 8;
   dim3 grid(static_cast<unsigned>((n + per_block - 1) / per_block), 1);
   const double ms = median_ms([&] {
-    ew::ew_vectorized_kernel<Fn, float, __nv_bfloat16, __nv_bfloat16, 1, 1, 8, false, UNROLL, MIN_BLOCKS>
+    ew::ew_vectorized_kernel<Fn, float, __nv_bfloat16, __nv_bfloat16, 1, 1, 8, false, false, UNROLL, MIN_BLOCKS>
         <<<grid, ew::kBlock>>>(p, s, fn);
   });
   report(name, 2.0 * 2.0 * static_cast<double>(n), ms);

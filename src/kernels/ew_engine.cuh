@@ -161,7 +161,7 @@ constexpr int min_blocks_for() {
 }
 
 // One full pack: convert, apply the functor element by element, store the results.
-template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax>
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax, bool kScalars>
 __device__ __forceinline__ void compute_store_pack(const Fn& fn, const ScalarInputs<C, NIN>& s,
                                                    const Pack<Tin, VEC> (&packs)[NIN > 0 ? NIN : 1],
                                                    Tout* const (&out)[NOUT], float& local_amax) {
@@ -171,7 +171,7 @@ __device__ __forceinline__ void compute_store_pack(const Fn& fn, const ScalarInp
   for (int k = 0; k < VEC; ++k) {
     C in[kIn];
 #pragma unroll
-    for (int i = 0; i < NIN; ++i) in[i] = s.is_scalar[i] ? s.value[i] : to_compute<C>(packs[i].v[k]);
+    for (int i = 0; i < NIN; ++i) in[i] = kScalars && s.is_scalar[i] ? s.value[i] : to_compute<C>(packs[i].v[k]);
     C o[NOUT];
     apply<Fn, C, NIN, NOUT>(fn, in, o);
 #pragma unroll
@@ -186,7 +186,7 @@ __device__ __forceinline__ void compute_store_pack(const Fn& fn, const ScalarInp
 // The packs of a thread that reach past the end of the row (the last block of each row): checked
 // pack by pack, element by element. Kept out of line so that the hot path stays short (its
 // registers and setup decide the occupancy of every block, not just the last).
-template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax, int kUnroll>
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax, bool kScalars, int kUnroll>
 __device__ __forceinline__ void row_tail(const VecParams<NIN, NOUT>& p, const ScalarInputs<C, NIN>& s, const Fn& fn,
                                       int64_t row, int64_t base, float& local_amax) {
   constexpr int kIn = NIN > 0 ? NIN : 1;
@@ -197,16 +197,16 @@ __device__ __forceinline__ void row_tail(const VecParams<NIN, NOUT>& p, const Sc
       Pack<Tin, VEC> packs[kIn];
       Tout* out[NOUT];
       for (int i = 0; i < NIN; ++i)
-        if (!s.is_scalar[i]) packs[i] = load_pack<Tin, VEC>(reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + col);
+        if (!kScalars || !s.is_scalar[i]) packs[i] = load_pack<Tin, VEC>(reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + col);
       for (int j = 0; j < NOUT; ++j)
         out[j] = p.out[j] ? reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + col : nullptr;
-      compute_store_pack<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax>(fn, s, packs, out, local_amax);
+      compute_store_pack<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax, kScalars>(fn, s, packs, out, local_amax);
       continue;
     }
     for (int64_t c = col; c < p.cols; ++c) {  // the row's last, partial pack
       C in[kIn];
       for (int i = 0; i < NIN; ++i)
-        in[i] = s.is_scalar[i] ? s.value[i] : to_compute<C>(reinterpret_cast<const Tin*>(p.in[i])[row * p.in_row_stride[i] + c]);
+        in[i] = kScalars && s.is_scalar[i] ? s.value[i] : to_compute<C>(reinterpret_cast<const Tin*>(p.in[i])[row * p.in_row_stride[i] + c]);
       C o[NOUT];
       apply<Fn, C, NIN, NOUT>(fn, in, o);
       for (int j = 0; j < NOUT; ++j)
@@ -216,9 +216,12 @@ __device__ __forceinline__ void row_tail(const VecParams<NIN, NOUT>& p, const Sc
   }
 }
 
+// kScalars: some input may be a host scalar (s.is_scalar). Kernels without scalars are a separate
+// instantiation: the per-element scalar select kept both the scalar and the pack live, and the
+// bf16 swiglu kernel spilled at its 32-register cap (28 registers, no spill, without it).
 // kUnroll and kMinBlocks default to the engine's policy (unroll_for, min_blocks_for); the
 // engine-design experiment (bench/experiments/ew_variants.cu) instantiates other settings.
-template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax,
+template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax, bool kScalars,
           int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>(), int kMinBlocks = min_blocks_for<Tin, Tout, NIN, NOUT, VEC>()>
 __global__ void __launch_bounds__(kBlock, kMinBlocks)
     ew_vectorized_kernel(VecParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
@@ -229,7 +232,7 @@ __global__ void __launch_bounds__(kBlock, kMinBlocks)
   float local_amax = 0.f;
   for (int64_t row = blockIdx.y; row < p.rows; row += gridDim.y) {
     if (!whole) {
-      row_tail<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax, kUnroll>(p, s, fn, row, base, local_amax);
+      row_tail<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax, kScalars, kUnroll>(p, s, fn, row, base, local_amax);
       continue;
     }
     Pack<Tin, VEC> packs[kUnroll][kIn];
@@ -237,7 +240,7 @@ __global__ void __launch_bounds__(kBlock, kMinBlocks)
     for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
       for (int i = 0; i < NIN; ++i)
-        if (!s.is_scalar[i])
+        if (!kScalars || !s.is_scalar[i])
           packs[u][i] = load_pack<Tin, VEC>(reinterpret_cast<const Tin*>(p.in[i]) + row * p.in_row_stride[i] + base + u * kStep);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
@@ -245,7 +248,7 @@ __global__ void __launch_bounds__(kBlock, kMinBlocks)
 #pragma unroll
       for (int j = 0; j < NOUT; ++j)
         out[j] = p.out[j] ? reinterpret_cast<Tout*>(p.out[j]) + row * p.out_row_stride[j] + base + u * kStep : nullptr;
-      compute_store_pack<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax>(fn, s, packs[u], out, local_amax);
+      compute_store_pack<Fn, C, Tin, Tout, NIN, NOUT, VEC, kAmax, kScalars>(fn, s, packs[u], out, local_amax);
     }
   }
   if constexpr (kAmax) amax_commit(local_amax, p.amax);
@@ -362,13 +365,23 @@ Status launch_vectorized_typed(const Bound& b, const LaunchContext& ctx, const F
   constexpr int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>();
   dim3 grid(static_cast<unsigned>((col_packs + kBlock * kUnroll - 1) / (kBlock * kUnroll)),
             static_cast<unsigned>(p.rows < 65535 ? p.rows : 65535));
+  bool any_scalar = false;
+  for (int i = 0; i < NIN; ++i) any_scalar |= b.in[i].is_scalar;
+  if constexpr (NIN >= 2) {  // a one-input kernel's input is the op's tensor operand (never a scalar)
+    if (any_scalar) {
+      ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC, false, true><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
+      return check_launch("ew_vectorized_kernel");
+    }
+  } else if (any_scalar) {
+    return internal_error("[elementwise] vectorized path: a one-input kernel got a scalar operand");
+  }
   if constexpr (kMayAmax) {
     if (p.amax) {
-      ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC, true><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
+      ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC, true, false><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
       return check_launch("ew_vectorized_kernel");
     }
   }
-  ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC, false><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
+  ew_vectorized_kernel<Fn, C, Tin, Tout, NIN, NOUT, VEC, false, false><<<grid, kBlock, 0, ctx.stream>>>(p, scalar_inputs<C, NIN>(b), fn);
   return check_launch("ew_vectorized_kernel");
 }
 

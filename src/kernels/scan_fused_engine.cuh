@@ -13,7 +13,7 @@
 // held in registers: the kernel is generic over any state size. Element access goes through a
 // runtime dtype (warp-uniform switch), which keeps the instantiations to one per Pass x accumulator.
 // Loads are scalar (no 16-byte vectors yet): this path is for correctness first, see
-// PERF-NOTES-scan.md.
+// docs/perf/scan.md.
 #include <climits>
 
 #include "kernels/scan_engine.cuh"

@@ -1,7 +1,7 @@
 #pragma once
 // The line kernel: scan_lookback_kernel's algorithm specialised for the memory-bound common case
 // (a contiguous, forward scan with nothing after the axis: flat tensors and long rows), rebuilt for
-// bandwidth. Differences from scan_lookback_kernel (see PERF-NOTES-scan.md for the why):
+// bandwidth. Differences from scan_lookback_kernel (see docs/perf/scan.md for the why):
 //   - coalesced global traffic: each warp moves its 32 x kItems elements with 16-byte accesses at
 //     consecutive addresses (512 contiguous bytes per instruction for f32), staged through shared
 //     memory, instead of each thread touching its own 64-byte run (4 partial-sector accesses per

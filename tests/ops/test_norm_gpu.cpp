@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>  // setenv / unsetenv (POSIX)
 #include <cstring>
 #include <string>
 #include <vector>
@@ -311,6 +312,106 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
         const std::string m = check(d, 21);
         EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
       }
+}
+
+// The backward rows engine (kernels/norm_bwd_rows_fast.cuh) and, with
+// BARACUDA_NORM_BWD_ENGINE=column_pass / =legacy, its column pass for every dweight/dbias and the
+// legacy kernels on the same cases: layer_norm and rms_norm,
+// f32/f16/bf16, with and without affine parameters (x's dtype or f32), with and without
+// dweight/dbias. Widths: one vector per lane (8), a partial last vector round of a warp (264),
+// 1000 / 1024 / 4096 / 4104, the fused-partials limit (8192), the column pass just above it
+// (8200), 16384 (f32's dx limit), 24576 and 32768 (32 warps x 4 vectors). Row counts make the
+// persistent groups walk several rows (fused partials accumulate over them).
+TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
+  struct Width {
+    int64_t cols, rows;
+  };
+  const Width widths[] = {{8, 301},    {264, 301},   {1000, 257},  {1024, 2900}, {4096, 1300}, {4104, 67},
+                          {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9}};
+  // mode: "rows" (the rows engine), "column_pass" (dweight/dbias always by the column pass),
+  // "legacy" (the old kernels, also the default while the rows engine is opt-in).
+  auto run_all = [&](const std::string& mode) {
+    const bool legacy = mode == "legacy";
+    int failures = 0, cases = 0;
+    for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+      for (DType t : {DType::f32, DType::f16, DType::bf16})
+        for (const Width& wd : widths)
+          for (int affine = 0; affine < 3; ++affine)  // 0: none, 1: params in x's dtype, 2: f32 params
+            for (bool grads : {true, false}) {
+              if (affine == 2 && t == DType::f32) continue;
+              if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
+              NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
+              d.weight = affine > 0;
+              d.bias = affine > 0 && op == NormOp::layer_norm;
+              if (affine == 2) d.param_dtype = DType::f32;
+              d.param_grads = grads;
+              ++cases;
+              auto plan = NormPlan::select(gpu_, d);
+              if (!plan) {
+                ++failures;
+                ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
+                continue;
+              }
+              // The tactic names the engine: legacy on request; the rows engine for every case here
+              // except f32 rows beyond its 16384 elements; the column pass for dweight/dbias wider
+              // than 8192 columns or on request.
+              const bool fast_expected = !legacy && !(t == DType::f32 && wd.cols > 16384);
+              const bool params = grads && affine > 0;
+              const bool col_pass_expected = fast_expected && params && (wd.cols > 8192 || mode == "column_pass");
+              const std::string& tactic = plan->sku().tactic;
+              if ((tactic.rfind("rows engine", 0) == 0) != fast_expected ||
+                  (tactic.find("column pass") != std::string::npos) != col_pass_expected) {
+                ++failures;
+                ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
+              }
+              const std::string m = check(d, 4000 + static_cast<uint64_t>(cases));
+              if (!m.empty()) {
+                ++failures;
+                ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << " [" << tactic << "]: " << m;
+              }
+            }
+    EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
+  };
+  for (const char* mode : {"rows", "column_pass", "legacy"}) {
+    ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode, 1), 0);
+    run_all(mode);
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
+  run_all("legacy");  // the default
+}
+
+// The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
+// one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)
+// or not (the legacy fallback at run time, inside the workspace the engine booked), and
+// leading dims collapsing into one row stride.
+TEST_F(GpuNorm, BackwardRowsEngineEdges) {
+  ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", "rows", 1), 0);
+  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+    for (DType t : {DType::f32, DType::bf16}) {
+      for (int64_t rows : {0, 1}) {
+        NormDescriptor d = row_desc(op, t, rows, 1024, Direction::backward);
+        const std::string m = check(d, 60 + static_cast<uint64_t>(rows));
+        EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+      }
+      for (int64_t cols : {1024, 4096, 32768})
+        for (int64_t pad : {8, 1}) {  // pad 8: still 16-byte rows for 16-bit data; pad 1: never
+          if (t == DType::f32 && cols > 16384) continue;
+          NormDescriptor d = row_desc(op, t, 45, cols, Direction::backward);
+          d.input.strides = bt::padded_strides({45, cols}, pad);
+          d.strides.push_back({NormRole::dy, bt::padded_strides({45, cols}, pad + 8)});
+          d.strides.push_back({NormRole::dx, bt::padded_strides({45, cols}, 2 * pad)});
+          const std::string m = check(d, 70 + static_cast<uint64_t>(cols + pad));
+          EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " pad " << pad << ": " << m;
+        }
+      NormDescriptor d;
+      d.op = op;
+      d.direction = Direction::backward;
+      d.input = Operand::tensor(t, {3, 7, 2, 512});
+      d.normalized_shape = {2, 512};
+      const std::string m = check(d, 80);
+      EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+    }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
 }
 
 TEST_F(GpuNorm, EmptyRows) {

@@ -472,8 +472,9 @@ TEST(ScanGpu, DtypeConversions) {
 
 TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  // Contiguous forward lines with 16-byte aligned starts take the line kernel: partial last tiles
-  // (4100 = one tile + 4, 8200, 100003 flat) and partial warps, exclusive, every non-index op.
+  // Contiguous forward lines with 16-byte aligned starts, more than one line, take the line kernel:
+  // partial last tiles (4100 = one tile + 4, 8200) and partial warps, exclusive, every non-index
+  // op. A single line (100003 flat) keeps the classic look-back kernel.
   for (ScanOp op : {ScanOp::cumsum, ScanOp::cumprod, ScanOp::logcumsumexp})
     for (DType t : {DType::f32, DType::bf16, DType::f16, DType::f64, DType::i32, DType::u8}) {
       if (!valid_pair(op, t)) continue;

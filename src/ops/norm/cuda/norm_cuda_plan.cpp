@@ -4,9 +4,12 @@
 // arguments and launches the row engine.
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 
+#include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_launch.hpp"
 #include "ops/norm/norm_impls.hpp"
 
@@ -53,9 +56,33 @@ Status check_cuda_device(const Device& device) {
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+// Which backward kernels the plan may pick: the legacy column-sliced kernels (default), the rows
+// engine ("rows"), or the rows engine with dweight/dbias always by the column pass
+// ("column_pass"). Environment BARACUDA_NORM_BWD_ENGINE, read when the plan is made. The rows
+// engine is opt-in until it has passed the GPU suite and been timed on the H200 (it was written
+// without a GPU; docs/perf/rows.md says what to measure); the default flips then.
+enum class BwdEngine { rows, column_pass, legacy };
+
+BwdEngine bwd_engine_from_env() {
+  const char* v = std::getenv("BARACUDA_NORM_BWD_ENGINE");
+  if (v && std::strcmp(v, "rows") == 0) return BwdEngine::rows;
+  if (v && std::strcmp(v, "column_pass") == 0) return BwdEngine::column_pass;
+  return BwdEngine::legacy;
+}
+
+std::string fast_tactic(const norm::cuda::BwdFastConfig& c) {
+  std::string t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
+                  " x 16-byte vectors of x and dy per thread held as loaded, " + std::to_string(c.grid) +
+                  " persistent blocks of " + std::to_string(c.threads);
+  if (c.fused_params()) t += ", per-block dweight/dbias partials";
+  else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
+  if (c.params) t += ", fixed-order sum";
+  return t + "; legacy kernel for unaligned pointers";
+}
+
 class CudaRowsNorm final : public Executable<NormFamily> {
  public:
-  CudaRowsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count)
+  CudaRowsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count, BwdEngine engine)
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count) {
     sku_.family = "norm";
     sku_.op = std::string(norm_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
@@ -66,15 +93,24 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     sku_.impl = "cuda_rows";
     sku_.tactic = d_.direction == Direction::forward
                       ? "warp/row <= 4 packs per lane, CTA/row with the row in registers, else streaming; 16-byte packs"
-                      : "CTA per row chunk and column slice, dweight/dbias partials in workspace, fixed-order sum";
+                      : "legacy: CTA per row chunk and column slice, dweight/dbias partials in workspace, fixed-order sum";
     pg_.math = std::string(acc_is_f64() ? "f64" : "f32") +
                " accumulation, two-pass variance, fixed-order reductions, one rounding to the output dtype";
     pg_.accumulator = acc_is_f64() ? DType::f64 : DType::f32;
     if (d_.direction == Direction::backward) {
-      chunks_ = norm::cuda::bwd_row_chunks(d_.input.dtype, sig_.outer, sig_.channels, sm_count_);
-      const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
       want_db_ = sig_.output_index(NormRole::dbias) >= 0;
+      // The rows engine: layer_norm / rms_norm (no dsum input), f32/f16/bf16, rows it holds.
+      if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
+        fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
+                                            want_dw_ || want_db_, sm_count_, engine == BwdEngine::column_pass);
+      // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
+      // the engine's partial rows, so the workspace is booked once for either.
+      chunks_ = fast_.group_warps && fast_.params
+                    ? fast_.partial_rows()
+                    : norm::cuda::bwd_row_chunks(d_.input.dtype, sig_.outer, sig_.channels, sm_count_);
+      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_);
+      const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
       workspace_ = (want_dw_ ? one : 0) + (want_db_ ? one : 0);
     }
   }
@@ -145,6 +181,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
+    if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
+      return norm::cuda::launch_bwd_fast(d_.input.dtype, sig_.param_dtype, fast_, p, dw, db, st);
     return norm::cuda::launch_bwd(d_.input.dtype, sig_.param_dtype, p, dw, db, vec_ok, chunks_, st);
   }
 
@@ -157,6 +195,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   NormSignature sig_;
   Device device_;
   int sm_count_;
+  norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   int64_t chunks_ = 0;
   bool want_dw_ = false, want_db_ = false;
   size_t workspace_ = 0;
@@ -195,7 +234,7 @@ Result<NormExecPtr> norm_cuda_rows_make(const NormDescriptor& desc, const Device
   if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
     return backend_error(std::string("[norm] cudaDeviceGetAttribute(MultiProcessorCount) failed: ") +
                          cudaGetErrorString(e));
-  return NormExecPtr(std::make_shared<CudaRowsNorm>(desc, std::move(sig), device, sms));
+  return NormExecPtr(std::make_shared<CudaRowsNorm>(desc, std::move(sig), device, sms, bwd_engine_from_env()));
 }
 
 }  // namespace baracuda

@@ -1,19 +1,16 @@
-// Forward launchers: amax / amin / max / min / argmax / argmin, and any / all / count_nonzero
-// (floating inputs in their own precision, integer and bool inputs in i64).
-#include "kernels/rd_engine.cuh"
+// Forward launcher of amax / amin / max / min / argmax / argmin: picks one of the translation units
+// below. The extreme kernels are split over four files because one file holding them all took
+// five minutes to compile (the critical path of the whole build).
+#include "ops/reduce/cuda/rd_problem.hpp"
 
 namespace baracuda::rd::cuda {
 
 Status launch_extreme(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
                       const LaunchContext& ctx) {
   // Forward launches take the variant without the stats-mode code path (fewer registers).
-  if (!p.op.stats) return launch_family<ExtremeForwardOp, true>(p, x, out, partials, ctx);
-  return launch_family<ExtremeOp, true>(p, x, out, partials, ctx);
-}
-
-Status launch_logical(const ForwardProblem& p, const void* x, const OutputSpec& out, void* partials,
-                      const LaunchContext& ctx) {
-  return launch_family<LogicalOp, true>(p, x, out, partials, ctx);
+  if (p.op.stats) return launch_extreme_stats(p, x, out, partials, ctx);
+  if (p.acc == DType::f32) return launch_extreme_forward_f32(p, x, out, partials, ctx);
+  return launch_extreme_forward_wide(p, x, out, partials, ctx);
 }
 
 }  // namespace baracuda::rd::cuda

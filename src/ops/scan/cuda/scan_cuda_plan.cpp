@@ -80,7 +80,7 @@ Result<Choice> pick_kernel(const ScanDescriptor& d, const ScanSignature& sig) {
 }
 
 // BARACUDA_SCAN_LINE_KERNEL=0 keeps scan_lookback_kernel for every look-back launch (A/B timing of
-// the line kernel, see PERF-NOTES-scan.md).
+// the line kernel, see docs/perf/scan.md).
 bool line_kernel_enabled() {
   const char* v = std::getenv("BARACUDA_SCAN_LINE_KERNEL");
   return !(v && std::string_view(v) == "0");
@@ -131,7 +131,11 @@ class CudaScan final : public Executable<ScanFamily> {
   CudaScan(ScanDescriptor d, ScanSignature sig, Device device, Choice choice)
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), choice_(choice) {
     geometry_ = plan_geometry(d_, sig_);
-    geometry_.line_kernel = line_kernel_enabled();
+    // The line kernel's gain is in many short chains: cumsum over 16384 rows of 16384 f32 rose
+    // from 1944 to 2921 GB/s on the H200, while one 2^28-element line (a 65536-tile look-back
+    // chain) fell from 1314 to 1128 GB/s (bench/results/NOTES.md). A single line keeps the
+    // classic kernel until the chain itself is fixed (docs/perf/scan.md, next steps).
+    geometry_.line_kernel = line_kernel_enabled() && geometry_.outer > 1;
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
       geometry_.reverse = d_.reverse;

@@ -1,0 +1,149 @@
+// Host side of the norm backward rows engine: which (warps per row, vectors per thread) kernel
+// serves a row width, its persistent grid, and the launches (dx + partials, then the fixed-order
+// column sums of norm_bwd_params).
+#include <algorithm>
+#include <string>
+
+#include "kernels/norm_bwd_rows_fast.cuh"
+#include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
+#include "ops/norm/cuda/norm_rows_dispatch.cuh"
+
+namespace baracuda::norm::cuda {
+namespace {
+
+using FastKernel = void (*)(const BwdParams);
+
+// Vectors per thread of x (and of dy). dx only: 2 (32 bytes of each input per thread, as the
+// softmax rows backward), 4 for the widest rows (32 warps x 4 vectors: 32768 16-bit elements).
+// With fused dweight/dbias each thread also holds 2 f32 sums per column it owns: 8 columns per
+// thread (1 vector of 16-bit data, 2 of f32), so up to 32 warps x 8 = 8192 columns (16 columns
+// per thread spilled 100-250 bytes at the 64-register cap); wider rows take the column pass.
+constexpr int kDxItems = 2, kDxLongItems = 4;
+template <class T>
+constexpr int params_items() { return 8 / (16 / static_cast<int>(sizeof(T))); }
+
+// The instantiated kernels (gw, items) for one type pair; null for any other geometry.
+template <class T, class W, bool PARAMS>
+FastKernel fast_kernel(int gw, int items) {
+  constexpr int V = 16 / static_cast<int>(sizeof(T));
+  constexpr int I = PARAMS ? params_items<T>() : kDxItems;
+#define BARACUDA_NB_KERNEL(GW, IT) \
+  if (gw == GW && items == IT) return norm_bwd_rows_fast_kernel<T, W, V, IT, GW, PARAMS>;
+  if constexpr (!PARAMS) {
+    BARACUDA_NB_KERNEL(1, 1)
+    BARACUDA_NB_KERNEL(32, kDxLongItems)
+  }
+  BARACUDA_NB_KERNEL(1, I)
+  BARACUDA_NB_KERNEL(2, I)
+  BARACUDA_NB_KERNEL(4, I)
+  BARACUDA_NB_KERNEL(8, I)
+  BARACUDA_NB_KERNEL(16, I)
+  BARACUDA_NB_KERNEL(32, I)
+#undef BARACUDA_NB_KERNEL
+  return nullptr;
+}
+
+// f32 / f16 / bf16 x with parameters of x's dtype or f32 (f64 keeps the legacy kernels).
+template <class F>
+FastKernel with_types(DType t, DType w, F&& f) {
+  const bool w32 = w == DType::f32;
+  switch (t) {
+    case DType::f32: return f.template operator()<float, float>();
+    case DType::f16: return w32 ? f.template operator()<__half, float>() : f.template operator()<__half, __half>();
+    case DType::bf16:
+      return w32 ? f.template operator()<__nv_bfloat16, float>() : f.template operator()<__nv_bfloat16, __nv_bfloat16>();
+    default: return nullptr;
+  }
+}
+
+FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
+  return with_types(t, w, [&]<class T, class W>() -> FastKernel {
+    return c.fused_params() ? fast_kernel<T, W, true>(c.group_warps, c.items)
+                            : fast_kernel<T, W, false>(c.group_warps, c.items);
+  });
+}
+
+}  // namespace
+
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
+                              bool column_pass) {
+  BwdFastConfig c;
+  if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
+  if (w != t && w != DType::f32) return c;
+  const int vec = 16 / static_cast<int>(dtype_size(t));
+  if (cols <= 0 || cols % vec != 0 || rows < 0 || sm_count <= 0) return c;
+  // The fewest warps per row (a power of two) whose threads hold the row at `items` vectors.
+  auto warps_for = [&](int items) {
+    int gw = 1;
+    while (gw < 32 && cols > static_cast<int64_t>(gw) * 32 * vec * items) gw *= 2;
+    return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
+  };
+  c.params = params;
+  int gw = params && !column_pass ? warps_for(8 / vec) : 0;
+  if (gw > 0) {
+    c.items = 8 / vec;  // fused partials
+  } else {
+    gw = warps_for(kDxItems);
+    c.items = kDxItems;
+    if (gw == 0) {
+      if (cols > static_cast<int64_t>(32) * 32 * vec * kDxLongItems) return BwdFastConfig{};
+      gw = 32;
+      c.items = kDxLongItems;
+    }
+    if (gw == 1 && cols <= 32 * vec) c.items = 1;  // rows of one vector per lane
+    if (params) {  // the column pass: about 8 blocks of kColWarps warps per SM
+      const int64_t col_blocks = (cols + 32 * vec - 1) / (32 * vec);
+      const int64_t want = (static_cast<int64_t>(sm_count) * 8 + col_blocks - 1) / col_blocks;
+      const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({want, (rows + 63) / 64, 65535}));
+      c.rows_per_chunk = std::max<int64_t>(1, (rows + chunks - 1) / chunks);
+      c.col_chunks = std::max<int64_t>(1, (rows + c.rows_per_chunk - 1) / c.rows_per_chunk);
+    }
+  }
+  c.group_warps = gw;
+  c.threads = nb_block_threads(gw);
+  const FastKernel k = kernel_for(t, w, c);
+  int per_sm = 0;
+  if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, 0) != cudaSuccess ||
+      per_sm <= 0) {
+    (void)cudaGetLastError();
+    return BwdFastConfig{};
+  }
+  c.blocks_per_sm = per_sm;
+  const int64_t groups = c.threads / (gw * 32);
+  const int64_t needed = (rows + groups - 1) / groups;
+  // At least one block: with fused partials it writes the zero partials of an empty batch.
+  c.grid = std::max<int64_t>(1, std::min<int64_t>(needed, static_cast<int64_t>(sm_count) * per_sm));
+  return c;
+}
+
+Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, void* dweight, void* dbias,
+                       cudaStream_t stream) {
+  const FastKernel k = kernel_for(t, w, c);
+  if (k == nullptr || p.dsum != nullptr || c.params != (dweight || dbias))
+    return internal_error("[norm] backward rows engine: no kernel for this configuration");
+  if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
+    k<<<static_cast<unsigned>(c.grid), c.threads, 0, stream>>>(p);
+    BARACUDA_TRY(check_launch("norm_bwd_rows_fast_kernel"));
+  }
+  if (!c.params) return Status::ok();
+  return dispatch_types(t, w, [&]<class T, class W>() -> Status {
+    if constexpr (sizeof(T) > 4) {
+      return internal_error("[norm] backward rows engine: no f64 kernels");
+    } else {
+      if (!c.fused_params()) {
+        constexpr int V = 16 / static_cast<int>(sizeof(T));
+        const dim3 grid(static_cast<unsigned>((p.cols + 32 * V - 1) / (32 * V)), static_cast<unsigned>(c.col_chunks));
+        norm_bwd_cols_kernel<T, V><<<grid, kColWarps * 32, 0, stream>>>(p, c.rows_per_chunk);
+        BARACUDA_TRY(check_launch("norm_bwd_cols_kernel"));
+      }
+      const int64_t blocks = (p.cols + 31) / 32;  // 32 columns per block
+      norm_bwd_params<W, float><<<static_cast<unsigned>(std::min<int64_t>(blocks, 65535)), kParamWarps * 32, 0,
+                                  stream>>>(static_cast<const float*>(p.partial_dw),
+                                            static_cast<const float*>(p.partial_db), static_cast<W*>(dweight),
+                                            static_cast<W*>(dbias), c.partial_rows(), p.cols);
+      return check_launch("norm_bwd_params");
+    }
+  });
+}
+
+}  // namespace baracuda::norm::cuda

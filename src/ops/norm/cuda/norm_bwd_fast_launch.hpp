@@ -1,0 +1,47 @@
+#pragma once
+// Internal: host entry points of the norm backward rows engine (kernels/norm_bwd_rows_fast.cuh):
+// the geometry choice (made once, at plan time: it fixes the number of dweight/dbias partial
+// rows, hence the workspace) and the launch.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "baracuda/core/dtype.hpp"
+#include "baracuda/core/status.hpp"
+#include "kernels/norm_rows_params.hpp"
+
+namespace baracuda::norm::cuda {
+
+struct BwdFastConfig {
+  int group_warps = 0;  // warps per row; 0: the engine does not take this problem
+  int items = 0;        // 16-byte vectors of x (and of dy) per thread
+  int threads = 0;      // block size
+  int blocks_per_sm = 0;
+  int64_t grid = 0;     // persistent blocks of the dx kernel
+  bool params = false;  // dweight/dbias wanted
+  // How dweight/dbias are made: fused (0: each dx block writes one partial row, grid rows) or,
+  // for rows too wide for the fused sums, by a column pass over dy and x after dx (col_chunks
+  // row chunks of rows_per_chunk rows, one partial row each).
+  int64_t col_chunks = 0, rows_per_chunk = 0;
+
+  bool fused_params() const { return params && col_chunks == 0; }
+  // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : grid); }
+};
+
+// The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
+// 16-byte vector) and parameter dtype w, or group_warps == 0 when it does not apply (other
+// dtypes, cols == 0, rows wider than its register budget: 32768 16-bit / 16384 f32 elements).
+// dweight/dbias: fused partials up to 8192 columns, the column pass beyond (or always, with
+// `column_pass`: an A/B knob). Queries the dx kernel's occupancy on the current device.
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
+                              bool column_pass = false);
+
+// dx (p.dsum must be null) and, when c.params, the partials in p.partial_dw / p.partial_db
+// (c.partial_rows() rows of cols floats each; either may be null) summed into dweight / dbias
+// (dtype w).
+// Needs 16-byte aligned x, dy, dx, weight and row strides that are multiples of the vector.
+Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, void* dweight, void* dbias,
+                       cudaStream_t stream);
+
+}  // namespace baracuda::norm::cuda
