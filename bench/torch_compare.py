@@ -11,6 +11,7 @@ that Python's launch latency does not count against torch's kernels.
 """
 import argparse
 import datetime
+import itertools
 import json
 import statistics
 
@@ -129,6 +130,35 @@ def torch_reduce_cases():
     yield "logsumexp_rows_f32_16k", lambda: torch.logsumexp(Xf, dim=1)
 
 
+def torch_gemm_cases():
+    """The twins of baracuda_gemm_bench: torch.mm on the same shapes (m x n x k), f32 with and
+    without TF32, and torch._scaled_mm for fp8 (e4m3, unit scales, bf16 out, B column-major)."""
+    def mm(m, n, k, dt):
+        a = torch.randn(m, k, device="cuda").to(dt)
+        b = torch.randn(k, n, device="cuda").to(dt)
+        return lambda: torch.mm(a, b)
+
+    for m, n, k in ((8192, 8192, 8192), (4096, 4096, 4096), (4096, 14336, 4096), (1, 8192, 8192), (16, 8192, 8192),
+                    (64, 8192, 8192)):
+        yield f"mm_bf16_{m}x{n}x{k}", mm(m, n, k, torch.bfloat16)
+    f32 = mm(8192, 8192, 8192, torch.float32)
+
+    def tf32(f=f32):
+        old = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            return f()
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = old
+
+    yield "mm_f32_8192", f32
+    yield "mm_tf32_8192", tf32
+    a = torch.randn(8192, 8192, device="cuda").to(torch.float8_e4m3fn)
+    w = torch.randn(8192, 8192, device="cuda").to(torch.float8_e4m3fn)
+    one = torch.ones((), device="cuda")
+    yield "mm_fp8_8192", lambda: torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", required=True, nargs="+", help="JSON files written by the C++ benchmarks (--json)")
@@ -145,7 +175,7 @@ def main():
             result["records"].extend(part["records"])
     wanted = {r["case"] for r in result["records"]}
     torch_ms = {}
-    for case, fn in torch_cases():
+    for case, fn in itertools.chain(torch_cases(), torch_gemm_cases() if any(c.startswith("mm_") for c in wanted) else ()):
         if case in wanted:
             torch_ms[case] = median_ms(fn)
         torch.cuda.empty_cache()
@@ -153,6 +183,8 @@ def main():
         t = torch_ms.get(r["case"])
         r["torch_ms"] = round(t, 5) if t is not None else None
         r["speedup_vs_torch"] = round(t / r["ms"], 3) if t is not None else None
+        if t is not None and r.get("tflops"):
+            r["torch_tflops"] = round(r["tflops"] * r["ms"] / t, 1)
     result["commit"] = args.commit
     result["date"] = datetime.date.today().isoformat()
     result["torch"] = torch.__version__
@@ -168,6 +200,12 @@ def main():
         tg = r["gb_per_s"] * r["ms"] / t if t else None
         lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.4f} | {r['gb_per_s']:.1f} | {100 * r['fraction_of_roofline']:.1f}% | "
                      f"{t if t is not None else '-'} | {f'{tg:.1f}' if tg else '-'} | {r['speedup_vs_torch'] or '-'} |")
+    gemm = [r for r in result["records"] if r.get("tflops")]
+    if gemm:
+        lines += ["", "| GEMM case | impl | ms | TFLOP/s | torch ms | torch TFLOP/s | speedup |", "|---|---|---:|---:|---:|---:|---:|"]
+        for r in gemm:
+            lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.4f} | {r['tflops']:.1f} | {r['torch_ms'] or '-'} | "
+                         f"{r.get('torch_tflops') or '-'} | {r['speedup_vs_torch'] or '-'} |")
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

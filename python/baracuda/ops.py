@@ -48,11 +48,12 @@ def clear_plan_cache():
     _softmax.clear_softmax_plan_cache()
     _norm.clear_norm_plan_cache()
     _loss.clear_loss_plan_cache()
+    _gemm.clear_gemm_plan_cache()
 
 
 def plan_cache_size():
     return (len(_plan_cache) + _reductions.reduce_plan_cache_size() + _scan.scan_plan_cache_size()
-            + _softmax.softmax_plan_cache_size() + _norm.norm_plan_cache_size())
+            + _softmax.softmax_plan_cache_size() + _norm.norm_plan_cache_size() + _gemm.gemm_plan_cache_size())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,4 +470,11 @@ from .loss import *  # noqa: E402,F401,F403
 _clash = set(__all__) & set(_loss.__all__)
 assert not _clash, f"loss functions share names with other ops: {sorted(_clash)}"
 __all__ += _loss.__all__
+# GEMM (baracuda.gemm), re-exported.
+from . import gemm as _gemm  # noqa: E402
+from .gemm import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_gemm.__all__)
+assert not _clash, f"gemm functions share names with other ops: {sorted(_clash)}"
+__all__ += _gemm.__all__
 del _clash

@@ -90,4 +90,8 @@ void register_softmax(nb::module_& m);
 // LossPlan, loss_catalog, loss_infer_signature.
 void register_loss(nb::module_& m);
 
+// ---- gemm_plan.cpp --------------------------------------------------------------------------
+// GemmPlan, gemm_infer_signature.
+void register_gemm(nb::module_& m);
+
 }  // namespace baracuda::py

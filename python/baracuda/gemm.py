@@ -1,0 +1,216 @@
+"""Functional layer of the GEMM family (re-exported by ``baracuda.ops``).
+
+    gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis='columns', activation=None,
+         return_pre_activation=False, allow_tf32=False, out_dtype=None, a_scale=None, b_scale=None,
+         d_scale=None, return_amax=False, out=None)
+        D = act(alpha * a_scale * b_scale * (a @ b) + beta * c + bias); beta defaults to 1 when c is
+        given. Returns D, or (D, pre_activation[, amax]) when asked for.
+    matmul(a, b, out=None)                       torch.matmul (1-D operands promoted and squeezed)
+    mm(a, b), bmm(a, b)                          torch.mm / torch.bmm (rank-checked matmul)
+    addmm(input, mat1, mat2, beta=1, alpha=1)    torch.addmm; baddbmm likewise
+    linear(input, weight, bias=None, activation=None)       x @ weight.T + bias, then act
+    linear_backward(grad, input, weight, bias=True) -> (dinput, dweight, dbias or None)
+    scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None)   torch._scaled_mm
+    int_mm(a, b)                                 torch._int_mm (int8 x int8 -> int32)
+
+Operands are tensors of any supported framework, transposed views included (their strides
+describe the layout; nothing is copied). Batch dims broadcast as in torch.matmul. activation:
+None, 'relu', 'gelu' (erf), 'gelu_tanh' or 'silu'. f32 runs in IEEE f32 unless allow_tf32=True.
+"""
+from __future__ import annotations
+
+from . import _C
+from ._frameworks import adapter_of
+
+__all__ = ["gemm", "matmul", "mm", "bmm", "addmm", "baddbmm", "linear", "linear_backward", "scaled_mm", "int_mm",
+           "clear_gemm_plan_cache", "gemm_plan_cache_size"]
+
+_CACHE_LIMIT = 4096
+_plan_cache = {}
+_ACTIVATIONS = {None: "none", "none": "none", "relu": "relu", "gelu": "gelu_erf", "gelu_erf": "gelu_erf",
+                "gelu_tanh": "gelu_tanh", "silu": "silu"}
+_FP8 = ("f8e4m3", "f8e5m2")
+
+
+def clear_gemm_plan_cache():
+    _plan_cache.clear()
+
+
+def gemm_plan_cache_size():
+    return len(_plan_cache)
+
+
+def _tensor(op, x, what):
+    a = adapter_of(x)
+    if a is not None and not isinstance(x, a.array_type):
+        a = None
+    if a is None:
+        raise TypeError(f"baracuda.ops.{op}: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
+    return a, x
+
+
+def _spec(a, t):
+    dtype, shape, strides = a.spec(t)
+    return (dtype, tuple(shape), strides, False)
+
+
+def _broadcast(op, s, t):
+    n = max(len(s), len(t))
+    s, t = (1,) * (n - len(s)) + tuple(s), (1,) * (n - len(t)) + tuple(t)
+    out = []
+    for x, y in zip(s, t):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"baracuda.ops.{op}: batch dims {s} and {t} do not broadcast")
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
+def _out_dtype(a_dtype, out_dtype, fw):
+    if out_dtype is not None:
+        return fw.dtype_name_of_target(out_dtype)
+    return "i32" if a_dtype == "i8" else a_dtype
+
+
+_INPUT_SLOTS = ("a", "b", "c", "bias", "a_scale", "b_scale", "d_scale")
+
+
+def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", activation=None,
+         return_pre_activation=False, allow_tf32=False, out_dtype=None, a_scale=None, b_scale=None, d_scale=None,
+         return_amax=False, out=None, bias_grad=None, bias_grad_axis="rows", _op="gemm"):
+    """The general form (see the module docstring); bias_grad: a tensor receiving the bias gradient."""
+    op = _op
+    fw, a = _tensor(op, a, "a")
+    _, b = _tensor(op, b, "b")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"baracuda.ops.{op}: activation must be one of {sorted(k for k in _ACTIVATIONS if k)} or None, "
+                         f"got {activation!r}")
+    if beta is None:
+        beta = 1.0 if c is not None else 0.0
+    dev = fw.device(a)
+    stream = fw.stream(dev)
+    tensors = dict(a=a, b=b, c=c if beta != 0 else None, bias=bias, a_scale=a_scale, b_scale=b_scale, d_scale=d_scale)
+    specs, args = {}, {}
+    for slot in _INPUT_SLOTS:
+        t = tensors[slot]
+        if t is None:
+            specs[slot] = None
+            continue
+        ad, t = _tensor(op, t, slot)
+        specs[slot] = _spec(ad, t)
+        args[slot] = ad.arg(t, specs[slot][0])
+    sa, sb = specs["a"], specs["b"]
+    if len(sa[1]) < 2 or len(sb[1]) < 2:
+        raise ValueError(f"baracuda.ops.{op}: a and b need rank >= 2 (got shapes {sa[1]} and {sb[1]}; "
+                         f"matmul promotes 1-D operands)")
+    d_shape = _broadcast(op, sa[1][:-2], sb[1][:-2]) + (sa[1][-2], sb[1][-1])
+    d_dtype = _out_dtype(sa[0], out_dtype, fw)
+    d_spec = (d_dtype, d_shape, None, False)
+    pre_spec = (d_dtype if d_dtype not in _FP8 else "bf16", d_shape, None, False) if return_pre_activation else None
+    bg_spec = None
+    if bias_grad is not None:
+        bga, bias_grad = _tensor(op, bias_grad, "bias_grad")
+        bg_spec = _spec(bga, bias_grad)
+    opts = dict(alpha=float(alpha), beta=float(beta), allow_tf32=bool(allow_tf32), bias_axis=bias_axis,
+                activation=_ACTIVATIONS[activation], bias_grad_axis=bias_grad_axis, amax=bool(return_amax))
+    key = (tuple(specs[s] for s in _INPUT_SLOTS[:4]), d_spec, pre_spec, bg_spec, tuple(sorted(opts.items())), dev)
+    entry = _plan_cache.get(key)
+    if entry is None:
+        plan = _C.GemmPlan(sa, sb, d_spec, c=specs["c"], bias=specs["bias"], pre_activation=pre_spec,
+                           bias_grad=bg_spec, device=dev, stream=stream, **opts)
+        entry = (plan, plan.workspace_size)
+        if len(_plan_cache) >= _CACHE_LIMIT:
+            _plan_cache.clear()
+        _plan_cache[key] = entry
+    plan, ws = entry
+    if out is None:
+        out = fw.empty(d_shape, d_dtype, dev)
+    results = {"d": out}
+    if return_pre_activation:
+        results["pre_activation"] = fw.empty(d_shape, pre_spec[0], dev)
+    if return_amax:
+        results["amax"] = fw.empty((), "f32", dev)
+    if bias_grad is not None:
+        results["bias_grad"] = bias_grad
+    buf = fw.empty_bytes(ws, dev) if ws else None
+    outs = {k: fw.arg(v, d_dtype if k == "d" else pre_spec[0] if k == "pre_activation"
+                      else "f32" if k == "amax" else bg_spec[0]) for k, v in results.items()}
+    plan.run(stream, buf, ws, **args, **outs)
+    if not return_pre_activation and not return_amax:
+        return out
+    r = (out,)
+    if return_pre_activation:
+        r += (results["pre_activation"],)
+    if return_amax:
+        r += (results["amax"],)
+    return r
+
+
+def matmul(a, b, out=None):
+    """torch.matmul: a 1-D a is a row vector, a 1-D b a column vector; that dim is removed after."""
+    squeeze_m = getattr(a, "ndim", 2) == 1
+    squeeze_n = getattr(b, "ndim", 2) == 1
+    if squeeze_m:
+        a = a[None, :]
+    if squeeze_n:
+        b = b[:, None]
+    if (squeeze_m or squeeze_n) and out is not None:
+        raise ValueError("baracuda.ops.matmul: out= with 1-D operands is not supported")
+    d = gemm(a, b, out=out, _op="matmul")
+    if squeeze_n:
+        d = d[..., 0]
+    if squeeze_m:
+        d = d[..., 0, :] if not squeeze_n else d[..., 0]
+    return d
+
+
+def mm(a, b, out=None):
+    if getattr(a, "ndim", 2) != 2 or getattr(b, "ndim", 2) != 2:
+        raise ValueError(f"baracuda.ops.mm: 2-D operands expected, got ranks {a.ndim} and {b.ndim}")
+    return gemm(a, b, out=out, _op="mm")
+
+
+def bmm(a, b, out=None):
+    if getattr(a, "ndim", 3) != 3 or getattr(b, "ndim", 3) != 3:
+        raise ValueError(f"baracuda.ops.bmm: 3-D operands expected, got ranks {a.ndim} and {b.ndim}")
+    return gemm(a, b, out=out, _op="bmm")
+
+
+def addmm(input, mat1, mat2, beta=1, alpha=1, out=None):
+    return gemm(mat1, mat2, c=input, alpha=alpha, beta=beta, out=out, _op="addmm")
+
+
+def baddbmm(input, batch1, batch2, beta=1, alpha=1, out=None):
+    return gemm(batch1, batch2, c=input, alpha=alpha, beta=beta, out=out, _op="baddbmm")
+
+
+def _transpose(t):
+    return t.T if t.ndim == 2 else t.swapaxes(-1, -2)
+
+
+def linear(input, weight, bias=None, activation=None, out=None):
+    """nn.functional.linear (then an optional fused activation): input @ weight.T + bias."""
+    return gemm(input, _transpose(weight), bias=bias, bias_axis="columns", activation=activation, out=out, _op="linear")
+
+
+def linear_backward(grad, input, weight, bias=True):
+    """Gradients of linear (no activation): (dinput = grad @ weight, dweight = grad^T @ input over
+    every leading dim, dbias = grad summed over them, or None when bias is False)."""
+    fw, grad = _tensor("linear_backward", grad, "grad")
+    dinput = gemm(grad, weight, _op="linear_backward")
+    n, k = weight.shape[0], weight.shape[1]
+    g2 = grad.reshape(-1, n)
+    x2 = input.reshape(-1, k)
+    dbias = fw.empty((n,), _spec(fw, grad)[0], fw.device(grad)) if bias else None
+    dweight = gemm(_transpose(g2), x2, bias_grad=dbias, bias_grad_axis="rows", _op="linear_backward")
+    return dinput, dweight, dbias
+
+
+def scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None, return_amax=False):
+    """torch._scaled_mm: fp8 a [M, K] (row-major) and b [K, N] (column-major), f32 scalar scales."""
+    return gemm(a, b, bias=bias, out_dtype=out_dtype, a_scale=scale_a, b_scale=scale_b, d_scale=scale_result,
+                return_amax=return_amax, _op="scaled_mm")
+
+
+def int_mm(a, b):
+    """torch._int_mm: int8 [M, K] x int8 [K, N] -> int32, exact."""
+    return gemm(a, b, _op="int_mm")
