@@ -424,6 +424,23 @@ TEST(Plan, EnvironmentOverride) {
   EXPECT_TRUE(ElementwisePlan::select(Stream::cpu(), gelu_desc()));
 }
 
+// select_on: the plan an implementation composes at plan time (it knows the device, not the
+// stream). BARACUDA_IMPL names the outer family's implementation and is not applied to it.
+TEST(Plan, SelectOnDeviceForComposedPlans) {
+  auto p = ElementwisePlan::select_on(Device::cpu(), gelu_desc());
+  ASSERT_TRUE(p) << p.status().to_string();
+  EXPECT_TRUE(p->device().is_cpu());
+  EXPECT_EQ(p->sku().impl, "cpu_reference");
+  EnvGuard guard("BARACUDA_IMPL");
+  setenv("BARACUDA_IMPL", "cuda_strided", 1);
+  EXPECT_FALSE(ElementwisePlan::select(Stream::cpu(), gelu_desc()));
+  EXPECT_TRUE(ElementwisePlan::select_on(Device::cpu(), gelu_desc()));
+  PlanPreference pref;  // an explicit preference still applies
+  pref.force = "cuda_strided";
+  EXPECT_FALSE(ElementwisePlan::select_on(Device::cpu(), gelu_desc(), pref));
+  unsetenv("BARACUDA_IMPL");
+}
+
 TEST(Plan, MaxWorkspaceBytes) {
   PlanPreference pref;
   pref.max_workspace_bytes = 0;

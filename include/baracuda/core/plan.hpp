@@ -91,17 +91,20 @@ class Plan {
   using Args = typename Family::Args;
 
   static Result<Plan> select(const Stream& stream, const Descriptor& desc, const PlanPreference& pref = {}) {
-    std::vector<Candidate> candidates;
-    auto chosen = walk(stream, desc, pref, candidates, /*stop_at_first=*/true);
-    if (detail::dispatch_log_enabled()) detail::log_dispatch(Family::name, Family::describe(desc), candidates);
-    if (!chosen) return chosen.status();
-    return Plan(desc, stream.device(), std::move(chosen).value());
+    return select_impl(stream.device(), desc, pref, /*env_override=*/true);
+  }
+
+  // select() for a device rather than a stream: what an implementation composed of other
+  // families' plans uses at plan time (its make() sees the device, not the stream). The
+  // BARACUDA_IMPL override names an implementation of the outer family, so it is not applied here.
+  static Result<Plan> select_on(const Device& device, const Descriptor& desc, const PlanPreference& pref = {}) {
+    return select_impl(device, desc, pref, /*env_override=*/false);
   }
 
   // Every candidate with its status; the first usable one is marked chosen.
   static std::vector<Candidate> explain(const Stream& stream, const Descriptor& desc, const PlanPreference& pref = {}) {
     std::vector<Candidate> candidates;
-    (void)walk(stream, desc, pref, candidates, /*stop_at_first=*/false);
+    (void)walk(stream.device(), desc, pref, candidates, /*stop_at_first=*/false);
     return candidates;
   }
 
@@ -124,13 +127,21 @@ class Plan {
   Plan(Descriptor d, Device dev, std::shared_ptr<const Executable<Family>> e)
       : desc_(std::move(d)), device_(dev), exec_(std::move(e)) {}
 
-  static Result<std::shared_ptr<const Executable<Family>>> walk(const Stream& stream, const Descriptor& desc,
+  static Result<Plan> select_impl(const Device& device, const Descriptor& desc, const PlanPreference& pref,
+                                  bool env_override) {
+    std::vector<Candidate> candidates;
+    auto chosen = walk(device, desc, pref, candidates, /*stop_at_first=*/true, env_override);
+    if (detail::dispatch_log_enabled()) detail::log_dispatch(Family::name, Family::describe(desc), candidates);
+    if (!chosen) return chosen.status();
+    return Plan(desc, device, std::move(chosen).value());
+  }
+
+  static Result<std::shared_ptr<const Executable<Family>>> walk(const Device& device, const Descriptor& desc,
                                                                  PlanPreference pref, std::vector<Candidate>& out,
-                                                                 bool stop_at_first) {
+                                                                 bool stop_at_first, bool env_override = true) {
     Status valid = Family::validate(desc);
     if (!valid.is_ok()) return valid;
-    if (std::string env = detail::forced_implementation_from_env(); !env.empty()) pref.force = env;
-    const Device& device = stream.device();
+    if (std::string env = detail::forced_implementation_from_env(); env_override && !env.empty()) pref.force = env;
     std::shared_ptr<const Executable<Family>> chosen;
     for (const Implementation<Family>& impl : Family::implementations()) {
       Candidate c{std::string(impl.name), std::string(impl.backend), Status::ok(), false};

@@ -14,6 +14,10 @@ Result<GemmExecPtr> ref_make(const GemmDescriptor& desc, const Device& device);
 #if BARACUDA_HAS_CUDA
 Status cublaslt_supports(const GemmDescriptor& desc, const Device& device);
 Result<GemmExecPtr> cublaslt_make(const GemmDescriptor& desc, const Device& device);
+// cuBLASLt, then the activation its epilogues lack by an elementwise plan (gelu erf, silu, relu
+// with the pre-activation).
+Status cublaslt_then_activation_supports(const GemmDescriptor& desc, const Device& device);
+Result<GemmExecPtr> cublaslt_then_activation_make(const GemmDescriptor& desc, const Device& device);
 #endif
 
 }  // namespace baracuda::gemm

@@ -1,5 +1,5 @@
-// The GEMM family's ordered implementation list: cuBLASLt first (CUTLASS to come), the CPU
-// reference last.
+// The GEMM family's ordered implementation list: cuBLASLt first (CUTLASS to come), cuBLASLt
+// followed by an elementwise activation pass for the epilogues cuBLASLt lacks, the CPU reference last.
 #include "ops/gemm/gemm_impls.hpp"
 
 namespace baracuda {
@@ -8,6 +8,8 @@ std::span<const Implementation<GemmFamily>> GemmFamily::implementations() {
   static const Implementation<GemmFamily> impls[] = {
 #if BARACUDA_HAS_CUDA
       {"cublaslt", "cublaslt", DeviceKind::cuda, gemm::cublaslt_supports, gemm::cublaslt_make},
+      {"cublaslt_then_activation", "cublaslt", DeviceKind::cuda, gemm::cublaslt_then_activation_supports,
+       gemm::cublaslt_then_activation_make},
 #endif
       {"cpu_reference", "cpu-reference", DeviceKind::cpu, gemm::ref_supports, gemm::ref_make},
   };
