@@ -98,7 +98,7 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     P xv[ITEMS], rv[RES ? ITEMS : 1];
     {
       const T* xt = static_cast<const T*>(p.x) + row * p.x_stride + tcol;
-      const T* rt = static_cast<const T*>(p.residual) + row * p.res_stride + tcol;
+      const T* rt = RES ? static_cast<const T*>(p.residual) + row * p.res_stride + tcol : nullptr;
 #pragma unroll
       for (int i = 0; i < ITEMS; ++i) {
         if (i * kSpan < left) {
