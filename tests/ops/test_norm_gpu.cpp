@@ -414,6 +414,115 @@ TEST_F(GpuNorm, BackwardRowsEngineEdges) {
   ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
 }
 
+// The forward rows engine (kernels/norm_fwd_rows_fast.cuh, opt-in by BARACUDA_NORM_FWD_ENGINE=rows):
+// layer_norm, rms_norm and the fused add_ variants (the sum output checked exactly), f32/f16/bf16,
+// parameters none / x's dtype / f32 (and layer_norm with a weight but no bias), statistics saved
+// or not. Widths: one vector per lane (8), a partial round of vectors (264), 1000 / 1024 (one and
+// two warps per row), 4096 / 4104 / 8192 / 16384 (8, 16 and 32 warps per row) and 32768 (the staged
+// kernel for 16-bit rows without a residual; add_ rows and f32 rows beyond 8192 fall back to the
+// legacy kernels). Row counts exceed the persistent grid of the H200 (132 SMs x resident blocks
+// x rows per block), so every block walks several rows (the rms reductions alternate their slot
+// arrays between rows; the staged kernel cycles through its stages).
+TEST_F(GpuNorm, ForwardRowsEngine) {
+  struct Width {
+    int64_t cols, rows;
+  };
+  const Width widths[] = {{8, 9000},    {264, 9000}, {1000, 2500}, {1024, 4500}, {4096, 1100},
+                          {4104, 300},  {8192, 300}, {16384, 150}, {32768, 150}};
+  ASSERT_EQ(setenv("BARACUDA_NORM_FWD_ENGINE", "rows", 1), 0);
+  int failures = 0, cases = 0;
+  for (NormOp op : kRowOps)
+    for (DType t : {DType::f32, DType::f16, DType::bf16})
+      for (const Width& wd : widths)
+        for (int affine = 0; affine < 4; ++affine) {  // none, x's dtype, f32, weight only (x's dtype)
+          if (affine == 2 && t == DType::f32) continue;
+          const bool rms = op == NormOp::rms_norm || op == NormOp::add_rms_norm;
+          if (affine == 3 && rms) continue;  // rms ops have no bias: same as affine 1
+          const bool residual = op == NormOp::add_layer_norm || op == NormOp::add_rms_norm;
+          NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::forward);
+          d.weight = affine > 0;
+          d.bias = affine == 1 || affine == 2;
+          if (affine == 2) d.param_dtype = DType::f32;
+          d.save_stats = (cases % 3) != 2;  // some cases without mean/rstd outputs
+          ++cases;
+          auto plan = NormPlan::select(gpu_, d);
+          if (!plan) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
+            continue;
+          }
+          // The engine takes 16-bit rows up to 16384 (32768 staged without a residual) and f32
+          // rows up to 8192; the tactic names it, and the staging.
+          const bool wide16 = t != DType::f32 && wd.cols > 16384;
+          const bool engine = t == DType::f32 ? wd.cols <= 8192 : (!wide16 || !residual);
+          const std::string& tactic = plan->sku().tactic;
+          if ((tactic.rfind("rows engine", 0) == 0) != engine ||
+              (tactic.find("staged") != std::string::npos) != (engine && wide16)) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
+          }
+          const std::string m = check(d, 9000 + static_cast<uint64_t>(cases));
+          if (!m.empty()) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
+          }
+        }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_ENGINE"), 0);
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
+// The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
+// engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
+// stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the
+// 32768 16-bit rows go to the legacy kernels) and the default (legacy, the engine is opt-in).
+TEST_F(GpuNorm, ForwardRowsEngineEdges) {
+  ASSERT_EQ(setenv("BARACUDA_NORM_FWD_ENGINE", "rows", 1), 0);
+  for (NormOp op : kRowOps)
+    for (DType t : {DType::f32, DType::bf16}) {
+      for (int64_t rows : {0, 1})
+        for (int64_t cols : {1024, 32768}) {
+          NormDescriptor d = row_desc(op, t, rows, cols, Direction::forward);
+          const std::string m = check(d, 160 + static_cast<uint64_t>(rows + cols));
+          EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+        }
+      for (int64_t cols : {1024, 4096, 16384, 32768})
+        for (int64_t pad : {8, 1}) {  // pad 8: 16-byte rows for 16-bit and f32 data; pad 1: never
+          NormDescriptor d = row_desc(op, t, 45, cols, Direction::forward);
+          d.input.strides = bt::padded_strides({45, cols}, pad);
+          for (NormRole r : {NormRole::residual, NormRole::y, NormRole::sum})
+            d.strides.push_back({r, bt::padded_strides({45, cols}, 2 * pad)});
+          const std::string m = check(d, 170 + static_cast<uint64_t>(cols + pad));
+          EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " pad " << pad << ": " << m;
+        }
+      NormDescriptor d;
+      d.op = op;
+      d.input = Operand::tensor(t, {3, 7, 2, 512});
+      d.normalized_shape = {2, 512};
+      std::string m = check(d, 180);
+      EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+      d = row_desc(op, t, 33, 1001, Direction::forward);  // not a multiple of the vector
+      auto plan = NormPlan::select(gpu_, d);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      EXPECT_NE(plan->sku().tactic.rfind("rows engine", 0), 0u) << plan->sku().tactic;
+      m = check(d, 181);
+      EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
+    }
+  for (const char* mode : {"rows_unstaged", ""}) {
+    if (*mode) ASSERT_EQ(setenv("BARACUDA_NORM_FWD_ENGINE", mode, 1), 0);
+    else ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_ENGINE"), 0);
+    for (int64_t cols : {1024, 32768}) {
+      NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 150, cols, Direction::forward);
+      auto plan = NormPlan::select(gpu_, d);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      const bool engine = *mode && cols == 1024;  // unstaged: 1024 still the engine's
+      EXPECT_EQ(plan->sku().tactic.rfind("rows engine", 0) == 0, engine) << mode << ": " << plan->sku().tactic;
+      const std::string m = check(d, 190 + static_cast<uint64_t>(cols));
+      EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " (" << mode << "): " << m;
+    }
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_ENGINE"), 0);
+}
+
 TEST_F(GpuNorm, EmptyRows) {
   for (Direction dir : {Direction::forward, Direction::backward}) {
     const std::string m = check(row_desc(NormOp::layer_norm, DType::bf16, 0, 64, dir), 1);

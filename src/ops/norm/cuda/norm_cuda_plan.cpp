@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
+#include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_launch.hpp"
 #include "ops/norm/norm_impls.hpp"
 
@@ -70,6 +71,33 @@ BwdEngine bwd_engine_from_env() {
   return BwdEngine::legacy;
 }
 
+// Which forward kernels the plan may pick: the legacy kernels (default), the rows engine ("rows"),
+// or the rows engine without its staged kernel for 16-bit rows of 16385..32768 elements
+// ("rows_unstaged": those rows take the legacy kernels; an A/B knob for the staging).
+// Environment BARACUDA_NORM_FWD_ENGINE, read when the plan is made: opt-in until the engine has
+// passed the GPU suite and been timed on the H200 (docs/perf/rows.md says what to measure).
+enum class FwdEngine { rows, rows_unstaged, legacy };
+
+FwdEngine fwd_engine_from_env() {
+  const char* v = std::getenv("BARACUDA_NORM_FWD_ENGINE");
+  if (v && std::strcmp(v, "rows") == 0) return FwdEngine::rows;
+  if (v && std::strcmp(v, "rows_unstaged") == 0) return FwdEngine::rows_unstaged;
+  return FwdEngine::legacy;
+}
+
+std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c) {
+  std::string t = "rows engine: ";
+  if (c.stages > 0)
+    t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
+         " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
+         "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
+  else
+    t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
+         " x 16-byte vectors per thread held as f32";
+  return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
+         "; legacy kernels for unaligned pointers";
+}
+
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c) {
   std::string t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
                   " x 16-byte vectors of x and dy per thread held as loaded, " + std::to_string(c.grid) +
@@ -82,7 +110,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c) {
 
 class CudaRowsNorm final : public Executable<NormFamily> {
  public:
-  CudaRowsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count, BwdEngine engine)
+  CudaRowsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count, BwdEngine engine, FwdEngine fwd_engine)
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count) {
     sku_.family = "norm";
     sku_.op = std::string(norm_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
@@ -97,6 +125,12 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     pg_.math = std::string(acc_is_f64() ? "f64" : "f32") +
                " accumulation, two-pass variance, fixed-order reductions, one rounding to the output dtype";
     pg_.accumulator = acc_is_f64() ? DType::f64 : DType::f32;
+    if (d_.direction == Direction::forward && fwd_engine != FwdEngine::legacy) {
+      const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
+      fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
+                                         sm_count_, device.ordinal, fwd_engine == FwdEngine::rows);
+      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_);
+    }
     if (d_.direction == Direction::backward) {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
       want_db_ = sig_.output_index(NormRole::dbias) >= 0;
@@ -155,6 +189,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       p.cols = sig_.channels;
       p.eps = sig_.eps;
       p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
+      if (fwd_.group_warps && vec_ok) return norm::cuda::launch_fwd_fast(d_.input.dtype, sig_.param_dtype, fwd_, p, st);
       return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st);
     }
     if (ws.bytes < workspace_ || (workspace_ > 0 && ws.data == nullptr))
@@ -196,6 +231,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   Device device_;
   int sm_count_;
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
+  norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;
   bool want_dw_ = false, want_db_ = false;
   size_t workspace_ = 0;
@@ -234,7 +270,8 @@ Result<NormExecPtr> norm_cuda_rows_make(const NormDescriptor& desc, const Device
   if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
     return backend_error(std::string("[norm] cudaDeviceGetAttribute(MultiProcessorCount) failed: ") +
                          cudaGetErrorString(e));
-  return NormExecPtr(std::make_shared<CudaRowsNorm>(desc, std::move(sig), device, sms, bwd_engine_from_env()));
+  return NormExecPtr(std::make_shared<CudaRowsNorm>(desc, std::move(sig), device, sms, bwd_engine_from_env(),
+                                                        fwd_engine_from_env()));
 }
 
 }  // namespace baracuda

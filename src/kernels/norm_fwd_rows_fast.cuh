@@ -1,0 +1,293 @@
+#pragma once
+// The rows engine of the layer_norm / rms_norm forward and of their fused residual-add variants
+// (add_layer_norm / add_rms_norm also write x + residual): unit-stride rows of f32 / f16 / bf16
+// with 16-byte vectors (row length and row strides multiples of the vector, 16-byte aligned
+// bases), f32 statistics. The softmax rows-engine design (kernels/softmax_rows_fast.cuh, 84-88% of
+// copy on the H200), shared helpers from the backward engine (kernels/norm_bwd_rows_fast.cuh):
+//   - a row group of GW warps owns a row; a block of max(256, GW*32) threads holds several groups
+//     for short rows; groups synchronize with named barriers only;
+//   - ONE pass over global memory: every vector of x (and of the residual) is loaded once, up
+//     front (ITEMS, or 2 x ITEMS, 16-byte loads in flight per thread), and the row stays in
+//     registers as f32: each element is converted once;
+//   - layer norm: the mean from the registers, then the sum of (x - mean)^2 from the same
+//     registers (x - mean kept in place for the output): never E[x^2] - E[x]^2; rms norm: one
+//     reduction (sum of x^2). Warp shuffles, one shared-memory exchange and one named barrier per
+//     reduction (two slot arrays used alternately, so no second barrier);
+//   - the fused add rounds x + residual to x's dtype once (as torch and the legacy kernels), stores
+//     it with 16-byte stores and normalizes the rounded values;
+//   - int32 column math, row bases row * stride (no 64-bit division), no per-element bounds
+//     checks (vectors past the row end hold 0 and are neither reduced nor stored);
+//   - __launch_bounds__ capping at 64 registers; persistent blocks (grid = SMs x resident blocks);
+//   - at most 16 row values per thread (ptxas, sm_90a, 64-register cap: 32 f32 values per thread
+//     spill 50-330 bytes once the weight/bias packs of the output pass are live; 16 do not), so
+//     one group of up to 32 warps holds 16384 16-bit elements (ITEMS 2 at VEC 8), and f32 rows
+//     up to 8192 (ITEMS 2 at VEC 4: 4 items spilled with a residual, see norm_fwd_fast.cu).
+// Wider 16-bit rows without a residual (16385 .. 32768) take norm_fwd_rows_staged_kernel: one
+// 1024-thread block per SM, the row in shared memory (each pass re-reads the thread's own slots:
+// no register copy of the row), and the block's next S-1 rows streaming in by cp.async while the
+// current one is reduced and written (S = 3 stages, 192 KB at 32768 bf16: two rows in flight per
+// SM; the legacy staged kernel has one, and reached 73-79% of copy).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/norm_bwd_rows_fast.cuh"  // NbGroupPos, nb_group_barrier, nb_elem, nb_round, block sizes
+#include "kernels/norm_rows.cuh"           // Pack, load_pack, store_pack
+#include "kernels/norm_rows_params.hpp"
+#include "kernels/norm_rows_staged.cuh"    // stage_copy16, stage_commit (cp.async)
+
+namespace baracuda::norm::cuda {
+
+// Waits until at most N of this thread's committed cp.async groups are still in flight.
+template <int N>
+__device__ __forceinline__ void nf_stage_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+#endif
+}
+
+// v summed over the row group and returned to every thread of it, in a fixed order (bitwise
+// reproducible). `slots` holds the group's GW floats; callers alternate two slot arrays (see
+// nb_group_sum2), so one barrier per reduction suffices.
+template <int GW>
+__device__ __forceinline__ float nf_group_sum(float v, float* slots, int bar_id) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  if constexpr (GW > 1) {
+    const int lane = threadIdx.x & 31, w = (threadIdx.x >> 5) % GW;
+    if (lane == 0) slots[w] = v;
+    nb_group_barrier(bar_id, GW * 32);
+    v = lane < GW ? slots[lane] : 0.f;
+#pragma unroll
+    for (int o = (GW > 16 ? 16 : GW / 2); o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    v = __shfl_sync(0xffffffffu, v, 0);  // lanes >= GW hold partial butterflies: lane 0 has the total
+  }
+  return v;
+}
+
+// Launch with nb_block_threads(GW) threads; p.cols <= GW*32*ITEMS*VEC and a multiple of VEC;
+// RES == (p.residual != null).
+template <class T, class W, int VEC, int ITEMS, int GW, bool RES>
+__global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
+    norm_fwd_rows_fast_kernel(const FwdParams p) {
+  static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
+  constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
+  static_assert(E <= 16, "at most 16 f32 values of the row per thread (32 spill at the 64-register cap)");
+  using P = Pack<T, VEC>;
+  __shared__ float red[2][kThreads / 32];
+  const NbGroupPos<GW> pos;
+  // Item i of a thread covers columns tcol + i * kSpan .. + VEC: the per-item offsets are
+  // compile-time constants (immediate offsets of the loads and stores, no per-item 64-bit
+  // addresses held across the row loop), and `left` = n - tcol turns each bounds test into a
+  // comparison with a constant.
+  constexpr int kSpan = WT * VEC;
+  const int tcol = pos.t * VEC;
+  const int left = static_cast<int>(p.cols) - tcol;  // the plan keeps cols <= 32768
+  const float inv_n = 1.f / static_cast<float>(p.cols);
+  const float eps = static_cast<float>(p.eps);
+  const W* w = p.weight ? static_cast<const W*>(p.weight) + tcol : nullptr;
+  const W* b = p.bias ? static_cast<const W*>(p.bias) + tcol : nullptr;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * kGroups;
+
+  int64_t row = static_cast<int64_t>(blockIdx.x) * kGroups + pos.g;
+  int parity = 0;  // rms norm: alternates the two reduction slot arrays between rows
+  for (; row < p.rows; row += step, parity ^= 1) {
+    // ---- the row's vectors, once ----
+    P xv[ITEMS], rv[RES ? ITEMS : 1];
+    {
+      const T* xt = static_cast<const T*>(p.x) + row * p.x_stride + tcol;
+      const T* rt = RES ? static_cast<const T*>(p.residual) + row * p.res_stride + tcol : nullptr;
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        if (i * kSpan < left) {
+          xv[i] = load_pack<T, VEC>(xt + i * kSpan);
+          if constexpr (RES) rv[i] = load_pack<T, VEC>(rt + i * kSpan);
+        }
+      }
+    }
+    float v[E];  // the row as f32; pads 0
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      if (i * kSpan < left) {
+        if constexpr (RES) {
+          // x + residual rounded once to T: the stored sum and the normalized values agree.
+          float s[VEC];
+#pragma unroll
+          for (int j = 0; j < VEC; ++j) s[j] = nb_elem(xv[i], j) + nb_elem(rv[i], j);
+          xv[i] = nb_round<T, VEC>(s);
+        }
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) v[i * VEC + j] = nb_elem(xv[i], j);
+      } else {
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) v[i * VEC + j] = 0.f;  // pads: add nothing to the first sum
+      }
+    }
+    if constexpr (RES) {
+      if (p.sum) {
+        T* st = static_cast<T*>(p.sum) + row * p.sum_stride + tcol;
+#pragma unroll
+        for (int i = 0; i < ITEMS; ++i)
+          if (i * kSpan < left) store_pack<T, VEC>(st + i * kSpan, xv[i]);
+      }
+    }
+    // ---- first row sum: sum x (layer norm) or sum x^2 (rms norm); 4 chains, a fixed order ----
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    if (p.rms) {
+#pragma unroll
+      for (int k = 0; k < E; ++k) acc[k % 4] = fmaf(v[k], v[k], acc[k % 4]);
+    } else {
+#pragma unroll
+      for (int k = 0; k < E; ++k) acc[k % 4] += v[k];
+    }
+    const float first = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    float mean = 0.f, rstd;
+    if (p.rms) {
+      rstd = 1.f / sqrtf(nf_group_sum<GW>(first, red[parity] + pos.g * GW, 1 + pos.g) * inv_n + eps);
+    } else {
+      // Two reductions per row, red[0] then red[1]: the alternation that makes one barrier each safe.
+      mean = nf_group_sum<GW>(first, red[0] + pos.g * GW, 1 + pos.g) * inv_n;
+      float q[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        if (i * kSpan >= left) continue;  // pads out of the sum
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) {
+          float& d = v[i * VEC + j];
+          d -= mean;  // x - mean, kept for the output
+          q[j % 4] = fmaf(d, d, q[j % 4]);
+        }
+      }
+      const float sq = (q[0] + q[1]) + (q[2] + q[3]);
+      rstd = 1.f / sqrtf(nf_group_sum<GW>(sq, red[1] + pos.g * GW, 1 + pos.g) * inv_n + eps);
+    }
+    if (pos.t == 0) {
+      if (p.mean) static_cast<float*>(p.mean)[row] = mean;
+      if (p.rstd) static_cast<float*>(p.rstd)[row] = rstd;
+    }
+    // ---- y = (x - mean) * rstd * w + b (the legacy kernels' order), 16-byte stores ----
+    T* yt = static_cast<T*>(p.y) + row * p.y_stride + tcol;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      if (i * kSpan >= left) continue;
+      Pack<W, VEC> wv, bv;
+      if (w) wv = load_pack<W, VEC>(w + i * kSpan);
+      if (b) bv = load_pack<W, VEC>(b + i * kSpan);
+      float o[VEC];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) {
+        float r = v[i * VEC + j] * rstd;  // rms: v is x
+        if (w) r *= nb_elem(wv, j);
+        if (b) r += nb_elem(bv, j);
+        o[j] = r;
+      }
+      store_pack<T, VEC>(yt + i * kSpan, nb_round<T, VEC>(o));
+    }
+  }
+}
+
+// ---- staged: 16-bit rows of 16385 .. 32768 elements, no residual ----
+constexpr int kNfStagedThreads = 1024, kNfStagedItems = 4;  // 32 warps x 4 vectors of 8: 32768
+
+template <int STAGES>
+constexpr int nf_staged_smem_bytes() {
+  return STAGES * kNfStagedItems * kNfStagedThreads * 16;
+}
+
+// Launch with kNfStagedThreads threads, nf_staged_smem_bytes<STAGES>() dynamic shared memory and
+// at most the resident blocks (persistent: block b takes rows b, b + gridDim.x, ...). Needs
+// 16-byte vectors (aligned bases and row strides, cols % VEC == 0), no residual, cols <=
+// kNfStagedThreads * kNfStagedItems * VEC. Each thread copies and reads back only its own slots:
+// cp.async.wait_group makes them visible to it, and a stage is refilled (prefetch of the row
+// STAGES-1 ahead) only in the iteration after this thread's last read of it fed its stores.
+template <class T, class W, int VEC, int STAGES>
+__global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kernel(const FwdParams p) {
+  static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
+  static_assert(STAGES >= 2, "at least one row ahead");
+  constexpr int NT = kNfStagedThreads, ITEMS = kNfStagedItems, kSpan = NT * VEC;
+  using P = Pack<T, VEC>;
+  extern __shared__ __align__(16) unsigned char nf_stage_mem[];
+  __shared__ float red[2][NT / 32];
+  P* my_slots = reinterpret_cast<P*>(nf_stage_mem) + threadIdx.x;  // stage s, item i: [(s * ITEMS + i) * NT]
+  const int tcol = static_cast<int>(threadIdx.x) * VEC;
+  const int left = static_cast<int>(p.cols) - tcol;
+  const float inv_n = 1.f / static_cast<float>(p.cols);
+  const float eps = static_cast<float>(p.eps);
+  const W* w = p.weight ? static_cast<const W*>(p.weight) + tcol : nullptr;
+  const W* b = p.bias ? static_cast<const W*>(p.bias) + tcol : nullptr;
+  const int64_t step = gridDim.x;
+  auto prefetch = [&](int64_t row, int stage) {
+    if (row < p.rows) {
+      const T* xt = static_cast<const T*>(p.x) + row * p.x_stride + tcol;
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i)
+        if (i * kSpan < left) stage_copy16(my_slots + (stage * ITEMS + i) * NT, xt + i * kSpan);
+    }
+    stage_commit();  // possibly empty: "all but the newest STAGES-1" keeps meaning "this row's"
+  };
+  int64_t row = blockIdx.x;
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) prefetch(row + s * step, s);
+  int parity = 0;
+  for (int stage = 0; row < p.rows; row += step, stage = stage + 1 == STAGES ? 0 : stage + 1, parity ^= 1) {
+    prefetch(row + (STAGES - 1) * step, stage == 0 ? STAGES - 1 : stage - 1);
+    nf_stage_wait<STAGES - 1>();
+    const P* slots = my_slots + stage * ITEMS * NT;
+    auto elem = [&](int i, int j) { return nb_elem(slots[i * NT], j); };
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      if (i * kSpan >= left) continue;
+      const P v = slots[i * NT];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) {
+        const float x = nb_elem(v, j);
+        acc[j % 4] = p.rms ? fmaf(x, x, acc[j % 4]) : acc[j % 4] + x;
+      }
+    }
+    const float first = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    float mean = 0.f, rstd;
+    if (p.rms) {
+      rstd = 1.f / sqrtf(nf_group_sum<32>(first, red[parity], 1) * inv_n + eps);
+    } else {
+      mean = nf_group_sum<32>(first, red[0], 1) * inv_n;
+      float q[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        if (i * kSpan >= left) continue;
+        const P v = slots[i * NT];
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) {
+          const float d = nb_elem(v, j) - mean;
+          q[j % 4] = fmaf(d, d, q[j % 4]);
+        }
+      }
+      rstd = 1.f / sqrtf(nf_group_sum<32>((q[0] + q[1]) + (q[2] + q[3]), red[1], 1) * inv_n + eps);
+    }
+    if (threadIdx.x == 0) {
+      if (p.mean) static_cast<float*>(p.mean)[row] = mean;
+      if (p.rstd) static_cast<float*>(p.rstd)[row] = rstd;
+    }
+    T* yt = static_cast<T*>(p.y) + row * p.y_stride + tcol;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      if (i * kSpan >= left) continue;
+      Pack<W, VEC> wv, bv;
+      if (w) wv = load_pack<W, VEC>(w + i * kSpan);
+      if (b) bv = load_pack<W, VEC>(b + i * kSpan);
+      float o[VEC];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) {
+        float r = (elem(i, j) - mean) * rstd;
+        if (w) r *= nb_elem(wv, j);
+        if (b) r += nb_elem(bv, j);
+        o[j] = r;
+      }
+      store_pack<T, VEC>(yt + i * kSpan, nb_round<T, VEC>(o));
+    }
+  }
+}
+
+}  // namespace baracuda::norm::cuda

@@ -1,0 +1,11 @@
+// The norm forward rows engine's kernels for f16 x (parameters: f16 or f32).
+#include "ops/norm/cuda/norm_fwd_fast_table.cuh"
+
+namespace baracuda::norm::cuda {
+
+FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages) {
+  return w == DType::f32 ? fwd_fast_kernel_typed<__half, float>(gw, items, residual, stages)
+                         : fwd_fast_kernel_typed<__half, __half>(gw, items, residual, stages);
+}
+
+}  // namespace baracuda::norm::cuda

@@ -1,0 +1,11 @@
+// The norm forward rows engine's kernels for f32 x (parameters: f32).
+#include "ops/norm/cuda/norm_fwd_fast_table.cuh"
+
+namespace baracuda::norm::cuda {
+
+FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages) {
+  (void)w;
+  return fwd_fast_kernel_typed<float, float>(gw, items, residual, stages);
+}
+
+}  // namespace baracuda::norm::cuda

@@ -1,0 +1,50 @@
+#pragma once
+// Internal: host entry points of the norm forward rows engine (kernels/norm_fwd_rows_fast.cuh):
+// the geometry choice (made once, at plan time, with the kernel's occupancy on the plan's device)
+// and the launch.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "baracuda/core/dtype.hpp"
+#include "baracuda/core/status.hpp"
+#include "kernels/norm_rows_params.hpp"
+
+namespace baracuda::norm::cuda {
+
+struct FwdFastConfig {
+  int group_warps = 0;  // warps per row; 0: the engine does not take this problem
+  int items = 0;        // 16-byte vectors of x per thread
+  int threads = 0;      // block size
+  int stages = 0;       // > 0: the staged kernel (rows in shared memory, `stages` rows per block in flight)
+  int smem = 0;         // dynamic shared memory of the staged kernel, bytes
+  int blocks_per_sm = 0;
+  int64_t grid = 0;     // persistent blocks
+  bool residual = false;
+};
+
+// The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
+// 16-byte vector) and parameter dtype w (t or f32), with or without a residual, or
+// group_warps == 0 when it does not apply (other dtypes, cols == 0, rows wider than 16384 16-bit /
+// 8192 f32 elements, except 16-bit rows up to 32768 without a residual with `allow_staged` and
+// enough opt-in shared memory on `device`). Queries the kernel's occupancy on the current device.
+FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
+                              bool allow_staged);
+
+// Needs 16-byte aligned x, residual, y, sum, weight, bias and row strides that are multiples of the
+// vector; p.residual set iff c.residual.
+Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams& p, cudaStream_t stream);
+
+// Per-dtype kernel tables (one translation unit each: norm_fwd_fast_{f32,f16,bf16}.cu). w is the
+// parameter dtype (x's or f32); null for a geometry that is not instantiated.
+using FwdFastKernel = void (*)(const FwdParams);
+FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages);
+FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages);
+FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages);
+
+// Limits shared by the host choice and the kernel tables.
+constexpr int kFwdMaxItems16 = 2;   // 16-bit x: 16 values per thread
+constexpr int kFwdMaxItems32 = 2;   // f32 x: 8 values per thread
+constexpr int kFwdStagedGw = 32, kFwdStagedItems = 4;
+
+}  // namespace baracuda::norm::cuda
