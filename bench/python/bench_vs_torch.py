@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""baracuda vs PyTorch on the elementwise cases of ../shared/PERF-BASELINE.md, in one process on
-one GPU: CUDA events, warm-up, median of N runs, inputs rotated past L2, and a 1 GiB device copy
-as the roofline measured in the same run.
+"""baracuda vs PyTorch through the Python package on the cases of ../shared/PERF-BASELINE.md
+(elementwise, softmax, norms, reductions, scans, GEMM), in one process on one GPU: CUDA events,
+warm-up, median of N runs, inputs rotated past L2, and a 1 GiB device copy as the roofline
+measured in the same run.
 
     python3 bench/python/bench_vs_torch.py [--out-prefix bench/results/h200] [--commit SHA]
         [--reps 30] [--quick] [--out FILE.md] [--plot FILE.png]
@@ -36,9 +37,10 @@ def case_list(quick=False):
     """[dict(case, op, dtype, shapes, make, bc, torch, bytes, quick)]; make(torch, dev, seed) -> inputs."""
     cases = []
 
-    def add(case, op, dtype, shapes, nbytes, bc_fn, torch_fn, baseline=False, attrs=None, out_dtype=None):
+    def add(case, op, dtype, shapes, nbytes, bc_fn, torch_fn, baseline=False, attrs=None, out_dtype=None,
+            family="elementwise", flops=None):
         cases.append(dict(case=case, op=op, dtype=dtype, shapes=shapes, bytes=nbytes, bc=bc_fn, torch=torch_fn,
-                          baseline=baseline, attrs=attrs or {}, out_dtype=out_dtype))
+                          baseline=baseline, attrs=attrs or {}, out_dtype=out_dtype, family=family, flops=flops))
 
     for dt, esz, base in (("bf16", 2, True), ("f32", 4, False)):
         add(f"add_{dt}_268M", "add", dt, [(N268,), (N268,)], 3 * esz * N268,
@@ -61,6 +63,37 @@ def case_list(quick=False):
     # PERF-BASELINE's own swiglu layout: g of shape (2^27, 2), halves interleaved (F.silu(g[:,0]) * g[:,1]).
     add("swiglu_bf16_134M_interleaved", "swiglu", "bf16", [(N134, 2)], 3 * 2 * N134,
         lambda bc, x: bc.ops.swiglu(x), lambda t, F, x: F.silu(x[:, 0]) * x[:, 1])
+    # The other families' PERF-BASELINE cases (bf16 unless named; bytes = inputs once + outputs once).
+    for r, c in ((32768, 4096), (4096, 32768), (65536, 1024)):
+        nb = 2 * 2 * r * c
+        add(f"softmax_bf16_{r}x{c}", "softmax", "bf16", [(r, c)], nb,
+            lambda bc, x: bc.ops.softmax(x, -1), lambda t, F, x: t.softmax(x, -1), c == 4096, family="softmax")
+        add(f"layernorm_bf16_{r}x{c}", "layer_norm", "bf16", [(r, c), (c,), (c,)], nb,
+            lambda bc, x, w, b: bc.ops.layer_norm(x, (x.shape[-1],), w, b),
+            lambda t, F, x, w, b: F.layer_norm(x, (x.shape[-1],), w, b), c == 4096, family="norm")
+        add(f"rmsnorm_bf16_{r}x{c}", "rms_norm", "bf16", [(r, c), (c,)], nb,
+            lambda bc, x, w: bc.ops.rms_norm(x, x.shape[-1], w),
+            lambda t, F, x, w: F.rms_norm(x, (x.shape[-1],), w), c == 4096, family="norm")
+    n16k = 16384 * 16384
+    add("sum_bf16_268M", "sum", "bf16", [(N268,)], 2 * N268,
+        lambda bc, x: bc.ops.sum(x), lambda t, F, x: x.sum(), True, family="reduce")
+    add("sum_rows_bf16_16k", "sum", "bf16", [(16384, 16384)], 2 * n16k,
+        lambda bc, x: bc.ops.sum(x, dim=1), lambda t, F, x: x.sum(dim=1), family="reduce")
+    add("sum_cols_bf16_16k", "sum", "bf16", [(16384, 16384)], 2 * n16k,
+        lambda bc, x: bc.ops.sum(x, dim=0), lambda t, F, x: x.sum(dim=0), family="reduce")
+    add("argmax_rows_bf16_16k", "argmax", "bf16", [(16384, 16384)], 2 * n16k,
+        lambda bc, x: bc.ops.argmax(x, dim=1), lambda t, F, x: x.argmax(dim=1), True, family="reduce")
+    add("logsumexp_rows_f32_16k", "logsumexp", "f32", [(16384, 16384)], 4 * n16k,
+        lambda bc, x: bc.ops.logsumexp(x, 1), lambda t, F, x: t.logsumexp(x, dim=1), True, family="reduce")
+    add("cumsum_rows_f32_16k", "cumsum", "f32", [(16384, 16384)], 2 * 4 * n16k,
+        lambda bc, x: bc.ops.cumsum(x, 1), lambda t, F, x: t.cumsum(x, dim=1), True, family="scan")
+    add("cumsum_flat_f32_268M", "cumsum", "f32", [(N268,)], 2 * 4 * N268,
+        lambda bc, x: bc.ops.cumsum(x, 0), lambda t, F, x: t.cumsum(x, dim=0), True, family="scan")
+    # GEMM (TFLOP/s; bytes = A + B read once, D written once).
+    for m, n, k in ((8192, 8192, 8192), (4096, 4096, 4096), (4096, 14336, 4096), (16, 8192, 8192)):
+        add(f"mm_bf16_{m}x{n}x{k}", "mm", "bf16", [(m, k), (k, n)], 2 * (m * k + k * n + m * n),
+            lambda bc, a, b: bc.ops.mm(a, b), lambda t, F, a, b: t.mm(a, b), m != 16, family="gemm",
+            flops=2 * m * n * k)
     if quick:
         cases = [c for c in cases if c["baseline"]]
     return cases
@@ -147,7 +180,7 @@ def bench_case(bc, torch, F, c, reps, warmup):
     except Exception as e:
         rec["bc_error"] = f"{type(e).__name__}: {e}"
     runners, sku = [], None
-    for ins in sets:
+    for ins in (sets if c["family"] == "elementwise" else []):  # the raw plan path: elementwise only
         r, info = raw_plan_runner(bc, torch, c, ins)
         if r is None:
             rec["plan_error"] = info
@@ -158,7 +191,7 @@ def bench_case(bc, torch, F, c, reps, warmup):
         rec["plan_ms"] = median_ms(torch, runners, reps, warmup)
         rec["impl"] = sku.get("impl") if isinstance(sku, dict) else None
         rec["sku"] = sku.get("string") if isinstance(sku, dict) else None
-    elif hasattr(bc.ops, "get_plan"):  # the plan bc.ops would use, for its SKU
+    elif c["family"] == "elementwise" and hasattr(bc.ops, "get_plan"):  # the plan bc.ops would use, for its SKU
         try:
             kw = dict(c["attrs"])
             if c["out_dtype"]:
@@ -189,12 +222,12 @@ def make_record(c, m, copy_gbps):
     t = m.get("torch_ms")
     shape = c["shapes"][0]
     r = {
-        "family": "elementwise", "op": c["op"], "case": c["case"], "dtype": c["dtype"],
+        "family": c["family"], "op": c["op"], "case": c["case"], "dtype": c["dtype"],
         "shape": "[" + ", ".join(str(d) for d in shape) + "]",
         "impl": m.get("impl"),
         "ms": round(ms, 5) if ms else None,
         "gb_per_s": round(gbps, 1) if gbps else None,
-        "tflop_per_s": None,
+        "tflop_per_s": round(c["flops"] / (ms * 1e-3) / 1e12, 1) if (c["flops"] and ms) else None,
         "torch_ms": round(t, 5) if t else None,
         "speedup_vs_torch": round(t / ms, 3) if (t and ms) else None,
         "fraction_of_roofline": round(gbps / copy_gbps, 4) if (gbps and copy_gbps) else None,
@@ -235,13 +268,13 @@ def _f(v, fmt):
 
 
 def markdown(doc, title_note=""):
-    lines = [f"# {doc.get('gpu')} elementwise: baracuda vs PyTorch ({doc.get('date')}, commit {doc.get('commit')})", ""]
+    lines = [f"# {doc.get('gpu')}: baracuda vs PyTorch through Python ({doc.get('date')}, commit {doc.get('commit')})", ""]
     lines.append(f"Copy roofline measured in the same run: {_f(doc.get('copy_gb_per_s'), '.1f')} GB/s (1 GiB device copy, "
                  f"read + write). torch {doc.get('torch', '?')}. {title_note}".rstrip())
-    lines += ["", "`ms`/`GB/s`: through `bc.ops` (Python wrapper included); `plan ms`: raw `ElementwisePlan.run`; "
-              "bytes = inputs read once + outputs written once.", "",
-              "| case | impl | ms | GB/s | % of copy | plan ms | plan GB/s | torch ms | torch GB/s | speedup |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "`ms`/`GB/s`: through `bc.ops` (Python wrapper included); `plan ms`: raw `ElementwisePlan.run` "
+              "(elementwise only); bytes = inputs read once + outputs written once; GEMM rows also give TFLOP/s.", "",
+              "| case | impl | ms | GB/s | % of copy | plan ms | plan GB/s | torch ms | torch GB/s | speedup | TFLOP/s |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in doc["records"]:
         tg = r.get("torch_gb_per_s")
         if tg is None and r.get("torch_ms") and r.get("gb_per_s") and r.get("ms"):
@@ -250,7 +283,7 @@ def markdown(doc, title_note=""):
         lines.append(f"| {r['case']} | {r.get('impl') or '-'} | {_f(r.get('ms'), '.4f')} | {_f(r.get('gb_per_s'), '.1f')} | "
                      f"{'-' if frac is None else f'{100 * frac:.1f}%'} | {_f(r.get('plan_ms'), '.4f')} | "
                      f"{_f(r.get('plan_gb_per_s'), '.1f')} | {_f(r.get('torch_ms'), '.4f')} | {_f(tg, '.1f')} | "
-                     f"{_f(r.get('speedup_vs_torch'), '.3f')} |")
+                     f"{_f(r.get('speedup_vs_torch'), '.3f')} | {_f(r.get('tflop_per_s'), '.1f')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -262,7 +295,8 @@ def plot(doc, path, cases=None):
     except ImportError:
         print(f"matplotlib is not installed: no plot written to {path}", file=sys.stderr)
         return False
-    recs = [r for r in doc["records"] if (cases is None or r["case"] in cases) and r.get("gb_per_s")]
+    recs = [r for r in doc["records"]  # memory-bound cases (GEMM's figure is TFLOP/s: in the table only)
+            if (cases is None or r["case"] in cases) and r.get("gb_per_s") and not r.get("tflop_per_s")]
     if not recs:
         return False
     names = [r["case"] for r in recs]
@@ -280,7 +314,7 @@ def plot(doc, path, cases=None):
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("GB/s (inputs read once + outputs written once)")
-    ax.set_title(f"{doc.get('gpu')} elementwise, commit {doc.get('commit')}")
+    ax.set_title(f"{doc.get('gpu')} memory-bound ops, commit {doc.get('commit')}")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
