@@ -126,9 +126,9 @@ class PyElementwisePlan : public PlanHolder<ElementwiseFamily> {
 }  // namespace
 
 void register_elementwise_plan(nb::module_& m) {
-  nb::class_<PyElementwisePlan>(m, "ElementwisePlan",
+  with_plan_members(nb::class_<PyElementwisePlan>(m, "ElementwisePlan",
                                 "An elementwise plan: select() runs in the constructor (raises when no "
-                                "implementation can run the problem).")
+                                "implementation can run the problem)."))
       .def(nb::init<std::string_view, nb::handle, std::string_view, nb::handle, nb::handle, size_t, std::string_view,
                     uintptr_t, nb::handle, nb::handle, nb::handle, nb::handle, bool>(),
            nb::arg("op"), nb::arg("inputs"), nb::arg("direction") = "forward", nb::arg("output_dtype") = nb::none(),
@@ -141,19 +141,12 @@ void register_elementwise_plan(nb::module_& m) {
            "alignment promised for every pointer; device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; "
            "grad_output / outputs: optional specs of dy / of the outputs (strides, castable dtypes); force / "
            "exclude / deterministic: PlanPreference.")
-      .def("explain", [](const PyElementwisePlan& p) { return p.explain(); }, "[(impl, backend, status string, chosen)] for every candidate.")
-      .def_prop_ro("workspace_size", [](const PyElementwisePlan& p) { return p.workspace_size(); })
-      .def_prop_ro("sku", [](const PyElementwisePlan& p) { return p.sku(); })
-      .def_prop_ro("sku_string", [](const PyElementwisePlan& p) { return p.sku_string(); })
-      .def_prop_ro("precision_guarantee", [](const PyElementwisePlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyElementwisePlan::signature)
       .def_prop_ro("op", &PyElementwisePlan::op)
       .def_prop_ro("direction", &PyElementwisePlan::direction)
-      .def_prop_ro("device", [](const PyElementwisePlan& p) { return p.device(); })
       .def_prop_ro("alignment", &PyElementwisePlan::alignment)
       .def_prop_ro("num_inputs", &PyElementwisePlan::num_inputs)
       .def_prop_ro("num_outputs", &PyElementwisePlan::num_outputs)
-      .def("describe", [](const PyElementwisePlan& p) { return p.describe(); })
       .def("can_implement", &PyElementwisePlan::can_implement, nb::arg("inputs"), nb::arg("scalars") = nb::none(),
            nb::arg("outputs") = nb::none(),
            "True when the arguments fit the plan; raises the BaracudaError explaining why not otherwise.")

@@ -157,9 +157,9 @@ void register_gemm(nb::module_& m) {
       "The geometry and operand layouts select() infers: {'m', 'n', 'k', 'batch_shape', 'batch', 'fp8', "
       "'integer', 'accumulator', and every operand slot as (dtype, shape, strides, is_scalar) or None}.");
 
-  nb::class_<PyGemmPlan>(m, "GemmPlan",
+  with_plan_members(nb::class_<PyGemmPlan>(m, "GemmPlan",
                          "A GEMM plan, D = act(alpha * A @ B + beta * C + bias): select() runs in the constructor "
-                         "(raises when no implementation can run the problem).")
+                         "(raises when no implementation can run the problem)."))
       .def(
           "__init__",
           [](PyGemmPlan* self, nb::handle a, nb::handle b, nb::handle d, nb::handle c, nb::handle bias,
@@ -183,14 +183,7 @@ void register_gemm(nb::module_& m) {
           "bias_axis / bias_grad_axis: 'rows' or 'columns'; activation: 'none', 'relu', 'gelu_erf', 'gelu_tanh' "
           "or 'silu'; amax: fp8 D also writes max|y|; device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; "
           "force / exclude / deterministic: PlanPreference.")
-      .def("explain", [](const PyGemmPlan& p) { return p.explain(); })
-      .def_prop_ro("workspace_size", [](const PyGemmPlan& p) { return p.workspace_size(); })
-      .def_prop_ro("sku", [](const PyGemmPlan& p) { return p.sku(); })
-      .def_prop_ro("sku_string", [](const PyGemmPlan& p) { return p.sku_string(); })
-      .def_prop_ro("precision_guarantee", [](const PyGemmPlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyGemmPlan::signature)
-      .def_prop_ro("device", [](const PyGemmPlan& p) { return p.device(); })
-      .def("describe", [](const PyGemmPlan& p) { return p.describe(); })
       .def("run", &PyGemmPlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),
            nb::arg("workspace_bytes") = 0, nb::arg("a") = nb::none(), nb::arg("b") = nb::none(),
            nb::arg("c") = nb::none(), nb::arg("bias") = nb::none(), nb::arg("a_scale") = nb::none(),

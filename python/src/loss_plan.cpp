@@ -167,9 +167,9 @@ void register_loss(nb::module_& m) {
       "The shapes select() infers: {'loss_shape', 'batch', 'classes', 'inner', 'samples', 'class_indices', 'loss', "
       "'grad_input', 'grad_other', 'grad_loss'} (operands as (dtype, shape, strides, is_scalar) or None).");
 
-  nb::class_<PyLossPlan>(m, "LossPlan",
+  with_plan_members(nb::class_<PyLossPlan>(m, "LossPlan",
                          "A loss plan: select() runs in the constructor (raises when no implementation can run the "
-                         "problem).")
+                         "problem)."))
       .def(nb::init<std::string_view, nb::handle, nb::handle, nb::handle, nb::handle, nb::handle, std::string_view,
                     std::string_view, bool, int64_t, double, double, double, double, double, bool, std::string_view,
                     uintptr_t, nb::handle, nb::handle, bool>(),
@@ -183,15 +183,8 @@ void register_loss(nb::module_& m) {
            "or None); reduction: 'none', 'mean' or 'sum'; direction: 'forward' or 'backward'; fused_backward: "
            "cross_entropy forward that also writes grad_input; the op options as in torch.nn.functional; device: "
            "'cpu' or 'cuda:N'; stream: cudaStream_t as int; force / exclude / deterministic: PlanPreference.")
-      .def("explain", [](const PyLossPlan& p) { return p.explain(); })
-      .def_prop_ro("workspace_size", [](const PyLossPlan& p) { return p.workspace_size(); })
-      .def_prop_ro("sku", [](const PyLossPlan& p) { return p.sku(); })
-      .def_prop_ro("sku_string", [](const PyLossPlan& p) { return p.sku_string(); })
-      .def_prop_ro("precision_guarantee", [](const PyLossPlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyLossPlan::signature)
       .def_prop_ro("op", &PyLossPlan::op)
-      .def_prop_ro("device", [](const PyLossPlan& p) { return p.device(); })
-      .def("describe", [](const PyLossPlan& p) { return p.describe(); })
       .def("run", &PyLossPlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),
            nb::arg("workspace_bytes") = 0, nb::arg("input") = nb::none(), nb::arg("target") = nb::none(),
            nb::arg("other") = nb::none(), nb::arg("weight") = nb::none(), nb::arg("pos_weight") = nb::none(),

@@ -211,9 +211,9 @@ void register_norm(nb::module_& m) {
       nb::arg("device") = "cpu", nb::arg("stream") = 0,
       "Every norm implementation with its status, without selecting: [(impl, backend, status, chosen)].");
 
-  nb::class_<PyNormPlan>(m, "NormPlan",
+  with_plan_members(nb::class_<PyNormPlan>(m, "NormPlan",
                          "A normalization plan: select() runs in the constructor (raises when no implementation can "
-                         "run the problem).")
+                         "run the problem)."))
       .def(
           "__init__",
           [](PyNormPlan* self, std::string_view op, nb::handle input, nb::handle normalized_shape,
@@ -240,18 +240,11 @@ void register_norm(nb::module_& m) {
           "operands; device / stream / force / exclude / deterministic as for the other plans; param_grads: "
           "backward also computes dweight/dbias (False: dx only, torch's mask when the parameters need no "
           "gradient).")
-      .def("explain", [](const PyNormPlan& p) { return p.explain(); })
-      .def_prop_ro("workspace_size", [](const PyNormPlan& p) { return p.workspace_size(); })
-      .def_prop_ro("sku", [](const PyNormPlan& p) { return p.sku(); })
-      .def_prop_ro("sku_string", [](const PyNormPlan& p) { return p.sku_string(); })
-      .def_prop_ro("precision_guarantee", [](const PyNormPlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyNormPlan::signature)
       .def_prop_ro("op", &PyNormPlan::op)
       .def_prop_ro("direction", &PyNormPlan::direction)
-      .def_prop_ro("device", [](const PyNormPlan& p) { return p.device(); })
       .def_prop_ro("num_inputs", &PyNormPlan::num_inputs)
       .def_prop_ro("num_outputs", &PyNormPlan::num_outputs)
-      .def("describe", [](const PyNormPlan& p) { return p.describe(); })
       .def("can_implement", &PyNormPlan::can_implement, nb::arg("inputs"), nb::arg("outputs"))
       .def("run", &PyNormPlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),
            nb::arg("workspace_bytes") = 0, nb::arg("inputs") = nb::list(), nb::arg("outputs") = nb::none(),

@@ -137,4 +137,22 @@ class PlanHolder {
   std::optional<Plan<Family>> plan_;
 };
 
+// The members every Python plan class has (PlanHolder's), bound once here: explain,
+// workspace_size, sku, sku_string, precision_guarantee, device, describe. Usage:
+//   with_plan_members(nb::class_<PyXPlan>(m, "XPlan", doc)).def(nb::init<...>(), ...)...;
+template <class PyPlan>
+nb::class_<PyPlan> with_plan_members(nb::class_<PyPlan> cls) {
+  cls.def("explain", [](const PyPlan& p) { return p.explain(); },
+          "[(impl, backend, status string, chosen)] for every candidate.")
+      .def_prop_ro("workspace_size", [](const PyPlan& p) { return p.workspace_size(); },
+                   "Bytes of scratch memory run() needs.")
+      .def_prop_ro("sku", [](const PyPlan& p) { return p.sku(); }, "Which kernel runs (dict).")
+      .def_prop_ro("sku_string", [](const PyPlan& p) { return p.sku_string(); })
+      .def_prop_ro("precision_guarantee", [](const PyPlan& p) { return p.precision(); },
+                   "What the implementation promises: math, accumulator, determinism.")
+      .def_prop_ro("device", [](const PyPlan& p) { return p.device(); })
+      .def("describe", [](const PyPlan& p) { return p.describe(); });
+  return cls;
+}
+
 }  // namespace baracuda::py

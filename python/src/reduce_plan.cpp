@@ -171,9 +171,9 @@ void register_reduce(nb::module_& m) {
       nb::arg("output_dtype") = nb::none(), nb::arg("device") = "cpu", nb::arg("stream") = 0,
       "Every reduction implementation with its status, without selecting: [(impl, backend, status, chosen)].");
 
-  nb::class_<PyReducePlan>(m, "ReducePlan",
+  with_plan_members(nb::class_<PyReducePlan>(m, "ReducePlan",
                            "A reduction plan: select() runs in the constructor (raises when no implementation can "
-                           "run the problem).")
+                           "run the problem)."))
       .def(nb::init<std::string_view, nb::handle, nb::handle, bool, std::string_view, double, double, nb::handle,
                     std::string_view, uintptr_t, nb::handle, nb::handle, nb::handle, nb::handle, bool>(),
            nb::arg("op"), nb::arg("input"), nb::arg("axes") = nb::tuple(), nb::arg("keepdim") = false,
@@ -187,20 +187,13 @@ void register_reduce(nb::module_& m) {
            "allowed); output_dtype: PyTorch's dtype= (sum, nansum, prod, mean, nanmean, norm); device: 'cpu' or "
            "'cuda:N'; stream: cudaStream_t as int; grad_outputs / outputs: optional specs of the incoming "
            "gradients / of the outputs (strides); force / exclude / deterministic: PlanPreference.")
-      .def("explain", [](const PyReducePlan& p) { return p.explain(); }, "[(impl, backend, status string, chosen)] for every candidate.")
-      .def_prop_ro("workspace_size", [](const PyReducePlan& p) { return p.workspace_size(); })
-      .def_prop_ro("sku", [](const PyReducePlan& p) { return p.sku(); })
-      .def_prop_ro("sku_string", [](const PyReducePlan& p) { return p.sku_string(); })
-      .def_prop_ro("precision_guarantee", [](const PyReducePlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyReducePlan::signature)
       .def_prop_ro("op", &PyReducePlan::op)
       .def_prop_ro("direction", &PyReducePlan::direction)
-      .def_prop_ro("device", [](const PyReducePlan& p) { return p.device(); })
       .def_prop_ro("axes", &PyReducePlan::axes)
       .def_prop_ro("keepdim", &PyReducePlan::keepdim)
       .def_prop_ro("num_inputs", &PyReducePlan::num_inputs)
       .def_prop_ro("num_outputs", &PyReducePlan::num_outputs)
-      .def("describe", [](const PyReducePlan& p) { return p.describe(); })
       .def("can_implement", &PyReducePlan::can_implement, nb::arg("inputs"), nb::arg("outputs"),
            "True when the arguments fit the plan; raises the BaracudaError explaining why not otherwise.")
       .def("run", &PyReducePlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),

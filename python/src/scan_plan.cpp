@@ -145,9 +145,9 @@ void register_scan(nb::module_& m) {
       nb::arg("stream") = 0,
       "Every scan implementation with its status, without selecting: [(impl, backend, status, chosen)].");
 
-  nb::class_<PyScanPlan>(m, "ScanPlan",
+  with_plan_members(nb::class_<PyScanPlan>(m, "ScanPlan",
                          "A scan plan: select() runs in the constructor (raises when no implementation can run the "
-                         "problem).")
+                         "problem)."))
       .def(nb::init<std::string_view, nb::handle, int, bool, bool, std::string_view, nb::handle, std::string_view,
                     uintptr_t, nb::handle, nb::handle, nb::handle, nb::handle, bool>(),
            nb::arg("op"), nb::arg("input"), nb::arg("axis") = -1, nb::arg("exclusive") = false,
@@ -159,19 +159,12 @@ void register_scan(nb::module_& m) {
            "(negative allowed); exclusive / reverse: jax-style options; direction: 'forward' or 'backward'; "
            "output_dtype: PyTorch's dtype= (cumsum, cumprod); device: 'cpu' or 'cuda:N'; stream: cudaStream_t as "
            "int; grad_output / outputs: optional specs (strides); force / exclude / deterministic: PlanPreference.")
-      .def("explain", [](const PyScanPlan& p) { return p.explain(); }, "[(impl, backend, status string, chosen)] for every candidate.")
-      .def_prop_ro("workspace_size", [](const PyScanPlan& p) { return p.workspace_size(); })
-      .def_prop_ro("sku", [](const PyScanPlan& p) { return p.sku(); })
-      .def_prop_ro("sku_string", [](const PyScanPlan& p) { return p.sku_string(); })
-      .def_prop_ro("precision_guarantee", [](const PyScanPlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PyScanPlan::signature)
       .def_prop_ro("op", &PyScanPlan::op)
       .def_prop_ro("direction", &PyScanPlan::direction)
-      .def_prop_ro("device", [](const PyScanPlan& p) { return p.device(); })
       .def_prop_ro("axis", &PyScanPlan::axis)
       .def_prop_ro("num_inputs", &PyScanPlan::num_inputs)
       .def_prop_ro("num_outputs", &PyScanPlan::num_outputs)
-      .def("describe", [](const PyScanPlan& p) { return p.describe(); })
       .def("can_implement", &PyScanPlan::can_implement, nb::arg("inputs"), nb::arg("outputs"),
            "True when the arguments fit the plan; raises the BaracudaError explaining why not otherwise.")
       .def("run", &PyScanPlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),

@@ -155,9 +155,9 @@ void register_softmax(nb::module_& m) {
       nb::arg("device") = "cpu", nb::arg("stream") = 0,
       "Every softmax implementation with its status, without selecting: [(impl, backend, status, chosen)].");
 
-  nb::class_<PySoftmaxPlan>(m, "SoftmaxPlan",
+  with_plan_members(nb::class_<PySoftmaxPlan>(m, "SoftmaxPlan",
                             "A softmax plan: select() runs in the constructor (raises when no implementation can "
-                            "run the problem).")
+                            "run the problem)."))
       .def(nb::init<std::string_view, nb::handle, int, std::string_view, double, nb::handle, nb::handle,
                     std::string_view, uintptr_t, nb::handle, nb::handle, nb::handle, nb::handle, nb::handle, bool>(),
            nb::arg("op"), nb::arg("input"), nb::arg("dim") = -1, nb::arg("direction") = "forward",
@@ -171,18 +171,11 @@ void register_softmax(nb::module_& m) {
            "device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; grad_output / forward_output / output: "
            "optional specs (strides) of dy, y (backward) and of the output; force / exclude / deterministic: "
            "PlanPreference.")
-      .def("explain", [](const PySoftmaxPlan& p) { return p.explain(); }, "[(impl, backend, status string, chosen)] for every candidate.")
-      .def_prop_ro("workspace_size", [](const PySoftmaxPlan& p) { return p.workspace_size(); })
-      .def_prop_ro("sku", [](const PySoftmaxPlan& p) { return p.sku(); })
-      .def_prop_ro("sku_string", [](const PySoftmaxPlan& p) { return p.sku_string(); })
-      .def_prop_ro("precision_guarantee", [](const PySoftmaxPlan& p) { return p.precision(); })
       .def_prop_ro("signature", &PySoftmaxPlan::signature)
       .def_prop_ro("op", &PySoftmaxPlan::op)
       .def_prop_ro("direction", &PySoftmaxPlan::direction)
-      .def_prop_ro("device", [](const PySoftmaxPlan& p) { return p.device(); })
       .def_prop_ro("dim", &PySoftmaxPlan::dim)
       .def_prop_ro("num_inputs", &PySoftmaxPlan::num_inputs)
-      .def("describe", [](const PySoftmaxPlan& p) { return p.describe(); })
       .def("can_implement", &PySoftmaxPlan::can_implement, nb::arg("inputs"), nb::arg("outputs"),
            "True when the arguments fit the plan; raises the BaracudaError explaining why not otherwise.")
       .def("run", &PySoftmaxPlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),
