@@ -219,6 +219,44 @@ __device__ typename Op::State lookback_warp(const LookbackStorage<typename Op::S
   return prefix;
 }
 
+// ---- steps 2 and 3 of a look-back tile (scan_lookback_kernel, scan_fused_kernel) -----------------
+// Thread (subchunk s of S, column c of W) holds `aggregate`, the combination of its run. Returns the
+// exclusive prefix of the thread's run within the whole line: an exclusive scan over the subchunks
+// of each column (Hillis-Steele, stride W in shared memory `buf`), then the tile's prefix per
+// column from the decoupled look-back (one warp per column when W <= 8, else the column's last
+// thread serially), exchanged through `carry`. Every thread of the block must call it (barriers).
+template <class Op>
+__device__ __forceinline__ typename Op::State tile_exclusive_prefix(typename Op::State* buf, typename Op::State* carry,
+                                                                   typename Op::State aggregate,
+                                                                   const LookbackStorage<typename Op::State>& ws,
+                                                                   int64_t tile, int64_t chunk, int64_t kb, int64_t inner,
+                                                                   int W, int S, int s, int c, bool col_ok) {
+  using State = typename Op::State;
+  buf[threadIdx.x] = aggregate;
+  for (int d = 1; d < S; d <<= 1) {
+    __syncthreads();
+    State v = buf[threadIdx.x];
+    if (s >= d) v = Op::combine(buf[threadIdx.x - d * W], v);
+    __syncthreads();
+    buf[threadIdx.x] = v;
+  }
+  __syncthreads();
+  const State sub_prefix = s > 0 ? buf[threadIdx.x - W] : Op::identity();
+  if (W <= kThreads / 32) {
+    const int warp = static_cast<int>(threadIdx.x) >> 5;
+    if (warp < W) {
+      const bool column_ok = kb * W + warp < inner;
+      const State prefix = column_ok ? lookback_warp<Op>(ws, tile, tile - chunk, W, warp, buf[(S - 1) * W + warp])
+                                     : Op::identity();
+      if ((threadIdx.x & 31) == 0) carry[warp] = prefix;
+    }
+  } else if (s == S - 1) {
+    carry[c] = col_ok ? lookback_serial<Op>(ws, tile, chunk == 0, W, c, buf[threadIdx.x]) : Op::identity();
+  }
+  __syncthreads();
+  return Op::combine(carry[c], sub_prefix);
+}
+
 // ---- one thread's run of kItems consecutive positions (scan order) of one line -----------------
 // Loads x at positions p0 .. p0 + kItems - 1 (identity past the end) and scans them in registers;
 // 16-byte vector loads when the run is whole, forward and contiguous.
@@ -338,33 +376,10 @@ __global__ void __launch_bounds__(kThreads)
     for (int j = 0; j < kItems; ++j) loc[j] = Op::identity();
   }
 
-  // 2. Exclusive scan over the subchunks of each column (Hillis-Steele, stride W in shared memory).
-  buf[threadIdx.x] = loc[kItems - 1];
-  for (int d = 1; d < S; d <<= 1) {
-    __syncthreads();
-    State v = buf[threadIdx.x];
-    if (s >= d) v = Op::combine(buf[threadIdx.x - d * W], v);
-    __syncthreads();
-    buf[threadIdx.x] = v;
-  }
-  __syncthreads();
-  const State sub_prefix = s > 0 ? buf[threadIdx.x - W] : Op::identity();
-
-  // 3. Decoupled look-back: the tile's prefix per column (the last subchunk holds the aggregates).
-  if (W <= kThreads / 32) {
-    const int warp = static_cast<int>(threadIdx.x) >> 5;
-    if (warp < W) {
-      const bool column_ok = kb * W + warp < g.inner;
-      const State prefix = column_ok ? lookback_warp<Op>(ws, tile, tile - chunk, W, warp, buf[(S - 1) * W + warp])
-                                     : Op::identity();
-      if ((threadIdx.x & 31) == 0) carry[warp] = prefix;
-    }
-  } else if (s == S - 1) {
-    carry[c] = col_ok ? lookback_serial<Op>(ws, tile, chunk == 0, W, c, buf[threadIdx.x]) : Op::identity();
-  }
-  __syncthreads();
+  // 2-3. The run's exclusive prefix: subchunk scan in the block, then the decoupled look-back.
+  const State thread_prefix = tile_exclusive_prefix<Op>(buf, carry, loc[kItems - 1], ws, tile, chunk, kb, g.inner, W, S,
+                                                        s, c, col_ok);
   if (!col_ok || p0 >= g.n) return;
-  const State thread_prefix = Op::combine(carry[c], sub_prefix);
 
   // 4. Outputs.
   store_run<Op>(y, out_base, g.out.axis, yidx, idx_base, g.idx.axis, p0, g, thread_prefix, loc);

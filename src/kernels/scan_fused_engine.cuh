@@ -236,35 +236,11 @@ __global__ void __launch_bounds__(kThreads)
       if (p0 + j < g.n) agg = Op::combine(agg, pass.make(line, position(p0 + j)));
   }
 
-  // 2. Exclusive scan over the subchunks of each column (as scan_lookback_kernel).
-  buf[threadIdx.x] = agg;
-  for (int d = 1; d < S; d <<= 1) {
-    __syncthreads();
-    State v = buf[threadIdx.x];
-    if (s >= d) v = Op::combine(buf[threadIdx.x - d * W], v);
-    __syncthreads();
-    buf[threadIdx.x] = v;
-  }
-  __syncthreads();
-  const State sub_prefix = s > 0 ? buf[threadIdx.x - W] : Op::identity();
-
-  // 3. Decoupled look-back (shared with scan_lookback_kernel).
-  if (W <= kThreads / 32) {
-    const int warp = static_cast<int>(threadIdx.x) >> 5;
-    if (warp < W) {
-      const bool column_ok = kb * W + warp < g.inner;
-      const State prefix = column_ok ? lookback_warp<Op>(ws, tile, tile - chunk, W, warp, buf[(S - 1) * W + warp])
-                                     : Op::identity();
-      if ((threadIdx.x & 31) == 0) carry[warp] = prefix;
-    }
-  } else if (s == S - 1) {
-    carry[c] = col_ok ? lookback_serial<Op>(ws, tile, chunk == 0, W, c, buf[threadIdx.x]) : Op::identity();
-  }
-  __syncthreads();
+  // 2-3. The run's exclusive prefix (subchunk scan + decoupled look-back, as scan_lookback_kernel).
+  State before = tile_exclusive_prefix<Op>(buf, carry, agg, ws, tile, chunk, kb, g.inner, W, S, s, c, col_ok);
   if (!col_ok || p0 >= g.n) return;
 
   // 4. Second sweep: outputs from the exclusive prefix at each position.
-  State before = Op::combine(carry[c], sub_prefix);
 #pragma unroll 4
   for (int j = 0; j < kItems; ++j) {
     if (p0 + j >= g.n) break;

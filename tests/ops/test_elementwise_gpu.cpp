@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "gpu_test_support.hpp"
 #include "device_buffer.hpp"
 #include "gtest_helpers.hpp"
 #include "test_support.hpp"
@@ -34,32 +35,13 @@ using bt::DeviceBuffer;
 using bt::HostTensor;
 using bt::Variant;
 
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
-
-struct Counts {
-  int passed = 0, failed = 0, not_supported = 0;
-};
-Counts& counts() {
-  static Counts c;
+using bt::have_gpu;
+bt::GpuCaseCounts& counts() {
+  static bt::GpuCaseCounts& c = bt::gpu_case_counts("elementwise");
   return c;
 }
-
-class SummaryEnvironment : public testing::Environment {
- public:
-  void TearDown() override {
-    const Counts& c = counts();
-    std::printf("GPU elementwise: %d passed, %d failed, %d not supported\n", c.passed, c.failed, c.not_supported);
-    std::fflush(stdout);
-  }
-};
-[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+// Registers the "GPU elementwise: ..." summary line before the tests run.
+[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
 
 const DType kFloatDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
 const DType kValueDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64, DType::i64, DType::i32,

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "gpu_test_support.hpp"
 #include "device_buffer.hpp"
 #include "gtest_helpers.hpp"
 #include "test_support.hpp"
@@ -30,31 +31,13 @@ using namespace baracuda;
 using bt::DeviceBuffer;
 using bt::HostTensor;
 
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
-
-struct Counts {
-  int passed = 0, failed = 0, unsupported = 0;
-};
-Counts& counts() {
-  static Counts c;
+using bt::have_gpu;
+bt::GpuCaseCounts& counts() {
+  static bt::GpuCaseCounts& c = bt::gpu_case_counts("gemm");
   return c;
 }
-class SummaryEnvironment : public testing::Environment {
- public:
-  void TearDown() override {
-    std::printf("GPU gemm: %d passed, %d failed, %d not supported (allowed)\n", counts().passed, counts().failed,
-                counts().unsupported);
-    std::fflush(stdout);
-  }
-};
-[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+// Registers the "GPU gemm: ..." summary line before the tests run.
+[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
 
 // ------------------------------------------------------------------------------------------------
 // A case: the descriptor and its host inputs (outputs come from the signature).
@@ -265,7 +248,7 @@ void check_case(GemmCase& c) {
   const Status st = run_gpu(c, sig, got, 0xFF, &sku);
   if (!st.is_ok()) {
     if (c.may_be_unsupported && st.code() == StatusCode::not_supported) {
-      ++counts().unsupported;
+      ++counts().not_supported;
       std::printf("  not supported (allowed): %s: %s\n", c.name.c_str(), st.message().c_str());
       return;
     }

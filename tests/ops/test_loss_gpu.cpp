@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "gpu_test_support.hpp"
 #include "device_buffer.hpp"
 #include "gtest_helpers.hpp"
 #include "loss_test_support.hpp"
@@ -29,30 +30,13 @@ using bt::DeviceBuffer;
 using bt::HostTensor;
 using bt::LossInputs;
 
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
-
-struct Counts {
-  int passed = 0, failed = 0;
-};
-Counts& counts() {
-  static Counts c;
+using bt::have_gpu;
+bt::GpuCaseCounts& counts() {
+  static bt::GpuCaseCounts& c = bt::gpu_case_counts("loss");
   return c;
 }
-class SummaryEnvironment : public testing::Environment {
- public:
-  void TearDown() override {
-    std::printf("GPU loss: %d passed, %d failed\n", counts().passed, counts().failed);
-    std::fflush(stdout);
-  }
-};
-[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+// Registers the "GPU loss: ..." summary line before the tests run.
+[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
 
 const DType kDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
 const LossReduction kReductions[] = {LossReduction::none, LossReduction::mean, LossReduction::sum};

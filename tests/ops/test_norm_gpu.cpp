@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "gpu_test_support.hpp"
 #include "device_buffer.hpp"
 #include "gtest_helpers.hpp"
 #include "norm_cases.hpp"
@@ -28,14 +29,7 @@ using bt::DeviceBuffer;
 using bt::HostTensor;
 using bt::NormCase;
 
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
+using bt::have_gpu;
 
 // |got - want| <= rtol |want| + atol max|want|: 16-bit outputs of a normalization carry an
 // absolute error of about one ulp of the row's largest value.

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "gpu_test_support.hpp"
 #include "device_buffer.hpp"
 #include "gtest_helpers.hpp"
 #include "test_support.hpp"
@@ -33,32 +34,13 @@ using namespace baracuda;
 using bt::DeviceBuffer;
 using bt::HostTensor;
 
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
-
-struct Counts {
-  int passed = 0, failed = 0, not_supported = 0;
-};
-Counts& counts() {
-  static Counts c;
+using bt::have_gpu;
+bt::GpuCaseCounts& counts() {
+  static bt::GpuCaseCounts& c = bt::gpu_case_counts("reduce");
   return c;
 }
-
-class SummaryEnvironment : public testing::Environment {
- public:
-  void TearDown() override {
-    const Counts& c = counts();
-    std::printf("GPU reduce: %d passed, %d failed, %d not supported\n", c.passed, c.failed, c.not_supported);
-    std::fflush(stdout);
-  }
-};
-[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+// Registers the "GPU reduce: ..." summary line before the tests run.
+[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 

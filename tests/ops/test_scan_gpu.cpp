@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "gpu_test_support.hpp"
 #include "device_buffer.hpp"
 #include "gtest_helpers.hpp"
 #include "test_support.hpp"
@@ -46,31 +47,13 @@ using namespace baracuda;
 using bt::DeviceBuffer;
 using bt::HostTensor;
 
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
-
-struct Counts {
-  int passed = 0, failed = 0, not_supported = 0;
-};
-Counts& counts() {
-  static Counts c;
+using bt::have_gpu;
+bt::GpuCaseCounts& counts() {
+  static bt::GpuCaseCounts& c = bt::gpu_case_counts("scan");
   return c;
 }
-class SummaryEnvironment : public testing::Environment {
- public:
-  void TearDown() override {
-    std::printf("GPU scan: %d passed, %d failed, %d not supported\n", counts().passed, counts().failed,
-                counts().not_supported);
-    std::fflush(stdout);
-  }
-};
-[[maybe_unused]] testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new SummaryEnvironment);
+// Registers the "GPU scan: ..." summary line before the tests run.
+[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
 
 constexpr ScanOp kOps[] = {ScanOp::cumsum, ScanOp::cumprod, ScanOp::cummax, ScanOp::cummin, ScanOp::logcumsumexp};
 constexpr DType kFloat[] = {DType::f32, DType::f16, DType::bf16, DType::f64};

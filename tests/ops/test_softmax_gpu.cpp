@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "gpu_test_support.hpp"
 #include "device_buffer.hpp"
 #include "test_support.hpp"
 
@@ -32,14 +33,7 @@ using bt::HostTensor;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
+using bt::have_gpu;
 
 const char* op_name(SoftmaxOp op) { return op == SoftmaxOp::softmax ? "softmax" : "log_softmax"; }
 
