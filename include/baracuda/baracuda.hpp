@@ -16,3 +16,4 @@
 #include "baracuda/ops/norm.hpp"
 #include "baracuda/ops/softmax.hpp"
 #include "baracuda/ops/gemm.hpp"
+#include "baracuda/ops/grouped_gemm.hpp"

@@ -1,0 +1,81 @@
+#pragma once
+// Grouped GEMM family (mixture-of-experts layers): G independent GEMMs whose row counts live in
+// device memory, through the one plan mechanism.
+//
+//   D[offsets[g] : offsets[g+1], :] = alpha * A[offsets[g] : offsets[g+1], :] @ B[g]   for g < G
+//
+//   GroupedGemmDescriptor desc{.a = Operand::tensor(DType::bf16, {32768, 4096}),            // tokens sorted by expert
+//                              .b = Operand::tensor(DType::bf16, {64, 4096, 14336},
+//                                                   {4096 * 14336, 1, 4096}),               // W stored [G, N, K]
+//                              .d = Operand::tensor(DType::bf16, {32768, 14336}),
+//                              .offsets_dtype = DType::i32};
+//   auto plan = GroupedGemmPlan::select(stream, desc);
+//   plan->run(stream, workspace, GroupedGemmArgs{.a = x, .b = w, .group_offsets = offsets, .d = y});
+//
+// Operands:
+//  * A [M_total, K]: the rows of every group, contiguous by group (group g owns rows
+//    offsets[g] .. offsets[g+1]-1). B [G, K, N]: one weight matrix per group, any strides (the
+//    MoE forward's W stored [G, N, K] is B with strides [N*K, 1, K]). D [M_total, N].
+//  * group_offsets [G + 1], i32 or i64 (the descriptor's offsets_dtype): cumulative row counts,
+//    offsets[0] = 0, non-decreasing, offsets[G] = M_total. Empty groups are fine. Its values are
+//    run-time data: one plan serves every routing of the tokens.
+//  * status (optional output, i32, shape [] or [1]): see "Bad offsets" below.
+// Dtypes: A, B and D all bf16 or all f16; f32 accumulation; D rounded once. alpha only (no beta,
+// no C): each row of D belongs to exactly one group and is overwritten.
+//
+// Bad offsets (group sizes that do not sum to M_total, a decreasing or negative offset):
+//  * The CPU reference reads the offsets on the host and returns invalid_argument quoting them;
+//    D is not written.
+//  * A CUDA plan cannot read device memory in run() without synchronizing, which run() never
+//    does, so run() returns ok for any offsets values. Its setup kernel checks them on the device:
+//    when they are invalid, no group is computed (D is left untouched) and the status output, when
+//    given, receives 1 (0 when valid). Callers that cannot vouch for their offsets pass `status`
+//    and check it when they next synchronize.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "baracuda/core/operand.hpp"
+#include "baracuda/core/plan.hpp"
+#include "baracuda/core/tensor.hpp"
+
+namespace baracuda {
+
+struct GroupedGemmDescriptor {
+  Operand a;                       // [M_total, K]
+  Operand b;                       // [G, K, N]
+  Operand d;                       // [M_total, N]
+  DType offsets_dtype = DType::i32;  // of group_offsets [G + 1]: i32 or i64
+  double alpha = 1.0;
+  bool status = false;             // whether run() gets a status output (i32 scalar)
+  size_t alignment = 16;           // byte alignment the caller promises for A, B and D
+};
+
+struct GroupedGemmArgs {
+  TensorRef a, b;
+  TensorRef group_offsets;  // [G + 1] in the plan's memory (device memory for CUDA plans)
+  TensorMut d;
+  TensorMut status;         // i32, shape [] or [1]; given iff the descriptor's status is true
+};
+
+struct GroupedGemmFamily {
+  static constexpr std::string_view name = "grouped_gemm";
+  using Descriptor = GroupedGemmDescriptor;
+  using Args = GroupedGemmArgs;
+  static Status validate(const Descriptor& desc);
+  static std::string describe(const Descriptor& desc);
+  static std::span<const Implementation<GroupedGemmFamily>> implementations();
+};
+
+using GroupedGemmPlan = Plan<GroupedGemmFamily>;
+
+// What select() infers from a valid descriptor.
+struct GroupedGemmSignature {
+  int64_t m_total = 0, n = 0, k = 0;
+  int64_t groups = 0;
+};
+Result<GroupedGemmSignature> infer_signature(const GroupedGemmDescriptor& desc);
+
+}  // namespace baracuda

@@ -1,0 +1,55 @@
+#pragma once
+// Internal: the plain interface between the grouped GEMM's CUDA executable (no CUTLASS headers)
+// and the CUTLASS sm_90a kernels (grouped_cutlass_*.cu, one translation unit per element type
+// because each instantiation compiles for minutes).
+#include <cstddef>
+#include <cstdint>
+
+#include "baracuda/core/status.hpp"
+
+namespace baracuda::grouped_gemm::cutlass_sm90 {
+
+enum class Element : uint8_t { bf16, f16 };
+
+// Which CUTLASS kernel: the element type of A, B and D, and how each group's B [K, N] is stored.
+struct KernelKey {
+  Element element = Element::bf16;
+  bool b_k_contiguous = true;  // B's k stride is 1 ([G, N, K] storage, CUTLASS ColumnMajor); else n stride is 1
+};
+
+// Everything one run needs; every pointer is device memory of the plan's device.
+struct LaunchParams {
+  const void* a = nullptr;        // [M_total, K], row stride lda, k stride 1
+  const void* b = nullptr;        // [G, K, N]: group stride b_group_stride, the other stride 1 (see KernelKey)
+  void* d = nullptr;              // [M_total, N], row stride ldd, n stride 1
+  const void* offsets = nullptr;  // [G + 1] int32 or int64
+  bool offsets_i64 = false;
+  int32_t* status = nullptr;      // optional: 0 when the offsets were valid, 1 otherwise
+  int groups = 0;
+  int64_t m_total = 0, n = 0, k = 0;
+  int64_t lda = 0, ldb = 0, b_group_stride = 0, ldd = 0;  // ldb: the non-unit stride of B's matrix
+  float alpha = 1.0f;
+  void* workspace = nullptr;  // workspace_bytes(...) bytes, 256-byte aligned
+  int device = 0;
+  int sm_count = 0;  // the value given to workspace_bytes()
+  void* stream = nullptr;  // cudaStream_t
+};
+
+// Per element type (grouped_cutlass_bf16.cu, grouped_cutlass_f16.cu).
+size_t workspace_bytes_bf16(bool b_k_contiguous, int groups, int sm_count);
+size_t workspace_bytes_f16(bool b_k_contiguous, int groups, int sm_count);
+Status launch_bf16(bool b_k_contiguous, const LaunchParams& p);
+Status launch_f16(bool b_k_contiguous, const LaunchParams& p);
+
+inline size_t workspace_bytes(KernelKey key, int groups, int sm_count) {
+  return key.element == Element::bf16 ? workspace_bytes_bf16(key.b_k_contiguous, groups, sm_count)
+                                      : workspace_bytes_f16(key.b_k_contiguous, groups, sm_count);
+}
+inline Status launch(KernelKey key, const LaunchParams& p) {
+  return key.element == Element::bf16 ? launch_bf16(key.b_k_contiguous, p) : launch_f16(key.b_k_contiguous, p);
+}
+
+// The tile the kernels use (for the SKU string and the documentation).
+inline constexpr int kTileM = 128, kTileN = 128, kTileK = 64;
+
+}  // namespace baracuda::grouped_gemm::cutlass_sm90

@@ -1,0 +1,157 @@
+// The grouped GEMM on CUTLASS's sm_90a ptr-array kernel: the executable (checks, workspace
+// booking, SKU). The kernels themselves are in grouped_cutlass_{bf16,f16}.cu.
+//
+// Requirements beyond the descriptor's validity (supports() says which failed): an sm_90 device;
+// A and D rows with unit column stride; each B matrix with a unit stride along K ([G, N, K]
+// storage, the MoE forward's W) or along N ([G, K, N]); every non-unit stride (and B's group
+// stride) a multiple of 8 elements (16 bytes, TMA's rule); N and K >= 1 and < 2^31.
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <string>
+
+#include "ops/grouped_gemm/cuda/grouped_cutlass_launch.hpp"
+#include "ops/grouped_gemm/grouped_gemm_args.hpp"
+#include "ops/grouped_gemm/grouped_gemm_impls.hpp"
+
+namespace baracuda::grouped_gemm {
+namespace {
+
+namespace cs = cutlass_sm90;
+
+struct Strides {
+  int64_t lda = 0, ldd = 0, ldb = 0, b_group = 0;
+  bool b_k_contiguous = true;
+};
+
+std::vector<int64_t> strides_of(const Operand& o) {
+  return o.strides.empty() ? contiguous_strides(o.shape) : o.strides;
+}
+
+// The kernel's stride requirements; the Strides it will use.
+Result<Strides> kernel_strides(const GroupedGemmDescriptor& d, const GroupedGemmSignature& sig) {
+  const auto sa = strides_of(d.a), sb = strides_of(d.b), sd = strides_of(d.d);
+  Strides s;
+  // A size-1 dim's stride is free (the argument check ignores it): use the packed value.
+  if (sig.k > 1 && sa[1] != 1)
+    return not_supported(kTag + "A's K stride is " + std::to_string(sa[1]) + "; the CUTLASS kernel needs rows with unit stride");
+  if (sig.n > 1 && sd[1] != 1)
+    return not_supported(kTag + "D's N stride is " + std::to_string(sd[1]) + "; the CUTLASS kernel needs rows with unit stride");
+  s.lda = sig.m_total > 1 ? sa[0] : sig.k;
+  s.ldd = sig.m_total > 1 ? sd[0] : sig.n;
+  if (sig.k == 1 || sb[1] == 1) {
+    s.b_k_contiguous = true;  // (n, k) with k contiguous
+    s.ldb = sig.n > 1 ? sb[2] : sig.k;
+  } else if (sig.n == 1 || sb[2] == 1) {
+    s.b_k_contiguous = false;
+    s.ldb = sig.k > 1 ? sb[1] : sig.n;
+  } else {
+    return not_supported(kTag + "B's strides " + shape_to_string(sb) +
+                         " have no unit stride along K or N; the CUTLASS kernel reads each B matrix with TMA");
+  }
+  s.b_group = sig.groups > 1 ? sb[0] : sig.k * sig.n;
+  const int64_t minor = s.b_k_contiguous ? sig.k : sig.n;
+  if (s.lda < sig.k || s.ldd < sig.n || s.ldb < minor)
+    return not_supported(kTag + "overlapping rows (lda " + std::to_string(s.lda) + ", ldb " + std::to_string(s.ldb) +
+                         ", ldd " + std::to_string(s.ldd) + ")");
+  for (int64_t v : {s.lda, s.ldb, s.ldd, s.b_group})
+    if (v % 8 != 0)
+      return not_supported(kTag + "strides lda " + std::to_string(s.lda) + ", ldb " + std::to_string(s.ldb) + ", ldd " +
+                           std::to_string(s.ldd) + ", B group stride " + std::to_string(s.b_group) +
+                           " must be multiples of 8 elements (16 bytes) for TMA");
+  return s;
+}
+
+class CutlassGroupedGemm final : public Executable<GroupedGemmFamily> {
+ public:
+  CutlassGroupedGemm(GroupedGemmDescriptor d, GroupedGemmSignature sig, Device device, Strides s, int sm_count)
+      : d_(std::move(d)), sig_(sig), device_(device), s_(s), sm_count_(sm_count) {
+    key_.element = d_.a.dtype == DType::bf16 ? cs::Element::bf16 : cs::Element::f16;
+    key_.b_k_contiguous = s_.b_k_contiguous;
+    workspace_ = cs::workspace_bytes(key_, static_cast<int>(sig_.groups), sm_count_);
+    sku_.family = "grouped_gemm";
+    sku_.op = "grouped_gemm";
+    sku_.dtypes = std::string(dtype_name(d_.a.dtype)) + "->" + std::string(dtype_name(d_.d.dtype));
+    sku_.layout = std::string("A row-major, B ") + (s_.b_k_contiguous ? "[G,N,K] (k-major)" : "[G,K,N] (n-major)");
+    sku_.arch = "sm_90a";
+    sku_.backend = "cutlass";
+    sku_.impl = "cutlass_sm90_grouped";
+    sku_.tactic = "ptr-array TMA warp-specialized cooperative, tile " + std::to_string(cs::kTileM) + "x" +
+                  std::to_string(cs::kTileN) + "x" + std::to_string(cs::kTileK) + ", cluster 2x1x1, " +
+                  std::to_string(sm_count_) + " SMs";
+    pg_.math = "tensor-core products, f32 accumulation, alpha in f32, one rounding to the output dtype";
+    pg_.accumulator = DType::f32;
+    pg_.deterministic = true;  // no split-K: each output tile is computed by one CTA in k order
+    pg_.bit_stable = true;
+  }
+
+  Status can_implement(const GroupedGemmArgs& args) const override { return check_args(d_, sig_, args, device_); }
+  size_t workspace_size() const override { return workspace_; }
+  const KernelSku& sku() const override { return sku_; }
+  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
+
+  Status run(const Stream& stream, Workspace ws, const GroupedGemmArgs& a) const override {
+    if (reinterpret_cast<uintptr_t>(ws.data) % WorkspaceLayout::kAlignment != 0)
+      return misaligned(kTag + "workspace pointer must be " + std::to_string(WorkspaceLayout::kAlignment) +
+                        "-byte aligned (TMA descriptors live there)");
+    cs::LaunchParams p;
+    p.a = a.a.data;
+    p.b = a.b.data;
+    p.d = a.d.data;
+    p.offsets = a.group_offsets.data;
+    p.offsets_i64 = d_.offsets_dtype == DType::i64;
+    p.status = a.status.defined() ? static_cast<int32_t*>(a.status.data) : nullptr;
+    p.groups = static_cast<int>(sig_.groups);
+    p.m_total = sig_.m_total;
+    p.n = sig_.n;
+    p.k = sig_.k;
+    p.lda = s_.lda;
+    p.ldb = s_.ldb;
+    p.b_group_stride = s_.b_group;
+    p.ldd = s_.ldd;
+    p.alpha = static_cast<float>(d_.alpha);
+    p.workspace = ws.data;
+    p.device = device_.ordinal;
+    p.sm_count = sm_count_;
+    p.stream = stream.cuda_stream();
+    return cs::launch(key_, p);
+  }
+
+ private:
+  GroupedGemmDescriptor d_;
+  GroupedGemmSignature sig_;
+  Device device_;
+  Strides s_;
+  int sm_count_ = 0;
+  cs::KernelKey key_;
+  size_t workspace_ = 0;
+  KernelSku sku_;
+  PrecisionGuarantee pg_;
+};
+
+}  // namespace
+
+Status cutlass_supports(const GroupedGemmDescriptor& desc, const Device& device) {
+  if (!device.is_cuda() || device.sm != 90)
+    return not_supported(kTag + "the CUTLASS grouped kernel is built for sm_90a (Hopper) only; device is " +
+                         device.to_string());
+  BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
+  if (sig.n < 1 || sig.k < 1 || sig.n > INT32_MAX || sig.k > INT32_MAX)
+    return not_supported(kTag + "N=" + std::to_string(sig.n) + ", K=" + std::to_string(sig.k) +
+                         ": the CUTLASS kernel needs 1 <= N, K < 2^31");
+  if (desc.alignment < 16)
+    return not_supported(kTag + "alignment " + std::to_string(desc.alignment) + " bytes; TMA needs 16");
+  return kernel_strides(desc, sig).status();
+}
+
+Result<GroupedGemmExecPtr> cutlass_make(const GroupedGemmDescriptor& desc, const Device& device) {
+  BARACUDA_TRY(cutlass_supports(desc, device));
+  BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
+  BARACUDA_ASSIGN_OR_RETURN(Strides s, kernel_strides(desc, sig));
+  int sms = 0;
+  if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
+    return backend_error(kTag + "cudaDeviceGetAttribute(MultiProcessorCount): " + cudaGetErrorString(e));
+  return GroupedGemmExecPtr(std::make_shared<CutlassGroupedGemm>(desc, sig, device, s, sms));
+}
+
+}  // namespace baracuda::grouped_gemm

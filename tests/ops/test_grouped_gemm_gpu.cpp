@@ -1,0 +1,231 @@
+// The CUTLASS sm_90a grouped GEMM against the CPU reference plan on the same random inputs:
+// G in {1, 3, 8}, uneven group sizes with empty groups and sizes that are not multiples of the
+// 128-row tile, K and N in {64, 192, 4096} (never both 4096, so the f64 reference stays cheap),
+// bf16 and f16, i32 and i64 offsets, B stored [G, K, N] and [G, N, K], alpha, D poisoned with 0xFF
+// before each run and compared element by element (tolerance c * eps * sqrt(K) + one rounding);
+// bad offsets leave D untouched and set the status word; determinism.
+//
+// Skips without a GPU, without an sm_90 device, or in a build without CUTLASS.
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "gpu_test_support.hpp"
+#include "gtest_helpers.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace baracuda;
+using bt::DeviceBuffer;
+using bt::HostTensor;
+
+// The CUDA stream, or a skip reason (no GPU, not Hopper, no CUTLASS in this build).
+std::string skip_reason(const GroupedGemmDescriptor& probe) {
+  if (!bt::have_gpu()) return "no CUDA device";
+  auto stream = Stream::cuda();
+  if (!stream) return stream.status().to_string();
+  auto plan = GroupedGemmPlan::select(*stream, probe);
+  if (!plan) return "no CUDA grouped GEMM here: " + plan.status().to_string();
+  return "";
+}
+
+struct Case {
+  DType dtype = DType::bf16;
+  DType offsets_dtype = DType::i32;
+  int64_t k = 64, n = 64;
+  std::vector<int64_t> sizes;  // rows per group
+  bool b_nk = false;           // B stored [G, N, K]
+  double alpha = 1.0;
+  std::string name() const {
+    std::string s = std::string(dtype_name(dtype)) + " G=" + std::to_string(sizes.size()) + " K=" + std::to_string(k) +
+                    " N=" + std::to_string(n) + (b_nk ? " B[G,N,K]" : " B[G,K,N]") + " sizes";
+    for (int64_t v : sizes) s += " " + std::to_string(v);
+    return s;
+  }
+};
+
+struct Problem {
+  HostTensor a, b, offsets, d;
+  GroupedGemmDescriptor desc;
+};
+
+Problem make_problem(const Case& c, uint64_t seed) {
+  const auto G = static_cast<int64_t>(c.sizes.size());
+  std::vector<int64_t> off{0};
+  for (int64_t s : c.sizes) off.push_back(off.back() + s);
+  const int64_t M = off.back();
+  Problem p{HostTensor(c.dtype, {M, c.k}),
+            c.b_nk ? HostTensor(c.dtype, {G, c.k, c.n}, {c.n * c.k, 1, c.k}) : HostTensor(c.dtype, {G, c.k, c.n}),
+            HostTensor(c.offsets_dtype, {G + 1}), HostTensor(c.dtype, {M, c.n}), {}};
+  std::mt19937_64 rng(seed);
+  bt::fill_uniform(p.a, rng, -1, 1);
+  bt::fill_uniform(p.b, rng, -1, 1);
+  for (int64_t i = 0; i <= G; ++i) p.offsets.set_int(i, off[static_cast<size_t>(i)]);
+  p.desc = {.a = p.a.operand(), .b = p.b.operand(), .d = p.d.operand(), .offsets_dtype = c.offsets_dtype,
+            .alpha = c.alpha, .status = true};
+  return p;
+}
+
+struct GpuRun {
+  HostTensor d;
+  int32_t status = -1;
+};
+
+// Runs the CUDA plan with D poisoned by 0xFF (NaN in bf16 and f16).
+Status run_gpu(const Problem& p, GpuRun& out, const std::vector<int64_t>* offsets_override = nullptr) {
+  BARACUDA_ASSIGN_OR_RETURN(Stream stream, Stream::cuda());
+  BARACUDA_ASSIGN_OR_RETURN(auto plan, GroupedGemmPlan::select(stream, p.desc));
+  const Device dev = stream.device();
+  HostTensor offsets = p.offsets;
+  if (offsets_override)
+    for (size_t i = 0; i < offsets_override->size(); ++i) offsets.set_int(static_cast<int64_t>(i), (*offsets_override)[i]);
+  DeviceBuffer a(p.a.storage().size()), b(p.b.storage().size()), o(offsets.storage().size()),
+      d(p.d.storage().size()), st(sizeof(int32_t)), ws(plan.workspace_size());
+  EXPECT_EQ(a.upload(p.a.storage().data(), p.a.storage().size()), cudaSuccess);
+  EXPECT_EQ(b.upload(p.b.storage().data(), p.b.storage().size()), cudaSuccess);
+  EXPECT_EQ(o.upload(offsets.storage().data(), offsets.storage().size()), cudaSuccess);
+  EXPECT_EQ(d.fill(0xFF), cudaSuccess);
+  EXPECT_EQ(st.fill(0x7F), cudaSuccess);
+  HostTensor status_t(DType::i32, {1});
+  GroupedGemmArgs args{.a = p.a.ref_at(a.get(), dev), .b = p.b.ref_at(b.get(), dev),
+                       .group_offsets = offsets.ref_at(o.get(), dev), .d = p.d.mut_at(d.get(), dev),
+                       .status = status_t.mut_at(st.get(), dev)};
+  BARACUDA_TRY(plan.run(stream, Workspace{ws.get(), plan.workspace_size()}, args));
+  if (cudaError_t e = cudaDeviceSynchronize(); e != cudaSuccess)
+    return backend_error(std::string("cudaDeviceSynchronize: ") + cudaGetErrorString(e));
+  out.d = p.d;
+  EXPECT_EQ(d.download(out.d.storage().data(), out.d.storage().size()), cudaSuccess);
+  EXPECT_EQ(st.download(&out.status, sizeof(int32_t)), cudaSuccess);
+  return Status::ok();
+}
+
+HostTensor run_reference(const Problem& p) {
+  HostTensor d = p.d;
+  auto plan = GroupedGemmPlan::select(Stream::cpu(), p.desc);
+  EXPECT_TRUE(plan.has_value()) << plan.status().to_string();
+  HostTensor st(DType::i32, {1});
+  GroupedGemmArgs args{.a = p.a.ref(), .b = p.b.ref(), .group_offsets = p.offsets.ref(), .d = d.mut(), .status = st.mut()};
+  EXPECT_OK(plan->run(Stream::cpu(), {}, args));
+  return d;
+}
+
+void check_case(const Case& c, uint64_t seed) {
+  SCOPED_TRACE(c.name());
+  Problem p = make_problem(c, seed);
+  GpuRun got;
+  ASSERT_OK(run_gpu(p, got));
+  EXPECT_EQ(got.status, 0);
+  const HostTensor want = run_reference(p);
+  // f32 accumulation of K products of values in [-1, 1]: error ~ eps_f32 * sqrt(K) * |terms|, then
+  // one rounding of D (bf16 eps 2^-8, f16 2^-11).
+  const double out_eps = c.dtype == DType::bf16 ? 1.0 / 256 : 1.0 / 2048;
+  const double acc_tol = 8 * 1.2e-7 * std::sqrt(static_cast<double>(c.k)) * static_cast<double>(c.k) * std::abs(c.alpha);
+  int bad = 0;
+  for (int64_t i = 0; i < want.numel() && bad < 10; ++i) {
+    const double w = want.get(i), g = got.d.get(i);
+    const double tol = acc_tol + out_eps * std::abs(w) + 1e-6;
+    if (!(std::abs(g - w) <= tol)) {
+      ++bad;
+      ADD_FAILURE() << "element " << i << " (row " << i / c.n << ", col " << i % c.n << "): got " << g << ", want " << w
+                    << " (tol " << tol << ")";
+    }
+  }
+}
+
+Case probe_case() { return Case{.sizes = {8}}; }
+
+#define SKIP_WITHOUT_CUTLASS_GPU()                                               \
+  do {                                                                           \
+    const std::string why = skip_reason(make_problem(probe_case(), 0).desc);     \
+    if (!why.empty()) GTEST_SKIP() << why;                                       \
+  } while (0)
+
+TEST(GroupedGemmGpu, MatchesTheReferenceAcrossShapesDtypesAndLayouts) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  const std::vector<std::vector<int64_t>> groupings = {
+      {77},                                  // G = 1, not a tile multiple
+      {0, 130, 5},                           // G = 3, an empty first group, one tile + 2 rows
+      {33, 0, 128, 1, 0, 200, 7, 0},         // G = 8, empty groups among uneven ones, an empty last group
+  };
+  const std::pair<int64_t, int64_t> kn[] = {{64, 64}, {192, 64}, {64, 192}, {4096, 192}, {192, 4096}, {4096, 64}};
+  uint64_t seed = 1;
+  for (DType t : {DType::bf16, DType::f16})
+    for (bool b_nk : {false, true})
+      for (const auto& sizes : groupings)
+        for (auto [k, n] : kn) {
+          Case c{.dtype = t, .offsets_dtype = (seed % 2) ? DType::i32 : DType::i64, .k = k, .n = n, .sizes = sizes,
+                 .b_nk = b_nk};
+          check_case(c, seed++);
+        }
+}
+
+TEST(GroupedGemmGpu, AlphaAndManyGroups) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  std::vector<int64_t> sizes;
+  for (int g = 0; g < 40; ++g) sizes.push_back((g * 37) % 150);  // 40 groups (more than one warp's 32), some empty
+  check_case(Case{.dtype = DType::bf16, .k = 192, .n = 64, .sizes = sizes, .b_nk = true, .alpha = -0.75}, 99);
+}
+
+TEST(GroupedGemmGpu, AllGroupsEmpty) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  Problem p = make_problem(Case{.sizes = {0, 0, 0}}, 3);
+  GpuRun got;
+  ASSERT_OK(run_gpu(p, got));
+  EXPECT_EQ(got.status, 0);
+}
+
+TEST(GroupedGemmGpu, BadOffsetsLeaveDUntouchedAndSetStatus) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  Problem p = make_problem(Case{.k = 64, .n = 64, .sizes = {10, 20, 30}}, 4);
+  const std::vector<std::vector<int64_t>> bad = {{0, 10, 30, 70}, {0, 20, 10, 60}, {1, 10, 30, 60}, {0, -5, 30, 60}};
+  for (const auto& off : bad) {
+    GpuRun got;
+    ASSERT_OK(run_gpu(p, got, &off));  // run() cannot see device values: it succeeds
+    EXPECT_EQ(got.status, 1) << "offsets " << off[1] << "," << off[2] << "," << off[3];
+    const auto* bytes = reinterpret_cast<const uint8_t*>(got.d.storage().data());
+    for (size_t i = 0; i < got.d.storage().size(); ++i)
+      if (bytes[i] != 0xFF) {
+        ADD_FAILURE() << "D byte " << i << " was written despite invalid offsets";
+        break;
+      }
+  }
+}
+
+TEST(GroupedGemmGpu, DeterministicRunToRun) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  Problem p = make_problem(Case{.k = 4096, .n = 192, .sizes = {300, 0, 129}, .b_nk = true}, 8);
+  GpuRun x, y;
+  ASSERT_OK(run_gpu(p, x));
+  ASSERT_OK(run_gpu(p, y));
+  EXPECT_EQ(std::memcmp(x.d.storage().data(), y.d.storage().data(), x.d.storage().size()), 0);
+}
+
+TEST(GroupedGemmGpu, WorkspaceAndLayoutChecks) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  Problem p = make_problem(Case{.k = 64, .n = 64, .sizes = {5, 6}}, 5);
+  auto stream = Stream::cuda();
+  ASSERT_OK(stream.status());
+  auto plan = GroupedGemmPlan::select(*stream, p.desc);
+  ASSERT_OK(plan.status());
+  EXPECT_GT(plan->workspace_size(), 0u);
+  EXPECT_EQ(plan->sku().backend, "cutlass");
+  // A B without a unit stride along K or N cannot be read by TMA: the CUDA plan refuses it.
+  GroupedGemmDescriptor d = p.desc;
+  d.b = Operand::tensor(p.desc.b.dtype, {2, 64, 64}, {64 * 64 * 4, 128, 2});
+  auto refused = GroupedGemmPlan::select(*stream, d);
+  EXPECT_FALSE(refused.has_value());
+  // A padded row stride that breaks TMA's 16-byte rule (K = 64, lda = 68 is fine; 66 is not).
+  d = p.desc;
+  d.a = Operand::tensor(p.desc.a.dtype, {11, 64}, {66, 1});
+  EXPECT_FALSE(GroupedGemmPlan::select(*stream, d).has_value());
+}
+
+}  // namespace
