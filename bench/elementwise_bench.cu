@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -25,16 +26,6 @@ using bench::Record;
 namespace {
 
 // Fills n bytes with pseudo-random finite values of the dtype in [-4, 4).
-__global__ void fill_random(void* p, int64_t n, int dtype_code, uint64_t seed) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-    h ^= h >> 31; h *= 0xBF58476D1CE4E5B9ull; h ^= h >> 29;
-    float v = ((h >> 40) / float(1 << 24)) * 8.f - 4.f;
-    if (dtype_code == 0) static_cast<float*>(p)[i] = v;
-    else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,7 +55,8 @@ int main(int argc, char** argv) {
     ElementwiseArgs args;
     for (int i = 0; i < nin_tensors; ++i) {
       ins.push_back(std::make_unique<Buffer>(in_elems * dtype_size(dt)));
-      fill_random<<<1024, 256, 0, s>>>(ins.back()->p, in_elems, dt == DType::f32 ? 0 : 1, 1234 + i);
+      if (dt == DType::f32) bench::fill_uniform<float>(ins.back()->p, in_elems, 1234 + i, -4.f, 4.f, s);
+      else bench::fill_uniform<__nv_bfloat16>(ins.back()->p, in_elems, 1234 + i, -4.f, 4.f, s);
       args.inputs[i] = *make_tensor_ref(ins.back()->p, dt, in_shape, {}, stream->device());
     }
     Buffer out(out_elems * dtype_size(out_dt));

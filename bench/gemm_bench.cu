@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -21,26 +22,6 @@ using bench::median_ms;
 using bench::Record;
 
 namespace {
-
-__device__ float hash_unit(int64_t i, uint64_t seed) {
-  uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-  h ^= h >> 31;
-  h *= 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 29;
-  return ((h >> 40) / float(1 << 24)) * 2.f - 1.f;  // [-1, 1)
-}
-
-template <class T>
-__global__ void fill(T* p, int64_t n, uint64_t seed) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    p[i] = T(hash_unit(i, seed));
-}
-
-template <class T>
-void fill_buffer(Buffer& b, int64_t n, uint64_t seed, cudaStream_t s) {
-  fill<T><<<1024, 256, 0, s>>>(static_cast<T*>(b.p), n, seed);
-  CHECK_CUDA(cudaGetLastError());
-}
 
 struct GemmCaseSpec {
   std::string name;
@@ -95,14 +76,14 @@ int main(int argc, char** argv) {
     const float one = 1.0f;
     CHECK_CUDA(cudaMemcpyAsync(scale.p, &one, sizeof(one), cudaMemcpyHostToDevice, s));
     if (c.in == DType::bf16) {
-      fill_buffer<__nv_bfloat16>(a, c.m * c.k, 1, s);
-      fill_buffer<__nv_bfloat16>(b, c.k * c.n, 2, s);
+      bench::fill_uniform<__nv_bfloat16>(a.p, c.m * c.k, 1, -1.f, 1.f, s);
+      bench::fill_uniform<__nv_bfloat16>(b.p, c.k * c.n, 2, -1.f, 1.f, s);
     } else if (c.in == DType::f32) {
-      fill_buffer<float>(a, c.m * c.k, 1, s);
-      fill_buffer<float>(b, c.k * c.n, 2, s);
+      bench::fill_uniform<float>(a.p, c.m * c.k, 1, -1.f, 1.f, s);
+      bench::fill_uniform<float>(b.p, c.k * c.n, 2, -1.f, 1.f, s);
     } else {
-      fill_buffer<__nv_fp8_e4m3>(a, c.m * c.k, 1, s);
-      fill_buffer<__nv_fp8_e4m3>(b, c.k * c.n, 2, s);
+      bench::fill_uniform<__nv_fp8_e4m3>(a.p, c.m * c.k, 1, -1.f, 1.f, s);
+      bench::fill_uniform<__nv_fp8_e4m3>(b.p, c.k * c.n, 2, -1.f, 1.f, s);
     }
     const Device dev = stream->device();
     GemmArgs args{.a = *make_tensor_ref(a.p, c.in, desc.a.shape, desc.a.strides, dev),

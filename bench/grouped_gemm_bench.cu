@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -19,16 +20,6 @@ using bench::median_ms;
 using bench::Record;
 
 namespace {
-
-__global__ void fill_bf16(__nv_bfloat16* p, int64_t n, uint64_t seed) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    p[i] = __float2bfloat16(((h >> 40) / float(1 << 24)) * 2.f - 1.f);
-  }
-}
 
 struct Routing {
   std::string name;
@@ -57,7 +48,7 @@ int main(int argc, char** argv) {
   const Device dev = stream->device();
   const DType t = DType::bf16;
   Buffer b(size_t(G * K * N) * 2);
-  fill_bf16<<<1024, 256, 0, s>>>(static_cast<__nv_bfloat16*>(b.p), G * K * N, 2);
+  bench::fill_uniform<__nv_bfloat16>(b.p, G * K * N, 2, -1.f, 1.f, s);
   CHECK_CUDA(cudaGetLastError());
   const std::vector<int64_t> b_strides{N * K, 1, K};  // W [G, N, K]
   std::vector<Record> records;
@@ -66,7 +57,7 @@ int main(int argc, char** argv) {
     for (int64_t v : r.sizes) off.push_back(off.back() + static_cast<int32_t>(v));
     const int64_t M = off.back();
     Buffer a(size_t(M * K) * 2), d(size_t(M * N) * 2), offsets(off.size() * 4);
-    fill_bf16<<<1024, 256, 0, s>>>(static_cast<__nv_bfloat16*>(a.p), M * K, 1);
+    bench::fill_uniform<__nv_bfloat16>(a.p, M * K, 1, -1.f, 1.f, s);
     CHECK_CUDA(cudaGetLastError());
     CHECK_CUDA(cudaMemcpyAsync(offsets.p, off.data(), off.size() * 4, cudaMemcpyHostToDevice, s));
     const double flops = 2.0 * double(M) * double(N) * double(K);

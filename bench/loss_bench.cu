@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -26,15 +27,6 @@ using bench::Record;
 namespace {
 
 // Pseudo-random logits in [-4, 4) and class indices in [0, classes).
-__global__ void fill_logits(__nv_bfloat16* p, int64_t n, uint64_t seed) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    p[i] = __float2bfloat16(((h >> 40) / float(1 << 24)) * 8.f - 4.f);
-  }
-}
 __global__ void fill_targets(int64_t* t, int64_t n, int64_t classes) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     t[i] = (i * 7919) % classes;
@@ -61,7 +53,7 @@ int main(int argc, char** argv) {
 
   const int64_t N = 8192, V = 128256;
   Buffer logits(size_t(N * V) * 2), targets(size_t(N) * 8), grad(size_t(N * V) * 2), loss(8);
-  fill_logits<<<4096, 256, 0, s>>>(static_cast<__nv_bfloat16*>(logits.p), N * V, 1234);
+  bench::fill_uniform<__nv_bfloat16>(logits.p, N * V, 1234, -4.f, 4.f, s);
   fill_targets<<<64, 256, 0, s>>>(static_cast<int64_t*>(targets.p), N, V);
   const Device dev = stream->device();
   std::vector<Record> records;

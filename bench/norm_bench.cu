@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -27,18 +28,6 @@ using bench::Record;
 namespace {
 
 // Fills n elements with pseudo-random values in [lo, hi) (f32 or bf16).
-__global__ void fill_random(void* p, int64_t n, bool is_f32, uint64_t seed, float lo, float hi) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    const float v = lo + ((h >> 40) / float(1 << 24)) * (hi - lo);
-    if (is_f32) static_cast<float*>(p)[i] = v;
-    else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,7 +63,8 @@ int main(int argc, char** argv) {
       int64_t n = 1;
       for (int64_t v : o.shape) n *= v;
       bufs.push_back(std::make_unique<Buffer>(n * dtype_size(o.dtype)));
-      fill_random<<<1024, 256, 0, s>>>(bufs.back()->p, n, o.dtype == DType::f32, seed, lo, hi);
+      if (o.dtype == DType::f32) bench::fill_uniform<float>(bufs.back()->p, n, seed, lo, hi, s);
+      else bench::fill_uniform<__nv_bfloat16>(bufs.back()->p, n, seed, lo, hi, s);
       return bufs.back()->p;
     };
     for (size_t i = 0; i < sig->inputs.size(); ++i) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -29,18 +30,6 @@ using bench::Record;
 namespace {
 
 // Pseudo-random values in [-4, 4) (f32 or bf16).
-__global__ void fill_random(void* p, int64_t n, bool f32, uint64_t seed) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    const float v = ((h >> 40) / float(1 << 24)) * 8.f - 4.f;
-    if (f32) static_cast<float*>(p)[i] = v;
-    else static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16(v);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,8 +54,8 @@ int main(int argc, char** argv) {
   std::vector<Record> records;
   // One input buffer per dtype, reused by every case (2^28 elements: 512 MiB bf16, 1 GiB f32).
   Buffer x_bf16(n * 2), x_f32(n * 4);
-  fill_random<<<1024, 256, 0, s>>>(x_bf16.p, n, false, 1234);
-  fill_random<<<1024, 256, 0, s>>>(x_f32.p, n, true, 1234);
+  bench::fill_uniform<__nv_bfloat16>(x_bf16.p, n, 1234, -4.f, 4.f, s);
+  bench::fill_uniform<float>(x_f32.p, n, 1234, -4.f, 4.f, s);
   CHECK_CUDA(cudaStreamSynchronize(s));
 
   auto run_case = [&](const char* case_name, ReduceOp op, DType dt, std::vector<int64_t> shape, std::vector<int> axes) {

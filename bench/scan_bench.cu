@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -24,14 +25,6 @@ using bench::Record;
 namespace {
 
 // Pseudo-random f32 values in [-4, 4).
-__global__ void fill_random(float* p, int64_t n, uint64_t seed) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-    h ^= h >> 31; h *= 0xBF58476D1CE4E5B9ull; h ^= h >> 29;
-    p[i] = ((h >> 40) / float(1 << 24)) * 8.f - 4.f;
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,7 +52,7 @@ int main(int argc, char** argv) {
     int64_t n = 1;
     for (int64_t v : shape) n *= v;
     Buffer x(n * sizeof(float)), y(n * sizeof(float)), ws(plan->workspace_size());
-    fill_random<<<1024, 256, 0, s>>>(static_cast<float*>(x.p), n, 1234);
+    bench::fill_uniform<float>(x.p, n, 1234, -4.f, 4.f, s);
     ScanArgs args;
     args.inputs[0] = *make_tensor_ref(x.p, DType::f32, shape, {}, stream->device());
     args.outputs[0] = *make_tensor_mut(y.p, DType::f32, shape, {}, stream->device());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "baracuda/baracuda.hpp"
+#include "bench_fill.cuh"
 #include "bench_harness.hpp"
 
 using namespace baracuda;
@@ -27,16 +28,6 @@ using bench::Record;
 namespace {
 
 // Fills n bf16 values with pseudo-random values in [-4, 4).
-__global__ void fill_random_bf16(__nv_bfloat16* p, int64_t n, uint64_t seed) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    p[i] = __float2bfloat16(((h >> 40) / float(1 << 24)) * 8.f - 4.f);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,8 +54,8 @@ int main(int argc, char** argv) {
     const int64_t n = rc[0] * rc[1];
     const size_t bytes = static_cast<size_t>(n) * 2;
     Buffer x(bytes), y(bytes), dy(bytes), dx(bytes);
-    fill_random_bf16<<<1024, 256, 0, s>>>(static_cast<__nv_bfloat16*>(x.p), n, 1234);
-    fill_random_bf16<<<1024, 256, 0, s>>>(static_cast<__nv_bfloat16*>(dy.p), n, 4321);
+    bench::fill_uniform<__nv_bfloat16>(x.p, n, 1234, -4.f, 4.f, s);
+    bench::fill_uniform<__nv_bfloat16>(dy.p, n, 4321, -4.f, 4.f, s);
     const Device dev = stream->device();
     const std::string dims = std::to_string(rc[0]) + "x" + std::to_string(rc[1]);
     for (Direction dir : {Direction::forward, Direction::backward}) {

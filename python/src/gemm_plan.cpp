@@ -7,11 +7,6 @@
 namespace baracuda::py {
 namespace {
 
-std::optional<Operand> optional_operand(nb::handle spec, const char* what) {
-  if (!spec.is_valid() || spec.is_none()) return std::nullopt;
-  return to_operand(spec, what);
-}
-
 GemmActivation activation_from_name(std::string_view name) {
   for (GemmActivation a : {GemmActivation::none, GemmActivation::relu, GemmActivation::gelu_erf,
                            GemmActivation::gelu_tanh, GemmActivation::silu})
@@ -57,11 +52,6 @@ GemmDescriptor make_gemm_descriptor(const GemmSpecs& s) {
   return d;
 }
 
-nb::object opt_tuple(const std::optional<Operand>& o) {
-  if (!o) return nb::none();
-  return operand_to_tuple(*o);
-}
-
 nb::dict gemm_signature_to_dict(const GemmSignature& s) {
   nb::dict d;
   d["m"] = s.m;
@@ -77,15 +67,6 @@ nb::dict gemm_signature_to_dict(const GemmSignature& s) {
                          {"a_scale", &s.a_scale}, {"b_scale", &s.b_scale}, {"d_scale", &s.d_scale}, {"amax", &s.amax}})
     d[name] = opt_tuple(*o);
   return d;
-}
-
-TensorRef opt_ref(nb::handle h, std::vector<InArray>& keep) {
-  if (!h.is_valid() || h.is_none()) return {};
-  return to_tensor_ref(h, keep);
-}
-TensorMut opt_mut(nb::handle h, std::vector<OutArray>& keep) {
-  if (!h.is_valid() || h.is_none()) return {};
-  return to_tensor_mut(h, keep);
 }
 
 class PyGemmPlan : public PlanHolder<GemmFamily> {

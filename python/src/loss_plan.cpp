@@ -19,11 +19,6 @@ LossReduction reduction_from_name(std::string_view op, std::string_view name) {
   throw_invalid("[loss." + std::string(op) + "] reduction must be 'none', 'mean' or 'sum', got '" + std::string(name) + "'");
 }
 
-std::optional<Operand> optional_operand(nb::handle spec, const char* what) {
-  if (!spec.is_valid() || spec.is_none()) return std::nullopt;
-  return to_operand(spec, what);
-}
-
 // Every option of a loss descriptor, as Python passes them.
 struct LossOptions {
   std::string_view reduction = "mean";
@@ -60,11 +55,6 @@ LossDescriptor make_loss_descriptor(std::string_view op, nb::handle input, nb::h
   return d;
 }
 
-nb::object opt_tuple(const std::optional<Operand>& o) {
-  if (!o) return nb::none();
-  return operand_to_tuple(*o);
-}
-
 nb::dict loss_signature_to_dict(const LossSignature& s) {
   nb::dict d;
   d["loss_shape"] = nb::tuple(nb::cast(s.loss_shape));
@@ -78,15 +68,6 @@ nb::dict loss_signature_to_dict(const LossSignature& s) {
   d["grad_other"] = opt_tuple(s.grad_other);
   d["grad_loss"] = opt_tuple(s.grad_loss);
   return d;
-}
-
-TensorRef opt_ref(nb::handle h, std::vector<InArray>& keep) {
-  if (!h.is_valid() || h.is_none()) return {};
-  return to_tensor_ref(h, keep);
-}
-TensorMut opt_mut(nb::handle h, std::vector<OutArray>& keep) {
-  if (!h.is_valid() || h.is_none()) return {};
-  return to_tensor_mut(h, keep);
 }
 
 class PyLossPlan : public PlanHolder<LossFamily> {

@@ -33,6 +33,25 @@ inline PlanPreference to_preference(nb::handle force, nb::handle exclude, bool d
   return pref;
 }
 
+// Optional slots of a family's Python API (None = absent): an operand spec, its tuple form, and
+// a run() tensor for a named Args slot.
+inline std::optional<Operand> optional_operand(nb::handle spec, const char* what) {
+  if (!spec.is_valid() || spec.is_none()) return std::nullopt;
+  return to_operand(spec, what);
+}
+inline nb::object opt_tuple(const std::optional<Operand>& o) {
+  if (!o) return nb::none();
+  return operand_to_tuple(*o);
+}
+inline TensorRef opt_ref(nb::handle h, std::vector<InArray>& keep) {
+  if (!h.is_valid() || h.is_none()) return {};
+  return to_tensor_ref(h, keep);
+}
+inline TensorMut opt_mut(nb::handle h, std::vector<OutArray>& keep) {
+  if (!h.is_valid() || h.is_none()) return {};
+  return to_tensor_mut(h, keep);
+}
+
 // run()'s tensors for a family whose Args index their operands (inputs[], outputs[]): exactly
 // nin inputs (`operands` names them in the message, e.g. " (dy, x)") and nout outputs, given as
 // sequences of DLPack tensors, none of them None. keep_in / keep_out hold the converted arrays.

@@ -18,11 +18,6 @@ std::string softmax_tag(const SoftmaxDescriptor& d) {
   return "[softmax." + std::string(softmax_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
 
-std::optional<Operand> optional_operand(nb::handle h, const char* what) {
-  if (!h.is_valid() || h.is_none()) return std::nullopt;
-  return to_operand(h, what);
-}
-
 SoftmaxDescriptor make_softmax_descriptor(std::string_view op, nb::handle input, int dim, std::string_view direction,
                                           double temperature, nb::handle mask, nb::handle output_dtype,
                                           nb::handle grad_output, nb::handle forward_output, nb::handle output) {
