@@ -431,6 +431,7 @@ TEST_F(GpuElementwise, MoreThan2To31Elements) {
       int8_t val = op == ElementwiseOp::neg ? v++ : 0;
       ASSERT_EQ(cudaMemcpy(static_cast<char*>(x.get()) + m, &val, 1, cudaMemcpyHostToDevice), cudaSuccess);
     }
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // the marks are on the legacy stream; the plan runs on cs_
     ElementwiseArgs a;
     a.inputs[0] = *make_tensor_ref(x.get(), in_dt, {n}, gpu_.device());
     a.outputs[0] = *make_tensor_mut(y.get(), op == ElementwiseOp::neg ? DType::i8 : DType::boolean, {n}, gpu_.device());

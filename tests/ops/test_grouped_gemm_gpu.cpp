@@ -125,8 +125,11 @@ void check_case(const Case& c, uint64_t seed) {
   EXPECT_EQ(got.status, 0);
   const HostTensor want = run_reference(p);
   // f32 accumulation of K products of values in [-1, 1]: error ~ eps_f32 * sqrt(K) * |terms|, then
-  // one rounding of D (bf16 eps 2^-8, f16 2^-11).
-  const double out_eps = c.dtype == DType::bf16 ? 1.0 / 256 : 1.0 / 2048;
+  // one rounding of D. The reference rounds its own (differently ordered) sum once: where the two
+  // f32 sums straddle a rounding boundary they round one unit in the last place apart (seen on the
+  // H200 in about 1 of 4000 elements at K = 192), so the allowance is one ulp of D: 2^-7 |D| for
+  // bf16, 2^-10 |D| for f16.
+  const double out_eps = c.dtype == DType::bf16 ? 1.0 / 128 : 1.0 / 1024;
   const double acc_tol = 8 * 1.2e-7 * std::sqrt(static_cast<double>(c.k)) * static_cast<double>(c.k) * std::abs(c.alpha);
   int bad = 0;
   for (int64_t i = 0; i < want.numel() && bad < 10; ++i) {

@@ -38,11 +38,17 @@ class DeviceBuffer {
   cudaError_t error() const { return err_; }
   explicit operator bool() const { return p_ != nullptr; }
 
-  cudaError_t upload(const void* src, size_t n) { return cudaMemcpy(p_, src, n, cudaMemcpyHostToDevice); }
-  cudaError_t download(void* dst, size_t n) const { return cudaMemcpy(dst, p_, n, cudaMemcpyDeviceToHost); }
-  cudaError_t fill(uint8_t byte) { return cudaMemset(p_, byte, bytes_ > 0 ? bytes_ : 1); }
+  // Each transfer waits for the whole device before returning. The tests run their plans on
+  // non-blocking streams, which do not order against the legacy default stream that cudaMemset and
+  // cudaMemcpy use: a poison fill could land after the kernel it is meant to precede (seen on the
+  // H200 as outputs "not written" and nondeterministic results once 8 test processes shared the GPU),
+  // and a pageable upload may return before its DMA completes.
+  cudaError_t upload(const void* src, size_t n) { return settled(cudaMemcpy(p_, src, n, cudaMemcpyHostToDevice)); }
+  cudaError_t download(void* dst, size_t n) const { return settled(cudaMemcpy(dst, p_, n, cudaMemcpyDeviceToHost)); }
+  cudaError_t fill(uint8_t byte) { return settled(cudaMemset(p_, byte, bytes_ > 0 ? bytes_ : 1)); }
 
  private:
+  static cudaError_t settled(cudaError_t e) { return e != cudaSuccess ? e : cudaDeviceSynchronize(); }
   void swap(DeviceBuffer& o) noexcept {
     std::swap(p_, o.p_);
     std::swap(bytes_, o.bytes_);

@@ -231,6 +231,13 @@ std::string epilogue_name(cublasLtEpilogue_t e) {
 // "cublaslt[algo 66, tile 27, stages 35, splitk 1, reduction 0, cluster 0, waves 0.93]": the
 // algorithm's configuration ids as cuBLASLt exposes them (tile / stages / cluster ids index
 // cublasLtMatmulTile_t, cublasLtMatmulStages_t, cublasLtClusterShape_t).
+int32_t split_k_of(const cublasLtMatmulAlgo_t& algo) {
+  int32_t splitk = 1;
+  size_t written = 0;
+  (void)cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, sizeof(splitk), &written);
+  return splitk;
+}
+
 std::string tactic_name(const cublasLtMatmulHeuristicResult_t& r) {
   int32_t algo = -1, splitk = 1;
   uint32_t tile = 0, stages = 0, reduction = 0;
@@ -331,8 +338,35 @@ class LtGemm final : public Executable<GemmFamily> {
                                                              results, &count);
     if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED)
       return cublaslt_error("cublasLtMatmulAlgoGetHeuristic", st);
-    for (int i = 0; i < count; ++i)
-      if (results[i].state == CUBLAS_STATUS_SUCCESS) tactics_.push_back(results[i]);
+    // With an epilogue and a 16-bit or fp8 D, split-K tactics were seen on the H200 (cuBLAS 13.0,
+    // bf16 129x72x65 + bias / gelu, splitk 16 and 60) to round the partial sums to the output type
+    // even with the compute-type reduction scheme requested: errors of a few bf16 ulps of the
+    // partials, far beyond "f32 accumulation, one rounding". Those tactics are dropped; when only
+    // split-K ones are offered, the best is re-run through AlgoCheck with split-K off.
+    const bool single_pass_only = cfg_.epilogue != CUBLASLT_EPILOGUE_DEFAULT && dtype_size(d_.d.dtype) < 4;
+    cublasLtMatmulHeuristicResult_t fallback{};
+    bool have_fallback = false;
+    for (int i = 0; i < count; ++i) {
+      if (results[i].state != CUBLAS_STATUS_SUCCESS) continue;
+      if (single_pass_only && split_k_of(results[i].algo) > 1) {
+        if (!have_fallback) fallback = results[i], have_fallback = true;
+        continue;
+      }
+      tactics_.push_back(results[i]);
+    }
+    if (tactics_.empty() && have_fallback) {
+      const int32_t one = 1;
+      const uint32_t none = CUBLASLT_REDUCTION_SCHEME_NONE;
+      (void)cublasLtMatmulAlgoConfigSetAttribute(&fallback.algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &one, sizeof(one));
+      (void)cublasLtMatmulAlgoConfigSetAttribute(&fallback.algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &none, sizeof(none));
+      cublasLtMatmulHeuristicResult_t checked{};
+      if (cublasLtMatmulAlgoCheck(handle_, &md, &a_, &b_, &c_, &d_layout_, &fallback.algo, &checked) ==
+              CUBLAS_STATUS_SUCCESS &&
+          checked.workspaceSize <= d_.max_workspace_bytes) {
+        checked.algo = fallback.algo;
+        tactics_.push_back(checked);
+      }
+    }
     if (st == CUBLAS_STATUS_NOT_SUPPORTED || tactics_.empty())
       return not_supported(kTag + "cuBLASLt's heuristic has no algorithm for " + GemmFamily::describe(d_) + " as " +
                            sku_.layout + (sku_.epilogue.empty() ? "" : " epilogue " + sku_.epilogue) + " within " +
@@ -390,7 +424,7 @@ class LtGemm final : public Executable<GemmFamily> {
         cublasLtMatmul(handle_, &md, alpha, lib_a, layout(a_), lib_b, layout(b_), beta, c, layout(c_), a.d.data,
                        layout(d_layout_), &tactics_[0].algo, need > 0 ? ws.data : nullptr, need,
                        static_cast<cudaStream_t>(stream.cuda_stream()));
-    if (st != CUBLAS_STATUS_SUCCESS) return cublaslt_error("cublasLtMatmul", st);
+    if (st != CUBLAS_STATUS_SUCCESS) return cublaslt_error("cublasLtMatmul (" + sku_.tactic + ")", st);
     return Status::ok();
   }
 
