@@ -4,6 +4,7 @@ baracuda_*_bench), in the same session on the same GPU, and merges everything in
 bench/results/<gpu>.json (DESIGN.md section 7) and a markdown table.
 
     python3 bench/torch_compare.py --bench out/a.json [out/b.json ...] --out bench/results/h200 [--commit SHA]
+    python3 bench/torch_compare.py --render bench/results/h200_gemm.json   # the markdown again, no torch needed
 
 PyTorch is timed like the C++ drivers time baracuda: CUDA events around the work, median of 30
 samples; each sample is the mean of BATCH back-to-back calls queued behind a short GPU sleep, so
@@ -15,8 +16,11 @@ import itertools
 import json
 import statistics
 
-import torch
-import torch.nn.functional as F
+try:  # --render needs no torch
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    torch = F = None
 
 
 BATCH = 4
@@ -161,10 +165,17 @@ def torch_gemm_cases():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bench", required=True, nargs="+", help="JSON files written by the C++ benchmarks (--json)")
-    ap.add_argument("--out", required=True, help="output path without extension")
+    ap.add_argument("--render", help="rewrite the markdown beside this merged JSON and stop (no timing)")
+    ap.add_argument("--bench", nargs="+", help="JSON files written by the C++ benchmarks (--json)")
+    ap.add_argument("--out", help="output path without extension")
     ap.add_argument("--commit", default=None)
     args = ap.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            write_markdown(json.load(f), args.render.removesuffix(".json") + ".md")
+        return
+    if not args.bench or not args.out or torch is None:
+        ap.error("--bench and --out (and torch) are needed unless --render is given")
     result = None
     for path in args.bench:
         with open(path) as f:
@@ -183,30 +194,54 @@ def main():
         t = torch_ms.get(r["case"])
         r["torch_ms"] = round(t, 5) if t is not None else None
         r["speedup_vs_torch"] = round(t / r["ms"], 3) if t is not None else None
-        if t is not None and r.get("tflops"):
-            r["torch_tflops"] = round(r["tflops"] * r["ms"] / t, 1)
+        if t is not None and tflops_of(r):
+            r["torch_tflops"] = round(tflops_of(r) * r["ms"] / t, 1)
     result["commit"] = args.commit
     result["date"] = datetime.date.today().isoformat()
     result["torch"] = torch.__version__
     with open(args.out + ".json", "w") as f:
         json.dump(result, f, indent=1)
+    write_markdown(result, args.out + ".md")
+
+
+# Dense tensor-core peaks of the H200 SXM (NVIDIA's data sheet, without sparsity), TFLOP/s, by the
+# benchmark's dtype field: the GEMM roofline.
+H200_PEAK_TFLOPS = {"bf16": 989.4, "f16": 989.4, "tf32": 494.7, "f32": 66.9, "fp8": 1978.9, "f8e4m3": 1978.9}
+
+
+def tflops_of(r):
+    return r.get("tflop_per_s") or r.get("tflops")
+
+
+def write_markdown(result, path):
     copy = result["copy_gb_per_s"]
-    lines = [f"# {result['gpu']} results ({result['date']}, commit {args.commit})", "",
-             f"Copy bandwidth measured in the same run: {copy:.1f} GB/s. torch {torch.__version__}.", "",
+    lines = [f"# {result['gpu']} results ({result['date']}, commit {result.get('commit')})", "",
+             f"Copy bandwidth measured in the same run: {copy:.1f} GB/s. torch {result.get('torch')}.", "",
              "| case | impl | ms | GB/s | % of copy | torch ms | torch GB/s | speedup |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    gemm = [r for r in result["records"] if tflops_of(r)]
     for r in result["records"]:
+        if tflops_of(r):
+            continue  # compute-bound: the GEMM table below
         t = r["torch_ms"]
         tg = r["gb_per_s"] * r["ms"] / t if t else None
         lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.4f} | {r['gb_per_s']:.1f} | {100 * r['fraction_of_roofline']:.1f}% | "
                      f"{t if t is not None else '-'} | {f'{tg:.1f}' if tg else '-'} | {r['speedup_vs_torch'] or '-'} |")
-    gemm = [r for r in result["records"] if r.get("tflops")]
     if gemm:
-        lines += ["", "| GEMM case | impl | ms | TFLOP/s | torch ms | torch TFLOP/s | speedup |", "|---|---|---:|---:|---:|---:|---:|"]
+        lines += ["", "GEMM: TFLOP/s = 2 M N K (x batch) / time; peak = the H200's dense tensor-core peak for the dtype "
+                  "(f32: the non-tensor-core FMA peak).", "",
+                  "| GEMM case | impl | ms | TFLOP/s | % of peak | GB/s | torch ms | torch TFLOP/s | speedup |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in gemm:
-            lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.4f} | {r['tflops']:.1f} | {r['torch_ms'] or '-'} | "
-                         f"{r.get('torch_tflops') or '-'} | {r['speedup_vs_torch'] or '-'} |")
-    with open(args.out + ".md", "w") as f:
+            tf, t = tflops_of(r), r.get("torch_ms")
+            dt = "tf32" if "tf32" in r["case"] else r.get("dtype", "")
+            peak = H200_PEAK_TFLOPS.get(dt)
+            of_peak = f"{100 * tf / peak:.1f}%" if peak else "-"
+            torch_tf = f"{tf * r['ms'] / t:.1f}" if t else "-"
+            lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.4f} | {tf:.1f} | {of_peak} | "
+                         f"{r['gb_per_s']:.1f} | {t if t is not None else '-'} | {torch_tf} | "
+                         f"{r.get('speedup_vs_torch') or '-'} |")
+    with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

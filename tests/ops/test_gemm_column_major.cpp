@@ -98,14 +98,49 @@ TEST(GemmColumnMajor, BatchStridesAndBroadcast) {
   EXPECT_EQ(r->b.batch_stride, M * K);  // swapped: the library's B is our A
   EXPECT_EQ(r->a.batch_stride, 0);      // our B, shared
   EXPECT_EQ(r->d.batch_stride, M * N);
+  EXPECT_TRUE(r->outer.empty());
   // B of shape [1, 3, K, N] broadcast over the leading batch dim: its entries repeat with period
-  // 3, which no single stride expresses.
+  // 3, which no single stride expresses. The leading dim becomes an outer loop of 2 calls, each a
+  // strided batch of 3.
   d.b = Operand::tensor(DType::bf16, {1, 3, K, N});
-  expect_not_supported(lower(d), "the batch dims of B do not fold into one batch stride over batch shape [2, 3]");
-  // A [2, 1, M, K] against B [3, K, N]: A's entries repeat 3 times each, also not one stride.
+  auto rb = lower(d);
+  ASSERT_TRUE(rb.has_value()) << rb.status().to_string();
+  EXPECT_EQ(rb->batch, 3);
+  ASSERT_EQ(rb->outer.size(), 1u);
+  EXPECT_EQ(rb->outer[0].size, 2);
+  EXPECT_EQ(rb->outer[0].b, 3 * M * K);  // swapped: the library's B is our A
+  EXPECT_EQ(rb->outer[0].a, 0);          // our B repeats over the outer dim
+  EXPECT_EQ(rb->outer[0].d, 3 * M * N);
+  EXPECT_EQ(rb->a.batch_stride, K * N);
+  EXPECT_EQ(rb->b.batch_stride, M * K);
+  EXPECT_EQ(rb->d.batch_stride, M * N);
+  // A [2, 1, M, K] against B [3, K, N] (torch.matmul's broadcast): A's entries repeat 3 times
+  // each; outer loop over A's dim, inner batch over B's with A's stride 0.
   GemmDescriptor e{.a = Operand::tensor(DType::bf16, {2, 1, M, K}), .b = Operand::tensor(DType::bf16, {3, K, N}),
                    .d = Operand::tensor(DType::bf16, {2, 3, M, N})};
-  expect_not_supported(lower(e), "the batch dims of A do not fold");
+  auto re = lower(e);
+  ASSERT_TRUE(re.has_value()) << re.status().to_string();
+  EXPECT_EQ(re->batch, 3);
+  ASSERT_EQ(re->outer.size(), 1u);
+  EXPECT_EQ(re->outer[0].size, 2);
+  EXPECT_EQ(re->outer[0].b, M * K);  // our A advances per outer entry
+  EXPECT_EQ(re->outer[0].a, 0);      // our B is shared by the outer entries
+  EXPECT_EQ(re->outer[0].d, 3 * M * N);
+  EXPECT_EQ(re->b.batch_stride, 0);  // inside one call A is shared
+  EXPECT_EQ(re->a.batch_stride, K * N);
+  // Three batch dims with the middle one broadcast in B only: the two leading dims are looped
+  // when the trailing one alone folds.
+  GemmDescriptor f{.a = Operand::tensor(DType::f32, {2, 3, 4, M, K}), .b = Operand::tensor(DType::f32, {2, 1, 4, K, N}),
+                   .d = Operand::tensor(DType::f32, {2, 3, 4, M, N})};
+  auto rf = lower(f);
+  ASSERT_TRUE(rf.has_value()) << rf.status().to_string();
+  EXPECT_EQ(rf->batch, 4);
+  ASSERT_EQ(rf->outer.size(), 2u);
+  EXPECT_EQ(rf->outer[0].size, 2);
+  EXPECT_EQ(rf->outer[1].size, 3);
+  EXPECT_EQ(rf->outer[1].a, 0);  // our B along the broadcast dim
+  EXPECT_EQ(rf->outer[0].a, 4 * K * N);
+  EXPECT_EQ(rf->outer[1].d, 4 * M * N);
   // An explicit zero batch stride folds.
   GemmDescriptor z{.a = Operand::tensor(DType::bf16, {4, M, K}, {0, K, 1}), .b = Operand::tensor(DType::bf16, {4, K, N}),
                    .d = Operand::tensor(DType::bf16, {4, M, N})};

@@ -147,6 +147,11 @@ bt::Tolerance tolerance(const GemmDescriptor& d, const GemmSignature& sig, DType
   if (d.activation != GemmActivation::none) {  // f32 epilogue math (tanh, exp) on the device
     rtol = std::max(rtol, 1e-5);
     atol += 1e-6;
+    // A 16-bit D: the pre-activation may be rounded to D's type before the activation (the
+    // second-pass plans do; cuBLASLt's f16/bf16 GELU epilogue behaves alike on the H200). An
+    // error of eps |x| in x moves act(x) by |x act'(x)| eps, which peaks near 0.3 on the
+    // negative side (silu at x ~ -3, gelu at x ~ -1.5) where act(x) itself is small.
+    if (dtype_size(out) == 2) atol += 0.3 * eps_of(out);
   }
   if (is_fp8(out)) atol += 0x1p-9;  // e4m3's smallest subnormal
   return {rtol, atol};
@@ -463,8 +468,10 @@ TEST(GemmGpu, BatchAndBroadcastBatch) {
     check_case(ba);
     GemmCase ones = make_case(dn + " A[1,3] x B[2,1]->[2,3]... not foldable", t, t, shapes(7, 7, 7, {1, 3}, {2, 1}, {2, 3}),
                               Major::row, Major::row, Major::row, rng);
-    ones.may_be_unsupported = true;  // A repeats per outer index, B per inner: no single stride
-    check_case(ones);
+    check_case(ones);  // A repeats per outer index, B per inner: an outer loop of 2 calls
+    GemmCase mm = make_case(dn + " torch.matmul A[2,1] x B[3]", t, t, shapes(9, 5, 17, {2, 1}, {3}, {2, 3}), Major::row,
+                            Major::row, Major::row, rng);
+    check_case(mm);
     // Broadcast C over the batch (an explicit zero batch stride) with beta.
     GemmCase cb = make_case(dn + " batch 3 + beta C broadcast", t, t, shapes(33, 65, 17, {3}, {3}, {3}), Major::row,
                             Major::row, Major::row, rng);
@@ -477,16 +484,26 @@ TEST(GemmGpu, BatchAndBroadcastBatch) {
   }
 }
 
-TEST(GemmGpu, NonFoldingBatchIsNotSupportedOnCuda) {
+// Batch dims that do not fold into one stride run as one cuBLASLt call per outer entry (the SKU
+// says how many); an amax over such a batch would need combining across the calls and stays an
+// honest not_supported.
+TEST(GemmGpu, NonFoldingBatchRunsAsAnOuterLoop) {
   REQUIRE_GPU();
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream.has_value());
   GemmDescriptor d{.a = Operand::tensor(DType::f32, {2, 1, 4, 4}), .b = Operand::tensor(DType::f32, {3, 4, 4}),
                    .d = Operand::tensor(DType::f32, {2, 3, 4, 4})};
   auto p = GemmPlan::select(*stream, d);
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.status().code(), StatusCode::not_supported);
-  EXPECT_NE(p.status().message().find("do not fold into one batch stride"), std::string::npos) << p.status().message();
+  ASSERT_TRUE(p.has_value()) << p.status().to_string();
+  EXPECT_NE(p->sku().layout.find("2 calls"), std::string::npos) << p->sku().to_string();
+  // fp8 "TN": B stored column-major per batch entry.
+  GemmDescriptor g{.a = Operand::tensor(DType::f8e4m3, {2, 1, 16, 32}),
+                   .b = Operand::tensor(DType::f8e4m3, {3, 32, 16}, {512, 1, 32}),
+                   .d = Operand::tensor(DType::f8e4m3, {2, 3, 16, 16})};
+  g.amax = true;
+  auto q = GemmPlan::select(*stream, g);
+  ASSERT_FALSE(q.has_value());
+  EXPECT_EQ(q.status().code(), StatusCode::not_supported) << q.status().to_string();
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -15,17 +15,23 @@ std::vector<int64_t> full_strides(const Operand& o) {
   return o.strides.empty() ? contiguous_strides(o.shape) : o.strides;
 }
 
-// One stride s with batch entry b (row-major over `batch_shape`) at b * s, or nullopt when the
-// operand's batch dims do not fold into one (e.g. [2, 1] against [1, 3] broadcast).
-std::optional<int64_t> fold_batch(const Operand& o, int matrix_dims, const std::vector<int64_t>& batch_shape) {
+// The operand's element stride along each dim of the broadcast batch shape (0 where it
+// broadcasts: size-1 or missing dims).
+std::vector<int64_t> batch_strides(const Operand& o, int matrix_dims, const std::vector<int64_t>& batch_shape) {
   const std::vector<int64_t> strides = full_strides(o);
   const int rank = static_cast<int>(o.shape.size()), lb = rank - matrix_dims, nb = static_cast<int>(batch_shape.size());
-  std::vector<int64_t> eff(static_cast<size_t>(nb), 0);  // the operand's stride along each broadcast batch dim
+  std::vector<int64_t> eff(static_cast<size_t>(nb), 0);
   for (int i = 0; i < lb; ++i)
     if (o.shape[i] != 1) eff[nb - lb + i] = strides[i];
+  return eff;
+}
+
+// One stride s such that entry b (row-major over batch_shape[from..]) sits at b * s, or nullopt
+// when the dims do not fold into one (e.g. [2, 1] against [1, 3] broadcast).
+std::optional<int64_t> fold_batch(const std::vector<int64_t>& eff, const std::vector<int64_t>& batch_shape, size_t from) {
   std::optional<int64_t> s;
   int64_t inner = 1;
-  for (int j = nb - 1; j >= 0; --j) {
+  for (size_t j = batch_shape.size(); j-- > from;) {
     if (batch_shape[j] > 1) {
       if (!s) s = eff[j];
       else if (eff[j] != *s * inner) return std::nullopt;
@@ -95,14 +101,32 @@ Result<ColumnMajorGemm> build(const GemmDescriptor& d, const GemmSignature& sig,
   p.b = *lb;
   p.d = ColumnMajorMatrix{p.m, p.n, *ld_d, 0, false};
 
-  auto bs_a = fold_batch(d.a, 2, sig.batch_shape), bs_b = fold_batch(d.b, 2, sig.batch_shape);
-  auto bs_d = fold_batch(d.d, 2, sig.batch_shape);
-  if (!bs_a || !bs_b || !bs_d)
-    return not_supported(kTag + "the batch dims of " + std::string(!bs_a ? "A" : (!bs_b ? "B" : "D")) +
-                         " do not fold into one batch stride over batch shape " + shape_to_string(sig.batch_shape));
-  (swap ? p.b : p.a).batch_stride = *bs_a;
-  (swap ? p.a : p.b).batch_stride = *bs_b;
-  p.d.batch_stride = *bs_d;
+  // Batch: the longest run of trailing batch dims that folds for every operand goes to the
+  // library; the dims before it are looped (outer).
+  const std::vector<int64_t>& bshape = sig.batch_shape;
+  const auto eff_a = batch_strides(d.a, 2, bshape), eff_b = batch_strides(d.b, 2, bshape), eff_d = batch_strides(d.d, 2, bshape);
+  const bool use_c = d.c && d.beta != 0.0;
+  const auto eff_c = use_c ? batch_strides(*d.c, 2, bshape) : std::vector<int64_t>(bshape.size(), 0);
+  const auto eff_aux = d.pre_activation ? batch_strides(*d.pre_activation, 2, bshape) : std::vector<int64_t>(bshape.size(), 0);
+  for (const auto* eff : {&eff_a, &eff_b, &eff_d, &eff_c, &eff_aux})
+    for (int64_t s : *eff)
+      if (s < 0) return not_supported(kTag + "negative batch strides are not supported by this implementation");
+  size_t from = 0;
+  for (; from < bshape.size(); ++from)
+    if (fold_batch(eff_a, bshape, from) && fold_batch(eff_b, bshape, from) && fold_batch(eff_d, bshape, from) &&
+        fold_batch(eff_c, bshape, from) && fold_batch(eff_aux, bshape, from))
+      break;
+  p.batch = 1;
+  for (size_t j = from; j < bshape.size(); ++j) p.batch *= bshape[j];
+  for (size_t j = 0; j < from; ++j) {
+    if (bshape[j] == 1) continue;
+    OuterBatchDim o{bshape[j], swap ? eff_b[j] : eff_a[j], swap ? eff_a[j] : eff_b[j], eff_c[j], eff_d[j], eff_aux[j]};
+    p.outer.push_back(o);
+  }
+  (swap ? p.b : p.a).batch_stride = *fold_batch(eff_a, bshape, from);
+  (swap ? p.a : p.b).batch_stride = *fold_batch(eff_b, bshape, from);
+  p.d.batch_stride = *fold_batch(eff_d, bshape, from);
+  const int64_t c_batch_stride = *fold_batch(eff_c, bshape, from), aux_batch_stride = *fold_batch(eff_aux, bshape, from);
 
   // C and pre_activation: full matrices in D's orientation (own leading dim and batch stride).
   auto same_orientation = [&](const Operand& o, const char* name) -> Result<ColumnMajorMatrix> {
@@ -116,18 +140,16 @@ Result<ColumnMajorGemm> build(const GemmDescriptor& d, const GemmSignature& sig,
     if (!ld || rs < 0 || cs < 0)
       return not_supported(kTag + name + " strides " + strides_of(o) + " are not " + d_orient +
                            " (this implementation needs " + name + " stored like D)");
-    auto bs = fold_batch(o, 2, sig.batch_shape);
-    if (!bs)
-      return not_supported(kTag + "the batch dims of " + name + " do not fold into one batch stride over batch shape " +
-                           shape_to_string(sig.batch_shape));
-    return ColumnMajorMatrix{p.m, p.n, *ld, *bs, false};
+    return ColumnMajorMatrix{p.m, p.n, *ld, 0, false};
   };
-  if (d.c && d.beta != 0.0) {
+  if (use_c) {
     BARACUDA_ASSIGN_OR_RETURN(p.c, same_orientation(*d.c, "C"));
+    p.c.batch_stride = c_batch_stride;
     p.has_c = true;
   }
   if (d.pre_activation) {
     BARACUDA_ASSIGN_OR_RETURN(p.aux, same_orientation(*d.pre_activation, "pre_activation"));
+    p.aux.batch_stride = aux_batch_stride;
     p.has_aux = true;
   }
   p.bias_along_lib_rows = (d.bias_axis == GemmVectorAxis::rows) != swap;

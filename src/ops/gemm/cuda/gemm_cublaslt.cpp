@@ -133,7 +133,6 @@ Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Devi
   }
   if (sig.k == 0)
     return not_supported(kTag + "K = 0 (D = epilogue(beta C + bias)) is not implemented on cuBLASLt");
-  if (sig.batch > INT32_MAX) return not_supported(kTag + "batch count " + std::to_string(sig.batch) + " exceeds cuBLASLt's int32");
 
   // Epilogue: cuBLASLt's GELU is the tanh approximation; it has no erf GELU, no SiLU, and its
   // ReLU auxiliary output is a bit-mask, not the pre-activation.
@@ -141,6 +140,10 @@ Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Devi
   if (act == GemmActivation::gelu_erf)
     return not_supported(kTag + "cuBLASLt has no erf GELU epilogue (its GELU is the tanh approximation: use gelu_tanh)");
   if (act == GemmActivation::silu) return not_supported(kTag + "cuBLASLt has no SiLU epilogue");
+  // The f64 GELU epilogue differed from torch's f64 gelu(approximate='tanh') by up to 8e-9
+  // relative on the H200 (cuBLAS 13.0): not f64 accuracy. The second-pass plan computes it in f64.
+  if (act == GemmActivation::gelu_tanh && d.d.dtype == DType::f64)
+    return not_supported(kTag + "cuBLASLt's f64 GELU epilogue is not f64-accurate (8e-9 relative seen)");
   if (d.pre_activation && act != GemmActivation::gelu_tanh)
     return not_supported(kTag + "cuBLASLt writes the pre-activation only with the GELU epilogue (ReLU's auxiliary output is "
                          "a bit-mask), got activation " + std::string(gemm_activation_name(act)));
@@ -154,6 +157,10 @@ Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Devi
   opt.a_transposed_b_not = sig.fp8;  // cuBLASLt's fp8 kernels on sm_89/sm_90 take only "TN"
   BARACUDA_ASSIGN_OR_RETURN(cfg.p, to_column_major(d, sig, opt));
   const ColumnMajorGemm& p = cfg.p;
+  if (p.batch > INT32_MAX) return not_supported(kTag + "batch count " + std::to_string(p.batch) + " exceeds cuBLASLt's int32");
+  if (!p.outer.empty() && (d.bias_grad || d.amax))
+    return not_supported(kTag + "batch dims that do not fold into one stride run as one cuBLASLt call per outer batch "
+                         "entry; a bias_grad or amax would need combining across the calls (not implemented)");
   if (d.bias) {
     if (!p.bias_along_lib_rows)
       return not_supported(kTag + "cuBLASLt adds the bias along the rows of its column-major D: a bias along " +
@@ -292,6 +299,11 @@ class LtGemm final : public Executable<GemmFamily> {
     const ColumnMajorGemm& p = cfg_.p;
     sku_.layout = std::string(p.swapped ? "row-major D (swapped) " : "column-major D ") + (p.a.transposed ? "T" : "N") +
                   (p.b.transposed ? "T" : "N") + (p.batch > 1 ? " batch " + std::to_string(p.batch) : "");
+    if (!p.outer.empty()) {
+      int64_t calls = 1;
+      for (const OuterBatchDim& o : p.outer) calls *= o.size;
+      sku_.layout += ", " + std::to_string(calls) + " calls (outer batch dims that do not fold)";
+    }
     sku_.epilogue = epilogue_name(cfg_.epilogue);
 
     BARACUDA_ASSIGN_OR_RETURN(handle_, cublaslt_handle(device_.ordinal));
@@ -417,7 +429,12 @@ class LtGemm final : public Executable<GemmFamily> {
     const ColumnMajorGemm& p = cfg_.p;
     const void* lib_a = p.swapped ? a.b.data : a.a.data;
     const void* lib_b = p.swapped ? a.a.data : a.b.data;
-    const void* c = p.has_c ? a.c.data : a.d.data;  // beta == 0 without C: C is not read
+    if (!p.outer.empty()) return run_outer(stream, ws, need, md, alpha, beta, lib_a, lib_b, a);
+    // beta == 0 without C: C is not read. cuBLASLt treats C == D as in-place and then wants C's
+    // layout to equal D's, which an fp8 D (C typed bf16, as cuBLASLt requires) breaks: the H200
+    // answered CUBLAS_STATUS_INVALID_VALUE for every f8e4m3 D. There C is null instead (cuBLASLt
+    // accepts a null C with a host-side beta of 0).
+    const void* c = p.has_c ? a.c.data : (cfg_.d_fp8 ? nullptr : a.d.data);
     // cuBLASLt takes non-const layout handles but only reads them.
     auto layout = [](const cublasLtMatrixLayoutOpaque_t& l) { return const_cast<cublasLtMatrixLayoutOpaque_t*>(&l); };
     const cublasStatus_t st =
@@ -429,6 +446,45 @@ class LtGemm final : public Executable<GemmFamily> {
   }
 
  private:
+  // Batch dims that do not fold: one cuBLASLt call per outer index, each on the inner strided
+  // batch, with the operands offset by the outer strides. Same stream, no allocation.
+  Status run_outer(const Stream& stream, Workspace ws, size_t need, cublasLtMatmulDescOpaque_t& md, const void* alpha,
+                   const void* beta, const void* lib_a, const void* lib_b, const GemmArgs& a) const {
+    const ColumnMajorGemm& p = cfg_.p;
+    const size_t es_a = dtype_size(p.swapped ? d_.b.dtype : d_.a.dtype), es_b = dtype_size(p.swapped ? d_.a.dtype : d_.b.dtype);
+    const size_t es_c = p.has_c ? dtype_size(d_.c->dtype) : 0, es_d = dtype_size(d_.d.dtype);
+    const size_t es_aux = p.has_aux ? dtype_size(d_.pre_activation->dtype) : 0;
+    std::vector<int64_t> index(p.outer.size(), 0);
+    auto layout = [](const cublasLtMatrixLayoutOpaque_t& l) { return const_cast<cublasLtMatrixLayoutOpaque_t*>(&l); };
+    for (;;) {
+      int64_t off_a = 0, off_b = 0, off_c = 0, off_d = 0, off_aux = 0;
+      for (size_t i = 0; i < index.size(); ++i) {
+        off_a += index[i] * p.outer[i].a;
+        off_b += index[i] * p.outer[i].b;
+        off_c += index[i] * p.outer[i].c;
+        off_d += index[i] * p.outer[i].d;
+        off_aux += index[i] * p.outer[i].aux;
+      }
+      const auto at = [](const void* base, int64_t elems, size_t es) {
+        return static_cast<const void*>(static_cast<const char*>(base) + elems * static_cast<int64_t>(es));
+      };
+      void* dptr = const_cast<void*>(at(a.d.data, off_d, es_d));
+      const void* cptr = p.has_c ? at(a.c.data, off_c, es_c) : (cfg_.d_fp8 ? nullptr : dptr);
+      if (p.has_aux) {
+        void* aux = const_cast<void*>(at(a.pre_activation.data, off_aux, es_aux));
+        BARACUDA_TRY(set_desc(&md, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, aux, "EPILOGUE_AUX_POINTER"));
+      }
+      const cublasStatus_t st = cublasLtMatmul(
+          handle_, &md, alpha, at(lib_a, off_a, es_a), layout(a_), at(lib_b, off_b, es_b), layout(b_), beta, cptr,
+          layout(c_), dptr, layout(d_layout_), &tactics_[0].algo, need > 0 ? ws.data : nullptr, need,
+          static_cast<cudaStream_t>(stream.cuda_stream()));
+      if (st != CUBLAS_STATUS_SUCCESS) return cublaslt_error("cublasLtMatmul (" + sku_.tactic + ", outer batch loop)", st);
+      size_t i = index.size();
+      while (i > 0 && ++index[i - 1] == p.outer[i - 1].size) index[--i] = 0;
+      if (i == 0) return Status::ok();
+    }
+  }
+
   GemmDescriptor d_;
   GemmSignature sig_;
   Device device_;

@@ -1,10 +1,13 @@
-// cuBLASLt GEMM, then an activation its epilogues lack, by the elementwise family's plan: gelu
-// with erf (cuBLASLt's GELU is the tanh form), silu (no epilogue), and relu when the
-// pre-activation is wanted (cuBLASLt's ReLU auxiliary output is a bit-mask). The GEMM (with its
-// bias) writes the pre-activation into D, or into pre_activation when asked for; the activation
-// then runs on D in place, or from pre_activation into D. Two launches on the caller's stream;
-// 16-bit outputs are rounded once before the activation and once after, as PyTorch's
-// act(linear(x)) is.
+// cuBLASLt GEMM, then the activation by the elementwise family's plan. Needed for the
+// activations cuBLASLt's epilogues lack: gelu with erf (cuBLASLt's GELU is the tanh form), silu
+// (no epilogue), and relu when the pre-activation is wanted (cuBLASLt's ReLU auxiliary output is
+// a bit-mask). Also the fallback for relu / gelu_tanh when cuBLASLt offers no single-pass
+// algorithm for the fused epilogue (the registry tries it after "cublaslt"; with a 16-bit D such
+// problems were offered only split-K tactics, which the cublaslt plan refuses). The GEMM (with
+// its bias) writes the pre-activation into D, or into pre_activation when asked for; the
+// activation then runs on D in place, or from pre_activation into D. Two launches on the
+// caller's stream; 16-bit outputs are rounded once before the activation and once after, as
+// PyTorch's act(linear(x)) is.
 #include <utility>
 
 #include "baracuda/ops/elementwise.hpp"
@@ -15,14 +18,10 @@ namespace {
 
 const std::string kTag = "[gemm.cublaslt_then_activation] ";
 
-bool needs_second_pass(const GemmDescriptor& d) {
-  return d.activation == GemmActivation::gelu_erf || d.activation == GemmActivation::silu ||
-         (d.activation == GemmActivation::relu && d.pre_activation);
-}
-
 ElementwiseOp activation_op(GemmActivation a) {
   switch (a) {
     case GemmActivation::gelu_erf: return ElementwiseOp::gelu;
+    case GemmActivation::gelu_tanh: return ElementwiseOp::gelu_tanh;
     case GemmActivation::silu: return ElementwiseOp::silu;
     default: return ElementwiseOp::relu;
   }
@@ -51,9 +50,7 @@ ElementwiseDescriptor activation_part(const GemmDescriptor& d) {
 }
 
 Status check_applies(const GemmDescriptor& d) {
-  if (!needs_second_pass(d))
-    return not_supported(kTag + "the activation '" + std::string(gemm_activation_name(d.activation)) +
-                         "' needs no second pass (cuBLASLt's epilogue or none)");
+  if (d.activation == GemmActivation::none) return not_supported(kTag + "no activation: nothing for a second pass");
   if (is_fp8(d.d.dtype) || d.d.dtype == DType::i32)
     return not_supported(kTag + "a separate activation pass on a " + std::string(dtype_name(d.d.dtype)) +
                          " D is not implemented");
