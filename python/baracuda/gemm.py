@@ -76,8 +76,10 @@ _INPUT_SLOTS = ("a", "b", "c", "bias", "a_scale", "b_scale", "d_scale")
 
 def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", activation=None,
          return_pre_activation=False, allow_tf32=False, out_dtype=None, a_scale=None, b_scale=None, d_scale=None,
-         return_amax=False, out=None, bias_grad=None, bias_grad_axis="rows", _op="gemm"):
-    """The general form (see the module docstring); bias_grad: a tensor receiving the bias gradient."""
+         return_amax=False, out=None, bias_grad=None, bias_grad_axis="rows", autotune=False, _op="gemm"):
+    """The general form (see the module docstring); bias_grad: a tensor receiving the bias gradient;
+    autotune: the CUDA plan times cuBLASLt's ranked algorithms once when it is made (allocating
+    scratch and synchronizing then) and keeps the fastest."""
     op = _op
     fw, a = _tensor(op, a, "a")
     _, b = _tensor(op, b, "b")
@@ -111,7 +113,8 @@ def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", act
         bga, bias_grad = _tensor(op, bias_grad, "bias_grad")
         bg_spec = _spec(bga, bias_grad)
     opts = dict(alpha=float(alpha), beta=float(beta), allow_tf32=bool(allow_tf32), bias_axis=bias_axis,
-                activation=_ACTIVATIONS[activation], bias_grad_axis=bias_grad_axis, amax=bool(return_amax))
+                activation=_ACTIVATIONS[activation], bias_grad_axis=bias_grad_axis, amax=bool(return_amax),
+                autotune=bool(autotune))
     key = (tuple(specs[s] for s in _INPUT_SLOTS[:4]), d_spec, pre_spec, bg_spec, tuple(sorted(opts.items())), dev)
     entry = _plan_cache.get(key)
     if entry is None:

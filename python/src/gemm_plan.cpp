@@ -25,7 +25,7 @@ GemmVectorAxis axis_from_name(std::string_view what, std::string_view name) {
 struct GemmSpecs {
   nb::handle a, b, c, d, bias, pre_activation, bias_grad;
   double alpha = 1.0, beta = 0.0;
-  bool allow_tf32 = false, amax = false;
+  bool allow_tf32 = false, amax = false, autotune = false;
   std::string_view bias_axis = "columns", activation = "none", bias_grad_axis = "rows";
   size_t alignment = 16;
   size_t max_workspace_bytes = size_t{32} << 20;
@@ -49,6 +49,7 @@ GemmDescriptor make_gemm_descriptor(const GemmSpecs& s) {
   d.amax = s.amax;
   d.alignment = s.alignment;
   d.max_workspace_bytes = s.max_workspace_bytes;
+  d.autotune = s.autotune;
   return d;
 }
 
@@ -110,12 +111,12 @@ class PyGemmPlan : public PlanHolder<GemmFamily> {
 GemmSpecs specs_from(nb::handle a, nb::handle b, nb::handle d, nb::handle c, nb::handle bias,
                      nb::handle pre_activation, nb::handle bias_grad, double alpha, double beta, bool allow_tf32,
                      std::string_view bias_axis, std::string_view activation, std::string_view bias_grad_axis,
-                     bool amax, size_t alignment, size_t max_workspace_bytes) {
+                     bool amax, size_t alignment, size_t max_workspace_bytes, bool autotune = false) {
   GemmSpecs s;
   s.a = a, s.b = b, s.d = d, s.c = c, s.bias = bias, s.pre_activation = pre_activation, s.bias_grad = bias_grad;
   s.alpha = alpha, s.beta = beta, s.allow_tf32 = allow_tf32, s.amax = amax;
   s.bias_axis = bias_axis, s.activation = activation, s.bias_grad_axis = bias_grad_axis;
-  s.alignment = alignment, s.max_workspace_bytes = max_workspace_bytes;
+  s.alignment = alignment, s.max_workspace_bytes = max_workspace_bytes, s.autotune = autotune;
   return s;
 }
 
@@ -146,23 +147,25 @@ void register_gemm(nb::module_& m) {
           [](PyGemmPlan* self, nb::handle a, nb::handle b, nb::handle d, nb::handle c, nb::handle bias,
              nb::handle pre_activation, nb::handle bias_grad, double alpha, double beta, bool allow_tf32,
              std::string_view bias_axis, std::string_view activation, std::string_view bias_grad_axis, bool amax,
-             size_t alignment, size_t max_workspace_bytes, std::string_view device, uintptr_t stream, nb::handle force,
-             nb::handle exclude, bool deterministic) {
+             size_t alignment, size_t max_workspace_bytes, bool autotune, std::string_view device, uintptr_t stream,
+             nb::handle force, nb::handle exclude, bool deterministic) {
             new (self) PyGemmPlan(specs_from(a, b, d, c, bias, pre_activation, bias_grad, alpha, beta, allow_tf32,
                                              bias_axis, activation, bias_grad_axis, amax, alignment,
-                                             max_workspace_bytes),
+                                             max_workspace_bytes, autotune),
                                   device, stream, force, exclude, deterministic);
           },
           nb::arg("a"), nb::arg("b"), nb::arg("d"), nb::arg("c") = nb::none(), nb::arg("bias") = nb::none(),
           nb::arg("pre_activation") = nb::none(), nb::arg("bias_grad") = nb::none(), nb::arg("alpha") = 1.0,
           nb::arg("beta") = 0.0, nb::arg("allow_tf32") = false, nb::arg("bias_axis") = "columns",
           nb::arg("activation") = "none", nb::arg("bias_grad_axis") = "rows", nb::arg("amax") = false,
-          nb::arg("alignment") = 16, nb::arg("max_workspace_bytes") = size_t{32} << 20, nb::arg("device") = "cpu",
+          nb::arg("alignment") = 16, nb::arg("max_workspace_bytes") = size_t{32} << 20, nb::arg("autotune") = false,
+          nb::arg("device") = "cpu",
           nb::arg("stream") = 0, nb::arg("force") = nb::none(), nb::arg("exclude") = nb::none(),
           nb::arg("deterministic") = false,
           "a, b, d (and c, bias, pre_activation, bias_grad when used): specs (dtype, shape, strides or None); "
           "bias_axis / bias_grad_axis: 'rows' or 'columns'; activation: 'none', 'relu', 'gelu_erf', 'gelu_tanh' "
-          "or 'silu'; amax: fp8 D also writes max|y|; device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; "
+          "or 'silu'; amax: fp8 D also writes max|y|; autotune: time cuBLASLt's ranked algorithms at plan time; "
+          "device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; "
           "force / exclude / deterministic: PlanPreference.")
       .def_prop_ro("signature", &PyGemmPlan::signature)
       .def("run", &PyGemmPlan::run, nb::arg("stream") = nb::none(), nb::arg("workspace_ptr") = nb::none(),

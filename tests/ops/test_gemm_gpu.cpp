@@ -629,6 +629,32 @@ TEST(GemmGpu, DeterministicAndSkuNamesTheAlgorithm) {
   std::printf("  bf16 1024x1024x4095: %s\n", sku.c_str());
 }
 
+// autotune: the plan times the heuristic's ranked tactics at select() and runs the fastest; the
+// results stay within the reference's tolerance, the SKU says what it did, and a second select of
+// the same problem takes the cached winner.
+TEST(GemmGpu, AutotuneRunsTheFastestRankedTacticAndCachesIt) {
+  REQUIRE_GPU();
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream.has_value());
+  std::mt19937_64 rng(41);
+  for (const Mnk& s : {Mnk{16, 4096, 4096}, Mnk{1024, 1024, 1024}, Mnk{129, 65, 4095}}) {
+    GemmCase c = make_case("bf16 autotune " + mnk_name(s), DType::bf16, DType::bf16, shapes(s.m, s.n, s.k), Major::row,
+                           Major::row, Major::row, rng);
+    c.desc.autotune = true;
+    auto first = GemmPlan::select(*stream, c.desc);
+    ASSERT_TRUE(first.has_value()) << first.status().to_string();
+    const std::string& t1 = first->sku().tactic;
+    std::printf("  %s: %s\n", c.name.c_str(), t1.c_str());
+    if (t1.find("(1 of 1 ranked") != std::string::npos) continue;  // nothing to choose from
+    EXPECT_NE(t1.find("autotuned"), std::string::npos) << t1;
+    EXPECT_EQ(t1.find("skipped"), std::string::npos) << t1;
+    auto second = GemmPlan::select(*stream, c.desc);
+    ASSERT_TRUE(second.has_value());
+    EXPECT_NE(second->sku().tactic.find("cached winner"), std::string::npos) << second->sku().tactic;
+    check_case(c);
+  }
+}
+
 TEST(GemmGpu, WorkspaceIsCheckedInRun) {
   REQUIRE_GPU();
   auto stream = Stream::cuda();

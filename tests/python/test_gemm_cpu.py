@@ -37,6 +37,13 @@ def test_matmul_sizes(bc, dtype, m, n, k):
     close(d, a.astype(np.float64) @ b.astype(np.float64), dtype, k)
 
 
+def test_autotune_is_accepted_and_exact_on_the_cpu(bc):
+    # The CPU reference has one algorithm: autotune changes nothing there but must be accepted.
+    a, b = rand((9, 33), 3), rand((33, 5), 4)
+    d = bc.ops.gemm(a, b, autotune=True)
+    close(d, a @ b, np.float64, 33)
+
+
 def test_transposed_views_are_read_through_strides(bc):
     a, b = rand((33, 20), 3), rand((17, 33), 4)
     want = a.T @ b.T

@@ -65,6 +65,14 @@ def test_mm_layouts(bc, device, dtype, m, n, k):
     check(torch.mm(a, b), want, dtype, k, "torch.mm")
 
 
+@pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32], ids=str)
+def test_autotuned_plan_matches(bc, dtype):
+    # autotune picks one of cuBLASLt's ranked algorithms by timing: any of them must be right.
+    a, b = rnd((16, 2048), dtype, "cuda", 31), rnd((2048, 4096), dtype, "cuda", 32)
+    check(bc.ops.gemm(a, b, autotune=True), a.double() @ b.double(), dtype, 2048, "gemm autotune")
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_batched_broadcast_and_addmm(bc, device, dtype):

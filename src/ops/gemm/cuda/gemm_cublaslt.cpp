@@ -7,12 +7,15 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ops/gemm/cuda/cublaslt_autotune.hpp"
 #include "ops/gemm/cuda/cublaslt_handle_pool.hpp"
 #include "ops/gemm/gemm_args.hpp"
 #include "ops/gemm/gemm_column_major.hpp"
@@ -264,6 +267,33 @@ std::string tactic_name(const cublasLtMatmulHeuristicResult_t& r) {
   return buf;
 }
 
+// alpha and beta in the scale type, for cuBLASLt's host pointer mode.
+class HostAlphaBeta {
+ public:
+  HostAlphaBeta(cudaDataType scale_type, double alpha, double beta) : type_(scale_type) {
+    a64_ = alpha, b64_ = beta;
+    a32_ = static_cast<float>(alpha), b32_ = static_cast<float>(beta);
+    ai_ = static_cast<int32_t>(alpha), bi_ = static_cast<int32_t>(beta);
+  }
+  HostAlphaBeta(const HostAlphaBeta&) = delete;
+  HostAlphaBeta& operator=(const HostAlphaBeta&) = delete;
+  const void* alpha() const { return type_ == CUDA_R_64F ? static_cast<const void*>(&a64_) : type_ == CUDA_R_32I ? static_cast<const void*>(&ai_) : &a32_; }
+  const void* beta() const { return type_ == CUDA_R_64F ? static_cast<const void*>(&b64_) : type_ == CUDA_R_32I ? static_cast<const void*>(&bi_) : &b32_; }
+
+ private:
+  cudaDataType type_;
+  double a64_ = 0, b64_ = 0;
+  float a32_ = 0, b32_ = 0;
+  int32_t ai_ = 0, bi_ = 0;
+};
+
+// Bytes a column-major matrix (with its strided batch) spans from its first element.
+size_t span_bytes(const ColumnMajorMatrix& m, int64_t batch, size_t element_size) {
+  if (m.rows == 0 || m.cols == 0 || batch == 0) return 0;
+  const int64_t last = (batch - 1) * m.batch_stride + (m.cols - 1) * m.ld + m.rows;
+  return static_cast<size_t>(last) * element_size;
+}
+
 class LtGemm final : public Executable<GemmFamily> {
  public:
   LtGemm(GemmDescriptor d, GemmSignature sig, Device device, LtConfig cfg)
@@ -384,8 +414,73 @@ class LtGemm final : public Executable<GemmFamily> {
                            sku_.layout + (sku_.epilogue.empty() ? "" : " epilogue " + sku_.epilogue) + " within " +
                            std::to_string(d_.max_workspace_bytes) + " workspace bytes and " + std::to_string(align) +
                            "-byte alignment");
-    sku_.tactic = tactic_name(tactics_[0]) + " (1 of " + std::to_string(tactics_.size()) + " ranked)";
+    std::string tuned;
+    if ((d_.autotune || autotune_forced_by_env()) && tactics_.size() > 1) tuned = autotune(align);
+    sku_.tactic = tactic_name(tactics_[0]) + " (1 of " + std::to_string(tactics_.size()) + " ranked" +
+                  (tuned.empty() ? "" : "; " + tuned) + ")";
     return Status::ok();
+  }
+
+  // GemmDescriptor::autotune: times the ranked tactics on zeroed scratch operands (plan time:
+  // allocates and synchronizes) and moves the fastest to the front; the winner is cached per
+  // problem for the process. Never fails the plan: it returns what it did, for the SKU.
+  std::string autotune(uint32_t align) {
+    const std::string key = GemmFamily::describe(d_) + " sm_" + std::to_string(device_.sm) + " #" +
+                            std::to_string(device_.ordinal) + " ws " + std::to_string(d_.max_workspace_bytes) +
+                            " align " + std::to_string(align) + (d_.allow_tf32 ? " tf32" : "");
+    const auto front = [&](size_t i) {
+      std::rotate(tactics_.begin(), tactics_.begin() + static_cast<std::ptrdiff_t>(i),
+                  tactics_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    };
+    if (auto won = cached_winner(key))
+      for (size_t i = 0; i < tactics_.size(); ++i)
+        if (std::memcmp(&tactics_[i].algo, &*won, sizeof(cublasLtMatmulAlgo_t)) == 0) {
+          front(i);
+          return "autotuned, cached winner";
+        }
+    DeviceGuard guard(device_.ordinal);
+    const ColumnMajorGemm& p = cfg_.p;
+    const size_t es_a = dtype_size(p.swapped ? d_.b.dtype : d_.a.dtype);
+    const size_t es_b = dtype_size(p.swapped ? d_.a.dtype : d_.b.dtype);
+    const size_t es_d = dtype_size(d_.d.dtype);
+    size_t ws_bytes = 0;
+    for (const auto& t : tactics_) ws_bytes = std::max(ws_bytes, t.workspaceSize);
+    ScratchBuffer a(span_bytes(p.a, p.batch, es_a)), b(span_bytes(p.b, p.batch, es_b)), dd(span_bytes(p.d, p.batch, es_d));
+    ScratchBuffer c(p.has_c ? span_bytes(p.c, p.batch, dtype_size(d_.c->dtype)) : 0);
+    ScratchBuffer aux(p.has_aux ? span_bytes(p.aux, p.batch, dtype_size(d_.pre_activation->dtype)) : 0);
+    ScratchBuffer vec(static_cast<size_t>(std::max(p.m, p.n)) * 8 + 256), scalars(256), ws(ws_bytes);
+    for (const ScratchBuffer* sb : {&a, &b, &dd, &c, &aux, &vec, &scalars, &ws})
+      if (!sb->ok()) return "autotune skipped: scratch allocation failed";
+    LtPointers ptr;
+    char* sc = static_cast<char*>(scalars.get());
+    ptr.bias = vec.get();
+    ptr.bias_grad = vec.get();
+    ptr.aux = aux.get();
+    ptr.a_scale = sc;
+    ptr.b_scale = sc + 16;
+    ptr.d_scale = sc + 32;
+    ptr.amax = sc + 48;
+    cublasLtMatmulDescOpaque_t md;
+    if (!init_matmul_desc(&md, cfg_, ptr).is_ok()) return "autotune skipped: descriptor";
+    const HostAlphaBeta ab(cfg_.scale_type, d_.alpha, d_.beta);
+    const void* cptr = p.has_c ? c.get() : (cfg_.d_fp8 ? nullptr : dd.get());
+    auto layout = [](const cublasLtMatrixLayoutOpaque_t& l) { return const_cast<cublasLtMatrixLayoutOpaque_t*>(&l); };
+    auto launch = [&](int i, cudaStream_t s) {
+      const auto& t = tactics_[static_cast<size_t>(i)];
+      return cublasLtMatmul(handle_, &md, ab.alpha(), a.get(), layout(a_), b.get(), layout(b_), ab.beta(), cptr,
+                            layout(c_), dd.get(), layout(d_layout_), &t.algo, t.workspaceSize > 0 ? ws.get() : nullptr,
+                            t.workspaceSize, s);
+    };
+    auto times = time_candidates(static_cast<int>(tactics_.size()), launch);
+    if (!times) return "autotune skipped: " + times.status().message();
+    const size_t best = static_cast<size_t>(std::min_element(times->begin(), times->end()) - times->begin());
+    if (!std::isfinite((*times)[best])) return "autotune skipped: no tactic ran";
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "autotuned: #%zu of %zu, %.4f ms vs the heuristic's first %.4f ms", best + 1,
+                  tactics_.size(), (*times)[best], (*times)[0]);
+    front(best);
+    remember_winner(key, tactics_[0].algo);
+    return buf;
   }
 
   Status can_implement(const GemmArgs& args) const override { return check_args(d_, sig_, args, device_); }
@@ -414,18 +509,9 @@ class LtGemm final : public Executable<GemmFamily> {
     BARACUDA_TRY(init_matmul_desc(&md, cfg_, ptr));
 
     // alpha / beta in the scale type (host pointer mode).
-    const double alpha64 = d_.alpha, beta64 = d_.beta;
-    const float alpha32 = static_cast<float>(d_.alpha), beta32 = static_cast<float>(d_.beta);
-    const int32_t alpha_i = static_cast<int32_t>(d_.alpha), beta_i = static_cast<int32_t>(d_.beta);
-    const void* alpha = &alpha32;
-    const void* beta = &beta32;
-    if (cfg_.scale_type == CUDA_R_64F) {
-      alpha = &alpha64;
-      beta = &beta64;
-    } else if (cfg_.scale_type == CUDA_R_32I) {
-      alpha = &alpha_i;
-      beta = &beta_i;
-    }
+    const HostAlphaBeta ab(cfg_.scale_type, d_.alpha, d_.beta);
+    const void* alpha = ab.alpha();
+    const void* beta = ab.beta();
     const ColumnMajorGemm& p = cfg_.p;
     const void* lib_a = p.swapped ? a.b.data : a.a.data;
     const void* lib_b = p.swapped ? a.a.data : a.b.data;
