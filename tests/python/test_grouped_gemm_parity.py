@@ -53,8 +53,8 @@ def rnd(shape, dtype, device, seed):
 
 
 def offsets_of(sizes, device, dtype=torch.int32):
-    return torch.tensor([0] + list(torch.tensor(sizes, dtype=torch.int64).cumsum(0).tolist()) if sizes else [0],
-                        dtype=dtype, device=device)
+    ends = torch.tensor(sizes, dtype=torch.int64).cumsum(0).tolist()
+    return torch.tensor([0] + ends, dtype=dtype, device=device)
 
 
 def reference(a, b, offsets, alpha=1.0):
