@@ -52,6 +52,7 @@ from ._C import (
 from ._C import NormPlan, norm_catalog, norm_explain, norm_infer_signature  # noqa: E402
 from ._C import LossPlan, loss_catalog, loss_infer_signature
 from ._C import GemmPlan, gemm_infer_signature
+from ._C import GroupedGemmPlan, grouped_gemm_infer_signature
 from . import ops
 
 __version__ = _C.__version__
@@ -67,3 +68,4 @@ __all__ = [
 __all__ += ["NormPlan", "norm_catalog", "norm_explain", "norm_infer_signature"]
 __all__ += ["LossPlan", "loss_catalog", "loss_infer_signature"]
 __all__ += ["GemmPlan", "gemm_infer_signature"]
+__all__ += ["GroupedGemmPlan", "grouped_gemm_infer_signature"]

@@ -49,11 +49,13 @@ def clear_plan_cache():
     _norm.clear_norm_plan_cache()
     _loss.clear_loss_plan_cache()
     _gemm.clear_gemm_plan_cache()
+    _grouped_gemm.clear_grouped_gemm_plan_cache()
 
 
 def plan_cache_size():
     return (len(_plan_cache) + _reductions.reduce_plan_cache_size() + _scan.scan_plan_cache_size()
-            + _softmax.softmax_plan_cache_size() + _norm.norm_plan_cache_size() + _gemm.gemm_plan_cache_size())
+            + _softmax.softmax_plan_cache_size() + _norm.norm_plan_cache_size() + _gemm.gemm_plan_cache_size()
+            + _grouped_gemm.grouped_gemm_plan_cache_size())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,4 +479,11 @@ from .gemm import *  # noqa: E402,F401,F403
 _clash = set(__all__) & set(_gemm.__all__)
 assert not _clash, f"gemm functions share names with other ops: {sorted(_clash)}"
 __all__ += _gemm.__all__
+# Grouped GEMM (baracuda.grouped_gemm), re-exported.
+from . import grouped_gemm as _grouped_gemm  # noqa: E402
+from .grouped_gemm import *  # noqa: E402,F401,F403
+
+_clash = set(__all__) & set(_grouped_gemm.__all__)
+assert not _clash, f"grouped gemm functions share names with other ops: {sorted(_clash)}"
+__all__ += _grouped_gemm.__all__
 del _clash

@@ -94,4 +94,8 @@ void register_loss(nb::module_& m);
 // GemmPlan, gemm_infer_signature.
 void register_gemm(nb::module_& m);
 
+// ---- grouped_gemm_plan.cpp ------------------------------------------------------------------
+// GroupedGemmPlan, grouped_gemm_infer_signature.
+void register_grouped_gemm(nb::module_& m);
+
 }  // namespace baracuda::py

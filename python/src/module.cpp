@@ -15,6 +15,7 @@ NB_MODULE(_C, m) {
   py::register_softmax(m);
   py::register_loss(m);
   py::register_gemm(m);
+  py::register_grouped_gemm(m);
   m.def("built_with_cuda", &baracuda::built_with_cuda, "Whether this build contains the CUDA kernels.");
   m.def("cuda_device_count", &baracuda::cuda_device_count, "Usable CUDA devices (0 without CUDA).");
 }

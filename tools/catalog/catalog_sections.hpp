@@ -18,5 +18,6 @@ void write_norm(std::ostream& o);
 void write_softmax(std::ostream& o);
 void write_loss(std::ostream& o);
 void write_gemm(std::ostream& o);
+void write_grouped_gemm(std::ostream& o);
 
 }  // namespace baracuda::catalog

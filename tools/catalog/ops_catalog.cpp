@@ -28,6 +28,7 @@ std::string catalog() {
   baracuda::catalog::write_softmax(o);
   baracuda::catalog::write_loss(o);
   baracuda::catalog::write_gemm(o);
+  baracuda::catalog::write_grouped_gemm(o);
   return o.str();
 }
 
