@@ -49,7 +49,6 @@ GemmDescriptor make_gemm_descriptor(const GemmSpecs& s) {
   d.amax = s.amax;
   d.alignment = s.alignment;
   d.max_workspace_bytes = s.max_workspace_bytes;
-  d.autotune = s.autotune;
   return d;
 }
 
@@ -70,12 +69,17 @@ nb::dict gemm_signature_to_dict(const GemmSignature& s) {
   return d;
 }
 
+PlanPreference with_autotune(PlanPreference pref, bool autotune) {
+  pref.autotune = autotune;
+  return pref;
+}
+
 class PyGemmPlan : public PlanHolder<GemmFamily> {
  public:
   PyGemmPlan(const GemmSpecs& specs, std::string_view device, uintptr_t stream, nb::handle force, nb::handle exclude,
              bool deterministic)
       : PlanHolder(make_gemm_descriptor(specs), parse_device(device), stream,
-                   to_preference(force, exclude, deterministic)),
+                   with_autotune(to_preference(force, exclude, deterministic), specs.autotune)),
         sig_(unwrap(infer_signature(desc_))) {}
 
   nb::dict signature() const { return gemm_signature_to_dict(sig_); }

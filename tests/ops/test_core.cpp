@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <memory>
+#include <span>
 #include <string>
 
 #include "baracuda/baracuda.hpp"
@@ -439,6 +441,67 @@ TEST(Plan, SelectOnDeviceForComposedPlans) {
   pref.force = "cuda_strided";
   EXPECT_FALSE(ElementwisePlan::select_on(Device::cpu(), gelu_desc(), pref));
   unsetenv("BARACUDA_IMPL");
+}
+
+// A toy family: one implementation whose plan depends on the preference (make_with_preference)
+// and one with only make().
+struct ToyDescriptor {};
+struct ToyArgs {};
+struct ToyFamily {
+  static constexpr std::string_view name = "toy";
+  using Descriptor = ToyDescriptor;
+  using Args = ToyArgs;
+  static Status validate(const ToyDescriptor&) { return Status::ok(); }
+  static std::string describe(const ToyDescriptor&) { return "toy()"; }
+  static std::span<const Implementation<ToyFamily>> implementations();
+};
+
+class ToyExecutable final : public Executable<ToyFamily> {
+ public:
+  explicit ToyExecutable(std::string tactic) { sku_.tactic = std::move(tactic); }
+  Status can_implement(const ToyArgs&) const override { return Status::ok(); }
+  size_t workspace_size() const override { return 0; }
+  Status run(const Stream&, Workspace, const ToyArgs&) const override { return Status::ok(); }
+  const KernelSku& sku() const override { return sku_; }
+  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
+
+ private:
+  KernelSku sku_;
+  PrecisionGuarantee pg_;
+};
+
+using ToyExecPtr = std::shared_ptr<const Executable<ToyFamily>>;
+Status toy_supports(const ToyDescriptor&, const Device&) { return Status::ok(); }
+Result<ToyExecPtr> toy_make(const ToyDescriptor&, const Device&) { return ToyExecPtr(std::make_shared<ToyExecutable>("make")); }
+Result<ToyExecPtr> toy_make_with_preference(const ToyDescriptor&, const Device&, const PlanPreference& pref) {
+  return ToyExecPtr(std::make_shared<ToyExecutable>(std::string("with preference: autotune ") +
+                                                    (pref.autotune ? "on" : "off") + ", tf32 " +
+                                                    (pref.allow_tf32 ? "on" : "off")));
+}
+
+std::span<const Implementation<ToyFamily>> ToyFamily::implementations() {
+  static const Implementation<ToyFamily> impls[] = {
+      {"tuned", "toy", DeviceKind::cpu, toy_supports, toy_make, toy_make_with_preference},
+      {"plain", "toy", DeviceKind::cpu, toy_supports, toy_make},
+  };
+  return impls;
+}
+
+TEST(Plan, MakeWithPreferenceSeesThePreference) {
+  auto p = Plan<ToyFamily>::select(Stream::cpu(), ToyDescriptor{});
+  ASSERT_TRUE(p) << p.status().to_string();
+  EXPECT_EQ(p->sku().tactic, "with preference: autotune off, tf32 off");
+  PlanPreference pref;
+  pref.autotune = true;
+  pref.allow_tf32 = true;
+  auto q = Plan<ToyFamily>::select(Stream::cpu(), ToyDescriptor{}, pref);
+  ASSERT_TRUE(q) << q.status().to_string();
+  EXPECT_EQ(q->sku().tactic, "with preference: autotune on, tf32 on");
+  // An entry without make_with_preference is made by make().
+  pref.force = "plain";
+  auto r = Plan<ToyFamily>::select(Stream::cpu(), ToyDescriptor{}, pref);
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_EQ(r->sku().tactic, "make");
 }
 
 TEST(Plan, MaxWorkspaceBytes) {

@@ -48,6 +48,7 @@ struct GemmCase {
   HostTensor a, b;
   std::optional<HostTensor> c, bias, a_scale, b_scale, d_scale;
   bool may_be_unsupported = false;  // a not_supported from the CUDA plans is an allowed outcome
+  PlanPreference pref;              // what the CUDA plan is selected with
 };
 
 enum class Major { row, col };
@@ -208,7 +209,7 @@ struct DeviceSide {
 // selection or of the run. `sku` receives the chosen plan's SKU.
 Status run_gpu(GemmCase& c, const GemmSignature& sig, Outputs& got, uint8_t poison, std::string* sku = nullptr) {
   BARACUDA_ASSIGN_OR_RETURN(Stream stream, Stream::cuda());
-  BARACUDA_ASSIGN_OR_RETURN(auto plan, GemmPlan::select(stream, c.desc));
+  BARACUDA_ASSIGN_OR_RETURN(auto plan, GemmPlan::select(stream, c.desc, c.pref));
   if (sku) *sku = plan.sku().to_string();
   const Device dev = stream.device();
   DeviceSide ds;
@@ -629,7 +630,7 @@ TEST(GemmGpu, DeterministicAndSkuNamesTheAlgorithm) {
   std::printf("  bf16 1024x1024x4095: %s\n", sku.c_str());
 }
 
-// autotune: the plan times the heuristic's ranked tactics at select() and runs the fastest; the
+// PlanPreference::autotune: the plan times the heuristic's ranked tactics at select() and runs the fastest; the
 // results stay within the reference's tolerance, the SKU says what it did, and a second select of
 // the same problem takes the cached winner.
 TEST(GemmGpu, AutotuneRunsTheFastestRankedTacticAndCachesIt) {
@@ -640,15 +641,15 @@ TEST(GemmGpu, AutotuneRunsTheFastestRankedTacticAndCachesIt) {
   for (const Mnk& s : {Mnk{16, 4096, 4096}, Mnk{1024, 1024, 1024}, Mnk{129, 65, 4095}}) {
     GemmCase c = make_case("bf16 autotune " + mnk_name(s), DType::bf16, DType::bf16, shapes(s.m, s.n, s.k), Major::row,
                            Major::row, Major::row, rng);
-    c.desc.autotune = true;
-    auto first = GemmPlan::select(*stream, c.desc);
+    c.pref.autotune = true;
+    auto first = GemmPlan::select(*stream, c.desc, c.pref);
     ASSERT_TRUE(first.has_value()) << first.status().to_string();
     const std::string& t1 = first->sku().tactic;
     std::printf("  %s: %s\n", c.name.c_str(), t1.c_str());
     if (t1.find("(1 of 1 ranked") != std::string::npos) continue;  // nothing to choose from
     EXPECT_NE(t1.find("autotuned"), std::string::npos) << t1;
     EXPECT_EQ(t1.find("skipped"), std::string::npos) << t1;
-    auto second = GemmPlan::select(*stream, c.desc);
+    auto second = GemmPlan::select(*stream, c.desc, c.pref);
     ASSERT_TRUE(second.has_value());
     EXPECT_NE(second->sku().tactic.find("cached winner"), std::string::npos) << second->sku().tactic;
     check_case(c);

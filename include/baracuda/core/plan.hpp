@@ -65,6 +65,11 @@ struct Implementation {
   // Cheap capability check; the Status says why not.
   Status (*supports)(const Descriptor&, const Device&);
   Result<std::shared_ptr<const Executable<Family>>> (*make)(const Descriptor&, const Device&);
+  // Optional, used instead of make() when given: for implementations whose plan depends on the
+  // caller's PlanPreference beyond the generic filters select() applies itself (autotune,
+  // allow_tf32, a workspace cap the implementation can choose within).
+  Result<std::shared_ptr<const Executable<Family>>> (*make_with_preference)(const Descriptor&, const Device&,
+                                                                            const PlanPreference&) = nullptr;
 };
 
 namespace detail {
@@ -154,7 +159,7 @@ class Plan {
       } else if (chosen && stop_at_first) {
         continue;
       } else {
-        auto made = impl.make(desc, device);
+        auto made = impl.make_with_preference ? impl.make_with_preference(desc, device, pref) : impl.make(desc, device);
         if (!made) {
           c.status = made.status();
         } else if ((*made)->workspace_size() > pref.max_workspace_bytes) {

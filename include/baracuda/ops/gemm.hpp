@@ -84,10 +84,11 @@ struct GemmDescriptor {
   size_t alignment = 16;                  // byte alignment the caller promises for every matrix pointer
   // Scratch memory an implementation may book (cuBLASLt's heuristic picks algorithms within it).
   size_t max_workspace_bytes = size_t{32} << 20;
-  // Autotune (cuBLASLt): select() times the heuristic's ranked algorithms on scratch operands and
-  // keeps the fastest (cached per problem for the process). It allocates and synchronizes the
-  // device at plan time, never in run(). BARACUDA_GEMM_AUTOTUNE=1 turns it on for every plan.
-  bool autotune = false;
+  // PlanPreference fields the cuBLASLt plans honour: autotune (select() times the heuristic's
+  // ranked algorithms on scratch operands and keeps the fastest, cached per problem for the
+  // process; it allocates and synchronizes at plan time, never in run();
+  // BARACUDA_GEMM_AUTOTUNE=1 turns it on for every plan), allow_tf32 (ORed with the field above)
+  // and max_workspace_bytes (the smaller cap wins).
 };
 
 // Named run() slots; unused slots stay undefined.

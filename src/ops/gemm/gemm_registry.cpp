@@ -7,9 +7,10 @@ namespace baracuda {
 std::span<const Implementation<GemmFamily>> GemmFamily::implementations() {
   static const Implementation<GemmFamily> impls[] = {
 #if BARACUDA_HAS_CUDA
-      {"cublaslt", "cublaslt", DeviceKind::cuda, gemm::cublaslt_supports, gemm::cublaslt_make},
+      {"cublaslt", "cublaslt", DeviceKind::cuda, gemm::cublaslt_supports, gemm::cublaslt_make,
+       gemm::cublaslt_make_with_preference},
       {"cublaslt_then_activation", "cublaslt", DeviceKind::cuda, gemm::cublaslt_then_activation_supports,
-       gemm::cublaslt_then_activation_make},
+       gemm::cublaslt_then_activation_make, gemm::cublaslt_then_activation_make_with_preference},
 #endif
       {"cpu_reference", "cpu-reference", DeviceKind::cpu, gemm::ref_supports, gemm::ref_make},
   };

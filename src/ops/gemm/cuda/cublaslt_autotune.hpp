@@ -1,5 +1,5 @@
 #pragma once
-// Internal: plan-time timing of cuBLASLt's ranked tactics (GemmDescriptor::autotune). The plan
+// Internal: plan-time timing of cuBLASLt's ranked tactics (PlanPreference::autotune). The plan
 // that asks for it allocates zeroed scratch operands, times every candidate on a private stream
 // with CUDA events, keeps the fastest, and remembers the winner per problem for the process.
 // Everything here happens in select(), never in run(): it allocates and synchronizes.

@@ -296,8 +296,8 @@ size_t span_bytes(const ColumnMajorMatrix& m, int64_t batch, size_t element_size
 
 class LtGemm final : public Executable<GemmFamily> {
  public:
-  LtGemm(GemmDescriptor d, GemmSignature sig, Device device, LtConfig cfg)
-      : d_(std::move(d)), sig_(std::move(sig)), device_(device), cfg_(std::move(cfg)) {}
+  LtGemm(GemmDescriptor d, GemmSignature sig, Device device, LtConfig cfg, bool autotune)
+      : d_(std::move(d)), sig_(std::move(sig)), device_(device), cfg_(std::move(cfg)), autotune_(autotune) {}
 
   // Layouts, heuristic, SKU. Empty problems stop after the SKU.
   Status init() {
@@ -415,13 +415,13 @@ class LtGemm final : public Executable<GemmFamily> {
                            std::to_string(d_.max_workspace_bytes) + " workspace bytes and " + std::to_string(align) +
                            "-byte alignment");
     std::string tuned;
-    if ((d_.autotune || autotune_forced_by_env()) && tactics_.size() > 1) tuned = autotune(align);
+    if (autotune_ && tactics_.size() > 1) tuned = autotune(align);
     sku_.tactic = tactic_name(tactics_[0]) + " (1 of " + std::to_string(tactics_.size()) + " ranked" +
                   (tuned.empty() ? "" : "; " + tuned) + ")";
     return Status::ok();
   }
 
-  // GemmDescriptor::autotune: times the ranked tactics on zeroed scratch operands (plan time:
+  // PlanPreference::autotune: times the ranked tactics on zeroed scratch operands (plan time:
   // allocates and synchronizes) and moves the fastest to the front; the winner is cached per
   // problem for the process. Never fails the plan: it returns what it did, for the SKU.
   std::string autotune(uint32_t align) {
@@ -575,6 +575,7 @@ class LtGemm final : public Executable<GemmFamily> {
   GemmSignature sig_;
   Device device_;
   LtConfig cfg_;
+  bool autotune_ = false;
   cublasLtHandle_t handle_ = nullptr;
   cublasLtMatrixLayoutOpaque_t a_{}, b_{}, c_{}, d_layout_{};
   std::vector<cublasLtMatmulHeuristicResult_t> tactics_;  // ranked by the heuristic; [0] runs
@@ -591,10 +592,18 @@ Status cublaslt_supports(const GemmDescriptor& desc, const Device& device) {
 }
 
 Result<GemmExecPtr> cublaslt_make(const GemmDescriptor& desc, const Device& device) {
-  BARACUDA_ASSIGN_OR_RETURN(GemmSignature sig, infer_signature(desc));
+  return cublaslt_make_with_preference(desc, device, PlanPreference{});
+}
+
+Result<GemmExecPtr> cublaslt_make_with_preference(const GemmDescriptor& desc, const Device& device,
+                                                  const PlanPreference& pref) {
+  GemmDescriptor d = desc;
+  d.allow_tf32 = d.allow_tf32 || pref.allow_tf32;
+  d.max_workspace_bytes = std::min(d.max_workspace_bytes, pref.max_workspace_bytes);
+  BARACUDA_ASSIGN_OR_RETURN(GemmSignature sig, infer_signature(d));
   LtConfig cfg;
-  BARACUDA_TRY(plan_config(desc, sig, device, cfg));
-  auto exec = std::make_shared<LtGemm>(desc, std::move(sig), device, std::move(cfg));
+  BARACUDA_TRY(plan_config(d, sig, device, cfg));
+  auto exec = std::make_shared<LtGemm>(d, std::move(sig), device, std::move(cfg), pref.autotune || autotune_forced_by_env());
   BARACUDA_TRY(exec->init());
   return GemmExecPtr(std::move(exec));
 }

@@ -116,9 +116,17 @@ Status cublaslt_then_activation_supports(const GemmDescriptor& desc, const Devic
 }
 
 Result<GemmExecPtr> cublaslt_then_activation_make(const GemmDescriptor& desc, const Device& device) {
+  return cublaslt_then_activation_make_with_preference(desc, device, PlanPreference{});
+}
+
+Result<GemmExecPtr> cublaslt_then_activation_make_with_preference(const GemmDescriptor& desc, const Device& device,
+                                                                  const PlanPreference& pref) {
   BARACUDA_TRY(check_applies(desc));
-  PlanPreference only_cublaslt;
+  // The GEMM part keeps the caller's preference (autotune, tf32, workspace cap, determinism) but
+  // must be the cuBLASLt plan itself.
+  PlanPreference only_cublaslt = pref;
   only_cublaslt.force = "cublaslt";
+  only_cublaslt.exclude.clear();
   BARACUDA_ASSIGN_OR_RETURN(GemmPlan gemm, GemmPlan::select_on(device, gemm_part(desc), only_cublaslt));
   BARACUDA_ASSIGN_OR_RETURN(ElementwisePlan act, ElementwisePlan::select_on(device, activation_part(desc)));
   return GemmExecPtr(std::make_shared<LtThenActivation>(std::move(gemm), std::move(act), desc.pre_activation.has_value()));
