@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "baracuda/core/stream.hpp"
+
 #define CHECK_CUDA(x)                                                                                    \
   do {                                                                                                   \
     cudaError_t e_ = (x);                                                                                \
@@ -71,6 +73,30 @@ struct Record {
   double ms, gbs;
   double tflops = -1.0;  // compute-bound drivers (GEMM); negative: not applicable (null)
 };
+
+// What every driver starts with: a non-blocking stream (raw, and as the baracuda Stream the plans
+// run on), the device's properties and the same-run copy bandwidth (the roofline), printed.
+struct Session {
+  cudaStream_t raw = nullptr;
+  baracuda::Stream stream = baracuda::Stream::cpu();
+  cudaDeviceProp prop{};
+  double copy_gbs = 0;
+};
+
+inline Session open_session(int reps) {
+  Session session;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&session.raw, cudaStreamNonBlocking));
+  auto stream = baracuda::Stream::cuda(session.raw);
+  if (!stream) {
+    std::fprintf(stderr, "%s\n", stream.status().to_string().c_str());
+    std::exit(1);
+  }
+  session.stream = *stream;
+  CHECK_CUDA(cudaGetDeviceProperties(&session.prop, 0));
+  session.copy_gbs = copy_bandwidth_gbs(reps, session.raw);
+  std::printf("device %s, copy bandwidth %.1f GB/s\n", session.prop.name, session.copy_gbs);
+  return session;
+}
 
 // Writes {"gpu", "copy_gb_per_s", "records": [...]} to path; false (with a message) when it can't.
 inline bool write_json(const std::string& path, const std::string& family, const char* gpu, double copy_gbs,

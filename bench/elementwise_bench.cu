@@ -32,15 +32,11 @@ int main(int argc, char** argv) {
   const bench::Options opts = bench::parse_options(argc, argv);
   const std::string& json_path = opts.json_path;
   const int reps = opts.reps;
-  cudaStream_t s;
-  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  auto stream = Stream::cuda(s);
-  if (!stream) { std::fprintf(stderr, "%s\n", stream.status().to_string().c_str()); return 1; }
-  cudaDeviceProp prop;
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
-
-  const double copy_gbs = bench::copy_bandwidth_gbs(reps, s);  // the same-run roofline
-  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+  const bench::Session session = bench::open_session(reps);  // stream, device, same-run roofline
+  cudaStream_t s = session.raw;
+  const Stream* stream = &session.stream;
+  const cudaDeviceProp& prop = session.prop;
+  const double copy_gbs = session.copy_gbs;
 
   const int64_t n = int64_t(1) << 28;
   std::vector<Record> records;

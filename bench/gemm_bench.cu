@@ -34,17 +34,11 @@ struct GemmCaseSpec {
 
 int main(int argc, char** argv) {
   const bench::Options opts = bench::parse_options(argc, argv);
-  cudaStream_t s;
-  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  auto stream = Stream::cuda(s);
-  if (!stream) {
-    std::fprintf(stderr, "%s\n", stream.status().to_string().c_str());
-    return 1;
-  }
-  cudaDeviceProp prop;
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
-  const double copy_gbs = bench::copy_bandwidth_gbs(opts.reps, s);
-  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+  const bench::Session session = bench::open_session(opts.reps);  // stream, device, same-run roofline
+  cudaStream_t s = session.raw;
+  const Stream* stream = &session.stream;
+  const cudaDeviceProp& prop = session.prop;
+  const double copy_gbs = session.copy_gbs;
 
   const std::vector<GemmCaseSpec> cases = {
       {"mm_bf16_8192x8192x8192", DType::bf16, DType::bf16, 8192, 8192, 8192},

@@ -30,17 +30,11 @@ struct Routing {
 
 int main(int argc, char** argv) {
   const bench::Options opts = bench::parse_options(argc, argv);
-  cudaStream_t s;
-  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  auto stream = Stream::cuda(s);
-  if (!stream) {
-    std::fprintf(stderr, "%s\n", stream.status().to_string().c_str());
-    return 1;
-  }
-  cudaDeviceProp prop;
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
-  const double copy_gbs = bench::copy_bandwidth_gbs(opts.reps, s);
-  std::printf("device %s, copy bandwidth %.1f GB/s\n", prop.name, copy_gbs);
+  const bench::Session session = bench::open_session(opts.reps);  // stream, device, same-run roofline
+  cudaStream_t s = session.raw;
+  const Stream* stream = &session.stream;
+  const cudaDeviceProp& prop = session.prop;
+  const double copy_gbs = session.copy_gbs;
 
   const int64_t G = 64, K = 4096, N = 14336;
   std::vector<Routing> routings = {{"moe_bf16_64x512x14336x4096", std::vector<int64_t>(G, 512)}, {"moe_bf16_skewed", {}}};
