@@ -36,12 +36,7 @@ using bt::HostTensor;
 using bt::Variant;
 
 using bt::have_gpu;
-bt::GpuCaseCounts& counts() {
-  static bt::GpuCaseCounts& c = bt::gpu_case_counts("elementwise");
-  return c;
-}
-// Registers the "GPU elementwise: ..." summary line before the tests run.
-[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
+BT_GPU_FAMILY_COUNTS("elementwise");  // the "GPU elementwise: ..." summary line
 
 const DType kFloatDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
 const DType kValueDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64, DType::i64, DType::i32,

@@ -32,12 +32,7 @@ using bt::DeviceBuffer;
 using bt::HostTensor;
 
 using bt::have_gpu;
-bt::GpuCaseCounts& counts() {
-  static bt::GpuCaseCounts& c = bt::gpu_case_counts("gemm");
-  return c;
-}
-// Registers the "GPU gemm: ..." summary line before the tests run.
-[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
+BT_GPU_FAMILY_COUNTS("gemm");  // the "GPU gemm: ..." summary line
 
 // ------------------------------------------------------------------------------------------------
 // A case: the descriptor and its host inputs (outputs come from the signature).

@@ -31,12 +31,7 @@ using bt::HostTensor;
 using bt::LossInputs;
 
 using bt::have_gpu;
-bt::GpuCaseCounts& counts() {
-  static bt::GpuCaseCounts& c = bt::gpu_case_counts("loss");
-  return c;
-}
-// Registers the "GPU loss: ..." summary line before the tests run.
-[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
+BT_GPU_FAMILY_COUNTS("loss");  // the "GPU loss: ..." summary line
 
 const DType kDTypes[] = {DType::f32, DType::f16, DType::bf16, DType::f64};
 const LossReduction kReductions[] = {LossReduction::none, LossReduction::mean, LossReduction::sum};

@@ -35,12 +35,7 @@ using bt::DeviceBuffer;
 using bt::HostTensor;
 
 using bt::have_gpu;
-bt::GpuCaseCounts& counts() {
-  static bt::GpuCaseCounts& c = bt::gpu_case_counts("reduce");
-  return c;
-}
-// Registers the "GPU reduce: ..." summary line before the tests run.
-[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
+BT_GPU_FAMILY_COUNTS("reduce");  // the "GPU reduce: ..." summary line
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 

@@ -48,12 +48,7 @@ using bt::DeviceBuffer;
 using bt::HostTensor;
 
 using bt::have_gpu;
-bt::GpuCaseCounts& counts() {
-  static bt::GpuCaseCounts& c = bt::gpu_case_counts("scan");
-  return c;
-}
-// Registers the "GPU scan: ..." summary line before the tests run.
-[[maybe_unused]] bt::GpuCaseCounts& kCounts = counts();
+BT_GPU_FAMILY_COUNTS("scan");  // the "GPU scan: ..." summary line
 
 constexpr ScanOp kOps[] = {ScanOp::cumsum, ScanOp::cumprod, ScanOp::cummax, ScanOp::cummin, ScanOp::logcumsumexp};
 constexpr DType kFloat[] = {DType::f32, DType::f16, DType::bf16, DType::f64};

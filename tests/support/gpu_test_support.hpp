@@ -18,3 +18,12 @@ struct GpuCaseCounts {
 GpuCaseCounts& gpu_case_counts(std::string_view family);
 
 }  // namespace bt
+
+// Defines counts() (this test file's family counts) in the enclosing namespace and registers the
+// family's summary line during static initialization, before RUN_ALL_TESTS.
+#define BT_GPU_FAMILY_COUNTS(family)                                  \
+  bt::GpuCaseCounts& counts() {                                       \
+    static bt::GpuCaseCounts& c = bt::gpu_case_counts(family);        \
+    return c;                                                         \
+  }                                                                   \
+  [[maybe_unused]] bt::GpuCaseCounts& kCountsRegistered = counts()
