@@ -136,6 +136,10 @@ class NumpyAdapter(_Adapter):
     def stream(self, device):
         return 0
 
+    def broadcast_contiguous(self, t, shape):
+        xp = self.cp if hasattr(self, "cp") else self.np
+        return xp.ascontiguousarray(xp.broadcast_to(t, shape))
+
     def sum_to_shape(self, g, shape):
         axes = _reduce_axes(g.shape, shape)
         if axes:
@@ -223,6 +227,9 @@ class TorchAdapter(_Adapter):
         if device == "cpu":
             return 0
         return self.torch.cuda.current_stream(self._torch_device(device)).cuda_stream
+
+    def broadcast_contiguous(self, t, shape):
+        return t.expand(shape).contiguous()
 
     def sum_to_shape(self, g, shape):
         axes = _reduce_axes(tuple(g.shape), shape)

@@ -105,6 +105,15 @@ def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", act
         raise ValueError(f"baracuda.ops.{op}: a and b need rank >= 2 (got shapes {sa[1]} and {sb[1]}; "
                          f"matmul promotes 1-D operands)")
     d_shape = _broadcast(op, sa[1][:-2], sb[1][:-2]) + (sa[1][-2], sb[1][-1])
+    c_shape = specs["c"][1] if specs["c"] is not None else None
+    if c_shape is not None and c_shape != d_shape and dev != "cpu" and len(c_shape) <= len(d_shape) and all(
+            x in (1, y) for x, y in zip(c_shape[::-1], d_shape[::-1])):
+        # cuBLASLt reads C as a full [M, N] matrix: a C that broadcasts (addmm's [N] input) is
+        # expanded once here. The CPU reference broadcasts it natively.
+        ca, ct = _tensor(op, tensors["c"], "c")
+        ct = ca.broadcast_contiguous(ct, d_shape)
+        specs["c"] = _spec(ca, ct)
+        args["c"] = ca.arg(ct, specs["c"][0])
     d_dtype = _out_dtype(sa[0], out_dtype, fw)
     d_spec = (d_dtype, d_shape, None, False)
     pre_spec = (d_dtype if d_dtype not in _FP8 else "bf16", d_shape, None, False) if return_pre_activation else None
