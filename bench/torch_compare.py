@@ -4,7 +4,7 @@ baracuda_*_bench), in the same session on the same GPU, and merges everything in
 bench/results/<gpu>.json (DESIGN.md section 7) and a markdown table.
 
     python3 bench/torch_compare.py --bench out/a.json [out/b.json ...] --out bench/results/h200 [--commit SHA]
-    python3 bench/torch_compare.py --render bench/results/h200_gemm.json   # the markdown again, no torch needed
+    python3 bench/torch_compare.py --render bench/results/h200.json   # the markdown again, no torch needed
 
 PyTorch is timed like the C++ drivers time baracuda: CUDA events around the work, median of 30
 samples; each sample is the mean of BATCH back-to-back calls queued behind a short GPU sleep, so
