@@ -316,16 +316,21 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
 // 1000 / 1024 / 4096 / 4104, the fused-partials limit (8192), the column pass just above it
 // (8200), 16384 (f32's dx limit), 24576 and 32768 (32 warps x 4 vectors). Row counts make the
 // persistent groups walk several rows (fused partials accumulate over them).
-TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
-  struct Width {
-    int64_t cols, rows;
-  };
-  const Width widths[] = {{8, 301},    {264, 301},   {1000, 257},  {1024, 2900}, {4096, 1300}, {4104, 67},
-                          {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9}};
-  // mode: "rows" (the rows engine), "column_pass" (dweight/dbias always by the column pass),
-  // "legacy" (the old kernels, also the default while the rows engine is opt-in).
-  auto run_all = [&](const std::string& mode) {
-    const bool legacy = mode == "legacy";
+// One sweep per engine mode, each its own test so that sharded runs spread them (as one test the
+// four sweeps ran past a shard's 270-second limit on the H200).
+class GpuNormBackwardSweep : public GpuNorm {
+ protected:
+  void run_all(const std::string& mode) {
+    struct Width {
+      int64_t cols, rows;
+    };
+    const Width widths[] = {{8, 301},    {264, 301},   {1000, 257},  {1024, 2900}, {4096, 1300}, {4104, 67},
+                            {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9}};
+    if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
+    else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode.c_str(), 1), 0);
+    // mode: "rows" (the rows engine), "column_pass" (dweight/dbias always by the column pass),
+    // "legacy" or "" (the old kernels, also the default while the rows engine is opt-in).
+    const bool legacy = mode == "legacy" || mode.empty();
     int failures = 0, cases = 0;
     for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
       for (DType t : {DType::f32, DType::f16, DType::bf16})
@@ -365,14 +370,14 @@ TEST_F(GpuNorm, BackwardRowsEngineAndLegacy) {
               }
             }
     EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
-  };
-  for (const char* mode : {"rows", "column_pass", "legacy"}) {
-    ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode, 1), 0);
-    run_all(mode);
+    ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
   }
-  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
-  run_all("legacy");  // the default
-}
+};
+
+TEST_F(GpuNormBackwardSweep, RowsEngine) { run_all("rows"); }
+TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
+TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
+TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)
@@ -408,7 +413,7 @@ TEST_F(GpuNorm, BackwardRowsEngineEdges) {
   ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
 }
 
-// The forward rows engine (kernels/norm_fwd_rows_fast.cuh, opt-in by BARACUDA_NORM_FWD_ENGINE=rows):
+// The forward rows engine (kernels/norm_fwd_rows_fast.cuh, the default; BARACUDA_NORM_FWD_ENGINE=rows):
 // layer_norm, rms_norm and the fused add_ variants (the sum output checked exactly), f32/f16/bf16,
 // parameters none / x's dtype / f32 (and layer_norm with a weight but no bias), statistics saved
 // or not. Widths: one vector per lane (8), a partial round of vectors (264), 1000 / 1024 (one and
@@ -470,7 +475,7 @@ TEST_F(GpuNorm, ForwardRowsEngine) {
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the
-// 32768 16-bit rows go to the legacy kernels) and the default (legacy, the engine is opt-in).
+// 32768 16-bit rows go to the legacy kernels), legacy, and the default (the engine).
 TEST_F(GpuNorm, ForwardRowsEngineEdges) {
   ASSERT_EQ(setenv("BARACUDA_NORM_FWD_ENGINE", "rows", 1), 0);
   for (NormOp op : kRowOps)
@@ -503,14 +508,15 @@ TEST_F(GpuNorm, ForwardRowsEngineEdges) {
       m = check(d, 181);
       EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << ": " << m;
     }
-  for (const char* mode : {"rows_unstaged", ""}) {
-    if (*mode) ASSERT_EQ(setenv("BARACUDA_NORM_FWD_ENGINE", mode, 1), 0);
+  for (const std::string mode : {"rows_unstaged", "legacy", ""}) {
+    if (!mode.empty()) ASSERT_EQ(setenv("BARACUDA_NORM_FWD_ENGINE", mode.c_str(), 1), 0);
     else ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_ENGINE"), 0);
     for (int64_t cols : {1024, 32768}) {
       NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 150, cols, Direction::forward);
       auto plan = NormPlan::select(gpu_, d);
       ASSERT_TRUE(plan) << plan.status().to_string();
-      const bool engine = *mode && cols == 1024;  // unstaged: 1024 still the engine's
+      // The default is the engine (staged at 32768); unstaged: 1024 still the engine's.
+      const bool engine = mode.empty() || (mode == "rows_unstaged" && cols == 1024);
       EXPECT_EQ(plan->sku().tactic.rfind("rows engine", 0) == 0, engine) << mode << ": " << plan->sku().tactic;
       const std::string m = check(d, 190 + static_cast<uint64_t>(cols));
       EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " (" << mode << "): " << m;
