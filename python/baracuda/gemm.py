@@ -11,6 +11,7 @@
     linear(input, weight, bias=None, activation=None)       x @ weight.T + bias, then act
     linear_backward(grad, input, weight, bias=True) -> (dinput, dweight, dbias or None)
     scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None)   torch._scaled_mm
+                                                 (per-tensor, rowwise, 1x128 or 128x128 block scales)
     int_mm(a, b)                                 torch._int_mm (int8 x int8 -> int32)
 
 Operands are tensors of any supported framework, transposed views included (their strides
@@ -74,6 +75,32 @@ def _out_dtype(a_dtype, out_dtype, fw):
 _INPUT_SLOTS = ("a", "b", "c", "bias", "a_scale", "b_scale", "d_scale")
 
 
+def _scale_mode(op, spec, outer, k, is_a):
+    """The fp8 scale mode a scale tensor's shape says (torch._scaled_mm's rules): one element ->
+    'tensor'; A [M, 1] / B [1, N] -> 'outer_vector' (rowwise); A [M, ceil(K/128)] / B [ceil(K/128), N]
+    -> 'block_1x128'; A [ceil(M/128), ceil(K/128)] / B [ceil(K/128), ceil(N/128)] -> 'block_128x128'."""
+    if spec is None:
+        return "tensor"
+    shape = tuple(spec[1])
+    n = 1
+    for s in shape:
+        n *= s
+    if n == 1 and len(shape) <= 2:
+        return "tensor"
+    kb, ob = -(-k // 128), -(-outer // 128)
+    if len(shape) == 2:
+        o, kk = (shape[0], shape[1]) if is_a else (shape[1], shape[0])
+        if o == outer and kk == 1:
+            return "outer_vector"
+        if o == outer and kk == kb:
+            return "block_1x128"
+        if o == ob and kk == kb:
+            return "block_128x128"
+    which, dims = ("scale_a", f"[M, 1], [M, {kb}] or [{ob}, {kb}]") if is_a else ("scale_b", f"[1, N], [{kb}, N] or [{kb}, {ob}]")
+    raise ValueError(f"baracuda.ops.{op}: {which} of shape {list(shape)} matches no scale mode: one element "
+                     f"(per tensor), or {dims} (rowwise, 1x128 or 128x128 blocks; {'M' if is_a else 'N'}={outer}, K={k})")
+
+
 def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", activation=None,
          return_pre_activation=False, allow_tf32=False, out_dtype=None, a_scale=None, b_scale=None, d_scale=None,
          return_amax=False, out=None, bias_grad=None, bias_grad_axis="rows", autotune=False, _op="gemm"):
@@ -121,14 +148,19 @@ def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", act
     if bias_grad is not None:
         bga, bias_grad = _tensor(op, bias_grad, "bias_grad")
         bg_spec = _spec(bga, bias_grad)
+    a_mode = _scale_mode(op, specs["a_scale"], sa[1][-2], sa[1][-1], True)
+    b_mode = _scale_mode(op, specs["b_scale"], sb[1][-1], sa[1][-1], False)
     opts = dict(alpha=float(alpha), beta=float(beta), allow_tf32=bool(allow_tf32), bias_axis=bias_axis,
                 activation=_ACTIVATIONS[activation], bias_grad_axis=bias_grad_axis, amax=bool(return_amax),
-                autotune=bool(autotune))
-    key = (tuple(specs[s] for s in _INPUT_SLOTS[:4]), d_spec, pre_spec, bg_spec, tuple(sorted(opts.items())), dev)
+                autotune=bool(autotune), a_scale_mode=a_mode, b_scale_mode=b_mode)
+    scale_specs = (specs["a_scale"] if a_mode != "tensor" else None, specs["b_scale"] if b_mode != "tensor" else None)
+    key = (tuple(specs[s] for s in _INPUT_SLOTS[:4]), scale_specs, d_spec, pre_spec, bg_spec,
+           tuple(sorted(opts.items())), dev)
     entry = _plan_cache.get(key)
     if entry is None:
         plan = _C.GemmPlan(sa, sb, d_spec, c=specs["c"], bias=specs["bias"], pre_activation=pre_spec,
-                           bias_grad=bg_spec, device=dev, stream=stream, **opts)
+                           bias_grad=bg_spec, a_scale=scale_specs[0], b_scale=scale_specs[1], device=dev,
+                           stream=stream, **opts)
         entry = (plan, plan.workspace_size)
         if len(_plan_cache) >= _CACHE_LIMIT:
             _plan_cache.clear()
@@ -218,7 +250,12 @@ def linear_backward(grad, input, weight, bias=True):
 
 
 def scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None, return_amax=False):
-    """torch._scaled_mm: fp8 a [M, K] (row-major) and b [K, N] (column-major), f32 scalar scales."""
+    """torch._scaled_mm: fp8 a [M, K] (row-major) and b [K, N] (column-major); f32 scales per tensor
+    (one element), per row / column (scale_a [M, 1], scale_b [1, N]), or per block (scale_a
+    [M, ceil(K/128)] for 1x128 or [ceil(M/128), ceil(K/128)] for 128x128 blocks; scale_b
+    [ceil(K/128), N] or [ceil(K/128), ceil(N/128)]). On CUDA the per-row / per-block modes need
+    the scale layouts cuBLASLt reads (see GemmScaleMode in gemm.hpp) and, until verified on a GPU,
+    BARACUDA_GEMM_SCALE_MODES=1."""
     return gemm(a, b, bias=bias, out_dtype=out_dtype, a_scale=scale_a, b_scale=scale_b, d_scale=scale_result,
                 return_amax=return_amax, _op="scaled_mm")
 

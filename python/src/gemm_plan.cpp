@@ -21,9 +21,19 @@ GemmVectorAxis axis_from_name(std::string_view what, std::string_view name) {
   throw_invalid("[gemm] " + std::string(what) + " must be 'rows' or 'columns', got '" + std::string(name) + "'");
 }
 
+GemmScaleMode scale_mode_from_name(std::string_view what, std::string_view name) {
+  for (GemmScaleMode m : {GemmScaleMode::tensor, GemmScaleMode::outer_vector, GemmScaleMode::block_1x128,
+                          GemmScaleMode::block_128x128})
+    if (gemm_scale_mode_name(m) == name) return m;
+  throw_invalid("[gemm] " + std::string(what) + " must be 'tensor', 'outer_vector', 'block_1x128' or "
+                "'block_128x128', got '" + std::string(name) + "'");
+}
+
 // Every descriptor field as Python passes it (operand specs: (dtype, shape, strides or None, False)).
 struct GemmSpecs {
   nb::handle a, b, c, d, bias, pre_activation, bias_grad;
+  nb::handle a_scale, b_scale;  // the scale tensors' specs (non-tensor scale modes only)
+  std::string_view a_scale_mode = "tensor", b_scale_mode = "tensor";
   double alpha = 1.0, beta = 0.0;
   bool allow_tf32 = false, amax = false, autotune = false;
   std::string_view bias_axis = "columns", activation = "none", bias_grad_axis = "rows";
@@ -47,6 +57,10 @@ GemmDescriptor make_gemm_descriptor(const GemmSpecs& s) {
   d.bias_grad = optional_operand(s.bias_grad, "bias_grad spec");
   d.bias_grad_axis = axis_from_name("bias_grad_axis", s.bias_grad_axis);
   d.amax = s.amax;
+  d.a_scale_mode = scale_mode_from_name("a_scale_mode", s.a_scale_mode);
+  d.b_scale_mode = scale_mode_from_name("b_scale_mode", s.b_scale_mode);
+  d.a_scale = optional_operand(s.a_scale, "a_scale spec");
+  d.b_scale = optional_operand(s.b_scale, "b_scale spec");
   d.alignment = s.alignment;
   d.max_workspace_bytes = s.max_workspace_bytes;
   return d;
@@ -115,8 +129,11 @@ class PyGemmPlan : public PlanHolder<GemmFamily> {
 GemmSpecs specs_from(nb::handle a, nb::handle b, nb::handle d, nb::handle c, nb::handle bias,
                      nb::handle pre_activation, nb::handle bias_grad, double alpha, double beta, bool allow_tf32,
                      std::string_view bias_axis, std::string_view activation, std::string_view bias_grad_axis,
-                     bool amax, size_t alignment, size_t max_workspace_bytes, bool autotune = false) {
+                     bool amax, size_t alignment, size_t max_workspace_bytes, bool autotune = false,
+                     nb::handle a_scale = nb::none(), nb::handle b_scale = nb::none(),
+                     std::string_view a_scale_mode = "tensor", std::string_view b_scale_mode = "tensor") {
   GemmSpecs s;
+  s.a_scale = a_scale, s.b_scale = b_scale, s.a_scale_mode = a_scale_mode, s.b_scale_mode = b_scale_mode;
   s.a = a, s.b = b, s.d = d, s.c = c, s.bias = bias, s.pre_activation = pre_activation, s.bias_grad = bias_grad;
   s.alpha = alpha, s.beta = beta, s.allow_tf32 = allow_tf32, s.amax = amax;
   s.bias_axis = bias_axis, s.activation = activation, s.bias_grad_axis = bias_grad_axis;
@@ -131,15 +148,19 @@ void register_gemm(nb::module_& m) {
       "gemm_infer_signature",
       [](nb::handle a, nb::handle b, nb::handle d, nb::handle c, nb::handle bias, nb::handle pre_activation,
          nb::handle bias_grad, double alpha, double beta, bool allow_tf32, std::string_view bias_axis,
-         std::string_view activation, std::string_view bias_grad_axis, bool amax) {
+         std::string_view activation, std::string_view bias_grad_axis, bool amax, nb::handle a_scale,
+         nb::handle b_scale, std::string_view a_scale_mode, std::string_view b_scale_mode) {
         return gemm_signature_to_dict(unwrap(infer_signature(make_gemm_descriptor(
             specs_from(a, b, d, c, bias, pre_activation, bias_grad, alpha, beta, allow_tf32, bias_axis, activation,
-                       bias_grad_axis, amax, 16, size_t{32} << 20)))));
+                       bias_grad_axis, amax, 16, size_t{32} << 20, false, a_scale, b_scale, a_scale_mode,
+                       b_scale_mode)))));
       },
       nb::arg("a"), nb::arg("b"), nb::arg("d"), nb::arg("c") = nb::none(), nb::arg("bias") = nb::none(),
       nb::arg("pre_activation") = nb::none(), nb::arg("bias_grad") = nb::none(), nb::arg("alpha") = 1.0,
       nb::arg("beta") = 0.0, nb::arg("allow_tf32") = false, nb::arg("bias_axis") = "columns",
       nb::arg("activation") = "none", nb::arg("bias_grad_axis") = "rows", nb::arg("amax") = false,
+      nb::arg("a_scale") = nb::none(), nb::arg("b_scale") = nb::none(), nb::arg("a_scale_mode") = "tensor",
+      nb::arg("b_scale_mode") = "tensor",
       "The geometry and operand layouts select() infers: {'m', 'n', 'k', 'batch_shape', 'batch', 'fp8', "
       "'integer', 'accumulator', and every operand slot as (dtype, shape, strides, is_scalar) or None}.");
 
@@ -151,11 +172,13 @@ void register_gemm(nb::module_& m) {
           [](PyGemmPlan* self, nb::handle a, nb::handle b, nb::handle d, nb::handle c, nb::handle bias,
              nb::handle pre_activation, nb::handle bias_grad, double alpha, double beta, bool allow_tf32,
              std::string_view bias_axis, std::string_view activation, std::string_view bias_grad_axis, bool amax,
-             size_t alignment, size_t max_workspace_bytes, bool autotune, std::string_view device, uintptr_t stream,
+             size_t alignment, size_t max_workspace_bytes, bool autotune, nb::handle a_scale, nb::handle b_scale,
+             std::string_view a_scale_mode, std::string_view b_scale_mode, std::string_view device, uintptr_t stream,
              nb::handle force, nb::handle exclude, bool deterministic) {
             new (self) PyGemmPlan(specs_from(a, b, d, c, bias, pre_activation, bias_grad, alpha, beta, allow_tf32,
                                              bias_axis, activation, bias_grad_axis, amax, alignment,
-                                             max_workspace_bytes, autotune),
+                                             max_workspace_bytes, autotune, a_scale, b_scale, a_scale_mode,
+                                             b_scale_mode),
                                   device, stream, force, exclude, deterministic);
           },
           nb::arg("a"), nb::arg("b"), nb::arg("d"), nb::arg("c") = nb::none(), nb::arg("bias") = nb::none(),
@@ -163,12 +186,15 @@ void register_gemm(nb::module_& m) {
           nb::arg("beta") = 0.0, nb::arg("allow_tf32") = false, nb::arg("bias_axis") = "columns",
           nb::arg("activation") = "none", nb::arg("bias_grad_axis") = "rows", nb::arg("amax") = false,
           nb::arg("alignment") = 16, nb::arg("max_workspace_bytes") = size_t{32} << 20, nb::arg("autotune") = false,
-          nb::arg("device") = "cpu",
+          nb::arg("a_scale") = nb::none(), nb::arg("b_scale") = nb::none(), nb::arg("a_scale_mode") = "tensor",
+          nb::arg("b_scale_mode") = "tensor", nb::arg("device") = "cpu",
           nb::arg("stream") = 0, nb::arg("force") = nb::none(), nb::arg("exclude") = nb::none(),
           nb::arg("deterministic") = false,
           "a, b, d (and c, bias, pre_activation, bias_grad when used): specs (dtype, shape, strides or None); "
           "bias_axis / bias_grad_axis: 'rows' or 'columns'; activation: 'none', 'relu', 'gelu_erf', 'gelu_tanh' "
           "or 'silu'; amax: fp8 D also writes max|y|; autotune: time cuBLASLt's ranked algorithms at plan time; "
+          "a_scale_mode / b_scale_mode: 'tensor', 'outer_vector', 'block_1x128' or 'block_128x128' (fp8), with "
+          "a_scale / b_scale the scale tensors' specs; "
           "device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; "
           "force / exclude / deterministic: PlanPreference.")
       .def_prop_ro("signature", &PyGemmPlan::signature)

@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -408,6 +409,87 @@ TEST(GemmGpu, Fp8AndInt8) {
     c.may_be_unsupported = true;
     check_case(c);
   }
+}
+
+// fp8 with per-row and per-block scales (cuBLASLt 12.9+ on Hopper), each scale tensor stored as
+// cuBLASLt reads it (gemm_cublaslt.cpp, lib_scale_mode): rowwise vectors contiguous; 1x128 scales
+// "outer-dim major"; 128x128 scales with each block row's K blocks contiguous, ceil(K/128) padded
+// to 4 apart. Scales are powers of two within the tolerance's fp8 magnitude (|a_scale| <= 0.5,
+// |b_scale| <= 1.25). Until this has passed, the plan refuses unless BARACUDA_GEMM_SCALE_MODES=1.
+HostTensor pow2_scale_tensor(std::vector<int64_t> shape, std::vector<int64_t> strides, double lo, double hi,
+                             std::mt19937_64& rng) {
+  HostTensor t(DType::f32, std::move(shape), std::move(strides));
+  for (int64_t i = 0; i < t.numel(); ++i) t.set(i, (rng() & 1) ? lo : hi);
+  return t;
+}
+
+TEST(GemmGpu, Fp8RowwiseAndBlockScales) {
+  REQUIRE_GPU();
+  std::mt19937_64 rng(71);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream.has_value());
+  if (stream->device().sm < 90) GTEST_SKIP() << "per-row / per-block fp8 scales need sm_90";
+  const auto blocks = [](int64_t v) { return (v + 127) / 128; };
+  const auto pad4 = [](int64_t v) { return (v + 3) / 4 * 4; };
+  struct Modes {
+    GemmScaleMode a, b;
+    bool required;  // must run (the recipes PyTorch uses); others may be an honest not_supported
+  };
+  const Modes modes[] = {{GemmScaleMode::outer_vector, GemmScaleMode::outer_vector, true},
+                         {GemmScaleMode::block_1x128, GemmScaleMode::block_128x128, true},
+                         {GemmScaleMode::block_1x128, GemmScaleMode::block_1x128, false},
+                         {GemmScaleMode::block_128x128, GemmScaleMode::block_128x128, false},
+                         {GemmScaleMode::outer_vector, GemmScaleMode::tensor, false}};
+  // The gate: refused with the reason until the GPU suite has checked the path.
+  ASSERT_EQ(unsetenv("BARACUDA_GEMM_SCALE_MODES"), 0);
+  {
+    GemmCase c = make_case("gated", DType::f8e4m3, DType::bf16, shapes(256, 256, 512), Major::row, Major::col,
+                           Major::row, rng);
+    c.desc.a_scale_mode = GemmScaleMode::outer_vector;
+    auto p = GemmPlan::select(*stream, c.desc);
+    ASSERT_FALSE(p.has_value());
+    EXPECT_NE(p.status().message().find("BARACUDA_GEMM_SCALE_MODES=1"), std::string::npos) << p.status().to_string();
+  }
+  ASSERT_EQ(setenv("BARACUDA_GEMM_SCALE_MODES", "1", 1), 0);
+  for (const Modes& md : modes)
+    for (const Mnk& s : {Mnk{256, 384, 512}, Mnk{128, 260, 300}, Mnk{512, 512, 1024}}) {
+      GemmCase c = make_case(std::string("fp8 scales ") + std::string(gemm_scale_mode_name(md.a)) + " x " +
+                                 std::string(gemm_scale_mode_name(md.b)) + " " + mnk_name(s),
+                             DType::f8e4m3, DType::bf16, shapes(s.m, s.n, s.k), Major::row, Major::col, Major::row, rng);
+      const int64_t kb = blocks(s.k);
+      c.desc.a_scale_mode = md.a;
+      c.desc.b_scale_mode = md.b;
+      switch (md.a) {
+        case GemmScaleMode::outer_vector: c.a_scale = pow2_scale_tensor({s.m, 1}, {}, 0.25, 0.5, rng); break;
+        case GemmScaleMode::block_1x128: c.a_scale = pow2_scale_tensor({s.m, kb}, {1, s.m}, 0.25, 0.5, rng); break;
+        case GemmScaleMode::block_128x128:
+          c.a_scale = pow2_scale_tensor({blocks(s.m), kb}, {pad4(kb), 1}, 0.25, 0.5, rng);
+          break;
+        case GemmScaleMode::tensor: break;
+      }
+      switch (md.b) {
+        case GemmScaleMode::outer_vector: c.b_scale = pow2_scale_tensor({1, s.n}, {}, 0.5, 1.25, rng); break;
+        case GemmScaleMode::block_1x128: c.b_scale = pow2_scale_tensor({kb, s.n}, {}, 0.5, 1.25, rng); break;
+        case GemmScaleMode::block_128x128:
+          c.b_scale = pow2_scale_tensor({kb, blocks(s.n)}, {1, pad4(kb)}, 0.5, 1.25, rng);
+          break;
+        case GemmScaleMode::tensor: break;
+      }
+      if (md.a != GemmScaleMode::tensor) c.desc.a_scale = c.a_scale->operand();
+      if (md.b != GemmScaleMode::tensor) c.desc.b_scale = c.b_scale->operand();
+      c.may_be_unsupported = !md.required;
+      check_case(c);
+    }
+  // A layout cuBLASLt cannot read (1x128 scales of A stored K-block major) is refused with a reason.
+  GemmCase bad = make_case("fp8 1x128 K-major scales", DType::f8e4m3, DType::bf16, shapes(256, 256, 512), Major::row,
+                           Major::col, Major::row, rng);
+  bad.desc.a_scale_mode = GemmScaleMode::block_1x128;
+  bad.desc.a_scale = Operand::tensor(DType::f32, {256, 4});
+  auto p = GemmPlan::select(*stream, bad.desc);
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.status().code(), StatusCode::not_supported);
+  EXPECT_NE(p.status().message().find("the scales of each K block contiguous"), std::string::npos) << p.status().to_string();
+  ASSERT_EQ(unsetenv("BARACUDA_GEMM_SCALE_MODES"), 0);
 }
 
 // ------------------------------------------------------------------------------------------------

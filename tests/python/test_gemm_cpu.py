@@ -153,3 +153,44 @@ def test_errors_quote_values(bc):
         bc.ops.linear(rand((2, 3), 1), rand((4, 3), 2), activation="tanh")
     with pytest.raises(bc.InvalidArgumentError, match="bias"):
         bc.ops.gemm(rand((3, 4), 1), rand((4, 2), 2), bias=rand((5,), 3))
+
+
+def test_scaled_mm_rowwise_and_block_scales(bc):
+    """fp8 scales per tensor, per row / column, per 1x128 and 128x128 block (the shape of each scale
+    tensor says which, as in torch._scaled_mm), against numpy with every scale expanded to its
+    element: small integers times powers of two, so the f32 result is exact."""
+    ml = pytest.importorskip("ml_dtypes", reason="numpy has no float8 without ml_dtypes")
+    rng = np.random.default_rng(41)
+    m, n, k = 6, 5, 300  # K: blocks of 128, 128 and 44
+    a = rng.integers(-3, 4, size=(m, k)).astype(ml.float8_e4m3fn)
+    b = rng.integers(-3, 4, size=(k, n)).astype(ml.float8_e4m3fn)
+
+    def pow2(shape):
+        return np.asarray(np.ldexp(1.0, rng.integers(-2, 3, size=shape)), dtype=np.float32)
+
+    def expand(s, rows, cols, block_rows, block_cols):
+        return np.repeat(np.repeat(s.astype(np.float64), block_rows, axis=0), block_cols, axis=1)[:rows, :cols]
+
+    kb = -(-k // 128)
+    cases = {
+        "tensor": (pow2(()), pow2(())),
+        "rowwise": (pow2((m, 1)), pow2((1, n))),
+        "1x128": (pow2((m, kb)), pow2((kb, n))),
+        "1x128 x 128x128": (pow2((m, kb)), pow2((kb, 1))),
+        "128x128": (pow2((1, kb)), pow2((kb, 1))),
+    }
+    def per_element(s, rows, cols, rows_per, cols_per):
+        if s.ndim == 0:
+            return s.astype(np.float64)
+        return expand(s, rows, cols, rows_per, cols_per)
+
+    for name, (sa, sb) in cases.items():
+        # A [m, k]: a scale row covers one row (rowwise, 1x128) or 128 rows (128x128); a scale
+        # column covers all of K (rowwise) or 128 of it. B [k, n] likewise, transposed.
+        ea = per_element(sa, m, k, 1 if sa.ndim and sa.shape[0] == m else 128, k if sa.ndim and sa.shape[1] == 1 else 128)
+        eb = per_element(sb, k, n, k if sb.ndim and sb.shape[0] == 1 else 128, 1 if sb.ndim and sb.shape[1] == n else 128)
+        want = (a.astype(np.float64) * ea) @ (b.astype(np.float64) * eb)
+        got = bc.ops.scaled_mm(a, b, sa, sb, out_dtype="f32")
+        np.testing.assert_array_equal(got, want.astype(np.float32), err_msg=name)
+    with pytest.raises(ValueError, match=r"scale_a of shape \[6, 2\] matches no scale mode"):
+        bc.ops.scaled_mm(a, b, pow2((m, 2)), pow2(()), out_dtype="f32")

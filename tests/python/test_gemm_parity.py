@@ -149,6 +149,40 @@ def test_scaled_mm_fp8(bc, out_dtype):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("recipe", ["rowwise", "1x128 x 128x128"])
+def test_scaled_mm_rowwise_and_block_scales(bc, device, recipe, monkeypatch):
+    """Per-row scales and DeepSeek-V3's block recipe (1x128 activations, 128x128 weights), each scale
+    tensor laid out as torch._scaled_mm (and cuBLASLt) take it; against the f64 product with every
+    scale expanded to its element, and against torch._scaled_mm where it runs. On CUDA these modes
+    are behind BARACUDA_GEMM_SCALE_MODES=1 until verified."""
+    monkeypatch.setenv("BARACUDA_GEMM_SCALE_MODES", "1")
+    m, n, k = 256, 384, 512
+    kb = k // 128
+    g = torch.Generator(device="cpu").manual_seed(23)
+    a = (torch.rand((m, k), generator=g) * 4 - 2).to(torch.float8_e4m3fn).to(device)
+    w = (torch.rand((n, k), generator=g) * 4 - 2).to(torch.float8_e4m3fn).to(device)
+    pow2 = lambda shape: torch.pow(2.0, torch.randint(-2, 2, shape, generator=g).float())  # noqa: E731
+    if recipe == "rowwise":
+        sa, sb = pow2((m, 1)).to(device), pow2((1, n)).to(device)
+        ea, eb = sa.double().expand(m, k), sb.double().expand(k, n)
+    else:
+        sa = pow2((m, kb)).to(device).t().contiguous().t()  # each K block's M scales contiguous
+        sw = pow2((n // 128, kb)).to(device)                # per 128x128 block of W [N, K]
+        sb = sw.t()                                         # B = W^T: [K/128, N/128]
+        ea = sa.double().repeat_interleave(128, dim=1)
+        eb = sb.double().repeat_interleave(128, dim=0).repeat_interleave(128, dim=1)
+    want = (a.double() * ea) @ (w.double().t() * eb)
+    got = bc.ops.scaled_mm(a, w.t(), sa, sb, out_dtype=torch.bfloat16)
+    check(got, want, torch.bfloat16, k, f"scaled_mm {recipe}")
+    if device == "cuda":
+        try:
+            ref = torch._scaled_mm(a, w.t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16)
+        except (RuntimeError, NotImplementedError) as e:  # a torch build without the mode
+            pytest.skip(f"torch._scaled_mm refuses {recipe}: {e}")
+        check(got, ref.double(), torch.bfloat16, k, f"scaled_mm {recipe} vs torch._scaled_mm")
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_errors(bc, device):
     a, b = rnd((3, 4), torch.float32, device, 1), rnd((5, 2), torch.float32, device, 2)
     with pytest.raises(bc.InvalidArgumentError):

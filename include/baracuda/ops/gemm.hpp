@@ -20,13 +20,18 @@
 //  * f64 -> f64; f32 -> f32 (IEEE f32 math, or tf32 tensor cores when allow_tf32);
 //    f16 -> f16, bf16 -> bf16 (f32 accumulation, as torch).
 //  * fp8 (e4m3 or e5m2, A and B may differ) -> D of bf16, f16, f32, e4m3 or e5m2 (the
-//    descriptor's d.dtype), f32 accumulation. The run() args must give per-tensor f32 scales
-//    a_scale and b_scale (and d_scale when D is fp8); amax (an f32 scalar output, when the
+//    descriptor's d.dtype), f32 accumulation. The run() args must give f32 scales a_scale and
+//    b_scale (and d_scale, a scalar, when D is fp8); amax (an f32 scalar output, when the
 //    descriptor asks for it) receives max |y| before d_scale. torch._scaled_mm's convention.
+//    a_scale_mode / b_scale_mode say how many scales each operand has (GemmScaleMode below):
+//    one per tensor (default), one per row of A / column of B (torch's "rowwise"), or one per
+//    128-element block along K (1x128) or per 128x128 block (DeepSeek-V3's recipe). The product is
+//    sum_k (A[m,k] sa(m,k)) (B[k,n] sb(k,n)) with sa / sb the scale of the block holding the
+//    element. Non-tensor modes take a single batch entry.
 //  * i8 x i8 -> i32 with exact int32 accumulation (torch._int_mm); alpha and beta must be
 //    integers; no bias / activation / pre-activation / bias gradient.
 // Epilogue, in this order (cuBLASLt's):
-//    y = alpha * a_scale * b_scale * sum_k op(A)[m,k] op(B)[k,n] + beta * C[m,n] + bias
+//    y = alpha * sum_k (a_scale op(A)[m,k]) (b_scale op(B)[k,n]) + beta * C[m,n] + bias
 //    pre_activation = y (optional output, the backward's input);  y = act(y);
 //    amax = max |y| (fp8 D);  D = round(d_scale * y) to D's dtype (d_scale: fp8 D only).
 //  * bias: a vector along rows (length M: bias[m]) or columns (length N: bias[n], the
@@ -65,6 +70,16 @@ enum class GemmVectorAxis : uint8_t {
 };
 std::string_view gemm_vector_axis_name(GemmVectorAxis a);
 
+// How an fp8 operand's f32 scales cover it (Kb = ceil(K / 128), Mb = ceil(M / 128), Nb = ceil(N / 128)).
+// Shapes of the scale tensors, A's / B's:
+enum class GemmScaleMode : uint8_t {
+  tensor,         // [] or [1] / [] or [1]: one scale for the matrix
+  outer_vector,   // [M, 1] / [1, N]: one per row of A, one per column of B ("rowwise")
+  block_1x128,    // [M, Kb] / [Kb, N]: one per 128 consecutive elements along K
+  block_128x128,  // [Mb, Kb] / [Kb, Nb]: one per 128 x 128 block
+};
+std::string_view gemm_scale_mode_name(GemmScaleMode m);
+
 struct GemmDescriptor {
   Operand a;                              // [batch..., M, K]
   Operand b;                              // [batch..., K, N]
@@ -81,6 +96,11 @@ struct GemmDescriptor {
   std::optional<Operand> bias_grad;       // [M] (bias_grad_axis rows) or [N] (columns)
   GemmVectorAxis bias_grad_axis = GemmVectorAxis::rows;
   bool amax = false;                      // fp8 D: write max |y| before d_scale to args.amax
+  // fp8 scales (see GemmScaleMode). a_scale / b_scale describe a non-tensor mode's scale tensor
+  // (f32, the mode's shape, strides as stored); absent: packed row-major.
+  GemmScaleMode a_scale_mode = GemmScaleMode::tensor;
+  GemmScaleMode b_scale_mode = GemmScaleMode::tensor;
+  std::optional<Operand> a_scale, b_scale;
   size_t alignment = 16;                  // byte alignment the caller promises for every matrix pointer
   // Scratch memory an implementation may book (cuBLASLt's heuristic picks algorithms within it).
   size_t max_workspace_bytes = size_t{32} << 20;
@@ -95,7 +115,7 @@ struct GemmDescriptor {
 struct GemmArgs {
   TensorRef a, b, c;
   TensorRef bias;
-  TensorRef a_scale, b_scale, d_scale;  // fp8: f32 scalars (shape [] or [1]) in the plan's memory
+  TensorRef a_scale, b_scale, d_scale;  // fp8: f32 scales in the plan's memory (scalars: shape [] or [1])
   TensorMut d;
   TensorMut pre_activation, bias_grad;
   TensorMut amax;                        // f32 scalar (shape [] or [1])
@@ -120,7 +140,8 @@ struct GemmSignature {
   bool fp8 = false;                  // fp8 inputs (scales required)
   bool integer = false;              // i8 x i8 -> i32
   DType accumulator = DType::f32;    // f64 for f64, i64-exact int32 for int8, f32 otherwise
-  // Expected operands (nullopt: the slot must stay undefined). Scales and amax are f32 scalars.
+  // Expected operands (nullopt: the slot must stay undefined). amax and d_scale are f32 scalars,
+  // a_scale / b_scale too in the tensor mode (is_scalar marks that: shape [] or [1] accepted).
   std::optional<Operand> a, b, c, d, bias, pre_activation, bias_grad;
   std::optional<Operand> a_scale, b_scale, d_scale, amax;
 };

@@ -51,10 +51,17 @@ Status check_args(const GemmDescriptor& d, const GemmSignature& sig, const GemmA
   const std::string fp8_a = "A is " + std::string(dtype_name(d.a.dtype));
   const std::string fp8_b = "B is " + std::string(dtype_name(d.b.dtype));
   const std::string fp8_d = "D is " + std::string(dtype_name(d.d.dtype));
-  BARACUDA_TRY(check_scalar("a_scale", a.a_scale, sig.a_scale, device,
-                            sig.a_scale ? fp8_a + " (per-tensor scales are required for fp8)" : fp8_a + ", not fp8"));
-  BARACUDA_TRY(check_scalar("b_scale", a.b_scale, sig.b_scale, device,
-                            sig.b_scale ? fp8_b + " (per-tensor scales are required for fp8)" : fp8_b + ", not fp8"));
+  // Scales: f32 scalars in the tensor mode, the mode's tensor otherwise (4-byte aligned f32 data).
+  if (d.a_scale_mode == GemmScaleMode::tensor)
+    BARACUDA_TRY(check_scalar("a_scale", a.a_scale, sig.a_scale, device,
+                              sig.a_scale ? fp8_a + " (scales are required for fp8)" : fp8_a + ", not fp8"));
+  else
+    BARACUDA_TRY(check_slot("a_scale", a.a_scale, sig.a_scale, device, 4));
+  if (d.b_scale_mode == GemmScaleMode::tensor)
+    BARACUDA_TRY(check_scalar("b_scale", a.b_scale, sig.b_scale, device,
+                              sig.b_scale ? fp8_b + " (scales are required for fp8)" : fp8_b + ", not fp8"));
+  else
+    BARACUDA_TRY(check_slot("b_scale", a.b_scale, sig.b_scale, device, 4));
   BARACUDA_TRY(check_scalar("d_scale", a.d_scale, sig.d_scale, device,
                             sig.d_scale ? fp8_d + " (an fp8 output needs its scale)" : fp8_d + ", not fp8"));
   BARACUDA_TRY(check_scalar("amax", a.amax, sig.amax, device,

@@ -52,7 +52,58 @@ Status check_vector(const std::string& what, const Operand& o, GemmVectorAxis ax
 
 bool is_integral_value(double v) { return std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0; }
 
+int64_t blocks_of(int64_t len) { return (len + 127) / 128; }
+
+// The f32 scale tensor of one fp8 operand: a scalar in the tensor mode; otherwise the mode's shape
+// (gemm.hpp), with the strides of the descriptor's layout when it gives one.
+Result<Operand> scale_operand(const char* what, GemmScaleMode mode, const std::optional<Operand>& layout, bool is_a,
+                              const GemmSignature& sig) {
+  const std::string name = std::string(what);
+  if (gemm_scale_mode_name(mode) == "invalid")
+    return invalid_argument(gemm::kTag + "unknown " + name + " mode id " + std::to_string(static_cast<int>(mode)));
+  if (mode == GemmScaleMode::tensor) {
+    if (layout)
+      return invalid_argument(gemm::kTag + name + " layout is given but its mode is 'tensor' (a scalar needs none)");
+    return Operand::tensor(DType::f32, {});
+  }
+  if (!sig.fp8)
+    return invalid_argument(gemm::kTag + name + " mode " + std::string(gemm_scale_mode_name(mode)) +
+                            " needs fp8 inputs");
+  if (sig.batch != 1)
+    return invalid_argument(gemm::kTag + name + " mode " + std::string(gemm_scale_mode_name(mode)) +
+                            " takes a single batch entry, got batch shape " + shape_to_string(sig.batch_shape));
+  const int64_t outer = is_a ? sig.m : sig.n, kb = blocks_of(sig.k);
+  std::vector<int64_t> inner_outer;  // [outer-ish, k-ish] for A, transposed for B
+  switch (mode) {
+    case GemmScaleMode::outer_vector: inner_outer = {outer, 1}; break;
+    case GemmScaleMode::block_1x128: inner_outer = {outer, kb}; break;
+    case GemmScaleMode::block_128x128: inner_outer = {blocks_of(outer), kb}; break;
+    case GemmScaleMode::tensor: break;
+  }
+  const std::vector<int64_t> shape = is_a ? inner_outer : std::vector<int64_t>{inner_outer[1], inner_outer[0]};
+  if (!layout) return Operand::tensor(DType::f32, shape);
+  BARACUDA_TRY(check_layout(name, *layout));
+  if (layout->dtype != DType::f32)
+    return invalid_argument(gemm::kTag + name + " must be f32, got " + dn(layout->dtype));
+  if (layout->shape != shape)
+    return invalid_argument(gemm::kTag + name + " has shape " + shape_to_string(layout->shape) + ", expected " +
+                            shape_to_string(shape) + " for mode " + std::string(gemm_scale_mode_name(mode)) +
+                            " (M=" + std::to_string(sig.m) + ", N=" + std::to_string(sig.n) + ", K=" +
+                            std::to_string(sig.k) + ")");
+  return *layout;
+}
+
 }  // namespace
+
+std::string_view gemm_scale_mode_name(GemmScaleMode m) {
+  switch (m) {
+    case GemmScaleMode::tensor: return "tensor";
+    case GemmScaleMode::outer_vector: return "outer_vector";
+    case GemmScaleMode::block_1x128: return "block_1x128";
+    case GemmScaleMode::block_128x128: return "block_128x128";
+  }
+  return "invalid";
+}
 
 std::string_view gemm_activation_name(GemmActivation a) {
   switch (a) {
@@ -199,9 +250,14 @@ Result<GemmSignature> infer_signature(const GemmDescriptor& d) {
   sig.pre_activation = d.pre_activation;
   sig.bias_grad = d.bias_grad;
   const Operand scalar = Operand::tensor(DType::f32, {});
+  BARACUDA_ASSIGN_OR_RETURN(Operand a_scale, scale_operand("a_scale", d.a_scale_mode, d.a_scale, true, sig));
+  BARACUDA_ASSIGN_OR_RETURN(Operand b_scale, scale_operand("b_scale", d.b_scale_mode, d.b_scale, false, sig));
+  if ((d.a_scale_mode != GemmScaleMode::tensor || d.b_scale_mode != GemmScaleMode::tensor) && d.bias_grad)
+    return invalid_argument(tag + "bias_grad (the sum of op(A) or op(B) over k) is not defined with per-row or "
+                            "per-block scales");
   if (sig.fp8) {
-    sig.a_scale = scalar;
-    sig.b_scale = scalar;
+    sig.a_scale = a_scale;
+    sig.b_scale = b_scale;
     if (is_fp8(td)) sig.d_scale = scalar;
   }
   if (d.amax) sig.amax = scalar;
@@ -224,6 +280,8 @@ std::string GemmFamily::describe(const GemmDescriptor& d) {
   if (d.pre_activation) s += ", pre_activation";
   if (d.bias_grad) s += ", bias_grad " + std::string(gemm_vector_axis_name(d.bias_grad_axis));
   if (d.amax) s += ", amax";
+  if (d.a_scale_mode != GemmScaleMode::tensor) s += ", a_scale " + std::string(gemm_scale_mode_name(d.a_scale_mode));
+  if (d.b_scale_mode != GemmScaleMode::tensor) s += ", b_scale " + std::string(gemm_scale_mode_name(d.b_scale_mode));
   if (d.allow_tf32) s += ", allow_tf32";
   return s + ")";
 }

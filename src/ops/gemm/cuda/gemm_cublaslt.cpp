@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -56,6 +57,9 @@ struct LtConfig {
   cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
   bool has_bias = false, has_bias_grad = false, has_aux = false;
   bool fp8 = false, d_fp8 = false, amax = false;
+  // fp8 scale modes of cuBLASLt's A and B (after the row-major swap).
+  cublasLtMatmulMatrixScale_t lib_a_scale = CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+  cublasLtMatmulMatrixScale_t lib_b_scale = CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
 };
 
 // The pointers that live in the matmul descriptor (dummies at plan time: the heuristic reads
@@ -102,6 +106,10 @@ Status init_matmul_desc(cublasLtMatmulDescOpaque_t* storage, const LtConfig& c, 
   if (c.fp8) {
     BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, c.p.swapped ? ptr.b_scale : ptr.a_scale, "A_SCALE_POINTER"));
     BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, c.p.swapped ? ptr.a_scale : ptr.b_scale, "B_SCALE_POINTER"));
+    if (c.lib_a_scale != CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F)
+      BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, static_cast<int32_t>(c.lib_a_scale), "A_SCALE_MODE"));
+    if (c.lib_b_scale != CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F)
+      BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, static_cast<int32_t>(c.lib_b_scale), "B_SCALE_MODE"));
     if (c.d_fp8) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, ptr.d_scale, "D_SCALE_POINTER"));
     if (c.amax) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_AMAX_D_POINTER, ptr.amax, "AMAX_D_POINTER"));
   }
@@ -128,6 +136,53 @@ Status init_layout(cublasLtMatrixLayoutOpaque_t* storage, cudaDataType type, con
 }
 
 bool is_empty(const GemmSignature& sig) { return sig.m == 0 || sig.n == 0 || sig.batch == 0; }
+
+// An fp8 operand's per-row / per-block scales as cuBLASLt (12.9+, Hopper) reads them: each mode
+// implies the scale tensor's layout (there is no leading-dimension attribute for it). What is
+// required here is what PyTorch's _scaled_mm passes it:
+//  * outer_vector: one contiguous f32 per row of A / column of B;
+//  * block_1x128: "outer-dim major": for each K block, the M (or N) scales contiguous; M (or N)
+//    a multiple of 4 (PyTorch's callers pad the tokens to 4);
+//  * block_128x128: for each block row of A (block column of B), its K-block scales contiguous,
+//    the stride between them ceil(K/128) rounded up to 4 (PyTorch's callers pad it so).
+// Not yet run on a GPU: refused unless BARACUDA_GEMM_SCALE_MODES=1 (read at plan time) until the
+// GPU suite has checked it against the CPU reference.
+Result<cublasLtMatmulMatrixScale_t> lib_scale_mode(const char* what, GemmScaleMode mode, const Operand& scale,
+                                                   bool is_a) {
+  if (mode == GemmScaleMode::tensor) return CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+  const char* gate = std::getenv("BARACUDA_GEMM_SCALE_MODES");
+  if (!gate || std::string(gate) != "1")
+    return not_supported(kTag + std::string(what) + " mode " + std::string(gemm_scale_mode_name(mode)) +
+                         " on cuBLASLt has not yet run on a GPU; BARACUDA_GEMM_SCALE_MODES=1 enables it");
+  const std::vector<int64_t> strides = scale.strides.empty() ? contiguous_strides(scale.shape) : scale.strides;
+  // (outer index, k-block index) -> stride, whichever dims they are for A ([outer, k]) or B ([k, outer]).
+  const int64_t outer_stride = is_a ? strides[0] : strides[1], k_stride = is_a ? strides[1] : strides[0];
+  const int64_t outer_len = is_a ? scale.shape[0] : scale.shape[1], k_len = is_a ? scale.shape[1] : scale.shape[0];
+  const std::string why = kTag + std::string(what) + " mode " + std::string(gemm_scale_mode_name(mode)) + " with shape " +
+                          shape_to_string(scale.shape) + " and strides " + shape_to_string(strides) + ": cuBLASLt needs ";
+  switch (mode) {
+    case GemmScaleMode::outer_vector:
+      if (outer_len > 1 && outer_stride != 1) return not_supported(why + "the vector contiguous");
+      return CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+    case GemmScaleMode::block_1x128: {
+      if (outer_len % 4 != 0)
+        return not_supported(why + (is_a ? "M" : "N") + " a multiple of 4, got " + std::to_string(outer_len));
+      if ((outer_len > 1 && outer_stride != 1) || (k_len > 1 && k_stride != outer_len))
+        return not_supported(why + "the scales of each K block contiguous (strides " +
+                             (is_a ? "[1, " + std::to_string(outer_len) + "]" : "[" + std::to_string(outer_len) + ", 1]") + ")");
+      return CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
+    }
+    case GemmScaleMode::block_128x128: {
+      const int64_t ld = (k_len + 3) / 4 * 4;
+      if ((k_len > 1 && k_stride != 1) || (outer_len > 1 && outer_stride != ld))
+        return not_supported(why + "each block " + (is_a ? "row" : "column") + "'s K-block scales contiguous, " +
+                             std::to_string(ld) + " apart (ceil(K/128) rounded up to 4)");
+      return CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F;
+    }
+    case GemmScaleMode::tensor: break;
+  }
+  return CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+}
 
 // The checks that need no library call: dtypes, epilogue mapping, layouts. Fills `cfg`.
 Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Device& device, LtConfig& cfg) {
@@ -200,6 +255,14 @@ Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Devi
   cfg.has_bias_grad = d.bias_grad.has_value();
   cfg.has_aux = p.has_aux;
   cfg.fp8 = sig.fp8;
+  if (sig.fp8) {
+    BARACUDA_ASSIGN_OR_RETURN(cublasLtMatmulMatrixScale_t a_mode,
+                              lib_scale_mode("a_scale", d.a_scale_mode, *sig.a_scale, true));
+    BARACUDA_ASSIGN_OR_RETURN(cublasLtMatmulMatrixScale_t b_mode,
+                              lib_scale_mode("b_scale", d.b_scale_mode, *sig.b_scale, false));
+    cfg.lib_a_scale = p.swapped ? b_mode : a_mode;
+    cfg.lib_b_scale = p.swapped ? a_mode : b_mode;
+  }
   cfg.d_fp8 = is_fp8(d.d.dtype);
   cfg.amax = d.amax;
   switch (d.a.dtype) {
@@ -290,6 +353,17 @@ class HostAlphaBeta {
   float a32_ = 0, b32_ = 0;
   int32_t ai_ = 0, bi_ = 0;
 };
+
+// Bytes an f32 scale operand spans from its first element (at least 16).
+size_t scale_bytes(const Operand& o) {
+  const std::vector<int64_t> st = o.strides.empty() ? contiguous_strides(o.shape) : o.strides;
+  int64_t last = 0;
+  for (size_t i = 0; i < o.shape.size(); ++i) {
+    if (o.shape[i] == 0) return 16;
+    last += (o.shape[i] - 1) * st[i];
+  }
+  return std::max<size_t>(16, static_cast<size_t>(last + 1) * 4);
+}
 
 // Bytes a column-major matrix (with its strided batch) spans from its first element.
 size_t span_bytes(const ColumnMajorMatrix& m, int64_t batch, size_t element_size) {
@@ -453,15 +527,18 @@ class LtGemm final : public Executable<GemmFamily> {
     ScratchBuffer c(p.has_c ? span_bytes(p.c, p.batch, dtype_size(d_.c->dtype)) : 0);
     ScratchBuffer aux(p.has_aux ? span_bytes(p.aux, p.batch, dtype_size(d_.pre_activation->dtype)) : 0);
     ScratchBuffer vec(static_cast<size_t>(std::max(p.m, p.n)) * 8 + 256), scalars(256), ws(ws_bytes);
-    for (const ScratchBuffer* sb : {&a, &b, &dd, &c, &aux, &vec, &scalars, &ws})
+    // Per-row / per-block scales (zeros: the timing does not depend on their values).
+    ScratchBuffer a_scales(sig_.a_scale ? scale_bytes(*sig_.a_scale) : 0);
+    ScratchBuffer b_scales(sig_.b_scale ? scale_bytes(*sig_.b_scale) : 0);
+    for (const ScratchBuffer* sb : {&a, &b, &dd, &c, &aux, &vec, &scalars, &ws, &a_scales, &b_scales})
       if (!sb->ok()) return "autotune skipped: scratch allocation failed";
     LtPointers ptr;
     char* sc = static_cast<char*>(scalars.get());
     ptr.bias = vec.get();
     ptr.bias_grad = vec.get();
     ptr.aux = aux.get();
-    ptr.a_scale = sc;
-    ptr.b_scale = sc + 16;
+    ptr.a_scale = d_.a_scale_mode == GemmScaleMode::tensor ? static_cast<const void*>(sc) : a_scales.get();
+    ptr.b_scale = d_.b_scale_mode == GemmScaleMode::tensor ? static_cast<const void*>(sc + 16) : b_scales.get();
     ptr.d_scale = sc + 32;
     ptr.amax = sc + 48;
     cublasLtMatmulDescOpaque_t md;

@@ -110,11 +110,33 @@ class RefGemm final : public Executable<GemmFamily> {
       for (int64_t k = 0; k < K; ++k) bt[n * K + k] = load(byte_ptr(a.b, ob + k * brs + n * bcs), a.b.dtype);
   }
 
+  // The scale of element (row, k) of op(A) (is_a) or (k, col) of op(B), for a non-tensor mode.
+  static double block_scale(const TensorRef& t, GemmScaleMode mode, bool is_a, int64_t outer, int64_t k) {
+    int64_t o = outer, kk = k / 128;
+    if (mode == GemmScaleMode::outer_vector) kk = 0;
+    if (mode == GemmScaleMode::block_128x128) o = outer / 128;
+    const int64_t i0 = is_a ? o : kk, i1 = is_a ? kk : o;
+    return load_as_double(byte_ptr(t, i0 * t.stride(0) + i1 * t.stride(1)), t.dtype);
+  }
+
+  // Folds the per-row / per-block scales into the loaded operands (am: M x K, bt: N x K).
+  void apply_block_scales(const GemmArgs& a, std::vector<double>& am, std::vector<double>& bt) const {
+    const int64_t M = sig_.m, N = sig_.n, K = sig_.k;
+    if (d_.a_scale_mode != GemmScaleMode::tensor)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k) am[m * K + k] *= block_scale(a.a_scale, d_.a_scale_mode, true, m, k);
+    if (d_.b_scale_mode != GemmScaleMode::tensor)
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) bt[n * K + k] *= block_scale(a.b_scale, d_.b_scale_mode, false, n, k);
+  }
+
   Status run_float(const GemmArgs& a) const {
     const int64_t M = sig_.m, N = sig_.n, K = sig_.k;
-    const auto scalar = [](const TensorRef& t) { return t.defined() ? load_as_double(t.data, t.dtype) : 1.0; };
-    const double ab_scale = d_.alpha * scalar(a.a_scale) * scalar(a.b_scale);
-    const double d_scale = scalar(a.d_scale);
+    const auto scalar = [](const TensorRef& t, GemmScaleMode mode) {
+      return t.defined() && mode == GemmScaleMode::tensor ? load_as_double(t.data, t.dtype) : 1.0;
+    };
+    const double ab_scale = d_.alpha * scalar(a.a_scale, d_.a_scale_mode) * scalar(a.b_scale, d_.b_scale_mode);
+    const double d_scale = scalar(a.d_scale, GemmScaleMode::tensor);
     const bool read_c = d_.beta != 0.0 && a.c.defined();
     const int64_t c_rs = read_c ? tail_stride(a.c.layout, 2) : 0, c_cs = read_c ? tail_stride(a.c.layout, 1) : 0;
     const int64_t d_rs = a.d.layout.strides[a.d.rank() - 2], d_cs = a.d.layout.strides[a.d.rank() - 1];
@@ -132,6 +154,7 @@ class RefGemm final : public Executable<GemmFamily> {
     for (int64_t bi = 0; bi < sig_.batch; ++bi) {
       const std::vector<int64_t> bidx = unravel(bi);
       load_operands(a, bidx, am, bt, [](const void* p, DType t) { return load_as_double(p, t); });
+      if (sig_.fp8) apply_block_scales(a, am, bt);
       const int64_t oc = read_c ? batch_offset(a.c.layout, bidx, std::min(a.c.rank(), 2)) : 0;
       const int64_t od = batch_offset(a.d.layout, bidx, 2);
       const int64_t op = aux ? batch_offset(a.pre_activation.layout, bidx, 2) : 0;
