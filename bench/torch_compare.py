@@ -163,6 +163,35 @@ def torch_gemm_cases():
     yield "mm_fp8_8192", lambda: torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
 
 
+def torch_grouped_cases():
+    """The twins of baracuda_grouped_gemm_bench (MoE forward, 64 experts, K 4096, N 14336, bf16, W
+    stored [G, N, K]; the same routings): torch._grouped_mm for the grouped records and a loop of
+    torch.mm over the experts for the *_per_expert_loop records."""
+    G, K, N = 64, 4096, 14336
+    routings = {"moe_bf16_64x512x14336x4096": [512] * G,
+                "moe_bf16_skewed": [(g * 97) % 1025 if g % 2 else 1024 - (g * 97 - 97) % 1025 for g in range(G)]}
+    w = torch.randn(G, N, K, device="cuda", dtype=torch.bfloat16)
+    for name, sizes in routings.items():
+        x = torch.randn(sum(sizes), K, device="cuda", dtype=torch.bfloat16)
+        ends = torch.tensor(list(itertools.accumulate(sizes)), device="cuda", dtype=torch.int32)
+        starts = [0] + list(itertools.accumulate(sizes))[:-1]
+
+        def loop(x=x, sizes=sizes, starts=starts):
+            for g, (s0, n) in enumerate(zip(starts, sizes)):
+                if n:
+                    torch.mm(x[s0:s0 + n], w[g].t())
+
+        def grouped(x=x, ends=ends):
+            return torch._grouped_mm(x, w.transpose(1, 2), offs=ends)
+
+        try:  # torch builds without _grouped_mm (or without this layout) leave the column empty
+            grouped()
+            yield name, grouped
+        except (AttributeError, RuntimeError) as e:
+            print(f"torch._grouped_mm unavailable for {name}: {e}")
+        yield name + "_per_expert_loop", loop
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--render", help="rewrite the markdown beside this merged JSON and stop (no timing)")
@@ -186,7 +215,9 @@ def main():
             result["records"].extend(part["records"])
     wanted = {r["case"] for r in result["records"]}
     torch_ms = {}
-    for case, fn in itertools.chain(torch_cases(), torch_gemm_cases() if any(c.startswith("mm_") for c in wanted) else ()):
+    gemm = torch_gemm_cases() if any(c.startswith("mm_") for c in wanted) else ()
+    grouped = torch_grouped_cases() if any(c.startswith("moe_") for c in wanted) else ()
+    for case, fn in itertools.chain(torch_cases(), gemm, grouped):
         if case in wanted:
             torch_ms[case] = median_ms(fn)
         torch.cuda.empty_cache()
