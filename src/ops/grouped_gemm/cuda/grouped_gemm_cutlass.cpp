@@ -135,6 +135,8 @@ Status cutlass_supports(const GroupedGemmDescriptor& desc, const Device& device)
   if (!device.is_cuda() || device.sm != 90)
     return not_supported(kTag + "the CUTLASS grouped kernel is built for sm_90a (Hopper) only; device is " +
                          device.to_string());
+  if (desc.split != GroupedGemmSplit::rows)
+    return not_supported(kTag + "split=contraction is not implemented by the CUTLASS kernel yet");
   BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
   if (sig.n < 1 || sig.k < 1 || sig.n > INT32_MAX || sig.k > INT32_MAX)
     return not_supported(kTag + "N=" + std::to_string(sig.n) + ", K=" + std::to_string(sig.k) +

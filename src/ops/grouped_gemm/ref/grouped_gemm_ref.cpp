@@ -102,8 +102,10 @@ class RefGroupedGemm final : public Executable<GroupedGemmFamily> {
 
 }  // namespace
 
-Status ref_supports(const GroupedGemmDescriptor&, const Device& device) {
+Status ref_supports(const GroupedGemmDescriptor& desc, const Device& device) {
   if (!device.is_cpu()) return not_supported("the CPU reference runs on the CPU");
+  if (desc.split != GroupedGemmSplit::rows)
+    return not_supported(kTag + "split=contraction is not implemented by the CPU reference yet");
   return Status::ok();
 }
 
