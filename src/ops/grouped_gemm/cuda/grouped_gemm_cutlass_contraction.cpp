@@ -149,15 +149,15 @@ class CutlassContractionGroupedGemm final : public Executable<GroupedGemmFamily>
 
 }  // namespace
 
-Status cutlass_contraction_supports(const GroupedGemmDescriptor& desc, const Device& device) {
+Status cutlass_contraction_supports(const GroupedGemmDescriptor& desc, const Device&) {
   BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
   if (desc.alignment < 16)
     return not_supported(kTag + "alignment " + std::to_string(desc.alignment) + " bytes; TMA needs 16");
   BARACUDA_TRY(contraction_strides(desc, sig).status());
   // Last, so that a layout the kernel could never read is reported as such.
   if (!contraction_kernel_enabled())
-    return not_supported(kTag + "split=contraction on the CUTLASS kernel (" + device.to_string() +
-                         ") is not yet verified on a GPU; BARACUDA_GROUPED_SPLIT_K=1 enables it");
+    return not_supported(kTag + "split=contraction on the CUTLASS kernel is not yet verified on a GPU; "
+                         "BARACUDA_GROUPED_SPLIT_K=1 enables it");
   return Status::ok();
 }
 
