@@ -6,9 +6,10 @@
 //  * the setup kernel (one block) checks the offsets against K_total (a block-wide vote: every
 //    group runs or none does), writes each group's problem (M, N, K_g), pointers
 //    A + off[g] * lda, B + off[g] * ldb, D + g * d_group_stride, and strides, and lists the empty
-//    groups. An empty group is handed to CUTLASS as M = 0 (no tiles), never as K = 0: a tile
-//    with no k-tiles would run the mainloop on a pipeline nothing fills, and nothing says it
-//    writes zeros.
+//    groups. An empty group is handed to CUTLASS as M = 0 (no tiles), never as K = 0: in
+//    CUTLASS 4.2's array mainloop (sm90_mma_array_tma_gmma_ss_warpspecialized.hpp) a tile with
+//    k_tile_count 0 issues no GMMA, so its accumulator fragment is never zeroed and the epilogue
+//    would store alpha times uninitialized registers.
 //  * the zero kernel writes D[g] = 0 for each listed empty group (torch._grouped_mm's empty sum).
 //    With invalid offsets the list is empty and D is left untouched.
 //
