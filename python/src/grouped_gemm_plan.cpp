@@ -1,4 +1,4 @@
-// baracuda._C.GroupedGemmPlan: Plan<GroupedGemmFamily> for Python (MoE grouped GEMM);
+// baracuda._C.GroupedGemmPlan: Plan<GroupedGemmFamily> for Python (MoE grouped GEMM, both splits);
 // grouped_gemm_infer_signature.
 #include "bindings.hpp"
 #include "plan_holder.hpp"
@@ -13,7 +13,15 @@ struct GroupedGemmSpecs {
   double alpha = 1.0;
   bool status = false;
   size_t alignment = 16;
+  std::string_view split = "rows";
 };
+
+// "rows" or "contraction" (InvalidArgumentError otherwise).
+GroupedGemmSplit parse_split(std::string_view name) {
+  if (name == "rows") return GroupedGemmSplit::rows;
+  if (name == "contraction") return GroupedGemmSplit::contraction;
+  throw_invalid("[grouped_gemm] split must be 'rows' or 'contraction', got '" + std::string(name) + "'");
+}
 
 GroupedGemmDescriptor make_grouped_gemm_descriptor(const GroupedGemmSpecs& s) {
   GroupedGemmDescriptor d;
@@ -24,6 +32,7 @@ GroupedGemmDescriptor make_grouped_gemm_descriptor(const GroupedGemmSpecs& s) {
   d.alpha = s.alpha;
   d.status = s.status;
   d.alignment = s.alignment;
+  d.split = parse_split(s.split);
   return d;
 }
 
@@ -33,6 +42,7 @@ nb::dict grouped_gemm_signature_to_dict(const GroupedGemmSignature& s) {
   d["n"] = s.n;
   d["k"] = s.k;
   d["groups"] = s.groups;
+  d["split"] = std::string(grouped_gemm_split_name(s.split));
   return d;
 }
 
@@ -70,10 +80,10 @@ class PyGroupedGemmPlan : public PlanHolder<GroupedGemmFamily> {
 };
 
 GroupedGemmSpecs specs_from(nb::handle a, nb::handle b, nb::handle d, std::string_view offsets_dtype, double alpha,
-                            bool status, size_t alignment) {
+                            bool status, size_t alignment, std::string_view split) {
   GroupedGemmSpecs s;
   s.a = a, s.b = b, s.d = d;
-  s.offsets_dtype = offsets_dtype, s.alpha = alpha, s.status = status, s.alignment = alignment;
+  s.offsets_dtype = offsets_dtype, s.alpha = alpha, s.status = status, s.alignment = alignment, s.split = split;
   return s;
 }
 
@@ -82,32 +92,36 @@ GroupedGemmSpecs specs_from(nb::handle a, nb::handle b, nb::handle d, std::strin
 void register_grouped_gemm(nb::module_& m) {
   m.def(
       "grouped_gemm_infer_signature",
-      [](nb::handle a, nb::handle b, nb::handle d, std::string_view offsets_dtype, double alpha, bool status) {
-        return grouped_gemm_signature_to_dict(
-            unwrap(infer_signature(make_grouped_gemm_descriptor(specs_from(a, b, d, offsets_dtype, alpha, status, 16)))));
+      [](nb::handle a, nb::handle b, nb::handle d, std::string_view offsets_dtype, double alpha, bool status,
+         std::string_view split) {
+        return grouped_gemm_signature_to_dict(unwrap(
+            infer_signature(make_grouped_gemm_descriptor(specs_from(a, b, d, offsets_dtype, alpha, status, 16, split)))));
       },
       nb::arg("a"), nb::arg("b"), nb::arg("d"), nb::arg("offsets_dtype") = "i32", nb::arg("alpha") = 1.0,
-      nb::arg("status") = false,
-      "The geometry select() infers: {'m_total', 'n', 'k', 'groups'} (raises for an invalid descriptor).");
+      nb::arg("status") = false, nb::arg("split") = "rows",
+      "The geometry select() infers: {'m_total', 'n', 'k', 'groups', 'split'}; m_total and k are A's extents "
+      "(split='contraction': M and K_total). Raises for an invalid descriptor.");
 
   with_plan_members(nb::class_<PyGroupedGemmPlan>(
                         m, "GroupedGemmPlan",
-                        "A grouped GEMM plan (mixture of experts), D[offs[g]:offs[g+1]] = alpha * "
-                        "A[offs[g]:offs[g+1]] @ B[g]: select() runs in the constructor (raises when no "
-                        "implementation can run the problem). The offsets are run-time data: one plan serves "
-                        "every routing."))
+                        "A grouped GEMM plan (mixture of experts), split='rows': D[offs[g]:offs[g+1]] = alpha * "
+                        "A[offs[g]:offs[g+1]] @ B[g]; split='contraction': D[g] = alpha * A[:, offs[g]:offs[g+1]] "
+                        "@ B[offs[g]:offs[g+1]]. select() runs in the constructor (raises when no implementation "
+                        "can run the problem). The offsets are run-time data: one plan serves every routing."))
       .def(
           "__init__",
           [](PyGroupedGemmPlan* self, nb::handle a, nb::handle b, nb::handle d, std::string_view offsets_dtype,
              double alpha, bool status, size_t alignment, std::string_view device, uintptr_t stream, nb::handle force,
-             nb::handle exclude, bool deterministic) {
-            new (self) PyGroupedGemmPlan(specs_from(a, b, d, offsets_dtype, alpha, status, alignment), device, stream,
-                                         force, exclude, deterministic);
+             nb::handle exclude, bool deterministic, std::string_view split) {
+            new (self) PyGroupedGemmPlan(specs_from(a, b, d, offsets_dtype, alpha, status, alignment, split), device,
+                                         stream, force, exclude, deterministic);
           },
           nb::arg("a"), nb::arg("b"), nb::arg("d"), nb::arg("offsets_dtype") = "i32", nb::arg("alpha") = 1.0,
           nb::arg("status") = false, nb::arg("alignment") = 16, nb::arg("device") = "cpu", nb::arg("stream") = 0,
           nb::arg("force") = nb::none(), nb::arg("exclude") = nb::none(), nb::arg("deterministic") = false,
-          "a [M_total, K], b [G, K, N], d [M_total, N]: specs (dtype, shape, strides or None, False), all bf16 or "
+          nb::arg("split") = "rows",
+          "split='rows': a [M_total, K], b [G, K, N], d [M_total, N]; split='contraction': a [M, K_total], "
+          "b [K_total, N], d [G, M, N]. Specs (dtype, shape, strides or None, False), all bf16 or "
           "all f16; offsets_dtype: 'i32' or 'i64' (group_offsets [G + 1]); status: run() takes an i32 status "
           "output (CUDA: 1 when the offsets are invalid, D untouched); alignment: bytes the caller promises "
           "for A, B and D; device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; force / exclude / "

@@ -10,11 +10,17 @@ offsets, alpha, torch's offs= convention (without a host sync), and the device-s
 (bad offsets on CUDA: check_offsets raises, D untouched). Skips without torch or an importable
 baracuda, and the CUDA cases on a GPU the CUTLASS kernel does not serve (not sm_90).
 
+The contraction split (2-D a, 2-D b: dW[g] = X_g^T dY_g, torch._grouped_mm's 2-D x 2-D case) is at
+the end: a = x.T (a view), b = dy, D [G, M, N] against a float64 per-group loop and, on CUDA, against
+torch._grouped_mm. Its CUDA kernel is gated behind BARACUDA_GROUPED_SPLIT_K=1 until it has run on
+a GPU; these tests set it.
+
     pytest tests/python/test_grouped_gemm_parity.py -q
 """
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
@@ -225,3 +231,120 @@ def test_cuda_refuses_layouts_tma_cannot_read(bc):
         pytest.skip(f"no CUDA grouped GEMM here: {e}")
     with pytest.raises(bc.NotSupportedError, match="multiples of 8"):
         bc.ops.grouped_mm(a, b, off)
+
+
+# ------------------------------------------------------------------------------------------------
+# The contraction split: D[g] = alpha * a[:, off[g]:off[g+1]] @ b[off[g]:off[g+1]].
+
+
+@pytest.fixture
+def split_k_enabled(monkeypatch):
+    """The CUDA contraction kernel is refused unless BARACUDA_GROUPED_SPLIT_K=1 when the plan is made."""
+    monkeypatch.setenv("BARACUDA_GROUPED_SPLIT_K", "1")
+    assert os.environ["BARACUDA_GROUPED_SPLIT_K"] == "1"
+
+
+def contraction_or_skip(bc, device, *args, **kw):
+    """bc.ops.grouped_mm; on CUDA, skips only when this GPU / build has no CUTLASS grouped kernel at all
+    (every not-supported message names the device, "sm_90" included, so that is not the test)."""
+    try:
+        return bc.ops.grouped_mm(*args, **kw)
+    except bc.NotSupportedError as e:
+        if device == "cuda" and ("built for sm_90a (Hopper) only" in str(e) or "CUTLASS headers" in str(e)):
+            pytest.skip(f"no CUDA grouped GEMM for this GPU / build: {e}")
+        raise
+
+
+def reference_contraction(a, b, offsets, alpha=1.0):
+    """float64 loop of torch.mm over the groups (on the CPU); an empty group gives zeros."""
+    a64, b64, off = a.double().cpu(), b.double().cpu(), offsets.cpu().tolist()
+    g_count = len(off) - 1
+    d = torch.empty((g_count, a.shape[0], b.shape[1]), dtype=torch.float64)
+    for g in range(g_count):
+        lo, hi = off[g], off[g + 1]
+        d[g] = alpha * torch.mm(a64[:, lo:hi], b64[lo:hi])
+    return d
+
+
+def check3(got, want64, dtype, k, alpha, what):
+    """check() per group (D [G, M, N])."""
+    assert tuple(got.shape) == tuple(want64.shape), f"{what}: shape {tuple(got.shape)} vs {tuple(want64.shape)}"
+    for g in range(got.shape[0]):
+        check(got[g], want64[g], dtype, k, alpha, f"{what} group {g}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("sizes", GROUPINGS)  # here: the contraction length of each group
+def test_contraction_against_float64_loop(bc, split_k_enabled, device, dtype, sizes):
+    m, n, g = 96, 80, len(sizes)
+    k_total = sum(sizes)
+    x = rnd((k_total, m), dtype, device, 70 + k_total)  # X [tokens, features], row-major
+    dy = rnd((k_total, n), dtype, device, 71 + g)
+    off = offsets_of(sizes, device)
+    out = torch.full((g, m, n), float("nan"), dtype=dtype, device=device)  # poisoned: empty groups must be zeroed
+    d = contraction_or_skip(bc, device, x.t(), dy, off, out=out)
+    assert d is out
+    want = reference_contraction(x.t(), dy, off)
+    check3(d, want, dtype, max(sizes + [1]), 1.0, f"{device} {dtype} contraction K_g {sizes}")
+    for gi, s in enumerate(sizes):
+        if s == 0:
+            assert torch.equal(d[gi].double().cpu(), torch.zeros((m, n), dtype=torch.float64)), f"group {gi} not zero"
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("alpha", [0.5, -2.0])
+def test_contraction_alpha_and_offs(bc, split_k_enabled, device, dtype, alpha):
+    sizes, m, n = [5, 0, 67, 129, 1], 64, 136
+    x, dy = rnd((sum(sizes), m), dtype, device, 80), rnd((sum(sizes), n), dtype, device, 81)
+    off = offsets_of(sizes, device, torch.int64)
+    d = contraction_or_skip(bc, device, x.t(), dy, offs=off[1:], alpha=alpha)
+    check3(d, reference_contraction(x.t(), dy, off, alpha), dtype, 129, alpha, f"{device} {dtype} alpha {alpha}")
+
+
+@pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("sizes", [pytest.param([40, 0, 200, 8, 16], id="skewed"), pytest.param([64], id="G1")])
+def test_contraction_against_torch_grouped_mm(bc, split_k_enabled, dtype, sizes):
+    if not hasattr(torch, "_grouped_mm"):
+        pytest.skip("this torch has no torch._grouped_mm")
+    m, n, dev = 128, 256, "cuda"
+    x, dy = rnd((sum(sizes), m), dtype, dev, 90), rnd((sum(sizes), n), dtype, dev, 91)
+    off = offsets_of(sizes, dev)
+    want = reference_contraction(x.t(), dy, off)
+    k = max(sizes)
+    try:
+        ref = torch._grouped_mm(x.t(), dy, offs=off[1:])
+    except Exception as e:  # torch's kernel has its own dtype / arch / layout rules
+        pytest.skip(f"torch._grouped_mm refused this case ({type(e).__name__}: {e})")
+    check3(ref, want, dtype, k, 1.0, "torch._grouped_mm vs float64")
+    got = contraction_or_skip(bc, dev, x.t(), dy, offs=off[1:])
+    check3(got, want, dtype, k, 1.0, "grouped_mm vs float64")
+    gd, rd = got.double().cpu(), ref.double().cpu()
+    tol = ULP[dtype] * rd.abs() + 2 * 8 * 1.2e-7 * math.sqrt(k) * k + 1e-6
+    assert ((gd - rd).abs() <= tol).all(), f"grouped_mm vs torch._grouped_mm: max diff {(gd - rd).abs().max().item()}"
+
+
+@pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
+def test_contraction_cuda_is_gated_without_the_switch(bc, monkeypatch):
+    monkeypatch.delenv("BARACUDA_GROUPED_SPLIT_K", raising=False)
+    bc.ops.clear_grouped_gemm_plan_cache()
+    dev = "cuda"
+    x, dy = rnd((32, 64), torch.bfloat16, dev, 95), rnd((32, 64), torch.bfloat16, dev, 96)
+    with pytest.raises(bc.NotSupportedError) as info:
+        contraction_or_skip(bc, dev, x.t(), dy, offsets_of([32], dev))
+    assert "BARACUDA_GROUPED_SPLIT_K=1" in str(info.value), str(info.value)
+
+
+@pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_contraction_device_status_path_bad_offsets(bc, split_k_enabled, dtype):
+    dev, m, n = "cuda", 64, 32
+    x, dy = rnd((96, m), dtype, dev, 97), rnd((96, n), dtype, dev, 98)
+    off = torch.tensor([0, 40, 30, 96], dtype=torch.int32, device=dev)
+    sentinel = torch.full((3, m, n), 3.0, dtype=dtype, device=dev)
+    out = sentinel.clone()
+    with pytest.raises(ValueError, match=r"\[0, 40, 30, 96\].*decrease at group 1 \(40 -> 30\)"):
+        contraction_or_skip(bc, dev, x.t(), dy, off, out=out, check_offsets=True)
+    assert torch.equal(out, sentinel), "D was written although the offsets were invalid"

@@ -15,6 +15,10 @@ Result<GroupedGemmExecPtr> ref_make(const GroupedGemmDescriptor& desc, const Dev
 // CUTLASS 3.x ptr-array grouped GEMM, sm_90a (grouped_gemm_cutlass.cpp).
 Status cutlass_supports(const GroupedGemmDescriptor& desc, const Device& device);
 Result<GroupedGemmExecPtr> cutlass_make(const GroupedGemmDescriptor& desc, const Device& device);
+// Its split = contraction path (grouped_gemm_cutlass_contraction.cpp), reached through the two
+// above once the device is known to be sm_90.
+Status cutlass_contraction_supports(const GroupedGemmDescriptor& desc, const Device& device);
+Result<GroupedGemmExecPtr> cutlass_contraction_make(const GroupedGemmDescriptor& desc, const Device& device);
 #endif
 
 }  // namespace baracuda::grouped_gemm

@@ -1,5 +1,6 @@
-// Grouped GEMM descriptors: ranks, shapes (K and G agreement), dtypes, alpha, and the problem
-// description used in logs and errors.
+// Grouped GEMM descriptors: ranks and shapes for each split (rows: K and G agreement;
+// contraction: K_total agreement, D [G, M, N]), dtypes, alpha, and the problem description used in
+// logs and errors.
 #include <cmath>
 #include <string>
 
@@ -21,9 +22,8 @@ Status check_operand(const std::string& what, const Operand& o, size_t rank, con
   return Status::ok();
 }
 
-}  // namespace
-
-Result<GroupedGemmSignature> infer_signature(const GroupedGemmDescriptor& d) {
+// split = rows: A [M_total, K], B [G, K, N], D [M_total, N].
+Result<GroupedGemmSignature> row_split_shapes(const GroupedGemmDescriptor& d) {
   const std::string& tag = grouped_gemm::kTag;
   BARACUDA_TRY(check_operand("A", d.a, 2, "[M_total, K]"));
   BARACUDA_TRY(check_operand("B", d.b, 3, "[G, K, N]"));
@@ -43,6 +43,49 @@ Result<GroupedGemmSignature> infer_signature(const GroupedGemmDescriptor& d) {
   if (sig.groups < 1)
     return invalid_argument(tag + "B " + shape_to_string(d.b.shape) + " has G=" + std::to_string(sig.groups) +
                             " groups; at least one is needed (group_offsets has G + 1 entries)");
+  return sig;
+}
+
+// split = contraction: A [M, K_total], B [K_total, N], D [G, M, N] (G comes from D).
+Result<GroupedGemmSignature> contraction_split_shapes(const GroupedGemmDescriptor& d) {
+  const std::string& tag = grouped_gemm::kTag;
+  BARACUDA_TRY(check_operand("A", d.a, 2, "[M, K_total] (split=contraction)"));
+  BARACUDA_TRY(check_operand("B", d.b, 2, "[K_total, N] (split=contraction)"));
+  BARACUDA_TRY(check_operand("D", d.d, 3, "[G, M, N] (split=contraction)"));
+  GroupedGemmSignature sig;
+  sig.split = GroupedGemmSplit::contraction;
+  sig.m_total = d.a.shape[0];
+  sig.k = d.a.shape[1];
+  sig.n = d.b.shape[1];
+  sig.groups = d.d.shape[0];
+  if (d.b.shape[0] != sig.k)
+    return invalid_argument(tag + "contraction dimensions disagree: A " + shape_to_string(d.a.shape) +
+                            " has K_total=" + std::to_string(sig.k) + ", B " + shape_to_string(d.b.shape) +
+                            " has K_total=" + std::to_string(d.b.shape[0]));
+  if (sig.groups < 1)
+    return invalid_argument(tag + "D " + shape_to_string(d.d.shape) + " has G=" + std::to_string(sig.groups) +
+                            " groups; at least one is needed (group_offsets has G + 1 entries)");
+  if (d.d.shape[1] != sig.m_total || d.d.shape[2] != sig.n)
+    return invalid_argument(tag + "D has shape " + shape_to_string(d.d.shape) + ", expected [" +
+                            std::to_string(sig.groups) + ", " + std::to_string(sig.m_total) + ", " +
+                            std::to_string(sig.n) + "] (G, A's M, B's N)");
+  return sig;
+}
+
+}  // namespace
+
+std::string_view grouped_gemm_split_name(GroupedGemmSplit s) {
+  return s == GroupedGemmSplit::rows ? "rows" : "contraction";
+}
+
+Result<GroupedGemmSignature> infer_signature(const GroupedGemmDescriptor& d) {
+  const std::string& tag = grouped_gemm::kTag;
+  if (d.split != GroupedGemmSplit::rows && d.split != GroupedGemmSplit::contraction)
+    return invalid_argument(tag + "split must be rows or contraction, got " +
+                            std::to_string(static_cast<int>(d.split)));
+  BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, d.split == GroupedGemmSplit::rows
+                                                          ? row_split_shapes(d)
+                                                          : contraction_split_shapes(d));
   if (sig.groups > INT32_MAX - 1)
     return invalid_argument(tag + "G=" + std::to_string(sig.groups) + " groups is more than 2^31 - 2");
   const DType t = d.a.dtype;
@@ -62,8 +105,15 @@ Result<GroupedGemmSignature> infer_signature(const GroupedGemmDescriptor& d) {
 Status GroupedGemmFamily::validate(const GroupedGemmDescriptor& d) { return infer_signature(d).status(); }
 
 std::string GroupedGemmFamily::describe(const GroupedGemmDescriptor& d) {
-  std::string s = "grouped_gemm " + dn(d.a.dtype) + " A" + shape_to_string(d.a.shape) + " B" +
-                  shape_to_string(d.b.shape);
+  std::string s = "grouped_gemm " + dn(d.a.dtype);
+  // The contraction split's A is usually a transposed view (X^T): its strides pick the kernel.
+  if (d.split == GroupedGemmSplit::contraction) {
+    s += " split=contraction A" + shape_to_string(d.a.shape);
+    if (!d.a.strides.empty()) s += " strides" + shape_to_string(d.a.strides);
+    s += " B" + shape_to_string(d.b.shape);
+  } else {
+    s += " A" + shape_to_string(d.a.shape) + " B" + shape_to_string(d.b.shape);
+  }
   if (!d.b.strides.empty()) s += " strides" + shape_to_string(d.b.strides);
   s += " -> D" + shape_to_string(d.d.shape) + " offsets " + dn(d.offsets_dtype);
   if (d.alpha != 1.0) s += " alpha=" + std::to_string(d.alpha);

@@ -1,8 +1,9 @@
 #pragma once
 // The CUTLASS 3.x sm_90a grouped GEMM (ptr-array, TMA, warp-specialized cooperative, persistent)
-// for one element type and one B storage, plus the setup kernel that turns the device-resident
-// group offsets into the per-group problem shapes, pointers and strides the grouped kernel reads.
-// Included by exactly one .cu per element type (each instantiation compiles for minutes).
+// for one element type and one A and B storage, plus the rows split's setup kernel that turns the
+// device-resident group offsets into the per-group problem shapes, pointers and strides the
+// grouped kernel reads. Included by one .cu per element type and split (each instantiation
+// compiles for minutes); the contraction split's setup is in grouped_cutlass_contraction.cuh.
 //
 // Workspace layout (one code path for workspace_bytes() and launch()):
 //   [CUTLASS kernel workspace: per-SM TMA descriptors] [G problem shapes] [G pointers to A, B, D]
@@ -28,10 +29,12 @@
 namespace baracuda::grouped_gemm::cutlass_sm90 {
 
 
-template <class Element, class LayoutB>
+// LayoutA: RowMajor (k contiguous) for the rows split; ColumnMajor (m contiguous: the X^T view)
+// for the contraction split (grouped_cutlass_contraction.cuh).
+template <class Element, class LayoutB, class LayoutA_ = cutlass::layout::RowMajor>
 struct GroupedKernel {
   using ProblemShape = cutlass::gemm::GroupProblemShape<cute::Shape<int, int, int>>;  // (M, N, K) per group
-  using LayoutA = cutlass::layout::RowMajor;
+  using LayoutA = LayoutA_;
   using LayoutD = cutlass::layout::RowMajor;
   static constexpr int kAlign = 128 / cutlass::sizeof_bits<Element>::value;  // 16-byte TMA alignment
   using Accumulator = float;

@@ -1,7 +1,7 @@
 #pragma once
-// Internal: the plain interface between the grouped GEMM's CUDA executable (no CUTLASS headers)
-// and the CUTLASS sm_90a kernels (grouped_cutlass_*.cu, one translation unit per element type
-// because each instantiation compiles for minutes).
+// Internal: the plain interface between the grouped GEMM's CUDA executables (no CUTLASS headers)
+// and the CUTLASS sm_90a kernels (grouped_cutlass_*.cu, one translation unit per element type and
+// split because each instantiation compiles for minutes).
 #include <cstddef>
 #include <cstdint>
 
@@ -47,6 +47,43 @@ inline size_t workspace_bytes(KernelKey key, int groups, int sm_count) {
 }
 inline Status launch(KernelKey key, const LaunchParams& p) {
   return key.element == Element::bf16 ? launch_bf16(key.b_k_contiguous, p) : launch_f16(key.b_k_contiguous, p);
+}
+
+// ------------------------------------------------------------------------------------------------
+// split = contraction (grouped_cutlass_contraction.cuh): D[g] = alpha * A[:, off[g]:off[g+1]] @
+// B[off[g]:off[g+1], :]. One storage only, the one the MoE weight gradient has: A with unit stride
+// along M (A = X^T for a row-major X: CUTLASS ColumnMajor), B with unit stride along N (row-major
+// dY: CUTLASS RowMajor), D [G, M, N] rows with unit stride. Every group pointer then moves along
+// the strided dimension only, so arbitrary offsets keep TMA's 16-byte alignment.
+struct ContractionLaunchParams {
+  const void* a = nullptr;        // [M, K_total]: m stride 1, k stride lda
+  const void* b = nullptr;        // [K_total, N]: k stride ldb, n stride 1
+  void* d = nullptr;              // [G, M, N]: group stride d_group_stride, row stride ldd, n stride 1
+  const void* offsets = nullptr;  // [G + 1] int32 or int64, split K_total
+  bool offsets_i64 = false;
+  int32_t* status = nullptr;      // optional: 0 when the offsets were valid, 1 otherwise
+  int groups = 0;
+  int64_t m = 0, n = 0, k_total = 0;
+  int64_t lda = 0, ldb = 0, ldd = 0, d_group_stride = 0;
+  float alpha = 1.0f;
+  void* workspace = nullptr;  // contraction_workspace_bytes(...) bytes, 256-byte aligned
+  int device = 0;
+  int sm_count = 0;  // the value given to contraction_workspace_bytes()
+  void* stream = nullptr;  // cudaStream_t
+};
+
+// Per element type (grouped_cutlass_contraction_bf16.cu, grouped_cutlass_contraction_f16.cu).
+size_t contraction_workspace_bytes_bf16(int groups, int sm_count);
+size_t contraction_workspace_bytes_f16(int groups, int sm_count);
+Status contraction_launch_bf16(const ContractionLaunchParams& p);
+Status contraction_launch_f16(const ContractionLaunchParams& p);
+
+inline size_t contraction_workspace_bytes(Element e, int groups, int sm_count) {
+  return e == Element::bf16 ? contraction_workspace_bytes_bf16(groups, sm_count)
+                            : contraction_workspace_bytes_f16(groups, sm_count);
+}
+inline Status contraction_launch(Element e, const ContractionLaunchParams& p) {
+  return e == Element::bf16 ? contraction_launch_bf16(p) : contraction_launch_f16(p);
 }
 
 // The tile the kernels use (for the SKU string and the documentation).

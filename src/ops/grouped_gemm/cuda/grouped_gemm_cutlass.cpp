@@ -1,5 +1,6 @@
-// The grouped GEMM on CUTLASS's sm_90a ptr-array kernel: the executable (checks, workspace
-// booking, SKU). The kernels themselves are in grouped_cutlass_{bf16,f16}.cu.
+// The grouped GEMM on CUTLASS's sm_90a ptr-array kernel: the rows split's executable (checks,
+// workspace booking, SKU); the contraction split is routed to grouped_gemm_cutlass_contraction.cpp.
+// The kernels themselves are in grouped_cutlass_{bf16,f16}.cu.
 //
 // Requirements beyond the descriptor's validity (supports() says which failed): an sm_90 device;
 // A and D rows with unit column stride; each B matrix with a unit stride along K ([G, N, K]
@@ -135,6 +136,7 @@ Status cutlass_supports(const GroupedGemmDescriptor& desc, const Device& device)
   if (!device.is_cuda() || device.sm != 90)
     return not_supported(kTag + "the CUTLASS grouped kernel is built for sm_90a (Hopper) only; device is " +
                          device.to_string());
+  if (desc.split == GroupedGemmSplit::contraction) return cutlass_contraction_supports(desc, device);
   BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
   if (sig.n < 1 || sig.k < 1 || sig.n > INT32_MAX || sig.k > INT32_MAX)
     return not_supported(kTag + "N=" + std::to_string(sig.n) + ", K=" + std::to_string(sig.k) +
@@ -146,6 +148,7 @@ Status cutlass_supports(const GroupedGemmDescriptor& desc, const Device& device)
 
 Result<GroupedGemmExecPtr> cutlass_make(const GroupedGemmDescriptor& desc, const Device& device) {
   BARACUDA_TRY(cutlass_supports(desc, device));
+  if (desc.split == GroupedGemmSplit::contraction) return cutlass_contraction_make(desc, device);
   BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
   BARACUDA_ASSIGN_OR_RETURN(Strides s, kernel_strides(desc, sig));
   int sms = 0;
