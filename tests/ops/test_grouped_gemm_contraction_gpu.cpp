@@ -24,6 +24,7 @@
 #include "baracuda/baracuda.hpp"
 #include "device_buffer.hpp"
 #include "gpu_test_support.hpp"
+#include "grouped_gemm_gpu_support.hpp"
 #include "gtest_helpers.hpp"
 #include "test_support.hpp"
 
@@ -70,11 +71,7 @@ struct Case {
   }
 };
 
-struct Problem {
-  HostTensor a, b, offsets, d;
-  std::vector<int64_t> off;
-  GroupedGemmDescriptor desc;
-};
+using Problem = bt::GroupedProblem;
 
 Problem make_problem(const Case& c, uint64_t seed) {
   const auto G = static_cast<int64_t>(c.sizes.size());
@@ -83,7 +80,7 @@ Problem make_problem(const Case& c, uint64_t seed) {
   const int64_t K = off.back();
   Problem p{HostTensor(c.dtype, {c.m, K}, {1, c.m}),  // X^T of a row-major X [K_total, M]
             HostTensor(c.dtype, {K, c.n}), HostTensor(c.offsets_dtype, {G + 1}), HostTensor(c.dtype, {G, c.m, c.n}),
-            off, {}};
+            {}};
   std::mt19937_64 rng(seed);
   bt::fill_uniform(p.a, rng, -1, 1);
   bt::fill_uniform(p.b, rng, -1, 1);
@@ -93,49 +90,17 @@ Problem make_problem(const Case& c, uint64_t seed) {
   return p;
 }
 
-struct GpuRun {
-  HostTensor d;
-  int32_t status = -1;
-};
+using GpuRun = bt::GroupedGpuRun;
 
-// Runs the CUDA plan with D poisoned by 0xFF (NaN in bf16 and f16).
+// Runs the CUDA plan (D poisoned), which must be the CUTLASS one.
 Status run_gpu(const Problem& p, GpuRun& out, const std::vector<int64_t>* offsets_override = nullptr) {
-  BARACUDA_ASSIGN_OR_RETURN(Stream stream, Stream::cuda());
-  BARACUDA_ASSIGN_OR_RETURN(auto plan, GroupedGemmPlan::select(stream, p.desc));
-  EXPECT_EQ(plan.sku().backend, "cutlass");
-  const Device dev = stream.device();
-  HostTensor offsets = p.offsets;
-  if (offsets_override)
-    for (size_t i = 0; i < offsets_override->size(); ++i) offsets.set_int(static_cast<int64_t>(i), (*offsets_override)[i]);
-  DeviceBuffer a(p.a.storage().size()), b(p.b.storage().size()), o(offsets.storage().size()),
-      d(p.d.storage().size()), st(sizeof(int32_t)), ws(plan.workspace_size());
-  EXPECT_EQ(a.upload(p.a.storage().data(), p.a.storage().size()), cudaSuccess);
-  EXPECT_EQ(b.upload(p.b.storage().data(), p.b.storage().size()), cudaSuccess);
-  EXPECT_EQ(o.upload(offsets.storage().data(), offsets.storage().size()), cudaSuccess);
-  EXPECT_EQ(d.fill(0xFF), cudaSuccess);
-  EXPECT_EQ(st.fill(0x7F), cudaSuccess);
-  HostTensor status_t(DType::i32, {1});
-  GroupedGemmArgs args{.a = p.a.ref_at(a.get(), dev), .b = p.b.ref_at(b.get(), dev),
-                       .group_offsets = offsets.ref_at(o.get(), dev), .d = p.d.mut_at(d.get(), dev),
-                       .status = status_t.mut_at(st.get(), dev)};
-  BARACUDA_TRY(plan.run(stream, Workspace{ws.get(), plan.workspace_size()}, args));
-  if (cudaError_t e = cudaDeviceSynchronize(); e != cudaSuccess)
-    return backend_error(std::string("cudaDeviceSynchronize: ") + cudaGetErrorString(e));
-  out.d = p.d;
-  EXPECT_EQ(d.download(out.d.storage().data(), out.d.storage().size()), cudaSuccess);
-  EXPECT_EQ(st.download(&out.status, sizeof(int32_t)), cudaSuccess);
+  std::string backend;
+  BARACUDA_TRY(bt::run_grouped_gpu(p, out, offsets_override, &backend));
+  EXPECT_EQ(backend, "cutlass");
   return Status::ok();
 }
 
-HostTensor run_reference(const Problem& p) {
-  HostTensor d = p.d;
-  auto plan = GroupedGemmPlan::select(Stream::cpu(), p.desc);
-  EXPECT_TRUE(plan.has_value()) << plan.status().to_string();
-  HostTensor st(DType::i32, {1});
-  GroupedGemmArgs args{.a = p.a.ref(), .b = p.b.ref(), .group_offsets = p.offsets.ref(), .d = d.mut(), .status = st.mut()};
-  EXPECT_OK(plan->run(Stream::cpu(), {}, args));
-  return d;
-}
+HostTensor run_reference(const Problem& p) { return bt::run_grouped_reference(p); }
 
 void check_case(const Case& c, uint64_t seed) {
   SCOPED_TRACE(c.name());

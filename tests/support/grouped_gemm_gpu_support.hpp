@@ -1,0 +1,76 @@
+#pragma once
+// Shared by the grouped GEMM GPU tests (the rows and the contraction split): a problem's host
+// tensors and descriptor, one run of the CUDA plan with its outputs poisoned, and the CPU
+// reference's result for the same problem.
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "baracuda/baracuda.hpp"
+#include "device_buffer.hpp"
+#include "gtest_helpers.hpp"
+#include "test_support.hpp"
+
+namespace bt {
+
+struct GroupedProblem {
+  HostTensor a, b, offsets, d;
+  baracuda::GroupedGemmDescriptor desc;
+};
+
+struct GroupedGpuRun {
+  HostTensor d;
+  int32_t status = -1;  // the plan's status output
+};
+
+// Runs the CUDA plan with D poisoned by 0xFF (NaN in bf16 and f16) and the status by 0x7F.
+// offsets_override: other offset values on the device (the plan cannot see them: the descriptor
+// is unchanged). backend: receives the chosen plan's SKU backend.
+inline baracuda::Status run_grouped_gpu(const GroupedProblem& p, GroupedGpuRun& out,
+                                        const std::vector<int64_t>* offsets_override = nullptr,
+                                        std::string* backend = nullptr) {
+  using namespace baracuda;
+  BARACUDA_ASSIGN_OR_RETURN(Stream stream, Stream::cuda());
+  BARACUDA_ASSIGN_OR_RETURN(auto plan, GroupedGemmPlan::select(stream, p.desc));
+  if (backend) *backend = plan.sku().backend;
+  const Device dev = stream.device();
+  HostTensor offsets = p.offsets;
+  if (offsets_override)
+    for (size_t i = 0; i < offsets_override->size(); ++i) offsets.set_int(static_cast<int64_t>(i), (*offsets_override)[i]);
+  DeviceBuffer a(p.a.storage().size()), b(p.b.storage().size()), o(offsets.storage().size()),
+      d(p.d.storage().size()), st(sizeof(int32_t)), ws(plan.workspace_size());
+  EXPECT_EQ(a.upload(p.a.storage().data(), p.a.storage().size()), cudaSuccess);
+  EXPECT_EQ(b.upload(p.b.storage().data(), p.b.storage().size()), cudaSuccess);
+  EXPECT_EQ(o.upload(offsets.storage().data(), offsets.storage().size()), cudaSuccess);
+  EXPECT_EQ(d.fill(0xFF), cudaSuccess);
+  EXPECT_EQ(st.fill(0x7F), cudaSuccess);
+  HostTensor status_t(DType::i32, {1});
+  GroupedGemmArgs args{.a = p.a.ref_at(a.get(), dev), .b = p.b.ref_at(b.get(), dev),
+                       .group_offsets = offsets.ref_at(o.get(), dev), .d = p.d.mut_at(d.get(), dev),
+                       .status = status_t.mut_at(st.get(), dev)};
+  BARACUDA_TRY(plan.run(stream, Workspace{ws.get(), plan.workspace_size()}, args));
+  if (cudaError_t e = cudaDeviceSynchronize(); e != cudaSuccess)
+    return backend_error(std::string("cudaDeviceSynchronize: ") + cudaGetErrorString(e));
+  out.d = p.d;
+  EXPECT_EQ(d.download(out.d.storage().data(), out.d.storage().size()), cudaSuccess);
+  EXPECT_EQ(st.download(&out.status, sizeof(int32_t)), cudaSuccess);
+  return Status::ok();
+}
+
+// D from the CPU reference plan.
+inline HostTensor run_grouped_reference(const GroupedProblem& p) {
+  using namespace baracuda;
+  HostTensor d = p.d;
+  auto plan = GroupedGemmPlan::select(Stream::cpu(), p.desc);
+  EXPECT_TRUE(plan.has_value()) << plan.status().to_string();
+  if (!plan) return d;
+  HostTensor st(DType::i32, {1});
+  GroupedGemmArgs args{.a = p.a.ref(), .b = p.b.ref(), .group_offsets = p.offsets.ref(), .d = d.mut(), .status = st.mut()};
+  EXPECT_OK(plan->run(Stream::cpu(), {}, args));
+  return d;
+}
+
+}  // namespace bt
