@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ops/grouped_gemm/cuda/grouped_cutlass_launch.hpp"
+#include "ops/grouped_gemm/cuda/grouped_cutlass_sku.hpp"
 #include "ops/grouped_gemm/grouped_gemm_args.hpp"
 #include "ops/grouped_gemm/grouped_gemm_impls.hpp"
 
@@ -70,20 +71,10 @@ class CutlassGroupedGemm final : public Executable<GroupedGemmFamily> {
     key_.element = d_.a.dtype == DType::bf16 ? cs::Element::bf16 : cs::Element::f16;
     key_.b_k_contiguous = s_.b_k_contiguous;
     workspace_ = cs::workspace_bytes(key_, static_cast<int>(sig_.groups), sm_count_);
-    sku_.family = "grouped_gemm";
-    sku_.op = "grouped_gemm";
-    sku_.dtypes = std::string(dtype_name(d_.a.dtype)) + "->" + std::string(dtype_name(d_.d.dtype));
-    sku_.layout = std::string("A row-major, B ") + (s_.b_k_contiguous ? "[G,N,K] (k-major)" : "[G,K,N] (n-major)");
-    sku_.arch = "sm_90a";
-    sku_.backend = "cutlass";
-    sku_.impl = "cutlass_sm90_grouped";
-    sku_.tactic = "ptr-array TMA warp-specialized cooperative, tile " + std::to_string(cs::kTileM) + "x" +
-                  std::to_string(cs::kTileN) + "x" + std::to_string(cs::kTileK) + ", cluster 2x1x1, " +
-                  std::to_string(sm_count_) + " SMs";
-    pg_.math = "tensor-core products, f32 accumulation, alpha in f32, one rounding to the output dtype";
-    pg_.accumulator = DType::f32;
-    pg_.deterministic = true;  // no split-K: each output tile is computed by one CTA in k order
-    pg_.bit_stable = true;
+    sku_ = cutlass_grouped_sku(d_, std::string("A row-major, B ") +
+                                       (s_.b_k_contiguous ? "[G,N,K] (k-major)" : "[G,K,N] (n-major)"),
+                               sm_count_);
+    pg_ = cutlass_grouped_precision();
   }
 
   Status can_implement(const GroupedGemmArgs& args) const override { return check_args(d_, sig_, args, device_); }

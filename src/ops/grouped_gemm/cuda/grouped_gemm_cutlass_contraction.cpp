@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "ops/grouped_gemm/cuda/grouped_cutlass_launch.hpp"
+#include "ops/grouped_gemm/cuda/grouped_cutlass_sku.hpp"
 #include "ops/grouped_gemm/grouped_gemm_args.hpp"
 #include "ops/grouped_gemm/grouped_gemm_impls.hpp"
 
@@ -87,20 +88,9 @@ class CutlassContractionGroupedGemm final : public Executable<GroupedGemmFamily>
       : d_(std::move(d)), sig_(sig), device_(device), s_(s), sm_count_(sm_count) {
     element_ = d_.a.dtype == DType::bf16 ? cs::Element::bf16 : cs::Element::f16;
     workspace_ = cs::contraction_workspace_bytes(element_, static_cast<int>(sig_.groups), sm_count_);
-    sku_.family = "grouped_gemm";
-    sku_.op = "grouped_gemm";
-    sku_.dtypes = std::string(dtype_name(d_.a.dtype)) + "->" + std::string(dtype_name(d_.d.dtype));
-    sku_.layout = "split=contraction, A [M,K] m-major (X^T), B [K,N] n-major, D [G,M,N] row-major";
-    sku_.arch = "sm_90a";
-    sku_.backend = "cutlass";
-    sku_.impl = "cutlass_sm90_grouped";
-    sku_.tactic = "ptr-array TMA warp-specialized cooperative, tile " + std::to_string(cs::kTileM) + "x" +
-                  std::to_string(cs::kTileN) + "x" + std::to_string(cs::kTileK) + ", cluster 2x1x1, " +
-                  std::to_string(sm_count_) + " SMs; empty groups zeroed by a separate kernel";
-    pg_.math = "tensor-core products, f32 accumulation, alpha in f32, one rounding to the output dtype";
-    pg_.accumulator = DType::f32;
-    pg_.deterministic = true;  // no split-K: each output tile is computed by one CTA in k order
-    pg_.bit_stable = true;
+    sku_ = cutlass_grouped_sku(d_, "split=contraction, A [M,K] m-major (X^T), B [K,N] n-major, D [G,M,N] row-major",
+                               sm_count_, "; empty groups zeroed by a separate kernel");
+    pg_ = cutlass_grouped_precision();
   }
 
   Status can_implement(const GroupedGemmArgs& args) const override { return check_args(d_, sig_, args, device_); }
