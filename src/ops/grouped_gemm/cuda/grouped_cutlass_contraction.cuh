@@ -129,14 +129,7 @@ Status grouped_contraction_launch(const ContractionLaunchParams& p) {
 
   // D = alpha * A_g B_g with A_g (M, K_g) and B_g (N, K_g) in CUTLASS's (n, k) view of B.
   auto args = K::arguments(p.groups, p.sm_count, p.device, p.alpha, shapes, pa, pb, pd, sa, sb, sd);
-  typename K::Gemm gemm;
-  if (cutlass::Status s = gemm.can_implement(args); s != cutlass::Status::kSuccess)
-    return not_supported(std::string("[grouped_gemm] CUTLASS can_implement: ") + cutlass::cutlassGetStatusString(s));
-  if (cutlass::Status s = gemm.initialize(args, base + l.cutlass, stream); s != cutlass::Status::kSuccess)
-    return backend_error(std::string("[grouped_gemm] CUTLASS initialize: ") + cutlass::cutlassGetStatusString(s));
-  if (cutlass::Status s = gemm.run(stream); s != cutlass::Status::kSuccess)
-    return backend_error(std::string("[grouped_gemm] CUTLASS run: ") + cutlass::cutlassGetStatusString(s));
-  return Status::ok();
+  return run_cutlass_gemm<K>(args, base + l.cutlass, stream);
 }
 
 }  // namespace baracuda::grouped_gemm::cutlass_sm90

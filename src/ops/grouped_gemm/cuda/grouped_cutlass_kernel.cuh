@@ -147,6 +147,20 @@ __global__ void grouped_setup_kernel(LaunchParams p, typename K::Shape* shapes, 
   if (threadIdx.x == 0 && p.status != nullptr) *p.status = any_bad ? 1 : 0;
 }
 
+// CUTLASS's three steps on arguments the setup kernel's device arrays describe: can_implement
+// (a not_supported with CUTLASS's reason), initialize in the plan's workspace, run on the stream.
+template <class K>
+Status run_cutlass_gemm(const typename K::Gemm::Arguments& args, void* workspace, cudaStream_t stream) {
+  typename K::Gemm gemm;
+  if (cutlass::Status s = gemm.can_implement(args); s != cutlass::Status::kSuccess)
+    return not_supported(std::string("[grouped_gemm] CUTLASS can_implement: ") + cutlass::cutlassGetStatusString(s));
+  if (cutlass::Status s = gemm.initialize(args, workspace, stream); s != cutlass::Status::kSuccess)
+    return backend_error(std::string("[grouped_gemm] CUTLASS initialize: ") + cutlass::cutlassGetStatusString(s));
+  if (cutlass::Status s = gemm.run(stream); s != cutlass::Status::kSuccess)
+    return backend_error(std::string("[grouped_gemm] CUTLASS run: ") + cutlass::cutlassGetStatusString(s));
+  return Status::ok();
+}
+
 template <class Element, class LayoutB>
 size_t grouped_workspace_bytes(int groups, int sm_count) {
   return GroupedKernel<Element, LayoutB>::layout(groups, sm_count).total;
@@ -171,14 +185,7 @@ Status grouped_launch(const LaunchParams& p) {
     return backend_error(std::string("[grouped_gemm] setup kernel launch: ") + cudaGetErrorString(e));
 
   auto args = K::arguments(p.groups, p.sm_count, p.device, p.alpha, shapes, pa, pb, pd, sa, sb, sd);
-  typename K::Gemm gemm;
-  if (cutlass::Status s = gemm.can_implement(args); s != cutlass::Status::kSuccess)
-    return not_supported(std::string("[grouped_gemm] CUTLASS can_implement: ") + cutlass::cutlassGetStatusString(s));
-  if (cutlass::Status s = gemm.initialize(args, base + l.cutlass, stream); s != cutlass::Status::kSuccess)
-    return backend_error(std::string("[grouped_gemm] CUTLASS initialize: ") + cutlass::cutlassGetStatusString(s));
-  if (cutlass::Status s = gemm.run(stream); s != cutlass::Status::kSuccess)
-    return backend_error(std::string("[grouped_gemm] CUTLASS run: ") + cutlass::cutlassGetStatusString(s));
-  return Status::ok();
+  return run_cutlass_gemm<K>(args, base + l.cutlass, stream);
 }
 
 }  // namespace baracuda::grouped_gemm::cutlass_sm90
