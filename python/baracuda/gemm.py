@@ -254,8 +254,8 @@ def scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=No
     (one element), per row / column (scale_a [M, 1], scale_b [1, N]), or per block (scale_a
     [M, ceil(K/128)] for 1x128 or [ceil(M/128), ceil(K/128)] for 128x128 blocks; scale_b
     [ceil(K/128), N] or [ceil(K/128), ceil(N/128)]). On CUDA the per-row / per-block modes need
-    the scale layouts cuBLASLt reads (see GemmScaleMode in gemm.hpp) and, until verified on a GPU,
-    BARACUDA_GEMM_SCALE_MODES=1."""
+    the scale layouts cuBLASLt reads (see GemmScaleMode in gemm.hpp) and one of the pairs it runs:
+    per-row x per-column or 1x128 x 128x128."""
     return gemm(a, b, bias=bias, out_dtype=out_dtype, a_scale=scale_a, b_scale=scale_b, d_scale=scale_result,
                 return_amax=return_amax, _op="scaled_mm")
 

@@ -35,8 +35,7 @@ Dtypes: a, b (and D) all bf16 or all f16; products accumulated in f32 (the CPU r
 one rounding to D. CUDA: the CUTLASS sm_90a kernel (Hopper). Rows: rows of A and D with unit
 stride and B with unit stride along K or N, every other stride a multiple of 8 elements.
 Contraction: A with unit stride along M (``x.T`` of a row-major x), B and D rows with unit stride,
-M and N multiples of 8, other strides multiples of 8; this kernel has not yet run on a GPU and is
-refused unless BARACUDA_GROUPED_SPLIT_K=1 is set in the environment. Anything else raises
+M and N multiples of 8, other strides multiples of 8. Anything else raises
 NotSupportedError saying which. Work is enqueued on the current torch / CuPy stream; the workspace
 is allocated per call with the framework. A zero contraction length (K == 0, or K_total == 0) gives
 D = 0 and an empty D gives nothing to do, without running a kernel (the offsets are then not read).

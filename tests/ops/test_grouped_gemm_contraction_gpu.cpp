@@ -7,8 +7,7 @@
 // the 128 tile, alpha, K_total = 0, bad offsets (D untouched, empty groups included, status 1),
 // run-to-run determinism, and the plan-time gate and layout refusals.
 //
-// The kernel is gated behind BARACUDA_GROUPED_SPLIT_K=1 until it has run on a GPU: these tests set
-// it (setenv) before select. Skips without a GPU, without an sm_90 device, or in a build without
+// Skips without a GPU, without an sm_90 device, or in a build without
 // CUTLASS (decided with a rows-split probe, so that a refusal of the contraction split fails).
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
@@ -34,7 +33,6 @@ using namespace baracuda;
 using bt::DeviceBuffer;
 using bt::HostTensor;
 
-void enable_contraction_kernel() { ASSERT_EQ(setenv("BARACUDA_GROUPED_SPLIT_K", "1", 1), 0); }
 
 // Empty when the CUTLASS grouped kernel serves this machine (judged on the rows split).
 std::string skip_reason() {
@@ -53,7 +51,6 @@ std::string skip_reason() {
   do {                                        \
     const std::string why = skip_reason();    \
     if (!why.empty()) GTEST_SKIP() << why;    \
-    enable_contraction_kernel();              \
   } while (0)
 
 struct Case {
@@ -195,14 +192,6 @@ TEST(GroupedGemmContractionGpu, GateAndLayoutRefusals) {
   Problem p = make_problem(Case{.m = 64, .n = 64, .sizes = {5, 6}}, 5);
   auto stream = Stream::cuda();
   ASSERT_OK(stream.status());
-  // Without the switch the CUDA plan refuses, naming it.
-  ASSERT_EQ(unsetenv("BARACUDA_GROUPED_SPLIT_K"), 0);
-  auto gated = GroupedGemmPlan::select(*stream, p.desc);
-  enable_contraction_kernel();
-  ASSERT_FALSE(gated.has_value());
-  EXPECT_EQ(gated.status().code(), StatusCode::not_supported) << gated.status().to_string();
-  EXPECT_NE(gated.status().message().find("BARACUDA_GROUPED_SPLIT_K=1"), std::string::npos) << gated.status().message();
-
   auto plan = GroupedGemmPlan::select(*stream, p.desc);
   ASSERT_OK(plan.status());
   EXPECT_GT(plan->workspace_size(), 0u);

@@ -328,9 +328,9 @@ class GpuNormBackwardSweep : public GpuNorm {
                             {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9}};
     if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
     else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode.c_str(), 1), 0);
-    // mode: "rows" (the rows engine), "column_pass" (dweight/dbias always by the column pass),
-    // "legacy" or "" (the old kernels, also the default while the rows engine is opt-in).
-    const bool legacy = mode == "legacy" || mode.empty();
+    // mode: "rows" or "" (the rows engine, the default), "column_pass" (dweight/dbias always by
+    // the column pass), "legacy" (the old kernels).
+    const bool legacy = mode == "legacy";
     int failures = 0, cases = 0;
     for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
       for (DType t : {DType::f32, DType::f16, DType::bf16})

@@ -150,12 +150,10 @@ def test_scaled_mm_fp8(bc, out_dtype):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("recipe", ["rowwise", "1x128 x 128x128"])
-def test_scaled_mm_rowwise_and_block_scales(bc, device, recipe, monkeypatch):
+def test_scaled_mm_rowwise_and_block_scales(bc, device, recipe):
     """Per-row scales and DeepSeek-V3's block recipe (1x128 activations, 128x128 weights), each scale
     tensor laid out as torch._scaled_mm (and cuBLASLt) take it; against the f64 product with every
-    scale expanded to its element, and against torch._scaled_mm where it runs. On CUDA these modes
-    are behind BARACUDA_GEMM_SCALE_MODES=1 until verified."""
-    monkeypatch.setenv("BARACUDA_GEMM_SCALE_MODES", "1")
+    scale expanded to its element, and against torch._scaled_mm where it runs."""
     m, n, k = 256, 384, 512
     kb = k // 128
     g = torch.Generator(device="cpu").manual_seed(23)

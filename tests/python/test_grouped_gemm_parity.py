@@ -12,15 +12,13 @@ baracuda, and the CUDA cases on a GPU the CUTLASS kernel does not serve (not sm_
 
 The contraction split (2-D a, 2-D b: dW[g] = X_g^T dY_g, torch._grouped_mm's 2-D x 2-D case) is at
 the end: a = x.T (a view), b = dy, D [G, M, N] against a float64 per-group loop and, on CUDA, against
-torch._grouped_mm. Its CUDA kernel is gated behind BARACUDA_GROUPED_SPLIT_K=1 until it has run on
-a GPU; these tests set it.
+torch._grouped_mm.
 
     pytest tests/python/test_grouped_gemm_parity.py -q
 """
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 
@@ -239,13 +237,6 @@ def test_cuda_refuses_layouts_tma_cannot_read(bc):
 # The contraction split: D[g] = alpha * a[:, off[g]:off[g+1]] @ b[off[g]:off[g+1]].
 
 
-@pytest.fixture
-def split_k_enabled(monkeypatch):
-    """The CUDA contraction kernel is refused unless BARACUDA_GROUPED_SPLIT_K=1 when the plan is made."""
-    monkeypatch.setenv("BARACUDA_GROUPED_SPLIT_K", "1")
-    assert os.environ["BARACUDA_GROUPED_SPLIT_K"] == "1"
-
-
 contraction_or_skip = grouped_or_skip
 
 
@@ -270,7 +261,7 @@ def check3(got, want64, dtype, k, alpha, what):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("sizes", GROUPINGS)  # here: the contraction length of each group
-def test_contraction_against_float64_loop(bc, split_k_enabled, device, dtype, sizes):
+def test_contraction_against_float64_loop(bc, device, dtype, sizes):
     m, n, g = 96, 80, len(sizes)
     k_total = sum(sizes)
     x = rnd((k_total, m), dtype, device, 70 + k_total)  # X [tokens, features], row-major
@@ -289,7 +280,7 @@ def test_contraction_against_float64_loop(bc, split_k_enabled, device, dtype, si
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("alpha", [0.5, -2.0])
-def test_contraction_alpha_and_offs(bc, split_k_enabled, device, dtype, alpha):
+def test_contraction_alpha_and_offs(bc, device, dtype, alpha):
     sizes, m, n = [5, 0, 67, 129, 1], 64, 136
     x, dy = rnd((sum(sizes), m), dtype, device, 80), rnd((sum(sizes), n), dtype, device, 81)
     off = offsets_of(sizes, device, torch.int64)
@@ -300,7 +291,7 @@ def test_contraction_alpha_and_offs(bc, split_k_enabled, device, dtype, alpha):
 @pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("sizes", [pytest.param([40, 0, 200, 8, 16], id="skewed"), pytest.param([64], id="G1")])
-def test_contraction_against_torch_grouped_mm(bc, split_k_enabled, dtype, sizes):
+def test_contraction_against_torch_grouped_mm(bc, dtype, sizes):
     if not hasattr(torch, "_grouped_mm"):
         pytest.skip("this torch has no torch._grouped_mm")
     m, n, dev = 128, 256, "cuda"
@@ -321,19 +312,8 @@ def test_contraction_against_torch_grouped_mm(bc, split_k_enabled, dtype, sizes)
 
 
 @pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
-def test_contraction_cuda_is_gated_without_the_switch(bc, monkeypatch):
-    monkeypatch.delenv("BARACUDA_GROUPED_SPLIT_K", raising=False)
-    bc.ops.clear_grouped_gemm_plan_cache()
-    dev = "cuda"
-    x, dy = rnd((32, 64), torch.bfloat16, dev, 95), rnd((32, 64), torch.bfloat16, dev, 96)
-    with pytest.raises(bc.NotSupportedError) as info:
-        contraction_or_skip(bc, dev, x.t(), dy, offsets_of([32], dev))
-    assert "BARACUDA_GROUPED_SPLIT_K=1" in str(info.value), str(info.value)
-
-
-@pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-def test_contraction_device_status_path_bad_offsets(bc, split_k_enabled, dtype):
+def test_contraction_device_status_path_bad_offsets(bc, dtype):
     dev, m, n = "cuda", 64, 32
     x, dy = rnd((96, m), dtype, dev, 97), rnd((96, n), dtype, dev, 98)
     off = torch.tensor([0, 40, 30, 96], dtype=torch.int32, device=dev)

@@ -145,15 +145,10 @@ bool is_empty(const GemmSignature& sig) { return sig.m == 0 || sig.n == 0 || sig
 //    a multiple of 4 (PyTorch's callers pad the tokens to 4);
 //  * block_128x128: for each block row of A (block column of B), its K-block scales contiguous,
 //    the stride between them ceil(K/128) rounded up to 4 (PyTorch's callers pad it so).
-// Not yet run on a GPU: refused unless BARACUDA_GEMM_SCALE_MODES=1 (read at plan time) until the
-// GPU suite has checked it against the CPU reference.
+// Checked on the H200 (GemmGpu.Fp8RowwiseAndBlockScales) against the CPU reference.
 Result<cublasLtMatmulMatrixScale_t> lib_scale_mode(const char* what, GemmScaleMode mode, const Operand& scale,
                                                    bool is_a) {
   if (mode == GemmScaleMode::tensor) return CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
-  const char* gate = std::getenv("BARACUDA_GEMM_SCALE_MODES");
-  if (!gate || std::string(gate) != "1")
-    return not_supported(kTag + std::string(what) + " mode " + std::string(gemm_scale_mode_name(mode)) +
-                         " on cuBLASLt has not yet run on a GPU; BARACUDA_GEMM_SCALE_MODES=1 enables it");
   const std::vector<int64_t> strides = scale.strides.empty() ? contiguous_strides(scale.shape) : scale.strides;
   // (outer index, k-block index) -> stride, whichever dims they are for A ([outer, k]) or B ([k, outer]).
   const int64_t outer_stride = is_a ? strides[0] : strides[1], k_stride = is_a ? strides[1] : strides[0];
@@ -182,6 +177,21 @@ Result<cublasLtMatmulMatrixScale_t> lib_scale_mode(const char* what, GemmScaleMo
     case GemmScaleMode::tensor: break;
   }
   return CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+}
+
+// The pairs of scale modes cuBLASLt runs. On the H200 (cuBLAS 13.0) it ran per-tensor x per-tensor,
+// outer_vector x outer_vector and block_1x128 x block_128x128 (DeepSeek's recipe); for
+// block_1x128 x block_1x128 and block_128x128 x block_128x128 its heuristic returned no algorithm,
+// and for outer_vector x tensor the heuristic call failed with INVALID_VALUE. Those are refused
+// here with the reason instead of a library error.
+Status check_scale_mode_pair(GemmScaleMode a, GemmScaleMode b) {
+  using M = GemmScaleMode;
+  if ((a == M::tensor && b == M::tensor) || (a == M::outer_vector && b == M::outer_vector) ||
+      (a == M::block_1x128 && b == M::block_128x128))
+    return Status::ok();
+  return not_supported(kTag + "cuBLASLt runs the fp8 scale-mode pairs tensor x tensor, outer_vector x outer_vector and "
+                       "block_1x128 x block_128x128 (a_scale x b_scale); got " + std::string(gemm_scale_mode_name(a)) +
+                       " x " + std::string(gemm_scale_mode_name(b)));
 }
 
 // The checks that need no library call: dtypes, epilogue mapping, layouts. Fills `cfg`.
@@ -256,6 +266,7 @@ Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Devi
   cfg.has_aux = p.has_aux;
   cfg.fp8 = sig.fp8;
   if (sig.fp8) {
+    BARACUDA_TRY(check_scale_mode_pair(d.a_scale_mode, d.b_scale_mode));
     BARACUDA_ASSIGN_OR_RETURN(cublasLtMatmulMatrixScale_t a_mode,
                               lib_scale_mode("a_scale", d.a_scale_mode, *sig.a_scale, true));
     BARACUDA_ASSIGN_OR_RETURN(cublasLtMatmulMatrixScale_t b_mode,

@@ -57,18 +57,19 @@ Status check_cuda_device(const Device& device) {
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Which backward kernels the plan may pick: the legacy column-sliced kernels (default), the rows
-// engine ("rows"), or the rows engine with dweight/dbias always by the column pass
-// ("column_pass"). Environment BARACUDA_NORM_BWD_ENGINE, read when the plan is made. The rows
-// engine is opt-in until it has passed the GPU suite and been timed on the H200 (it was written
-// without a GPU; docs/perf/rows.md says what to measure); the default flips then.
+// Which backward kernels the plan may pick: the rows engine (default), the rows engine with
+// dweight/dbias always by the column pass ("column_pass"), or the legacy column-sliced kernels
+// ("legacy"). Environment BARACUDA_NORM_BWD_ENGINE, read when the plan is made. The rows engine
+// became the default after its sweep (GpuNormBackwardSweep.*) passed the GPU suite and
+// compute-sanitizer on the H200 (main @ c62d44f); it ran 1.3-3.1x faster than the legacy kernels
+// on the benchmark shapes (docs/perf/rows.md).
 enum class BwdEngine { rows, column_pass, legacy };
 
 BwdEngine bwd_engine_from_env() {
   const char* v = std::getenv("BARACUDA_NORM_BWD_ENGINE");
-  if (v && std::strcmp(v, "rows") == 0) return BwdEngine::rows;
+  if (v && std::strcmp(v, "legacy") == 0) return BwdEngine::legacy;
   if (v && std::strcmp(v, "column_pass") == 0) return BwdEngine::column_pass;
-  return BwdEngine::legacy;
+  return BwdEngine::rows;
 }
 
 // Which forward kernels the plan may pick: the rows engine (default), the rows engine without its
