@@ -264,6 +264,7 @@ struct StridedParams {
   const char* in[NIN > 0 ? NIN : 1];
   DType in_dtype[NIN > 0 ? NIN : 1];
   int64_t in_stride[NIN > 0 ? NIN : 1][kMaxRank];  // bytes
+  int in_bytes[NIN > 0 ? NIN : 1];    // element size of each input
   char* out[NOUT];
   DType out_dtype[NOUT];
   int64_t out_stride[NOUT][kMaxRank];  // bytes
@@ -314,14 +315,32 @@ __global__ void __launch_bounds__(kBlock) ew_strided_kernel(StridedParams<NIN, N
   for (int64_t base = static_cast<int64_t>(blockIdx.x) * kBlock + threadIdx.x; base < p.numel; base += step * U) {
     C in[U][kIn];
     int64_t out_off[U][NOUT];
+    if constexpr (kIsComplex<C>) {
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int64_t n = base + u * step;
-      int64_t in_off[kIn];
-      strided_offsets(p, n < p.numel ? n : 0, in_off, out_off[u]);
+      for (int u = 0; u < U; ++u) {
+        const int64_t n = base + u * step;
+        int64_t in_off[kIn];
+        strided_offsets(p, n < p.numel ? n : 0, in_off, out_off[u]);
 #pragma unroll
-      for (int i = 0; i < NIN; ++i)
-        in[u][i] = s.is_scalar[i] || n >= p.numel ? s.value[i] : load_dyn<C>(p.in[i] + in_off[i], p.in_dtype[i]);
+        for (int i = 0; i < NIN; ++i)
+          in[u][i] = s.is_scalar[i] || n >= p.numel ? s.value[i] : load_dyn<C>(p.in[i] + in_off[i], p.in_dtype[i]);
+      }
+    } else {
+      // Every load of the step first (load_bits), the conversions after (decode_bits).
+      uint64_t bits[U][kIn];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int64_t n = base + u * step;
+        int64_t in_off[kIn];
+        strided_offsets(p, n < p.numel ? n : 0, in_off, out_off[u]);
+#pragma unroll
+        for (int i = 0; i < NIN; ++i)
+          bits[u][i] = s.is_scalar[i] || n >= p.numel ? 0 : load_bits(p.in[i] + in_off[i], p.in_bytes[i]);
+      }
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int i = 0; i < NIN; ++i) in[u][i] = s.is_scalar[i] ? s.value[i] : decode_bits<C>(bits[u][i], p.in_dtype[i]);
     }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
@@ -361,6 +380,7 @@ Status launch_strided(const Bound& b, const LaunchContext& ctx, const Fn& fn) {
   for (int i = 0; i < NIN; ++i) {
     p.in[i] = b.in[i].data;
     p.in_dtype[i] = b.in[i].dtype;
+    p.in_bytes[i] = static_cast<int>(dtype_size(b.in[i].dtype));
     for (int d = 0; d < kMaxRank; ++d)
       p.in_stride[i][d] = b.in[i].strides[d] * static_cast<int64_t>(dtype_size(b.in[i].dtype));
   }

@@ -111,6 +111,29 @@ __device__ __forceinline__ C load_dyn(const char* p, DType t) {
   else return visit_dtype(t, [p](auto tag) { return to_compute<C>(*reinterpret_cast<const decltype(tag)*>(p)); });
 }
 
+// Two-step dynamic load for the strided kernel: load_bits issues the load (1, 2, 4 or 8 bytes,
+// zero-extended) and decode_bits converts later. load_dyn converts right after its load, so a
+// thread waits for memory before it issues its next load; splitting lets all loads of an unrolled
+// step be in flight together. Real compute types only (complex elements are 16 bytes).
+__device__ __forceinline__ uint64_t load_bits(const char* p, int bytes) {
+  switch (bytes) {
+    case 1: return *reinterpret_cast<const uint8_t*>(p);
+    case 2: return *reinterpret_cast<const uint16_t*>(p);
+    case 4: return *reinterpret_cast<const uint32_t*>(p);
+    default: return *reinterpret_cast<const uint64_t*>(p);
+  }
+}
+
+template <class C>
+__device__ __forceinline__ C decode_bits(uint64_t bits, DType t) {
+  return visit_dtype(t, [bits](auto tag) {
+    using T = decltype(tag);
+    T v;
+    memcpy(&v, &bits, sizeof(T));  // the low bytes (little-endian)
+    return to_compute<C>(v);
+  });
+}
+
 template <class C>
 __device__ __forceinline__ void store_dyn(char* p, DType t, C v);
 
