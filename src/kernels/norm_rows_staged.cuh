@@ -6,6 +6,7 @@
 // memory system never idles between rows. The register-cached kernel (norm_rows.cuh) holds one
 // row per SM with nothing in flight during its reductions (14% of copy bandwidth at 4096x32768).
 // Math as norm_fwd_cached: f32, two-pass variance, fixed-order reductions (deterministic).
+#include "kernels/cp_async.cuh"
 #include "kernels/norm_rows.cuh"
 
 namespace baracuda::norm::cuda {
@@ -18,24 +19,9 @@ constexpr int staged_fwd_smem_bytes() {
   return 2 * kStagedPacks * kStagedThreads * 16;
 }
 
-__device__ __forceinline__ void stage_copy16(void* smem, const void* gmem) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
-#else
-  *static_cast<uint4*>(smem) = *static_cast<const uint4*>(gmem);
-#endif
-}
-__device__ __forceinline__ void stage_commit() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void stage_wait_all_but_newest() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group 1;" ::: "memory");
-#endif
-}
+using kernels::stage_commit;
+using kernels::stage_copy16;
+using kernels::stage_wait_all_but_newest;
 
 // Sum over the block with one barrier: callers alternate `slots` between two arrays (a slot array
 // is rewritten only after every warp passed the other array's barrier, which follows its read).

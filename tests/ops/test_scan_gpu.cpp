@@ -471,6 +471,43 @@ TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_LINE_KERNEL"), 0);
 }
 
+// The chunked reduce-then-scan kernels (scan_chunked_engine.cuh) for one long contiguous line,
+// behind BARACUDA_SCAN_CHUNKED=1 until the H200 has run them: the smallest line they take (2^20),
+// lengths that leave a partial tile and a partial last chunk, [1, n] along the last axis, exclusive,
+// 16-bit types, and the other commutative ops (cumprod, logcumsumexp). run_case checks every output
+// against the reference and that two runs are bitwise equal. The tactic names the kernels; reverse
+// and cummax keep the look-back kernels.
+TEST(ScanGpu, ChunkedLongLines) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNKED", "1", 1), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  const auto tactic_of = [&](const GpuCase& c) {
+    auto plan = ScanPlan::select(*stream, c.desc);
+    return plan ? plan->sku().tactic : plan.status().to_string();
+  };
+  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
+  EXPECT_NE(tactic_of(probe).find("reduce-then-scan"), std::string::npos) << tactic_of(probe);
+  const GpuCase reversed = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0, false, true);
+  EXPECT_EQ(tactic_of(reversed).find("reduce-then-scan"), std::string::npos) << tactic_of(reversed);
+  const GpuCase shorter = make_case(ScanOp::cumsum, DType::f32, {(int64_t{1} << 20) - 1}, 0);
+  EXPECT_EQ(tactic_of(shorter).find("reduce-then-scan"), std::string::npos) << tactic_of(shorter);
+  for (bool exclusive : {false, true}) {
+    run_case(probe);
+    run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, exclusive, false, {}, 7));
+    run_case(make_case(ScanOp::cumsum, DType::f32, {1, (int64_t{1} << 22) + 5}, 1, exclusive, false, {}, 8));
+    run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, exclusive, false, {}, 9));
+    run_case(make_case(ScanOp::cumsum, DType::f16, {2100000}, 0, exclusive, false, {}, 10));
+  }
+  run_case(make_case(ScanOp::cumprod, DType::f32, {3000000}, 0, false, false, {}, 11));
+  run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, false, false, {}, 12));
+  run_case(make_case(ScanOp::logcumsumexp, DType::bf16, {2000000}, 0, true, false, {}, 13));
+  run_case(make_case(ScanOp::cummax, DType::f32, {2000000}, 0, false, false, {}, 14));  // look-back (indices)
+  run_case(make_case(ScanOp::cumsum, DType::f64, {2000000}, 0, false, false, {}, 15));  // look-back (8-byte)
+  run_case(make_case(ScanOp::cumsum, DType::i32, {2000000}, 0, false, false, {}, 16));  // i32 -> i64: look-back
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
+}
+
 TEST(ScanGpu, ZeroDimAndEmpty) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   for (ScanOp op : kOps) {

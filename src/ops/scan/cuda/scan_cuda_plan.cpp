@@ -86,6 +86,14 @@ bool line_kernel_enabled() {
   return !(v && std::string_view(v) == "0");
 }
 
+// BARACUDA_SCAN_CHUNKED=1 lets one long contiguous line (>= 2^20 elements, 16-byte aligned) take the
+// chunked reduce-then-scan kernels (scan_chunked_engine.cuh). Off by default until the H200 has run
+// the GPU suite and the flat benchmark with it (written without a GPU).
+bool chunked_enabled() {
+  const char* v = std::getenv("BARACUDA_SCAN_CHUNKED");
+  return v && std::string_view(v) == "1";
+}
+
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
   return sig.accumulate == DType::f32 ? 4 : 8;
@@ -136,6 +144,8 @@ class CudaScan final : public Executable<ScanFamily> {
     // chain) fell from 1314 to 1128 GB/s (bench/results/NOTES.md). A single line keeps the
     // classic kernel until the chain itself is fixed (docs/perf/scan.md, next steps).
     geometry_.line_kernel = line_kernel_enabled() && geometry_.outer > 1;
+    geometry_.chunked = chunked_enabled() && geometry_.outer == 1 && !geometry_.rows && !choice_.fused &&
+                        geometry_.n >= cuda::kChunkedMinLength;
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
       geometry_.reverse = d_.reverse;
@@ -160,6 +170,9 @@ class CudaScan final : public Executable<ScanFamily> {
     sku_.tactic += ", 16-byte vectors on contiguous runs";
     if (!geometry_.rows && geometry_.width == 1 && !geometry_.reverse && geometry_.line_kernel)
       sku_.tactic += " (contiguous aligned lines: the line kernel, coalesced through swizzled shared memory)";
+    if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
+      sku_.tactic += " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
+                     "reduce-then-scan over one chunk per resident block, no look-back)";
     if (choice_.fused)
       sku_.tactic = d_.direction == Direction::backward && d_.op != ScanOp::cumsum
                         ? "fused look-back kernel, two passes (a helper scan into a workspace temporary, then the "

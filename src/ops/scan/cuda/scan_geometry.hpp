@@ -10,6 +10,9 @@ constexpr int kItems = 16;
 constexpr int kMaxDims = 8;
 // Rows up to this length (with nothing after the axis) go to the warp-per-row kernel.
 constexpr int64_t kRowKernelMaxLength = 4096;
+// A single line at least this long may take the chunked reduce-then-scan kernels (shorter ones have
+// short look-back chains).
+constexpr int64_t kChunkedMinLength = int64_t{1} << 20;
 
 // Where one tensor's elements are: the stride along the axis, and the strides of the dims before
 // (outer) and after (inner) the axis, in elements.
@@ -34,6 +37,7 @@ struct Geometry {
   bool reverse = false;
   bool exclusive = false;
   bool line_kernel = true;  // the line kernel may take contiguous forward W = 1 launches (A/B switch)
+  bool chunked = false;     // a single long line may take the chunked reduce-then-scan kernels
   TensorStrides in, out, idx;
 };
 

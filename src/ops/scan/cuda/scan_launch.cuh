@@ -3,11 +3,48 @@
 #include <climits>
 #include <string>
 
+#include "kernels/scan_chunked_engine.cuh"
 #include "kernels/scan_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
 #include "ops/scan/cuda/scan_launchers.hpp"
 
 namespace baracuda::sc::cuda {
+
+// One long line as reduce-then-scan (scan_chunked_engine.cuh): as many equal chunks, whole tiles
+// each, as blocks of scan_chunk_kernel fit on the device at once, so that both kernels run as one
+// wave. `totals` (one state per chunk) lives in the look-back workspace's aggregate slots, which the
+// plan booked for ceil(n / kTile) >= chunks states.
+template <class Op, class In, class Out>
+Status launch_chunked(const LaunchArgs& a, typename Op::State* totals, int64_t slots) {
+  if constexpr (!chunked_types_ok<Op, In, Out>()) {
+    return internal_error("[scan] the chunked kernels were picked for a type they do not take");
+  } else {
+    const Geometry& g = *a.geometry;
+    static const int per_sm = [] {
+      int blocks = 0;
+      if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, scan_chunk_kernel<Op, In, Out>, kThreads, 0) != cudaSuccess)
+        blocks = 1;
+      return blocks < 1 ? 1 : blocks;
+    }();
+    int device = 0, sms = 0;
+    if (cudaError_t e = cudaGetDevice(&device); e != cudaSuccess)
+      return backend_error(std::string("[scan] cudaGetDevice failed: ") + cudaGetErrorString(e));
+    if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device); e != cudaSuccess)
+      return backend_error(std::string("[scan] cudaDeviceGetAttribute(multiprocessors) failed: ") + cudaGetErrorString(e));
+    const int64_t resident = static_cast<int64_t>(sms > 0 ? sms : 1) * per_sm;
+    const int64_t per_chunk = (g.n + resident - 1) / resident;
+    const int64_t chunk_len = (per_chunk + kTile - 1) / kTile * kTile;
+    const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
+    if (chunks > slots || chunks > INT_MAX)
+      return internal_error("[scan] " + std::to_string(chunks) + " chunks, the workspace holds " + std::to_string(slots));
+    const auto* x = static_cast<const In*>(a.x);
+    scan_chunk_totals_kernel<Op, In><<<static_cast<unsigned>(chunks), kThreads, 0, a.stream>>>(x, g.n, chunk_len, totals);
+    BARACUDA_TRY(check_launch("scan_chunk_totals_kernel"));
+    scan_chunk_kernel<Op, In, Out><<<static_cast<unsigned>(chunks), kThreads, 0, a.stream>>>(
+        x, static_cast<Out*>(a.y), g.n, chunk_len, g.exclusive, totals);
+    return check_launch("scan_chunk_kernel");
+  }
+}
 
 template <class Op, class In, class Out>
 Status launch_scan(const LaunchArgs& a) {
@@ -28,6 +65,8 @@ Status launch_scan(const LaunchArgs& a) {
   char* base = static_cast<char*>(a.workspace);
   LookbackStorage<State> ws{reinterpret_cast<unsigned long long*>(base + l.counter), reinterpret_cast<int*>(base + l.flags),
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
+  if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y)))
+    return launch_chunked<Op, In, Out>(a, ws.aggregate, g.tiles * g.width);
   if (line_kernel_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     scan_line_kernel<Op, In, Out><<<static_cast<unsigned>(g.tiles), kThreads, 0, a.stream>>>(
         static_cast<const In*>(a.x), static_cast<Out*>(a.y), g, ws);

@@ -1,0 +1,31 @@
+#pragma once
+// Asynchronous global -> shared copies (cp.async, sm_80+), for kernels that stream the next block of
+// data into a second staging buffer while they work on the current one (the norm forward's staged
+// rows, the chunked scan). Below sm_80 the copy is a plain synchronous 16-byte move.
+#include <cuda_runtime.h>
+
+namespace baracuda::kernels {
+
+// One 16-byte copy; both addresses 16-byte aligned. L2 only (.cg): the data is read once.
+__device__ __forceinline__ void stage_copy16(void* smem, const void* gmem) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
+#else
+  *static_cast<uint4*>(smem) = *static_cast<const uint4*>(gmem);
+#endif
+}
+// Closes this thread's group of copies issued since the last commit (possibly empty).
+__device__ __forceinline__ void stage_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+// Waits until at most the newest committed group of this thread is still in flight.
+__device__ __forceinline__ void stage_wait_all_but_newest() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group 1;" ::: "memory");
+#endif
+}
+
+}  // namespace baracuda::kernels
