@@ -472,14 +472,14 @@ TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
 }
 
 // The chunked reduce-then-scan kernels (scan_chunked_engine.cuh) for one long contiguous line,
-// behind BARACUDA_SCAN_CHUNKED=1 until the H200 has run them: the smallest line they take (2^20),
+// the default for such lines (BARACUDA_SCAN_CHUNKED=0 turns them off): the smallest line they take (2^20),
 // lengths that leave a partial tile and a partial last chunk, [1, n] along the last axis, exclusive,
 // 16-bit types, and the other commutative ops (cumprod, logcumsumexp). run_case checks every output
 // against the reference and that two runs are bitwise equal. The tactic names the kernels; reverse
 // and cummax keep the look-back kernels.
 TEST(ScanGpu, ChunkedLongLines) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNKED", "1", 1), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const auto tactic_of = [&](const GpuCase& c) {
@@ -505,6 +505,10 @@ TEST(ScanGpu, ChunkedLongLines) {
   run_case(make_case(ScanOp::cummax, DType::f32, {2000000}, 0, false, false, {}, 14));  // look-back (indices)
   run_case(make_case(ScanOp::cumsum, DType::f64, {2000000}, 0, false, false, {}, 15));  // look-back (8-byte)
   run_case(make_case(ScanOp::cumsum, DType::i32, {2000000}, 0, false, false, {}, 16));  // i32 -> i64: look-back
+  // The A/B switch turns them off.
+  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNKED", "0", 1), 0);
+  EXPECT_EQ(tactic_of(probe).find("reduce-then-scan"), std::string::npos) << tactic_of(probe);
+  run_case(probe);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
 }
 

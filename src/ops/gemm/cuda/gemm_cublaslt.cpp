@@ -266,11 +266,12 @@ Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Devi
   cfg.has_aux = p.has_aux;
   cfg.fp8 = sig.fp8;
   if (sig.fp8) {
-    BARACUDA_TRY(check_scale_mode_pair(d.a_scale_mode, d.b_scale_mode));
+    // Each operand's layout first (the more specific reason), then whether cuBLASLt runs the pair.
     BARACUDA_ASSIGN_OR_RETURN(cublasLtMatmulMatrixScale_t a_mode,
                               lib_scale_mode("a_scale", d.a_scale_mode, *sig.a_scale, true));
     BARACUDA_ASSIGN_OR_RETURN(cublasLtMatmulMatrixScale_t b_mode,
                               lib_scale_mode("b_scale", d.b_scale_mode, *sig.b_scale, false));
+    BARACUDA_TRY(check_scale_mode_pair(d.a_scale_mode, d.b_scale_mode));
     cfg.lib_a_scale = p.swapped ? b_mode : a_mode;
     cfg.lib_b_scale = p.swapped ? a_mode : b_mode;
   }
