@@ -278,7 +278,9 @@ __global__ void __launch_bounds__(32 * kColRows, kResidentBlocks) column_kernel(
   for (int v = 0; v < V; ++v) smem[ty][tx][v] = s[v];
   __syncthreads();
   if (ty != 0 || !active) return;
-#pragma unroll
+  // Not unrolled: once per thread, and the output writer's dtype switch unrolled V times made
+  // ptxas spend minutes on each 8-wide kernel of 8-byte states (LogicalOp: 163 s apiece).
+#pragma unroll 1
   for (int v = 0; v < V; ++v) {
     State t = smem[0][tx][v];
     for (int y = 1; y < kColRows; ++y) t = op.combine(t, smem[y][tx][v]);

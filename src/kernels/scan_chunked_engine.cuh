@@ -103,7 +103,6 @@ __global__ void __launch_bounds__(kThreads)
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
-  constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
   constexpr int kSegment = 32 * kItems;  // elements per warp and tile
   __shared__ uint4 stage_all[2][kWarps][line_stage_chunks<In, Out>()];
   __shared__ State warp_total[2][kWarps];
@@ -150,30 +149,13 @@ __global__ void __launch_bounds__(kThreads)
     const int valid = segment_valid(tile);
     const int64_t warp_p0 = begin + tile * kTile + static_cast<int64_t>(warp) * kSegment;
 
-    // The lane's kItems consecutive elements, scanned in registers.
+    // The lane's kItems consecutive elements, scanned in registers; the lane totals by shuffles.
     State loc[kItems];
-    {
-      alignas(16) In v[kItems];
-#pragma unroll
-      for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
-      const int64_t p0 = warp_p0 + static_cast<int64_t>(lane) * kItems;
-#pragma unroll
-      for (int j = 0; j < kItems; ++j) loc[j] = lane * kItems + j < valid ? Op::make(v[j], p0 + j) : Op::identity();
-    }
-#pragma unroll
-    for (int j = 1; j < kItems; ++j) loc[j] = Op::combine(loc[j - 1], loc[j]);
-
-    // Block scan: shuffle scan of the lane totals, the warp totals through shared memory (two
-    // buffers, so one barrier per tile: a buffer is rewritten only after the next tile's barrier,
-    // which every thread reaches after reading it).
-    State inclusive = loc[kItems - 1];
-#pragma unroll
-    for (int d = 1; d < 32; d <<= 1) {
-      const State other = shfl_up(inclusive, d);
-      if (lane >= d) inclusive = Op::combine(other, inclusive);
-    }
-    State lane_before = shfl_up(inclusive, 1);
-    if (lane == 0) lane_before = Op::identity();
+    scan_lane_items<Op, In>(stage, lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
+    // The warp totals go through shared memory in two buffers, so one barrier per tile: a buffer
+    // is rewritten only after the next tile's barrier, which every thread reaches after reading it.
+    State lane_before;
+    const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
     if (lane == 31) warp_total[buf][warp] = inclusive;
     __syncthreads();
     State before = carry;
@@ -182,26 +164,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, warp_total[buf][w]);  // the same order in every thread
 
-    // Results into the staging buffer (every lane has read its inputs), then coalesced stores.
-    {
-      alignas(16) Out r[kItems];
-#pragma unroll
-      for (int j = 0; j < kItems; ++j)
-        r[j] = from_acc<Out>(state_value(exclusive ? (j == 0 ? before : Op::combine(before, loc[j - 1]))
-                                                   : Op::combine(before, loc[j])));
-      __syncwarp();
-#pragma unroll
-      for (int q = 0; q < kOutChunks; ++q) stage[swizzle_chunk(lane * kOutChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
-    }
-    __syncwarp();
-    Out* dst = y + warp_p0;
-    if (valid == kSegment) {
-      uint4* d4 = reinterpret_cast<uint4*>(dst);
-#pragma unroll
-      for (int q = 0; q < kOutChunks; ++q) d4[q * 32 + lane] = stage[swizzle_chunk(q * 32 + lane)];
-    } else {
-      for (int e = lane; e < valid; e += 32) dst[e] = *staged_element<Out>(stage, e);
-    }
+    // Results into the staging buffer, then coalesced stores.
+    store_lane_results<Op, Out>(stage, y + warp_p0, lane, valid, exclusive, before, loc);
     __syncwarp();  // the buffer is refilled by the prefetch two tiles on
   }
 }

@@ -33,6 +33,66 @@ constexpr int line_stage_chunks() {
   return 32 * (a > b ? a : b);
 }
 
+// ---- steps shared with the chunked kernel (scan_chunked_engine.cuh) ----------------------------
+
+// The lane's kItems consecutive elements of the warp's staged segment, scanned in registers;
+// positions past `valid` hold the identity. `p0` is the position of the lane's first element.
+template <class Op, class In>
+__device__ __forceinline__ void scan_lane_items(const uint4* stage, int lane, int valid, int64_t p0,
+                                                typename Op::State (&loc)[kItems]) {
+  constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
+  alignas(16) In v[kItems];
+#pragma unroll
+  for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
+#pragma unroll
+  for (int j = 0; j < kItems; ++j) loc[j] = lane * kItems + j < valid ? Op::make(v[j], p0 + j) : Op::identity();
+#pragma unroll
+  for (int j = 1; j < kItems; ++j) loc[j] = Op::combine(loc[j - 1], loc[j]);
+}
+
+// Shuffle scan of the lane totals: the warp's inclusive value at this lane, and (out) the fold of
+// the lanes before it (the identity for lane 0).
+template <class Op>
+__device__ __forceinline__ typename Op::State warp_scan_lane_totals(typename Op::State inclusive, int lane,
+                                                                    typename Op::State& lane_before) {
+#pragma unroll
+  for (int d = 1; d < 32; d <<= 1) {
+    const typename Op::State other = shfl_up(inclusive, d);
+    if (lane >= d) inclusive = Op::combine(other, inclusive);
+  }
+  lane_before = shfl_up(inclusive, 1);
+  if (lane == 0) lane_before = Op::identity();
+  return inclusive;
+}
+
+// The lane's results (`before` combined with its scanned items; exclusive shifts by one) into the
+// staging area (every lane has read its inputs: __syncwarp), then the warp's `valid` elements to
+// `dst` with coalesced 16-byte stores.
+template <class Op, class Out>
+__device__ __forceinline__ void store_lane_results(uint4* stage, Out* dst, int lane, int valid, bool exclusive,
+                                                   typename Op::State before, const typename Op::State (&loc)[kItems]) {
+  constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
+  constexpr int kSegment = 32 * kItems;
+  {
+    alignas(16) Out r[kItems];
+#pragma unroll
+    for (int j = 0; j < kItems; ++j)
+      r[j] = from_acc<Out>(state_value(exclusive ? (j == 0 ? before : Op::combine(before, loc[j - 1]))
+                                                 : Op::combine(before, loc[j])));
+    __syncwarp();
+#pragma unroll
+    for (int q = 0; q < kOutChunks; ++q) stage[swizzle_chunk(lane * kOutChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
+  }
+  __syncwarp();
+  if (valid == kSegment) {
+    uint4* d4 = reinterpret_cast<uint4*>(dst);
+#pragma unroll
+    for (int q = 0; q < kOutChunks; ++q) d4[q * 32 + lane] = stage[swizzle_chunk(q * 32 + lane)];
+  } else {
+    for (int e = lane; e < valid; e += 32) dst[e] = *staged_element<Out>(stage, e);
+  }
+}
+
 // Whether the line kernel can take the launch: forward, W = 1, unit stride, no indices, whole
 // 16-byte chunks per thread, and every line start 16-byte aligned in x and y.
 template <class Op, class In, class Out>
@@ -58,7 +118,6 @@ __global__ void __launch_bounds__(kThreads)
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
-  constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
   constexpr int kSegment = 32 * kItems;  // elements per warp
   __shared__ uint4 stage_all[kWarps][line_stage_chunks<In, Out>()];
   __shared__ State warp_total[kWarps];
@@ -89,26 +148,11 @@ __global__ void __launch_bounds__(kThreads)
 
   // 2. The lane's kItems consecutive elements, scanned in registers.
   State loc[kItems];
-  {
-    alignas(16) In v[kItems];
-#pragma unroll
-    for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
-    const int64_t p0 = warp_p0 + static_cast<int64_t>(lane) * kItems;
-#pragma unroll
-    for (int j = 0; j < kItems; ++j) loc[j] = lane * kItems + j < valid ? Op::make(v[j], p0 + j) : Op::identity();
-  }
-#pragma unroll
-  for (int j = 1; j < kItems; ++j) loc[j] = Op::combine(loc[j - 1], loc[j]);
+  scan_lane_items<Op, In>(stage, lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
 
   // 3. Block scan: shuffle scan of the lane totals, then the warp totals through shared memory.
-  State inclusive = loc[kItems - 1];
-#pragma unroll
-  for (int d = 1; d < 32; d <<= 1) {
-    const State other = shfl_up(inclusive, d);
-    if (lane >= d) inclusive = Op::combine(other, inclusive);
-  }
-  State lane_before = shfl_up(inclusive, 1);
-  if (lane == 0) lane_before = Op::identity();
+  State lane_before;
+  const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
   if (lane == 31) warp_total[warp] = inclusive;
   __syncthreads();
 
@@ -125,27 +169,9 @@ __global__ void __launch_bounds__(kThreads)
   for (int w = 0; w < warp; ++w) before = Op::combine(before, warp_total[w]);
   before = Op::combine(before, lane_before);
 
-  // 5. Results into the staging area (every lane has read its inputs: __syncwarp), then coalesced
-  // stores.
-  {
-    alignas(16) Out r[kItems];
-#pragma unroll
-    for (int j = 0; j < kItems; ++j)
-      r[j] = from_acc<Out>(state_value(g.exclusive ? (j == 0 ? before : Op::combine(before, loc[j - 1]))
-                                                   : Op::combine(before, loc[j])));
-    __syncwarp();
-#pragma unroll
-    for (int q = 0; q < kOutChunks; ++q) stage[swizzle_chunk(lane * kOutChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
-  }
-  __syncwarp();
-  Out* dst = y + offset_of(line, g.outer_sizes, g.out.outer, g.n_outer) + warp_p0;
-  if (valid == kSegment) {
-    uint4* d4 = reinterpret_cast<uint4*>(dst);
-#pragma unroll
-    for (int q = 0; q < kOutChunks; ++q) d4[q * 32 + lane] = stage[swizzle_chunk(q * 32 + lane)];
-  } else {
-    for (int e = lane; e < valid; e += 32) dst[e] = *staged_element<Out>(stage, e);
-  }
+  // 5. Results into the staging area, then coalesced stores.
+  store_lane_results<Op, Out>(stage, y + offset_of(line, g.outer_sizes, g.out.outer, g.n_outer) + warp_p0, lane, valid,
+                              g.exclusive, before, loc);
 }
 
 }  // namespace baracuda::sc::cuda

@@ -21,6 +21,7 @@
 // the memory system busy between rows.
 #include <type_traits>
 
+#include "kernels/cp_async.cuh"
 #include "kernels/softmax_common.cuh"
 #include "kernels/softmax_engines.cuh"  // reload_barrier
 
@@ -217,25 +218,9 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
 
 // ---- staged forward: one row group per block, the next row prefetched into shared memory ----
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
-#else
-  *static_cast<uint4*>(smem) = *static_cast<const uint4*>(gmem);
-#endif
-}
-__device__ __forceinline__ void cp_async_commit() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;" ::: "memory");
-#endif
-}
-// Waits until at most one committed group (the newest) is still in flight.
-__device__ __forceinline__ void cp_async_wait_all_but_newest() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group 1;" ::: "memory");
-#endif
-}
+using kernels::stage_commit;
+using kernels::stage_copy16;
+using kernels::stage_wait_all_but_newest;
 
 // Dynamic shared memory of the staged kernel: two stages of the row, at most kStagedSmemLimit
 // (under Hopper's 227 KB per block; the plan also checks the device's opt-in limit, 163 KB on an
@@ -264,17 +249,17 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * W + pos.t) * VEC;
-      if (col < n) cp_async16(slot(stage, i), x + col);
+      if (col < n) stage_copy16(slot(stage, i), x + col);
     }
   };
   const Tl pad = from_compute<Tl>(neg_inf<float>());
   int64_t row = blockIdx.x;
   if (row < p.rows) prefetch(row, 0);
-  cp_async_commit();
+  stage_commit();
   for (int stage = 0; row < p.rows; row += gridDim.x, stage ^= 1) {
     if (row + gridDim.x < p.rows) prefetch(row + gridDim.x, stage ^ 1);
-    cp_async_commit();  // possibly empty: keeps "all but the newest" meaning "this row's"
-    cp_async_wait_all_but_newest();
+    stage_commit();  // possibly empty: keeps "all but the newest" meaning "this row's"
+    stage_wait_all_but_newest();
     Vec<Tl, VEC> raw[ITEMS];
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
