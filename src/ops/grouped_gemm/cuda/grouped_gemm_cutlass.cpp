@@ -11,10 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "ops/grouped_gemm/cuda/grouped_cutlass_executable.hpp"
 #include "ops/grouped_gemm/cuda/grouped_cutlass_launch.hpp"
-#include "ops/grouped_gemm/cuda/grouped_cutlass_sku.hpp"
-#include "ops/grouped_gemm/grouped_gemm_args.hpp"
-#include "ops/grouped_gemm/grouped_gemm_impls.hpp"
 
 namespace baracuda::grouped_gemm {
 namespace {
@@ -64,61 +62,33 @@ Result<Strides> kernel_strides(const GroupedGemmDescriptor& d, const GroupedGemm
   return s;
 }
 
-class CutlassGroupedGemm final : public Executable<GroupedGemmFamily> {
+class CutlassGroupedGemm final : public CutlassGroupedExecutable {
  public:
   CutlassGroupedGemm(GroupedGemmDescriptor d, GroupedGemmSignature sig, Device device, Strides s, int sm_count)
-      : d_(std::move(d)), sig_(sig), device_(device), s_(s), sm_count_(sm_count) {
+      : CutlassGroupedExecutable(std::move(d), sig, device, sm_count), s_(s) {
     key_.element = d_.a.dtype == DType::bf16 ? cs::Element::bf16 : cs::Element::f16;
     key_.b_k_contiguous = s_.b_k_contiguous;
     workspace_ = cs::workspace_bytes(key_, static_cast<int>(sig_.groups), sm_count_);
     sku_ = cutlass_grouped_sku(d_, std::string("A row-major, B ") +
                                        (s_.b_k_contiguous ? "[G,N,K] (k-major)" : "[G,K,N] (n-major)"),
                                sm_count_);
-    pg_ = cutlass_grouped_precision();
   }
 
-  Status can_implement(const GroupedGemmArgs& args) const override { return check_args(d_, sig_, args, device_); }
-  size_t workspace_size() const override { return workspace_; }
-  const KernelSku& sku() const override { return sku_; }
-  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
-
   Status run(const Stream& stream, Workspace ws, const GroupedGemmArgs& a) const override {
-    if (reinterpret_cast<uintptr_t>(ws.data) % WorkspaceLayout::kAlignment != 0)
-      return misaligned(kTag + "workspace pointer must be " + std::to_string(WorkspaceLayout::kAlignment) +
-                        "-byte aligned (TMA descriptors live there)");
     cs::LaunchParams p;
-    p.a = a.a.data;
-    p.b = a.b.data;
-    p.d = a.d.data;
-    p.offsets = a.group_offsets.data;
-    p.offsets_i64 = d_.offsets_dtype == DType::i64;
-    p.status = a.status.defined() ? static_cast<int32_t*>(a.status.data) : nullptr;
-    p.groups = static_cast<int>(sig_.groups);
+    BARACUDA_TRY(fill_common_launch(p, stream, ws, a));
     p.m_total = sig_.m_total;
-    p.n = sig_.n;
     p.k = sig_.k;
     p.lda = s_.lda;
     p.ldb = s_.ldb;
     p.b_group_stride = s_.b_group;
     p.ldd = s_.ldd;
-    p.alpha = static_cast<float>(d_.alpha);
-    p.workspace = ws.data;
-    p.device = device_.ordinal;
-    p.sm_count = sm_count_;
-    p.stream = stream.cuda_stream();
     return cs::launch(key_, p);
   }
 
  private:
-  GroupedGemmDescriptor d_;
-  GroupedGemmSignature sig_;
-  Device device_;
   Strides s_;
-  int sm_count_ = 0;
   cs::KernelKey key_;
-  size_t workspace_ = 0;
-  KernelSku sku_;
-  PrecisionGuarantee pg_;
 };
 
 }  // namespace
@@ -142,9 +112,7 @@ Result<GroupedGemmExecPtr> cutlass_make(const GroupedGemmDescriptor& desc, const
   if (desc.split == GroupedGemmSplit::contraction) return cutlass_contraction_make(desc, device);
   BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
   BARACUDA_ASSIGN_OR_RETURN(Strides s, kernel_strides(desc, sig));
-  int sms = 0;
-  if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
-    return backend_error(kTag + "cudaDeviceGetAttribute(MultiProcessorCount): " + cudaGetErrorString(e));
+  BARACUDA_ASSIGN_OR_RETURN(int sms, cutlass_sm_count(device));
   return GroupedGemmExecPtr(std::make_shared<CutlassGroupedGemm>(desc, sig, device, s, sms));
 }
 

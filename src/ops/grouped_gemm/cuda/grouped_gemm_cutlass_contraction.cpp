@@ -17,10 +17,8 @@
 #include <memory>
 #include <string>
 
+#include "ops/grouped_gemm/cuda/grouped_cutlass_executable.hpp"
 #include "ops/grouped_gemm/cuda/grouped_cutlass_launch.hpp"
-#include "ops/grouped_gemm/cuda/grouped_cutlass_sku.hpp"
-#include "ops/grouped_gemm/grouped_gemm_args.hpp"
-#include "ops/grouped_gemm/grouped_gemm_impls.hpp"
 
 namespace baracuda::grouped_gemm {
 namespace {
@@ -74,60 +72,32 @@ Result<ContractionStrides> contraction_strides(const GroupedGemmDescriptor& d, c
   return s;
 }
 
-class CutlassContractionGroupedGemm final : public Executable<GroupedGemmFamily> {
+class CutlassContractionGroupedGemm final : public CutlassGroupedExecutable {
  public:
   CutlassContractionGroupedGemm(GroupedGemmDescriptor d, GroupedGemmSignature sig, Device device,
                                 ContractionStrides s, int sm_count)
-      : d_(std::move(d)), sig_(sig), device_(device), s_(s), sm_count_(sm_count) {
+      : CutlassGroupedExecutable(std::move(d), sig, device, sm_count), s_(s) {
     element_ = d_.a.dtype == DType::bf16 ? cs::Element::bf16 : cs::Element::f16;
     workspace_ = cs::contraction_workspace_bytes(element_, static_cast<int>(sig_.groups), sm_count_);
     sku_ = cutlass_grouped_sku(d_, "split=contraction, A [M,K] m-major (X^T), B [K,N] n-major, D [G,M,N] row-major",
                                sm_count_, "; empty groups zeroed by a separate kernel");
-    pg_ = cutlass_grouped_precision();
   }
 
-  Status can_implement(const GroupedGemmArgs& args) const override { return check_args(d_, sig_, args, device_); }
-  size_t workspace_size() const override { return workspace_; }
-  const KernelSku& sku() const override { return sku_; }
-  const PrecisionGuarantee& precision_guarantee() const override { return pg_; }
-
   Status run(const Stream& stream, Workspace ws, const GroupedGemmArgs& a) const override {
-    if (reinterpret_cast<uintptr_t>(ws.data) % WorkspaceLayout::kAlignment != 0)
-      return misaligned(kTag + "workspace pointer must be " + std::to_string(WorkspaceLayout::kAlignment) +
-                        "-byte aligned (TMA descriptors live there)");
     cs::ContractionLaunchParams p;
-    p.a = a.a.data;
-    p.b = a.b.data;
-    p.d = a.d.data;
-    p.offsets = a.group_offsets.data;
-    p.offsets_i64 = d_.offsets_dtype == DType::i64;
-    p.status = a.status.defined() ? static_cast<int32_t*>(a.status.data) : nullptr;
-    p.groups = static_cast<int>(sig_.groups);
+    BARACUDA_TRY(fill_common_launch(p, stream, ws, a));
     p.m = sig_.m_total;
-    p.n = sig_.n;
     p.k_total = sig_.k;
     p.lda = s_.lda;
     p.ldb = s_.ldb;
     p.ldd = s_.ldd;
     p.d_group_stride = s_.d_group;
-    p.alpha = static_cast<float>(d_.alpha);
-    p.workspace = ws.data;
-    p.device = device_.ordinal;
-    p.sm_count = sm_count_;
-    p.stream = stream.cuda_stream();
     return cs::contraction_launch(element_, p);
   }
 
  private:
-  GroupedGemmDescriptor d_;
-  GroupedGemmSignature sig_;
-  Device device_;
   ContractionStrides s_;
-  int sm_count_ = 0;
   cs::Element element_ = cs::Element::bf16;
-  size_t workspace_ = 0;
-  KernelSku sku_;
-  PrecisionGuarantee pg_;
 };
 
 }  // namespace
@@ -144,9 +114,7 @@ Result<GroupedGemmExecPtr> cutlass_contraction_make(const GroupedGemmDescriptor&
   BARACUDA_TRY(cutlass_contraction_supports(desc, device));
   BARACUDA_ASSIGN_OR_RETURN(GroupedGemmSignature sig, infer_signature(desc));
   BARACUDA_ASSIGN_OR_RETURN(ContractionStrides s, contraction_strides(desc, sig));
-  int sms = 0;
-  if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
-    return backend_error(kTag + "cudaDeviceGetAttribute(MultiProcessorCount): " + cudaGetErrorString(e));
+  BARACUDA_ASSIGN_OR_RETURN(int sms, cutlass_sm_count(device));
   return GroupedGemmExecPtr(std::make_shared<CutlassContractionGroupedGemm>(desc, sig, device, s, sms));
 }
 
