@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,32 @@ inline HostTensor run_grouped_reference(const GroupedProblem& p) {
   GroupedGemmArgs args{.a = p.a.ref(), .b = p.b.ref(), .group_offsets = p.offsets.ref(), .d = d.mut(), .status = st.mut()};
   EXPECT_OK(plan->run(Stream::cpu(), {}, args));
   return d;
+}
+
+// Each set of invalid offsets (device values only) must set the status output to 1 and leave
+// every byte of D as poisoned.
+inline void expect_bad_offsets_rejected(const GroupedProblem& p, const std::vector<std::vector<int64_t>>& bad) {
+  for (const auto& off : bad) {
+    GroupedGpuRun got;
+    ASSERT_OK(run_grouped_gpu(p, got, &off));  // run() cannot see device values: it succeeds
+    std::string shown;
+    for (int64_t v : off) shown += std::to_string(v) + " ";
+    EXPECT_EQ(got.status, 1) << "offsets " << shown;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(got.d.storage().data());
+    for (size_t i = 0; i < got.d.storage().size(); ++i)
+      if (bytes[i] != 0xFF) {
+        ADD_FAILURE() << "D byte " << i << " was written despite invalid offsets " << shown;
+        break;
+      }
+  }
+}
+
+// Two runs of the CUDA plan give bitwise identical D.
+inline void expect_deterministic(const GroupedProblem& p) {
+  GroupedGpuRun x, y;
+  ASSERT_OK(run_grouped_gpu(p, x));
+  ASSERT_OK(run_grouped_gpu(p, y));
+  EXPECT_EQ(std::memcmp(x.d.storage().data(), y.d.storage().data(), x.d.storage().size()), 0);
 }
 
 }  // namespace bt
