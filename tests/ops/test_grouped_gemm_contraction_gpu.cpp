@@ -5,7 +5,7 @@
 // i32 and i64 offsets, empty groups (D[g] must be exactly 0), skewed sizes, contraction lengths
 // that are not multiples of the 64-wide k tile (1, 7, 65, 130), M and N that are not multiples of
 // the 128 tile, alpha, K_total = 0, bad offsets (D untouched, empty groups included, status 1),
-// run-to-run determinism, and the plan-time gate and layout refusals.
+// run-to-run determinism, and the layout refusals.
 //
 // Skips without a GPU, without an sm_90 device, or in a build without
 // CUTLASS (decided with a rows-split probe, so that a refusal of the contraction split fails).
@@ -171,7 +171,7 @@ TEST(GroupedGemmContractionGpu, DeterministicRunToRun) {
   bt::expect_deterministic(make_problem(Case{.m = 192, .n = 128, .sizes = {3000, 0, 129}}, 8));
 }
 
-TEST(GroupedGemmContractionGpu, GateAndLayoutRefusals) {
+TEST(GroupedGemmContractionGpu, PlanAndLayoutRefusals) {
   SKIP_WITHOUT_CUTLASS_GPU();
   Problem p = make_problem(Case{.m = 64, .n = 64, .sizes = {5, 6}}, 5);
   auto stream = Stream::cuda();
