@@ -183,6 +183,9 @@ class CudaScan final : public Executable<ScanFamily> {
                                              : std::string(sig_.accumulate == DType::f64 ? "f64" : "f32") +
                                                    " accumulation in a fixed tree order (16 per thread, then threads, "
                                                    "then tiles), one rounding to the output dtype";
+    if (geometry_.chunked && !choice_.fused)
+      pg_.math += "; a long aligned line: the totals of the chunks before a chunk folded in a fixed tree, then its "
+                  "tiles in order (the chunk count follows the device's SM count)";
     pg_.accumulator = sig_.accumulate;
     pg_.deterministic = true;  // the look-back folds prefixes in sequence order, whatever the timing
     pg_.bit_stable = true;
