@@ -33,17 +33,12 @@ using bt::DeviceBuffer;
 using bt::HostTensor;
 
 
-// Empty when the CUTLASS grouped kernel serves this machine (judged on the rows split).
+// Empty when the CUTLASS grouped kernel serves this machine (judged on the rows split, so that a
+// refusal of the contraction split fails instead of skipping).
 std::string skip_reason() {
-  if (!bt::have_gpu()) return "no CUDA device";
-  auto stream = Stream::cuda();
-  if (!stream) return stream.status().to_string();
-  const GroupedGemmDescriptor rows{.a = Operand::tensor(DType::bf16, {8, 64}),
-                                   .b = Operand::tensor(DType::bf16, {1, 64, 64}),
-                                   .d = Operand::tensor(DType::bf16, {8, 64})};
-  auto plan = GroupedGemmPlan::select(*stream, rows);
-  if (!plan) return "no CUDA grouped GEMM here: " + plan.status().to_string();
-  return "";
+  return bt::grouped_gpu_skip_reason({.a = Operand::tensor(DType::bf16, {8, 64}),
+                                      .b = Operand::tensor(DType::bf16, {1, 64, 64}),
+                                      .d = Operand::tensor(DType::bf16, {8, 64})});
 }
 
 #define SKIP_WITHOUT_CUTLASS_GPU()            \
@@ -71,16 +66,15 @@ using Problem = bt::GroupedProblem;
 
 Problem make_problem(const Case& c, uint64_t seed) {
   const auto G = static_cast<int64_t>(c.sizes.size());
-  std::vector<int64_t> off{0};
-  for (int64_t s : c.sizes) off.push_back(off.back() + s);
-  const int64_t K = off.back();
+  int64_t K = 0;
+  for (int64_t s : c.sizes) K += s;
   Problem p{HostTensor(c.dtype, {c.m, K}, {1, c.m}),  // X^T of a row-major X [K_total, M]
             HostTensor(c.dtype, {K, c.n}), HostTensor(c.offsets_dtype, {G + 1}), HostTensor(c.dtype, {G, c.m, c.n}),
             {}};
   std::mt19937_64 rng(seed);
   bt::fill_uniform(p.a, rng, -1, 1);
   bt::fill_uniform(p.b, rng, -1, 1);
-  for (int64_t i = 0; i <= G; ++i) p.offsets.set_int(i, off[static_cast<size_t>(i)]);
+  bt::set_group_offsets(p.offsets, c.sizes);
   p.desc = {.a = p.a.operand(), .b = p.b.operand(), .d = p.d.operand(), .offsets_dtype = c.offsets_dtype,
             .alpha = c.alpha, .status = true, .split = GroupedGemmSplit::contraction};
   return p;

@@ -27,16 +27,6 @@ using namespace baracuda;
 using bt::DeviceBuffer;
 using bt::HostTensor;
 
-// The CUDA stream, or a skip reason (no GPU, not Hopper, no CUTLASS in this build).
-std::string skip_reason(const GroupedGemmDescriptor& probe) {
-  if (!bt::have_gpu()) return "no CUDA device";
-  auto stream = Stream::cuda();
-  if (!stream) return stream.status().to_string();
-  auto plan = GroupedGemmPlan::select(*stream, probe);
-  if (!plan) return "no CUDA grouped GEMM here: " + plan.status().to_string();
-  return "";
-}
-
 struct Case {
   DType dtype = DType::bf16;
   DType offsets_dtype = DType::i32;
@@ -56,16 +46,15 @@ using Problem = bt::GroupedProblem;
 
 Problem make_problem(const Case& c, uint64_t seed) {
   const auto G = static_cast<int64_t>(c.sizes.size());
-  std::vector<int64_t> off{0};
-  for (int64_t s : c.sizes) off.push_back(off.back() + s);
-  const int64_t M = off.back();
+  int64_t M = 0;
+  for (int64_t s : c.sizes) M += s;
   Problem p{HostTensor(c.dtype, {M, c.k}),
             c.b_nk ? HostTensor(c.dtype, {G, c.k, c.n}, {c.n * c.k, 1, c.k}) : HostTensor(c.dtype, {G, c.k, c.n}),
             HostTensor(c.offsets_dtype, {G + 1}), HostTensor(c.dtype, {M, c.n}), {}};
   std::mt19937_64 rng(seed);
   bt::fill_uniform(p.a, rng, -1, 1);
   bt::fill_uniform(p.b, rng, -1, 1);
-  for (int64_t i = 0; i <= G; ++i) p.offsets.set_int(i, off[static_cast<size_t>(i)]);
+  bt::set_group_offsets(p.offsets, c.sizes);
   p.desc = {.a = p.a.operand(), .b = p.b.operand(), .d = p.d.operand(), .offsets_dtype = c.offsets_dtype,
             .alpha = c.alpha, .status = true};
   return p;
@@ -109,7 +98,7 @@ Case probe_case() { return Case{.sizes = {8}}; }
 
 #define SKIP_WITHOUT_CUTLASS_GPU()                                               \
   do {                                                                           \
-    const std::string why = skip_reason(make_problem(probe_case(), 0).desc);     \
+    const std::string why = bt::grouped_gpu_skip_reason(make_problem(probe_case(), 0).desc);     \
     if (!why.empty()) GTEST_SKIP() << why;                                       \
   } while (0)
 

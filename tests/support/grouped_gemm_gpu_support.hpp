@@ -12,6 +12,7 @@
 
 #include "baracuda/baracuda.hpp"
 #include "device_buffer.hpp"
+#include "gpu_test_support.hpp"
 #include "gtest_helpers.hpp"
 #include "test_support.hpp"
 
@@ -26,6 +27,27 @@ struct GroupedGpuRun {
   HostTensor d;
   int32_t status = -1;  // the plan's status output
 };
+
+// Empty when this machine has a CUDA grouped GEMM plan for `probe`; otherwise why not (no GPU, not
+// Hopper, no CUTLASS in this build).
+inline std::string grouped_gpu_skip_reason(const baracuda::GroupedGemmDescriptor& probe) {
+  using namespace baracuda;
+  if (!have_gpu()) return "no CUDA device";
+  auto stream = Stream::cuda();
+  if (!stream) return stream.status().to_string();
+  auto plan = GroupedGemmPlan::select(*stream, probe);
+  if (!plan) return "no CUDA grouped GEMM here: " + plan.status().to_string();
+  return "";
+}
+
+// The group offsets of `sizes` (0, s0, s0 + s1, ...) written into an offsets tensor of G + 1
+// entries; returns the total.
+inline int64_t set_group_offsets(HostTensor& offsets, const std::vector<int64_t>& sizes) {
+  int64_t total = 0;
+  offsets.set_int(0, 0);
+  for (size_t g = 0; g < sizes.size(); ++g) offsets.set_int(static_cast<int64_t>(g) + 1, total += sizes[g]);
+  return total;
+}
 
 // Runs the CUDA plan with D poisoned by 0xFF (NaN in bf16 and f16) and the status by 0x7F.
 // offsets_override: other offset values on the device (the plan cannot see them: the descriptor
