@@ -2,7 +2,9 @@
 // binds arguments, picks the launcher chosen at plan time and enqueues it.
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "ops/elementwise/cuda/ew_launchers.hpp"
 #include "ops/elementwise/elementwise_impls.hpp"
@@ -22,6 +24,21 @@ Status check_launch(const char* what) {
 namespace {
 
 bool dense(const Operand& o) { return o.is_scalar || o.strides.empty() || o.strides == contiguous_strides(o.shape); }
+
+// BARACUDA_EW_GATED_PACKED=0 (read when the plan is made) keeps gated halves narrower than 16 bytes
+// on the strided kernel, as before the packed kernel: its A/B baseline.
+bool gated_packed_enabled() {
+  const char* v = std::getenv("BARACUDA_EW_GATED_PACKED");
+  return !(v && std::string_view(v) == "0");
+}
+
+// Half rows of a gated problem narrower than 16 bytes: the vectorized plan runs them on the packed
+// kernel (ew_gated_packed.cuh) when they fit it, since the row-strided one needs whole packs per
+// half row.
+bool gated_narrow(const Problem& p) {
+  return p.info.category == ElementwiseCategory::gated &&
+         (cuda::gated_half_cols(p) * static_cast<int64_t>(dtype_size(p.in_dtype[0]))) % 16 != 0;
+}
 
 cuda::Launcher find_any(const Problem& p, bool vectorized) {
   if (is_complex(p.sig.compute)) return vectorized ? nullptr : cuda::find_complex(p);
@@ -68,28 +85,43 @@ Status vectorized_fit(const Problem& p) {
   if (p.desc.grad_output && !dense(*p.desc.grad_output)) return not_supported("a strided grad_output");
   for (const Operand& o : p.sig.outputs)
     if (!dense(o)) return not_supported("a strided output");
-  if (cat == ElementwiseCategory::gated) {
-    // Each half is [outer, half_cols] with rows starting 16-byte aligned.
-    const auto& x = p.desc.inputs[0].shape;
-    int dim = p.desc.attrs.dim < 0 ? p.desc.attrs.dim + static_cast<int>(x.size()) : p.desc.attrs.dim;
-    int64_t half_cols = x[dim] / 2;
-    for (size_t d = dim + 1; d < x.size(); ++d) half_cols *= x[d];
-    if ((half_cols * static_cast<int64_t>(dtype_size(storage))) % 16 != 0)
-      return not_supported("gated half rows of " + std::to_string(half_cols) + " elements are not 16-byte multiples");
+  if (gated_narrow(p)) {
+    // Each half is [outer, half_cols]: the row-strided kernel needs its rows in whole 16-byte
+    // packs; the packed kernel takes rows (2 * half_cols elements) that tile a pack exactly.
+    const int64_t half_cols = cuda::gated_half_cols(p);
+    if (16 % (2 * half_cols * static_cast<int64_t>(dtype_size(storage))) != 0)
+      return not_supported("gated half rows of " + std::to_string(half_cols) +
+                           " elements neither are 16-byte multiples nor tile a 16-byte pack");
+    if (!gated_packed_enabled())
+      return not_supported("gated half rows of " + std::to_string(half_cols) +
+                           " elements need the packed kernel, which BARACUDA_EW_GATED_PACKED=0 turns off");
   }
   return Status::ok();
 }
 
+std::string layout_name(const Problem& p, bool vectorized, bool packed) {
+  if (!vectorized) return "strided-int64";
+  if (packed) return "gated-packed-rows16";
+  return p.info.category == ElementwiseCategory::gated ? "dense-rows-vec16" : "contiguous-vec16";
+}
+
+std::string tactic_name(const Problem& p, bool vectorized, bool packed) {
+  if (!vectorized) return "grid-stride, 256 threads";
+  if (!packed) return "16-byte packs, 256 threads";
+  const int64_t h = cuda::gated_half_cols(p);
+  const int64_t rows = 16 / (2 * h * static_cast<int64_t>(dtype_size(p.in_dtype[0])));
+  return "ew_gated_packed_kernel: h=" + std::to_string(h) + ", " + std::to_string(rows) +
+         (rows == 1 ? " row" : " rows") + " per 16-byte x pack, grid-stride, 256 threads";
+}
+
 class CudaExecutable final : public Executable<ElementwiseFamily> {
  public:
-  CudaExecutable(Problem p, Device device, bool vectorized, cuda::Launcher launcher, int sm_count)
+  CudaExecutable(Problem p, Device device, bool vectorized, bool packed, cuda::Launcher launcher, int sm_count)
       : p_(std::move(p)), device_(device), launcher_(launcher), sm_count_(sm_count) {
     std::string arch = "sm_" + std::to_string(device.sm);
     sku_ = make_sku(p_, vectorized ? "cuda_vectorized" : "cuda_strided", "baracuda-cuda",
-                    vectorized ? (p_.info.category == ElementwiseCategory::gated ? "dense-rows-vec16" : "contiguous-vec16")
-                               : "strided-int64",
-                    arch);
-    sku_.tactic = vectorized ? "16-byte packs, 256 threads" : "grid-stride, 256 threads";
+                    layout_name(p_, vectorized, packed), arch);
+    sku_.tactic = tactic_name(p_, vectorized, packed);
     if (vectorized && cuda::uses_fast_math(p_)) sku_.tactic += ", fast 16-bit math";
     const bool f64 = p_.sig.compute == DType::f64 || p_.sig.compute == DType::c128;
     pg_.math = p_.int_compute() ? "i64 integer math, wrapped to the output width"
@@ -144,14 +176,15 @@ Result<ExecPtr> make_cuda(const ElementwiseDescriptor& desc, const Device& devic
   BARACUDA_TRY(check_cuda_device(device));
   BARACUDA_ASSIGN_OR_RETURN(Problem p, resolve(desc));
   if (vectorized) BARACUDA_TRY(vectorized_fit(p));
-  cuda::Launcher launcher = find_any(p, vectorized);
+  const bool packed = vectorized && gated_narrow(p);  // vectorized_fit passed: the packed kernel fits
+  cuda::Launcher launcher = packed ? cuda::find_gated_packed(p) : find_any(p, vectorized);
   if (!launcher) return not_supported("no " + std::string(vectorized ? "vectorized" : "strided") + " kernel for " +
                                       ElementwiseFamily::describe(desc));
   int sms = 0;
   if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device.ordinal); e != cudaSuccess)
     return backend_error(std::string("[elementwise] cudaDeviceGetAttribute(MultiProcessorCount) failed: ") +
                          cudaGetErrorString(e));
-  return ExecPtr(std::make_shared<CudaExecutable>(std::move(p), device, vectorized, launcher, sms));
+  return ExecPtr(std::make_shared<CudaExecutable>(std::move(p), device, vectorized, packed, launcher, sms));
 }
 
 }  // namespace
