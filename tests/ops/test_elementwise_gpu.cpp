@@ -1,15 +1,17 @@
 // The CUDA elementwise plans against the CPU reference plan (Stream::cpu()) on the same inputs:
 // every op x every dtype it accepts, forward and backward; every cast pair; odd sizes, strided,
 // broadcast, scalar and special-value inputs; outputs poisoned before each run and checked fully
-// written. Also: cast amax, prelu's weight gradient, CUDA graph capture, > 2^31 elements.
+// written. Also: cast amax, prelu's weight gradient, CUDA graph capture, > 2^31 elements, and the
+// packed kernel of gated ops with halves narrower than 16 bytes (its tails, grid strides,
+// misaligned bases and off switch).
 //
 // Without a GPU every test skips (GTEST_SKIP). The last line printed is
 //   "GPU elementwise: N passed, M failed, K not supported"
 // where K counts op x dtype combinations the op legitimately refuses (infer_signature rejects
 // them on every backend); a valid combination the CUDA plan can't run is a failure.
 //
-// Environment: BARACUDA_TEST_SKIP_LARGE=1 skips the > 2^31-element case (e.g. under
-// compute-sanitizer, where it is slow).
+// Environment: BARACUDA_TEST_SKIP_LARGE=1 skips the > 2^31-element case and the packed gated
+// kernel's many-grid-strides cases (e.g. under compute-sanitizer, where they are slow).
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -64,8 +66,22 @@ bt::Tolerance tolerance_for(const Case& c, size_t o, const HostTensor& want) {
 
 enum class Outcome { pass, fail };
 
-// Runs `c` on the CPU reference and on the CUDA plan and compares every output.
-Outcome check_case(Case& c, const Stream& gpu, cudaStream_t cs, bool expect_vectorized, std::string& why) {
+// Copies `n` bytes to / from device memory `offset` bytes past the start of `b` (the buffers'
+// own transfers start at their base). Waits for the device, as DeviceBuffer's transfers do.
+cudaError_t upload_at(DeviceBuffer& b, size_t offset, const void* src, size_t n) {
+  cudaError_t e = cudaMemcpy(static_cast<char*>(b.get()) + offset, src, n, cudaMemcpyHostToDevice);
+  return e != cudaSuccess ? e : cudaDeviceSynchronize();
+}
+cudaError_t download_at(const DeviceBuffer& b, size_t offset, void* dst, size_t n) {
+  cudaError_t e = cudaMemcpy(dst, static_cast<const char*>(b.get()) + offset, n, cudaMemcpyDeviceToHost);
+  return e != cudaSuccess ? e : cudaDeviceSynchronize();
+}
+
+// Runs `c` on the CPU reference and on the CUDA plan and compares every output. Every device
+// tensor starts `offset` bytes into its allocation (a misaligned base pointer when offset is not a
+// multiple of 16).
+Outcome check_case(Case& c, const Stream& gpu, cudaStream_t cs, bool expect_vectorized, std::string& why,
+                   size_t offset = 0) {
   Case ref = c;
   if (Status s = bt::run_case_cpu(ref); !s.is_ok()) {
     why = "CPU reference failed: " + s.to_string();
@@ -85,21 +101,22 @@ Outcome check_case(Case& c, const Stream& gpu, cudaStream_t cs, bool expect_vect
   ElementwiseArgs args;
   args.scalars = c.scalars;
   for (size_t k = 0; k < c.inputs.size(); ++k) {
-    in_bufs.emplace_back(c.inputs[k].storage().size());
+    in_bufs.emplace_back(offset + c.inputs[k].storage().size());
     if (c.input_is_scalar[k]) continue;
-    if (!in_bufs.back() || in_bufs.back().upload(c.inputs[k].storage().data(), c.inputs[k].storage().size()) != cudaSuccess) {
+    if (!in_bufs.back() ||
+        upload_at(in_bufs.back(), offset, c.inputs[k].storage().data(), c.inputs[k].storage().size()) != cudaSuccess) {
       why = "device allocation/upload failed";
       return Outcome::fail;
     }
-    args.inputs[k] = c.inputs[k].ref_at(in_bufs.back().get(), dev);
+    args.inputs[k] = c.inputs[k].ref_at(static_cast<char*>(in_bufs.back().get()) + offset, dev);
   }
   for (size_t k = 0; k < c.outputs.size(); ++k) {
-    out_bufs.emplace_back(c.outputs[k].storage().size());
+    out_bufs.emplace_back(offset + c.outputs[k].storage().size());
     if (!out_bufs.back()) {
       why = "device allocation failed";
       return Outcome::fail;
     }
-    if (c.output_wanted[k]) args.outputs[k] = c.outputs[k].mut_at(out_bufs.back().get(), dev);
+    if (c.output_wanted[k]) args.outputs[k] = c.outputs[k].mut_at(static_cast<char*>(out_bufs.back().get()) + offset, dev);
   }
   DeviceBuffer ws(plan->workspace_size());
   for (uint8_t poison : {uint8_t{0xFF}, uint8_t{0x00}}) {
@@ -116,7 +133,7 @@ Outcome check_case(Case& c, const Stream& gpu, cudaStream_t cs, bool expect_vect
     for (size_t k = 0; k < c.outputs.size(); ++k) {
       if (!c.output_wanted[k]) continue;
       HostTensor got = c.outputs[k];
-      if (out_bufs[k].download(got.storage().data(), got.storage().size()) != cudaSuccess) {
+      if (download_at(out_bufs[k], offset, got.storage().data(), got.storage().size()) != cudaSuccess) {
         why = "download failed";
         return Outcome::fail;
       }
@@ -397,6 +414,233 @@ TEST_F(GpuElementwise, GraphCapture) {
     (void)cudaGraphExecDestroy(exec);
     (void)cudaGraphDestroy(graph);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gated halves narrower than a 16-byte pack (h = 1, 2, 4 elements in f16/bf16; 1, 2 in f32): x of
+// [rows, 2h] runs on the packed kernel (ew_gated_packed.cuh), forward and backward, every gated
+// op. Row counts leave every tail a pack of r = 16 / (2h * element size) rows can leave, and one
+// count makes every thread of a full-occupancy grid loop several times. A base pointer one element
+// off 16 bytes is refused under the default 16-byte promise and runs on the strided kernel when
+// the plan is selected for the pointer's alignment; BARACUDA_EW_GATED_PACKED=0 keeps the strided
+// kernel too.
+
+const ElementwiseOp kGatedOps[] = {ElementwiseOp::glu, ElementwiseOp::swiglu, ElementwiseOp::geglu,
+                                   ElementwiseOp::geglu_tanh, ElementwiseOp::reglu};
+struct GatedWidth {
+  DType dt;
+  int64_t h;
+};
+const GatedWidth kPackedWidths[] = {{DType::bf16, 1}, {DType::bf16, 2}, {DType::bf16, 4}, {DType::f16, 1},
+                                    {DType::f16, 2},  {DType::f16, 4},  {DType::f32, 1},  {DType::f32, 2}};
+int64_t rows_per_pack(const GatedWidth& w) { return 16 / (2 * w.h * static_cast<int64_t>(dtype_size(w.dt))); }
+
+bool is_packed_sku(const KernelSku& s) {
+  return s.impl == "cuda_vectorized" && s.layout == "gated-packed-rows16" &&
+         s.tactic.find("ew_gated_packed_kernel") != std::string::npos;
+}
+
+Result<Case> packed_case(ElementwiseOp op, const GatedWidth& w, Direction dir, int64_t rows) {
+  bt::CaseOptions opt;
+  opt.n = rows;
+  opt.gated_half = w.h;
+  opt.seed = seed_of(op, w.dt, w.dt, dir, Variant::contiguous, rows * 8 + w.h);
+  return bt::make_case(op, w.dt, dir, Variant::contiguous, opt);
+}
+
+// x of shape [rows, 2, inner] split along dim 1: half rows of `inner` elements, x still dense
+// [rows, 2 * inner] (the half width counts the dims after the gated one).
+Case gated_dim1_case(ElementwiseOp op, DType dt, Direction dir, int64_t rows, int64_t inner) {
+  std::mt19937_64 rng(seed_of(op, dt, dt, dir, Variant::contiguous, rows * 8 + inner) + 1);
+  Case c;
+  c.name = std::string(op_info(op).name) + (dir == Direction::backward ? ".backward " : " ") +
+           std::string(dtype_name(dt)) + " x[" + std::to_string(rows) + ", 2, " + std::to_string(inner) + "] dim=1";
+  c.desc.op = op;
+  c.desc.direction = dir;
+  c.desc.attrs = bt::test_attrs(op);
+  c.desc.attrs.dim = 1;
+  HostTensor x(dt, {rows, 2, inner});
+  bt::fill_uniform(x, rng, -3, 3);
+  c.desc.inputs = {x.operand()};
+  const std::vector<int64_t> half_shape{rows, 1, inner};
+  if (dir == Direction::backward) {
+    HostTensor dy(dt, half_shape);
+    bt::fill_uniform(dy, rng, -2, 2);
+    c.inputs = {dy, x};
+    c.input_is_scalar = {false, false};
+    c.outputs = {HostTensor(dt, {rows, 2, inner})};
+  } else {
+    c.inputs = {x};
+    c.input_is_scalar = {false};
+    c.outputs = {HostTensor(dt, half_shape)};
+  }
+  c.output_wanted = {true};
+  return c;
+}
+
+// Whether the plan of `c` is (want_packed) or is not the packed kernel; a failure otherwise.
+bool expect_packed_plan(const Stream& gpu, const Case& c, bool want_packed) {
+  auto plan = ElementwisePlan::select(gpu, c.desc);
+  if (!plan) {
+    ADD_FAILURE() << c.name << ": no CUDA plan: " << plan.status().to_string();
+    return false;
+  }
+  if (is_packed_sku(plan->sku()) != want_packed) {
+    ADD_FAILURE() << c.name << ": expected " << (want_packed ? "the packed kernel" : "another kernel") << ", got "
+                  << plan->sku().to_string();
+    return false;
+  }
+  return true;
+}
+
+TEST_F(GpuElementwise, GatedPackedNarrowHalves) {
+  for (ElementwiseOp op : kGatedOps)
+    for (const GatedWidth& w : kPackedWidths)
+      for (Direction dir : {Direction::forward, Direction::backward}) {
+        // 1 .. 2r + 1 rows: every tail (rows % r), with and without whole packs before it.
+        std::vector<int64_t> row_counts{4097};
+        for (int64_t n = 1; n <= 2 * rows_per_pack(w) + 1; ++n) row_counts.push_back(n);
+        for (int64_t rows : row_counts) {
+          auto c = packed_case(op, w, dir, rows);
+          if (!c) {
+            ++counts().failed;
+            ADD_FAILURE() << op_info(op).name << " " << dtype_name(w.dt) << " h=" << w.h << " refused: " << c.status().to_string();
+            continue;
+          }
+          if (!expect_packed_plan(gpu_, *c, true)) {
+            ++counts().failed;
+            continue;
+          }
+          record(*c, /*expect_vectorized=*/true);
+        }
+      }
+  // The gated dim before the last: the half width is the product of the dims after it.
+  for (Direction dir : {Direction::forward, Direction::backward})
+    for (const GatedWidth& w : {GatedWidth{DType::bf16, 1}, GatedWidth{DType::f16, 2}, GatedWidth{DType::f32, 2}}) {
+      Case c = gated_dim1_case(ElementwiseOp::swiglu, w.dt, dir, 1001, w.h);
+      if (!expect_packed_plan(gpu_, c, true)) {
+        ++counts().failed;
+        continue;
+      }
+      record(c, /*expect_vectorized=*/true);
+    }
+}
+
+// Enough packs that every thread of a full grid (<= 2048 resident threads per SM, <= 2 packs per
+// step) loops at least 3 times, plus the largest tail.
+TEST_F(GpuElementwise, GatedPackedManyGridStrides) {
+  if (const char* e = std::getenv("BARACUDA_TEST_SKIP_LARGE"); e && std::string(e) == "1")
+    GTEST_SKIP() << "BARACUDA_TEST_SKIP_LARGE=1";
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, gpu_.device().ordinal), cudaSuccess);
+  const int64_t packs = int64_t{3} * sms * 2048 * 2;
+  for (const GatedWidth& w : kPackedWidths)
+    for (Direction dir : {Direction::forward, Direction::backward})
+      // swiglu (fast 16-bit forward); geglu's backward holds the most registers (fewest resident blocks).
+      for (ElementwiseOp op : {ElementwiseOp::swiglu, ElementwiseOp::geglu}) {
+        if (op == ElementwiseOp::geglu && dir == Direction::forward) continue;
+        const int64_t r = rows_per_pack(w);
+        auto c = packed_case(op, w, dir, packs * r + r - 1);
+        ASSERT_TRUE(c) << c.status().to_string();
+        if (!expect_packed_plan(gpu_, *c, true)) {
+          ++counts().failed;
+          continue;
+        }
+        record(*c, /*expect_vectorized=*/true);
+      }
+}
+
+TEST_F(GpuElementwise, GatedPackedMisalignedBase) {
+  for (const GatedWidth& w : kPackedWidths)
+    for (Direction dir : {Direction::forward, Direction::backward}) {
+      auto c = packed_case(ElementwiseOp::swiglu, w, dir, 4097);
+      ASSERT_TRUE(c) << c.status().to_string();
+      const size_t el = dtype_size(w.dt);
+      // Under the default 16-byte promise the packed plan refuses the pointers before any launch.
+      {
+        auto plan = ElementwisePlan::select(gpu_, c->desc);
+        ASSERT_TRUE(plan) << plan.status().to_string();
+        EXPECT_TRUE(is_packed_sku(plan->sku())) << c->name << ": " << plan->sku().to_string();
+        std::vector<DeviceBuffer> bufs;
+        ElementwiseArgs a;
+        for (size_t k = 0; k < c->inputs.size(); ++k) {
+          bufs.emplace_back(el + c->inputs[k].storage().size());
+          ASSERT_NE(bufs.back().get(), nullptr);
+          a.inputs[k] = c->inputs[k].ref_at(static_cast<char*>(bufs.back().get()) + el, gpu_.device());
+        }
+        bufs.emplace_back(el + c->outputs[0].storage().size());
+        ASSERT_NE(bufs.back().get(), nullptr);
+        a.outputs[0] = c->outputs[0].mut_at(static_cast<char*>(bufs.back().get()) + el, gpu_.device());
+        Status s = plan->run(gpu_, {}, a);
+        EXPECT_EQ(s.code(), StatusCode::misaligned) << c->name << ": " << s.to_string();
+        (s.code() == StatusCode::misaligned ? counts().passed : counts().failed)++;
+      }
+      // Selected for the alignment the pointers have: the strided kernel, right results.
+      c->desc.alignment = el;
+      c->name += " base+1 element";
+      if (!expect_packed_plan(gpu_, *c, false)) {
+        ++counts().failed;
+        continue;
+      }
+      std::string why;
+      const Outcome o = check_case(*c, gpu_, cs_, /*expect_vectorized=*/false, why, /*offset=*/el);
+      EXPECT_EQ(o, Outcome::pass) << c->name << ": " << why;
+      (o == Outcome::pass ? counts().passed : counts().failed)++;
+    }
+}
+
+// Half widths the packed kernel does not take keep their kernels: 16-byte multiples the row-strided
+// vectorized one, rows that do not tile a pack (bf16 h = 3: 12 bytes) and f64 the strided one.
+TEST_F(GpuElementwise, GatedPackedOnlyWhereRowsTileAPack) {
+  struct W {
+    DType dt;
+    int64_t h;
+    const char* impl;
+  };
+  for (const W& w : {W{DType::bf16, 8, "cuda_vectorized"}, W{DType::f32, 4, "cuda_vectorized"},
+                     W{DType::bf16, 3, "cuda_strided"}, W{DType::f16, 6, "cuda_strided"}, W{DType::f64, 1, "cuda_strided"}})
+    for (Direction dir : {Direction::forward, Direction::backward}) {
+      auto c = packed_case(ElementwiseOp::swiglu, GatedWidth{w.dt, w.h}, dir, 257);
+      ASSERT_TRUE(c) << c.status().to_string();
+      auto plan = ElementwisePlan::select(gpu_, c->desc);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      EXPECT_EQ(plan->sku().impl, w.impl) << c->name << ": " << plan->sku().to_string();
+      if (!expect_packed_plan(gpu_, *c, false)) {
+        ++counts().failed;
+        continue;
+      }
+      record(*c);
+    }
+}
+
+// Unsets the variable when the scope ends, also when an assertion leaves it early.
+struct UnsetEnvAtExit {
+  const char* name;
+  ~UnsetEnvAtExit() { (void)unsetenv(name); }
+};
+
+TEST_F(GpuElementwise, GatedPackedSwitchOff) {
+  {
+    UnsetEnvAtExit unset{"BARACUDA_EW_GATED_PACKED"};
+    ASSERT_EQ(setenv("BARACUDA_EW_GATED_PACKED", "0", 1), 0);
+    for (const GatedWidth& w : {GatedWidth{DType::bf16, 1}, GatedWidth{DType::f16, 4}, GatedWidth{DType::f32, 2}})
+      for (Direction dir : {Direction::forward, Direction::backward}) {
+        auto c = packed_case(ElementwiseOp::swiglu, w, dir, 4097);
+        ASSERT_TRUE(c) << c.status().to_string();
+        auto plan = ElementwisePlan::select(gpu_, c->desc);
+        ASSERT_TRUE(plan) << plan.status().to_string();
+        EXPECT_EQ(plan->sku().impl, "cuda_strided") << c->name << ": " << plan->sku().to_string();
+        if (!expect_packed_plan(gpu_, *c, false)) {
+          ++counts().failed;
+          continue;
+        }
+        record(*c);
+      }
+  }
+  // Read when the plan is made: unset, the next plan is the packed kernel again.
+  auto c = packed_case(ElementwiseOp::swiglu, GatedWidth{DType::bf16, 1}, Direction::forward, 4097);
+  ASSERT_TRUE(c) << c.status().to_string();
+  EXPECT_TRUE(expect_packed_plan(gpu_, *c, true));
 }
 
 TEST_F(GpuElementwise, MoreThan2To31Elements) {
