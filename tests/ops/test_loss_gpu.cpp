@@ -375,6 +375,50 @@ TEST_F(LossGpu, OutOfRangeTargetGivesNaNForThatSampleOnly) {
   }
 }
 
+// The persistent grid: more rows than one wave of resident blocks, so blocks loop over rows and
+// each row after a block's first starts from the previous row's prefetch (long rows: the forward's
+// 256-thread blocks and the gradient's 512-thread ones; short rows: a warp per row). Ignored rows
+// (i % 5 == 3) and out-of-range targets sit among live ones. BARACUDA_CE_ROWS=per_block (one block
+// per row group, no cross-row prefetch) must give the same answers.
+TEST_F(LossGpu, CrossEntropyPersistentGridManyRowsPerBlock) {
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+  struct Shape {
+    int64_t C, N;
+  };
+  // Long rows: > 2 waves of 2 blocks per SM. Short rows: > 1 wave of 8 blocks of 8 rows per SM.
+  const Shape shapes[] = {{32000, 4 * sms + 7}, {1000, 72 * sms + 5}};
+  uint64_t seed = 500;
+  for (const char* mode : {"", "per_block"}) {
+    if (*mode) setenv("BARACUDA_CE_ROWS", mode, 1);
+    else unsetenv("BARACUDA_CE_ROWS");
+    for (const Shape& sh : shapes)
+      for (DType dt : {DType::bf16, DType::f32})
+        for (Pass pass : {Pass::forward, Pass::backward, Pass::fused}) {
+          LossDescriptor d;
+          d.op = LossOp::cross_entropy;
+          d.reduction = LossReduction::mean;
+          const std::string base = std::string("cross_entropy persistent") + (*mode ? " per_block" : "") +
+                                   " C=" + std::to_string(sh.C) + " N=" + std::to_string(sh.N);
+          LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, dt, sh.N, sh.C, {}, DType::i64, true, -100, seed);
+          // One out-of-range target: that sample's loss and gradient are NaN, the others are not.
+          in.target.set_int(1, sh.C + 3);
+          LossDescriptor none = d;
+          none.reduction = LossReduction::none;
+          run_and_record(make_case(base + " bad target", none, std::move(in), pass, seed), stream_);
+          ++seed;
+          LossDescriptor s = d;
+          s.label_smoothing = 0.1;
+          run_and_record(make_case(base + " smoothing", s,
+                                   bt::random_loss_inputs(LossOp::cross_entropy, dt, sh.N, sh.C, {}, DType::i64, true,
+                                                          -100, seed),
+                                   pass, seed), stream_);
+          ++seed;
+        }
+  }
+  unsetenv("BARACUDA_CE_ROWS");
+}
+
 // Deterministic (bitwise equal run after run) and CUDA-graph safe: a captured run replays to the
 // same bits as a direct one.
 TEST_F(LossGpu, DeterministicAndGraphCapturable) {

@@ -29,6 +29,7 @@ namespace {
 // registers): a 128k-vocabulary row is 256 KB in bf16, so the rows in flight (~33 MB) stay in L2
 // and the gradient pass re-reads its row from L2 rather than HBM.
 constexpr int kLongRowThreads = 512;
+constexpr int kForwardRowThreads = 256;  // long rows, forward only, chained (launch_long_rows)
 constexpr int kShortRowBlock = 256;  // 8 warps, one row each
 constexpr int64_t kLongRowBytes = 16 * 1024;  // rows at least this long get a whole block
 
@@ -203,17 +204,35 @@ __device__ __forceinline__ Acc<T> class_u(const LaunchParams& p, const T* W, con
 // consume(pack, pi) for each in increasing pi. Software-pipelined: the loads of the next kUnroll
 // packs are issued before the current ones are consumed, so a warp keeps memory requests in
 // flight while it computes (the exps of a pack take longer than issuing its load).
-template <int kGroup, int kUnroll, class P, class F>
-__device__ __forceinline__ void stream_row(const P* src, int lane, int npack, F&& consume) {
-  P cur[kUnroll], nxt[kUnroll];
+//
+// Chained: on entry `cur` holds this thread's first kUnroll packs of src (prefetch_packs); in the
+// thread's last step the "next" loads come from the following stream (next_src, next_npack: the
+// same row's gradient pass, or the block's next row; null when there is none), so on return `cur`
+// holds that stream's first packs. Those loads are in flight across the block-wide reduction
+// between two streams, where an unchained stream would let the memory pipe drain.
+template <int kGroup, int kUnroll, class P>
+__device__ __forceinline__ void prefetch_packs(P (&cur)[kUnroll], const P* src, int lane, int npack) {
 #pragma unroll
   for (int u = 0; u < kUnroll; ++u)
-    if (lane + u * kGroup < npack) cur[u] = src[lane + u * kGroup];
+    if (src != nullptr && lane + u * kGroup < npack) cur[u] = src[lane + u * kGroup];
+}
+
+template <int kGroup, int kUnroll, class P, class F>
+__device__ __forceinline__ void stream_row(P (&cur)[kUnroll], const P* src, int lane, int npack, const P* next_src,
+                                           int next_npack, F&& consume) {
+  if (lane >= npack) {  // nothing of this row for this thread: only the next stream's prefetch
+    prefetch_packs<kGroup>(cur, next_src, lane, next_npack);
+    return;
+  }
+  P nxt[kUnroll];
   for (int base = lane; base < npack; base += kGroup * kUnroll) {
-    const int next = base + kGroup * kUnroll;
+    const bool last = base + kGroup * kUnroll >= npack;
+    const P* from = last ? next_src : src;
+    const int first = last ? lane : base + kGroup * kUnroll;
+    const int limit = last ? next_npack : npack;
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
-      if (next + u * kGroup < npack) nxt[u] = src[next + u * kGroup];
+      if (from != nullptr && first + u * kGroup < limit) nxt[u] = from[first + u * kGroup];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
       if (base + u * kGroup < npack) consume(cur[u], base + u * kGroup);
@@ -240,9 +259,14 @@ __device__ __forceinline__ void store_streaming(P* dst, const P& v) {
 // is loaded at the row's start but nothing waits for it until the row is read, so the row's
 // loads start at once instead of one memory latency later. x[target] is loaded before the
 // cross-thread combination, which hides its latency behind the shuffles.
+//
+// Rows are chained (stream_row): pass 1 prefetches the start of pass 2 (the same row, from L2) or,
+// forward only, of the block's next row; pass 2 prefetches the next row. With a persistent grid
+// (one wave of blocks, each looping over rows) the memory pipe stays full across the reductions.
+// 128 registers a thread at most (kBlock * kMinBlocks = 512 threads per SM's 64k registers).
 template <class T, int kGroup, int kBlock, int V, bool kExtra>
-__global__ void __launch_bounds__(kBlock, kGroup > 32 ? 1 : 2) ce_rows_kernel(LaunchParams p, const double* denom_ws,
-                                                                              double* loss_ws) {
+__global__ void __launch_bounds__(kBlock, 512 / kBlock) ce_rows_kernel(LaunchParams p, const double* denom_ws,
+                                                                       double* loss_ws) {
   using A = Acc<T>;
   using P = Pack<T, V>;
   constexpr int kRowsPerBlock = kBlock / kGroup;
@@ -257,13 +281,22 @@ __global__ void __launch_bounds__(kBlock, kGroup > 32 ? 1 : 2) ce_rows_kernel(La
   const T* Q = p.class_indices ? nullptr : static_cast<const T*>(p.target);
   T* G = static_cast<T*>(p.grad_input);
   const A eps_over_c = static_cast<A>(p.label_smoothing) / static_cast<A>(C);
-  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kGroup; row < p.N;
-       row += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+  const int64_t row_step = static_cast<int64_t>(gridDim.x) * kRowsPerBlock;
+  auto row_packs = [&](int64_t r) -> const P* {
+    return r < p.N ? reinterpret_cast<const P*>(X + r * p.input_row_stride) : nullptr;
+  };
+  int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kGroup;
+  P cur[kUnroll];
+  prefetch_packs<kGroup>(cur, row_packs(row), lane, npack);
+  for (; row < p.N; row += row_step) {
     const SampleTarget tg = sample_target(p, row);
     const T* xr = X + row * p.input_row_stride;
     const T* qr = Q ? Q + row * C : nullptr;
+    const P* this_row = row_packs(row);
+    const P* next_row = row_packs(row + row_step);
     Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
-    stream_row<kGroup, kUnroll>(reinterpret_cast<const P*>(xr), lane, npack, [&](const P& pk, int pi) {
+    stream_row<kGroup, kUnroll>(cur, this_row, lane, npack, p.write_grad ? this_row : next_row, npack,
+                                [&](const P& pk, int pi) {
       A x[V];
 #pragma unroll
       for (int i = 0; i < V; ++i) x[i] = to_acc(pk.v[i]);
@@ -294,13 +327,14 @@ __global__ void __launch_bounds__(kBlock, kGroup > 32 ? 1 : 2) ce_rows_kernel(La
 #pragma unroll
       for (int i = 0; i < V; ++i) fill.v[i] = from_acc<T>(tg.bad ? static_cast<A>(NAN) : A(0));
       for (int pi = lane; pi < npack; pi += kGroup) store_streaming(gr + pi, fill);
+      prefetch_packs<kGroup>(cur, next_row, lane, npack);
       continue;
     }
     const A scale = sample_scale<T>(p, denom_ws, row);
     const A hit = (A(1) - static_cast<A>(p.label_smoothing)) * r.wt;  // extra term at the target class
     const int t_in_row = static_cast<int>(tg.t);
     const bool smooth = p.label_smoothing != 0.0;
-    stream_row<kGroup, kUnroll>(reinterpret_cast<const P*>(xr), lane, npack, [&](const P& pk, int pi) {
+    stream_row<kGroup, kUnroll>(cur, this_row, lane, npack, next_row, npack, [&](const P& pk, int pi) {
       P out;
 #pragma unroll
       for (int i = 0; i < V; ++i) {
@@ -428,11 +462,50 @@ bool aligned16(const void* ptr) {
   return ptr == nullptr || reinterpret_cast<uintptr_t>(ptr) % 16 == 0;
 }
 
+// Blocks of one ce_rows_kernel instance resident on an SM (queried once per instance).
+template <class T, int kGroup, int kBlock, int V, bool kExtra>
+int resident_blocks_per_sm() {
+  static const int n = [] {
+    int blocks = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, ce_rows_kernel<T, kGroup, kBlock, V, kExtra>, kBlock, 0) !=
+        cudaSuccess) {
+      (void)cudaGetLastError();  // not the launch's error: check_launch reads it
+      return 1;
+    }
+    return blocks > 0 ? blocks : 1;
+  }();
+  return n;
+}
+
+// blocks: one per kBlock / kGroup rows. Persistent (chained rows): at most one wave of resident
+// blocks, each looping over rows, so that every row but a block's first starts from a prefetch.
+template <class T, int kGroup, int kBlock, int V, bool kExtra>
+void launch_rows_instance(const LaunchParams& p, const double* denom, double* loss_ws, int64_t blocks) {
+  int64_t grid = blocks;
+  if (p.chained_rows) {
+    const int64_t wave = static_cast<int64_t>(resident_blocks_per_sm<T, kGroup, kBlock, V, kExtra>()) * p.sm_count;
+    grid = grid < wave ? grid : wave;
+  }
+  grid = grid < (int64_t{1} << 30) ? grid : (int64_t{1} << 30);
+  ce_rows_kernel<T, kGroup, kBlock, V, kExtra><<<static_cast<unsigned>(grid), kBlock, 0, p.stream>>>(p, denom, loss_ws);
+}
+
 template <class T, int kGroup, int kBlock, int V>
-void launch_rows_v(const LaunchParams& p, const double* denom, double* loss_ws, unsigned grid) {
+void launch_rows_v(const LaunchParams& p, const double* denom, double* loss_ws) {
   const bool extra = !p.class_indices || p.label_smoothing != 0.0;
-  if (extra) ce_rows_kernel<T, kGroup, kBlock, V, true><<<grid, kBlock, 0, p.stream>>>(p, denom, loss_ws);
-  else ce_rows_kernel<T, kGroup, kBlock, V, false><<<grid, kBlock, 0, p.stream>>>(p, denom, loss_ws);
+  const int64_t blocks = (p.N + kBlock / kGroup - 1) / (kBlock / kGroup);
+  if (extra) launch_rows_instance<T, kGroup, kBlock, V, true>(p, denom, loss_ws, blocks);
+  else launch_rows_instance<T, kGroup, kBlock, V, false>(p, denom, loss_ws, blocks);
+}
+
+// Long rows, a block per row. The forward alone takes two 256-thread blocks per SM: one block's
+// reduction between rows overlaps the other's stream. With the gradient pass, one 512-thread
+// block per SM reads a row twice at twice the speed, which halves the rows in flight and keeps
+// them in L2 for the second read (132 x 256 KB rows of a 128k bf16 vocabulary: 33 MB).
+template <class T, int V>
+void launch_long_rows(const LaunchParams& p, const double* denom, double* loss_ws) {
+  if (p.chained_rows && !p.write_grad) launch_rows_v<T, kForwardRowThreads, kForwardRowThreads, V>(p, denom, loss_ws);
+  else launch_rows_v<T, kLongRowThreads, kLongRowThreads, V>(p, denom, loss_ws);
 }
 
 template <class T>
@@ -461,15 +534,11 @@ Status launch_typed(const LaunchParams& p) {
                        aligned16(p.grad_input) && aligned16(p.weight) && (p.class_indices || aligned16(p.target));
       const bool long_rows = p.C * static_cast<int64_t>(sizeof(T)) >= kLongRowBytes;
       if (long_rows) {
-        const unsigned grid = static_cast<unsigned>(p.N < (int64_t{1} << 30) ? p.N : (int64_t{1} << 30));
-        if (vec) launch_rows_v<T, kLongRowThreads, kLongRowThreads, V>(p, denom, loss_ws, grid);
-        else launch_rows_v<T, kLongRowThreads, kLongRowThreads, 1>(p, denom, loss_ws, grid);
+        if (vec) launch_long_rows<T, V>(p, denom, loss_ws);
+        else launch_long_rows<T, 1>(p, denom, loss_ws);
       } else {
-        const int64_t rows_per_block = kShortRowBlock / 32;
-        const int64_t want = (p.N + rows_per_block - 1) / rows_per_block;
-        const unsigned grid = static_cast<unsigned>(want < (int64_t{1} << 30) ? want : (int64_t{1} << 30));
-        if (vec) launch_rows_v<T, 32, kShortRowBlock, V>(p, denom, loss_ws, grid);
-        else launch_rows_v<T, 32, kShortRowBlock, 1>(p, denom, loss_ws, grid);
+        if (vec) launch_rows_v<T, 32, kShortRowBlock, V>(p, denom, loss_ws);
+        else launch_rows_v<T, 32, kShortRowBlock, 1>(p, denom, loss_ws);
       }
       BARACUDA_TRY(check_launch("cross_entropy ce_rows_kernel"));
     }

@@ -3,7 +3,9 @@
 // arguments and enqueues the launchers (loss_class_kernels.cu, loss_pointwise_kernels.cu).
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "ops/loss/cuda/loss_launch.hpp"
 #include "ops/loss/loss_args.hpp"
@@ -99,6 +101,13 @@ Status fits(const LossDescriptor& d, const Device& device) {
   return Status::ok();
 }
 
+// BARACUDA_CE_ROWS=per_block (read when the plan is made) launches cross_entropy [N, C] as one block
+// per row group without cross-row prefetch: the A/B baseline of the chained, persistent kernel.
+bool ce_chained_rows() {
+  const char* v = std::getenv("BARACUDA_CE_ROWS");
+  return !(v && std::string_view(v) == "per_block");
+}
+
 class CudaLoss final : public Executable<LossFamily> {
  public:
   CudaLoss(LossDescriptor d, LossSignature sig, Device device, int sm_count)
@@ -138,6 +147,7 @@ class CudaLoss final : public Executable<LossFamily> {
       if (d_.pos_weight) p.pos_weight_period = suffix_period(*d_.pos_weight, d_.input.shape);
     }
     p.sm_count = sm_count;
+    p.chained_rows = ce_chained_rows();
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
     const int64_t want = (sig_.samples + 255) / 256;
@@ -160,9 +170,12 @@ class CudaLoss final : public Executable<LossFamily> {
     sku_.impl = "cuda_loss";
     if (kind_ == Kind::klass && d_.op == LossOp::cross_entropy)
       sku_.tactic = sig_.inner > 1 ? "thread per sample (class stride d)"
-                                   : (sig_.classes * static_cast<int64_t>(dtype_size(d_.input.dtype)) >= 16 * 1024
-                                          ? "block per row, online softmax, 16-byte packs when aligned"
-                                          : "warp per row, online softmax, 16-byte packs when aligned");
+                                   : std::string(sig_.classes * static_cast<int64_t>(dtype_size(d_.input.dtype)) >= 16 * 1024
+                                                     ? "block per row"
+                                                     : "warp per row") +
+                                         ", online softmax, 16-byte packs when aligned" +
+                                         (p.chained_rows ? ", persistent grid prefetching each next row"
+                                                         : ", one block per row group");
     else
       sku_.tactic = kind_ == Kind::cosine ? "warp per row"
                                           : (p.strided ? "grid-stride, 256 threads, strided operands"

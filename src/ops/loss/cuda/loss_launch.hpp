@@ -55,6 +55,9 @@ struct LaunchParams {
   cudaStream_t stream = nullptr;
   int sm_count = 132;
   int pointwise_blocks = 0;  // fixed at plan time: the deterministic partial-sum grid
+  // cross_entropy [N, C]: a persistent grid whose blocks prefetch each next row (default), or one
+  // block per row group without cross-row prefetch (BARACUDA_CE_ROWS=per_block; the A/B baseline).
+  bool chained_rows = true;
 };
 
 // Workspace bytes each launcher books (the same layout run() uses).
