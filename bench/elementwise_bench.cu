@@ -96,6 +96,12 @@ int main(int argc, char** argv) {
       ElementwiseDescriptor desc{.op = ElementwiseOp::swiglu, .inputs = {Operand::tensor(dt, xs)}};
       run_case("swiglu", desc, dt, 1, ("swiglu_" + d + "_268M").c_str(), xs, ys, dt);
     }
+    {
+      // PERF-BASELINE's layout: g of shape (2^27, 2), the halves interleaved element by element.
+      std::vector<int64_t> xs{n / 2, 2}, ys{n / 2, 1};
+      ElementwiseDescriptor desc{.op = ElementwiseOp::swiglu, .inputs = {Operand::tensor(dt, xs)}};
+      run_case("swiglu", desc, dt, 1, ("swiglu_" + d + "_134M_interleaved").c_str(), xs, ys, dt);
+    }
   }
 
   if (!json_path.empty() && !bench::write_json(json_path, "elementwise", prop.name, copy_gbs, records)) return 1;

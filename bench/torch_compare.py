@@ -64,6 +64,8 @@ def torch_cases():
             return F.silu(a) * b
 
         yield f"swiglu_{name}_268M", swiglu
+        g = x.view(n // 2, 2)
+        yield f"swiglu_{name}_134M_interleaved", lambda g=g: F.silu(g[:, 0]) * g[:, 1]
         del x
     # Norm twins of baracuda_norm_bench (shapes and bytes as /work/shared/baseline_torch.py).
     for (r, c) in [(32768, 4096), (4096, 32768), (65536, 1024)]:
