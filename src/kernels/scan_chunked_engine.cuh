@@ -48,6 +48,22 @@ bool chunked_applies(const Geometry& g, const In* x, const Out* y) {
   }
 }
 
+// Whether scan_row_carry_kernel may take the launch: the plan allowed it, contiguous forward lines
+// of a 2-4 byte type, each at least a tile long, and at least kRowCarryMinWaves lines per block
+// slot of the device (`resident`: blocks of the kernel resident at once): the last, partial wave
+// of lines then costs at most an eighth of the time. Fewer or longer lines keep the look-back
+// line kernel, which splits every line into tiles.
+inline constexpr int64_t kRowCarryMinWaves = 8;
+template <class Op, class In, class Out>
+bool row_carry_applies(const Geometry& g, const In* x, const Out* y, int64_t resident) {
+  if constexpr (!chunked_types_ok<Op, In, Out>()) {
+    return false;
+  } else {
+    return g.row_carry && g.n >= kTile && g.outer >= kRowCarryMinWaves * resident &&
+           contiguous_forward_lines<Op>(g, x, y);
+  }
+}
+
 // Block-wide fold of one value per thread, in a fixed order (butterfly within warps, then the warp
 // totals in order). Every thread gets the result. `scratch` holds kThreads / 32 states.
 template <class Op>
@@ -96,32 +112,38 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x == 0) totals[blockIdx.x] = total;
 }
 
+// Shared memory of scan_segment: two staging buffers per warp and two arrays of warp totals.
 template <class Op, class In, class Out>
-__global__ void __launch_bounds__(kThreads)
-    scan_chunk_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunk_len, bool exclusive,
-                      const typename Op::State* __restrict__ totals) {
+struct SegmentSmem {
+  uint4 stage[2][kThreads / 32][line_stage_chunks<In, Out>()];
+  typename Op::State warp_total[2][kThreads / 32];
+};
+
+// Scans x[0, len) into y[0, len) tile by tile, starting from `carry` (the fold of everything
+// before x[0]) and carrying the prefix from tile to tile in registers: the line kernel's coalesced,
+// swizzled staging and warp-shuffle block scan, with the next tile streaming into the second
+// staging buffer by cp.async while the current one is scanned. x and y are 16-byte aligned; `pos0`
+// is the position of x[0] in its line (Op::make's position). Called by every thread of the block.
+template <class Op, class In, class Out>
+__device__ __forceinline__ void scan_segment(const In* __restrict__ x, Out* __restrict__ y, int64_t len, int64_t pos0,
+                                             bool exclusive, typename Op::State carry, SegmentSmem<Op, In, Out>& sm) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
   constexpr int kSegment = 32 * kItems;  // elements per warp and tile
-  __shared__ uint4 stage_all[2][kWarps][line_stage_chunks<In, Out>()];
-  __shared__ State warp_total[2][kWarps];
-  __shared__ State scratch[kWarps];
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const int warp = static_cast<int>(threadIdx.x) >> 5;
-  const int64_t begin = static_cast<int64_t>(blockIdx.x) * chunk_len;
-  const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
-  const int64_t tiles = (end - begin + kTile - 1) / kTile;
+  const int64_t tiles = (len + kTile - 1) / kTile;
 
   const auto segment_valid = [&](int64_t tile) {
-    const int64_t left = end - (begin + tile * kTile + static_cast<int64_t>(warp) * kSegment);
+    const int64_t left = len - (tile * kTile + static_cast<int64_t>(warp) * kSegment);
     return left <= 0 ? 0 : left >= kSegment ? kSegment : static_cast<int>(left);
   };
   // The warp's segment of `tile` into staging buffer `buf`: cp.async for whole segments, plain
-  // loads for the chunk's last, partial one.
+  // loads for the last, partial one.
   const auto prefetch = [&](int64_t tile, int buf) {
-    uint4* stage = stage_all[buf][warp];
-    const In* src = x + begin + tile * kTile + static_cast<int64_t>(warp) * kSegment;
+    uint4* stage = sm.stage[buf][warp];
+    const In* src = x + tile * kTile + static_cast<int64_t>(warp) * kSegment;
     const int valid = segment_valid(tile);
     if (valid == kSegment) {
       const uint4* s4 = reinterpret_cast<const uint4*>(src);
@@ -134,40 +156,66 @@ __global__ void __launch_bounds__(kThreads)
   if (tiles > 0) prefetch(0, 0);
   stage_commit();
 
-  // The chunk's prefix: the fold of the totals of the chunks before it (identity for the first).
-  State carry = Op::identity();
-  for (int64_t c = threadIdx.x; c < static_cast<int64_t>(blockIdx.x); c += kThreads) carry = Op::combine(carry, totals[c]);
-  carry = block_fold<Op>(carry, scratch);
-
   for (int64_t tile = 0; tile < tiles; ++tile) {
     const int buf = static_cast<int>(tile & 1);
     if (tile + 1 < tiles) prefetch(tile + 1, buf ^ 1);
     stage_commit();  // possibly empty: "all but the newest" is then this tile's group
     stage_wait_all_but_newest();
     __syncwarp();
-    uint4* stage = stage_all[buf][warp];
+    uint4* stage = sm.stage[buf][warp];
     const int valid = segment_valid(tile);
-    const int64_t warp_p0 = begin + tile * kTile + static_cast<int64_t>(warp) * kSegment;
+    const int64_t warp_p0 = tile * kTile + static_cast<int64_t>(warp) * kSegment;
 
     // The lane's kItems consecutive elements, scanned in registers; the lane totals by shuffles.
     State loc[kItems];
-    scan_lane_items<Op, In>(stage, lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
+    scan_lane_items<Op, In>(stage, lane, valid, pos0 + warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
     // The warp totals go through shared memory in two buffers, so one barrier per tile: a buffer
     // is rewritten only after the next tile's barrier, which every thread reaches after reading it.
     State lane_before;
     const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
-    if (lane == 31) warp_total[buf][warp] = inclusive;
+    if (lane == 31) sm.warp_total[buf][warp] = inclusive;
     __syncthreads();
     State before = carry;
-    for (int w = 0; w < warp; ++w) before = Op::combine(before, warp_total[buf][w]);
+    for (int w = 0; w < warp; ++w) before = Op::combine(before, sm.warp_total[buf][w]);
     before = Op::combine(before, lane_before);
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, warp_total[buf][w]);  // the same order in every thread
+    for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, sm.warp_total[buf][w]);  // the same order in every thread
 
     // Results into the staging buffer, then coalesced stores.
     store_lane_results<Op, Out>(stage, y + warp_p0, lane, valid, exclusive, before, loc);
     __syncwarp();  // the buffer is refilled by the prefetch two tiles on
   }
+}
+
+template <class Op, class In, class Out>
+__global__ void __launch_bounds__(kThreads)
+    scan_chunk_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunk_len, bool exclusive,
+                      const typename Op::State* __restrict__ totals) {
+  using State = typename Op::State;
+  __shared__ SegmentSmem<Op, In, Out> sm;
+  __shared__ State scratch[kThreads / 32];
+  const int64_t begin = static_cast<int64_t>(blockIdx.x) * chunk_len;
+  const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+  // The chunk's prefix: the fold of the totals of the chunks before it (identity for the first).
+  State carry = Op::identity();
+  for (int64_t c = threadIdx.x; c < static_cast<int64_t>(blockIdx.x); c += kThreads) carry = Op::combine(carry, totals[c]);
+  carry = block_fold<Op>(carry, scratch);
+  scan_segment<Op, In, Out>(x + begin, y + begin, end - begin, begin, exclusive, carry, sm);
+}
+
+// Many lines (rows of a contiguous tensor, each at least a tile long): one block per line walks it
+// tile by tile with the prefix in registers (scan_segment), so a line is read once and written
+// once with no look-back, no workspace and no atomics. The hardware hands out the blocks as others
+// finish, which balances lines over SMs. The combination order is fixed by the line length alone:
+// deterministic, and the same on every device.
+template <class Op, class In, class Out>
+__global__ void __launch_bounds__(kThreads)
+    scan_row_carry_kernel(const In* __restrict__ x, Out* __restrict__ y, const Geometry g) {
+  __shared__ SegmentSmem<Op, In, Out> sm;
+  const int64_t line = blockIdx.x;
+  scan_segment<Op, In, Out>(x + offset_of(line, g.outer_sizes, g.in.outer, g.n_outer),
+                            y + offset_of(line, g.outer_sizes, g.out.outer, g.n_outer), g.n, 0, g.exclusive,
+                            Op::identity(), sm);
 }
 
 }  // namespace baracuda::sc::cuda

@@ -93,14 +93,15 @@ __device__ __forceinline__ void store_lane_results(uint4* stage, Out* dst, int l
   }
 }
 
-// Whether the line kernel can take the launch: forward, W = 1, unit stride, no indices, whole
-// 16-byte chunks per thread, and every line start 16-byte aligned in x and y.
+// Whether the launch is contiguous forward lines the staged kernels can take: forward, W = 1, unit
+// stride, no indices, whole 16-byte chunks per thread, and every line start 16-byte aligned in x
+// and y.
 template <class Op, class In, class Out>
-bool line_kernel_applies(const Geometry& g, const In* x, const Out* y) {
+bool contiguous_forward_lines(const Geometry& g, const In* x, const Out* y) {
   if constexpr (Op::kIndices || (sizeof(In) * kItems) % 16 != 0 || (sizeof(Out) * kItems) % 16 != 0) {
     return false;
   } else {
-    if (!g.line_kernel || g.reverse || g.width != 1 || g.inner != 1 || g.in.axis != 1 || g.out.axis != 1) return false;
+    if (g.rows || g.reverse || g.width != 1 || g.inner != 1 || g.in.axis != 1 || g.out.axis != 1) return false;
     if (reinterpret_cast<uintptr_t>(x) % 16 != 0 || reinterpret_cast<uintptr_t>(y) % 16 != 0) return false;
     for (int d = 0; d < g.n_outer; ++d) {
       if (g.outer_sizes[d] == 1) continue;
@@ -109,6 +110,11 @@ bool line_kernel_applies(const Geometry& g, const In* x, const Out* y) {
     }
     return true;
   }
+}
+
+template <class Op, class In, class Out>
+bool line_kernel_applies(const Geometry& g, const In* x, const Out* y) {
+  return g.line_kernel && contiguous_forward_lines<Op>(g, x, y);
 }
 
 template <class Op, class In, class Out>

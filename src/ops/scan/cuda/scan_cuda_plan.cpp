@@ -90,6 +90,14 @@ bool line_kernel_enabled() {
 // kernels (scan_chunked_engine.cuh): on the H200 (main @ 53b7e22) the f32 2^28 line ran in 0.820 ms
 // against 1.595 ms for the look-back kernel, and ScanGpu.ChunkedLongLines passed.
 // BARACUDA_SCAN_CHUNKED=0 (read when the plan is made) keeps the look-back kernel (A/B switch).
+// Many contiguous lines, each at least a tile (row_carry_applies): a block per line carrying the
+// prefix tile to tile (scan_row_carry_kernel). BARACUDA_SCAN_ROW_CARRY=0 (read when the plan is
+// made) keeps the look-back line kernel (A/B switch).
+bool row_carry_enabled() {
+  const char* v = std::getenv("BARACUDA_SCAN_ROW_CARRY");
+  return !(v && std::string_view(v) == "0");
+}
+
 bool chunked_enabled() {
   const char* v = std::getenv("BARACUDA_SCAN_CHUNKED");
   return !(v && std::string_view(v) == "0");
@@ -147,6 +155,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.line_kernel = line_kernel_enabled() && geometry_.outer > 1;
     geometry_.chunked = chunked_enabled() && geometry_.outer == 1 && !geometry_.rows && !choice_.fused &&
                         geometry_.n >= cuda::kChunkedMinLength;
+    geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
       geometry_.reverse = d_.reverse;
@@ -171,6 +180,9 @@ class CudaScan final : public Executable<ScanFamily> {
     sku_.tactic += ", 16-byte vectors on contiguous runs";
     if (!geometry_.rows && geometry_.width == 1 && !geometry_.reverse && geometry_.line_kernel)
       sku_.tactic += " (contiguous aligned lines: the line kernel, coalesced through swizzled shared memory)";
+    if (geometry_.row_carry && geometry_.width == 1 && !geometry_.reverse)
+      sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
+                     "block: a block per line carrying the prefix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                      "reduce-then-scan over one chunk per resident block, no look-back)";
@@ -183,6 +195,9 @@ class CudaScan final : public Executable<ScanFamily> {
                                              : std::string(sig_.accumulate == DType::f64 ? "f64" : "f32") +
                                                    " accumulation in a fixed tree order (16 per thread, then threads, "
                                                    "then tiles), one rounding to the output dtype";
+    if (geometry_.row_carry)
+      pg_.math += "; many long aligned lines (a block per line): each line's tiles folded in order, the same on "
+                  "every device";
     if (geometry_.chunked && !choice_.fused)
       pg_.math += "; a long aligned line: the totals of the chunks before a chunk folded in a fixed tree, then its "
                   "tiles in order (the chunk count follows the device's SM count)";

@@ -14,24 +14,36 @@ namespace baracuda::sc::cuda {
 // each, as blocks of scan_chunk_kernel fit on the device at once, so that both kernels run as one
 // wave. `totals` (one state per chunk) lives in the look-back workspace's aggregate slots, which the
 // plan booked for ceil(n / kTile) >= chunks states.
+// Blocks of `kernel` (kThreads each) resident on the current device at once: the occupancy per SM
+// (queried once per kernel by the caller's static) times the SM count.
+template <class Kernel>
+int blocks_per_sm(Kernel kernel) {
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, 0) != cudaSuccess) {
+    (void)cudaGetLastError();  // not a launch error: check_launch reads it
+    blocks = 1;
+  }
+  return blocks < 1 ? 1 : blocks;
+}
+inline Status resident_blocks(int per_sm, int64_t& resident) {
+  int device = 0, sms = 0;
+  if (cudaError_t e = cudaGetDevice(&device); e != cudaSuccess)
+    return backend_error(std::string("[scan] cudaGetDevice failed: ") + cudaGetErrorString(e));
+  if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device); e != cudaSuccess)
+    return backend_error(std::string("[scan] cudaDeviceGetAttribute(multiprocessors) failed: ") + cudaGetErrorString(e));
+  resident = static_cast<int64_t>(sms > 0 ? sms : 1) * per_sm;
+  return Status::ok();
+}
+
 template <class Op, class In, class Out>
 Status launch_chunked(const LaunchArgs& a, typename Op::State* totals, int64_t slots) {
   if constexpr (!chunked_types_ok<Op, In, Out>()) {
     return internal_error("[scan] the chunked kernels were picked for a type they do not take");
   } else {
     const Geometry& g = *a.geometry;
-    static const int per_sm = [] {
-      int blocks = 0;
-      if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, scan_chunk_kernel<Op, In, Out>, kThreads, 0) != cudaSuccess)
-        blocks = 1;
-      return blocks < 1 ? 1 : blocks;
-    }();
-    int device = 0, sms = 0;
-    if (cudaError_t e = cudaGetDevice(&device); e != cudaSuccess)
-      return backend_error(std::string("[scan] cudaGetDevice failed: ") + cudaGetErrorString(e));
-    if (cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device); e != cudaSuccess)
-      return backend_error(std::string("[scan] cudaDeviceGetAttribute(multiprocessors) failed: ") + cudaGetErrorString(e));
-    const int64_t resident = static_cast<int64_t>(sms > 0 ? sms : 1) * per_sm;
+    static const int per_sm = blocks_per_sm(scan_chunk_kernel<Op, In, Out>);
+    int64_t resident = 0;
+    BARACUDA_TRY(resident_blocks(per_sm, resident));
     const int64_t per_chunk = (g.n + resident - 1) / resident;
     const int64_t chunk_len = (per_chunk + kTile - 1) / kTile * kTile;
     const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
@@ -67,6 +79,19 @@ Status launch_scan(const LaunchArgs& a) {
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y)))
     return launch_chunked<Op, In, Out>(a, ws.aggregate, g.tiles * g.width);
+  if constexpr (chunked_types_ok<Op, In, Out>()) {
+    if (g.row_carry) {
+      static const int per_sm = blocks_per_sm(scan_row_carry_kernel<Op, In, Out>);
+      int64_t resident = 0;
+      BARACUDA_TRY(resident_blocks(per_sm, resident));
+      if (g.outer <= INT_MAX &&
+          row_carry_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y), resident)) {
+        scan_row_carry_kernel<Op, In, Out><<<static_cast<unsigned>(g.outer), kThreads, 0, a.stream>>>(
+            static_cast<const In*>(a.x), static_cast<Out*>(a.y), g);
+        return check_launch("scan_row_carry_kernel");
+      }
+    }
+  }
   if (line_kernel_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     scan_line_kernel<Op, In, Out><<<static_cast<unsigned>(g.tiles), kThreads, 0, a.stream>>>(
         static_cast<const In*>(a.x), static_cast<Out*>(a.y), g, ws);
