@@ -1,7 +1,8 @@
 #pragma once
 // Asynchronous global -> shared copies (cp.async, sm_80+), for kernels that stream the next block of
 // data into a second staging buffer while they work on the current one (the norm forward's staged
-// rows, the chunked scan). Below sm_80 the copy is a plain synchronous 16-byte move.
+// rows, the chunked scan). Below sm_80 the copy is a plain synchronous 16-byte move. Also the L2
+// prefetch of the register-resident rows kernels.
 #include <cuda_runtime.h>
 
 namespace baracuda::kernels {
@@ -26,6 +27,13 @@ __device__ __forceinline__ void stage_wait_all_but_newest() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("cp.async.wait_group 1;" ::: "memory");
 #endif
+}
+
+// Asks L2 for the 128-byte line holding `gmem` without waiting for it or holding a register: the
+// rows kernels issue it for the next row before a row's reductions, so HBM keeps streaming across
+// the barrier (the row's real loads then hit L2).
+__device__ __forceinline__ void prefetch_l2(const void* gmem) {
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(gmem));
 }
 
 }  // namespace baracuda::kernels

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cp_async.cuh"   // prefetch_l2
 #include "kernels/norm_rows.cuh"  // Pack, load_pack, store_pack, to_acc
 #include "kernels/norm_rows_params.hpp"
 
@@ -156,6 +157,20 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       if (col < n) {
         xv[i] = load_pack<T, VEC>(xr + col);
         dv[i] = load_pack<T, VEC>(dyr + col);
+      }
+    }
+    // The group's next row into L2 while this one is worked on: HBM keeps streaming across this
+    // row's reduction and stores, where the pipe would drain (a prefetch into registers spilled at
+    // the 64-register cap; here, right after the loads, the addresses cost no long-lived registers).
+    if (p.row_prefetch && row + static_cast<int64_t>(gridDim.x) * kGroups < p.rows) {
+      const int64_t ahead = static_cast<int64_t>(gridDim.x) * kGroups;
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        const int col = (i * WT + pos.t) * VEC;
+        if (col < n) {  // a warp's 32 prefetches coalesce into its lines, as its loads do
+          kernels::prefetch_l2(xr + ahead * p.x_stride + col);
+          kernels::prefetch_l2(dyr + ahead * p.dy_stride + col);
+        }
       }
     }
     const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];

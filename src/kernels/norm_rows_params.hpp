@@ -18,6 +18,9 @@ struct FwdParams {
   int64_t rows, cols;
   double eps;
   bool rms;
+  // Rows engine: load the next row while this one is reduced (BARACUDA_NORM_ROW_PREFETCH=0 turns
+  // it off: A/B).
+  bool row_prefetch = true;
 };
 
 struct BwdParams {
@@ -35,6 +38,9 @@ struct BwdParams {
   int64_t rows_per_block;
   int64_t slice_cols;    // columns each blockIdx.x slice owns in pass 2
   bool rms;
+  // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
+  // turns it off: A/B).
+  bool row_prefetch = true;
 };
 
 }  // namespace baracuda::norm::cuda

@@ -422,6 +422,35 @@ TEST_F(GpuNorm, BackwardRowsEngineEdges) {
 // legacy kernels). Row counts exceed the persistent grid of the H200 (132 SMs x resident blocks
 // x rows per block), so every block walks several rows (the rms reductions alternate their slot
 // arrays between rows; the staged kernel cycles through its stages).
+// BARACUDA_NORM_ROW_PREFETCH=0 (the A/B baseline): the rows kernels load each row only when its
+// turn comes. A few shapes with many rows per block, forward and backward with dweight/dbias.
+TEST_F(GpuNorm, RowsEngineWithoutRowPrefetch) {
+  ASSERT_EQ(setenv("BARACUDA_NORM_ROW_PREFETCH", "0", 1), 0);
+  int cases = 0;
+  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm, NormOp::add_rms_norm})
+    for (DType t : {DType::f32, DType::bf16})
+      for (Direction dir : {Direction::forward, Direction::backward}) {
+        if (dir == Direction::backward && op == NormOp::add_rms_norm) continue;
+        for (int64_t cols : {int64_t{1024}, int64_t{4096}}) {
+          NormDescriptor d = row_desc(op, t, 1500, cols, dir);
+          d.weight = true;
+          d.bias = op == NormOp::layer_norm;
+          d.param_grads = dir == Direction::backward;
+          auto plan = NormPlan::select(gpu_, d);
+          ASSERT_TRUE(plan) << plan.status().to_string();
+          EXPECT_EQ(plan->sku().tactic.find("next row loaded"), std::string::npos) << plan->sku().tactic;
+          const std::string m = check(d, 7000 + static_cast<uint64_t>(++cases));
+          EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << plan->sku().tactic << "]: " << m;
+        }
+      }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_ROW_PREFETCH"), 0);
+  // And the default names the prefetch.
+  NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 1500, 4096, Direction::forward);
+  auto plan = NormPlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  EXPECT_NE(plan->sku().tactic.find("next row loaded"), std::string::npos) << plan->sku().tactic;
+}
+
 TEST_F(GpuNorm, ForwardRowsEngine) {
   struct Width {
     int64_t cols, rows;

@@ -88,7 +88,15 @@ FwdEngine fwd_engine_from_env() {
   return FwdEngine::rows;
 }
 
-std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c) {
+// The register-resident rows kernels (forward, and the backward at <= 2 vectors per thread) load
+// each next row while the current one is reduced; BARACUDA_NORM_ROW_PREFETCH=0, read when the plan
+// is made, loads every row only when its turn comes (A/B).
+bool row_prefetch_from_env() {
+  const char* v = std::getenv("BARACUDA_NORM_ROW_PREFETCH");
+  return !(v && std::strcmp(v, "0") == 0);
+}
+
+std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
@@ -96,15 +104,16 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c) {
          "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
   else
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
-         " x 16-byte vectors per thread held as f32";
+         " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row loaded during this row's reductions" : "");
   return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
          "; legacy kernels for unaligned pointers";
 }
 
-std::string fast_tactic(const norm::cuda::BwdFastConfig& c) {
+std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
-                  " x 16-byte vectors of x and dy per thread held as loaded, " + std::to_string(c.grid) +
-                  " persistent blocks of " + std::to_string(c.threads);
+                  " x 16-byte vectors of x and dy per thread held as loaded, " +
+                  (prefetch && c.items <= 2 ? "next row loaded during this row's reduction, " : "") +
+                  std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
   if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
   if (c.params) t += ", fixed-order sum";
@@ -132,7 +141,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows);
-      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_);
+      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_);
     }
     if (d_.direction == Direction::backward) {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
@@ -146,7 +155,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       chunks_ = fast_.group_warps && fast_.params
                     ? fast_.partial_rows()
                     : norm::cuda::bwd_row_chunks(d_.input.dtype, sig_.outer, sig_.channels, sm_count_);
-      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_);
+      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_, row_prefetch_);
       const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
       workspace_ = (want_dw_ ? one : 0) + (want_db_ ? one : 0);
     }
@@ -192,6 +201,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       p.cols = sig_.channels;
       p.eps = sig_.eps;
       p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
+      p.row_prefetch = row_prefetch_;
       if (fwd_.group_warps && vec_ok) return norm::cuda::launch_fwd_fast(d_.input.dtype, sig_.param_dtype, fwd_, p, st);
       return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st);
     }
@@ -217,6 +227,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.rows = sig_.outer;
     p.cols = sig_.channels;
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
+    p.row_prefetch = row_prefetch_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -233,6 +244,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   NormSignature sig_;
   Device device_;
   int sm_count_;
+  bool row_prefetch_ = row_prefetch_from_env();
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;
