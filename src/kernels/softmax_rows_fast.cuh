@@ -16,9 +16,9 @@
 //     exp(-inf + inf) = NaN, the same rows torch makes NaN;
 //   - 16-bit results use the hardware ex2 (flush-to-zero: results below 2^-126, which no 16-bit
 //     softmax output distinguishes from 0 within its rounding, become 0); f32 results use expf.
-// The staged variant (long rows, forward) streams the next row into shared memory with cp.async
-// while the current one is computed, so a block that owns a whole SM's register file still keeps
-// the memory system busy between rows.
+// The staged variants (long rows, forward and backward) stream the block's next row into shared
+// memory with cp.async while the current one is computed, so a block that owns a whole SM's
+// register file still keeps the memory system busy between rows.
 #include <type_traits>
 
 #include "kernels/cp_async.cuh"
@@ -280,10 +280,101 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
 }
 
 // ---- backward: dy and y kept as loaded, converted on use ----
+// The two halves of a backward row shared by the register and the staged kernels (so both give
+// bitwise the same dx): this thread's part of s = sum(dy * y) (log_softmax: sum(dy)) through 4
+// chains in a fixed order, and dx = scale * y * (dy - s) (log_softmax: scale * (dy - exp(y) * s)).
+// Vectors past the row end are padded with 0 by the callers (they add nothing; stores skip them).
+// A vector R is a Vec<Tl, VEC> (the register kernel) or a Words16<Tl> (the staged kernel); elem()
+// gives its element j as f32, exactly as loaded.
+template <class T, int VEC>
+__device__ __forceinline__ float elem(const Vec<T, VEC>& v, int j) {
+  return to_compute<float>(v.v[j]);
+}
+
+// A 16-byte vector held as four 32-bit words, 16-bit elements two to a register. As a
+// Vec<__nv_bfloat16, 8> selected element-wise (loaded or padded), the compiler kept one register
+// per element, which at 32 warps x 4 vectors per row spilled (SASS: an STL.S16 per element).
+// The conversions are exact, so the values are those of the Vec.
+template <class T>
+struct Words16 {
+  uint32_t w[4];
+};
+
+template <class T>
+__device__ __forceinline__ float elem(const Words16<T>& r, int j) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    const uint32_t w = r.w[j / 2];
+    return __uint_as_float(j % 2 ? w & 0xffff0000u : w << 16);  // bf16 is the top half of an f32
+  } else if constexpr (std::is_same_v<T, __half>) {
+    const uint32_t w = r.w[j / 2];
+    return __half2float(__ushort_as_half(static_cast<unsigned short>(j % 2 ? w >> 16 : w & 0xffffu)));
+  } else {
+    static_assert(std::is_same_v<T, float>, "f32, f16 or bf16 loads");
+    return __uint_as_float(r.w[j]);
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void reload_barrier(Words16<T>& r) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(r.w[i]));
+}
+
+// r with every word XORed with z, a zero the compiler cannot see (read back from shared memory):
+// the empty-asm reload_barrier stops only the front end, and ptxas then shares pass 1's
+// conversions with pass 2 and keeps them all live (spilled) across the reduction.
+template <class T>
+__device__ __forceinline__ void rekey(Words16<T>& r, uint32_t z) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) r.w[i] ^= z;
+}
+
+template <int VEC, int ITEMS, bool kLog, class R>
+__device__ __forceinline__ float bwd_partial_dot(const R (&dy)[ITEMS], const R (&y)[ITEMS]) {
+  float acc[4] = {0.f, 0.f, 0.f, 0.f};  // 4 chains in a fixed order
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i)
+#pragma unroll
+    for (int j = 0; j < VEC; ++j) {
+      const int k = (i * VEC + j) % 4;
+      if constexpr (kLog) acc[k] += elem(dy[i], j);
+      else acc[k] = fmaf(elem(dy[i], j), elem(y[i], j), acc[k]);
+    }
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+// kWhole: n % VEC == 0, so a vector is either whole or past the row end (no element-wise tail).
+template <class Ts, int VEC, int ITEMS, int GW, bool kLog, bool kWhole = false, class R>
+__device__ __forceinline__ void bwd_write_row(R (&dy)[ITEMS], R (&y)[ITEMS], float s, float scale, Ts* dxr, int n,
+                                              int t) {
+  constexpr int W = GW * 32;
+  constexpr bool kFast = sizeof(Ts) == 2;
+  // Convert again below rather than keep pass 1's f32 copies alive (2x the registers).
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i) {
+    reload_barrier(dy[i]);
+    if constexpr (!kLog) reload_barrier(y[i]);
+  }
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i) {
+    float o[VEC];
+#pragma unroll
+    for (int j = 0; j < VEC; ++j) {
+      const float d = elem(dy[i], j), yv = elem(y[i], j);
+      o[j] = scale * (kLog ? d - exp_plain<kFast>(yv) * s : yv * (d - s));
+    }
+    const int col = (i * W + t) * VEC;
+    if constexpr (kWhole) {
+      if (col < n) *reinterpret_cast<Vec<Ts, VEC>*>(dxr + col) = pack_vec<Ts, VEC>(o);
+    } else {
+      store_vec<Ts, VEC>(o, dxr, col, n);
+    }
+  }
+}
+
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_block_threads(GW))) softmax_rows_bwd_kernel(const KernelParams p) {
   constexpr int W = GW * 32;
-  constexpr bool kFast = sizeof(Ts) == 2;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
   const int64_t per_block = blockDim.x / W;
@@ -302,38 +393,120 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
       load_or_pad(dy[i], dyr, col, n, zero);
       if constexpr (!kLog) load_or_pad(y[i], yr, col, n, zero);
     }
-    float acc[4] = {0.f, 0.f, 0.f, 0.f};  // 4 chains in a fixed order
-#pragma unroll
-    for (int i = 0; i < ITEMS; ++i)
-#pragma unroll
-      for (int j = 0; j < VEC; ++j) {
-        const int k = (i * VEC + j) % 4;
-        if constexpr (kLog) acc[k] += to_compute<float>(dy[i].v[j]);
-        else acc[k] = fmaf(to_compute<float>(dy[i].v[j]), to_compute<float>(y[i].v[j]), acc[k]);
-      }
-    float s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    float s = bwd_partial_dot<VEC, ITEMS, kLog>(dy, y);
     s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity] + pos.g * GW, 1 + pos.g);
     if constexpr (kLog) {  // y is needed only now: its loads overlap the reduction
 #pragma unroll
       for (int i = 0; i < ITEMS; ++i) load_or_pad(y[i], yr, (i * W + pos.t) * VEC, n, zero);
     }
-    // Convert again below rather than keep pass 1's f32 copies alive (2x the registers).
+    bwd_write_row<Ts, VEC, ITEMS, GW, kLog>(dy, y, s, scale, static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out,
+                                            n, pos.t);
+  }
+}
+
+// ---- staged backward: one row group per block, the next row's dy and y prefetched ----
+//
+// The register kernel above has nothing in flight between rows at 16-32 warps per row: every warp
+// of the SM waits on the row's reduction, then stores, then issues the next row's loads (63% of
+// copy bandwidth at 4096 x 32768 bf16 against 93% at 32768 x 4096). Here the block's next row
+// streams into shared memory (cp.async) while the current one is reduced and written.
+//
+// ONE stage of both inputs: two stages of dy and y would be 256 KB at 32768 16-bit elements, over
+// the per-block limit. The stage is refilled as soon as it is consumed, which is early: each
+// thread copies and reads only its own slots, and reads all of them into registers (the
+// register kernel's layout, dy and y as loaded) at the row's start. Per row:
+//   wait for this row's copies -> slots into registers -> issue the next row's copies into the
+//   same slots -> partial dot, group reduction, output from registers.
+// So the next row's copies overlap this row's reduction, conversions and stores. No block barrier
+// is needed for the stage: cp.async.wait_group makes a thread's own copies visible to it, and a
+// slot is rewritten only by a copy its thread issues after its read of that slot in program order
+// (the copies' memory clobbers keep the compiler from moving the shared loads past them; in SASS
+// the LDS of the slots precede the LDGSTS into them).
+//
+// Registers (ptxas -v, sm_90a, at most 64 by the launch bounds): no spills for any instantiation,
+// 46-50 at 2 vectors per thread, 64 at 4 (the register kernel spills 52-104 bytes there). That
+// takes three things: the row held as 32-bit words (Words16), the copies predicated rather than
+// branched over (stage_copy16_if), and the words re-keyed after the reduction (rekey).
+//
+// Needs n % VEC == 0 (every vector of the row whole) and 16-byte aligned rows of dy and y; the
+// numerics are softmax_rows_bwd_kernel's (same halves, same padding, same group reduction, exact
+// conversions): dx is bitwise the same.
+template <class Tl, int VEC, int ITEMS, int GW>
+constexpr int staged_bwd_smem_bytes() {
+  return 2 * ITEMS * GW * 32 * VEC * static_cast<int>(sizeof(Tl));  // dy and y, one stage
+}
+
+using kernels::stage_copy16_if;
+using kernels::stage_wait_all;
+
+// This thread's 16-byte slot, or zeros past the row end (+0 in every dtype, the register
+// kernel's pad), selected as whole words.
+template <class T, int VEC>
+__device__ __forceinline__ Words16<T> slot_or_zero(const Vec<T, VEC>* slot, bool inside) {
+  static_assert(sizeof(Vec<T, VEC>) == sizeof(uint4), "16-byte vectors");
+  const uint4 u = inside ? *reinterpret_cast<const uint4*>(slot) : make_uint4(0u, 0u, 0u, 0u);
+  return Words16<T>{{u.x, u.y, u.z, u.w}};
+}
+
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_bwd_staged_kernel(const KernelParams p) {
+  constexpr int W = GW * 32;
+  extern __shared__ __align__(16) unsigned char stage_mem[];
+  __shared__ float red[2][32];
+  __shared__ uint32_t opaque_zero;  // see rekey()
+  const GroupPos<GW> pos;  // one group per block: pos.g == 0
+  // Volatile: a plain store and load of the one value 0 fold to the constant.
+  volatile uint32_t* const zero_slot = &opaque_zero;
+  if (threadIdx.x == 0) *zero_slot = 0;  // read only after the first reduction's barrier
+  const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
+  const float scale = static_cast<float>(p.scale);
+  Vec<Tl, VEC>* stage = reinterpret_cast<Vec<Tl, VEC>*>(stage_mem);
+  // This thread's slot for vector i of dy (input 0) or y (input 1).
+  auto slot = [&](int input, int i) { return stage + (input * ITEMS + i) * W + pos.t; };
+  auto prefetch = [&](const RowBases& b, bool on) {
+    const Tl* dyr = static_cast<const Tl*>(p.in0.data) + b.in0;
+    const Tl* yr = static_cast<const Tl*>(p.in1.data) + b.in1;
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
-      reload_barrier(dy[i]);
-      if constexpr (!kLog) reload_barrier(y[i]);
+      const int col = (i * W + pos.t) * VEC;
+      stage_copy16_if(slot(0, i), dyr + col, on && col < n);
+      stage_copy16_if(slot(1, i), yr + col, on && col < n);
     }
-    Ts* dxr = static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out;
+    stage_commit();
+  };
+  int64_t row = blockIdx.x;
+  RowBases b;  // of `row`
+  if (row < p.rows) {
+    b = row_bases(p, row);
+    prefetch(b, true);
+  }
+  int parity = 0;  // alternates the two reduction slot arrays between rows
+  for (; row < p.rows; row += gridDim.x, parity ^= 1) {
+    const int64_t next = row + gridDim.x;
+    const bool more = next < p.rows;
+    // The next row's bases before this row's data is in registers (with several outer dims they
+    // take 64-bit divisions); also its dx base, carried to the next iteration.
+    const RowBases nb = row_bases(p, more ? next : row);
+    stage_wait_all();  // this row's group: the only one in flight
+    Words16<Tl> dy[ITEMS], y[ITEMS];
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
-      float o[VEC];
-#pragma unroll
-      for (int j = 0; j < VEC; ++j) {
-        const float d = to_compute<float>(dy[i].v[j]), yv = to_compute<float>(y[i].v[j]);
-        o[j] = scale * (kLog ? d - exp_plain<kFast>(yv) * s : yv * (d - s));
-      }
-      store_vec<Ts, VEC>(o, dxr, (i * W + pos.t) * VEC, n);
+      const bool inside = (i * W + pos.t) * VEC < n;
+      dy[i] = slot_or_zero(slot(0, i), inside);
+      y[i] = slot_or_zero(slot(1, i), inside);
     }
+    prefetch(nb, more);  // the slots are consumed: refill them with the block's next row
+    float s = bwd_partial_dot<VEC, ITEMS, kLog>(dy, y);
+    s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity], 1);
+    const uint32_t z = *zero_slot;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      rekey(dy[i], z);
+      rekey(y[i], z);
+    }
+    bwd_write_row<Ts, VEC, ITEMS, GW, kLog, true>(dy, y, s, scale,
+                                                  static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out, n, pos.t);
+    b = nb;
   }
 }
 

@@ -1,7 +1,8 @@
 // The softmax CUDA plan against the CPU reference plan on the same inputs: softmax and
 // log_softmax, forward and backward, every dtype (f32, f16, bf16, f64, and bf16/f16 -> f32), dims
 // first / middle / last, widths 1 ... 65536 (every engine: rows, rows_staged, warp, block, online,
-// column, with and without 16-byte vectors), many rows (grid-stride loops), strided / transposed / padded inputs and
+// column, with and without 16-byte vectors; the staged backward against its A/B switch, bitwise),
+// many rows (grid-stride loops), strided / transposed / padded inputs and
 // strided outputs, boolean and additive masks (broadcast, fully masked rows), temperature,
 // NaN / +-inf inputs, 0-d and empty tensors, CUDA graph capture.
 //
@@ -13,6 +14,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <random>
@@ -136,6 +139,52 @@ class GpuSoftmax : public testing::Test {
     Problem b{name + " bwd", d, {dy, y}};
     for (const HostTensor& e : extra) b.inputs.push_back(e);
     check(b);
+  }
+
+  // The backward problem of x for descriptor template d (unmasked): y is the reference forward of
+  // x, dy uniform in [-1, 1].
+  Problem backward_of(SoftmaxDescriptor d, const HostTensor& x, const std::string& name, uint64_t seed) {
+    d.direction = Direction::forward;
+    d.input = x.operand();
+    HostTensor y = output_for(d);
+    EXPECT_TRUE(run_cpu(Problem{"", d, {x}}, y).is_ok());
+    HostTensor dy = random_tensor(y.dtype(), y.shape(), seed ^ 0xD1, {}, -1, 1);
+    d.direction = Direction::backward;
+    d.forward_output = y.operand();
+    return Problem{name + " bwd", d, {dy, y}};
+  }
+
+  // The tactic of the plan select() makes for d now (the environment is read when a plan is made).
+  std::string tactic_of(const SoftmaxDescriptor& d) {
+    auto plan = SoftmaxPlan::select(gpu_, d);
+    return plan ? plan->sku().tactic : "select failed: " + plan.status().to_string();
+  }
+
+  // p's output bytes from one run of `plan` (output poisoned with 0xFF first).
+  void run_bytes(const SoftmaxPlan& plan, const Problem& p, std::vector<uint8_t>& bytes) {
+    const Device dev = gpu_.device();
+    std::vector<DeviceBuffer> ins;
+    SoftmaxArgs a;
+    for (size_t i = 0; i < p.inputs.size(); ++i) {
+      ins.emplace_back(p.inputs[i].storage().size());
+      ASSERT_EQ(ins.back().upload(p.inputs[i].storage().data(), p.inputs[i].storage().size()), cudaSuccess);
+      a.inputs[i] = p.inputs[i].ref_at(ins.back().get(), dev);
+    }
+    HostTensor got = output_for(p.desc);
+    DeviceBuffer out(got.storage().size());
+    a.outputs[0] = got.mut_at(out.get(), dev);
+    ASSERT_EQ(out.fill(0xFF), cudaSuccess);
+    Status s = plan.run(gpu_, {}, a);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+    bytes.resize(got.storage().size());
+    ASSERT_EQ(out.download(bytes.data(), bytes.size()), cudaSuccess);
+  }
+
+  int sm_count() {
+    int sms = 0;
+    EXPECT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, gpu_.device().ordinal), cudaSuccess);
+    return sms > 0 ? sms : 1;
   }
 
   cudaStream_t cs_ = nullptr;
@@ -401,6 +450,118 @@ TEST_F(GpuSoftmax, RejectsHostPointersAndWrongArgs) {
   DeviceBuffer yb(y.storage().size());
   a.outputs[0] = y.mut_at(yb.get(), gpu_.device());
   EXPECT_FALSE(plan->run(gpu_, {}, a).is_ok());
+}
+
+// ---- the staged backward (softmax_rows_bwd_staged_kernel) ----
+constexpr const char* kStagedBwd = "softmax_rows_bwd_staged_kernel";
+
+// Sets an environment variable for a scope; unsets it when the scope ends, also when an assertion
+// leaves it early.
+struct ScopedEnv {
+  const char* name;
+  ScopedEnv(const char* n, const char* v) : name(n) { EXPECT_EQ(setenv(n, v, 1), 0); }
+  ~ScopedEnv() { (void)unsetenv(name); }
+};
+
+// A width the staged backward takes and the warps per row the plan gives it: 16-bit rows of
+// 4097..32768 elements (16 warps up to 8192, 32 above; 4 vectors per thread above 16384), f32 rows
+// of 2049..16384 (16 warps up to 4096), each a multiple of the 16-byte vector.
+struct StagedWidth {
+  int64_t n;
+  int warps;
+};
+
+// Rows enough that every block of the persistent grid loops over at least two rows: more than
+// 2 x SMs x the most blocks of this size an SM can hold (by its 2048-thread limit).
+int64_t looping_rows(int sms, int warps) { return 2 * int64_t{sms} * (2048 / (32 * warps)) + 3; }
+
+// Every dtype the staged backward loads, both ops, each width at many rows and at fewer rows than
+// SMs (a grid of fewer blocks than SMs, one row each), against the reference (poisoned outputs,
+// check()); the plan's tactic names the kernel. bf16 with dtype=f32 has an f32 -> bf16 backward
+// (f32 loads, 8-byte stores).
+TEST_F(GpuSoftmax, StagedBackward) {
+  const int sms = sm_count();
+  uint64_t seed = 6000;
+  struct Case {
+    DType t;
+    std::optional<DType> out;
+    std::vector<StagedWidth> widths;
+  };
+  const std::vector<StagedWidth> w16 = {{32768, 32}, {20000, 32}, {16384, 32}, {5000, 16}};
+  const std::vector<StagedWidth> w32 = {{16384, 32}, {12000, 32}, {8192, 32}, {3000, 16}};
+  const Case cases[] = {{DType::bf16, std::nullopt, w16},
+                        {DType::f16, std::nullopt, w16},
+                        {DType::f32, std::nullopt, w32},
+                        {DType::bf16, DType::f32, {{16384, 32}}}};
+  for (SoftmaxOp op : kOps)
+    for (const Case& c : cases)
+      for (const StagedWidth& w : c.widths)
+        for (int64_t rows : {looping_rows(sms, w.warps), int64_t{std::max(1, sms / 3)}}) {
+          const std::vector<int64_t> shape{rows, w.n};
+          HostTensor x = random_tensor(c.t, shape, ++seed);
+          SoftmaxDescriptor d;
+          d.op = op;
+          d.dim = -1;
+          d.output_dtype = c.out;
+          const Problem b = backward_of(d, x, tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : ""), seed);
+          const std::string tactic = tactic_of(b.desc);
+          EXPECT_NE(tactic.find(kStagedBwd), std::string::npos) << b.name << ": " << tactic;
+          check(b);
+        }
+}
+
+// BARACUDA_SOFTMAX_BWD_STAGED=0 (read when the plan is made): the plan keeps the register kernel
+// (softmax_rows_bwd_kernel), correct on its own, and both kernels give bitwise the same dx (same
+// per-thread chains, padding and group reduction). Also: rows whose width is not a multiple of the
+// vector never take the staged kernel.
+TEST_F(GpuSoftmax, StagedBackwardSwitchOffAndBitwise) {
+  const int sms = sm_count();
+  uint64_t seed = 7000;
+  struct Case {
+    DType t;
+    StagedWidth w;
+  };
+  const Case cases[] = {{DType::bf16, {32768, 32}}, {DType::bf16, {6000, 16}}, {DType::f16, {24576, 32}},
+                        {DType::f32, {16384, 32}},  {DType::f32, {8192, 32}},  {DType::f32, {4096, 16}}};
+  for (SoftmaxOp op : kOps)
+    for (const Case& c : cases) {
+      const std::vector<int64_t> shape{looping_rows(sms, c.w.warps), c.w.n};
+      HostTensor x = random_tensor(c.t, shape, ++seed);
+      SoftmaxDescriptor d;
+      d.op = op;
+      d.dim = -1;
+      const Problem b = backward_of(d, x, tag(op, c.t, shape, -1), seed);
+      SCOPED_TRACE(b.name);
+      ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_BWD_STAGED"), 0);
+      auto staged = SoftmaxPlan::select(gpu_, b.desc);
+      ASSERT_TRUE(staged) << staged.status().to_string();
+      EXPECT_NE(staged->sku().tactic.find(kStagedBwd), std::string::npos) << staged->sku().tactic;
+      std::vector<uint8_t> staged_dx, register_dx;
+      run_bytes(*staged, b, staged_dx);
+      {
+        ScopedEnv off("BARACUDA_SOFTMAX_BWD_STAGED", "0");
+        auto reg = SoftmaxPlan::select(gpu_, b.desc);
+        ASSERT_TRUE(reg) << reg.status().to_string();
+        const std::string tactic = reg->sku().tactic;
+        EXPECT_EQ(tactic.find(kStagedBwd), std::string::npos) << tactic;
+        EXPECT_NE(tactic.find("BARACUDA_SOFTMAX_BWD_STAGED=0"), std::string::npos) << tactic;
+        run_bytes(*reg, b, register_dx);
+        check(b);  // the register kernel against the reference (check()'s plan is made under the switch too)
+      }
+      ASSERT_EQ(staged_dx.size(), register_dx.size());
+      EXPECT_EQ(std::memcmp(staged_dx.data(), register_dx.data(), staged_dx.size()), 0)
+          << "the staged and register backward kernels differ";
+    }
+  // n % 8 != 0 (a single row takes 16-byte vectors anyway): the register kernel.
+  for (DType t : {DType::bf16, DType::f32}) {
+    HostTensor x = random_tensor(t, {1, 32767}, ++seed);
+    SoftmaxDescriptor d;
+    d.dim = -1;
+    const Problem b = backward_of(d, x, tag(SoftmaxOp::softmax, t, {1, 32767}, -1), seed);
+    const std::string tactic = tactic_of(b.desc);
+    EXPECT_EQ(tactic.find(kStagedBwd), std::string::npos) << tactic;
+    check(b);
+  }
 }
 
 // 4096: the rows engine; 32768: the staged engine, whose launch sets its shared-memory attribute

@@ -39,9 +39,9 @@ bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Which engines the plan may pick: all (default), all but the staged forward, or only those
-// that predate the rows engines (A/B measurements; environment BARACUDA_SOFTMAX_ENGINES =
-// "no_staged" / "legacy", read when the plan is made).
+// Which engines the plan may pick: all (default), all but the staged kernels (forward and
+// backward), or only those that predate the rows engines (A/B measurements; environment
+// BARACUDA_SOFTMAX_ENGINES = "no_staged" / "legacy", read when the plan is made).
 enum class EnginePolicy { all, no_staged, legacy };
 
 EnginePolicy engine_policy_from_env() {
@@ -51,15 +51,23 @@ EnginePolicy engine_policy_from_env() {
   return EnginePolicy::all;
 }
 
+// Whether the backward may take its staged kernel (softmax_rows_bwd_staged_kernel): on unless
+// the environment has BARACUDA_SOFTMAX_BWD_STAGED=0 when the plan is made (the A/B switch against
+// the register kernel, softmax_rows_bwd_kernel, which gives bitwise the same dx).
+bool bwd_staged_from_env() {
+  const char* v = std::getenv("BARACUDA_SOFTMAX_BWD_STAGED");
+  return !(v && std::strcmp(v, "0") == 0);
+}
+
 // Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
 constexpr int64_t kStagedSmemLimit = 200 * 1024;
 
 class CudaSoftmax final : public Executable<SoftmaxFamily> {
  public:
   CudaSoftmax(SoftmaxDescriptor d, SoftmaxSignature sig, Device device, int sm_count, int64_t smem_optin,
-              EnginePolicy policy)
+              EnginePolicy policy, bool bwd_staged)
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count), smem_optin_(smem_optin),
-        policy_(policy) {
+        policy_(policy), bwd_staged_(bwd_staged) {
     const Pair pr = kernel_pair(d_, sig_);
     sku_.family = "softmax";
     sku_.op = std::string(softmax_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
@@ -71,6 +79,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     sku_.backend = "baracuda-cuda";
     sku_.impl = "cuda_rows";
     sku_.tactic = std::string(dtype_name(pr.load)) + " loads, 16-byte vectors when rows are aligned";
+    if (const std::string e = aligned_engine(); !e.empty()) sku_.tactic += "; this shape, aligned: " + e;
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
@@ -217,9 +226,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     c.group_warps = gw;
     c.items = items;
     c.sm_count = sm_count_;
-    const int64_t stage_bytes = 2 * static_cast<int64_t>(items) * gw * 32 * 16;
-    if (!bwd && gw >= 16 && policy_ != EnginePolicy::no_staged && p.n % V == 0 &&
-        stage_bytes <= std::min<int64_t>(kStagedSmemLimit, smem_optin_ - 1024)) {  // 1 KB: static shared memory
+    if (policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c)) {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
       return true;
@@ -233,12 +240,69 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     return true;
   }
 
+  // Whether a rows geometry (group_warps, items, vec set) has a staged kernel that fits: 16 or 32
+  // warps per row, whole vectors (n % vec == 0) and its shared memory within the limit and the
+  // device's opt-in. The forward's is two stages of x, the backward's one stage of dy and y: both
+  // 2 x items x 16 bytes per thread.
+  bool staged_fits(const cuda::KernelParams& p, const cuda::LaunchConfig& c) const {
+    const int64_t stage_bytes = 2 * static_cast<int64_t>(c.items) * c.group_warps * 32 * 16;
+    return c.group_warps >= 16 && p.n % c.vec == 0 &&
+           stage_bytes <= std::min<int64_t>(kStagedSmemLimit, smem_optin_ - 1024);  // 1 KB: static shared memory
+  }
+
+  // What run() takes for this descriptor when every pointer is 16-byte aligned, for the tactic
+  // string ("" for empty tensors). The descriptor fixes every shape and stride (run() checks
+  // them), so only the pointers' alignment is left to the call: the row view and the engine are
+  // built here from a 256-byte-aligned placeholder address, which is never dereferenced.
+  std::string aligned_engine() const {
+    const bool bwd = d_.direction == Direction::backward;
+    const void* const placeholder = reinterpret_cast<const void*>(uintptr_t{256});
+    SoftmaxArgs a;
+    for (size_t i = 0; i < sig_.inputs.size(); ++i) {
+      const Operand& o = sig_.inputs[i];
+      auto r = make_tensor_ref(placeholder, o.dtype, o.shape, o.strides, device_);
+      if (!r) return "";
+      a.inputs[i] = *r;
+    }
+    const Operand& oo = sig_.outputs[0];
+    auto w = make_tensor_mut(const_cast<void*>(placeholder), oo.dtype, oo.shape, oo.strides, device_);
+    if (!w || w->numel() <= 0) return "";
+    a.outputs[0] = *w;
+    const cuda::KernelParams p = build_params(a);
+    const Pair pr = kernel_pair(d_, sig_);
+    const cuda::LaunchConfig c = choose(p, a, pr, bwd);
+    const std::string geom = std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors";
+    const std::string kb = std::to_string(2 * c.items * c.group_warps * 32 * 16 / 1024) + " KB";
+    switch (c.engine) {
+      case cuda::Engine::rows_staged:
+        return bwd ? "staged backward kernel softmax_rows_bwd_staged_kernel (" + geom +
+                         " of dy and y per thread; one " + kb +
+                         " shared-memory stage of dy and y, refilled with the block's next row by cp.async as soon "
+                         "as its values are in registers; persistent blocks)"
+                   : "staged forward kernel softmax_rows_fwd_staged_kernel (" + geom +
+                         " per thread; two shared-memory stages of x, " + kb + ", the next row by cp.async; "
+                         "persistent blocks)";
+      case cuda::Engine::rows: {
+        std::string t = "rows engine (" + geom + (bwd ? " of dy and y" : "") + " per thread)";
+        if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c))
+          t += ", staged backward kernel off (BARACUDA_SOFTMAX_BWD_STAGED=0)";
+        return t;
+      }
+      case cuda::Engine::warp: return "warp engine";
+      case cuda::Engine::block: return "block engine";
+      case cuda::Engine::online: return "online engine";
+      case cuda::Engine::column: return "column engine";
+    }
+    return "";
+  }
+
   SoftmaxDescriptor d_;
   SoftmaxSignature sig_;
   Device device_;
   int sm_count_;
   int64_t smem_optin_;
   EnginePolicy policy_;
+  bool bwd_staged_;
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };
@@ -269,7 +333,7 @@ Result<ExecPtr> cuda_rows_make(const SoftmaxDescriptor& desc, const Device& devi
     return backend_error(std::string("[softmax] cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin) failed: ") +
                          cudaGetErrorString(e));
   return ExecPtr(std::make_shared<CudaSoftmax>(desc, std::move(sig), device, std::max(sms, 1), optin,
-                                               engine_policy_from_env()));
+                                               engine_policy_from_env(), bwd_staged_from_env()));
 }
 
 }  // namespace baracuda::sm

@@ -11,8 +11,9 @@
 //   rows     (unmasked, f32 math, 16-byte vectors) a group of group_warps warps per row, the row
 //            in registers, several groups per block for short rows (kernels/softmax_rows_fast.cuh);
 //            preferred over warp / block where it applies
-//   rows_staged  the rows forward for long rows: one group per block, the next row streamed into
-//            shared memory (cp.async) while the current one is computed
+//   rows_staged  the rows engines for long rows (16-32 warps per row): one group per block, the
+//            block's next row streamed into shared memory (cp.async) while the current one is
+//            computed; the forward double-buffers x, the backward holds one stage of dy and y
 // `vec` is the number of elements per load: 16 bytes of the loaded dtype when every row start is
 // 16-byte aligned, else 1.
 #include <cuda_runtime_api.h>

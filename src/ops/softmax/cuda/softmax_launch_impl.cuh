@@ -53,26 +53,44 @@ constexpr int rows_max_items() {
 }
 constexpr int kRowsBwdLongItems = 4;
 
+// A staged kernel (one row group per block, the next row streamed into `smem` bytes of dynamic
+// shared memory): exactly the resident blocks, each persistent over rows.
+template <class Kernel>
+Status launch_staged(Kernel* kernel, int threads, int smem, bool bwd, const KernelParams& p, const LaunchConfig& c,
+                     cudaStream_t stream) {
+  // Per launch (a host-side attribute, not a stream operation: graph-capture safe), so that
+  // every device the plan runs on has it.
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) != cudaSuccess)
+    return check_softmax_launch("rows_staged (shared memory attribute)", bwd);
+  int per_sm = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem) != cudaSuccess)
+    return check_softmax_launch("rows_staged (occupancy query)", bwd);
+  // Exactly the resident blocks: a block is persistent, and a second wave would double the
+  // time of the rows it holds.
+  const int64_t grid = std::min<int64_t>(p.rows, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count);
+  kernel<<<static_cast<unsigned>(grid), threads, smem, stream>>>(p);
+  return check_softmax_launch("rows_staged", bwd);
+}
+
+// Dynamic shared memory of the staged kernel for this geometry: the forward's two stages of x, the
+// backward's one stage of dy and y.
+template <class Tl, int IT, int GW, bool kBwd>
+constexpr int rows_staged_smem() {
+  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
+  return kBwd ? staged_bwd_smem_bytes<Tl, V, IT, GW>() : staged_smem_bytes<Tl, V, IT, GW>();
+}
+
 // One rows kernel: GW warps per row, IT vectors per thread.
 template <class Tl, class Ts, int IT, int GW, bool kBwd, bool kLog>
 Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
   constexpr int V = 16 / static_cast<int>(sizeof(Tl));
-  if constexpr (!kBwd && GW >= 16 && staged_smem_bytes<Tl, V, IT, GW>() <= kStagedSmemLimit) {
+  if constexpr (GW >= 16 && rows_staged_smem<Tl, IT, GW, kBwd>() <= kStagedSmemLimit) {
     if (c.engine == Engine::rows_staged) {
-      constexpr int smem = staged_smem_bytes<Tl, V, IT, GW>();
-      auto* kernel = softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>;
-      // Per launch (a host-side attribute, not a stream operation: graph-capture safe), so that
-      // every device the plan runs on has it.
-      if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) != cudaSuccess)
-        return check_softmax_launch("rows_staged (shared memory attribute)", kBwd);
-      int per_sm = 0;
-      if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, GW * 32, smem) != cudaSuccess)
-        return check_softmax_launch("rows_staged (occupancy query)", kBwd);
-      // Exactly the resident blocks: a block is persistent, and a second wave would double the
-      // time of the rows it holds.
-      const int64_t grid = std::min<int64_t>(p.rows, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count);
-      kernel<<<static_cast<unsigned>(grid), GW * 32, smem, stream>>>(p);
-      return check_softmax_launch("rows_staged", kBwd);
+      constexpr int smem = rows_staged_smem<Tl, IT, GW, kBwd>();
+      if constexpr (kBwd)
+        return launch_staged(softmax_rows_bwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
+      else
+        return launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
     }
   }
   if (c.engine == Engine::rows_staged) return internal_error("[softmax] no staged kernel for this row geometry");
