@@ -123,6 +123,9 @@ __device__ __forceinline__ float nb_elem(const Pack<T, VEC>& v, int j) {
 }
 
 constexpr int nb_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }
+// Whether the backward rows kernel prefetches each next row into L2 (see its loop).
+template <int ITEMS, int GROUPS>
+inline constexpr bool kBwdRowPrefetch = ITEMS == 1 && GROUPS == 1;
 // At most 64 registers per thread: half the SM's threads resident at least.
 constexpr int nb_min_blocks(int threads) { return 65536 / (64 * threads); }
 
@@ -162,7 +165,10 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     // The group's next row into L2 while this one is worked on: HBM keeps streaming across this
     // row's reduction and stores, where the pipe would drain (a prefetch into registers spilled at
     // the 64-register cap; here, right after the loads, the addresses cost no long-lived registers).
-    if (p.row_prefetch && row + static_cast<int64_t>(gridDim.x) * kGroups < p.rows) {
+    // Only where a block is one row group with one vector per thread (kBwdRowPrefetch): on the H200
+    // that gained 5-6% (dweight/dbias at 32768x4096), while rows of 2 and 4 vectors per thread, or
+    // blocks of several groups (whose other groups stream during a group's barrier), lost 1-18%.
+    if (kBwdRowPrefetch<ITEMS, kGroups> && p.row_prefetch && row + static_cast<int64_t>(gridDim.x) * kGroups < p.rows) {
       const int64_t ahead = static_cast<int64_t>(gridDim.x) * kGroups;
 #pragma unroll
       for (int i = 0; i < ITEMS; ++i) {

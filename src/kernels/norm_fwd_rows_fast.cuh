@@ -109,14 +109,13 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       // The group's next row into L2 while this one is worked on: HBM keeps streaming across this
       // row's reductions and stores, where the pipe would drain (a prefetch into registers spilled
       // at the 64-register cap; here, right after the loads, the addresses cost no long-lived
-      // registers).
-      if (p.row_prefetch && row + step < p.rows) {
+      // registers). On the H200 it gained 2-13% without a residual and lost 3-5% with one (two
+      // input rows in flight already), so the residual ops do not prefetch.
+      if constexpr (!RES) {
+        if (p.row_prefetch && row + step < p.rows) {
 #pragma unroll
-        for (int i = 0; i < ITEMS; ++i) {
-          if (i * kSpan < left) {  // a warp's 32 prefetches coalesce into its lines, as its loads do
-            kernels::prefetch_l2(xt + step * p.x_stride + i * kSpan);
-            if constexpr (RES) kernels::prefetch_l2(rt + step * p.res_stride + i * kSpan);
-          }
+          for (int i = 0; i < ITEMS; ++i)  // a warp's 32 prefetches coalesce into its lines, as its loads do
+            if (i * kSpan < left) kernels::prefetch_l2(xt + step * p.x_stride + i * kSpan);
         }
       }
     }

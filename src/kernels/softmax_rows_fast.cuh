@@ -208,6 +208,18 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
     Vec<Tl, VEC> raw[ITEMS];
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) load_or_pad(raw[i], x, (i * W + pos.t) * VEC, n, pad);
+    // The group's next row into L2 while this one is reduced and written, so HBM keeps streaming
+    // across the row's barriers (as the norm rows kernels do; no registers held). Rows one merged
+    // outer dim apart only: the general case would need a division per row.
+    const int64_t next = row + gridDim.x * per_block;
+    if (p.row_prefetch && p.outer_rank <= 1 && next < p.rows) {
+      const Tl* xn = x + (next - row) * p.in0.outer[0];
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        const int col = (i * W + pos.t) * VEC;
+        if (col < n) kernels::prefetch_l2(xn + col);  // a warp's prefetches coalesce into its lines
+      }
+    }
     float v[VEC * ITEMS];
     unpack_items(raw, v);
     forward_row<Ts, VEC, ITEMS, GW, kLog>(v, static_cast<float>(p.scale),

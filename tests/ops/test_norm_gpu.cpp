@@ -438,7 +438,7 @@ TEST_F(GpuNorm, RowsEngineWithoutRowPrefetch) {
           d.param_grads = dir == Direction::backward;
           auto plan = NormPlan::select(gpu_, d);
           ASSERT_TRUE(plan) << plan.status().to_string();
-          EXPECT_EQ(plan->sku().tactic.find("next row loaded"), std::string::npos) << plan->sku().tactic;
+          EXPECT_EQ(plan->sku().tactic.find("next row prefetched"), std::string::npos) << plan->sku().tactic;
           const std::string m = check(d, 7000 + static_cast<uint64_t>(++cases));
           EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << plan->sku().tactic << "]: " << m;
         }
@@ -448,7 +448,7 @@ TEST_F(GpuNorm, RowsEngineWithoutRowPrefetch) {
   NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 1500, 4096, Direction::forward);
   auto plan = NormPlan::select(gpu_, d);
   ASSERT_TRUE(plan) << plan.status().to_string();
-  EXPECT_NE(plan->sku().tactic.find("next row loaded"), std::string::npos) << plan->sku().tactic;
+  EXPECT_NE(plan->sku().tactic.find("next row prefetched"), std::string::npos) << plan->sku().tactic;
 }
 
 TEST_F(GpuNorm, ForwardRowsEngine) {

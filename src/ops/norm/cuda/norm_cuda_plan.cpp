@@ -104,7 +104,7 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
          "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
   else
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
-         " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row loaded during this row's reductions" : "");
+         " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "");
   return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
          "; legacy kernels for unaligned pointers";
 }
@@ -112,7 +112,7 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
                   " x 16-byte vectors of x and dy per thread held as loaded, " +
-                  (prefetch && c.items <= 2 ? "next row loaded during this row's reduction, " : "") +
+                  (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
                   std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
   if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
@@ -141,7 +141,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows);
-      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_);
+      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_ && !residual);
     }
     if (d_.direction == Direction::backward) {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;

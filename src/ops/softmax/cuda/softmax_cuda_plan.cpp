@@ -59,6 +59,13 @@ bool bwd_staged_from_env() {
   return !(v && std::strcmp(v, "0") == 0);
 }
 
+// Whether the forward rows engine prefetches each next row into L2: on unless the environment has
+// BARACUDA_SOFTMAX_ROW_PREFETCH=0 when the plan is made (A/B).
+bool row_prefetch_from_env() {
+  const char* v = std::getenv("BARACUDA_SOFTMAX_ROW_PREFETCH");
+  return !(v && std::strcmp(v, "0") == 0);
+}
+
 // Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
 constexpr int64_t kStagedSmemLimit = 200 * 1024;
 
@@ -160,6 +167,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     p.mask_esize = mask ? static_cast<int>(dtype_size(mask->dtype)) : 1;
     p.log = d_.op == SoftmaxOp::log_softmax;
     p.scale = 1.0 / d_.temperature;
+    p.row_prefetch = row_prefetch_;
     return p;
   }
 
@@ -286,6 +294,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
         std::string t = "rows engine (" + geom + (bwd ? " of dy and y" : "") + " per thread)";
         if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c))
           t += ", staged backward kernel off (BARACUDA_SOFTMAX_BWD_STAGED=0)";
+        if (!bwd && p.row_prefetch && p.outer_rank <= 1) t += ", next row prefetched into L2";
         return t;
       }
       case cuda::Engine::warp: return "warp engine";
@@ -303,6 +312,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   int64_t smem_optin_;
   EnginePolicy policy_;
   bool bwd_staged_;
+  bool row_prefetch_ = row_prefetch_from_env();
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

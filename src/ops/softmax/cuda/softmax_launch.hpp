@@ -50,6 +50,8 @@ struct KernelParams {
   int mask_esize = 1;     // bytes per mask element
   bool log = false;       // log_softmax
   double scale = 1.0;     // 1 / temperature
+  // Forward rows engine: prefetch each next row into L2 (BARACUDA_SOFTMAX_ROW_PREFETCH=0: off, A/B).
+  bool row_prefetch = true;
 };
 
 enum class Engine : int { warp, block, online, column, rows, rows_staged };
