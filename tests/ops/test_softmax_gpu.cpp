@@ -90,6 +90,16 @@ class GpuSoftmax : public testing::Test {
     if (cs_) (void)cudaStreamDestroy(cs_);
   }
 
+  // p's inputs on the device (one buffer each, kept in `ins`), bound to a.inputs.
+  void upload_inputs(const Problem& p, std::vector<DeviceBuffer>& ins, SoftmaxArgs& a) {
+    ins.reserve(p.inputs.size());
+    for (size_t i = 0; i < p.inputs.size(); ++i) {
+      ins.emplace_back(p.inputs[i].storage().size());
+      ASSERT_EQ(ins.back().upload(p.inputs[i].storage().data(), p.inputs[i].storage().size()), cudaSuccess);
+      a.inputs[i] = p.inputs[i].ref_at(ins.back().get(), gpu_.device());
+    }
+  }
+
   // The CUDA plan vs the CPU reference on `p`, output poisoned twice.
   void check(const Problem& p) {
     SCOPED_TRACE(p.name);
@@ -101,11 +111,7 @@ class GpuSoftmax : public testing::Test {
     const Device dev = gpu_.device();
     std::vector<DeviceBuffer> ins;
     SoftmaxArgs a;
-    for (size_t i = 0; i < p.inputs.size(); ++i) {
-      ins.emplace_back(p.inputs[i].storage().size());
-      ASSERT_EQ(ins.back().upload(p.inputs[i].storage().data(), p.inputs[i].storage().size()), cudaSuccess);
-      a.inputs[i] = p.inputs[i].ref_at(ins.back().get(), dev);
-    }
+    ASSERT_NO_FATAL_FAILURE(upload_inputs(p, ins, a));
     HostTensor got = output_for(p.desc);
     DeviceBuffer out(got.storage().size());
     a.outputs[0] = got.mut_at(out.get(), dev);
@@ -165,11 +171,7 @@ class GpuSoftmax : public testing::Test {
     const Device dev = gpu_.device();
     std::vector<DeviceBuffer> ins;
     SoftmaxArgs a;
-    for (size_t i = 0; i < p.inputs.size(); ++i) {
-      ins.emplace_back(p.inputs[i].storage().size());
-      ASSERT_EQ(ins.back().upload(p.inputs[i].storage().data(), p.inputs[i].storage().size()), cudaSuccess);
-      a.inputs[i] = p.inputs[i].ref_at(ins.back().get(), dev);
-    }
+    ASSERT_NO_FATAL_FAILURE(upload_inputs(p, ins, a));
     HostTensor got = output_for(p.desc);
     DeviceBuffer out(got.storage().size());
     a.outputs[0] = got.mut_at(out.get(), dev);
