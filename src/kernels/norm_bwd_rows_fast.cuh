@@ -123,6 +123,8 @@ __device__ __forceinline__ float nb_elem(const Pack<T, VEC>& v, int j) {
 }
 
 constexpr int nb_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }
+// Dynamic shared memory of the SMEM_DW backward kernel: one f32 sum per element a block holds.
+constexpr int nb_smem_dw_bytes(int gw, int items, int vec) { return gw * 32 * items * vec * 4; }
 // Whether the backward rows kernel prefetches each next row into L2 (see its loop).
 template <int ITEMS, int GROUPS>
 inline constexpr bool kBwdRowPrefetch = ITEMS == 1 && GROUPS == 1;
@@ -132,21 +134,32 @@ constexpr int nb_min_blocks(int threads) { return 65536 / (64 * threads); }
 // Launch with nb_block_threads(GW) threads; p.rows rows of p.cols (<= GW*32*ITEMS*VEC) columns;
 // p.dsum must be null. PARAMS: p.partial_dw / p.partial_db (either may be null) have gridDim.x
 // rows of p.cols floats; every block writes its whole row (zeros when it had no rows).
-template <class T, class W, int VEC, int ITEMS, int GW, bool PARAMS>
+// SMEM_DW (dweight only, one row group per block): the per-column sums live in nb_smem_dw_bytes
+// of dynamic shared memory instead of registers, [element e of the thread][thread], each slot
+// touched by its owner only (no barrier), so rows too wide for register sums (> 8192 columns)
+// still get dweight in the same pass instead of the column pass over x and dy.
+template <class T, class W, int VEC, int ITEMS, int GW, bool PARAMS, bool SMEM_DW = false>
 __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_bwd_rows_fast_kernel(const BwdParams p) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
+  static_assert(!SMEM_DW || (PARAMS && kGroups == 1), "shared-memory dweight: one row group per block");
+  constexpr bool kRegSums = PARAMS && !SMEM_DW;
   __shared__ float red[2][2 * (kThreads / 32)];
+  extern __shared__ float nb_smem_dw[];  // SMEM_DW: [E][WT]
   const NbGroupPos<GW> pos;
   const int n = static_cast<int>(p.cols);  // the plan keeps it <= GW*32*ITEMS*VEC
   const float inv_n = 1.f / static_cast<float>(n);
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
   const float* rstd_p = static_cast<const float*>(p.rstd);
-  float dw[PARAMS ? E : 1], db[PARAMS ? E : 1];
+  float dw[kRegSums ? E : 1], db[kRegSums ? E : 1];
 #pragma unroll
-  for (int e = 0; e < (PARAMS ? E : 1); ++e) dw[e] = db[e] = 0.f;
+  for (int e = 0; e < (kRegSums ? E : 1); ++e) dw[e] = db[e] = 0.f;
+  if constexpr (SMEM_DW) {
+#pragma unroll
+    for (int e = 0; e < E; ++e) nb_smem_dw[e * WT + pos.t] = 0.f;
+  }
 
   int parity = 0;  // alternates the two reduction slot arrays between rows
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kGroups + pos.g; row < p.rows;
@@ -221,7 +234,10 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
           const float g = w ? d * nb_elem(wv, j) : d;
           const float xhat = (nb_elem(xv[i], j) - mean) * rstd;
           o[j] = rstd * fmaf(-xhat, mgx, g - mg);
-          if constexpr (PARAMS) {
+          if constexpr (SMEM_DW) {
+            float& s = nb_smem_dw[(i * VEC + j) * WT + pos.t];
+            s = fmaf(d, xhat, s);
+          } else if constexpr (PARAMS) {
             dw[i * VEC + j] = fmaf(d, xhat, dw[i * VEC + j]);
             db[i * VEC + j] += d;
           }
@@ -231,7 +247,21 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     }
   }
 
-  if constexpr (PARAMS) {
+  if constexpr (SMEM_DW) {
+    // The block's partial dweight row: VEC consecutive sums per vector, 16-byte stores.
+    float* pdw = static_cast<float*>(p.partial_dw) + static_cast<int64_t>(blockIdx.x) * p.cols;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * WT + pos.t) * VEC;
+      if (col < n) {
+#pragma unroll
+        for (int j = 0; j < VEC; j += 4) {
+          const float* s = nb_smem_dw + (i * VEC + j) * WT + pos.t;
+          *reinterpret_cast<float4*>(pdw + col + j) = make_float4(s[0], s[WT], s[2 * WT], s[3 * WT]);
+        }
+      }
+    }
+  } else if constexpr (PARAMS) {
     float* pdw = static_cast<float*>(p.partial_dw);
     float* pdb = static_cast<float*>(p.partial_db);
     const int64_t at = static_cast<int64_t>(blockIdx.x) * p.cols;

@@ -320,14 +320,18 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
 // four sweeps ran past a shard's 270-second limit on the H200).
 class GpuNormBackwardSweep : public GpuNorm {
  protected:
-  void run_all(const std::string& mode) {
+  // smem_dw: BARACUDA_NORM_BWD_SMEM_DW=1 (dweight without dbias beyond 8192 columns summed in
+  // shared memory by the dx kernel); only the widths it changes, plus one with many rows per block.
+  void run_all(const std::string& mode, bool smem_dw = false) {
     struct Width {
       int64_t cols, rows;
     };
     const Width widths[] = {{8, 301},    {264, 301},   {1000, 257},  {1024, 2900}, {4096, 1300}, {4104, 67},
-                            {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9}};
+                            {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9},   {12288, 300}};
     if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
     else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode.c_str(), 1), 0);
+    if (smem_dw) ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SMEM_DW", "1", 1), 0);
+    else ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
     // mode: "rows" or "" (the rows engine, the default), "column_pass" (dweight/dbias always by
     // the column pass), "legacy" (the old kernels).
     const bool legacy = mode == "legacy";
@@ -337,6 +341,7 @@ class GpuNormBackwardSweep : public GpuNorm {
         for (const Width& wd : widths)
           for (int affine = 0; affine < 3; ++affine)  // 0: none, 1: params in x's dtype, 2: f32 params
             for (bool grads : {true, false}) {
+              if (smem_dw ? wd.cols <= 8192 : wd.rows == 300) continue;
               if (affine == 2 && t == DType::f32) continue;
               if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
               NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
@@ -356,10 +361,14 @@ class GpuNormBackwardSweep : public GpuNorm {
               // than 8192 columns or on request.
               const bool fast_expected = !legacy && !(t == DType::f32 && wd.cols > 16384);
               const bool params = grads && affine > 0;
-              const bool col_pass_expected = fast_expected && params && (wd.cols > 8192 || mode == "column_pass");
+              const bool smem_expected =
+                  smem_dw && fast_expected && params && !d.bias && wd.cols > 8192 && mode != "column_pass";
+              const bool col_pass_expected =
+                  fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
               const std::string& tactic = plan->sku().tactic;
               if ((tactic.rfind("rows engine", 0) == 0) != fast_expected ||
-                  (tactic.find("column pass") != std::string::npos) != col_pass_expected) {
+                  (tactic.find("column pass") != std::string::npos) != col_pass_expected ||
+                  (tactic.find("in shared memory") != std::string::npos) != smem_expected) {
                 ++failures;
                 ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
               }
@@ -371,6 +380,7 @@ class GpuNormBackwardSweep : public GpuNorm {
             }
     EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
     ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
+    ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
   }
 };
 
@@ -378,6 +388,7 @@ TEST_F(GpuNormBackwardSweep, RowsEngine) { run_all("rows"); }
 TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
 TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
+TEST_F(GpuNormBackwardSweep, SmemDweightOptIn) { run_all("rows", true); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)

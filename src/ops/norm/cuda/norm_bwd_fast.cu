@@ -56,17 +56,41 @@ FastKernel with_types(DType t, DType w, F&& f) {
   }
 }
 
+// The shared-memory dweight kernels: rows beyond the register sums' 8192 columns take 32 warps
+// at the dx kernel's 2 or 4 vectors per thread.
+template <class T, class W>
+FastKernel smem_dw_kernel(int gw, int items) {
+  constexpr int V = 16 / static_cast<int>(sizeof(T));
+  if (gw == 32 && items == kDxItems) return norm_bwd_rows_fast_kernel<T, W, V, kDxItems, 32, true, true>;
+  if (gw == 32 && items == kDxLongItems) return norm_bwd_rows_fast_kernel<T, W, V, kDxLongItems, 32, true, true>;
+  return nullptr;
+}
+
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
+    if (c.smem_dw) return smem_dw_kernel<T, W>(c.group_warps, c.items);
     return c.fused_params() ? fast_kernel<T, W, true>(c.group_warps, c.items)
                             : fast_kernel<T, W, false>(c.group_warps, c.items);
   });
 }
 
+// Lets `k` take `bytes` of dynamic shared memory when the device allows it (false otherwise).
+bool allow_smem(FastKernel k, int bytes) {
+  int device = 0, optin = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess ||
+      bytes > optin - 1024 ||  // the block's static shared memory (the reduction slots) fits beside it
+      cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
-                              bool column_pass) {
+                              bool column_pass, bool smem_dw) {
   BwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -91,7 +115,9 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
       c.items = kDxLongItems;
     }
     if (gw == 1 && cols <= 32 * vec) c.items = 1;  // rows of one vector per lane
-    if (params) {  // the column pass: about 8 blocks of kColWarps warps per SM
+    c.smem_dw = params && smem_dw && !column_pass && gw == 32;
+    if (c.smem_dw) c.smem_bytes = nb_smem_dw_bytes(gw, c.items, vec);
+    if (params && !c.smem_dw) {  // the column pass: about 8 blocks of kColWarps warps per SM
       const int64_t col_blocks = (cols + 32 * vec - 1) / (32 * vec);
       const int64_t want = (static_cast<int64_t>(sm_count) * 8 + col_blocks - 1) / col_blocks;
       const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({want, (rows + 63) / 64, 65535}));
@@ -102,8 +128,10 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
   c.group_warps = gw;
   c.threads = nb_block_threads(gw);
   const FastKernel k = kernel_for(t, w, c);
+  if (c.smem_dw && (k == nullptr || !allow_smem(k, c.smem_bytes)))  // no room: the column pass
+    return bwd_fast_config(t, w, rows, cols, params, sm_count, column_pass, false);
   int per_sm = 0;
-  if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, 0) != cudaSuccess ||
+  if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess ||
       per_sm <= 0) {
     (void)cudaGetLastError();
     return BwdFastConfig{};
@@ -121,8 +149,12 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
   const FastKernel k = kernel_for(t, w, c);
   if (k == nullptr || p.dsum != nullptr || c.params != (dweight || dbias))
     return internal_error("[norm] backward rows engine: no kernel for this configuration");
+  if (c.smem_dw && (p.partial_db != nullptr || dbias != nullptr))
+    return internal_error("[norm] backward rows engine: shared-memory dweight sums take no dbias");
+  if (c.smem_dw && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
+    return internal_error("[norm] backward rows engine: the device refused the dweight sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
-    k<<<static_cast<unsigned>(c.grid), c.threads, 0, stream>>>(p);
+    k<<<static_cast<unsigned>(c.grid), c.threads, c.smem_bytes, stream>>>(p);
     BARACUDA_TRY(check_launch("norm_bwd_rows_fast_kernel"));
   }
   if (!c.params) return Status::ok();

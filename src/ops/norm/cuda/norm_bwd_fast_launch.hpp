@@ -23,6 +23,11 @@ struct BwdFastConfig {
   // for rows too wide for the fused sums, by a column pass over dy and x after dx (col_chunks
   // row chunks of rows_per_chunk rows, one partial row each).
   int64_t col_chunks = 0, rows_per_chunk = 0;
+  // dweight alone on rows too wide for register sums: the dx kernel keeps the per-column sums in
+  // smem_bytes of dynamic shared memory (fused partials, no column pass). Opt-in, not yet run on
+  // a GPU: BARACUDA_NORM_BWD_SMEM_DW=1.
+  bool smem_dw = false;
+  int smem_bytes = 0;
 
   bool fused_params() const { return params && col_chunks == 0; }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
@@ -34,8 +39,9 @@ struct BwdFastConfig {
 // dtypes, cols == 0, rows wider than its register budget: 32768 16-bit / 16384 f32 elements).
 // dweight/dbias: fused partials up to 8192 columns, the column pass beyond (or always, with
 // `column_pass`: an A/B knob). Queries the dx kernel's occupancy on the current device.
+// smem_dw: dweight without dbias may take the shared-memory sums beyond 8192 columns.
 BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
-                              bool column_pass = false);
+                              bool column_pass = false, bool smem_dw = false);
 
 // dx (p.dsum must be null) and, when c.params, the partials in p.partial_dw / p.partial_db
 // (c.partial_rows() rows of cols floats each; either may be null) summed into dweight / dbias

@@ -96,6 +96,14 @@ bool row_prefetch_from_env() {
   return !(v && std::strcmp(v, "0") == 0);
 }
 
+// dweight without dbias on rows wider than 8192 columns: per-column sums in shared memory in the
+// dx kernel instead of the column pass that reads x and dy again. Written without a GPU, so
+// opt-in (BARACUDA_NORM_BWD_SMEM_DW=1, read when the plan is made) until it has run on the H200.
+bool smem_dw_from_env() {
+  const char* v = std::getenv("BARACUDA_NORM_BWD_SMEM_DW");
+  return v && std::strcmp(v, "1") == 0;
+}
+
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.stages > 0)
@@ -114,7 +122,8 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
                   std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
-  if (c.fused_params()) t += ", per-block dweight/dbias partials";
+  if (c.smem_dw) t += ", per-block dweight partials summed in shared memory";
+  else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
   if (c.params) t += ", fixed-order sum";
   return t + "; legacy kernel for unaligned pointers";
@@ -149,7 +158,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       // The rows engine: layer_norm / rms_norm (no dsum input), f32/f16/bf16, rows it holds.
       if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
         fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
-                                            want_dw_ || want_db_, sm_count_, engine == BwdEngine::column_pass);
+                                            want_dw_ || want_db_, sm_count_, engine == BwdEngine::column_pass,
+                                            smem_dw_from_env() && want_dw_ && !want_db_);
       // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
       // the engine's partial rows, so the workspace is booked once for either.
       chunks_ = fast_.group_warps && fast_.params
