@@ -247,20 +247,24 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     }
   }
 
-  if constexpr (SMEM_DW) {
-    // The block's partial dweight row: VEC consecutive sums per vector, 16-byte stores.
-    float* pdw = static_cast<float*>(p.partial_dw) + static_cast<int64_t>(blockIdx.x) * p.cols;
+  // The thread's sums into a block's partial row: element e = i * VEC + j sits at column
+  // (i * WT + t) * VEC + j; VEC consecutive sums per vector, 16-byte stores (cols % VEC == 0).
+  const auto store_partial = [&](float* row, auto sum_of) {
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + pos.t) * VEC;
       if (col < n) {
 #pragma unroll
         for (int j = 0; j < VEC; j += 4) {
-          const float* s = nb_smem_dw + (i * VEC + j) * WT + pos.t;
-          *reinterpret_cast<float4*>(pdw + col + j) = make_float4(s[0], s[WT], s[2 * WT], s[3 * WT]);
+          const int e = i * VEC + j;
+          *reinterpret_cast<float4*>(row + col + j) = make_float4(sum_of(e), sum_of(e + 1), sum_of(e + 2), sum_of(e + 3));
         }
       }
     }
+  };
+  if constexpr (SMEM_DW) {
+    store_partial(static_cast<float*>(p.partial_dw) + static_cast<int64_t>(blockIdx.x) * p.cols,
+                  [&](int e) { return nb_smem_dw[e * WT + pos.t]; });
   } else if constexpr (PARAMS) {
     float* pdw = static_cast<float*>(p.partial_dw);
     float* pdb = static_cast<float*>(p.partial_db);
@@ -287,19 +291,8 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
         db[e] = sb;
       }
     }
-#pragma unroll
-    for (int i = 0; i < ITEMS; ++i) {
-      const int col = (i * WT + pos.t) * VEC;
-      if (col < n) {
-        // VEC consecutive sums per parameter, 16-byte stores (cols % VEC == 0: aligned).
-#pragma unroll
-        for (int j = 0; j < VEC; j += 4) {
-          const int e = i * VEC + j;
-          if (pdw) *reinterpret_cast<float4*>(pdw + at + col + j) = make_float4(dw[e], dw[e + 1], dw[e + 2], dw[e + 3]);
-          if (pdb) *reinterpret_cast<float4*>(pdb + at + col + j) = make_float4(db[e], db[e + 1], db[e + 2], db[e + 3]);
-        }
-      }
-    }
+    if (pdw) store_partial(pdw + at, [&](int e) { return dw[e]; });
+    if (pdb) store_partial(pdb + at, [&](int e) { return db[e]; });
   }
 }
 
