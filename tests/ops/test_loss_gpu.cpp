@@ -425,6 +425,46 @@ TEST_F(LossGpu, CrossEntropyPersistentGridManyRowsPerBlock) {
   unsetenv("BARACUDA_CE_ROWS");
 }
 
+// The TMA bulk-copy forward (BARACUDA_CE_BULK_STAGES, opt-in): rows of one 16 KB stage exactly,
+// of several stages with a partial last one (down to 16 bytes), more rows than one wave (blocks
+// stream several rows back to back through the ring), ignored targets among live ones, every
+// reduction. Each stage count must give the reference's answers, and the sku must say the bulk
+// kernel ran.
+TEST_F(LossGpu, CrossEntropyBulkStagesMatchReference) {
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+  struct Shape {
+    DType dt;
+    int64_t C, N;
+  };
+  const Shape shapes[] = {{DType::bf16, 8192, 5 * sms + 3},  {DType::bf16, 32000, 2 * sms + 1},
+                          {DType::f32, 4100, 4 * sms + 7},   {DType::f16, 12008, 3 * sms},
+                          {DType::bf16, 128256, sms / 2 + 3}};
+  uint64_t seed = 900;
+  for (const char* stages : {"3", "4", "6"}) {
+    setenv("BARACUDA_CE_BULK_STAGES", stages, 1);
+    for (const Shape& sh : shapes)
+      for (LossReduction red : kReductions) {
+        LossDescriptor d;
+        d.op = LossOp::cross_entropy;
+        d.reduction = red;
+        d.z_loss = seed % 2 ? 1e-4 : 0.0;
+        const std::string name = std::string("cross_entropy bulk stages=") + stages + " C=" + std::to_string(sh.C) +
+                                 " N=" + std::to_string(sh.N);
+        GpuCase c = make_case(name, d,
+                              bt::random_loss_inputs(LossOp::cross_entropy, sh.dt, sh.N, sh.C, {}, DType::i64, true,
+                                                     -100, seed),
+                              Pass::forward, seed);
+        ++seed;
+        auto plan = LossPlan::select(stream_, c.desc);
+        ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+        EXPECT_NE(plan->sku().tactic.find("TMA bulk-copy"), std::string::npos) << name << ": " << plan->sku().to_string();
+        run_and_record(c, stream_);
+      }
+  }
+  unsetenv("BARACUDA_CE_BULK_STAGES");
+}
+
 // Deterministic (bitwise equal run after run) and CUDA-graph safe: a captured run replays to the
 // same bits as a direct one.
 TEST_F(LossGpu, DeterministicAndGraphCapturable) {

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "baracuda/core/workspace.hpp"
+#include "kernels/bulk_copy.cuh"
 #include "ops/loss/cuda/loss_common.cuh"
 
 namespace baracuda::loss::cuda {
@@ -350,6 +351,120 @@ __global__ void __launch_bounds__(kBlock, 512 / kBlock) ce_rows_kernel(LaunchPar
   }
 }
 
+// [N, C] rows, forward only, class-index targets without label smoothing (nothing read per class
+// but the logits), sm_90+: the rows stream through kStages shared-memory stages of 16 KB that
+// thread 0 fills with TMA bulk copies. The copies run ahead of the computation across row
+// boundaries (the stream is the block's rows back to back), so up to kStages - 1 stages per block
+// stay in flight through the row-end reductions; the register-pipelined ce_rows_kernel keeps only
+// what its registers hold (~32 KB per SM), which measured 58% of copy on the 128k vocabulary.
+//
+// Each stage holds kBulkPacksPerThread 16-byte packs per thread. Stage s of item q (the q-th
+// chunk of the block's stream) is filled once the eight warps have arrived on empty[s] for item
+// q - kStages; thread 0 refills the stage of the item before the current one, which every warp
+// has (nearly always) finished by then, so it rarely waits.
+constexpr int kBulkThreads = 256;
+constexpr int kBulkPacksPerThread = 4;
+constexpr int kBulkStageBytes = kBulkThreads * 16 * kBulkPacksPerThread;  // 16 KB
+
+template <class T, int kStages>
+__global__ void __launch_bounds__(kBulkThreads, 2) ce_rows_bulk_kernel(LaunchParams p, double* loss_ws) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  using A = Acc<T>;
+  constexpr int V = 16 / sizeof(T);
+  using P = Pack<T, V>;
+  extern __shared__ __align__(128) unsigned char stage_mem[];
+  __shared__ uint64_t full[kStages], empty[kStages];
+  const int tid = static_cast<int>(threadIdx.x);
+  const int64_t row_bytes = p.C * static_cast<int64_t>(sizeof(T));
+  const int64_t row_stride_bytes = p.input_row_stride * static_cast<int64_t>(sizeof(T));
+  const int chunks_per_row = static_cast<int>((row_bytes + kBulkStageBytes - 1) / kBulkStageBytes);
+  const int64_t rows_mine = p.N > blockIdx.x ? (p.N - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  const int64_t items = rows_mine * chunks_per_row;
+  const auto* X = static_cast<const unsigned char*>(p.input);
+  auto chunk_bytes = [&](int chunk) -> unsigned {
+    const int64_t left = row_bytes - static_cast<int64_t>(chunk) * kBulkStageBytes;
+    return static_cast<unsigned>(left < kBulkStageBytes ? left : kBulkStageBytes);
+  };
+  auto issue = [&](int64_t q) {  // thread 0: the copy of item q into its stage
+    const int s = static_cast<int>(q % kStages);
+    const int chunk = static_cast<int>(q % chunks_per_row);
+    const int64_t row = blockIdx.x + (q / chunks_per_row) * gridDim.x;
+    const unsigned bytes = chunk_bytes(chunk);
+    kernels::mbarrier_arrive_expect_bytes(&full[s], bytes);
+    kernels::bulk_copy_to_shared(stage_mem + s * kBulkStageBytes,
+                                 X + row * row_stride_bytes + static_cast<int64_t>(chunk) * kBulkStageBytes, bytes,
+                                 &full[s]);
+  };
+  if (tid == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      kernels::mbarrier_init(&full[s], 1);
+      kernels::mbarrier_init(&empty[s], kBulkThreads / 32);
+    }
+    kernels::mbarrier_init_fence();
+  }
+  __syncthreads();
+  if (tid == 0)
+    for (int64_t q = 0; q < kStages && q < items; ++q) issue(q);
+
+  int64_t q = 0;
+  for (int64_t i = 0; i < rows_mine; ++i) {
+    const int64_t row = blockIdx.x + i * gridDim.x;
+    const SampleTarget tg = sample_target(p, row);
+    const bool live = !tg.ignored && !tg.bad;
+    const T* xr = static_cast<const T*>(p.input) + row * p.input_row_stride;
+    const A xt = live ? to_acc(xr[tg.t]) : A(0);  // in flight while the row streams
+    Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
+    for (int chunk = 0; chunk < chunks_per_row; ++chunk, ++q) {
+      const int s = static_cast<int>(q % kStages);
+      const unsigned bytes = chunk_bytes(chunk);
+      kernels::mbarrier_wait(&full[s], static_cast<unsigned>((q / kStages) & 1));
+      const P* stage = reinterpret_cast<const P*>(stage_mem + s * kBulkStageBytes);
+      if (bytes == kBulkStageBytes) {  // every chunk but a row's last: one max over all the packs
+        A x[kBulkPacksPerThread * V];
+#pragma unroll
+        for (int u = 0; u < kBulkPacksPerThread; ++u) {
+          const P pk = stage[tid + u * kBulkThreads];
+#pragma unroll
+          for (int e = 0; e < V; ++e) x[u * V + e] = to_acc(pk.v[e]);
+        }
+        fold(st, x);
+      } else {
+#pragma unroll
+        for (int u = 0; u < kBulkPacksPerThread; ++u) {
+          const int k = tid + u * kBulkThreads;
+          if (static_cast<unsigned>(k) * 16u < bytes) {
+            const P pk = stage[k];
+            A x[V];
+#pragma unroll
+            for (int e = 0; e < V; ++e) x[e] = to_acc(pk.v[e]);
+            fold(st, x);
+          }
+        }
+      }
+      __syncwarp();
+      if (tid % 32 == 0) kernels::mbarrier_arrive(&empty[s]);
+      if (tid == 0 && q >= 1 && q - 1 + kStages < items) {
+        const int64_t done = q - 1;
+        kernels::mbarrier_wait(&empty[done % kStages], static_cast<unsigned>((done / kStages) & 1));
+        issue(done + kStages);
+      }
+    }
+    st = group_reduce<kBulkThreads>(st);
+    if (!live) st = Online<A>{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
+    const A lse = st.m + acc_log(st.s);
+    const SampleResult<A> r = ce_sample<T>(p, st, tg, lse, xt);
+    if (tid == 0) {
+      if (p.reduction == LossReduction::none) static_cast<T*>(p.loss)[row] = from_acc<T>(r.loss);
+      else loss_ws[row] = static_cast<double>(r.loss);
+    }
+  }
+#else
+  (void)p;
+  (void)loss_ws;
+  __trap();  // the host launches this kernel on sm_90+ only
+#endif
+}
+
 // [N, C, D] with D > 1: one thread per sample (n, k); class c of it is at (n C + c) D + k.
 template <class T>
 __global__ void __launch_bounds__(256) ce_inner_kernel(LaunchParams p, const double* denom_ws, double* loss_ws) {
@@ -498,6 +613,50 @@ void launch_rows_v(const LaunchParams& p, const double* denom, double* loss_ws) 
   else launch_rows_instance<T, kGroup, kBlock, V, false>(p, denom, loss_ws, blocks);
 }
 
+// The bulk kernel's dynamic shared memory and resident blocks per SM (set and queried once per
+// instance: the stages exceed the default 48 KB limit).
+template <class T, int kStages>
+int bulk_resident_blocks_per_sm() {
+  static const int n = [] {
+    const auto kernel = ce_rows_bulk_kernel<T, kStages>;
+    constexpr int bytes = kStages * kBulkStageBytes;
+    int blocks = 0;
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) != cudaSuccess ||
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kBulkThreads, bytes) != cudaSuccess) {
+      (void)cudaGetLastError();  // not the launch's error: check_launch reads it
+      return 0;
+    }
+    return blocks;
+  }();
+  return n;
+}
+
+// A persistent grid of the bulk kernel: one wave, each block taking rows blockIdx.x + i * grid.
+// False when the kernel cannot be made resident (the caller falls back to ce_rows_kernel).
+template <class T, int kStages>
+bool launch_bulk_rows_instance(const LaunchParams& p, double* loss_ws) {
+  const int per_sm = bulk_resident_blocks_per_sm<T, kStages>();
+  if (per_sm < 1) return false;
+  const int64_t wave = static_cast<int64_t>(per_sm) * p.sm_count;
+  const auto grid = static_cast<unsigned>(p.N < wave ? p.N : wave);
+  ce_rows_bulk_kernel<T, kStages><<<grid, kBulkThreads, kStages * kBulkStageBytes, p.stream>>>(p, loss_ws);
+  return true;
+}
+
+template <class T>
+bool launch_bulk_rows(const LaunchParams& p, double* loss_ws) {
+  if constexpr (sizeof(T) > 4) {
+    return false;
+  } else {
+    switch (p.bulk_stages) {
+      case 3: return launch_bulk_rows_instance<T, 3>(p, loss_ws);
+      case 4: return launch_bulk_rows_instance<T, 4>(p, loss_ws);
+      case 6: return launch_bulk_rows_instance<T, 6>(p, loss_ws);
+      default: return false;
+    }
+  }
+}
+
 // Long rows, a block per row. The forward alone takes two 256-thread blocks per SM: one block's
 // reduction between rows overlaps the other's stream. With the gradient pass, one 512-thread
 // block per SM reads a row twice at twice the speed, which halves the rows in flight and keeps
@@ -533,7 +692,9 @@ Status launch_typed(const LaunchParams& p) {
                        (p.input_row_stride * static_cast<int64_t>(sizeof(T))) % 16 == 0 && aligned16(p.input) &&
                        aligned16(p.grad_input) && aligned16(p.weight) && (p.class_indices || aligned16(p.target));
       const bool long_rows = p.C * static_cast<int64_t>(sizeof(T)) >= kLongRowBytes;
-      if (long_rows) {
+      if (long_rows && vec && bulk_rows_apply(p) && launch_bulk_rows<T>(p, loss_ws)) {
+        // launched: rows streamed through the TMA bulk-copy stages
+      } else if (long_rows) {
         if (vec) launch_long_rows<T, V>(p, denom, loss_ws);
         else launch_long_rows<T, 1>(p, denom, loss_ws);
       } else {
@@ -556,6 +717,12 @@ Status launch_typed(const LaunchParams& p) {
 }  // namespace
 
 size_t class_workspace(const LaunchParams& p) { return class_layout(p).total; }
+
+bool bulk_rows_apply(const LaunchParams& p) {
+  return p.bulk_stages > 0 && p.op == LossOp::cross_entropy && p.D == 1 && p.write_loss && !p.write_grad &&
+         p.class_indices && p.label_smoothing == 0.0 && p.dtype != DType::f64 &&
+         p.C * static_cast<int64_t>(dtype_size(p.dtype)) >= kLongRowBytes;
+}
 
 Status launch_class(const LaunchParams& p) {
   switch (p.dtype) {

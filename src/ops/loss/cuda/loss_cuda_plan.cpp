@@ -108,6 +108,16 @@ bool ce_chained_rows() {
   return !(v && std::string_view(v) == "per_block");
 }
 
+// BARACUDA_CE_BULK_STAGES=3|4|6 (read when the plan is made) streams cross_entropy's long rows,
+// forward only, through that many TMA bulk-copy stages on sm_90+; unset or 0: the
+// register-pipelined kernel. Written without a GPU, so opt-in until the H200 has measured it.
+int ce_bulk_stages(const Device& device) {
+  const char* v = std::getenv("BARACUDA_CE_BULK_STAGES");
+  if (!v || device.sm < 90) return 0;
+  const std::string_view s(v);
+  return s == "3" ? 3 : s == "4" ? 4 : s == "6" ? 6 : 0;
+}
+
 class CudaLoss final : public Executable<LossFamily> {
  public:
   CudaLoss(LossDescriptor d, LossSignature sig, Device device, int sm_count)
@@ -148,6 +158,7 @@ class CudaLoss final : public Executable<LossFamily> {
     }
     p.sm_count = sm_count;
     p.chained_rows = ce_chained_rows();
+    p.bulk_stages = ce_bulk_stages(device);
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
     const int64_t want = (sig_.samples + 255) / 256;
@@ -174,8 +185,12 @@ class CudaLoss final : public Executable<LossFamily> {
                                                      ? "block per row"
                                                      : "warp per row") +
                                          ", online softmax, 16-byte packs when aligned" +
-                                         (p.chained_rows ? ", persistent grid prefetching each next row"
-                                                         : ", one block per row group");
+                                         (cuda::bulk_rows_apply(p)
+                                              ? ", persistent grid streaming rows through " +
+                                                    std::to_string(p.bulk_stages) +
+                                                    " TMA bulk-copy stages when 16-byte aligned"
+                                              : p.chained_rows ? ", persistent grid prefetching each next row"
+                                                               : ", one block per row group");
     else
       sku_.tactic = kind_ == Kind::cosine ? "warp per row"
                                           : (p.strided ? "grid-stride, 256 threads, strided operands"

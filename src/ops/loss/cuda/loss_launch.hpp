@@ -58,12 +58,21 @@ struct LaunchParams {
   // cross_entropy [N, C]: a persistent grid whose blocks prefetch each next row (default), or one
   // block per row group without cross-row prefetch (BARACUDA_CE_ROWS=per_block; the A/B baseline).
   bool chained_rows = true;
+  // cross_entropy [N, C] forward with long rows: stream the rows through a ring of this many
+  // 16 KB shared-memory stages filled by TMA bulk copies (sm_90+; 0 = the register-pipelined
+  // kernel). BARACUDA_CE_BULK_STAGES (read when the plan is made) sets it; opt-in until measured.
+  int bulk_stages = 0;
 };
 
 // Workspace bytes each launcher books (the same layout run() uses).
 size_t class_workspace(const LaunchParams& p);
 size_t pointwise_workspace(const LaunchParams& p);
 size_t cosine_workspace(const LaunchParams& p);
+
+// Whether cross_entropy's [N, C] rows go to the TMA bulk-copy kernel (given 16-byte aligned rows,
+// checked at launch): bulk_stages set, forward only, class-index targets without label smoothing,
+// f32 / f16 / bf16 rows of at least 16 KB.
+bool bulk_rows_apply(const LaunchParams& p);
 
 // cross_entropy and nll_loss.
 Status launch_class(const LaunchParams& p);
