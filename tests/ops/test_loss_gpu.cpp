@@ -387,7 +387,8 @@ TEST_F(LossGpu, OutOfRangeTargetGivesNaNForThatSampleOnly) {
 // 256-thread blocks and the gradient's 512-thread ones; short rows: a warp per row). Ignored rows
 // (i % 5 == 3) sit among live ones (OutOfRangeTargetGivesNaNForThatSampleOnly covers a bad target
 // on the persistent grid). BARACUDA_CE_ROWS=per_block (one block
-// per row group, no cross-row prefetch) must give the same answers.
+// per row group, no cross-row prefetch) must give the same answers. The forward's TMA bulk-copy
+// kernel is switched off here (BARACUDA_CE_BULK_STAGES=0): this test covers the register-pipelined one.
 TEST_F(LossGpu, CrossEntropyPersistentGridManyRowsPerBlock) {
   int sms = 0;
   ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
@@ -397,6 +398,7 @@ TEST_F(LossGpu, CrossEntropyPersistentGridManyRowsPerBlock) {
   // Long rows: > 2 waves of 2 blocks per SM. Short rows: > 1 wave of 8 blocks of 8 rows per SM.
   const Shape shapes[] = {{32000, 4 * sms + 7}, {1000, 72 * sms + 5}};
   uint64_t seed = 500;
+  setenv("BARACUDA_CE_BULK_STAGES", "0", 1);
   for (const char* mode : {"", "per_block"}) {
     if (*mode) setenv("BARACUDA_CE_ROWS", mode, 1);
     else unsetenv("BARACUDA_CE_ROWS");
@@ -423,9 +425,11 @@ TEST_F(LossGpu, CrossEntropyPersistentGridManyRowsPerBlock) {
         }
   }
   unsetenv("BARACUDA_CE_ROWS");
+  unsetenv("BARACUDA_CE_BULK_STAGES");
 }
 
-// The TMA bulk-copy forward (BARACUDA_CE_BULK_STAGES, opt-in): rows of one 16 KB stage exactly,
+// The TMA bulk-copy forward (the default on sm_90; BARACUDA_CE_BULK_STAGES, and
+// BARACUDA_CE_PACKED_FOLD=0 for the generic fold of 16-bit stages): rows of one 16 KB stage exactly,
 // of several stages with a partial last one (down to 16 bytes), more rows than one wave (blocks
 // stream several rows back to back through the ring), ignored targets among live ones, every
 // reduction. Each stage count must give the reference's answers, and the sku must say the bulk
@@ -441,8 +445,10 @@ TEST_F(LossGpu, CrossEntropyBulkStagesMatchReference) {
                           {DType::f32, 4100, 4 * sms + 7},   {DType::f16, 12008, 3 * sms},
                           {DType::bf16, 128256, sms / 2 + 3}};
   uint64_t seed = 900;
-  for (const char* stages : {"3", "4", "6"}) {
-    setenv("BARACUDA_CE_BULK_STAGES", stages, 1);
+  for (const char* stages : {"3", "4", "4 generic fold"}) {
+    setenv("BARACUDA_CE_BULK_STAGES", std::string(stages).substr(0, 1).c_str(), 1);
+    if (std::string(stages).size() > 1) setenv("BARACUDA_CE_PACKED_FOLD", "0", 1);
+    else unsetenv("BARACUDA_CE_PACKED_FOLD");
     for (const Shape& sh : shapes)
       for (LossReduction red : kReductions) {
         LossDescriptor d;
@@ -463,6 +469,7 @@ TEST_F(LossGpu, CrossEntropyBulkStagesMatchReference) {
       }
   }
   unsetenv("BARACUDA_CE_BULK_STAGES");
+  unsetenv("BARACUDA_CE_PACKED_FOLD");
 }
 
 // Deterministic (bitwise equal run after run) and CUDA-graph safe: a captured run replays to the

@@ -321,7 +321,8 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
 class GpuNormBackwardSweep : public GpuNorm {
  protected:
   // smem_dw: BARACUDA_NORM_BWD_SMEM_DW=1 (dweight without dbias beyond 8192 columns summed in
-  // shared memory by the dx kernel); only the widths it changes, plus one with many rows per block.
+  // shared memory by the dx kernel, the default); only the widths it changes, plus one with many
+  // rows per block.
   void run_all(const std::string& mode, bool smem_dw = false) {
     struct Width {
       int64_t cols, rows;
@@ -330,8 +331,11 @@ class GpuNormBackwardSweep : public GpuNorm {
                             {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9},   {12288, 300}};
     if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
     else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode.c_str(), 1), 0);
+    // The shared-memory dweight sums are the default: mode "" keeps the default, the other modes
+    // without smem_dw switch them off so that the column pass keeps its coverage.
     if (smem_dw) ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SMEM_DW", "1", 1), 0);
-    else ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
+    else if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
+    else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SMEM_DW", "0", 1), 0);
     // mode: "rows" or "" (the rows engine, the default), "column_pass" (dweight/dbias always by
     // the column pass), "legacy" (the old kernels).
     const bool legacy = mode == "legacy";
@@ -388,7 +392,7 @@ TEST_F(GpuNormBackwardSweep, RowsEngine) { run_all("rows"); }
 TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
 TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
-TEST_F(GpuNormBackwardSweep, SmemDweightOptIn) { run_all("rows", true); }
+TEST_F(GpuNormBackwardSweep, SmemDweight) { run_all("rows", true); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)

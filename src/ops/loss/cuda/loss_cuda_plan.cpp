@@ -108,14 +108,23 @@ bool ce_chained_rows() {
   return !(v && std::string_view(v) == "per_block");
 }
 
-// BARACUDA_CE_BULK_STAGES=3|4|6 (read when the plan is made) streams cross_entropy's long rows,
-// forward only, through that many TMA bulk-copy stages on sm_90+; unset or 0: the
-// register-pipelined kernel. Written without a GPU, so opt-in until the H200 has measured it.
+// cross_entropy's long rows, forward only, stream through 4 TMA bulk-copy stages on sm_90+
+// (measured on the H200 at 151c784, 8192 x 128256 bf16: 0.578 ms against 0.847 for the
+// register-pipelined kernel; 3 stages 0.604, 6 stages 0.669). BARACUDA_CE_BULK_STAGES (read when
+// the plan is made): 0 keeps the register-pipelined kernel, 3 or 4 sets the stages.
 int ce_bulk_stages(const Device& device) {
+  if (device.sm < 90) return 0;
   const char* v = std::getenv("BARACUDA_CE_BULK_STAGES");
-  if (!v || device.sm < 90) return 0;
+  if (!v) return 4;
   const std::string_view s(v);
-  return s == "3" ? 3 : s == "4" ? 4 : s == "6" ? 6 : 0;
+  return s == "3" ? 3 : s == "4" ? 4 : 0;
+}
+
+// The bulk kernel's 16-bit fold: packed max and one FFMA + EX2 per exp (fold_packed16), or
+// BARACUDA_CE_PACKED_FOLD=0 for the generic fold (its A/B baseline).
+bool ce_packed_fold() {
+  const char* v = std::getenv("BARACUDA_CE_PACKED_FOLD");
+  return !(v && std::string_view(v) == "0");
 }
 
 class CudaLoss final : public Executable<LossFamily> {
@@ -159,6 +168,7 @@ class CudaLoss final : public Executable<LossFamily> {
     p.sm_count = sm_count;
     p.chained_rows = ce_chained_rows();
     p.bulk_stages = ce_bulk_stages(device);
+    p.bulk_packed_fold = ce_packed_fold();
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
     const int64_t want = (sig_.samples + 255) / 256;

@@ -58,10 +58,12 @@ struct LaunchParams {
   // cross_entropy [N, C]: a persistent grid whose blocks prefetch each next row (default), or one
   // block per row group without cross-row prefetch (BARACUDA_CE_ROWS=per_block; the A/B baseline).
   bool chained_rows = true;
-  // cross_entropy [N, C] forward with long rows: stream the rows through a ring of this many
-  // 16 KB shared-memory stages filled by TMA bulk copies (sm_90+; 0 = the register-pipelined
-  // kernel). BARACUDA_CE_BULK_STAGES (read when the plan is made) sets it; opt-in until measured.
+  // cross_entropy [N, C] forward with long rows on sm_90+: stream the rows through a ring of this
+  // many 16 KB shared-memory stages filled by TMA bulk copies (0: the register-pipelined kernel;
+  // BARACUDA_CE_BULK_STAGES), folding 16-bit stages with packed max and FFMA exps unless
+  // BARACUDA_CE_PACKED_FOLD=0.
   int bulk_stages = 0;
+  bool bulk_packed_fold = true;
 };
 
 // Workspace bytes each launcher books (the same layout run() uses).

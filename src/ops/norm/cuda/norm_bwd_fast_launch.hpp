@@ -24,8 +24,8 @@ struct BwdFastConfig {
   // row chunks of rows_per_chunk rows, one partial row each).
   int64_t col_chunks = 0, rows_per_chunk = 0;
   // dweight alone on rows too wide for register sums: the dx kernel keeps the per-column sums in
-  // smem_bytes of dynamic shared memory (fused partials, no column pass). Opt-in, not yet run on
-  // a GPU: BARACUDA_NORM_BWD_SMEM_DW=1.
+  // smem_bytes of dynamic shared memory (fused partials, no column pass). The default;
+  // BARACUDA_NORM_BWD_SMEM_DW=0 keeps the column pass.
   bool smem_dw = false;
   int smem_bytes = 0;
 
