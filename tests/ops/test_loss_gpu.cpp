@@ -472,6 +472,120 @@ TEST_F(LossGpu, CrossEntropyBulkStagesMatchReference) {
   unsetenv("BARACUDA_CE_PACKED_FOLD");
 }
 
+// The gradient through the TMA bulk-copy stages (opt-in: BARACUDA_CE_BULK_GRAD=1), backward and
+// fused: each row streams twice through 32 KB stages of a 512-thread block, one block per SM.
+// Rows of exactly one stage, one stage plus 16 bytes, less than one stage (the 16 KB minimum of a
+// long row), several stages with a partial last one, more rows than blocks (a block streams
+// several rows, both passes, back to back through the ring), ignored targets among live ones,
+// every reduction; odd seeds add z-loss, class weights and i32 targets with ignore_index 0. Then
+// an out-of-range target among the persistent rows: NaN for that sample only. The sku must say
+// the gradient streamed through the bulk stages.
+TEST_F(LossGpu, CrossEntropyBulkGradientMatchesReference) {
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+  int major = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "the TMA bulk-copy kernel needs sm_90";
+  struct Shape {
+    DType dt;
+    int64_t C, N;
+  };
+  const Shape shapes[] = {{DType::bf16, 16384, 3 * sms + 1}, {DType::f32, 8196, 2 * sms + 5},
+                          {DType::bf16, 8192, sms + 3},      {DType::f16, 12008, 3 * sms},
+                          {DType::bf16, 32000, 2 * sms + 1}, {DType::bf16, 128256, sms + 5}};
+  const auto tactic_ok = [](const std::string& t) {
+    return t.find("then the gradient") != std::string::npos && t.find("TMA bulk-copy") != std::string::npos;
+  };
+  // The switches are read when a plan is made; restored on every way out (an ASSERT returns early).
+  struct RestoreEnv {
+    ~RestoreEnv() {
+      unsetenv("BARACUDA_CE_BULK_GRAD");
+      unsetenv("BARACUDA_CE_BULK_STAGES");
+      unsetenv("BARACUDA_CE_PACKED_FOLD");
+    }
+  } restore;
+  setenv("BARACUDA_CE_BULK_GRAD", "1", 1);
+  uint64_t seed = 1300;
+  for (const char* stages : {"4", "3", "4 generic fold"}) {
+    setenv("BARACUDA_CE_BULK_STAGES", std::string(stages).substr(0, 1).c_str(), 1);
+    if (std::string(stages).size() > 1) setenv("BARACUDA_CE_PACKED_FOLD", "0", 1);
+    else unsetenv("BARACUDA_CE_PACKED_FOLD");
+    for (const Shape& sh : shapes)
+      for (LossReduction red : kReductions)
+        for (Pass pass : {Pass::backward, Pass::fused}) {
+          LossDescriptor d;
+          d.op = LossOp::cross_entropy;
+          d.reduction = red;
+          const bool extras = seed % 2 == 1;
+          if (extras) {
+            d.z_loss = 1e-3;
+            d.ignore_index = 0;
+          }
+          const std::string name = std::string("cross_entropy bulk gradient stages=") + stages +
+                                   " C=" + std::to_string(sh.C) + " N=" + std::to_string(sh.N) +
+                                   (extras ? " z_loss weight i32" : "");
+          LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, sh.dt, sh.N, sh.C, {},
+                                                 extras ? DType::i32 : DType::i64, true, d.ignore_index, seed);
+          if (extras) {
+            in.weight = HostTensor(sh.dt, {sh.C});
+            std::mt19937_64 rng(seed);
+            bt::fill_uniform(*in.weight, rng, 0.25, 2.0);
+          }
+          GpuCase c = make_case(name, d, std::move(in), pass, seed);
+          ++seed;
+          auto plan = LossPlan::select(stream_, c.desc);
+          ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+          EXPECT_TRUE(tactic_ok(plan->sku().tactic)) << name << ": " << plan->sku().to_string();
+          run_and_record(c, stream_);
+        }
+  }
+  unsetenv("BARACUDA_CE_BULK_STAGES");
+  unsetenv("BARACUDA_CE_PACKED_FOLD");
+
+  // An out-of-range target on a block's second row (row sms + 2), fused and backward.
+  for (DType dt : {DType::f32, DType::bf16})
+    for (Pass pass : {Pass::fused, Pass::backward}) {
+      const int64_t C = 32000, N = 2 * sms + 7, bad = sms + 2;
+      LossInputs in = bt::random_loss_inputs(LossOp::cross_entropy, dt, N, C, {}, DType::i64, false, -100, 17);
+      in.target.set_int(bad, C);
+      LossDescriptor d;
+      d.op = LossOp::cross_entropy;
+      d.reduction = LossReduction::none;
+      d.direction = pass == Pass::backward ? Direction::backward : Direction::forward;
+      d.fused_backward = pass == Pass::fused;
+      d = bt::loss_desc(d, in);
+      auto plan = LossPlan::select(stream_, d);
+      ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+      EXPECT_TRUE(tactic_ok(plan->sku().tactic)) << plan->sku().to_string();
+      Uploaded u;
+      LossArgs a;
+      a.input = u.up(in.input, stream_.device());
+      a.target = u.up(in.target, stream_.device());
+      HostTensor loss(dt, {N}), grad(dt, {N, C}), gl(dt, {N});
+      std::mt19937_64 rng(5);
+      bt::fill_uniform(gl, rng, 0.5, 1.5);
+      DeviceBuffer dl(loss.storage().size()), dg(grad.storage().size()), ws(plan->workspace_size());
+      if (pass == Pass::backward) a.grad_loss = u.up(gl, stream_.device());
+      else a.loss = loss.mut_at(dl.get(), stream_.device());
+      a.grad_input = grad.mut_at(dg.get(), stream_.device());
+      ASSERT_OK(plan->run(stream_, Workspace{ws.get(), plan->workspace_size()}, a));
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      (void)dg.download(grad.storage().data(), grad.storage().size());
+      if (pass == Pass::fused) {
+        (void)dl.download(loss.storage().data(), loss.storage().size());
+        for (int64_t n = 0; n < N; ++n) EXPECT_EQ(std::isnan(loss.get(n)), n == bad) << "sample " << n;
+      }
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; c += 111) {
+          const double g = grad.get(n * C + c);
+          EXPECT_EQ(std::isnan(g), n == bad) << pass_name(pass) << " " << n << "," << c;
+          if (n != bad) {
+            EXPECT_TRUE(std::isfinite(g)) << pass_name(pass) << " " << n << "," << c;
+          }
+        }
+    }
+}
+
 // Deterministic (bitwise equal run after run) and CUDA-graph safe: a captured run replays to the
 // same bits as a direct one.
 TEST_F(LossGpu, DeterministicAndGraphCapturable) {

@@ -390,54 +390,87 @@ __device__ __forceinline__ void fold_packed16(Online<float>& st, const T (&v)[N]
   st.m = mn;
 }
 
-// [N, C] rows, forward only, class-index targets without label smoothing (nothing read per class
-// but the logits), sm_90+: the rows stream through kStages shared-memory stages of 16 KB that
-// thread 0 fills with TMA bulk copies. The copies run ahead of the computation across row
-// boundaries (the stream is the block's rows back to back), so up to kStages - 1 stages per block
-// stay in flight through the row-end reductions; the register-pipelined ce_rows_kernel keeps only
-// what its registers hold (~32 KB per SM), which measured 58% of copy on the 128k vocabulary.
+// [N, C] rows, class-index targets without label smoothing (nothing read per class but the
+// logits), sm_90+: the rows stream through kStages shared-memory stages that thread 0 fills with
+// TMA bulk copies. The copies run ahead of the computation across row boundaries (the stream is
+// the block's rows back to back), so up to kStages - 1 stages per block stay in flight through the
+// row-end reductions; the register-pipelined ce_rows_kernel keeps only what its registers hold
+// (~32 KB per SM), which measured 58% of copy on the 128k vocabulary.
 //
 // Each stage holds kBulkPacksPerThread 16-byte packs per thread. Stage s of item q (the q-th
-// chunk of the block's stream) is filled once the eight warps have arrived on empty[s] for item
+// chunk of the block's stream) is filled once the warps have arrived on empty[s] for item
 // q - kStages; thread 0 refills the stage of the item before the current one, which every warp
 // has (nearly always) finished by then, so it rarely waits.
-constexpr int kBulkThreads = 256;
+//
+// kGrad (backward, fused): the stream holds each row twice, 2 * chunks_per_row items a row. Pass 1
+// folds the statistics, pass 2 consumes the same chunks again and writes the gradient. The
+// producer does not care which pass an item belongs to: the second pass's copies need no lse, so
+// they are in flight while pass 1's reduction runs, as the next row's are in the forward. They
+// are meant to hit L2 (the row was read one row-time earlier): hence one block per SM, one row in
+// flight each (launch_bulk_rows_instance).
+constexpr int kBulkThreads = 256;  // forward: two blocks per SM, one's reduction under the other's stream
+// The gradient: one block per SM (L2 residency), so 512 threads rather than 256. A lone block of 8
+// warps would leave the SM half the warps the forward (issue-bound at 2 x 256) has to hide the
+// shared-memory and exp latencies with, while pass 2 does more per element than pass 1. The
+// stage grows with the block (same packs per thread: the same fold code and registers), 32 KB;
+// 4 stages = 128 KB of the SM's 228 KB.
+constexpr int kBulkGradThreads = 512;
 constexpr int kBulkPacksPerThread = 4;
-constexpr int kBulkStageBytes = kBulkThreads * 16 * kBulkPacksPerThread;  // 16 KB
+constexpr int bulk_stage_bytes(int threads) { return threads * 16 * kBulkPacksPerThread; }  // 16 / 32 KB
 
-template <class T, int kStages, bool kPackedFold>
-__global__ void __launch_bounds__(kBulkThreads, 2) ce_rows_bulk_kernel(LaunchParams p, double* loss_ws) {
+// exp(x - lse) of the gradient pass. kFast (16-bit inputs): one FFMA and one EX2, as in
+// fold_packed16 (x log2e - lse log2e; the cancellation error is far below 16-bit precision).
+template <bool kFast, class T>
+__device__ __forceinline__ float grad_exp(T x, float lse, float neg_lse_log2e) {
+  if constexpr (kFast) {
+    float e;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(e) : "f"(fmaf(to_acc(x), 1.4426950408889634f, neg_lse_log2e)));
+    return e;
+  } else {
+    (void)neg_lse_log2e;
+    return acc_exp(to_acc(x) - lse);
+  }
+}
+
+template <class T, int kThreads, int kStages, bool kPackedFold, bool kGrad>
+__global__ void __launch_bounds__(kThreads, 512 / kThreads)
+    ce_rows_bulk_kernel(LaunchParams p, const double* denom_ws, double* loss_ws) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   using A = Acc<T>;
   constexpr int V = 16 / sizeof(T);
   using P = Pack<T, V>;
+  constexpr int kStageBytes = bulk_stage_bytes(kThreads);
+  constexpr int kStagePacks = kStageBytes / 16;
+  constexpr bool kFast16 = sizeof(T) == 2 && kPackedFold;
   extern __shared__ __align__(128) unsigned char stage_mem[];
   __shared__ uint64_t full[kStages], empty[kStages];
   const int tid = static_cast<int>(threadIdx.x);
   const int64_t row_bytes = p.C * static_cast<int64_t>(sizeof(T));
   const int64_t row_stride_bytes = p.input_row_stride * static_cast<int64_t>(sizeof(T));
-  const int chunks_per_row = static_cast<int>((row_bytes + kBulkStageBytes - 1) / kBulkStageBytes);
+  const int chunks_per_row = static_cast<int>((row_bytes + kStageBytes - 1) / kStageBytes);
+  const int items_per_row = (kGrad ? 2 : 1) * chunks_per_row;
   const int64_t rows_mine = p.N > blockIdx.x ? (p.N - 1 - blockIdx.x) / gridDim.x + 1 : 0;
-  const int64_t items = rows_mine * chunks_per_row;
+  const int64_t items = rows_mine * items_per_row;
   const auto* X = static_cast<const unsigned char*>(p.input);
   auto chunk_bytes = [&](int chunk) -> unsigned {
-    const int64_t left = row_bytes - static_cast<int64_t>(chunk) * kBulkStageBytes;
-    return static_cast<unsigned>(left < kBulkStageBytes ? left : kBulkStageBytes);
+    const int64_t left = row_bytes - static_cast<int64_t>(chunk) * kStageBytes;
+    return static_cast<unsigned>(left < kStageBytes ? left : kStageBytes);
   };
   auto issue = [&](int64_t q) {  // thread 0: the copy of item q into its stage
     const int s = static_cast<int>(q % kStages);
-    const int chunk = static_cast<int>(q % chunks_per_row);
-    const int64_t row = blockIdx.x + (q / chunks_per_row) * gridDim.x;
+    const int in_row = static_cast<int>(q % items_per_row);
+    const int chunk = kGrad ? in_row % chunks_per_row : in_row;  // both passes read the same chunks
+    const int64_t row = blockIdx.x + (q / items_per_row) * gridDim.x;
     const unsigned bytes = chunk_bytes(chunk);
     kernels::mbarrier_arrive_expect_bytes(&full[s], bytes);
-    kernels::bulk_copy_to_shared(stage_mem + s * kBulkStageBytes,
-                                 X + row * row_stride_bytes + static_cast<int64_t>(chunk) * kBulkStageBytes, bytes,
+    kernels::bulk_copy_to_shared(stage_mem + s * kStageBytes,
+                                 X + row * row_stride_bytes + static_cast<int64_t>(chunk) * kStageBytes, bytes,
                                  &full[s]);
   };
   if (tid == 0) {
     for (int s = 0; s < kStages; ++s) {
       kernels::mbarrier_init(&full[s], 1);
-      kernels::mbarrier_init(&empty[s], kBulkThreads / 32);
+      kernels::mbarrier_init(&empty[s], kThreads / 32);
     }
     kernels::mbarrier_init_fence();
   }
@@ -445,71 +478,124 @@ __global__ void __launch_bounds__(kBulkThreads, 2) ce_rows_bulk_kernel(LaunchPar
   if (tid == 0)
     for (int64_t q = 0; q < kStages && q < items; ++q) issue(q);
 
+  // Every thread consumes every item, in order (ignored and bad rows too: the ring's phases count
+  // items): wait for item q's stage, body(stage, bytes), release it, and (thread 0) refill the
+  // previous item's stage.
   int64_t q = 0;
+  auto consume = [&](int chunk, auto&& body) {
+    const int s = static_cast<int>(q % kStages);
+    const unsigned bytes = chunk_bytes(chunk);
+    kernels::mbarrier_wait(&full[s], static_cast<unsigned>((q / kStages) & 1));
+    body(reinterpret_cast<const P*>(stage_mem + s * kStageBytes), bytes);
+    __syncwarp();
+    if (tid % 32 == 0) kernels::mbarrier_arrive(&empty[s]);
+    if (tid == 0 && q >= 1 && q - 1 + kStages < items) {
+      const int64_t done = q - 1;
+      kernels::mbarrier_wait(&empty[done % kStages], static_cast<unsigned>((done / kStages) & 1));
+      issue(done + kStages);
+    }
+    ++q;
+  };
+
   for (int64_t i = 0; i < rows_mine; ++i) {
     const int64_t row = blockIdx.x + i * gridDim.x;
     const SampleTarget tg = sample_target(p, row);
     const bool live = !tg.ignored && !tg.bad;
     const T* xr = static_cast<const T*>(p.input) + row * p.input_row_stride;
     const A xt = live ? to_acc(xr[tg.t]) : A(0);  // in flight while the row streams
+    // The gradient's scale (grad_loss, mean's denominator) does not need the row: its loads are in
+    // flight during pass 1 too.
+    [[maybe_unused]] const A scale = kGrad && live ? sample_scale<T>(p, denom_ws, row) : A(0);
     Online<A> st{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
-    for (int chunk = 0; chunk < chunks_per_row; ++chunk, ++q) {
-      const int s = static_cast<int>(q % kStages);
-      const unsigned bytes = chunk_bytes(chunk);
-      kernels::mbarrier_wait(&full[s], static_cast<unsigned>((q / kStages) & 1));
-      const P* stage = reinterpret_cast<const P*>(stage_mem + s * kBulkStageBytes);
-      if (bytes == kBulkStageBytes) {  // every chunk but a row's last: one max over all the packs
-        if constexpr (sizeof(T) == 2 && kPackedFold) {
-          T v[kBulkPacksPerThread * V];
+    for (int chunk = 0; chunk < chunks_per_row; ++chunk) {
+      consume(chunk, [&](const P* stage, unsigned bytes) {
+        if (bytes == kStageBytes) {  // every chunk but a row's last: one max over all the packs
+          if constexpr (kFast16) {
+            T v[kBulkPacksPerThread * V];
 #pragma unroll
-          for (int u = 0; u < kBulkPacksPerThread; ++u) {
-            const P pk = stage[tid + u * kBulkThreads];
+            for (int u = 0; u < kBulkPacksPerThread; ++u) {
+              const P pk = stage[tid + u * kThreads];
 #pragma unroll
-            for (int e = 0; e < V; ++e) v[u * V + e] = pk.v[e];
-          }
-          fold_packed16(st, v);
-        } else {
-          A x[kBulkPacksPerThread * V];
+              for (int e = 0; e < V; ++e) v[u * V + e] = pk.v[e];
+            }
+            fold_packed16(st, v);
+          } else {
+            A x[kBulkPacksPerThread * V];
 #pragma unroll
-          for (int u = 0; u < kBulkPacksPerThread; ++u) {
-            const P pk = stage[tid + u * kBulkThreads];
+            for (int u = 0; u < kBulkPacksPerThread; ++u) {
+              const P pk = stage[tid + u * kThreads];
 #pragma unroll
-            for (int e = 0; e < V; ++e) x[u * V + e] = to_acc(pk.v[e]);
-          }
-          fold(st, x);
-        }
-      } else {
-#pragma unroll
-        for (int u = 0; u < kBulkPacksPerThread; ++u) {
-          const int k = tid + u * kBulkThreads;
-          if (static_cast<unsigned>(k) * 16u < bytes) {
-            const P pk = stage[k];
-            A x[V];
-#pragma unroll
-            for (int e = 0; e < V; ++e) x[e] = to_acc(pk.v[e]);
+              for (int e = 0; e < V; ++e) x[u * V + e] = to_acc(pk.v[e]);
+            }
             fold(st, x);
           }
+        } else {
+#pragma unroll
+          for (int u = 0; u < kBulkPacksPerThread; ++u) {
+            const int k = tid + u * kThreads;
+            if (static_cast<unsigned>(k) * 16u < bytes) {
+              const P pk = stage[k];
+              A x[V];
+#pragma unroll
+              for (int e = 0; e < V; ++e) x[e] = to_acc(pk.v[e]);
+              fold(st, x);
+            }
+          }
         }
-      }
-      __syncwarp();
-      if (tid % 32 == 0) kernels::mbarrier_arrive(&empty[s]);
-      if (tid == 0 && q >= 1 && q - 1 + kStages < items) {
-        const int64_t done = q - 1;
-        kernels::mbarrier_wait(&empty[done % kStages], static_cast<unsigned>((done / kStages) & 1));
-        issue(done + kStages);
-      }
+      });
     }
-    st = group_reduce<kBulkThreads>(st);
+    st = group_reduce<kThreads>(st);
     if (!live) st = Online<A>{static_cast<A>(-INFINITY), A(0), A(0), A(0)};
     const A lse = st.m + acc_log(st.s);
     const SampleResult<A> r = ce_sample<T>(p, st, tg, lse, xt);
-    if (tid == 0) {
+    if (p.write_loss && tid == 0) {
       if (p.reduction == LossReduction::none) static_cast<T*>(p.loss)[row] = from_acc<T>(r.loss);
       else loss_ws[row] = static_cast<double>(r.loss);
+    }
+    if constexpr (kGrad) {
+      // g = scale (coef exp(x - lse) - hit [c == t]), as ce_rows_kernel's pass 2 with the scale
+      // folded into the two coefficients. Ignored rows write 0, bad rows NaN (still consuming
+      // their chunks).
+      const A coef_s = scale * r.coef;
+      const A hit_s = scale * (A(1) - static_cast<A>(p.label_smoothing)) * r.wt;
+      const float neg_lse_log2e = -static_cast<float>(lse) * 1.4426950408889634f;
+      const int t_pack = live ? static_cast<int>(tg.t) / V : -1;  // the one pack with the target
+      const int t_lane = static_cast<int>(tg.t) % V;
+      P fill;
+#pragma unroll
+      for (int e = 0; e < V; ++e) fill.v[e] = from_acc<T>(tg.bad ? static_cast<A>(NAN) : A(0));
+      P* gr = reinterpret_cast<P*>(static_cast<T*>(p.grad_input) + row * p.C);
+      for (int chunk = 0; chunk < chunks_per_row; ++chunk) {
+        consume(chunk, [&](const P* stage, unsigned bytes) {
+          P* gc = gr + chunk * kStagePacks;
+#pragma unroll
+          for (int u = 0; u < kBulkPacksPerThread; ++u) {
+            const int k = tid + u * kThreads;
+            if (static_cast<unsigned>(k) * 16u < bytes) {
+              P out = fill;
+              if (live) {
+                const P pk = stage[k];
+                A g[V];
+#pragma unroll
+                for (int e = 0; e < V; ++e) g[e] = coef_s * grad_exp<kFast16>(pk.v[e], lse, neg_lse_log2e);
+                if (chunk * kStagePacks + k == t_pack) {
+#pragma unroll
+                  for (int e = 0; e < V; ++e)
+                    if (e == t_lane) g[e] -= hit_s;
+                }
+#pragma unroll
+                for (int e = 0; e < V; ++e) out.v[e] = from_acc<T>(g[e]);
+              }
+              store_streaming(gc + k, out);
+            }
+          }
+        });
+      }
     }
   }
 #else
   (void)p;
+  (void)denom_ws;
   (void)loss_ws;
   __trap();  // the host launches this kernel on sm_90+ only
 #endif
@@ -665,14 +751,14 @@ void launch_rows_v(const LaunchParams& p, const double* denom, double* loss_ws) 
 
 // The bulk kernel's dynamic shared memory and resident blocks per SM (set and queried once per
 // instance: the stages exceed the default 48 KB limit).
-template <class T, int kStages, bool kPackedFold>
+template <class T, int kThreads, int kStages, bool kPackedFold, bool kGrad>
 int bulk_resident_blocks_per_sm() {
   static const int n = [] {
-    const auto kernel = ce_rows_bulk_kernel<T, kStages, kPackedFold>;
-    constexpr int bytes = kStages * kBulkStageBytes;
+    const auto kernel = ce_rows_bulk_kernel<T, kThreads, kStages, kPackedFold, kGrad>;
+    constexpr int bytes = kStages * bulk_stage_bytes(kThreads);
     int blocks = 0;
     if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) != cudaSuccess ||
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kBulkThreads, bytes) != cudaSuccess) {
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, bytes) != cudaSuccess) {
       (void)cudaGetLastError();  // not the launch's error: check_launch reads it
       return 0;
     }
@@ -682,31 +768,40 @@ int bulk_resident_blocks_per_sm() {
 }
 
 // A persistent grid of the bulk kernel: one wave, each block taking rows blockIdx.x + i * grid.
+// The gradient variant takes one block per SM whatever would fit: each block has one row in flight
+// and re-reads it from L2 (132 x 256 KB for a 128k bf16 vocabulary: 33 MB of the H200's ~50 MB).
 // False when the kernel cannot be made resident (the caller falls back to ce_rows_kernel).
-template <class T, int kStages, bool kPackedFold>
-bool launch_bulk_rows_instance(const LaunchParams& p, double* loss_ws) {
-  const int per_sm = bulk_resident_blocks_per_sm<T, kStages, kPackedFold>();
+template <class T, int kStages, bool kPackedFold, bool kGrad>
+bool launch_bulk_rows_instance(const LaunchParams& p, const double* denom, double* loss_ws) {
+  constexpr int kThreads = kGrad ? kBulkGradThreads : kBulkThreads;
+  const int per_sm = bulk_resident_blocks_per_sm<T, kThreads, kStages, kPackedFold, kGrad>();
   if (per_sm < 1) return false;
-  const int64_t wave = static_cast<int64_t>(per_sm) * p.sm_count;
+  const int64_t wave = static_cast<int64_t>(kGrad ? 1 : per_sm) * p.sm_count;
   const auto grid = static_cast<unsigned>(p.N < wave ? p.N : wave);
-  ce_rows_bulk_kernel<T, kStages, kPackedFold>
-      <<<grid, kBulkThreads, kStages * kBulkStageBytes, p.stream>>>(p, loss_ws);
+  ce_rows_bulk_kernel<T, kThreads, kStages, kPackedFold, kGrad>
+      <<<grid, kThreads, kStages * bulk_stage_bytes(kThreads), p.stream>>>(p, denom, loss_ws);
   return true;
 }
 
-template <class T>
-bool launch_bulk_rows(const LaunchParams& p, double* loss_ws) {
+template <class T, bool kGrad>
+bool launch_bulk_rows_pass(const LaunchParams& p, const double* denom, double* loss_ws) {
   if constexpr (sizeof(T) > 4) {
     return false;
   } else if constexpr (sizeof(T) == 2) {
     if (p.bulk_stages == 4)
-      return p.bulk_packed_fold ? launch_bulk_rows_instance<T, 4, true>(p, loss_ws)
-                                : launch_bulk_rows_instance<T, 4, false>(p, loss_ws);
-    return p.bulk_stages == 3 && launch_bulk_rows_instance<T, 3, true>(p, loss_ws);
+      return p.bulk_packed_fold ? launch_bulk_rows_instance<T, 4, true, kGrad>(p, denom, loss_ws)
+                                : launch_bulk_rows_instance<T, 4, false, kGrad>(p, denom, loss_ws);
+    return p.bulk_stages == 3 && launch_bulk_rows_instance<T, 3, true, kGrad>(p, denom, loss_ws);
   } else {
-    if (p.bulk_stages == 4) return launch_bulk_rows_instance<T, 4, false>(p, loss_ws);
-    return p.bulk_stages == 3 && launch_bulk_rows_instance<T, 3, false>(p, loss_ws);
+    if (p.bulk_stages == 4) return launch_bulk_rows_instance<T, 4, false, kGrad>(p, denom, loss_ws);
+    return p.bulk_stages == 3 && launch_bulk_rows_instance<T, 3, false, kGrad>(p, denom, loss_ws);
   }
+}
+
+template <class T>
+bool launch_bulk_rows(const LaunchParams& p, const double* denom, double* loss_ws) {
+  return p.write_grad ? launch_bulk_rows_pass<T, true>(p, denom, loss_ws)
+                      : launch_bulk_rows_pass<T, false>(p, denom, loss_ws);
 }
 
 // Long rows, a block per row. The forward alone takes two 256-thread blocks per SM: one block's
@@ -744,7 +839,7 @@ Status launch_typed(const LaunchParams& p) {
                        (p.input_row_stride * static_cast<int64_t>(sizeof(T))) % 16 == 0 && aligned16(p.input) &&
                        aligned16(p.grad_input) && aligned16(p.weight) && (p.class_indices || aligned16(p.target));
       const bool long_rows = p.C * static_cast<int64_t>(sizeof(T)) >= kLongRowBytes;
-      if (long_rows && vec && bulk_rows_apply(p) && launch_bulk_rows<T>(p, loss_ws)) {
+      if (long_rows && vec && bulk_rows_apply(p) && launch_bulk_rows<T>(p, denom, loss_ws)) {
         // launched: rows streamed through the TMA bulk-copy stages
       } else if (long_rows) {
         if (vec) launch_long_rows<T, V>(p, denom, loss_ws);
@@ -771,7 +866,8 @@ Status launch_typed(const LaunchParams& p) {
 size_t class_workspace(const LaunchParams& p) { return class_layout(p).total; }
 
 bool bulk_rows_apply(const LaunchParams& p) {
-  return p.bulk_stages > 0 && p.op == LossOp::cross_entropy && p.D == 1 && p.write_loss && !p.write_grad &&
+  // The gradient (backward, fused) only when BARACUDA_CE_BULK_GRAD opts in (bulk_grad).
+  return p.bulk_stages > 0 && p.op == LossOp::cross_entropy && p.D == 1 && (p.write_grad ? p.bulk_grad : p.write_loss) &&
          p.class_indices && p.label_smoothing == 0.0 && p.dtype != DType::f64 &&
          p.C * static_cast<int64_t>(dtype_size(p.dtype)) >= kLongRowBytes;
 }

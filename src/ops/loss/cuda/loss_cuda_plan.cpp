@@ -127,6 +127,16 @@ bool ce_packed_fold() {
   return !(v && std::string_view(v) == "0");
 }
 
+// BARACUDA_CE_BULK_GRAD=1 (read when the plan is made) also streams the gradient passes (backward,
+// fused) through the bulk stages: each row twice, one 512-thread block per SM so the second read
+// hits L2. Off by default until the device-check A/B confirms it: one bench run on an H200 gave
+// 1.47 ms for the fused 8192 x 128256 bf16 against 2.36 ms for the register-pipelined kernel (3
+// stages 1.61 ms, the generic fold 1.50 ms).
+bool ce_bulk_grad() {
+  const char* v = std::getenv("BARACUDA_CE_BULK_GRAD");
+  return v && std::string_view(v) == "1";
+}
+
 class CudaLoss final : public Executable<LossFamily> {
  public:
   CudaLoss(LossDescriptor d, LossSignature sig, Device device, int sm_count)
@@ -169,6 +179,7 @@ class CudaLoss final : public Executable<LossFamily> {
     p.chained_rows = ce_chained_rows();
     p.bulk_stages = ce_bulk_stages(device);
     p.bulk_packed_fold = ce_packed_fold();
+    p.bulk_grad = ce_bulk_grad();
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
     const int64_t want = (sig_.samples + 255) / 256;
@@ -196,9 +207,14 @@ class CudaLoss final : public Executable<LossFamily> {
                                                      : "warp per row") +
                                          ", online softmax, 16-byte packs when aligned" +
                                          (cuda::bulk_rows_apply(p)
-                                              ? ", persistent grid streaming rows through " +
-                                                    std::to_string(p.bulk_stages) +
-                                                    " TMA bulk-copy stages when 16-byte aligned"
+                                              ? (p.write_grad
+                                                     ? ", one 512-thread block per SM streaming each row twice "
+                                                       "(statistics, then the gradient from L2) through " +
+                                                           std::to_string(p.bulk_stages) +
+                                                           " TMA bulk-copy stages when 16-byte aligned"
+                                                     : ", persistent grid streaming rows through " +
+                                                           std::to_string(p.bulk_stages) +
+                                                           " TMA bulk-copy stages when 16-byte aligned")
                                               : p.chained_rows ? ", persistent grid prefetching each next row"
                                                                : ", one block per row group");
     else

@@ -64,6 +64,10 @@ struct LaunchParams {
   // BARACUDA_CE_PACKED_FOLD=0.
   int bulk_stages = 0;
   bool bulk_packed_fold = true;
+  // The gradient (backward, and fused) through the same bulk stages too, each row streamed twice
+  // (statistics, then the gradient from L2), one 512-thread block per SM. Opt-in while unmeasured:
+  // BARACUDA_CE_BULK_GRAD=1.
+  bool bulk_grad = false;
 };
 
 // Workspace bytes each launcher books (the same layout run() uses).
@@ -72,8 +76,8 @@ size_t pointwise_workspace(const LaunchParams& p);
 size_t cosine_workspace(const LaunchParams& p);
 
 // Whether cross_entropy's [N, C] rows go to the TMA bulk-copy kernel (given 16-byte aligned rows,
-// checked at launch): bulk_stages set, forward only, class-index targets without label smoothing,
-// f32 / f16 / bf16 rows of at least 16 KB.
+// checked at launch): bulk_stages set, forward (or with bulk_grad, backward and fused),
+// class-index targets without label smoothing, f32 / f16 / bf16 rows of at least 16 KB.
 bool bulk_rows_apply(const LaunchParams& p);
 
 // cross_entropy and nll_loss.
