@@ -472,7 +472,7 @@ TEST_F(LossGpu, CrossEntropyBulkStagesMatchReference) {
   unsetenv("BARACUDA_CE_PACKED_FOLD");
 }
 
-// The gradient through the TMA bulk-copy stages (opt-in: BARACUDA_CE_BULK_GRAD=1), backward and
+// The gradient through the TMA bulk-copy stages (the default; set explicitly: BARACUDA_CE_BULK_GRAD=1), backward and
 // fused: each row streams twice through 32 KB stages of a 512-thread block, one block per SM.
 // Rows of exactly one stage, one stage plus 16 bytes, less than one stage (the 16 KB minimum of a
 // long row), several stages with a partial last one, more rows than blocks (a block streams

@@ -65,9 +65,9 @@ struct LaunchParams {
   int bulk_stages = 0;
   bool bulk_packed_fold = true;
   // The gradient (backward, and fused) through the same bulk stages too, each row streamed twice
-  // (statistics, then the gradient from L2), one 512-thread block per SM. Opt-in while unmeasured:
-  // BARACUDA_CE_BULK_GRAD=1.
-  bool bulk_grad = false;
+  // (statistics, then the gradient from L2), one 512-thread block per SM. BARACUDA_CE_BULK_GRAD=0
+  // turns it off (the A/B baseline).
+  bool bulk_grad = true;
 };
 
 // Workspace bytes each launcher books (the same layout run() uses).
