@@ -3,13 +3,16 @@
 // 128-row tile, K and N in {64, 192, 4096} (never both 4096, so the f64 reference stays cheap),
 // bf16 and f16, i32 and i64 offsets, B stored [G, K, N] and [G, N, K], alpha, D poisoned with 0xFF
 // before each run and compared element by element (tolerance c * eps * sqrt(K) + one rounding);
-// bad offsets leave D untouched and set the status word; determinism.
+// bad offsets leave D untouched and set the status word; determinism; each tiling
+// BARACUDA_GROUPED_TILING selects, on a skewed routing.
 //
 // Skips without a GPU, without an sm_90 device, or in a build without CUTLASS.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -68,11 +71,13 @@ Status run_gpu(const Problem& p, GpuRun& out, const std::vector<int64_t>* offset
 
 HostTensor run_reference(const Problem& p) { return bt::run_grouped_reference(p); }
 
-void check_case(const Case& c, uint64_t seed) {
+// sku: receives the SKU of the plan that ran.
+void check_case(const Case& c, uint64_t seed, KernelSku* sku = nullptr) {
   SCOPED_TRACE(c.name());
   Problem p = make_problem(c, seed);
   GpuRun got;
   ASSERT_OK(run_gpu(p, got));
+  if (sku) *sku = got.sku;
   EXPECT_EQ(got.status, 0);
   const HostTensor want = run_reference(p);
   // f32 accumulation of K products of values in [-1, 1]: error ~ eps_f32 * sqrt(K) * |terms|, then
@@ -145,6 +150,71 @@ TEST(GroupedGemmGpu, BadOffsetsLeaveDUntouchedAndSetStatus) {
 TEST(GroupedGemmGpu, DeterministicRunToRun) {
   SKIP_WITHOUT_CUTLASS_GPU();
   bt::expect_deterministic(make_problem(Case{.k = 4096, .n = 192, .sizes = {300, 0, 129}, .b_nk = true}, 8));
+}
+
+// Sets an environment variable for one scope and puts back what was there before, also when an
+// assertion leaves the scope early.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    EXPECT_EQ(setenv(name, value, 1), 0) << name;
+  }
+  ~ScopedEnv() { (void)(old_ ? setenv(name_, old_->c_str(), 1) : unsetenv(name_)); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The tilings BARACUDA_GROUPED_TILING selects (read when the plan is made) and what the SKU's
+// tactic then names.
+struct TilingChoice {
+  const char* env;
+  const char* tactic;
+};
+constexpr TilingChoice kTilings[] = {{"128x128_2x1", "tile 128x128x64, cluster 2x1x1"},
+                                     {"128x128_1x2", "tile 128x128x64, cluster 1x2x1"},
+                                     {"128x256_1x2", "tile 128x256x64, cluster 1x2x1"}};
+
+// The routing the 1x2 clusters are for: empty groups, a single row, one row either side of a
+// 128-row tile, odd numbers of M tiles (a 2x1 cluster leaves half idle), a group of 5 tiles. N = 264
+// is 3 tiles of 128 (an odd count for a 1x2 cluster) or 2 of 256, each with a partial last tile.
+TEST(GroupedGemmGpu, EachTilingMatchesTheReferenceOnSkewedGroups) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  const std::vector<int64_t> sizes = {0, 1, 127, 129, 300, 0, 513, 64};
+  uint64_t seed = 40;
+  for (const TilingChoice& t : kTilings) {
+    SCOPED_TRACE(std::string("BARACUDA_GROUPED_TILING=") + t.env);
+    ScopedEnv env("BARACUDA_GROUPED_TILING", t.env);
+    for (DType dtype : {DType::bf16, DType::f16}) {
+      KernelSku sku;
+      check_case(Case{.dtype = dtype, .k = 136, .n = 264, .sizes = sizes, .b_nk = true}, seed++, &sku);
+      EXPECT_NE(sku.tactic.find(t.tactic), std::string::npos) << sku.to_string();
+    }
+  }
+}
+
+// The 1x2 tilings are built for B [G, N, K] only: B [G, K, N] runs the default one, as does a
+// value the switch does not know.
+TEST(GroupedGemmGpu, TilingFallsBackToTheDefault) {
+  SKIP_WITHOUT_CUTLASS_GPU();
+  const std::vector<int64_t> sizes = {0, 129, 1, 300};
+  const char* default_tactic = kTilings[0].tactic;
+  {
+    ScopedEnv env("BARACUDA_GROUPED_TILING", "128x256_1x2");
+    KernelSku sku;
+    check_case(Case{.dtype = DType::bf16, .k = 136, .n = 264, .sizes = sizes, .b_nk = false}, 50, &sku);
+    EXPECT_NE(sku.tactic.find(default_tactic), std::string::npos) << sku.to_string();
+  }
+  {
+    ScopedEnv env("BARACUDA_GROUPED_TILING", "256x128_1x1");
+    KernelSku sku;
+    check_case(Case{.dtype = DType::f16, .k = 136, .n = 264, .sizes = sizes, .b_nk = true}, 51, &sku);
+    EXPECT_NE(sku.tactic.find(default_tactic), std::string::npos) << sku.to_string();
+  }
 }
 
 TEST(GroupedGemmGpu, WorkspaceAndLayoutChecks) {

@@ -26,6 +26,7 @@ struct GroupedProblem {
 struct GroupedGpuRun {
   HostTensor d;
   int32_t status = -1;  // the plan's status output
+  baracuda::KernelSku sku;  // of the plan that ran
 };
 
 // Empty when this machine has a CUDA grouped GEMM plan for `probe`; otherwise why not (no GPU, not
@@ -59,6 +60,7 @@ inline baracuda::Status run_grouped_gpu(const GroupedProblem& p, GroupedGpuRun& 
   BARACUDA_ASSIGN_OR_RETURN(Stream stream, Stream::cuda());
   BARACUDA_ASSIGN_OR_RETURN(auto plan, GroupedGemmPlan::select(stream, p.desc));
   if (backend) *backend = plan.sku().backend;
+  out.sku = plan.sku();
   const Device dev = stream.device();
   HostTensor offsets = p.offsets;
   if (offsets_override)

@@ -1,9 +1,10 @@
 #pragma once
 // The CUTLASS 3.x sm_90a grouped GEMM (ptr-array, TMA, warp-specialized cooperative, persistent)
-// for one element type and one A and B storage, plus the rows split's setup kernel that turns the
-// device-resident group offsets into the per-group problem shapes, pointers and strides the
-// grouped kernel reads. Included by one .cu per element type and split (each instantiation
-// compiles for minutes); the contraction split's setup is in grouped_cutlass_contraction.cuh.
+// for one element type, one A and B storage and one tiling, plus the rows split's setup kernel that
+// turns the device-resident group offsets into the per-group problem shapes, pointers and strides
+// the grouped kernel reads. Included by one .cu per element type, split and tiling (each
+// instantiation compiles for minutes); the contraction split's setup is in
+// grouped_cutlass_contraction.cuh.
 //
 // Workspace layout (one code path for workspace_bytes() and launch()):
 //   [CUTLASS kernel workspace: per-SM TMA descriptors] [G problem shapes] [G pointers to A, B, D]
@@ -13,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "baracuda/core/workspace.hpp"
 #include "cute/tensor.hpp"
@@ -29,17 +31,29 @@
 namespace baracuda::grouped_gemm::cutlass_sm90 {
 
 
+// A tiling's shapes as CUTLASS types (grouped_cutlass_tiling.hpp holds the numbers).
+template <Tiling T>
+struct TilingShapes {
+  static constexpr TilingShape kShape = tiling_shape(T);
+  using Tile = cute::Shape<cute::Int<kShape.tile_m>, cute::Int<kShape.tile_n>, cute::Int<kShape.tile_k>>;
+  // The cluster's M extent > 1 multicasts B tiles to M-neighbours; its N extent > 1, A tiles to N-neighbours.
+  using Cluster = cute::Shape<cute::Int<kShape.cluster_m>, cute::Int<kShape.cluster_n>, cute::_1>;
+};
+
 // LayoutA: RowMajor (k contiguous) for the rows split; ColumnMajor (m contiguous: the X^T view)
-// for the contraction split (grouped_cutlass_contraction.cuh).
-template <class Element, class LayoutB, class LayoutA_ = cutlass::layout::RowMajor>
+// for the contraction split (grouped_cutlass_contraction.cuh), which keeps the default tiling.
+template <class Element_, class LayoutB, class LayoutA_ = cutlass::layout::RowMajor,
+          class TileShape_ = typename TilingShapes<kDefaultTiling>::Tile,
+          class ClusterShape_ = typename TilingShapes<kDefaultTiling>::Cluster>
 struct GroupedKernel {
+  using Element = Element_;
   using ProblemShape = cutlass::gemm::GroupProblemShape<cute::Shape<int, int, int>>;  // (M, N, K) per group
   using LayoutA = LayoutA_;
   using LayoutD = cutlass::layout::RowMajor;
   static constexpr int kAlign = 128 / cutlass::sizeof_bits<Element>::value;  // 16-byte TMA alignment
   using Accumulator = float;
-  using TileShape = cute::Shape<cute::_128, cute::_128, cute::_64>;
-  using ClusterShape = cute::Shape<cute::_2, cute::_1, cute::_1>;  // B tiles multicast to M-neighbours
+  using TileShape = TileShape_;
+  using ClusterShape = ClusterShape_;
   using KernelSchedule = cutlass::gemm::KernelPtrArrayTmaWarpSpecializedCooperative;
   using EpilogueSchedule = cutlass::epilogue::PtrArrayTmaWarpSpecializedCooperative;
   // D = alpha * acc; no source C (void), so the epilogue never loads one.
@@ -161,26 +175,42 @@ Status run_cutlass_gemm(const typename K::Gemm::Arguments& args, void* workspace
   return Status::ok();
 }
 
-template <class Element, class LayoutB>
-size_t grouped_workspace_bytes(int groups, int sm_count) {
-  return GroupedKernel<Element, LayoutB>::layout(groups, sm_count).total;
+// A KernelKey's element type (grouped_cutlass_launch.hpp) as CUTLASS's.
+template <Element E>
+using CutlassElement = std::conditional_t<E == Element::bf16, cutlass::bfloat16_t, cutlass::half_t>;
+
+// B [K, N] with unit k stride ([G, N, K] storage) is CUTLASS's ColumnMajor.
+template <bool BKContiguous>
+using RowsLayoutB = std::conditional_t<BKContiguous, cutlass::layout::ColumnMajor, cutlass::layout::RowMajor>;
+
+// The rows split's kernel for a KernelKey's parts.
+template <Element E, Tiling T, bool BKContiguous>
+using RowsKernel = GroupedKernel<CutlassElement<E>, RowsLayoutB<BKContiguous>, cutlass::layout::RowMajor,
+                                 typename TilingShapes<T>::Tile, typename TilingShapes<T>::Cluster>;
+
+// Declared in grouped_cutlass_launch.hpp; explicitly instantiated by the grouped_cutlass_*.cu of
+// each built kernel.
+template <Element E, Tiling T, bool BKContiguous>
+size_t rows_workspace_bytes(int groups, int sm_count) {
+  return RowsKernel<E, T, BKContiguous>::layout(groups, sm_count).total;
 }
 
-template <class Element, class LayoutB>
-Status grouped_launch(const LaunchParams& p) {
-  using K = GroupedKernel<Element, LayoutB>;
+template <Element E, Tiling T, bool BKContiguous>
+Status rows_launch(const LaunchParams& p) {
+  using K = RowsKernel<E, T, BKContiguous>;
+  using Elem = typename K::Element;
   const typename K::Layout l = K::layout(p.groups, p.sm_count);
   auto* base = static_cast<char*>(p.workspace);
   auto* shapes = reinterpret_cast<typename K::Shape*>(base + l.shapes);
-  auto* pa = reinterpret_cast<const Element**>(base + l.ptr_a);
-  auto* pb = reinterpret_cast<const Element**>(base + l.ptr_b);
-  auto* pd = reinterpret_cast<Element**>(base + l.ptr_d);
+  auto* pa = reinterpret_cast<const Elem**>(base + l.ptr_a);
+  auto* pb = reinterpret_cast<const Elem**>(base + l.ptr_b);
+  auto* pd = reinterpret_cast<Elem**>(base + l.ptr_d);
   auto* sa = reinterpret_cast<typename K::StrideA*>(base + l.stride_a);
   auto* sb = reinterpret_cast<typename K::StrideB*>(base + l.stride_b);
   auto* sd = reinterpret_cast<typename K::StrideD*>(base + l.stride_d);
   auto stream = static_cast<cudaStream_t>(p.stream);
 
-  grouped_setup_kernel<K, Element><<<1, 1024, 0, stream>>>(p, shapes, pa, pb, pd, sa, sb, sd);
+  grouped_setup_kernel<K, Elem><<<1, 1024, 0, stream>>>(p, shapes, pa, pb, pd, sa, sb, sd);
   if (cudaError_t e = cudaGetLastError(); e != cudaSuccess)
     return backend_error(std::string("[grouped_gemm] setup kernel launch: ") + cudaGetErrorString(e));
 

@@ -1,21 +1,28 @@
 #pragma once
 // Internal: the plain interface between the grouped GEMM's CUDA executables (no CUTLASS headers)
-// and the CUTLASS sm_90a kernels (grouped_cutlass_*.cu, one translation unit per element type and
-// split because each instantiation compiles for minutes).
+// and the CUTLASS sm_90a kernels (grouped_cutlass_*.cu, one translation unit per element type,
+// split and tiling because each instantiation compiles for minutes).
 #include <cstddef>
 #include <cstdint>
 
 #include "baracuda/core/status.hpp"
+#include "ops/grouped_gemm/cuda/grouped_cutlass_tiling.hpp"
 
 namespace baracuda::grouped_gemm::cutlass_sm90 {
 
 enum class Element : uint8_t { bf16, f16 };
 
-// Which CUTLASS kernel: the element type of A, B and D, and how each group's B [K, N] is stored.
+// Which CUTLASS kernel: the element type of A, B and D, how each group's B [K, N] is stored, and
+// the CTA tile and cluster shapes.
 struct KernelKey {
   Element element = Element::bf16;
   bool b_k_contiguous = true;  // B's k stride is 1 ([G, N, K] storage, CUTLASS ColumnMajor); else n stride is 1
+  Tiling tiling = kDefaultTiling;
 };
+
+// The default tiling is built for both B storages; the others only for B [G, N, K] (the MoE
+// weight), to keep the build time they add at two instantiations per tiling.
+constexpr bool kernel_is_built(KernelKey key) { return key.tiling == kDefaultTiling || key.b_k_contiguous; }
 
 // Everything one run needs; every pointer is device memory of the plan's device.
 struct LaunchParams {
@@ -35,19 +42,22 @@ struct LaunchParams {
   void* stream = nullptr;  // cudaStream_t
 };
 
-// Per element type (grouped_cutlass_bf16.cu, grouped_cutlass_f16.cu).
-size_t workspace_bytes_bf16(bool b_k_contiguous, int groups, int sm_count);
-size_t workspace_bytes_f16(bool b_k_contiguous, int groups, int sm_count);
-Status launch_bf16(bool b_k_contiguous, const LaunchParams& p);
-Status launch_f16(bool b_k_contiguous, const LaunchParams& p);
+// The rows split's kernel for `key`: its workspace size (the CUTLASS part depends on the kernel)
+// and its launch. A key that is not built (kernel_is_built) gets the default tiling's kernel for its
+// storage. Defined in grouped_cutlass_rows_dispatch.cpp.
+size_t workspace_bytes(KernelKey key, int groups, int sm_count);
+Status launch(KernelKey key, const LaunchParams& p);
 
-inline size_t workspace_bytes(KernelKey key, int groups, int sm_count) {
-  return key.element == Element::bf16 ? workspace_bytes_bf16(key.b_k_contiguous, groups, sm_count)
-                                      : workspace_bytes_f16(key.b_k_contiguous, groups, sm_count);
-}
-inline Status launch(KernelKey key, const LaunchParams& p) {
-  return key.element == Element::bf16 ? launch_bf16(key.b_k_contiguous, p) : launch_f16(key.b_k_contiguous, p);
-}
+// One built rows-split kernel's workspace size and launch. Defined in grouped_cutlass_kernel.cuh
+// and explicitly instantiated, each built kernel in one translation unit: grouped_cutlass_bf16.cu
+// and grouped_cutlass_f16.cu (the default tiling, both B storages),
+// grouped_cutlass_<element>_<tiling>.cu (the other tilings, B [G, N, K]). Only the dispatch above
+// names them all: a translation unit that sees both it and the kernel definitions would compile
+// every kernel.
+template <Element E, Tiling T, bool BKContiguous>
+size_t rows_workspace_bytes(int groups, int sm_count);
+template <Element E, Tiling T, bool BKContiguous>
+Status rows_launch(const LaunchParams& p);
 
 // ------------------------------------------------------------------------------------------------
 // split = contraction (grouped_cutlass_contraction.cuh): D[g] = alpha * A[:, off[g]:off[g+1]] @
@@ -85,8 +95,5 @@ inline size_t contraction_workspace_bytes(Element e, int groups, int sm_count) {
 inline Status contraction_launch(Element e, const ContractionLaunchParams& p) {
   return e == Element::bf16 ? contraction_launch_bf16(p) : contraction_launch_f16(p);
 }
-
-// The tile the kernels use (for the SKU string and the documentation).
-inline constexpr int kTileM = 128, kTileN = 128, kTileK = 64;
 
 }  // namespace baracuda::grouped_gemm::cutlass_sm90

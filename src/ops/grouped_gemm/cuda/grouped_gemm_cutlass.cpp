@@ -1,6 +1,6 @@
 // The grouped GEMM on CUTLASS's sm_90a ptr-array kernel: the rows split's executable (checks,
 // workspace booking, SKU); the contraction split is routed to grouped_gemm_cutlass_contraction.cpp.
-// The kernels themselves are in grouped_cutlass_{bf16,f16}.cu.
+// The kernels themselves are in grouped_cutlass_{bf16,f16}*.cu.
 //
 // Requirements beyond the descriptor's validity (supports() says which failed): an sm_90 device;
 // A and D rows with unit column stride; each B matrix with a unit stride along K ([G, N, K]
@@ -8,6 +8,7 @@
 // stride) a multiple of 8 elements (16 bytes, TMA's rule); N and K >= 1 and < 2^31.
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -62,16 +63,29 @@ Result<Strides> kernel_strides(const GroupedGemmDescriptor& d, const GroupedGemm
   return s;
 }
 
+// The CTA tile and cluster shapes (grouped_cutlass_tiling.hpp says why there is a choice):
+// BARACUDA_GROUPED_TILING=128x128_2x1 (the default), 128x128_1x2 or 128x256_1x2, read when the plan
+// is made. Not yet measured on the H200, hence an A/B switch rather than a heuristic. An unknown
+// value, or a tiling not built for this kernel (the 1x2 ones need B [G, N, K]), gives the default.
+cs::Tiling tiling_from_env(cs::KernelKey key) {
+  const char* v = std::getenv("BARACUDA_GROUPED_TILING");
+  if (v == nullptr) return cs::kDefaultTiling;
+  key.tiling = cs::tiling_from_name(v).value_or(cs::kDefaultTiling);
+  return cs::kernel_is_built(key) ? key.tiling : cs::kDefaultTiling;
+}
+
 class CutlassGroupedGemm final : public CutlassGroupedExecutable {
  public:
   CutlassGroupedGemm(GroupedGemmDescriptor d, GroupedGemmSignature sig, Device device, Strides s, int sm_count)
       : CutlassGroupedExecutable(std::move(d), sig, device, sm_count), s_(s) {
     key_.element = d_.a.dtype == DType::bf16 ? cs::Element::bf16 : cs::Element::f16;
     key_.b_k_contiguous = s_.b_k_contiguous;
+    key_.tiling = tiling_from_env(key_);
+    // The CUTLASS part of the workspace (TMA descriptors, scheduler) is the chosen kernel's.
     workspace_ = cs::workspace_bytes(key_, static_cast<int>(sig_.groups), sm_count_);
     sku_ = cutlass_grouped_sku(d_, std::string("A row-major, B ") +
                                        (s_.b_k_contiguous ? "[G,N,K] (k-major)" : "[G,K,N] (n-major)"),
-                               sm_count_);
+                               key_.tiling, sm_count_);
   }
 
   Status run(const Stream& stream, Workspace ws, const GroupedGemmArgs& a) const override {

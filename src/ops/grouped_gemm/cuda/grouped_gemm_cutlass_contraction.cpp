@@ -80,7 +80,7 @@ class CutlassContractionGroupedGemm final : public CutlassGroupedExecutable {
     element_ = d_.a.dtype == DType::bf16 ? cs::Element::bf16 : cs::Element::f16;
     workspace_ = cs::contraction_workspace_bytes(element_, static_cast<int>(sig_.groups), sm_count_);
     sku_ = cutlass_grouped_sku(d_, "split=contraction, A [M,K] m-major (X^T), B [K,N] n-major, D [G,M,N] row-major",
-                               sm_count_, "; empty groups zeroed by a separate kernel");
+                               cs::kDefaultTiling, sm_count_, "; empty groups zeroed by a separate kernel");
   }
 
   Status run(const Stream& stream, Workspace ws, const GroupedGemmArgs& a) const override {
