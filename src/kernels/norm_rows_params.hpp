@@ -41,9 +41,6 @@ struct BwdParams {
   // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
   // turns it off: A/B).
   bool row_prefetch = true;
-  // Rows engine, TMA bulk-copy variant (kernels/norm_bwd_rows_bulk.cuh): the ring's stages and
-  // the bytes of one stage (a row of x, then a row of dy, each padded to 128 bytes).
-  int bulk_stages = 0, bulk_stage_bytes = 0;
 };
 
 }  // namespace baracuda::norm::cuda

@@ -323,9 +323,7 @@ class GpuNormBackwardSweep : public GpuNorm {
   // smem_dw: BARACUDA_NORM_BWD_SMEM_DW=1 (dweight without dbias beyond 8192 columns summed in
   // shared memory by the dx kernel, the default); only the widths it changes, plus one with many
   // rows per block.
-  // bulk: BARACUDA_NORM_BWD_BULK=1 (fused dweight/dbias with x and dy streamed by TMA bulk copies,
-  // rows of x up to 16 KB); only the widths it changes.
-  void run_all(const std::string& mode, bool smem_dw = false, bool bulk = false) {
+  void run_all(const std::string& mode, bool smem_dw = false) {
     struct Width {
       int64_t cols, rows;
     };
@@ -338,8 +336,6 @@ class GpuNormBackwardSweep : public GpuNorm {
     if (smem_dw) ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SMEM_DW", "1", 1), 0);
     else if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
     else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SMEM_DW", "0", 1), 0);
-    if (bulk) ASSERT_EQ(setenv("BARACUDA_NORM_BWD_BULK", "1", 1), 0);
-    else ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_BULK"), 0);
     const bool smem_on = smem_dw || mode.empty();
     // mode: "rows" or "" (the rows engine, the default), "column_pass" (dweight/dbias always by
     // the column pass), "legacy" (the old kernels).
@@ -351,7 +347,6 @@ class GpuNormBackwardSweep : public GpuNorm {
           for (int affine = 0; affine < 3; ++affine)  // 0: none, 1: params in x's dtype, 2: f32 params
             for (bool grads : {true, false}) {
               if (smem_dw ? wd.cols <= 8192 : wd.rows == 300) continue;
-              if (bulk && (wd.cols > 8192 || !grads || affine == 0)) continue;
               if (affine == 2 && t == DType::f32) continue;
               if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
               NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
@@ -373,15 +368,12 @@ class GpuNormBackwardSweep : public GpuNorm {
               const bool params = grads && affine > 0;
               const bool smem_expected =
                   smem_on && fast_expected && params && !d.bias && wd.cols > 8192 && mode != "column_pass";
-              const bool bulk_expected = bulk && fast_expected && params && mode != "column_pass" &&
-                                         wd.cols * static_cast<int64_t>(dtype_size(t)) <= 16 * 1024;
               const bool col_pass_expected =
                   fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
               const std::string& tactic = plan->sku().tactic;
               if ((tactic.rfind("rows engine", 0) == 0) != fast_expected ||
                   (tactic.find("column pass") != std::string::npos) != col_pass_expected ||
-                  (tactic.find("in shared memory") != std::string::npos) != smem_expected ||
-                  (tactic.find("TMA bulk copies") != std::string::npos) != bulk_expected) {
+                  (tactic.find("in shared memory") != std::string::npos) != smem_expected) {
                 ++failures;
                 ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
               }
@@ -394,7 +386,6 @@ class GpuNormBackwardSweep : public GpuNorm {
     EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
     ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
     ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
-    ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_BULK"), 0);
   }
 };
 
@@ -403,7 +394,6 @@ TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
 TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, SmemDweight) { run_all("rows", true); }
-TEST_F(GpuNormBackwardSweep, BulkCopyRows) { run_all("rows", false, true); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)

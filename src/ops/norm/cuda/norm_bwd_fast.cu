@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/norm_bwd_rows_bulk.cuh"
 #include "kernels/norm_bwd_rows_fast.cuh"
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
@@ -20,9 +19,6 @@ using FastKernel = void (*)(const BwdParams);
 // thread (1 vector of 16-bit data, 2 of f32), so up to 32 warps x 8 = 8192 columns (16 columns
 // per thread spilled 100-250 bytes at the 64-register cap); wider rows take the column pass.
 constexpr int kDxItems = 2, kDxLongItems = 4;
-// The bulk-copy kernel: rows of x up to 16 KB, about 64 KB of stages per block.
-constexpr int64_t kBulkMaxRowBytes = 16 * 1024;
-constexpr int kBulkRingBytes = 64 * 1024;
 template <class T>
 constexpr int params_items() { return 8 / (16 / static_cast<int>(sizeof(T))); }
 
@@ -70,27 +66,8 @@ FastKernel smem_dw_kernel(int gw, int items) {
   return nullptr;
 }
 
-// The TMA bulk-copy kernels: the fused-partials geometries (1 vector of 16-bit data or 2 of f32).
-template <class T, class W>
-FastKernel bulk_kernel(int gw, int items) {
-  constexpr int V = 16 / static_cast<int>(sizeof(T));
-  constexpr int I = params_items<T>();
-  if (items != I) return nullptr;
-#define BARACUDA_NB_BULK(GW) \
-  if (gw == GW) return norm_bwd_rows_bulk_kernel<T, W, V, I, GW>;
-  BARACUDA_NB_BULK(1)
-  BARACUDA_NB_BULK(2)
-  BARACUDA_NB_BULK(4)
-  BARACUDA_NB_BULK(8)
-  BARACUDA_NB_BULK(16)
-  BARACUDA_NB_BULK(32)
-#undef BARACUDA_NB_BULK
-  return nullptr;
-}
-
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
-    if (c.bulk_stages > 0) return bulk_kernel<T, W>(c.group_warps, c.items);
     if (c.smem_dw) return smem_dw_kernel<T, W>(c.group_warps, c.items);
     return c.fused_params() ? fast_kernel<T, W, true>(c.group_warps, c.items)
                             : fast_kernel<T, W, false>(c.group_warps, c.items);
@@ -113,7 +90,7 @@ bool allow_smem(FastKernel k, int bytes) {
 }  // namespace
 
 BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
-                              bool column_pass, bool smem_dw, bool bulk) {
+                              bool column_pass, bool smem_dw) {
   BwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -129,13 +106,6 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
   int gw = params && !column_pass ? warps_for(8 / vec) : 0;
   if (gw > 0) {
     c.items = 8 / vec;  // fused partials
-    const int64_t row_bytes = cols * static_cast<int64_t>(dtype_size(t));
-    if (bulk && row_bytes <= kBulkMaxRowBytes) {
-      // About 64 KB of stages per block (2 to 8 rows): 3 blocks of the widest rows per SM.
-      c.bulk_stage_bytes = nb_bulk_stage_bytes(row_bytes);
-      c.bulk_stages = std::clamp(kBulkRingBytes / c.bulk_stage_bytes, 2, kNbBulkMaxStages);
-      c.smem_bytes = c.bulk_stages * c.bulk_stage_bytes;
-    }
   } else {
     gw = warps_for(kDxItems);
     c.items = kDxItems;
@@ -156,10 +126,8 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
     }
   }
   c.group_warps = gw;
-  c.threads = c.bulk_stages > 0 ? gw * 32 : nb_block_threads(gw);  // bulk: one row group per block
+  c.threads = nb_block_threads(gw);
   const FastKernel k = kernel_for(t, w, c);
-  if (c.bulk_stages > 0 && (k == nullptr || !allow_smem(k, c.smem_bytes)))  // no room: registers
-    return bwd_fast_config(t, w, rows, cols, params, sm_count, column_pass, smem_dw, false);
   if (c.smem_dw && (k == nullptr || !allow_smem(k, c.smem_bytes)))  // no room: the column pass
     return bwd_fast_config(t, w, rows, cols, params, sm_count, column_pass, false);
   int per_sm = 0;
@@ -183,10 +151,8 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
     return internal_error("[norm] backward rows engine: no kernel for this configuration");
   if (c.smem_dw && (p.partial_db != nullptr || dbias != nullptr))
     return internal_error("[norm] backward rows engine: shared-memory dweight sums take no dbias");
-  if ((c.smem_dw || c.bulk_stages > 0) && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
-    return internal_error("[norm] backward rows engine: the device refused the kernel's shared memory");
-  p.bulk_stages = c.bulk_stages;
-  p.bulk_stage_bytes = c.bulk_stage_bytes;
+  if (c.smem_dw && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
+    return internal_error("[norm] backward rows engine: the device refused the dweight sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
     k<<<static_cast<unsigned>(c.grid), c.threads, c.smem_bytes, stream>>>(p);
     BARACUDA_TRY(check_launch("norm_bwd_rows_fast_kernel"));

@@ -28,9 +28,6 @@ struct BwdFastConfig {
   // BARACUDA_NORM_BWD_SMEM_DW=0 keeps the column pass.
   bool smem_dw = false;
   int smem_bytes = 0;
-  // Fused partials with x and dy streamed by TMA bulk copies through bulk_stages shared-memory
-  // stages of bulk_stage_bytes (norm_bwd_rows_bulk_kernel, sm_90; smem_bytes holds the ring).
-  int bulk_stages = 0, bulk_stage_bytes = 0;
 
   bool fused_params() const { return params && col_chunks == 0; }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
@@ -43,10 +40,8 @@ struct BwdFastConfig {
 // dweight/dbias: fused partials up to 8192 columns, the column pass beyond (or always, with
 // `column_pass`: an A/B knob). Queries the dx kernel's occupancy on the current device.
 // smem_dw: dweight without dbias may take the shared-memory sums beyond 8192 columns.
-// bulk (sm_90 only): fused partials on rows of x up to 16 KB stream x and dy through TMA
-// bulk-copy stages instead of registers.
 BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
-                              bool column_pass = false, bool smem_dw = false, bool bulk = false);
+                              bool column_pass = false, bool smem_dw = false);
 
 // dx (p.dsum must be null) and, when c.params, the partials in p.partial_dw / p.partial_db
 // (c.partial_rows() rows of cols floats each; either may be null) summed into dweight / dbias

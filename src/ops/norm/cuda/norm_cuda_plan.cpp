@@ -105,14 +105,6 @@ bool smem_dw_from_env() {
   return !(v && std::strcmp(v, "0") == 0);
 }
 
-// dweight/dbias fused into the dx kernel with x and dy streamed by TMA bulk copies (sm_90, rows
-// up to 16 KB). Written without a GPU: opt-in (BARACUDA_NORM_BWD_BULK=1, read when the plan is
-// made) until it has run on the H200.
-bool bwd_bulk_from_env(const Device& device) {
-  const char* v = std::getenv("BARACUDA_NORM_BWD_BULK");
-  return device.sm >= 90 && v && std::strcmp(v, "1") == 0;
-}
-
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.stages > 0)
@@ -131,10 +123,6 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
                   std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
-  if (c.bulk_stages > 0)
-    t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, x and dy streamed by TMA bulk copies through " +
-        std::to_string(c.bulk_stages) + " shared-memory stages of " + std::to_string(c.bulk_stage_bytes / 1024) +
-        " KB, " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
   if (c.smem_dw) t += ", per-block dweight partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
@@ -172,7 +160,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
         fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
                                             want_dw_ || want_db_, sm_count_, engine == BwdEngine::column_pass,
-                                            smem_dw_from_env() && want_dw_ && !want_db_, bwd_bulk_from_env(device));
+                                            smem_dw_from_env() && want_dw_ && !want_db_);
       // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
       // the engine's partial rows, so the workspace is booked once for either.
       chunks_ = fast_.group_warps && fast_.params
