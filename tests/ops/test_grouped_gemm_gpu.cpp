@@ -197,12 +197,24 @@ TEST(GroupedGemmGpu, EachTilingMatchesTheReferenceOnSkewedGroups) {
   }
 }
 
-// The 1x2 tilings are built for B [G, N, K] only: B [G, K, N] runs the default one, as does a
+// Without the switch the 128x256 / 1x2 tiling runs where it is built. The 1x2 tilings are built for
+// B [G, N, K] only: B [G, K, N] runs the default one, as does a
 // value the switch does not know.
 TEST(GroupedGemmGpu, TilingFallsBackToTheDefault) {
   SKIP_WITHOUT_CUTLASS_GPU();
   const std::vector<int64_t> sizes = {0, 129, 1, 300};
   const char* default_tactic = kTilings[0].tactic;
+  {
+    // Unset: the preferred 128x256 / 1x2 tiling where it is built (B [G, N, K]), the default
+    // elsewhere.
+    ScopedEnv env("BARACUDA_GROUPED_TILING", "");
+    ASSERT_EQ(unsetenv("BARACUDA_GROUPED_TILING"), 0);
+    KernelSku nk, kn;
+    check_case(Case{.dtype = DType::bf16, .k = 136, .n = 264, .sizes = sizes, .b_nk = true}, 48, &nk);
+    EXPECT_NE(nk.tactic.find(kTilings[2].tactic), std::string::npos) << nk.to_string();
+    check_case(Case{.dtype = DType::bf16, .k = 136, .n = 264, .sizes = sizes, .b_nk = false}, 49, &kn);
+    EXPECT_NE(kn.tactic.find(default_tactic), std::string::npos) << kn.to_string();
+  }
   {
     ScopedEnv env("BARACUDA_GROUPED_TILING", "128x256_1x2");
     KernelSku sku;

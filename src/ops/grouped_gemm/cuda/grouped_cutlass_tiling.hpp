@@ -6,7 +6,10 @@
 // extent (sm90_tile_scheduler_group.hpp, round_up(ctas_along_m, cluster_shape.m)), so with the
 // 2x1 cluster a group with an odd number of 128-row tiles leaves half a cluster idle. A 1x2 cluster
 // pairs N tiles instead (A multicast to the N-neighbour); the MoE forward's N (14336) is an even
-// number of tiles. Which one is faster is measured, not known yet: BARACUDA_GROUPED_TILING picks.
+// number of tiles. Measured on the H200 (main @ 3eff0af, 64 experts, N 14336, K 4096, bf16):
+// 128x256 with the 1x2 cluster ran the skewed routing at 587 TFLOP/s (2x1: 472, 128x128 1x2: 503)
+// and the balanced one at 647 (2x1: 644), so it is chosen wherever it is built
+// (kPreferredTiling); BARACUDA_GROUPED_TILING names another for an A/B.
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -14,12 +17,15 @@
 namespace baracuda::grouped_gemm::cutlass_sm90 {
 
 enum class Tiling : uint8_t {
-  m128n128_c2x1,  // the default: B tiles multicast to the M-neighbour
+  m128n128_c2x1,  // built for every key: B tiles multicast to the M-neighbour
   m128n128_c1x2,  // A tiles multicast to the N-neighbour
   m128n256_c1x2,  // wider N tile, A multicast to the N-neighbour
 };
 
+// kDefaultTiling is built for every kernel key (the fallback); kPreferredTiling is taken wherever
+// it is built (bf16 and f16 with B [G, N, K]).
 inline constexpr Tiling kDefaultTiling = Tiling::m128n128_c2x1;
+inline constexpr Tiling kPreferredTiling = Tiling::m128n256_c1x2;
 
 struct TilingShape {
   int tile_m, tile_n, tile_k;

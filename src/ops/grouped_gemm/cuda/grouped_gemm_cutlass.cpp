@@ -63,14 +63,14 @@ Result<Strides> kernel_strides(const GroupedGemmDescriptor& d, const GroupedGemm
   return s;
 }
 
-// The CTA tile and cluster shapes (grouped_cutlass_tiling.hpp says why there is a choice):
-// BARACUDA_GROUPED_TILING=128x128_2x1 (the default), 128x128_1x2 or 128x256_1x2, read when the plan
-// is made. Not yet measured on the H200, hence an A/B switch rather than a heuristic. An unknown
-// value, or a tiling not built for this kernel (the 1x2 ones need B [G, N, K]), gives the default.
+// The CTA tile and cluster shapes (grouped_cutlass_tiling.hpp says why there is a choice and what
+// the H200 measured): kPreferredTiling (128x256, cluster 1x2) where it is built for this kernel
+// key, else kDefaultTiling (128x128, cluster 2x1). BARACUDA_GROUPED_TILING=128x128_2x1,
+// 128x128_1x2 or 128x256_1x2, read when the plan is made, asks for one (A/B); an unknown value
+// gives kDefaultTiling, and a tiling not built for this key (the 1x2 ones need B [G, N, K]) too.
 cs::Tiling tiling_from_env(cs::KernelKey key) {
   const char* v = std::getenv("BARACUDA_GROUPED_TILING");
-  if (v == nullptr) return cs::kDefaultTiling;
-  key.tiling = cs::tiling_from_name(v).value_or(cs::kDefaultTiling);
+  key.tiling = v == nullptr ? cs::kPreferredTiling : cs::tiling_from_name(v).value_or(cs::kDefaultTiling);
   return cs::kernel_is_built(key) ? key.tiling : cs::kDefaultTiling;
 }
 
