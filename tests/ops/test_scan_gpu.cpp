@@ -512,39 +512,6 @@ TEST(ScanGpu, ChunkedLongLines) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
 }
 
-// One long line in one pass by persistent blocks (BARACUDA_SCAN_PERSISTENT=1, opt-in): each block
-// loads its next tile while the current one looks back. The lines of ChunkedLongLines plus one of
-// 2^26 + 17 elements (16385 tiles: about 31 per resident block, so blocks loop and prefetch many
-// times). run_case checks every output against the reference and that two runs are bitwise equal
-// (the look-back's left fold is timing-independent). Reverse keeps the look-back kernel.
-TEST(ScanGpu, PersistentLongLines) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(setenv("BARACUDA_SCAN_PERSISTENT", "1", 1), 0);
-  auto stream = Stream::cuda();
-  ASSERT_TRUE(stream);
-  const auto tactic_of = [&](const GpuCase& c) {
-    auto plan = ScanPlan::select(*stream, c.desc);
-    return plan ? plan->sku().tactic : plan.status().to_string();
-  };
-  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
-  EXPECT_NE(tactic_of(probe).find("persistent blocks"), std::string::npos) << tactic_of(probe);
-  const GpuCase reversed = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0, false, true);
-  EXPECT_EQ(tactic_of(reversed).find("persistent blocks"), std::string::npos) << tactic_of(reversed);
-  for (bool exclusive : {false, true}) {
-    run_case(probe);
-    run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, exclusive, false, {}, 57));
-    run_case(make_case(ScanOp::cumsum, DType::f32, {1, (int64_t{1} << 22) + 5}, 1, exclusive, false, {}, 58));
-    run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, exclusive, false, {}, 59));
-    run_case(make_case(ScanOp::cumsum, DType::f16, {2100000}, 0, exclusive, false, {}, 60));
-  }
-  run_case(make_case(ScanOp::cumsum, DType::f32, {(int64_t{1} << 26) + 17}, 0, false, false, {}, 61));
-  run_case(make_case(ScanOp::cumprod, DType::f32, {3000000}, 0, false, false, {}, 62));
-  run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, false, false, {}, 63));
-  run_case(make_case(ScanOp::logcumsumexp, DType::bf16, {2000000}, 0, true, false, {}, 64));
-  run_case(make_case(ScanOp::cummax, DType::f32, {2000000}, 0, false, false, {}, 65));  // look-back (indices)
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_PERSISTENT"), 0);
-}
-
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

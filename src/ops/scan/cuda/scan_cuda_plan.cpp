@@ -98,15 +98,6 @@ bool row_carry_enabled() {
   return !(v && std::string_view(v) == "0");
 }
 
-// One long contiguous line in one pass: persistent blocks that load their next tile while the
-// current one looks back (scan_persistent_engine.cuh). Written without a GPU: opt-in
-// (BARACUDA_SCAN_PERSISTENT=1, read when the plan is made) until the H200 has run it; it then takes
-// the line before the chunked kernels.
-bool persistent_enabled() {
-  const char* v = std::getenv("BARACUDA_SCAN_PERSISTENT");
-  return v && std::string_view(v) == "1";
-}
-
 bool chunked_enabled() {
   const char* v = std::getenv("BARACUDA_SCAN_CHUNKED");
   return !(v && std::string_view(v) == "0");
@@ -165,8 +156,6 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.chunked = chunked_enabled() && geometry_.outer == 1 && !geometry_.rows && !choice_.fused &&
                         geometry_.n >= cuda::kChunkedMinLength;
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
-    geometry_.persistent = persistent_enabled() && geometry_.outer == 1 && !geometry_.rows && !choice_.fused &&
-                           geometry_.n >= cuda::kChunkedMinLength;
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
       geometry_.reverse = d_.reverse;
@@ -194,10 +183,7 @@ class CudaScan final : public Executable<ScanFamily> {
     if (geometry_.row_carry && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line carrying the prefix tile to tile, no look-back)";
-    if (geometry_.persistent && geometry_.width == 1 && !geometry_.reverse)
-      sku_.tactic += " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                     "persistent blocks, one pass, each loading its next tile while the current one looks back)";
-    else if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
+    if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                      "reduce-then-scan over one chunk per resident block, no look-back)";
     if (choice_.fused)
@@ -212,7 +198,7 @@ class CudaScan final : public Executable<ScanFamily> {
     if (geometry_.row_carry)
       pg_.math += "; many long aligned lines (a block per line): each line's tiles folded in order, the same on "
                   "every device";
-    if (geometry_.chunked && !geometry_.persistent && !choice_.fused)
+    if (geometry_.chunked && !choice_.fused)
       pg_.math += "; a long aligned line: the totals of the chunks before a chunk folded in a fixed tree, then its "
                   "tiles in order (the chunk count follows the device's SM count)";
     pg_.accumulator = sig_.accumulate;

@@ -39,7 +39,6 @@ struct Geometry {
   bool line_kernel = true;  // the line kernel may take contiguous forward W = 1 launches (A/B switch)
   bool chunked = false;     // a single long line may take the chunked reduce-then-scan kernels
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
-  bool persistent = false;  // a single long line may take scan_persistent_kernel (one pass, look-back)
   TensorStrides in, out, idx;
 };
 

@@ -6,7 +6,6 @@
 #include "kernels/scan_chunked_engine.cuh"
 #include "kernels/scan_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
-#include "kernels/scan_persistent_engine.cuh"
 #include "ops/scan/cuda/scan_launchers.hpp"
 
 namespace baracuda::sc::cuda {
@@ -78,18 +77,6 @@ Status launch_scan(const LaunchArgs& a) {
   char* base = static_cast<char*>(a.workspace);
   LookbackStorage<State> ws{reinterpret_cast<unsigned long long*>(base + l.counter), reinterpret_cast<int*>(base + l.flags),
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
-  if constexpr (chunked_types_ok<Op, In, Out>()) {
-    // One wave of persistent blocks (more would only wait for tickets the resident ones hold).
-    if (g.persistent && contiguous_forward_lines<Op>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
-      static const int per_sm = blocks_per_sm(scan_persistent_kernel<Op, In, Out>);
-      int64_t resident = 0;
-      BARACUDA_TRY(resident_blocks(per_sm, resident));
-      const int64_t grid = g.tiles < resident ? g.tiles : resident;
-      scan_persistent_kernel<Op, In, Out><<<static_cast<unsigned>(grid), kThreads, 0, a.stream>>>(
-          static_cast<const In*>(a.x), static_cast<Out*>(a.y), g, ws);
-      return check_launch("scan_persistent_kernel");
-    }
-  }
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y)))
     return launch_chunked<Op, In, Out>(a, ws.aggregate, g.tiles * g.width);
   if constexpr (chunked_types_ok<Op, In, Out>()) {
