@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/env_switch.hpp"
 #include "ops/elementwise/cuda/ew_launchers.hpp"
 #include "ops/elementwise/elementwise_impls.hpp"
 
@@ -28,8 +29,7 @@ bool dense(const Operand& o) { return o.is_scalar || o.strides.empty() || o.stri
 // BARACUDA_EW_GATED_PACKED=0 (read when the plan is made) keeps gated halves narrower than 16 bytes
 // on the strided kernel, as before the packed kernel: its A/B baseline.
 bool gated_packed_enabled() {
-  const char* v = std::getenv("BARACUDA_EW_GATED_PACKED");
-  return !(v && std::string_view(v) == "0");
+  return env_switch_on("BARACUDA_EW_GATED_PACKED");
 }
 
 // Half rows of a gated problem narrower than 16 bytes: the vectorized plan runs them on the packed

@@ -10,6 +10,8 @@
 #include <map>
 #include <mutex>
 
+#include "core/env_switch.hpp"
+
 namespace baracuda::gemm {
 
 ScratchBuffer::ScratchBuffer(size_t bytes) {
@@ -113,8 +115,7 @@ void remember_winner(const std::string& key, const cublasLtMatmulAlgo_t& algo) {
 }
 
 bool autotune_forced_by_env() {
-  const char* v = std::getenv("BARACUDA_GEMM_AUTOTUNE");
-  return v != nullptr && std::strcmp(v, "1") == 0;
+  return env_is("BARACUDA_GEMM_AUTOTUNE", "1");
 }
 
 }  // namespace baracuda::gemm

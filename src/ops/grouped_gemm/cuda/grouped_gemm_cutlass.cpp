@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/env_switch.hpp"
 #include "ops/grouped_gemm/cuda/grouped_cutlass_executable.hpp"
 #include "ops/grouped_gemm/cuda/grouped_cutlass_launch.hpp"
 
@@ -69,8 +70,8 @@ Result<Strides> kernel_strides(const GroupedGemmDescriptor& d, const GroupedGemm
 // 128x128_1x2 or 128x256_1x2, read when the plan is made, asks for one (A/B); an unknown value
 // gives kDefaultTiling, and a tiling not built for this key (the 1x2 ones need B [G, N, K]) too.
 cs::Tiling tiling_from_env(cs::KernelKey key) {
-  const char* v = std::getenv("BARACUDA_GROUPED_TILING");
-  key.tiling = v == nullptr ? cs::kPreferredTiling : cs::tiling_from_name(v).value_or(cs::kDefaultTiling);
+  const std::optional<std::string_view> v = env_value("BARACUDA_GROUPED_TILING");
+  key.tiling = !v ? cs::kPreferredTiling : cs::tiling_from_name(*v).value_or(cs::kDefaultTiling);
   return cs::kernel_is_built(key) ? key.tiling : cs::kDefaultTiling;
 }
 

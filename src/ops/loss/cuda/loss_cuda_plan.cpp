@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/env_switch.hpp"
 #include "ops/loss/cuda/loss_launch.hpp"
 #include "ops/loss/loss_args.hpp"
 #include "ops/loss/loss_impls.hpp"
@@ -104,8 +105,7 @@ Status fits(const LossDescriptor& d, const Device& device) {
 // BARACUDA_CE_ROWS=per_block (read when the plan is made) launches cross_entropy [N, C] as one block
 // per row group without cross-row prefetch: the A/B baseline of the chained, persistent kernel.
 bool ce_chained_rows() {
-  const char* v = std::getenv("BARACUDA_CE_ROWS");
-  return !(v && std::string_view(v) == "per_block");
+  return !env_is("BARACUDA_CE_ROWS", "per_block");
 }
 
 // cross_entropy's long rows, forward only, stream through 4 TMA bulk-copy stages on sm_90+
@@ -114,17 +114,15 @@ bool ce_chained_rows() {
 // the plan is made): 0 keeps the register-pipelined kernel, 3 or 4 sets the stages.
 int ce_bulk_stages(const Device& device) {
   if (device.sm < 90) return 0;
-  const char* v = std::getenv("BARACUDA_CE_BULK_STAGES");
+  const std::optional<std::string_view> v = env_value("BARACUDA_CE_BULK_STAGES");
   if (!v) return 4;
-  const std::string_view s(v);
-  return s == "3" ? 3 : s == "4" ? 4 : 0;
+  return *v == "3" ? 3 : *v == "4" ? 4 : 0;
 }
 
 // The bulk kernel's 16-bit fold: packed max and one FFMA + EX2 per exp (fold_packed16), or
 // BARACUDA_CE_PACKED_FOLD=0 for the generic fold (its A/B baseline).
 bool ce_packed_fold() {
-  const char* v = std::getenv("BARACUDA_CE_PACKED_FOLD");
-  return !(v && std::string_view(v) == "0");
+  return env_switch_on("BARACUDA_CE_PACKED_FOLD");
 }
 
 // The gradient passes (backward, fused) also stream through the bulk stages: each row twice, one
@@ -134,8 +132,7 @@ bool ce_packed_fold() {
 // there. BARACUDA_CE_BULK_GRAD=0 (read when the plan is made) keeps the register-pipelined
 // gradient: the A/B baseline.
 bool ce_bulk_grad() {
-  const char* v = std::getenv("BARACUDA_CE_BULK_GRAD");
-  return !(v && std::string_view(v) == "0");
+  return env_switch_on("BARACUDA_CE_BULK_GRAD");
 }
 
 class CudaLoss final : public Executable<LossFamily> {

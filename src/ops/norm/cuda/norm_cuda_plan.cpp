@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "core/env_switch.hpp"
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_launch.hpp"
@@ -66,9 +67,8 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 enum class BwdEngine { rows, column_pass, legacy };
 
 BwdEngine bwd_engine_from_env() {
-  const char* v = std::getenv("BARACUDA_NORM_BWD_ENGINE");
-  if (v && std::strcmp(v, "legacy") == 0) return BwdEngine::legacy;
-  if (v && std::strcmp(v, "column_pass") == 0) return BwdEngine::column_pass;
+  if (env_is("BARACUDA_NORM_BWD_ENGINE", "legacy")) return BwdEngine::legacy;
+  if (env_is("BARACUDA_NORM_BWD_ENGINE", "column_pass")) return BwdEngine::column_pass;
   return BwdEngine::rows;
 }
 
@@ -82,9 +82,8 @@ BwdEngine bwd_engine_from_env() {
 enum class FwdEngine { rows, rows_unstaged, legacy };
 
 FwdEngine fwd_engine_from_env() {
-  const char* v = std::getenv("BARACUDA_NORM_FWD_ENGINE");
-  if (v && std::strcmp(v, "legacy") == 0) return FwdEngine::legacy;
-  if (v && std::strcmp(v, "rows_unstaged") == 0) return FwdEngine::rows_unstaged;
+  if (env_is("BARACUDA_NORM_FWD_ENGINE", "legacy")) return FwdEngine::legacy;
+  if (env_is("BARACUDA_NORM_FWD_ENGINE", "rows_unstaged")) return FwdEngine::rows_unstaged;
   return FwdEngine::rows;
 }
 
@@ -92,8 +91,7 @@ FwdEngine fwd_engine_from_env() {
 // each next row while the current one is reduced; BARACUDA_NORM_ROW_PREFETCH=0, read when the plan
 // is made, loads every row only when its turn comes (A/B).
 bool row_prefetch_from_env() {
-  const char* v = std::getenv("BARACUDA_NORM_ROW_PREFETCH");
-  return !(v && std::strcmp(v, "0") == 0);
+  return env_switch_on("BARACUDA_NORM_ROW_PREFETCH");
 }
 
 // dweight without dbias on rows wider than 8192 columns: per-column sums in shared memory in the
@@ -101,8 +99,7 @@ bool row_prefetch_from_env() {
 // backward with dweight, 4096 x 32768 bf16, 0.2926 ms against 0.3417 with the column pass).
 // BARACUDA_NORM_BWD_SMEM_DW=0 (read when the plan is made) keeps the column pass.
 bool smem_dw_from_env() {
-  const char* v = std::getenv("BARACUDA_NORM_BWD_SMEM_DW");
-  return !(v && std::strcmp(v, "0") == 0);
+  return env_switch_on("BARACUDA_NORM_BWD_SMEM_DW");
 }
 
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {

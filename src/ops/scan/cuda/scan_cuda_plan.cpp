@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/env_switch.hpp"
 #include "ops/scan/cuda/scan_launchers.hpp"
 #include "ops/scan/scan_impls.hpp"
 
@@ -82,8 +83,7 @@ Result<Choice> pick_kernel(const ScanDescriptor& d, const ScanSignature& sig) {
 // BARACUDA_SCAN_LINE_KERNEL=0 keeps scan_lookback_kernel for every look-back launch (A/B timing of
 // the line kernel, see docs/perf/scan.md).
 bool line_kernel_enabled() {
-  const char* v = std::getenv("BARACUDA_SCAN_LINE_KERNEL");
-  return !(v && std::string_view(v) == "0");
+  return env_switch_on("BARACUDA_SCAN_LINE_KERNEL");
 }
 
 // One long contiguous line (>= 2^20 elements, 16-byte aligned) takes the chunked reduce-then-scan
@@ -94,13 +94,11 @@ bool line_kernel_enabled() {
 // prefix tile to tile (scan_row_carry_kernel). BARACUDA_SCAN_ROW_CARRY=0 (read when the plan is
 // made) keeps the look-back line kernel (A/B switch).
 bool row_carry_enabled() {
-  const char* v = std::getenv("BARACUDA_SCAN_ROW_CARRY");
-  return !(v && std::string_view(v) == "0");
+  return env_switch_on("BARACUDA_SCAN_ROW_CARRY");
 }
 
 bool chunked_enabled() {
-  const char* v = std::getenv("BARACUDA_SCAN_CHUNKED");
-  return !(v && std::string_view(v) == "0");
+  return env_switch_on("BARACUDA_SCAN_CHUNKED");
 }
 
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "core/env_switch.hpp"
 #include "ops/softmax/cuda/softmax_launch.hpp"
 #include "ops/softmax/softmax_impls.hpp"
 #include "ops/softmax/softmax_rows.hpp"
@@ -45,9 +46,8 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 enum class EnginePolicy { all, no_staged, legacy };
 
 EnginePolicy engine_policy_from_env() {
-  const char* v = std::getenv("BARACUDA_SOFTMAX_ENGINES");
-  if (v && std::strcmp(v, "legacy") == 0) return EnginePolicy::legacy;
-  if (v && std::strcmp(v, "no_staged") == 0) return EnginePolicy::no_staged;
+  if (env_is("BARACUDA_SOFTMAX_ENGINES", "legacy")) return EnginePolicy::legacy;
+  if (env_is("BARACUDA_SOFTMAX_ENGINES", "no_staged")) return EnginePolicy::no_staged;
   return EnginePolicy::all;
 }
 
@@ -55,15 +55,13 @@ EnginePolicy engine_policy_from_env() {
 // the environment has BARACUDA_SOFTMAX_BWD_STAGED=0 when the plan is made (the A/B switch against
 // the register kernel, softmax_rows_bwd_kernel, which gives bitwise the same dx).
 bool bwd_staged_from_env() {
-  const char* v = std::getenv("BARACUDA_SOFTMAX_BWD_STAGED");
-  return !(v && std::strcmp(v, "0") == 0);
+  return env_switch_on("BARACUDA_SOFTMAX_BWD_STAGED");
 }
 
 // Whether the forward rows engine prefetches each next row into L2: on unless the environment has
 // BARACUDA_SOFTMAX_ROW_PREFETCH=0 when the plan is made (A/B).
 bool row_prefetch_from_env() {
-  const char* v = std::getenv("BARACUDA_SOFTMAX_ROW_PREFETCH");
-  return !(v && std::strcmp(v, "0") == 0);
+  return env_switch_on("BARACUDA_SOFTMAX_ROW_PREFETCH");
 }
 
 // Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
