@@ -177,6 +177,15 @@ GpuCase make_case(std::string name, LossDescriptor d, LossInputs in, Pass pass, 
   return c;
 }
 
+// The bulk-copy kernel's variants the tests run: its stage count, or 4 stages with the generic
+// fold of 16-bit stages (BARACUDA_CE_PACKED_FOLD=0).
+const char* const kBulkVariants[] = {"4", "3", "4 generic fold"};
+void set_bulk_variant(const std::string& variant) {
+  setenv("BARACUDA_CE_BULK_STAGES", variant.substr(0, 1).c_str(), 1);
+  if (variant.size() > 1) setenv("BARACUDA_CE_PACKED_FOLD", "0", 1);
+  else unsetenv("BARACUDA_CE_PACKED_FOLD");
+}
+
 class LossGpu : public testing::Test {
  protected:
   void SetUp() override {
@@ -445,10 +454,8 @@ TEST_F(LossGpu, CrossEntropyBulkStagesMatchReference) {
                           {DType::f32, 4100, 4 * sms + 7},   {DType::f16, 12008, 3 * sms},
                           {DType::bf16, 128256, sms / 2 + 3}};
   uint64_t seed = 900;
-  for (const char* stages : {"3", "4", "4 generic fold"}) {
-    setenv("BARACUDA_CE_BULK_STAGES", std::string(stages).substr(0, 1).c_str(), 1);
-    if (std::string(stages).size() > 1) setenv("BARACUDA_CE_PACKED_FOLD", "0", 1);
-    else unsetenv("BARACUDA_CE_PACKED_FOLD");
+  for (const char* stages : kBulkVariants) {
+    set_bulk_variant(stages);
     for (const Shape& sh : shapes)
       for (LossReduction red : kReductions) {
         LossDescriptor d;
@@ -506,10 +513,8 @@ TEST_F(LossGpu, CrossEntropyBulkGradientMatchesReference) {
   } restore;
   setenv("BARACUDA_CE_BULK_GRAD", "1", 1);
   uint64_t seed = 1300;
-  for (const char* stages : {"4", "3", "4 generic fold"}) {
-    setenv("BARACUDA_CE_BULK_STAGES", std::string(stages).substr(0, 1).c_str(), 1);
-    if (std::string(stages).size() > 1) setenv("BARACUDA_CE_PACKED_FOLD", "0", 1);
-    else unsetenv("BARACUDA_CE_PACKED_FOLD");
+  for (const char* stages : kBulkVariants) {
+    set_bulk_variant(stages);
     for (const Shape& sh : shapes)
       for (LossReduction red : kReductions)
         for (Pass pass : {Pass::backward, Pass::fused}) {
