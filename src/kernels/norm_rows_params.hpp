@@ -21,6 +21,8 @@ struct FwdParams {
   // Rows engine: load the next row while this one is reduced (BARACUDA_NORM_ROW_PREFETCH=0 turns
   // it off: A/B).
   bool row_prefetch = true;
+  // Short rows through TMA bulk copies (kernels/norm_fwd_rows_bulk.cuh): stages of the ring.
+  int bulk_stages = 0;
 };
 
 struct BwdParams {

@@ -102,8 +102,17 @@ bool smem_dw_from_env() {
   return env_switch_on("BARACUDA_NORM_BWD_SMEM_DW");
 }
 
+// layer_norm / rms_norm forward on rows of at most 4 KB without a residual: a warp per row, the
+// rows streamed by TMA bulk copies (sm_90; kernels/norm_fwd_rows_bulk.cuh). Written without a
+// GPU: opt-in (BARACUDA_NORM_FWD_BULK=1, read when the plan is made) until the H200 has run it.
+bool fwd_bulk_from_env() { return env_is("BARACUDA_NORM_FWD_BULK", "1"); }
+
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: ";
+  if (c.bulk_stages > 0)
+    return t + "a warp per row, rows streamed by TMA bulk copies through " + std::to_string(c.bulk_stages) +
+           " shared-memory stages of 8 rows (" + std::to_string(c.smem / 1024) + " KB), " + std::to_string(c.grid) +
+           " persistent blocks of " + std::to_string(c.threads) + "; legacy kernels for unaligned pointers";
   if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
@@ -147,7 +156,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     if (d_.direction == Direction::forward && fwd_engine != FwdEngine::legacy) {
       const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
-                                         sm_count_, device.ordinal, fwd_engine == FwdEngine::rows);
+                                         sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
+                                         device.sm >= 90 && fwd_bulk_from_env());
       if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_ && !residual);
     }
     if (d_.direction == Direction::backward) {
