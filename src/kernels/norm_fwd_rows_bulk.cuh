@@ -21,7 +21,7 @@
 
 #include <cstdint>
 
-#include "kernels/bulk_copy.cuh"
+#include "kernels/bulk_ring.cuh"
 #include "kernels/norm_bwd_rows_fast.cuh"  // nb_elem, nb_round
 #include "kernels/norm_rows.cuh"           // Pack, load_pack, store_pack
 #include "kernels/norm_rows_params.hpp"
@@ -49,108 +49,68 @@ __global__ void __launch_bounds__(kNfBulkThreads) norm_fwd_rows_bulk_kernel(cons
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   using P = Pack<T, VEC>;
   extern __shared__ __align__(128) unsigned char nf_bulk_ring[];
-  __shared__ uint64_t full[kNfBulkMaxStages], empty[kNfBulkMaxStages];
-  const int lane = static_cast<int>(threadIdx.x) & 31, warp = static_cast<int>(threadIdx.x) >> 5;
+  __shared__ kernels::BulkRing<kNfBulkMaxStages> ring;
+  const int lane = static_cast<int>(threadIdx.x) & 31;
   const int n = static_cast<int>(p.cols);
   const int vectors = n / VEC;
   const float inv_n = 1.f / static_cast<float>(n);
   const float eps = static_cast<float>(p.eps);
   const W* w = static_cast<const W*>(p.weight);
   const W* b = static_cast<const W*>(p.bias);
-  const int stages = p.bulk_stages;
   const auto row_bytes = static_cast<unsigned>(n * static_cast<int>(sizeof(T)));
-  const int64_t stage_bytes = static_cast<int64_t>(row_bytes) * kNfBulkRows;
-  const int64_t groups = (p.rows + kNfBulkRows - 1) / kNfBulkRows;
-  const int64_t mine = groups > blockIdx.x ? (groups - 1 - blockIdx.x) / gridDim.x + 1 : 0;
-  const auto* X = static_cast<const T*>(p.x);
-  auto issue = [&](int64_t q) {  // thread 0: the rows of item q into stage q mod stages
-    const int s = static_cast<int>(q % stages);
-    const int64_t first = (static_cast<int64_t>(blockIdx.x) + q * gridDim.x) * kNfBulkRows;
-    const int64_t count = p.rows - first < kNfBulkRows ? p.rows - first : kNfBulkRows;
-    unsigned char* dst = nf_bulk_ring + s * stage_bytes;
-    kernels::mbarrier_arrive_expect_bytes(&full[s], static_cast<unsigned>(count) * row_bytes);
-    if (p.x_stride == p.cols) {  // dense rows: the group is one contiguous run
-      kernels::bulk_copy_to_shared(dst, X + first * p.cols, static_cast<unsigned>(count) * row_bytes, &full[s]);
-    } else {
-      for (int64_t r = 0; r < count; ++r)
-        kernels::bulk_copy_to_shared(dst + r * row_bytes, X + (first + r) * p.x_stride, row_bytes, &full[s]);
-    }
-  };
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < stages; ++s) {
-      kernels::mbarrier_init(&full[s], 1);
-      kernels::mbarrier_init(&empty[s], kNfBulkRows);
-    }
-    kernels::mbarrier_init_fence();
-  }
-  __syncthreads();
-  if (threadIdx.x == 0)
-    for (int64_t q = 0; q < stages && q < mine; ++q) issue(q);
-
-  for (int64_t q = 0; q < mine; ++q) {
-    const int s = static_cast<int>(q % stages);
-    const int64_t row = (static_cast<int64_t>(blockIdx.x) + q * gridDim.x) * kNfBulkRows + warp;
-    kernels::mbarrier_wait(&full[s], static_cast<unsigned>((q / stages) & 1));
-    if (row < p.rows) {
-      const P* xs = reinterpret_cast<const P*>(nf_bulk_ring + s * stage_bytes + warp * static_cast<int64_t>(row_bytes));
-      // The first row sum: sum x (layer norm) or sum x^2 (rms norm), two chains per lane.
-      float a[2] = {0.f, 0.f};
-      for (int i = lane; i < vectors; i += 32) {
-        const P v = xs[i];
-#pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          const float x = nb_elem(v, j);
-          a[j & 1] = p.rms ? fmaf(x, x, a[j & 1]) : a[j & 1] + x;
-        }
-      }
-      const float first = nf_warp_sum(a[0] + a[1]);
-      float mean = 0.f, rstd;
-      if (p.rms) {
-        rstd = 1.f / sqrtf(first * inv_n + eps);
-      } else {
-        mean = first * inv_n;
-        float d2[2] = {0.f, 0.f};  // then sum (x - mean)^2: never E[x^2] - E[x]^2
+  kernels::stream_row_groups<kNfBulkRows>(
+      ring, nf_bulk_ring, p.bulk_stages, static_cast<const unsigned char*>(p.x), p.rows, row_bytes,
+      p.x_stride * static_cast<int64_t>(sizeof(T)), [&](int64_t row, const unsigned char* staged) {
+        const P* xs = reinterpret_cast<const P*>(staged);
+        // The first row sum: sum x (layer norm) or sum x^2 (rms norm), two chains per lane.
+        float a[2] = {0.f, 0.f};
         for (int i = lane; i < vectors; i += 32) {
           const P v = xs[i];
 #pragma unroll
           for (int j = 0; j < VEC; ++j) {
-            const float d = nb_elem(v, j) - mean;
-            d2[j & 1] = fmaf(d, d, d2[j & 1]);
+            const float x = nb_elem(v, j);
+            a[j & 1] = p.rms ? fmaf(x, x, a[j & 1]) : a[j & 1] + x;
           }
         }
-        rstd = 1.f / sqrtf(nf_warp_sum(d2[0] + d2[1]) * inv_n + eps);
-      }
-      if (lane == 0) {
-        if (p.mean) static_cast<float*>(p.mean)[row] = mean;
-        if (p.rstd) static_cast<float*>(p.rstd)[row] = rstd;
-      }
-      // y = (x - mean) * rstd * w + b (the other kernels' order), 16-byte stores.
-      T* yr = static_cast<T*>(p.y) + row * p.y_stride;
-      for (int i = lane; i < vectors; i += 32) {
-        const P v = xs[i];
-        Pack<W, VEC> wv, bv;
-        if (w) wv = load_pack<W, VEC>(w + i * VEC);
-        if (b) bv = load_pack<W, VEC>(b + i * VEC);
-        float o[VEC];
+        const float first = nf_warp_sum(a[0] + a[1]);
+        float mean = 0.f, rstd;
+        if (p.rms) {
+          rstd = 1.f / sqrtf(first * inv_n + eps);
+        } else {
+          mean = first * inv_n;
+          float d2[2] = {0.f, 0.f};  // then sum (x - mean)^2: never E[x^2] - E[x]^2
+          for (int i = lane; i < vectors; i += 32) {
+            const P v = xs[i];
 #pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          float r = (nb_elem(v, j) - mean) * rstd;
-          if (w) r *= nb_elem(wv, j);
-          if (b) r += nb_elem(bv, j);
-          o[j] = r;
+            for (int j = 0; j < VEC; ++j) {
+              const float d = nb_elem(v, j) - mean;
+              d2[j & 1] = fmaf(d, d, d2[j & 1]);
+            }
+          }
+          rstd = 1.f / sqrtf(nf_warp_sum(d2[0] + d2[1]) * inv_n + eps);
         }
-        store_pack<T, VEC>(yr + i * VEC, nb_round<T, VEC>(o));
-      }
-    }
-    __syncwarp();
-    if (lane == 0) kernels::mbarrier_arrive(&empty[s]);
-    // Refill the stage of the previous item, which every warp has (nearly always) released.
-    if (threadIdx.x == 0 && q >= 1 && q - 1 + stages < mine) {
-      const int64_t done = q - 1;
-      kernels::mbarrier_wait(&empty[done % stages], static_cast<unsigned>((done / stages) & 1));
-      issue(done + stages);
-    }
-  }
+        if (lane == 0) {
+          if (p.mean) static_cast<float*>(p.mean)[row] = mean;
+          if (p.rstd) static_cast<float*>(p.rstd)[row] = rstd;
+        }
+        // y = (x - mean) * rstd * w + b (the other kernels' order), 16-byte stores.
+        T* yr = static_cast<T*>(p.y) + row * p.y_stride;
+        for (int i = lane; i < vectors; i += 32) {
+          const P v = xs[i];
+          Pack<W, VEC> wv, bv;
+          if (w) wv = load_pack<W, VEC>(w + i * VEC);
+          if (b) bv = load_pack<W, VEC>(b + i * VEC);
+          float o[VEC];
+#pragma unroll
+          for (int j = 0; j < VEC; ++j) {
+            float r = (nb_elem(v, j) - mean) * rstd;
+            if (w) r *= nb_elem(wv, j);
+            if (b) r += nb_elem(bv, j);
+            o[j] = r;
+          }
+          store_pack<T, VEC>(yr + i * VEC, nb_round<T, VEC>(o));
+        }
+      });
 #else
   (void)p;
   __trap();  // the plan chooses this kernel on sm_90+ only

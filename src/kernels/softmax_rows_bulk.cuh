@@ -14,7 +14,7 @@
 // makes NaN.
 #include <cstdint>
 
-#include "kernels/bulk_copy.cuh"
+#include "kernels/bulk_ring.cuh"
 #include "kernels/softmax_rows_fast.cuh"  // exp_shifted, kLog2e, store_vec, Vec
 
 namespace baracuda::sm::cuda {
@@ -40,104 +40,65 @@ __global__ void __launch_bounds__(kSmBulkThreads) softmax_rows_fwd_bulk_kernel(c
   constexpr bool kFast = sizeof(Ts) == 2;
   using P = Vec<Tl, VEC>;
   extern __shared__ __align__(128) unsigned char sm_bulk_ring[];
-  __shared__ uint64_t full[kSmBulkMaxStages], empty[kSmBulkMaxStages];
-  const int lane = static_cast<int>(threadIdx.x) & 31, warp = static_cast<int>(threadIdx.x) >> 5;
+  __shared__ kernels::BulkRing<kSmBulkMaxStages> ring;
+  const int lane = static_cast<int>(threadIdx.x) & 31;
   const int n = static_cast<int>(p.n);
   const int vectors = n / VEC;
   const float scale = static_cast<float>(p.scale);
-  const int stages = p.bulk_stages;
-  const auto row_bytes = static_cast<unsigned>(n * static_cast<int>(sizeof(Tl)));
-  const int64_t stage_bytes = static_cast<int64_t>(row_bytes) * kSmBulkRows;
   const int64_t in_stride = p.outer_rank == 0 ? p.n : p.in0.outer[0];
   const int64_t out_stride = p.outer_rank == 0 ? p.n : p.out.outer[0];
-  const int64_t groups = (p.rows + kSmBulkRows - 1) / kSmBulkRows;
-  const int64_t mine = groups > blockIdx.x ? (groups - 1 - blockIdx.x) / gridDim.x + 1 : 0;
-  const auto* X = static_cast<const Tl*>(p.in0.data);
-  auto issue = [&](int64_t q) {  // thread 0: the rows of item q into stage q mod stages
-    const int s = static_cast<int>(q % stages);
-    const int64_t first = (static_cast<int64_t>(blockIdx.x) + q * gridDim.x) * kSmBulkRows;
-    const int64_t count = p.rows - first < kSmBulkRows ? p.rows - first : kSmBulkRows;
-    unsigned char* dst = sm_bulk_ring + s * stage_bytes;
-    kernels::mbarrier_arrive_expect_bytes(&full[s], static_cast<unsigned>(count) * row_bytes);
-    if (in_stride == p.n) {  // dense rows: the group is one contiguous run
-      kernels::bulk_copy_to_shared(dst, X + first * p.n, static_cast<unsigned>(count) * row_bytes, &full[s]);
-    } else {
-      for (int64_t r = 0; r < count; ++r)
-        kernels::bulk_copy_to_shared(dst + r * row_bytes, X + (first + r) * in_stride, row_bytes, &full[s]);
-    }
-  };
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < stages; ++s) {
-      kernels::mbarrier_init(&full[s], 1);
-      kernels::mbarrier_init(&empty[s], kSmBulkRows);
-    }
-    kernels::mbarrier_init_fence();
-  }
-  __syncthreads();
-  if (threadIdx.x == 0)
-    for (int64_t q = 0; q < stages && q < mine; ++q) issue(q);
-
-  for (int64_t q = 0; q < mine; ++q) {
-    const int s = static_cast<int>(q % stages);
-    const int64_t row = (static_cast<int64_t>(blockIdx.x) + q * gridDim.x) * kSmBulkRows + warp;
-    kernels::mbarrier_wait(&full[s], static_cast<unsigned>((q / stages) & 1));
-    if (row < p.rows) {
-      const P* xs = reinterpret_cast<const P*>(sm_bulk_ring + s * stage_bytes + warp * static_cast<int64_t>(row_bytes));
-      // Pass 1: the lane's online max and sum, one rescale per vector at most.
-      float m = neg_inf<float>(), sum = 0.f;
-      for (int i = lane; i < vectors; i += 32) {
-        const P v = xs[i];
-        float x[VEC];
-        float vmax = neg_inf<float>();
+  kernels::stream_row_groups<kSmBulkRows>(
+      ring, sm_bulk_ring, p.bulk_stages, static_cast<const unsigned char*>(p.in0.data), p.rows,
+      static_cast<unsigned>(n * static_cast<int>(sizeof(Tl))), in_stride * static_cast<int64_t>(sizeof(Tl)),
+      [&](int64_t row, const unsigned char* staged) {
+        const P* xs = reinterpret_cast<const P*>(staged);
+        // Pass 1: the lane's online max and sum, one rescale per vector at most.
+        float m = neg_inf<float>(), sum = 0.f;
+        for (int i = lane; i < vectors; i += 32) {
+          const P v = xs[i];
+          float x[VEC];
+          float vmax = neg_inf<float>();
 #pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          x[j] = to_compute<float>(v.v[j]) * scale;
-          vmax = fmaxf(vmax, x[j]);
+          for (int j = 0; j < VEC; ++j) {
+            x[j] = to_compute<float>(v.v[j]) * scale;
+            vmax = fmaxf(vmax, x[j]);
+          }
+          const float mn = fmaxf(m, vmax);
+          if (mn == neg_inf<float>()) {  // every value so far -inf (or NaN): nothing to add but NaN
+#pragma unroll
+            for (int j = 0; j < VEC; ++j)
+              if (x[j] != x[j]) sum = x[j];
+            continue;
+          }
+          float acc = mn == m ? sum : sm_rescaled<kFast>(sum, m, mn);
+          const float mb = mn * kLog2e;
+#pragma unroll
+          for (int j = 0; j < VEC; ++j) acc += exp_shifted<kFast>(x[j], mn, mb);
+          sum = acc;
+          m = mn;
         }
-        const float mn = fmaxf(m, vmax);
-        if (mn == neg_inf<float>()) {  // every value so far -inf (or NaN): nothing to add but NaN
 #pragma unroll
-          for (int j = 0; j < VEC; ++j)
-            if (x[j] != x[j]) sum = x[j];
-          continue;
+        for (int o = 16; o > 0; o >>= 1) {
+          const float om = __shfl_xor_sync(0xffffffffu, m, o), os = __shfl_xor_sync(0xffffffffu, sum, o);
+          const float mn = fmaxf(m, om);
+          sum = mn == neg_inf<float>() ? sum + os : sm_rescaled<kFast>(sum, m, mn) + sm_rescaled<kFast>(os, om, mn);
+          m = mn;
         }
-        float acc = mn == m ? sum : sm_rescaled<kFast>(sum, m, mn);
-        const float mb = mn * kLog2e;
+        // Pass 2: the outputs, from the staged row again.
+        Ts* y = static_cast<Ts*>(const_cast<void*>(p.out.data)) + row * out_stride;
+        const float mb = m * kLog2e;
+        const float ls = kLog ? logf(sum) : 0.f, inv = kLog ? 0.f : 1.f / sum;
+        for (int i = lane; i < vectors; i += 32) {
+          const P v = xs[i];
+          float o[VEC];
 #pragma unroll
-        for (int j = 0; j < VEC; ++j) acc += exp_shifted<kFast>(x[j], mn, mb);
-        sum = acc;
-        m = mn;
-      }
-#pragma unroll
-      for (int o = 16; o > 0; o >>= 1) {
-        const float om = __shfl_xor_sync(0xffffffffu, m, o), os = __shfl_xor_sync(0xffffffffu, sum, o);
-        const float mn = fmaxf(m, om);
-        sum = mn == neg_inf<float>() ? sum + os : sm_rescaled<kFast>(sum, m, mn) + sm_rescaled<kFast>(os, om, mn);
-        m = mn;
-      }
-      // Pass 2: the outputs, from the staged row again.
-      Ts* y = static_cast<Ts*>(const_cast<void*>(p.out.data)) + row * out_stride;
-      const float mb = m * kLog2e;
-      const float ls = kLog ? logf(sum) : 0.f, inv = kLog ? 0.f : 1.f / sum;
-      for (int i = lane; i < vectors; i += 32) {
-        const P v = xs[i];
-        float o[VEC];
-#pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          const float x = to_compute<float>(v.v[j]) * scale;
-          o[j] = kLog ? (x - m) - ls : exp_shifted<kFast>(x, m, mb) * inv;
+          for (int j = 0; j < VEC; ++j) {
+            const float x = to_compute<float>(v.v[j]) * scale;
+            o[j] = kLog ? (x - m) - ls : exp_shifted<kFast>(x, m, mb) * inv;
+          }
+          store_vec<Ts, VEC>(o, y, i * VEC, n);
         }
-        store_vec<Ts, VEC>(o, y, i * VEC, n);
-      }
-    }
-    __syncwarp();
-    if (lane == 0) kernels::mbarrier_arrive(&empty[s]);
-    if (threadIdx.x == 0 && q >= 1 && q - 1 + stages < mine) {
-      const int64_t done = q - 1;
-      kernels::mbarrier_wait(&empty[done % stages], static_cast<unsigned>((done / stages) & 1));
-      issue(done + stages);
-    }
-  }
+      });
 #else
   (void)p;
   __trap();  // the plan chooses this kernel on sm_90+ only
