@@ -459,6 +459,20 @@ TEST_F(GpuNorm, RowsEngineWithoutRowPrefetch) {
           EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << plan->sku().tactic << "]: " << m;
         }
       }
+  // BARACUDA_NORM_ROW_PREFETCH=2 (opt-in): the row two ahead of the group, the same answers.
+  ASSERT_EQ(setenv("BARACUDA_NORM_ROW_PREFETCH", "2", 1), 0);
+  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+    for (Direction dir : {Direction::forward, Direction::backward}) {
+      NormDescriptor d = row_desc(op, DType::bf16, 1500, 4096, dir);
+      d.weight = true;
+      d.bias = op == NormOp::layer_norm;
+      d.param_grads = dir == Direction::backward;
+      auto plan = NormPlan::select(gpu_, d);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      EXPECT_NE(plan->sku().tactic.find("the row two ahead prefetched"), std::string::npos) << plan->sku().tactic;
+      const std::string m = check(d, 7100 + static_cast<uint64_t>(++cases));
+      EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << plan->sku().tactic << "]: " << m;
+    }
   ASSERT_EQ(unsetenv("BARACUDA_NORM_ROW_PREFETCH"), 0);
   // And the default names the prefetch.
   NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 1500, 4096, Direction::forward);

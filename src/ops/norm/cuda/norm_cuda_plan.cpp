@@ -89,10 +89,12 @@ FwdEngine fwd_engine_from_env() {
 
 // The register-resident rows kernels (forward, and the backward at <= 2 vectors per thread) load
 // each next row while the current one is reduced; BARACUDA_NORM_ROW_PREFETCH=0, read when the plan
-// is made, loads every row only when its turn comes (A/B).
+// is made, loads every row only when its turn comes (A/B); =2 prefetches the row two ahead
+// instead (opt-in, not yet measured: more bytes in flight without registers).
 bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_NORM_ROW_PREFETCH");
 }
+int prefetch_distance_from_env() { return env_is("BARACUDA_NORM_ROW_PREFETCH", "2") ? 2 : 1; }
 
 // dweight without dbias on rows wider than 8192 columns: per-column sums in shared memory in the
 // dx kernel instead of the column pass that reads x and dy again (H200, 151c784: rms_norm
@@ -107,7 +109,12 @@ bool smem_dw_from_env() {
 // GPU: opt-in (BARACUDA_NORM_FWD_BULK=1, read when the plan is made) until the H200 has run it.
 bool fwd_bulk_from_env() { return env_is("BARACUDA_NORM_FWD_BULK", "1"); }
 
-std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
+// What the rows kernels prefetch into L2 (0: nothing; 1: the next row; 2: the row after it).
+std::string prefetch_phrase(int distance) {
+  return distance == 2 ? "the row two ahead prefetched into L2" : "next row prefetched into L2";
+}
+
+std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int prefetch) {
   std::string t = "rows engine: ";
   if (c.bulk_stages > 0)
     return t + "a warp per row, rows streamed by TMA bulk copies through " + std::to_string(c.bulk_stages) +
@@ -119,15 +126,15 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
          "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
   else
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
-         " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "");
+         " x 16-byte vectors per thread held as f32" + (prefetch ? ", " + prefetch_phrase(prefetch) : "");
   return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
          "; legacy kernels for unaligned pointers";
 }
 
-std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
+std::string fast_tactic(const norm::cuda::BwdFastConfig& c, int prefetch) {
   std::string t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
                   " x 16-byte vectors of x and dy per thread held as loaded, " +
-                  (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
+                  (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? prefetch_phrase(prefetch) + ", " : "") +
                   std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
   if (c.smem_dw) t += ", per-block dweight partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
@@ -158,7 +165,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          device.sm >= 90 && fwd_bulk_from_env());
-      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_ && !residual);
+      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_ && !residual ? prefetch_distance_ : 0);
     }
     if (d_.direction == Direction::backward) {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
@@ -173,7 +180,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       chunks_ = fast_.group_warps && fast_.params
                     ? fast_.partial_rows()
                     : norm::cuda::bwd_row_chunks(d_.input.dtype, sig_.outer, sig_.channels, sm_count_);
-      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_, row_prefetch_);
+      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_, row_prefetch_ ? prefetch_distance_ : 0);
       const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
       workspace_ = (want_dw_ ? one : 0) + (want_db_ ? one : 0);
     }
@@ -220,6 +227,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       p.eps = sig_.eps;
       p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
       p.row_prefetch = row_prefetch_;
+      p.prefetch_distance = prefetch_distance_;
       if (fwd_.group_warps && vec_ok) return norm::cuda::launch_fwd_fast(d_.input.dtype, sig_.param_dtype, fwd_, p, st);
       return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st);
     }
@@ -246,6 +254,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.cols = sig_.channels;
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     p.row_prefetch = row_prefetch_;
+    p.prefetch_distance = prefetch_distance_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -263,6 +272,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   Device device_;
   int sm_count_;
   bool row_prefetch_ = row_prefetch_from_env();
+  int prefetch_distance_ = prefetch_distance_from_env();
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;
