@@ -28,6 +28,7 @@ struct GemmCaseSpec {
   DType in, out;
   int64_t m, n, k;
   bool allow_tf32 = false;
+  bool fp8_fast_accum = false;  // torch._scaled_mm(use_fast_accum=True) is its twin
 };
 
 }  // namespace
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
       {"mm_f32_8192", DType::f32, DType::f32, 8192, 8192, 8192},
       {"mm_tf32_8192", DType::f32, DType::f32, 8192, 8192, 8192, true},
       {"mm_fp8_8192", DType::f8e4m3, DType::bf16, 8192, 8192, 8192},
+      {"mm_fp8_8192_fast_accum", DType::f8e4m3, DType::bf16, 8192, 8192, 8192, false, true},
   };
   std::vector<Record> records;
   for (const GemmCaseSpec& c : cases) {
@@ -58,7 +60,8 @@ int main(int argc, char** argv) {
                         // fp8: B = W^T with W [N, K] row-major (the "TN" layout _scaled_mm takes).
                         .b = fp8 ? Operand::tensor(c.in, {c.k, c.n}, {1, c.k}) : Operand::tensor(c.in, {c.k, c.n}),
                         .d = Operand::tensor(c.out, {c.m, c.n}),
-                        .allow_tf32 = c.allow_tf32};
+                        .allow_tf32 = c.allow_tf32,
+                        .fp8_fast_accum = c.fp8_fast_accum};
     auto plan = GemmPlan::select(*stream, desc);
     if (!plan) {
       std::printf("%-28s %s\n", c.name.c_str(), plan.status().to_string().c_str());

@@ -163,6 +163,8 @@ def torch_gemm_cases():
     w = torch.randn(8192, 8192, device="cuda").to(torch.float8_e4m3fn)
     one = torch.ones((), device="cuda")
     yield "mm_fp8_8192", lambda: torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+    yield "mm_fp8_8192_fast_accum", lambda: torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one,
+                                                             out_dtype=torch.bfloat16, use_fast_accum=True)
 
 
 def torch_grouped_cases():

@@ -10,7 +10,8 @@
     addmm(input, mat1, mat2, beta=1, alpha=1)    torch.addmm; baddbmm likewise
     linear(input, weight, bias=None, activation=None)       x @ weight.T + bias, then act
     linear_backward(grad, input, weight, bias=True) -> (dinput, dweight, dbias or None)
-    scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None)   torch._scaled_mm
+    scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None, use_fast_accum=False)
+                                                 torch._scaled_mm
                                                  (per-tensor, rowwise, 1x128 or 128x128 block scales)
     int_mm(a, b)                                 torch._int_mm (int8 x int8 -> int32)
 
@@ -103,10 +104,12 @@ def _scale_mode(op, spec, outer, k, is_a):
 
 def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", activation=None,
          return_pre_activation=False, allow_tf32=False, out_dtype=None, a_scale=None, b_scale=None, d_scale=None,
-         return_amax=False, out=None, bias_grad=None, bias_grad_axis="rows", autotune=False, _op="gemm"):
+         return_amax=False, out=None, bias_grad=None, bias_grad_axis="rows", autotune=False, use_fast_accum=False,
+         _op="gemm"):
     """The general form (see the module docstring); bias_grad: a tensor receiving the bias gradient;
     autotune: the CUDA plan times cuBLASLt's ranked algorithms once when it is made (allocating
-    scratch and synchronizing then) and keeps the fastest."""
+    scratch and synchronizing then) and keeps the fastest; use_fast_accum: fp8 only, the tensor
+    cores' fast accumulation (torch._scaled_mm's flag)."""
     op = _op
     fw, a = _tensor(op, a, "a")
     _, b = _tensor(op, b, "b")
@@ -152,7 +155,8 @@ def gemm(a, b, c=None, alpha=1.0, beta=None, bias=None, bias_axis="columns", act
     b_mode = _scale_mode(op, specs["b_scale"], sb[1][-1], sa[1][-1], False)
     opts = dict(alpha=float(alpha), beta=float(beta), allow_tf32=bool(allow_tf32), bias_axis=bias_axis,
                 activation=_ACTIVATIONS[activation], bias_grad_axis=bias_grad_axis, amax=bool(return_amax),
-                autotune=bool(autotune), a_scale_mode=a_mode, b_scale_mode=b_mode)
+                autotune=bool(autotune), a_scale_mode=a_mode, b_scale_mode=b_mode,
+                fp8_fast_accum=bool(use_fast_accum))
     scale_specs = (specs["a_scale"] if a_mode != "tensor" else None, specs["b_scale"] if b_mode != "tensor" else None)
     key = (tuple(specs[s] for s in _INPUT_SLOTS[:4]), scale_specs, d_spec, pre_spec, bg_spec,
            tuple(sorted(opts.items())), dev)
@@ -249,15 +253,17 @@ def linear_backward(grad, input, weight, bias=True):
     return dinput, dweight, dbias
 
 
-def scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None, return_amax=False):
+def scaled_mm(a, b, scale_a, scale_b, bias=None, out_dtype=None, scale_result=None, use_fast_accum=False,
+              return_amax=False):
     """torch._scaled_mm: fp8 a [M, K] (row-major) and b [K, N] (column-major); f32 scales per tensor
     (one element), per row / column (scale_a [M, 1], scale_b [1, N]), or per block (scale_a
     [M, ceil(K/128)] for 1x128 or [ceil(M/128), ceil(K/128)] for 128x128 blocks; scale_b
     [ceil(K/128), N] or [ceil(K/128), ceil(N/128)]). On CUDA the per-row / per-block modes need
     the scale layouts cuBLASLt reads (see GemmScaleMode in gemm.hpp) and one of the pairs it runs:
-    per-row x per-column or 1x128 x 128x128."""
+    per-row x per-column or 1x128 x 128x128. use_fast_accum: the tensor cores' fast accumulation,
+    as torch's flag (faster, less accurate over long K)."""
     return gemm(a, b, bias=bias, out_dtype=out_dtype, a_scale=scale_a, b_scale=scale_b, d_scale=scale_result,
-                return_amax=return_amax, _op="scaled_mm")
+                return_amax=return_amax, use_fast_accum=use_fast_accum, _op="scaled_mm")
 
 
 def int_mm(a, b):

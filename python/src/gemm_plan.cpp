@@ -35,7 +35,7 @@ struct GemmSpecs {
   nb::handle a_scale, b_scale;  // the scale tensors' specs (non-tensor scale modes only)
   std::string_view a_scale_mode = "tensor", b_scale_mode = "tensor";
   double alpha = 1.0, beta = 0.0;
-  bool allow_tf32 = false, amax = false, autotune = false;
+  bool allow_tf32 = false, amax = false, autotune = false, fp8_fast_accum = false;
   std::string_view bias_axis = "columns", activation = "none", bias_grad_axis = "rows";
   size_t alignment = 16;
   size_t max_workspace_bytes = size_t{32} << 20;
@@ -50,6 +50,7 @@ GemmDescriptor make_gemm_descriptor(const GemmSpecs& s) {
   d.alpha = s.alpha;
   d.beta = s.beta;
   d.allow_tf32 = s.allow_tf32;
+  d.fp8_fast_accum = s.fp8_fast_accum;
   d.bias = optional_operand(s.bias, "bias spec");
   d.bias_axis = axis_from_name("bias_axis", s.bias_axis);
   d.activation = activation_from_name(s.activation);
@@ -174,12 +175,12 @@ void register_gemm(nb::module_& m) {
              std::string_view bias_axis, std::string_view activation, std::string_view bias_grad_axis, bool amax,
              size_t alignment, size_t max_workspace_bytes, bool autotune, nb::handle a_scale, nb::handle b_scale,
              std::string_view a_scale_mode, std::string_view b_scale_mode, std::string_view device, uintptr_t stream,
-             nb::handle force, nb::handle exclude, bool deterministic) {
-            new (self) PyGemmPlan(specs_from(a, b, d, c, bias, pre_activation, bias_grad, alpha, beta, allow_tf32,
-                                             bias_axis, activation, bias_grad_axis, amax, alignment,
-                                             max_workspace_bytes, autotune, a_scale, b_scale, a_scale_mode,
-                                             b_scale_mode),
-                                  device, stream, force, exclude, deterministic);
+             nb::handle force, nb::handle exclude, bool deterministic, bool fp8_fast_accum) {
+            GemmSpecs specs = specs_from(a, b, d, c, bias, pre_activation, bias_grad, alpha, beta, allow_tf32, bias_axis,
+                                         activation, bias_grad_axis, amax, alignment, max_workspace_bytes, autotune,
+                                         a_scale, b_scale, a_scale_mode, b_scale_mode);
+            specs.fp8_fast_accum = fp8_fast_accum;
+            new (self) PyGemmPlan(specs, device, stream, force, exclude, deterministic);
           },
           nb::arg("a"), nb::arg("b"), nb::arg("d"), nb::arg("c") = nb::none(), nb::arg("bias") = nb::none(),
           nb::arg("pre_activation") = nb::none(), nb::arg("bias_grad") = nb::none(), nb::arg("alpha") = 1.0,
@@ -189,12 +190,13 @@ void register_gemm(nb::module_& m) {
           nb::arg("a_scale") = nb::none(), nb::arg("b_scale") = nb::none(), nb::arg("a_scale_mode") = "tensor",
           nb::arg("b_scale_mode") = "tensor", nb::arg("device") = "cpu",
           nb::arg("stream") = 0, nb::arg("force") = nb::none(), nb::arg("exclude") = nb::none(),
-          nb::arg("deterministic") = false,
+          nb::arg("deterministic") = false, nb::arg("fp8_fast_accum") = false,
           "a, b, d (and c, bias, pre_activation, bias_grad when used): specs (dtype, shape, strides or None); "
           "bias_axis / bias_grad_axis: 'rows' or 'columns'; activation: 'none', 'relu', 'gelu_erf', 'gelu_tanh' "
           "or 'silu'; amax: fp8 D also writes max|y|; autotune: time cuBLASLt's ranked algorithms at plan time; "
           "a_scale_mode / b_scale_mode: 'tensor', 'outer_vector', 'block_1x128' or 'block_128x128' (fp8), with "
-          "a_scale / b_scale the scale tensors' specs; "
+          "a_scale / b_scale the scale tensors' specs; fp8_fast_accum: fp8 only, the tensor cores' fast "
+          "accumulation (torch._scaled_mm's use_fast_accum); "
           "device: 'cpu' or 'cuda:N'; stream: cudaStream_t as int; "
           "force / exclude / deterministic: PlanPreference.")
       .def_prop_ro("signature", &PyGemmPlan::signature)

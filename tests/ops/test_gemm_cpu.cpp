@@ -441,6 +441,9 @@ TEST(GemmCpuErrors, Descriptor) {
   d = basic();
   d.amax = true;
   expect_invalid(d, "amax is an output of fp8 GEMMs with an fp8 D, got D f32");
+  d = basic(DType::bf16);
+  d.fp8_fast_accum = true;
+  expect_invalid(d, "fp8_fast_accum is an option of fp8 GEMMs, got A bf16 and B bf16");
 
   GemmDescriptor i8{.a = Operand::tensor(DType::i8, {4, 3}), .b = Operand::tensor(DType::i8, {3, 5}),
                     .d = Operand::tensor(DType::i32, {4, 5}), .alpha = 0.5};

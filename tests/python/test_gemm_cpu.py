@@ -194,3 +194,10 @@ def test_scaled_mm_rowwise_and_block_scales(bc):
         np.testing.assert_array_equal(got, want.astype(np.float32), err_msg=name)
     with pytest.raises(ValueError, match=r"scale_a of shape \[6, 2\] matches no scale mode"):
         bc.ops.scaled_mm(a, b, pow2((m, 2)), pow2(()), out_dtype="f32")
+    # use_fast_accum (torch's flag): the CPU reference accumulates in f64 either way; on a non-fp8
+    # GEMM the option is refused with its name.
+    sa, sb = cases["rowwise"]
+    np.testing.assert_array_equal(bc.ops.scaled_mm(a, b, sa, sb, out_dtype="f32", use_fast_accum=True),
+                                  bc.ops.scaled_mm(a, b, sa, sb, out_dtype="f32"))
+    with pytest.raises(bc.InvalidArgumentError, match="fp8_fast_accum"):
+        bc.ops.gemm(rng.random((3, 4)).astype(np.float32), rng.random((4, 2)).astype(np.float32), use_fast_accum=True)

@@ -148,6 +148,26 @@ def test_scaled_mm_fp8(bc, out_dtype):
     check(got, ref.double(), out_dtype, 128, "scaled_mm vs torch._scaled_mm")
 
 
+@pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device")
+def test_scaled_mm_fp8_fast_accum(bc):
+    """use_fast_accum=True on both sides: the tensor cores' fast accumulation, over a long K (4096,
+    where it differs most from f32 accumulation); against torch._scaled_mm with the same flag, and
+    against the f64 product within the fast mode's looser error."""
+    dev = "cuda"
+    m, n, k = 128, 256, 4096
+    a = rnd((m, k), torch.float32, dev, 28).to(torch.float8_e4m3fn)
+    w = rnd((n, k), torch.float32, dev, 29).to(torch.float8_e4m3fn)
+    one = torch.tensor(1.0, device=dev)
+    got = bc.ops.scaled_mm(a, w.t(), one, one, out_dtype=torch.float32, use_fast_accum=True)
+    ref = torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one, out_dtype=torch.float32, use_fast_accum=True)
+    want = a.double() @ w.double().t()
+    scale = max(1.0, want.abs().max().item())
+    for what, t in (("scaled_mm", got), ("torch._scaled_mm", ref)):
+        torch.testing.assert_close(t.double(), want, rtol=2**-7, atol=2**-9 * math.sqrt(k) * scale,
+                                   msg=lambda msg, w=what: f"{w}: {msg}")
+    torch.testing.assert_close(got, ref, rtol=2**-7, atol=2**-9 * math.sqrt(k) * scale)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("recipe", ["rowwise", "1x128 x 128x128"])
 def test_scaled_mm_rowwise_and_block_scales(bc, device, recipe):

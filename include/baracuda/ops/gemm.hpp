@@ -96,6 +96,10 @@ struct GemmDescriptor {
   std::optional<Operand> bias_grad;       // [M] (bias_grad_axis rows) or [N] (columns)
   GemmVectorAxis bias_grad_axis = GemmVectorAxis::rows;
   bool amax = false;                      // fp8 D: write max |y| before d_scale to args.amax
+  // fp8 inputs only: the tensor cores' fast accumulation (partial sums kept at lower precision
+  // between the periodic f32 promotions), as torch._scaled_mm(use_fast_accum=True): faster, less
+  // accurate over long K. Off by default.
+  bool fp8_fast_accum = false;
   // fp8 scales (see GemmScaleMode). a_scale / b_scale describe a non-tensor mode's scale tensor
   // (f32, the mode's shape, strides as stored); absent: packed row-major.
   GemmScaleMode a_scale_mode = GemmScaleMode::tensor;

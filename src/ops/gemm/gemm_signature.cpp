@@ -241,6 +241,9 @@ Result<GemmSignature> infer_signature(const GemmDescriptor& d) {
   }
   if (d.amax && !is_fp8(td))
     return invalid_argument(tag + "amax is an output of fp8 GEMMs with an fp8 D, got D " + dn(td));
+  if (d.fp8_fast_accum && !sig.fp8)
+    return invalid_argument(tag + "fp8_fast_accum is an option of fp8 GEMMs, got A " + dn(d.a.dtype) + " and B " +
+                            dn(d.b.dtype));
 
   sig.a = d.a;
   sig.b = d.b;
@@ -283,6 +286,7 @@ std::string GemmFamily::describe(const GemmDescriptor& d) {
   if (d.a_scale_mode != GemmScaleMode::tensor) s += ", a_scale " + std::string(gemm_scale_mode_name(d.a_scale_mode));
   if (d.b_scale_mode != GemmScaleMode::tensor) s += ", b_scale " + std::string(gemm_scale_mode_name(d.b_scale_mode));
   if (d.allow_tf32) s += ", allow_tf32";
+  if (d.fp8_fast_accum) s += ", fp8_fast_accum";
   return s + ")";
 }
 

@@ -57,6 +57,7 @@ struct LtConfig {
   cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
   bool has_bias = false, has_bias_grad = false, has_aux = false;
   bool fp8 = false, d_fp8 = false, amax = false;
+  bool fast_accum = false;  // fp8: CUBLASLT_MATMUL_DESC_FAST_ACCUM
   // fp8 scale modes of cuBLASLt's A and B (after the row-major swap).
   cublasLtMatmulMatrixScale_t lib_a_scale = CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
   cublasLtMatmulMatrixScale_t lib_b_scale = CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
@@ -112,6 +113,7 @@ Status init_matmul_desc(cublasLtMatmulDescOpaque_t* storage, const LtConfig& c, 
       BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, static_cast<int32_t>(c.lib_b_scale), "B_SCALE_MODE"));
     if (c.d_fp8) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, ptr.d_scale, "D_SCALE_POINTER"));
     if (c.amax) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_AMAX_D_POINTER, ptr.amax, "AMAX_D_POINTER"));
+    if (c.fast_accum) BARACUDA_TRY(set_desc(md, CUBLASLT_MATMUL_DESC_FAST_ACCUM, int8_t{1}, "FAST_ACCUM"));
   }
   return Status::ok();
 }
@@ -265,6 +267,7 @@ Status plan_config(const GemmDescriptor& d, const GemmSignature& sig, const Devi
   cfg.has_bias_grad = d.bias_grad.has_value();
   cfg.has_aux = p.has_aux;
   cfg.fp8 = sig.fp8;
+  cfg.fast_accum = sig.fp8 && d.fp8_fast_accum;
   if (sig.fp8) {
     // Each operand's layout first (the more specific reason), then whether cuBLASLt runs the pair.
     BARACUDA_ASSIGN_OR_RETURN(cublasLtMatmulMatrixScale_t a_mode,
@@ -405,7 +408,11 @@ class LtGemm final : public Executable<GemmFamily> {
     else if (d_.a.dtype == DType::f32)
       pg_.math = d_.allow_tf32 ? "tf32 tensor-core products (10-bit mantissa inputs), f32 accumulation"
                                : "IEEE f32 products and f32 accumulation (no tf32)";
-    else if (sig_.fp8) pg_.math = "fp8 tensor-core products, f32 accumulation (fast accumulation off), scales in f32";
+    else if (sig_.fp8)
+      pg_.math = d_.fp8_fast_accum
+                     ? "fp8 tensor-core products, fast accumulation (partial sums at lower precision between f32 "
+                       "promotions, as torch._scaled_mm(use_fast_accum=True)), scales in f32"
+                     : "fp8 tensor-core products, f32 accumulation (fast accumulation off), scales in f32";
     else pg_.math = "tensor-core products, f32 accumulation, one rounding to the output dtype";
     // cuBLAS: the same algorithm on the same architecture and SM count gives bitwise the same
     // results run after run; split-K reductions go through workspace/counters in a fixed order.
@@ -507,7 +514,7 @@ class LtGemm final : public Executable<GemmFamily> {
     std::string tuned;
     if (autotune_ && tactics_.size() > 1) tuned = autotune(align);
     sku_.tactic = tactic_name(tactics_[0]) + " (1 of " + std::to_string(tactics_.size()) + " ranked" +
-                  (tuned.empty() ? "" : "; " + tuned) + ")";
+                  (tuned.empty() ? "" : "; " + tuned) + ")" + (cfg_.fast_accum ? ", fp8 fast accumulation" : "");
     return Status::ok();
   }
 
