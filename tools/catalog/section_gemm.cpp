@@ -19,7 +19,8 @@ void write_gemm(std::ostream& o) {
     << "D = epilogue(alpha op(A) op(B) + beta C), any transposition through strides, strided-batched with\n"
     << "broadcast batch dims. Epilogue: bias along rows or columns, relu / gelu_erf / gelu_tanh / silu,\n"
     << "pre-activation output, bias gradient (linear backward), fp8 scales (per tensor, per row / column,\n"
-    << "per 1x128 or 128x128 block) and amax. Dtypes: A and B -> D\n"
+    << "per 1x128 or 128x128 block), amax, and fp8 fast accumulation (`fp8_fast_accum`, torch's\n"
+    << "`use_fast_accum`). Dtypes: A and B -> D\n"
     << "as the descriptor accepts them (implementations refuse what they cannot run, with the reason).\n\n"
     << "| op | dtypes | implementations | PyTorch | JAX |\n"
     << "|---|---|---|---|---|\n";

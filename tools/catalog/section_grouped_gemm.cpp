@@ -32,7 +32,8 @@ void write_grouped_gemm(std::ostream& o) {
     << "A [M_total, K], B [G, K, N] (any strides: W stored [G, N, K] is B transposed), D [M_total, N];\n"
     << "contraction (the weight gradient dW[g] = X_g^T dY_g): D[g] = alpha A[:, offsets[g]:offsets[g+1]] @\n"
     << "B[offsets[g]:offsets[g+1], :], A [M, K_total] (X^T), B [K_total, N], D [G, M, N], empty groups give\n"
-    << "zeros; its CUDA kernel is refused unless BARACUDA_GROUPED_SPLIT_K=1 (not yet run on a GPU).\n"
+    << "zeros. CUDA: CUTLASS sm_90a kernels for both splits (rows: 128x256 tiles with 1x2 clusters for\n"
+    << "bf16/f16 with B [G, N, K], else 128x128 with 2x1; BARACUDA_GROUPED_TILING picks another).\n"
     << "Dtypes: those of A, B and D (one dtype for all three); offsets: group_offsets' dtypes.\n\n"
     << "| op | dtypes | offsets | direction | implementations | PyTorch | JAX |\n"
     << "|---|---|---|---|---|---|---|\n";
