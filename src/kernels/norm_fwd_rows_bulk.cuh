@@ -8,7 +8,7 @@
 // stages filled by one bulk copy each (docs/perf/loss.md); a norm backward ring of per-row 2-8 KB
 // copies and per-row block barriers was slower (docs/perf/rows.md). So here:
 //   - a stage is kNfBulkRows consecutive rows (one 16 KB copy at 1024 bf16 when the rows are
-//     dense; one copy per row when they are padded), kNfBulkStages-ish stages per block;
+//     dense; one copy per row when they are padded), about 64 KB of stages per block;
 //   - warp w of the block owns row w of every stage: its reductions are warp shuffles, so no
 //     block barrier anywhere in the loop; a warp releases the stage (an mbarrier arrival) when
 //     its row is written, and thread 0 refills the stage of the item before the current one;

@@ -441,38 +441,33 @@ TEST_F(GpuNorm, BackwardRowsEngineEdges) {
 // BARACUDA_NORM_ROW_PREFETCH=0 (the A/B baseline): the rows kernels load each row only when its
 // turn comes. A few shapes with many rows per block, forward and backward with dweight/dbias.
 TEST_F(GpuNorm, RowsEngineWithoutRowPrefetch) {
-  ASSERT_EQ(setenv("BARACUDA_NORM_ROW_PREFETCH", "0", 1), 0);
   int cases = 0;
+  // One case against the reference; the tactic must name `prefetch` (or not name "prefetched").
+  const auto run = [&](NormOp op, DType t, int64_t cols, Direction dir, const char* prefetch) {
+    NormDescriptor d = row_desc(op, t, 1500, cols, dir);
+    d.weight = true;
+    d.bias = op == NormOp::layer_norm;
+    d.param_grads = dir == Direction::backward;
+    auto plan = NormPlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    const std::string& tactic = plan->sku().tactic;
+    if (prefetch) EXPECT_NE(tactic.find(prefetch), std::string::npos) << tactic;
+    else EXPECT_EQ(tactic.find("prefetched"), std::string::npos) << tactic;
+    const std::string m = check(d, 7000 + static_cast<uint64_t>(++cases));
+    EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << tactic << "]: " << m;
+  };
+  ASSERT_EQ(setenv("BARACUDA_NORM_ROW_PREFETCH", "0", 1), 0);
   for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm, NormOp::add_rms_norm})
     for (DType t : {DType::f32, DType::bf16})
       for (Direction dir : {Direction::forward, Direction::backward}) {
         if (dir == Direction::backward && op == NormOp::add_rms_norm) continue;
-        for (int64_t cols : {int64_t{1024}, int64_t{4096}}) {
-          NormDescriptor d = row_desc(op, t, 1500, cols, dir);
-          d.weight = true;
-          d.bias = op == NormOp::layer_norm;
-          d.param_grads = dir == Direction::backward;
-          auto plan = NormPlan::select(gpu_, d);
-          ASSERT_TRUE(plan) << plan.status().to_string();
-          EXPECT_EQ(plan->sku().tactic.find("next row prefetched"), std::string::npos) << plan->sku().tactic;
-          const std::string m = check(d, 7000 + static_cast<uint64_t>(++cases));
-          EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << plan->sku().tactic << "]: " << m;
-        }
+        for (int64_t cols : {int64_t{1024}, int64_t{4096}}) run(op, t, cols, dir, nullptr);
       }
   // BARACUDA_NORM_ROW_PREFETCH=2 (opt-in): the row two ahead of the group, the same answers.
   ASSERT_EQ(setenv("BARACUDA_NORM_ROW_PREFETCH", "2", 1), 0);
   for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (Direction dir : {Direction::forward, Direction::backward}) {
-      NormDescriptor d = row_desc(op, DType::bf16, 1500, 4096, dir);
-      d.weight = true;
-      d.bias = op == NormOp::layer_norm;
-      d.param_grads = dir == Direction::backward;
-      auto plan = NormPlan::select(gpu_, d);
-      ASSERT_TRUE(plan) << plan.status().to_string();
-      EXPECT_NE(plan->sku().tactic.find("the row two ahead prefetched"), std::string::npos) << plan->sku().tactic;
-      const std::string m = check(d, 7100 + static_cast<uint64_t>(++cases));
-      EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << plan->sku().tactic << "]: " << m;
-    }
+    for (Direction dir : {Direction::forward, Direction::backward})
+      run(op, DType::bf16, 4096, dir, "the row two ahead prefetched");
   ASSERT_EQ(unsetenv("BARACUDA_NORM_ROW_PREFETCH"), 0);
   // And the default names the prefetch.
   NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 1500, 4096, Direction::forward);
