@@ -252,8 +252,9 @@ def write_markdown(result, path):
     copy = result["copy_gb_per_s"]
     lines = [f"# {result['gpu']} results ({result['date']}, commit {result.get('commit')})", "",
              f"Copy bandwidth measured in the same run: {copy:.1f} GB/s. torch {result.get('torch')}.", "",
-             "| case | impl | ms | GB/s | % of copy | torch ms | torch GB/s | speedup |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "Each row names the commit that measured it (rows of drivers a later run did not time are kept).", "",
+             "| case | impl | ms | GB/s | % of copy | torch ms | torch GB/s | speedup | commit |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     gemm = [r for r in result["records"] if tflops_of(r)]
     for r in result["records"]:
         if tflops_of(r):
@@ -261,12 +262,13 @@ def write_markdown(result, path):
         t = r["torch_ms"]
         tg = r["gb_per_s"] * r["ms"] / t if t else None
         lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.4f} | {r['gb_per_s']:.1f} | {100 * r['fraction_of_roofline']:.1f}% | "
-                     f"{t if t is not None else '-'} | {f'{tg:.1f}' if tg else '-'} | {r['speedup_vs_torch'] or '-'} |")
+                     f"{t if t is not None else '-'} | {f'{tg:.1f}' if tg else '-'} | {r['speedup_vs_torch'] or '-'} | "
+                     f"{r.get('commit') or result.get('commit') or '-'} |")
     if gemm:
         lines += ["", "GEMM: TFLOP/s = 2 M N K (x batch) / time; peak = the H200's dense tensor-core peak for the dtype "
                   "(f32: the non-tensor-core FMA peak).", "",
-                  "| GEMM case | impl | ms | TFLOP/s | % of peak | GB/s | torch ms | torch TFLOP/s | speedup |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| GEMM case | impl | ms | TFLOP/s | % of peak | GB/s | torch ms | torch TFLOP/s | speedup | commit |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in gemm:
             tf, t = tflops_of(r), r.get("torch_ms")
             dt = "tf32" if "tf32" in r["case"] else r.get("dtype", "")
@@ -275,7 +277,7 @@ def write_markdown(result, path):
             torch_tf = f"{tf * r['ms'] / t:.1f}" if t else "-"
             lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.4f} | {tf:.1f} | {of_peak} | "
                          f"{r['gb_per_s']:.1f} | {t if t is not None else '-'} | {torch_tf} | "
-                         f"{r.get('speedup_vs_torch') or '-'} |")
+                         f"{r.get('speedup_vs_torch') or '-'} | {r.get('commit') or result.get('commit') or '-'} |")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -181,9 +181,8 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     // Only where a block is one row group with one vector per thread (kBwdRowPrefetch): on the H200
     // that gained 5-6% (dweight/dbias at 32768x4096), while rows of 2 and 4 vectors per thread, or
     // blocks of several groups (whose other groups stream during a group's barrier), lost 1-18%.
-    // (p.prefetch_distance rows of the group ahead: 2 keeps each prefetch in flight across two rows.)
-    const int64_t ahead = static_cast<int64_t>(gridDim.x) * kGroups * p.prefetch_distance;
-    if (kBwdRowPrefetch<ITEMS, kGroups> && p.row_prefetch && row + ahead < p.rows) {
+    if (kBwdRowPrefetch<ITEMS, kGroups> && p.row_prefetch && row + static_cast<int64_t>(gridDim.x) * kGroups < p.rows) {
+      const int64_t ahead = static_cast<int64_t>(gridDim.x) * kGroups;
 #pragma unroll
       for (int i = 0; i < ITEMS; ++i) {
         const int col = (i * WT + pos.t) * VEC;

@@ -112,11 +112,10 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       // registers). On the H200 it gained 2-13% without a residual and lost 3-5% with one (two
       // input rows in flight already), so the residual ops do not prefetch.
       if constexpr (!RES) {
-        const int64_t ahead = step * p.prefetch_distance;  // rows of the group ahead: 1 or 2
-        if (p.row_prefetch && row + ahead < p.rows) {
+        if (p.row_prefetch && row + step < p.rows) {
 #pragma unroll
           for (int i = 0; i < ITEMS; ++i)  // a warp's 32 prefetches coalesce into its lines, as its loads do
-            if (i * kSpan < left) kernels::prefetch_l2(xt + ahead * p.x_stride + i * kSpan);
+            if (i * kSpan < left) kernels::prefetch_l2(xt + step * p.x_stride + i * kSpan);
         }
       }
     }

@@ -21,11 +21,6 @@ struct FwdParams {
   // Rows engine: load the next row while this one is reduced (BARACUDA_NORM_ROW_PREFETCH=0 turns
   // it off: A/B).
   bool row_prefetch = true;
-  // How many of the group's rows ahead the prefetch reaches (1: the next row; 2: the one after it,
-  // each prefetch then in flight across two rows' work). BARACUDA_NORM_ROW_PREFETCH=2 sets 2.
-  int prefetch_distance = 1;
-  // Short rows through TMA bulk copies (kernels/norm_fwd_rows_bulk.cuh): stages of the ring.
-  int bulk_stages = 0;
 };
 
 struct BwdParams {
@@ -46,9 +41,6 @@ struct BwdParams {
   // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
   // turns it off: A/B).
   bool row_prefetch = true;
-  // How many of the group's rows ahead the prefetch reaches (1: the next row; 2: the one after it,
-  // each prefetch then in flight across two rows' work). BARACUDA_NORM_ROW_PREFETCH=2 sets 2.
-  int prefetch_distance = 1;
 };
 
 }  // namespace baracuda::norm::cuda

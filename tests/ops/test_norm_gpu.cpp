@@ -441,89 +441,30 @@ TEST_F(GpuNorm, BackwardRowsEngineEdges) {
 // BARACUDA_NORM_ROW_PREFETCH=0 (the A/B baseline): the rows kernels load each row only when its
 // turn comes. A few shapes with many rows per block, forward and backward with dweight/dbias.
 TEST_F(GpuNorm, RowsEngineWithoutRowPrefetch) {
-  int cases = 0;
-  // One case against the reference; the tactic must name `prefetch` (or not name "prefetched").
-  const auto run = [&](NormOp op, DType t, int64_t cols, Direction dir, const char* prefetch) {
-    NormDescriptor d = row_desc(op, t, 1500, cols, dir);
-    d.weight = true;
-    d.bias = op == NormOp::layer_norm;
-    d.param_grads = dir == Direction::backward;
-    auto plan = NormPlan::select(gpu_, d);
-    ASSERT_TRUE(plan) << plan.status().to_string();
-    const std::string& tactic = plan->sku().tactic;
-    if (prefetch) EXPECT_NE(tactic.find(prefetch), std::string::npos) << tactic;
-    else EXPECT_EQ(tactic.find("prefetched"), std::string::npos) << tactic;
-    const std::string m = check(d, 7000 + static_cast<uint64_t>(++cases));
-    EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << tactic << "]: " << m;
-  };
   ASSERT_EQ(setenv("BARACUDA_NORM_ROW_PREFETCH", "0", 1), 0);
+  int cases = 0;
   for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm, NormOp::add_rms_norm})
     for (DType t : {DType::f32, DType::bf16})
       for (Direction dir : {Direction::forward, Direction::backward}) {
         if (dir == Direction::backward && op == NormOp::add_rms_norm) continue;
-        for (int64_t cols : {int64_t{1024}, int64_t{4096}}) run(op, t, cols, dir, nullptr);
+        for (int64_t cols : {int64_t{1024}, int64_t{4096}}) {
+          NormDescriptor d = row_desc(op, t, 1500, cols, dir);
+          d.weight = true;
+          d.bias = op == NormOp::layer_norm;
+          d.param_grads = dir == Direction::backward;
+          auto plan = NormPlan::select(gpu_, d);
+          ASSERT_TRUE(plan) << plan.status().to_string();
+          EXPECT_EQ(plan->sku().tactic.find("next row prefetched"), std::string::npos) << plan->sku().tactic;
+          const std::string m = check(d, 7000 + static_cast<uint64_t>(++cases));
+          EXPECT_TRUE(m.empty()) << NormFamily::describe(d) << " [" << plan->sku().tactic << "]: " << m;
+        }
       }
-  // BARACUDA_NORM_ROW_PREFETCH=2 (opt-in): the row two ahead of the group, the same answers.
-  ASSERT_EQ(setenv("BARACUDA_NORM_ROW_PREFETCH", "2", 1), 0);
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (Direction dir : {Direction::forward, Direction::backward})
-      run(op, DType::bf16, 4096, dir, "the row two ahead prefetched");
   ASSERT_EQ(unsetenv("BARACUDA_NORM_ROW_PREFETCH"), 0);
   // And the default names the prefetch.
   NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 1500, 4096, Direction::forward);
   auto plan = NormPlan::select(gpu_, d);
   ASSERT_TRUE(plan) << plan.status().to_string();
   EXPECT_NE(plan->sku().tactic.find("next row prefetched"), std::string::npos) << plan->sku().tactic;
-}
-
-// The forward's TMA bulk-copy kernel (BARACUDA_NORM_FWD_BULK=1, opt-in; sm_90): rows of at most 4
-// KB without a residual, a warp per row, stages of 8 rows. Row counts leave a partial last group
-// and give each block several groups (1024 columns: ~3 per block of the 132-SM grid); every
-// parameter form; with and without mean/rstd; padded rows (one copy per row). Wider rows and the
-// residual ops keep the other kernels.
-TEST_F(GpuNorm, ForwardBulkCopyRows) {
-  ASSERT_EQ(setenv("BARACUDA_NORM_FWD_BULK", "1", 1), 0);
-  int sms = 0;
-  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
-  struct Width {
-    int64_t cols, rows;
-  };
-  const Width widths[] = {{8, 1003}, {264, 2001}, {1000, 700}, {1024, 8 * 3 * 3 * sms + 5}, {2048, 301}, {4096, 40}};
-  int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm, NormOp::add_rms_norm})
-    for (DType t : {DType::f32, DType::f16, DType::bf16})
-      for (const Width& wd : widths)
-        for (int affine = 0; affine < 4; ++affine) {  // none, x's dtype, f32, weight only (x's dtype)
-          if (affine == 2 && t == DType::f32) continue;
-          if (op == NormOp::add_rms_norm && (affine != 1 || wd.cols != 1024)) continue;
-          NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::forward);
-          d.weight = affine > 0;
-          d.bias = op == NormOp::layer_norm && (affine == 1 || affine == 2);
-          if (affine == 2) d.param_dtype = DType::f32;
-          d.save_stats = (cases % 3) != 2;
-          const bool padded = affine == 3;
-          if (padded) d.input.strides = bt::padded_strides({wd.rows, wd.cols}, 8);
-          ++cases;
-          auto plan = NormPlan::select(gpu_, d);
-          if (!plan) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
-            continue;
-          }
-          const bool bulk = op != NormOp::add_rms_norm && wd.cols * static_cast<int64_t>(dtype_size(t)) <= 4096;
-          const std::string& tactic = plan->sku().tactic;
-          if ((tactic.find("TMA bulk copies") != std::string::npos) != bulk) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
-          }
-          const std::string m = check(d, 9500 + static_cast<uint64_t>(cases));
-          if (!m.empty()) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << (padded ? " padded" : "") << " [" << tactic << "]: " << m;
-          }
-        }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_BULK"), 0);
 }
 
 TEST_F(GpuNorm, ForwardRowsEngine) {

@@ -568,51 +568,6 @@ TEST_F(GpuSoftmax, StagedBackwardSwitchOffAndBitwise) {
 
 // 4096: the rows engine; 32768: the staged engine, whose launch sets its shared-memory attribute
 // and queries its occupancy on the host while the stream is being captured.
-// The forward's TMA bulk-copy kernel (BARACUDA_SOFTMAX_FWD_BULK=1, opt-in; sm_90): rows of at
-// most 4 KB, a warp per row, stages of 8 rows. Row counts leave a partial last group and give each
-// block of the persistent grid several groups; both ops, every dtype pair it takes (bf16 -> f32
-// too), temperature, padded rows (one copy per row), and the special-value rows (NaN, +inf, all
-// -inf, one -inf, uniform). Wider rows keep the other engines; the tactic says which ran.
-TEST_F(GpuSoftmax, ForwardBulkCopyRows) {
-  ScopedEnv env("BARACUDA_SOFTMAX_FWD_BULK", "1");
-  const int64_t many = 8 * 3 * 3 * int64_t{sm_count()} + 5;
-  uint64_t seed = 7000;
-  struct Case {
-    DType t;
-    std::optional<DType> out;
-  };
-  const Case cases[] = {{DType::f32, std::nullopt}, {DType::f16, std::nullopt}, {DType::bf16, std::nullopt},
-                        {DType::bf16, DType::f32}};
-  for (SoftmaxOp op : kOps)
-    for (const Case& c : cases)
-      for (int64_t w : {8, 264, 1000, 1024, 2048}) {
-        const bool bulk = w * static_cast<int64_t>(dtype_size(c.t)) <= 4096;
-        for (int64_t rows : {int64_t{37}, w == 1024 ? many : int64_t{301}}) {
-          const bool padded = rows == 37 && w == 1000;
-          const std::vector<int64_t> shape{rows, w};
-          HostTensor x = padded ? random_tensor(c.t, shape, ++seed, {w + 8, 1}) : random_tensor(c.t, shape, ++seed);
-          if (rows == 37) {
-            x.set(0 * w + w / 2, kNaN);                                  // row 0: NaN -> NaN row
-            x.set(1 * w + w - 1, kInf);                                  // row 1: +inf -> NaN row
-            for (int64_t k = 0; k < w; ++k) x.set(2 * w + k, -kInf);     // row 2: all -inf -> NaN row
-            x.set(3 * w, -kInf);                                         // row 3: one -inf
-            for (int64_t k = 0; k < w; ++k) x.set(4 * w + k, 1.5);       // row 4: uniform
-          }
-          SoftmaxDescriptor d;
-          d.op = op;
-          d.dim = -1;
-          d.output_dtype = c.out;
-          if (seed % 3 == 0) d.temperature = 0.7;
-          d.input = x.operand();
-          const std::string name = tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : "") + (padded ? " padded" : "") +
-                                   (d.temperature != 1.0 ? " temperature" : "");
-          const std::string tactic = tactic_of(d);
-          EXPECT_EQ(tactic.find("softmax_rows_fwd_bulk_kernel") != std::string::npos, bulk) << name << ": " << tactic;
-          check(Problem{name, d, {x}});
-        }
-      }
-}
-
 TEST_F(GpuSoftmax, GraphCapture) {
   for (int64_t w : {4096, 32768}) {
     SCOPED_TRACE(w);

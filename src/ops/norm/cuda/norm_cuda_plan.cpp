@@ -89,12 +89,10 @@ FwdEngine fwd_engine_from_env() {
 
 // The register-resident rows kernels (forward, and the backward at <= 2 vectors per thread) load
 // each next row while the current one is reduced; BARACUDA_NORM_ROW_PREFETCH=0, read when the plan
-// is made, loads every row only when its turn comes (A/B); =2 prefetches the row two ahead
-// instead (opt-in, not yet measured: more bytes in flight without registers).
+// is made, loads every row only when its turn comes (A/B).
 bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_NORM_ROW_PREFETCH");
 }
-int prefetch_distance_from_env() { return env_is("BARACUDA_NORM_ROW_PREFETCH", "2") ? 2 : 1; }
 
 // dweight without dbias on rows wider than 8192 columns: per-column sums in shared memory in the
 // dx kernel instead of the column pass that reads x and dy again (H200, 151c784: rms_norm
@@ -104,37 +102,23 @@ bool smem_dw_from_env() {
   return env_switch_on("BARACUDA_NORM_BWD_SMEM_DW");
 }
 
-// layer_norm / rms_norm forward on rows of at most 4 KB without a residual: a warp per row, the
-// rows streamed by TMA bulk copies (sm_90; kernels/norm_fwd_rows_bulk.cuh). Written without a
-// GPU: opt-in (BARACUDA_NORM_FWD_BULK=1, read when the plan is made) until the H200 has run it.
-bool fwd_bulk_from_env() { return env_is("BARACUDA_NORM_FWD_BULK", "1"); }
-
-// What the rows kernels prefetch into L2 (0: nothing; 1: the next row; 2: the row after it).
-std::string prefetch_phrase(int distance) {
-  return distance == 2 ? "the row two ahead prefetched into L2" : "next row prefetched into L2";
-}
-
-std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int prefetch) {
+std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: ";
-  if (c.bulk_stages > 0)
-    return t + "a warp per row, rows streamed by TMA bulk copies through " + std::to_string(c.bulk_stages) +
-           " shared-memory stages of 8 rows (" + std::to_string(c.smem / 1024) + " KB), " + std::to_string(c.grid) +
-           " persistent blocks of " + std::to_string(c.threads) + "; legacy kernels for unaligned pointers";
   if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
          "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
   else
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
-         " x 16-byte vectors per thread held as f32" + (prefetch ? ", " + prefetch_phrase(prefetch) : "");
+         " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "");
   return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
          "; legacy kernels for unaligned pointers";
 }
 
-std::string fast_tactic(const norm::cuda::BwdFastConfig& c, int prefetch) {
+std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   std::string t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
                   " x 16-byte vectors of x and dy per thread held as loaded, " +
-                  (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? prefetch_phrase(prefetch) + ", " : "") +
+                  (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
                   std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
   if (c.smem_dw) t += ", per-block dweight partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
@@ -163,9 +147,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     if (d_.direction == Direction::forward && fwd_engine != FwdEngine::legacy) {
       const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
-                                         sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
-                                         device.sm >= 90 && fwd_bulk_from_env());
-      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_ && !residual ? prefetch_distance_ : 0);
+                                         sm_count_, device.ordinal, fwd_engine == FwdEngine::rows);
+      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_ && !residual);
     }
     if (d_.direction == Direction::backward) {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
@@ -180,7 +163,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       chunks_ = fast_.group_warps && fast_.params
                     ? fast_.partial_rows()
                     : norm::cuda::bwd_row_chunks(d_.input.dtype, sig_.outer, sig_.channels, sm_count_);
-      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_, row_prefetch_ ? prefetch_distance_ : 0);
+      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_, row_prefetch_);
       const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
       workspace_ = (want_dw_ ? one : 0) + (want_db_ ? one : 0);
     }
@@ -227,7 +210,6 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       p.eps = sig_.eps;
       p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
       p.row_prefetch = row_prefetch_;
-      p.prefetch_distance = prefetch_distance_;
       if (fwd_.group_warps && vec_ok) return norm::cuda::launch_fwd_fast(d_.input.dtype, sig_.param_dtype, fwd_, p, st);
       return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st);
     }
@@ -254,7 +236,6 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.cols = sig_.channels;
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     p.row_prefetch = row_prefetch_;
-    p.prefetch_distance = prefetch_distance_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -272,7 +253,6 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   Device device_;
   int sm_count_;
   bool row_prefetch_ = row_prefetch_from_env();
-  int prefetch_distance_ = prefetch_distance_from_env();
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;

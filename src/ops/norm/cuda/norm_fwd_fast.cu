@@ -3,7 +3,6 @@
 // time), and the launch.
 #include <algorithm>
 
-#include "kernels/norm_fwd_rows_bulk.cuh"  // kNfBulkRows, kNfBulkMaxStages, kNfBulkMaxRowBytes
 #include "kernels/norm_fwd_rows_fast.cuh"  // nf_staged_smem_bytes
 #include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"  // check_launch
@@ -20,10 +19,6 @@ FwdFastKernel kernel_for(DType t, DType w, int gw, int items, bool residual, int
   }
 }
 
-// About this many bytes of stages per block for the bulk kernel: 4 stages of 8 rows at 1024
-// 16-bit elements, up to 3 blocks per SM.
-constexpr int64_t kBulkRingBytes = 64 * 1024;
-
 int staged_smem(int stages) {
   return stages == 3 ? nf_staged_smem_bytes<3>() : nf_staged_smem_bytes<2>();
 }
@@ -31,35 +26,12 @@ int staged_smem(int stages) {
 }  // namespace
 
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool bulk) {
+                              bool allow_staged) {
   FwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
   const int vec = 16 / static_cast<int>(dtype_size(t));
   if (cols <= 0 || cols % vec != 0 || rows < 0 || sm_count <= 0) return c;
-  const int64_t row_bytes = cols * static_cast<int64_t>(dtype_size(t));
-  if (bulk && !residual && row_bytes <= kNfBulkMaxRowBytes) {
-    const FwdFastKernel k = fwd_bulk_kernel(t, w);
-    const int64_t stage_bytes = row_bytes * kNfBulkRows;
-    c.bulk_stages = static_cast<int>(std::clamp<int64_t>(kBulkRingBytes / stage_bytes, 2, kNfBulkMaxStages));
-    c.smem = static_cast<int>(c.bulk_stages * stage_bytes);
-    c.group_warps = 1;
-    c.items = 0;
-    c.threads = kNfBulkThreads;
-    int per_sm = 0;
-    if (k != nullptr &&
-        (c.smem <= 48 * 1024 ||
-         cudaFuncSetAttribute(reinterpret_cast<const void*>(k), cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem) ==
-             cudaSuccess) &&
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem) == cudaSuccess && per_sm > 0) {
-      c.blocks_per_sm = per_sm;
-      const int64_t groups = (rows + kNfBulkRows - 1) / kNfBulkRows;
-      c.grid = std::min(groups, static_cast<int64_t>(sm_count) * per_sm);
-      return c;
-    }
-    (void)cudaGetLastError();
-    c = FwdFastConfig{};  // no room: the register kernels below
-  }
   const int max_items = dtype_size(t) == 2 ? kFwdMaxItems16 : kFwdMaxItems32;
   const int64_t per_warp = static_cast<int64_t>(32) * vec * max_items;
   int gw = 1;
@@ -107,21 +79,6 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
 }
 
 Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams& p, cudaStream_t stream) {
-  if (c.bulk_stages > 0) {
-    const FwdFastKernel k = fwd_bulk_kernel(t, w);
-    if (k == nullptr || p.residual != nullptr)
-      return internal_error("[norm] forward rows engine: no bulk-copy kernel for this configuration");
-    if (p.rows == 0) return Status::ok();
-    if (c.smem > 48 * 1024 &&  // per launch: the plan may run on another thread's context (see below)
-        cudaFuncSetAttribute(reinterpret_cast<const void*>(k), cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem) !=
-            cudaSuccess)
-      return check_launch("norm_fwd_rows_bulk_kernel (shared memory attribute)");
-    FwdParams q = p;
-    q.bulk_stages = c.bulk_stages;
-    const int64_t grid = std::min(c.grid, (p.rows + kNfBulkRows - 1) / kNfBulkRows);
-    k<<<static_cast<unsigned>(grid), c.threads, c.smem, stream>>>(q);
-    return check_launch("norm_fwd_rows_bulk_kernel");
-  }
   const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages);
   if (k == nullptr || c.residual != (p.residual != nullptr))
     return internal_error("[norm] forward rows engine: no kernel for this configuration");

@@ -21,9 +21,6 @@ struct FwdFastConfig {
   int blocks_per_sm = 0;
   int64_t grid = 0;     // persistent blocks
   bool residual = false;
-  // > 0: short rows (<= 4 KB) streamed by TMA bulk copies through this many stages of
-  // kNfBulkRows rows, a warp per row (norm_fwd_rows_bulk_kernel; smem holds the ring).
-  int bulk_stages = 0;
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -31,9 +28,8 @@ struct FwdFastConfig {
 // group_warps == 0 when it does not apply (other dtypes, cols == 0, rows wider than 16384 16-bit /
 // 8192 f32 elements, except 16-bit rows up to 32768 without a residual with `allow_staged` and
 // enough opt-in shared memory on `device`). Queries the kernel's occupancy on the current device.
-// bulk (sm_90 only): rows of at most 4 KB without a residual take the TMA bulk-copy kernel.
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool bulk = false);
+                              bool allow_staged);
 
 // Needs 16-byte aligned x, residual, y, sum, weight, bias and row strides that are multiples of the
 // vector; p.residual set iff c.residual.
@@ -45,9 +41,6 @@ using FwdFastKernel = void (*)(const FwdParams);
 FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages);
 FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages);
 FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages);
-// The TMA bulk-copy kernel for x dtype t and parameter dtype w (norm_fwd_bulk.cu); null when
-// not instantiated.
-FwdFastKernel fwd_bulk_kernel(DType t, DType w);
 
 // Limits shared by the host choice and the kernel tables.
 constexpr int kFwdMaxItems16 = 2;   // 16-bit x: 16 values per thread

@@ -64,15 +64,6 @@ bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_SOFTMAX_ROW_PREFETCH");
 }
 
-// Must equal kSmBulkThreads and kSmBulkMaxRowBytes in kernels/softmax_rows_bulk.cuh.
-constexpr int kBulkThreads = 256;
-constexpr int64_t kBulkMaxRowBytes = 4096;
-
-// softmax / log_softmax forward on rows of at most 4 KB through TMA bulk copies, a warp per row
-// (sm_90; kernels/softmax_rows_bulk.cuh). Written without a GPU: opt-in
-// (BARACUDA_SOFTMAX_FWD_BULK=1, read when the plan is made) until the H200 has run it.
-bool fwd_bulk_from_env() { return env_is("BARACUDA_SOFTMAX_FWD_BULK", "1"); }
-
 // Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
 constexpr int64_t kStagedSmemLimit = 200 * 1024;
 
@@ -241,14 +232,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     c.group_warps = gw;
     c.items = items;
     c.sm_count = sm_count_;
-    const int64_t row_bytes = p.n * static_cast<int64_t>(dtype_size(pr.load));
-    if (!bwd && fwd_bulk_ && p.outer_rank <= 1 && p.n % V == 0 && row_bytes <= kBulkMaxRowBytes) {
-      // About 64 KB of stages per block: 4 stages of 8 rows at 1024 16-bit elements.
-      c.engine = cuda::Engine::rows_bulk;
-      c.threads = kBulkThreads;
-      c.bulk_stages = static_cast<int>(std::clamp<int64_t>(64 * 1024 / (8 * row_bytes), 2, 8));
-      return true;
-    }
     if (policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c)) {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
@@ -312,10 +295,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
         if (!bwd && p.row_prefetch && p.outer_rank <= 1) t += ", next row prefetched into L2";
         return t;
       }
-      case cuda::Engine::rows_bulk:
-        return "bulk-copy forward kernel softmax_rows_fwd_bulk_kernel (a warp per row; " +
-               std::to_string(c.bulk_stages) + " shared-memory stages of 8 rows filled by TMA bulk copies; "
-               "persistent blocks)";
       case cuda::Engine::warp: return "warp engine";
       case cuda::Engine::block: return "block engine";
       case cuda::Engine::online: return "online engine";
@@ -332,7 +311,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   EnginePolicy policy_;
   bool bwd_staged_;
   bool row_prefetch_ = row_prefetch_from_env();
-  bool fwd_bulk_ = device_.sm >= 90 && fwd_bulk_from_env();
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

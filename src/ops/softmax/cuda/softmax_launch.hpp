@@ -14,9 +14,6 @@
 //   rows_staged  the rows engines for long rows (16-32 warps per row): one group per block, the
 //            block's next row streamed into shared memory (cp.async) while the current one is
 //            computed; the forward double-buffers x, the backward holds one stage of dy and y
-//   rows_bulk  (forward, sm_90, rows of at most 4 KB, one merged outer dim) a warp per row, the
-//            rows streamed by TMA bulk copies through shared-memory stages of 8 rows
-//            (kernels/softmax_rows_bulk.cuh); opt-in (BARACUDA_SOFTMAX_FWD_BULK=1)
 // `vec` is the number of elements per load: 16 bytes of the loaded dtype when every row start is
 // 16-byte aligned, else 1.
 #include <cuda_runtime_api.h>
@@ -55,11 +52,9 @@ struct KernelParams {
   double scale = 1.0;     // 1 / temperature
   // Forward rows engine: prefetch each next row into L2 (BARACUDA_SOFTMAX_ROW_PREFETCH=0: off, A/B).
   bool row_prefetch = true;
-  // rows_bulk: the stages of its ring (set by the launch from the LaunchConfig).
-  int bulk_stages = 0;
 };
 
-enum class Engine : int { warp, block, online, column, rows, rows_staged, rows_bulk };
+enum class Engine : int { warp, block, online, column, rows, rows_staged };
 
 struct LaunchConfig {
   Engine engine = Engine::column;
@@ -68,8 +63,7 @@ struct LaunchConfig {
   int threads = 0;  // block size
   int64_t grid = 0;
   int group_warps = 1;  // rows engines: warps per row
-  int sm_count = 1;     // rows_staged, rows_bulk: the grid is sized from the kernel's occupancy at launch
-  int bulk_stages = 0;  // rows_bulk: stages of kSmBulkRows rows
+  int sm_count = 1;     // rows_staged: the grid is sized from the kernel's occupancy at launch
 };
 
 // Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)

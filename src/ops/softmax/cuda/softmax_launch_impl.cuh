@@ -6,7 +6,6 @@
 #include <type_traits>
 
 #include "kernels/softmax_engines.cuh"
-#include "kernels/softmax_rows_bulk.cuh"
 #include "kernels/softmax_rows_fast.cuh"
 
 namespace baracuda::sm::cuda {
@@ -71,29 +70,6 @@ Status launch_staged(Kernel* kernel, int threads, int smem, bool bwd, const Kern
   const int64_t grid = std::min<int64_t>(p.rows, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count);
   kernel<<<static_cast<unsigned>(grid), threads, smem, stream>>>(p);
   return check_softmax_launch("rows_staged", bwd);
-}
-
-// The bulk-copy forward (softmax_rows_fwd_bulk_kernel): its ring of c.bulk_stages stages of
-// kSmBulkRows rows, exactly the resident blocks (persistent over row groups).
-template <class Tl, class Ts, bool kLog>
-Status launch_rows_bulk(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
-  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
-  if (c.vec != V || c.bulk_stages < 1 || c.bulk_stages > kSmBulkMaxStages || p.outer_rank > 1 ||
-      p.n * static_cast<int64_t>(sizeof(Tl)) > kSmBulkMaxRowBytes)
-    return internal_error("[softmax] rows_bulk: a geometry the bulk-copy kernel does not take");
-  const auto kernel = softmax_rows_fwd_bulk_kernel<Tl, Ts, V, kLog>;
-  const int smem = static_cast<int>(c.bulk_stages * kSmBulkRows * p.n * static_cast<int64_t>(sizeof(Tl)));
-  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) != cudaSuccess)
-    return check_softmax_launch("rows_bulk (shared memory attribute)", false);
-  int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSmBulkThreads, smem) != cudaSuccess)
-    return check_softmax_launch("rows_bulk (occupancy query)", false);
-  const int64_t groups = (p.rows + kSmBulkRows - 1) / kSmBulkRows;
-  const int64_t grid = std::min<int64_t>(groups, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count);
-  KernelParams q = p;
-  q.bulk_stages = c.bulk_stages;
-  kernel<<<static_cast<unsigned>(grid), kSmBulkThreads, smem, stream>>>(q);
-  return check_softmax_launch("rows_bulk", false);
 }
 
 // Dynamic shared memory of the staged kernel for this geometry: the forward's two stages of x, the
@@ -186,12 +162,6 @@ Status launch_pair(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
         return p.log ? launch_rows<Tl, Ts, kBwd, true>(p, c, stream) : launch_rows<Tl, Ts, kBwd, false>(p, c, stream);
       }
       return internal_error("[softmax] the rows engines compute in f32 only");
-    case Engine::rows_bulk:
-      if constexpr (std::is_same_v<A, float> && !kBwd) {
-        if (p.mask_kind != MaskKind::none) return internal_error("[softmax] the rows engines take no mask");
-        return p.log ? launch_rows_bulk<Tl, Ts, true>(p, c, stream) : launch_rows_bulk<Tl, Ts, false>(p, c, stream);
-      }
-      return internal_error("[softmax] rows_bulk: forward, f32 math only");
   }
   return internal_error("[softmax] unknown engine");
 }
