@@ -14,12 +14,14 @@
 //   - int32 column math; row bases are row * stride (no 64-bit division); at most 64 registers
 //     (__launch_bounds__ min blocks), which is what keeps enough bytes in flight per SM;
 //   - persistent blocks (grid = SMs x resident blocks): with PARAMS each thread accumulates
-//     dy*xhat and dy for its own columns over all rows its group handles, in registers; the
+//     dy*xhat and dy for its own columns over all rows its group handles, in registers (or, with
+//     SMEM_SUMS, in its own shared-memory slots, which leaves the registers to loads); the
 //     groups of a block are then added in group order through shared memory and the block writes
 //     ONE partial row per parameter (workspace [gridDim.x, cols] f32), which norm_bwd_params
 //     sums in a fixed order. No atomics: bitwise reproducible for a given grid.
-// Rows wider than the fused sums allow (> 8192 columns) get dweight/dbias from
-// norm_bwd_cols_kernel, a column pass over dy and x after dx (bottom of this file).
+// Rows wider than the register sums allow (> 8192 columns) take the shared-memory sums where
+// they fit, else get dweight/dbias from norm_bwd_cols_kernel, a column pass over dy and x after
+// dx (bottom of this file).
 // dx = rstd * (g - mean_j(g) - xhat * mean_j(g * xhat)), xhat = (x - mean) * rstd (layer norm);
 // rms norm: mean = 0 and no mean_j(g) term.
 #include <cuda_bf16.h>
@@ -123,8 +125,11 @@ __device__ __forceinline__ float nb_elem(const Pack<T, VEC>& v, int j) {
 }
 
 constexpr int nb_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }
-// Dynamic shared memory of the SMEM_DW backward kernel: one f32 sum per element a block holds.
-constexpr int nb_smem_dw_bytes(int gw, int items, int vec) { return gw * 32 * items * vec * 4; }
+// Dynamic shared memory of the SMEM_SUMS backward kernel: one f32 sum per element a block holds,
+// per parameter summed (dweight and/or dbias).
+constexpr int nb_smem_sums_bytes(int gw, int items, int vec, int params) {
+  return params * nb_block_threads(gw) * items * vec * 4;
+}
 // Whether the backward rows kernel prefetches each next row into L2 (see its loop).
 template <int ITEMS, int GROUPS>
 inline constexpr bool kBwdRowPrefetch = ITEMS == 1 && GROUPS == 1;
@@ -134,19 +139,24 @@ constexpr int nb_min_blocks(int threads) { return 65536 / (64 * threads); }
 // Launch with nb_block_threads(GW) threads; p.rows rows of p.cols (<= GW*32*ITEMS*VEC) columns;
 // p.dsum must be null. PARAMS: p.partial_dw / p.partial_db (either may be null) have gridDim.x
 // rows of p.cols floats; every block writes its whole row (zeros when it had no rows).
-// SMEM_DW (dweight only, one row group per block): the per-column sums live in nb_smem_dw_bytes
-// of dynamic shared memory instead of registers, [element e of the thread][thread], each slot
-// touched by its owner only (no barrier), so rows too wide for register sums (> 8192 columns)
-// still get dweight in the same pass instead of the column pass over x and dy.
-template <class T, class W, int VEC, int ITEMS, int GW, bool PARAMS, bool SMEM_DW = false>
+// SMEM_SUMS: the per-column sums live in nb_smem_sums_bytes of dynamic shared memory instead of
+// registers (dweight's when p.partial_dw is set, then dbias's when p.partial_db is), each slot
+// touched by its owner only until the blocks' groups are added (no barrier per row). That frees
+// the registers the sums took, so the kernel runs the dx-only geometry (2 or 4 vectors of x and
+// dy per thread in flight instead of 1), and rows too wide for register sums (> 8192 columns)
+// still get dweight/dbias in the same pass instead of the column pass over x and dy.
+// Per parameter the sums are [group][element quad q = e / 4][thread of the group][e % 4]: a
+// thread's 4 consecutive sums are one 16-byte word, and a warp's 16-byte accesses are contiguous.
+template <class T, class W, int VEC, int ITEMS, int GW, bool PARAMS, bool SMEM_SUMS = false>
 __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_bwd_rows_fast_kernel(const BwdParams p) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
-  static_assert(!SMEM_DW || (PARAMS && kGroups == 1), "shared-memory dweight: one row group per block");
-  constexpr bool kRegSums = PARAMS && !SMEM_DW;
+  static_assert(!SMEM_SUMS || PARAMS, "shared-memory sums are parameter sums");
+  static_assert(E % 4 == 0, "sums in 16-byte quads");
+  constexpr bool kRegSums = PARAMS && !SMEM_SUMS;
   __shared__ float red[2][2 * (kThreads / 32)];
-  extern __shared__ float nb_smem_dw[];  // SMEM_DW: [E][WT]
+  extern __shared__ float4 nb_smem_sums[];  // SMEM_SUMS: [param][group][E / 4][WT] quads
   const NbGroupPos<GW> pos;
   const int n = static_cast<int>(p.cols);  // the plan keeps it <= GW*32*ITEMS*VEC
   const float inv_n = 1.f / static_cast<float>(n);
@@ -156,9 +166,16 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
   float dw[kRegSums ? E : 1], db[kRegSums ? E : 1];
 #pragma unroll
   for (int e = 0; e < (kRegSums ? E : 1); ++e) dw[e] = db[e] = 0.f;
-  if constexpr (SMEM_DW) {
+  // SMEM_SUMS: this thread's quad q of dweight (param 0) or dbias (param 1) in group g.
+  const int n_sum_params = (p.partial_dw ? 1 : 0) + (p.partial_db ? 1 : 0);
+  const auto sum_quad = [&](int param, int g, int q) -> float4& {
+    return nb_smem_sums[((param * kGroups + g) * (E / 4) + q) * WT + pos.t];
+  };
+  const int dw_param = 0, db_param = p.partial_dw ? 1 : 0;
+  if constexpr (SMEM_SUMS) {
+    for (int prm = 0; prm < n_sum_params; ++prm)
 #pragma unroll
-    for (int e = 0; e < E; ++e) nb_smem_dw[e * WT + pos.t] = 0.f;
+      for (int q = 0; q < E / 4; ++q) sum_quad(prm, pos.g, q) = make_float4(0.f, 0.f, 0.f, 0.f);
   }
 
   int parity = 0;  // alternates the two reduction slot arrays between rows
@@ -227,19 +244,35 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       if (col < n) {
         Pack<W, VEC> wv;
         if (w) wv = load_pack<W, VEC>(w + col);
-        float o[VEC];
+        float o[VEC], xh[SMEM_SUMS ? VEC : 1];
 #pragma unroll
         for (int j = 0; j < VEC; ++j) {
           const float d = nb_elem(dv[i], j);
           const float g = w ? d * nb_elem(wv, j) : d;
           const float xhat = (nb_elem(xv[i], j) - mean) * rstd;
           o[j] = rstd * fmaf(-xhat, mgx, g - mg);
-          if constexpr (SMEM_DW) {
-            float& s = nb_smem_dw[(i * VEC + j) * WT + pos.t];
-            s = fmaf(d, xhat, s);
+          if constexpr (SMEM_SUMS) {
+            xh[j] = xhat;
           } else if constexpr (PARAMS) {
             dw[i * VEC + j] = fmaf(d, xhat, dw[i * VEC + j]);
             db[i * VEC + j] += d;
+          }
+        }
+        if constexpr (SMEM_SUMS) {
+          // One 16-byte read-modify-write per 4 sums, the same FMAs as the register sums.
+#pragma unroll
+          for (int j = 0; j < VEC; j += 4) {
+            const int q = (i * VEC + j) / 4;
+            if (p.partial_dw) {
+              float4& s = sum_quad(dw_param, pos.g, q);
+              s = make_float4(fmaf(nb_elem(dv[i], j), xh[j], s.x), fmaf(nb_elem(dv[i], j + 1), xh[j + 1], s.y),
+                              fmaf(nb_elem(dv[i], j + 2), xh[j + 2], s.z), fmaf(nb_elem(dv[i], j + 3), xh[j + 3], s.w));
+            }
+            if (p.partial_db) {
+              float4& s = sum_quad(db_param, pos.g, q);
+              s = make_float4(s.x + nb_elem(dv[i], j), s.y + nb_elem(dv[i], j + 1), s.z + nb_elem(dv[i], j + 2),
+                              s.w + nb_elem(dv[i], j + 3));
+            }
           }
         }
         store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));
@@ -262,9 +295,22 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       }
     }
   };
-  if constexpr (SMEM_DW) {
-    store_partial(static_cast<float*>(p.partial_dw) + static_cast<int64_t>(blockIdx.x) * p.cols,
-                  [&](int e) { return nb_smem_dw[e * WT + pos.t]; });
+  if constexpr (SMEM_SUMS) {
+    // The groups of the block added in group order by group 0's threads (each reads the slots of
+    // its own columns in every group).
+    if constexpr (kGroups > 1) {
+      __syncthreads();
+      if (pos.g != 0) return;
+    }
+    const int64_t at = static_cast<int64_t>(blockIdx.x) * p.cols;
+    const auto group_sum = [&](int param, int e) {
+      float s = reinterpret_cast<const float*>(&sum_quad(param, 0, e / 4))[e % 4];
+#pragma unroll
+      for (int g = 1; g < kGroups; ++g) s += reinterpret_cast<const float*>(&sum_quad(param, g, e / 4))[e % 4];
+      return s;
+    };
+    if (p.partial_dw) store_partial(static_cast<float*>(p.partial_dw) + at, [&](int e) { return group_sum(dw_param, e); });
+    if (p.partial_db) store_partial(static_cast<float*>(p.partial_db) + at, [&](int e) { return group_sum(db_param, e); });
   } else if constexpr (PARAMS) {
     float* pdw = static_cast<float*>(p.partial_dw);
     float* pdb = static_cast<float*>(p.partial_db);

@@ -74,7 +74,12 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     norm_fwd_rows_fast_kernel(const FwdParams p) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
-  static_assert(E <= 16, "at most 16 f32 values of the row per thread (32 spill at the 64-register cap)");
+  // Up to 16 values per thread the row is held as f32 (converted once); beyond, as loaded (16-bit
+  // packs, 4 registers per 8 values) and converted where used: 32 f32 values spill at the
+  // 64-register cap. Packed rows let one warp hold a 1024-element row (4 vectors per lane), with
+  // no barrier between warps per row.
+  constexpr bool kPacked = E > 16;
+  static_assert(E <= 32 && (!kPacked || sizeof(T) == 2), "at most 16 f32 or 32 16-bit values per thread");
   using P = Pack<T, VEC>;
   __shared__ float red[2][kThreads / 32];
   const NbGroupPos<GW> pos;
@@ -119,7 +124,7 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
         }
       }
     }
-    float v[E];  // the row as f32; pads 0
+    float v[kPacked ? 1 : E];  // the row as f32 (unless packed); pads 0
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       if (i * kSpan < left) {
@@ -130,13 +135,17 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
           for (int j = 0; j < VEC; ++j) s[j] = nb_elem(xv[i], j) + nb_elem(rv[i], j);
           xv[i] = nb_round<T, VEC>(s);
         }
+        if constexpr (!kPacked) {
 #pragma unroll
-        for (int j = 0; j < VEC; ++j) v[i * VEC + j] = nb_elem(xv[i], j);
-      } else {
+          for (int j = 0; j < VEC; ++j) v[i * VEC + j] = nb_elem(xv[i], j);
+        }
+      } else if constexpr (!kPacked) {
 #pragma unroll
         for (int j = 0; j < VEC; ++j) v[i * VEC + j] = 0.f;  // pads: add nothing to the first sum
       }
     }
+    // Element j of item i as f32 (pads: 0 when held as f32; packed pads are never read).
+    const auto val = [&](int i, int j) { return kPacked ? nb_elem(xv[i], j) : v[kPacked ? 0 : i * VEC + j]; };
     if constexpr (RES) {
       if (p.sum) {
         T* st = static_cast<T*>(p.sum) + row * p.sum_stride + tcol;
@@ -147,13 +156,16 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     }
     // ---- first row sum: sum x (layer norm) or sum x^2 (rms norm); 4 chains, a fixed order ----
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
-    if (p.rms) {
+    const auto first_sum = [&](auto add) {
 #pragma unroll
-      for (int k = 0; k < E; ++k) acc[k % 4] = fmaf(v[k], v[k], acc[k % 4]);
-    } else {
+      for (int i = 0; i < ITEMS; ++i) {
+        if (kPacked && i * kSpan >= left) continue;
 #pragma unroll
-      for (int k = 0; k < E; ++k) acc[k % 4] += v[k];
-    }
+        for (int j = 0; j < VEC; ++j) add(acc[j % 4], val(i, j));
+      }
+    };
+    if (p.rms) first_sum([](float& a, float x) { a = fmaf(x, x, a); });
+    else first_sum([](float& a, float x) { a += x; });
     const float first = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     float mean = 0.f, rstd;
     if (p.rms) {
@@ -167,8 +179,8 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
         if (i * kSpan >= left) continue;  // pads out of the sum
 #pragma unroll
         for (int j = 0; j < VEC; ++j) {
-          float& d = v[i * VEC + j];
-          d -= mean;  // x - mean, kept for the output
+          const float d = val(i, j) - mean;
+          if constexpr (!kPacked) v[i * VEC + j] = d;  // x - mean, kept for the output
           q[j % 4] = fmaf(d, d, q[j % 4]);
         }
       }
@@ -190,7 +202,8 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       float o[VEC];
 #pragma unroll
       for (int j = 0; j < VEC; ++j) {
-        float r = v[i * VEC + j] * rstd;  // rms: v is x
+        // x - mean (held as f32: v already is; rms: mean is 0)
+        float r = (kPacked ? val(i, j) - mean : v[kPacked ? 0 : i * VEC + j]) * rstd;
         if (w) r *= nb_elem(wv, j);
         if (b) r += nb_elem(bv, j);
         o[j] = r;

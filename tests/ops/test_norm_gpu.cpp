@@ -320,10 +320,11 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
 // four sweeps ran past a shard's 270-second limit on the H200).
 class GpuNormBackwardSweep : public GpuNorm {
  protected:
-  // smem_dw: BARACUDA_NORM_BWD_SMEM_DW=1 (dweight without dbias beyond 8192 columns summed in
-  // shared memory by the dx kernel, the default); only the widths it changes, plus one with many
-  // rows per block.
-  void run_all(const std::string& mode, bool smem_dw = false) {
+  // sums: BARACUDA_NORM_BWD_SUMS ("": unset, registers up to 8192 columns and shared memory
+  // beyond, the default; "registers": the column pass beyond; "shared": shared memory wherever it
+  // fits). The shared-memory sums fit everywhere except dweight and dbias together on 16-bit rows
+  // wider than 16384 (2 x 128 KB per block).
+  void run_all(const std::string& mode, const std::string& sums = "") {
     struct Width {
       int64_t cols, rows;
     };
@@ -331,12 +332,8 @@ class GpuNormBackwardSweep : public GpuNorm {
                             {8192, 67},  {8200, 33},   {16384, 21},  {24576, 9},   {32768, 9},   {12288, 300}};
     if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
     else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_ENGINE", mode.c_str(), 1), 0);
-    // The shared-memory dweight sums are the default: mode "" keeps the default, the other modes
-    // without smem_dw switch them off so that the column pass keeps its coverage.
-    if (smem_dw) ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SMEM_DW", "1", 1), 0);
-    else if (mode.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
-    else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SMEM_DW", "0", 1), 0);
-    const bool smem_on = smem_dw || mode.empty();
+    if (sums.empty()) ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SUMS"), 0);
+    else ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SUMS", sums.c_str(), 1), 0);
     // mode: "rows" or "" (the rows engine, the default), "column_pass" (dweight/dbias always by
     // the column pass), "legacy" (the old kernels).
     const bool legacy = mode == "legacy";
@@ -346,7 +343,7 @@ class GpuNormBackwardSweep : public GpuNorm {
         for (const Width& wd : widths)
           for (int affine = 0; affine < 3; ++affine)  // 0: none, 1: params in x's dtype, 2: f32 params
             for (bool grads : {true, false}) {
-              if (smem_dw ? wd.cols <= 8192 : wd.rows == 300) continue;
+              if (sums.empty() && wd.rows == 300) continue;  // many rows per block: the sums modes
               if (affine == 2 && t == DType::f32) continue;
               if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
               NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
@@ -366,8 +363,10 @@ class GpuNormBackwardSweep : public GpuNorm {
               // than 8192 columns or on request.
               const bool fast_expected = !legacy && !(t == DType::f32 && wd.cols > 16384);
               const bool params = grads && affine > 0;
-              const bool smem_expected =
-                  smem_on && fast_expected && params && !d.bias && wd.cols > 8192 && mode != "column_pass";
+              const int param_count = params ? (d.bias ? 2 : 1) : 0;
+              const bool shared_fits = !(param_count == 2 && dtype_size(t) == 2 && wd.cols > 16384);
+              const bool smem_expected = fast_expected && params && mode != "column_pass" && shared_fits &&
+                                         (sums == "shared" || (sums.empty() && wd.cols > 8192));
               const bool col_pass_expected =
                   fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
               const std::string& tactic = plan->sku().tactic;
@@ -385,15 +384,15 @@ class GpuNormBackwardSweep : public GpuNorm {
             }
     EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
     ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
-    ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SMEM_DW"), 0);
+    ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SUMS"), 0);
   }
 };
 
-TEST_F(GpuNormBackwardSweep, RowsEngine) { run_all("rows"); }
+TEST_F(GpuNormBackwardSweep, RowsEngineRegisterSums) { run_all("rows", "registers"); }
 TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
 TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
-TEST_F(GpuNormBackwardSweep, SmemDweight) { run_all("rows", true); }
+TEST_F(GpuNormBackwardSweep, SharedSums) { run_all("rows", "shared"); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)
@@ -514,6 +513,50 @@ TEST_F(GpuNorm, ForwardRowsEngine) {
           }
         }
   ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_ENGINE"), 0);
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
+// BARACUDA_NORM_FWD_PACKED=1: 16-bit rows up to 4096 columns held packed at 4 vectors per thread
+// (one warp per 1024-column row). Every row op, both 16-bit dtypes, parameters of x's dtype and
+// f32, widths across the item and warp steps (a partial vector round included).
+TEST_F(GpuNorm, ForwardRowsPacked) {
+  struct Width {
+    int64_t cols, rows;
+  };
+  const Width widths[] = {{8, 3000}, {264, 1500}, {520, 900}, {1000, 900}, {1024, 2900},
+                          {1032, 700}, {2048, 500}, {3000, 300}, {4096, 300}, {4104, 100}};
+  ASSERT_EQ(setenv("BARACUDA_NORM_FWD_PACKED", "1", 1), 0);
+  int failures = 0, cases = 0;
+  for (NormOp op : kRowOps)
+    for (DType t : {DType::f16, DType::bf16})
+      for (const Width& wd : widths)
+        for (int affine = 0; affine < 3; ++affine) {  // none, x's dtype, f32
+          NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::forward);
+          d.weight = affine > 0;
+          d.bias = affine > 0 && (op == NormOp::layer_norm || op == NormOp::add_layer_norm);
+          if (affine == 2) d.param_dtype = DType::f32;
+          d.save_stats = (cases % 3) != 2;
+          ++cases;
+          auto plan = NormPlan::select(gpu_, d);
+          if (!plan) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
+            continue;
+          }
+          // Packed where a thread holds more than 2 vectors: rows of 513..4096 columns.
+          const bool packed = wd.cols > 512 && wd.cols <= 4096;
+          const std::string& tactic = plan->sku().tactic;
+          if ((tactic.find("held as loaded") != std::string::npos) != packed) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
+          }
+          const std::string m = check(d, 7000 + static_cast<uint64_t>(cases));
+          if (!m.empty()) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
+          }
+        }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_PACKED"), 0);
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 

@@ -56,19 +56,28 @@ FastKernel with_types(DType t, DType w, F&& f) {
   }
 }
 
-// The shared-memory dweight kernels: rows beyond the register sums' 8192 columns take 32 warps
-// at the dx kernel's 2 or 4 vectors per thread.
+// The shared-memory sums kernels: the dx kernel's geometries (every warps-per-row at 2 vectors
+// per thread, one vector for rows of one warp, 4 vectors at 32 warps).
 template <class T, class W>
-FastKernel smem_dw_kernel(int gw, int items) {
+FastKernel shared_sums_kernel(int gw, int items) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  if (gw == 32 && items == kDxItems) return norm_bwd_rows_fast_kernel<T, W, V, kDxItems, 32, true, true>;
-  if (gw == 32 && items == kDxLongItems) return norm_bwd_rows_fast_kernel<T, W, V, kDxLongItems, 32, true, true>;
+#define BARACUDA_NB_SHARED(GW, IT) \
+  if (gw == GW && items == IT) return norm_bwd_rows_fast_kernel<T, W, V, IT, GW, true, true>;
+  BARACUDA_NB_SHARED(1, 1)
+  BARACUDA_NB_SHARED(1, kDxItems)
+  BARACUDA_NB_SHARED(2, kDxItems)
+  BARACUDA_NB_SHARED(4, kDxItems)
+  BARACUDA_NB_SHARED(8, kDxItems)
+  BARACUDA_NB_SHARED(16, kDxItems)
+  BARACUDA_NB_SHARED(32, kDxItems)
+  BARACUDA_NB_SHARED(32, kDxLongItems)
+#undef BARACUDA_NB_SHARED
   return nullptr;
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
-    if (c.smem_dw) return smem_dw_kernel<T, W>(c.group_warps, c.items);
+    if (c.shared_sums) return shared_sums_kernel<T, W>(c.group_warps, c.items);
     return c.fused_params() ? fast_kernel<T, W, true>(c.group_warps, c.items)
                             : fast_kernel<T, W, false>(c.group_warps, c.items);
   });
@@ -89,24 +98,28 @@ bool allow_smem(FastKernel k, int bytes) {
 
 }  // namespace
 
-BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
-                              bool column_pass, bool smem_dw) {
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, int sm_count,
+                              BwdSums sums) {
   BwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
   const int vec = 16 / static_cast<int>(dtype_size(t));
-  if (cols <= 0 || cols % vec != 0 || rows < 0 || sm_count <= 0) return c;
+  if (cols <= 0 || cols % vec != 0 || rows < 0 || sm_count <= 0 || param_count < 0 || param_count > 2) return c;
   // The fewest warps per row (a power of two) whose threads hold the row at `items` vectors.
   auto warps_for = [&](int items) {
     int gw = 1;
     while (gw < 32 && cols > static_cast<int64_t>(gw) * 32 * vec * items) gw *= 2;
     return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
   };
-  c.params = params;
-  int gw = params && !column_pass ? warps_for(8 / vec) : 0;
-  if (gw > 0) {
-    c.items = 8 / vec;  // fused partials
+  c.params = param_count > 0;
+  const int register_gw = c.params && sums != BwdSums::column_pass ? warps_for(8 / vec) : 0;
+  const bool try_shared = c.params && (sums == BwdSums::shared || (sums == BwdSums::wide_shared && register_gw == 0));
+  int gw = 0;
+  if (register_gw > 0 && !try_shared) {
+    gw = register_gw;
+    c.items = 8 / vec;  // fused partials in registers
   } else {
+    // The dx kernel's geometry (with or without shared-memory sums).
     gw = warps_for(kDxItems);
     c.items = kDxItems;
     if (gw == 0) {
@@ -115,9 +128,9 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
       c.items = kDxLongItems;
     }
     if (gw == 1 && cols <= 32 * vec) c.items = 1;  // rows of one vector per lane
-    c.smem_dw = params && smem_dw && !column_pass && gw == 32;
-    if (c.smem_dw) c.smem_bytes = nb_smem_dw_bytes(gw, c.items, vec);
-    if (params && !c.smem_dw) {  // the column pass: about 8 blocks of kColWarps warps per SM
+    c.shared_sums = try_shared;
+    if (c.shared_sums) c.smem_bytes = nb_smem_sums_bytes(gw, c.items, vec, param_count);
+    if (c.params && !c.shared_sums) {  // the column pass: about 8 blocks of kColWarps warps per SM
       const int64_t col_blocks = (cols + 32 * vec - 1) / (32 * vec);
       const int64_t want = (static_cast<int64_t>(sm_count) * 8 + col_blocks - 1) / col_blocks;
       const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({want, (rows + 63) / 64, 65535}));
@@ -128,8 +141,8 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
   c.group_warps = gw;
   c.threads = nb_block_threads(gw);
   const FastKernel k = kernel_for(t, w, c);
-  if (c.smem_dw && (k == nullptr || !allow_smem(k, c.smem_bytes)))  // no room: the column pass
-    return bwd_fast_config(t, w, rows, cols, params, sm_count, column_pass, false);
+  if (c.shared_sums && (k == nullptr || !allow_smem(k, c.smem_bytes)))  // no room: registers or the column pass
+    return bwd_fast_config(t, w, rows, cols, param_count, sm_count, BwdSums::registers);
   int per_sm = 0;
   if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess ||
       per_sm <= 0) {
@@ -149,10 +162,11 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
   const FastKernel k = kernel_for(t, w, c);
   if (k == nullptr || p.dsum != nullptr || c.params != (dweight || dbias))
     return internal_error("[norm] backward rows engine: no kernel for this configuration");
-  if (c.smem_dw && (p.partial_db != nullptr || dbias != nullptr))
-    return internal_error("[norm] backward rows engine: shared-memory dweight sums take no dbias");
-  if (c.smem_dw && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
-    return internal_error("[norm] backward rows engine: the device refused the dweight sums' shared memory");
+  if (c.shared_sums && nb_smem_sums_bytes(c.group_warps, c.items, 16 / static_cast<int>(dtype_size(t)),
+                                           (p.partial_dw ? 1 : 0) + (p.partial_db ? 1 : 0)) != c.smem_bytes)
+    return internal_error("[norm] backward rows engine: the shared-memory sums were sized for other parameters");
+  if (c.shared_sums && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
+    return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
     k<<<static_cast<unsigned>(c.grid), c.threads, c.smem_bytes, stream>>>(p);
     BARACUDA_TRY(check_launch("norm_bwd_rows_fast_kernel"));

@@ -23,10 +23,9 @@ struct BwdFastConfig {
   // for rows too wide for the fused sums, by a column pass over dy and x after dx (col_chunks
   // row chunks of rows_per_chunk rows, one partial row each).
   int64_t col_chunks = 0, rows_per_chunk = 0;
-  // dweight alone on rows too wide for register sums: the dx kernel keeps the per-column sums in
-  // smem_bytes of dynamic shared memory (fused partials, no column pass). The default;
-  // BARACUDA_NORM_BWD_SMEM_DW=0 keeps the column pass.
-  bool smem_dw = false;
+  // Fused partials whose per-column sums the dx kernel keeps in smem_bytes of dynamic shared
+  // memory instead of registers (it then runs the dx-only geometry); see BwdSums.
+  bool shared_sums = false;
   int smem_bytes = 0;
 
   bool fused_params() const { return params && col_chunks == 0; }
@@ -34,14 +33,24 @@ struct BwdFastConfig {
   int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : grid); }
 };
 
+// Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
+// columns); shared-memory sums take nb_smem_sums_bytes per block (up to the device's opt-in
+// limit: at 1024 threads, 32768 16-bit columns fit for one parameter, not for two); rows neither
+// takes get the column pass.
+enum class BwdSums {
+  registers,    // register sums, the column pass beyond them
+  wide_shared,  // register sums, shared-memory sums beyond them (the default)
+  shared,       // shared-memory sums wherever they fit, register sums otherwise
+  column_pass,  // always the column pass (A/B)
+};
+
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
 // 16-byte vector) and parameter dtype w, or group_warps == 0 when it does not apply (other
 // dtypes, cols == 0, rows wider than its register budget: 32768 16-bit / 16384 f32 elements).
-// dweight/dbias: fused partials up to 8192 columns, the column pass beyond (or always, with
-// `column_pass`: an A/B knob). Queries the dx kernel's occupancy on the current device.
-// smem_dw: dweight without dbias may take the shared-memory sums beyond 8192 columns.
-BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool params, int sm_count,
-                              bool column_pass = false, bool smem_dw = false);
+// param_count: how many of dweight / dbias are wanted (0, 1 or 2). Queries the dx kernel's
+// occupancy (and its shared-memory limit) on the current device.
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, int sm_count,
+                              BwdSums sums = BwdSums::wide_shared);
 
 // dx (p.dsum must be null) and, when c.params, the partials in p.partial_dw / p.partial_db
 // (c.partial_rows() rows of cols floats each; either may be null) summed into dweight / dbias

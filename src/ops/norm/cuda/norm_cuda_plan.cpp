@@ -94,15 +94,28 @@ bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_NORM_ROW_PREFETCH");
 }
 
-// dweight without dbias on rows wider than 8192 columns: per-column sums in shared memory in the
-// dx kernel instead of the column pass that reads x and dy again (H200, 151c784: rms_norm
-// backward with dweight, 4096 x 32768 bf16, 0.2926 ms against 0.3417 with the column pass).
-// BARACUDA_NORM_BWD_SMEM_DW=0 (read when the plan is made) keeps the column pass.
-bool smem_dw_from_env() {
-  return env_switch_on("BARACUDA_NORM_BWD_SMEM_DW");
+// Where the rows engine keeps the fused dweight/dbias sums (norm::cuda::BwdSums), environment
+// BARACUDA_NORM_BWD_SUMS read when the plan is made: unset, registers up to 8192 columns and shared
+// memory beyond (where it fits: on rows wider than 8192 columns the dx kernel then sums in the same
+// pass instead of the column pass that reads x and dy again; H200, 151c784: rms_norm backward with
+// dweight, 4096 x 32768 bf16, 0.2926 ms against 0.3417); "registers" (the column pass beyond) or
+// "shared" (shared memory wherever it fits) for A/B.
+norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
+  using norm::cuda::BwdSums;
+  if (engine == BwdEngine::column_pass) return BwdSums::column_pass;
+  if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
+  if (env_is("BARACUDA_NORM_BWD_SUMS", "shared")) return BwdSums::shared;
+  return BwdSums::wide_shared;
 }
 
-std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
+// 16-bit rows of at most 4096 values held packed at 4 vectors per thread, so fewer warps share a
+// row (one warp for 1024 columns: no barrier between warps per row). BARACUDA_NORM_FWD_PACKED=1,
+// read when the plan is made; opt-in until measured on the H200.
+bool fwd_packed_from_env() {
+  return env_is("BARACUDA_NORM_FWD_PACKED", "1");
+}
+
+std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
@@ -110,7 +123,8 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, bool prefetch) {
          "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
   else
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
-         " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "");
+         " x 16-byte vectors per thread held as " + (c.items * vec > 16 ? "loaded" : "f32") +
+         (prefetch ? ", next row prefetched into L2" : "");
   return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
          "; legacy kernels for unaligned pointers";
 }
@@ -120,7 +134,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
                   std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
-  if (c.smem_dw) t += ", per-block dweight partials summed in shared memory";
+  if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
   if (c.params) t += ", fixed-order sum";
@@ -147,8 +161,10 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     if (d_.direction == Direction::forward && fwd_engine != FwdEngine::legacy) {
       const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
-                                         sm_count_, device.ordinal, fwd_engine == FwdEngine::rows);
-      if (fwd_.group_warps) sku_.tactic = fwd_fast_tactic(fwd_, row_prefetch_ && !residual);
+                                         sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
+                                         fwd_packed_from_env());
+      if (fwd_.group_warps)
+        sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }
     if (d_.direction == Direction::backward) {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
@@ -156,8 +172,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       // The rows engine: layer_norm / rms_norm (no dsum input), f32/f16/bf16, rows it holds.
       if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
         fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
-                                            want_dw_ || want_db_, sm_count_, engine == BwdEngine::column_pass,
-                                            smem_dw_from_env() && want_dw_ && !want_db_);
+                                            (want_dw_ ? 1 : 0) + (want_db_ ? 1 : 0), sm_count_,
+                                            bwd_sums_from_env(engine));
       // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
       // the engine's partial rows, so the workspace is booked once for either.
       chunks_ = fast_.group_warps && fast_.params

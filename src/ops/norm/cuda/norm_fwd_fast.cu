@@ -26,13 +26,14 @@ int staged_smem(int stages) {
 }  // namespace
 
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged) {
+                              bool allow_staged, bool packed) {
   FwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
   const int vec = 16 / static_cast<int>(dtype_size(t));
   if (cols <= 0 || cols % vec != 0 || rows < 0 || sm_count <= 0) return c;
-  const int max_items = dtype_size(t) == 2 ? kFwdMaxItems16 : kFwdMaxItems32;
+  packed = packed && dtype_size(t) == 2 && cols <= static_cast<int64_t>(kFwdPackedMaxWarps) * 32 * vec * kFwdPackedItems16;
+  const int max_items = dtype_size(t) == 2 ? (packed ? kFwdPackedItems16 : kFwdMaxItems16) : kFwdMaxItems32;
   const int64_t per_warp = static_cast<int64_t>(32) * vec * max_items;
   int gw = 1;
   while (gw < 32 && cols > gw * per_warp) gw *= 2;

@@ -28,8 +28,9 @@ struct FwdFastConfig {
 // group_warps == 0 when it does not apply (other dtypes, cols == 0, rows wider than 16384 16-bit /
 // 8192 f32 elements, except 16-bit rows up to 32768 without a residual with `allow_staged` and
 // enough opt-in shared memory on `device`). Queries the kernel's occupancy on the current device.
+// packed: 16-bit rows of at most 4096 values held packed, 4 vectors per thread (fewer warps per row).
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged);
+                              bool allow_staged, bool packed = false);
 
 // Needs 16-byte aligned x, residual, y, sum, weight, bias and row strides that are multiples of the
 // vector; p.residual set iff c.residual.
@@ -44,6 +45,9 @@ FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, in
 
 // Limits shared by the host choice and the kernel tables.
 constexpr int kFwdMaxItems16 = 2;   // 16-bit x: 16 values per thread
+// 16-bit x held as loaded (packed): 32 values per thread, rows up to 4 warps x 32 x 32 = 4096
+// values (BARACUDA_NORM_FWD_PACKED=1: an A/B of fewer warps per row, one for 1024 columns).
+constexpr int kFwdPackedItems16 = 4, kFwdPackedMaxWarps = 4;
 constexpr int kFwdMaxItems32 = 2;   // f32 x: 8 values per thread
 constexpr int kFwdStagedGw = 32, kFwdStagedItems = 4;
 

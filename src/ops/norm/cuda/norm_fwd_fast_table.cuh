@@ -32,6 +32,11 @@ FwdFastKernel fwd_fast_kernel_typed(int gw, int items, bool residual, int stages
   BARACUDA_NF_KERNEL(8, I)
   BARACUDA_NF_KERNEL(16, I)
   BARACUDA_NF_KERNEL(32, I)
+  if constexpr (sizeof(T) == 2) {  // rows held packed: 4 vectors per thread up to 4 warps (4096 columns)
+    BARACUDA_NF_KERNEL(1, kFwdPackedItems16)
+    BARACUDA_NF_KERNEL(2, kFwdPackedItems16)
+    BARACUDA_NF_KERNEL(4, kFwdPackedItems16)
+  }
 #undef BARACUDA_NF_KERNEL
   return nullptr;
 }
