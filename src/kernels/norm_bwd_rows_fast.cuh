@@ -15,7 +15,7 @@
 //     (__launch_bounds__ min blocks), which is what keeps enough bytes in flight per SM;
 //   - persistent blocks (grid = SMs x resident blocks): with PARAMS each thread accumulates
 //     dy*xhat and dy for its own columns over all rows its group handles, in registers (or, with
-//     SMEM_SUMS, in its own shared-memory slots, which leaves the registers to loads); the
+//     SHARED_SUMS, in its own shared-memory slots, which leaves the registers to loads); the
 //     groups of a block are then added in group order through shared memory and the block writes
 //     ONE partial row per parameter (workspace [gridDim.x, cols] f32), which norm_bwd_params
 //     sums in a fixed order. No atomics: bitwise reproducible for a given grid.
@@ -125,8 +125,8 @@ __device__ __forceinline__ float nb_elem(const Pack<T, VEC>& v, int j) {
 }
 
 constexpr int nb_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }
-// Dynamic shared memory of the SMEM_SUMS backward kernel: one f32 sum per element a block holds,
-// per parameter summed (dweight and/or dbias).
+// Dynamic shared memory of the SHARED_SUMS backward kernel: one f32 sum per element a block holds,
+// per parameter summed (SHARED_SUMS of them).
 constexpr int nb_smem_sums_bytes(int gw, int items, int vec, int params) {
   return params * nb_block_threads(gw) * items * vec * 4;
 }
@@ -139,24 +139,30 @@ constexpr int nb_min_blocks(int threads) { return 65536 / (64 * threads); }
 // Launch with nb_block_threads(GW) threads; p.rows rows of p.cols (<= GW*32*ITEMS*VEC) columns;
 // p.dsum must be null. PARAMS: p.partial_dw / p.partial_db (either may be null) have gridDim.x
 // rows of p.cols floats; every block writes its whole row (zeros when it had no rows).
-// SMEM_SUMS: the per-column sums live in nb_smem_sums_bytes of dynamic shared memory instead of
-// registers (dweight's when p.partial_dw is set, then dbias's when p.partial_db is), each slot
+// SHARED_SUMS (1: dweight, p.partial_dw set and p.partial_db null; 2: dweight then dbias, either
+// partial pointer may be null): the per-column sums live in nb_smem_sums_bytes of dynamic shared
+// memory instead of registers (a compile-time count: runtime choices cost registers), each slot
 // touched by its owner only until the blocks' groups are added (no barrier per row). That frees
 // the registers the sums took, so the kernel runs the dx-only geometry (2 or 4 vectors of x and
 // dy per thread in flight instead of 1), and rows too wide for register sums (> 8192 columns)
 // still get dweight/dbias in the same pass instead of the column pass over x and dy.
-// Per parameter the sums are [group][element quad q = e / 4][thread of the group][e % 4]: a
-// thread's 4 consecutive sums are one 16-byte word, and a warp's 16-byte accesses are contiguous.
-template <class T, class W, int VEC, int ITEMS, int GW, bool PARAMS, bool SMEM_SUMS = false>
+// Per parameter the sums are [group][element quad q = e / 4][thread of the group][e % 4] (a
+// thread's 4 consecutive sums are one 16-byte word, a warp's 16-byte accesses contiguous) up to 2
+// vectors per thread; at 4 vectors, [group][element][thread] with one 4-byte access per sum: the
+// quads' four live xhat values spilled there (84 bytes at the 64-register cap), the scalar form
+// 8 bytes.
+template <class T, class W, int VEC, int ITEMS, int GW, bool PARAMS, int SHARED_SUMS = 0>
 __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_bwd_rows_fast_kernel(const BwdParams p) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
-  static_assert(!SMEM_SUMS || PARAMS, "shared-memory sums are parameter sums");
+  constexpr bool SMEM_SUMS = SHARED_SUMS > 0;
+  static_assert(SHARED_SUMS >= 0 && SHARED_SUMS <= 2 && (!SMEM_SUMS || PARAMS), "shared-memory sums are parameter sums");
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   constexpr bool kRegSums = PARAMS && !SMEM_SUMS;
   __shared__ float red[2][2 * (kThreads / 32)];
-  extern __shared__ float4 nb_smem_sums[];  // SMEM_SUMS: [param][group][E / 4][WT] quads
+  extern __shared__ __align__(16) float nb_smem_sums[];  // SMEM_SUMS: [param][group] blocks of E x WT sums
+  constexpr bool kQuadSums = ITEMS <= 2;
   const NbGroupPos<GW> pos;
   const int n = static_cast<int>(p.cols);  // the plan keeps it <= GW*32*ITEMS*VEC
   const float inv_n = 1.f / static_cast<float>(n);
@@ -166,16 +172,17 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
   float dw[kRegSums ? E : 1], db[kRegSums ? E : 1];
 #pragma unroll
   for (int e = 0; e < (kRegSums ? E : 1); ++e) dw[e] = db[e] = 0.f;
-  // SMEM_SUMS: this thread's quad q of dweight (param 0) or dbias (param 1) in group g.
-  const int n_sum_params = (p.partial_dw ? 1 : 0) + (p.partial_db ? 1 : 0);
-  const auto sum_quad = [&](int param, int g, int q) -> float4& {
-    return nb_smem_sums[((param * kGroups + g) * (E / 4) + q) * WT + pos.t];
+  // SMEM_SUMS: this thread's sum of element e for parameter prm (0: dweight, 1: dbias) in group g.
+  const auto sum_slot = [&](int prm, int g, int e) -> float& {
+    const int block = (prm * kGroups + g) * E * WT;
+    return kQuadSums ? nb_smem_sums[block + ((e / 4) * WT + pos.t) * 4 + e % 4] : nb_smem_sums[block + e * WT + pos.t];
   };
-  const int dw_param = 0, db_param = p.partial_dw ? 1 : 0;
   if constexpr (SMEM_SUMS) {
-    for (int prm = 0; prm < n_sum_params; ++prm)
 #pragma unroll
-      for (int q = 0; q < E / 4; ++q) sum_quad(prm, pos.g, q) = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int e = 0; e < E; ++e) {
+      sum_slot(0, pos.g, e) = 0.f;
+      if constexpr (SHARED_SUMS == 2) sum_slot(1, pos.g, e) = 0.f;
+    }
   }
 
   int parity = 0;  // alternates the two reduction slot arrays between rows
@@ -244,34 +251,38 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       if (col < n) {
         Pack<W, VEC> wv;
         if (w) wv = load_pack<W, VEC>(w + col);
-        float o[VEC], xh[SMEM_SUMS ? VEC : 1];
+        float o[VEC];
+        // Four elements at a time: with quad sums one 16-byte read-modify-write per parameter (the
+        // same FMAs as the register sums) right after the four are computed.
 #pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          const float d = nb_elem(dv[i], j);
-          const float g = w ? d * nb_elem(wv, j) : d;
-          const float xhat = (nb_elem(xv[i], j) - mean) * rstd;
-          o[j] = rstd * fmaf(-xhat, mgx, g - mg);
-          if constexpr (SMEM_SUMS) {
-            xh[j] = xhat;
-          } else if constexpr (PARAMS) {
-            dw[i * VEC + j] = fmaf(d, xhat, dw[i * VEC + j]);
-            db[i * VEC + j] += d;
-          }
-        }
-        if constexpr (SMEM_SUMS) {
-          // One 16-byte read-modify-write per 4 sums, the same FMAs as the register sums.
+        for (int jq = 0; jq < VEC; jq += 4) {
+          float xq[4];
 #pragma unroll
-          for (int j = 0; j < VEC; j += 4) {
-            const int q = (i * VEC + j) / 4;
-            if (p.partial_dw) {
-              float4& s = sum_quad(dw_param, pos.g, q);
-              s = make_float4(fmaf(nb_elem(dv[i], j), xh[j], s.x), fmaf(nb_elem(dv[i], j + 1), xh[j + 1], s.y),
-                              fmaf(nb_elem(dv[i], j + 2), xh[j + 2], s.z), fmaf(nb_elem(dv[i], j + 3), xh[j + 3], s.w));
+          for (int u = 0; u < 4; ++u) {
+            const int j = jq + u;
+            const float d = nb_elem(dv[i], j);
+            const float g = w ? d * nb_elem(wv, j) : d;
+            const float xhat = (nb_elem(xv[i], j) - mean) * rstd;
+            o[j] = rstd * fmaf(-xhat, mgx, g - mg);
+            xq[u] = xhat;
+            if constexpr (kRegSums) {
+              dw[i * VEC + j] = fmaf(d, xhat, dw[i * VEC + j]);
+              db[i * VEC + j] += d;
+            } else if constexpr (SMEM_SUMS && !kQuadSums) {
+              float& sw = sum_slot(0, pos.g, i * VEC + j);
+              sw = fmaf(d, xhat, sw);
+              if constexpr (SHARED_SUMS == 2) sum_slot(1, pos.g, i * VEC + j) += d;
             }
-            if (p.partial_db) {
-              float4& s = sum_quad(db_param, pos.g, q);
-              s = make_float4(s.x + nb_elem(dv[i], j), s.y + nb_elem(dv[i], j + 1), s.z + nb_elem(dv[i], j + 2),
-                              s.w + nb_elem(dv[i], j + 3));
+          }
+          if constexpr (SMEM_SUMS && kQuadSums) {
+            const int e = i * VEC + jq;
+            const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
+                        d3 = nb_elem(dv[i], jq + 3);
+            float4& sw = reinterpret_cast<float4&>(sum_slot(0, pos.g, e));
+            sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z), fmaf(d3, xq[3], sw.w));
+            if constexpr (SHARED_SUMS == 2) {
+              float4& sb = reinterpret_cast<float4&>(sum_slot(1, pos.g, e));
+              sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
             }
           }
         }
@@ -303,14 +314,15 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       if (pos.g != 0) return;
     }
     const int64_t at = static_cast<int64_t>(blockIdx.x) * p.cols;
-    const auto group_sum = [&](int param, int e) {
-      float s = reinterpret_cast<const float*>(&sum_quad(param, 0, e / 4))[e % 4];
+    const auto group_sum = [&](int prm, int e) {
+      float s = sum_slot(prm, 0, e);
 #pragma unroll
-      for (int g = 1; g < kGroups; ++g) s += reinterpret_cast<const float*>(&sum_quad(param, g, e / 4))[e % 4];
+      for (int g = 1; g < kGroups; ++g) s += sum_slot(prm, g, e);
       return s;
     };
-    if (p.partial_dw) store_partial(static_cast<float*>(p.partial_dw) + at, [&](int e) { return group_sum(dw_param, e); });
-    if (p.partial_db) store_partial(static_cast<float*>(p.partial_db) + at, [&](int e) { return group_sum(db_param, e); });
+    if (p.partial_dw) store_partial(static_cast<float*>(p.partial_dw) + at, [&](int e) { return group_sum(0, e); });
+    if (SHARED_SUMS == 2 && p.partial_db)
+      store_partial(static_cast<float*>(p.partial_db) + at, [&](int e) { return group_sum(1, e); });
   } else if constexpr (PARAMS) {
     float* pdw = static_cast<float*>(p.partial_dw);
     float* pdb = static_cast<float*>(p.partial_db);

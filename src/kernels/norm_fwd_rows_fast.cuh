@@ -124,7 +124,7 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
         }
       }
     }
-    float v[kPacked ? 1 : E];  // the row as f32 (unless packed); pads 0
+    float v[kPacked ? 1 : E];  // the row as f32 (unused when packed); pads 0
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       if (i * kSpan < left) {
@@ -145,7 +145,10 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
       }
     }
     // Element j of item i as f32 (pads: 0 when held as f32; packed pads are never read).
-    const auto val = [&](int i, int j) { return kPacked ? nb_elem(xv[i], j) : v[kPacked ? 0 : i * VEC + j]; };
+    const auto val = [&](int i, int j) {
+      if constexpr (kPacked) return nb_elem(xv[i], j);
+      else return v[i * VEC + j];
+    };
     if constexpr (RES) {
       if (p.sum) {
         T* st = static_cast<T*>(p.sum) + row * p.sum_stride + tcol;
@@ -203,7 +206,7 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
 #pragma unroll
       for (int j = 0; j < VEC; ++j) {
         // x - mean (held as f32: v already is; rms: mean is 0)
-        float r = (kPacked ? val(i, j) - mean : v[kPacked ? 0 : i * VEC + j]) * rstd;
+        float r = (kPacked ? val(i, j) - mean : val(i, j)) * rstd;
         if (w) r *= nb_elem(wv, j);
         if (b) r += nb_elem(bv, j);
         o[j] = r;

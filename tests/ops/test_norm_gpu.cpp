@@ -320,10 +320,10 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
 // four sweeps ran past a shard's 270-second limit on the H200).
 class GpuNormBackwardSweep : public GpuNorm {
  protected:
-  // sums: BARACUDA_NORM_BWD_SUMS ("": unset, registers up to 8192 columns and shared memory
-  // beyond, the default; "registers": the column pass beyond; "shared": shared memory wherever it
-  // fits). The shared-memory sums fit everywhere except dweight and dbias together on 16-bit rows
-  // wider than 16384 (2 x 128 KB per block).
+  // sums: BARACUDA_NORM_BWD_SUMS ("": unset, shared memory wherever it fits, the default;
+  // "registers": register sums up to 8192 columns, the column pass beyond; "wide": register sums,
+  // shared memory beyond). The shared-memory sums fit everywhere except dweight and dbias together
+  // on 16-bit rows wider than 16384 (2 x 128 KB per block).
   void run_all(const std::string& mode, const std::string& sums = "") {
     struct Width {
       int64_t cols, rows;
@@ -343,7 +343,7 @@ class GpuNormBackwardSweep : public GpuNorm {
         for (const Width& wd : widths)
           for (int affine = 0; affine < 3; ++affine)  // 0: none, 1: params in x's dtype, 2: f32 params
             for (bool grads : {true, false}) {
-              if (sums.empty() && wd.rows == 300) continue;  // many rows per block: the sums modes
+              if (sums == "wide" && wd.rows == 300) continue;  // many rows per block: the other modes
               if (affine == 2 && t == DType::f32) continue;
               if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
               NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
@@ -366,7 +366,7 @@ class GpuNormBackwardSweep : public GpuNorm {
               const int param_count = params ? (d.bias ? 2 : 1) : 0;
               const bool shared_fits = !(param_count == 2 && dtype_size(t) == 2 && wd.cols > 16384);
               const bool smem_expected = fast_expected && params && mode != "column_pass" && shared_fits &&
-                                         (sums == "shared" || (sums.empty() && wd.cols > 8192));
+                                         (sums.empty() || (sums == "wide" && wd.cols > 8192));
               const bool col_pass_expected =
                   fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
               const std::string& tactic = plan->sku().tactic;
@@ -392,7 +392,7 @@ TEST_F(GpuNormBackwardSweep, RowsEngineRegisterSums) { run_all("rows", "register
 TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
 TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
-TEST_F(GpuNormBackwardSweep, SharedSums) { run_all("rows", "shared"); }
+TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)

@@ -58,11 +58,11 @@ FastKernel with_types(DType t, DType w, F&& f) {
 
 // The shared-memory sums kernels: the dx kernel's geometries (every warps-per-row at 2 vectors
 // per thread, one vector for rows of one warp, 4 vectors at 32 warps).
-template <class T, class W>
+template <class T, class W, int SUMS>
 FastKernel shared_sums_kernel(int gw, int items) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
 #define BARACUDA_NB_SHARED(GW, IT) \
-  if (gw == GW && items == IT) return norm_bwd_rows_fast_kernel<T, W, V, IT, GW, true, true>;
+  if (gw == GW && items == IT) return norm_bwd_rows_fast_kernel<T, W, V, IT, GW, true, SUMS>;
   BARACUDA_NB_SHARED(1, 1)
   BARACUDA_NB_SHARED(1, kDxItems)
   BARACUDA_NB_SHARED(2, kDxItems)
@@ -77,7 +77,10 @@ FastKernel shared_sums_kernel(int gw, int items) {
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
-    if (c.shared_sums) return shared_sums_kernel<T, W>(c.group_warps, c.items);
+    if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
+      return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
+                                  : shared_sums_kernel<T, W, 2>(c.group_warps, c.items);
+    }
     return c.fused_params() ? fast_kernel<T, W, true>(c.group_warps, c.items)
                             : fast_kernel<T, W, false>(c.group_warps, c.items);
   });
@@ -98,8 +101,8 @@ bool allow_smem(FastKernel k, int bytes) {
 
 }  // namespace
 
-BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, int sm_count,
-                              BwdSums sums) {
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
+                              int sm_count, BwdSums sums) {
   BwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -129,7 +132,9 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
     }
     if (gw == 1 && cols <= 32 * vec) c.items = 1;  // rows of one vector per lane
     c.shared_sums = try_shared;
-    if (c.shared_sums) c.smem_bytes = nb_smem_sums_bytes(gw, c.items, vec, param_count);
+    // dbias alone takes the two-parameter kernel (its dweight slots summed and dropped).
+    c.shared_params = !try_shared ? 0 : (param_count == 1 && want_dweight ? 1 : 2);
+    if (c.shared_sums) c.smem_bytes = nb_smem_sums_bytes(gw, c.items, vec, c.shared_params);
     if (c.params && !c.shared_sums) {  // the column pass: about 8 blocks of kColWarps warps per SM
       const int64_t col_blocks = (cols + 32 * vec - 1) / (32 * vec);
       const int64_t want = (static_cast<int64_t>(sm_count) * 8 + col_blocks - 1) / col_blocks;
@@ -142,7 +147,7 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
   c.threads = nb_block_threads(gw);
   const FastKernel k = kernel_for(t, w, c);
   if (c.shared_sums && (k == nullptr || !allow_smem(k, c.smem_bytes)))  // no room: registers or the column pass
-    return bwd_fast_config(t, w, rows, cols, param_count, sm_count, BwdSums::registers);
+    return bwd_fast_config(t, w, rows, cols, param_count, want_dweight, sm_count, BwdSums::registers);
   int per_sm = 0;
   if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess ||
       per_sm <= 0) {
@@ -162,9 +167,9 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
   const FastKernel k = kernel_for(t, w, c);
   if (k == nullptr || p.dsum != nullptr || c.params != (dweight || dbias))
     return internal_error("[norm] backward rows engine: no kernel for this configuration");
-  if (c.shared_sums && nb_smem_sums_bytes(c.group_warps, c.items, 16 / static_cast<int>(dtype_size(t)),
-                                           (p.partial_dw ? 1 : 0) + (p.partial_db ? 1 : 0)) != c.smem_bytes)
-    return internal_error("[norm] backward rows engine: the shared-memory sums were sized for other parameters");
+  if (c.shared_sums && (c.shared_params == 1 ? (p.partial_dw == nullptr || p.partial_db != nullptr)
+                                              : (p.partial_dw == nullptr && p.partial_db == nullptr)))
+    return internal_error("[norm] backward rows engine: the shared-memory sums were made for other parameters");
   if (c.shared_sums && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials

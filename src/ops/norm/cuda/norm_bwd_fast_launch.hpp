@@ -26,6 +26,7 @@ struct BwdFastConfig {
   // Fused partials whose per-column sums the dx kernel keeps in smem_bytes of dynamic shared
   // memory instead of registers (it then runs the dx-only geometry); see BwdSums.
   bool shared_sums = false;
+  int shared_params = 0;  // shared-memory parameter slots: 1 (dweight alone) or 2 (dweight, dbias)
   int smem_bytes = 0;
 
   bool fused_params() const { return params && col_chunks == 0; }
@@ -39,18 +40,19 @@ struct BwdFastConfig {
 // takes get the column pass.
 enum class BwdSums {
   registers,    // register sums, the column pass beyond them
-  wide_shared,  // register sums, shared-memory sums beyond them (the default)
-  shared,       // shared-memory sums wherever they fit, register sums otherwise
+  wide_shared,  // register sums, shared-memory sums beyond them
+  shared,       // shared-memory sums wherever they fit, register sums otherwise (the plans' default)
   column_pass,  // always the column pass (A/B)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
 // 16-byte vector) and parameter dtype w, or group_warps == 0 when it does not apply (other
 // dtypes, cols == 0, rows wider than its register budget: 32768 16-bit / 16384 f32 elements).
-// param_count: how many of dweight / dbias are wanted (0, 1 or 2). Queries the dx kernel's
-// occupancy (and its shared-memory limit) on the current device.
-BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, int sm_count,
-                              BwdSums sums = BwdSums::wide_shared);
+// param_count: how many of dweight / dbias are wanted (0, 1 or 2); want_dweight: whether dweight
+// is one of them. Queries the dx kernel's occupancy (and its shared-memory limit) on the current
+// device.
+BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
+                              int sm_count, BwdSums sums = BwdSums::shared);
 
 // dx (p.dsum must be null) and, when c.params, the partials in p.partial_dw / p.partial_db
 // (c.partial_rows() rows of cols floats each; either may be null) summed into dweight / dbias

@@ -95,24 +95,31 @@ bool row_prefetch_from_env() {
 }
 
 // Where the rows engine keeps the fused dweight/dbias sums (norm::cuda::BwdSums), environment
-// BARACUDA_NORM_BWD_SUMS read when the plan is made: unset, registers up to 8192 columns and shared
-// memory beyond (where it fits: on rows wider than 8192 columns the dx kernel then sums in the same
-// pass instead of the column pass that reads x and dy again; H200, 151c784: rms_norm backward with
-// dweight, 4096 x 32768 bf16, 0.2926 ms against 0.3417); "registers" (the column pass beyond) or
-// "shared" (shared memory wherever it fits) for A/B.
+// BARACUDA_NORM_BWD_SUMS read when the plan is made. Unset: shared memory wherever it fits, which
+// leaves the dx kernel its registers for loads (H200, dae5e11, bf16, against register sums:
+// rms_norm dweight 65536x1024 0.1279 -> 0.1133 ms, 32768x4096 0.2492 -> 0.2230; layer_norm
+// dweight/dbias 0.1299 -> 0.1272, 0.2572 -> 0.2488) and, beyond the register sums' 8192 columns,
+// replaces the column pass that reads x and dy again (151c784: rms_norm dweight 4096x32768
+// 0.3417 -> 0.2926 ms). A/B: "registers" (register sums, the column pass beyond 8192 columns),
+// "wide" (register sums, shared memory beyond).
 norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   using norm::cuda::BwdSums;
   if (engine == BwdEngine::column_pass) return BwdSums::column_pass;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
-  if (env_is("BARACUDA_NORM_BWD_SUMS", "shared")) return BwdSums::shared;
-  return BwdSums::wide_shared;
+  if (env_is("BARACUDA_NORM_BWD_SUMS", "wide")) return BwdSums::wide_shared;
+  return BwdSums::shared;
 }
 
-// 16-bit rows of at most 4096 values held packed at 4 vectors per thread, so fewer warps share a
-// row (one warp for 1024 columns: no barrier between warps per row). BARACUDA_NORM_FWD_PACKED=1,
-// read when the plan is made; opt-in until measured on the H200.
-bool fwd_packed_from_env() {
-  return env_is("BARACUDA_NORM_FWD_PACKED", "1");
+// 16-bit rows held packed at 4 vectors per thread, so fewer warps share a row (one warp for 1024
+// columns: no barrier between warps per row). On the H200 (dae5e11, bf16) that helped the residual
+// ops on one-warp rows (add_rms_norm 65536x1024 0.1432 -> 0.1389 ms) and slowed the others
+// (layer_norm 65536x1024 0.0731 -> 0.0805, 32768x4096 0.1418 -> 0.1572), so by default only
+// residual rows of at most one warp (1024 16-bit values) are packed. BARACUDA_NORM_FWD_PACKED
+// (read when the plan is made): "1" packs every 16-bit row up to 4096 values, "0" none.
+bool fwd_packed(bool residual, int64_t cols, int vec) {
+  if (env_is("BARACUDA_NORM_FWD_PACKED", "1")) return true;
+  if (env_is("BARACUDA_NORM_FWD_PACKED", "0")) return false;
+  return residual && cols <= static_cast<int64_t>(32) * vec * norm::cuda::kFwdPackedItems16;
 }
 
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
@@ -162,7 +169,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
-                                         fwd_packed_from_env());
+                                         fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)));
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }
@@ -172,7 +179,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       // The rows engine: layer_norm / rms_norm (no dsum input), f32/f16/bf16, rows it holds.
       if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
         fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
-                                            (want_dw_ ? 1 : 0) + (want_db_ ? 1 : 0), sm_count_,
+                                            (want_dw_ ? 1 : 0) + (want_db_ ? 1 : 0), want_dw_, sm_count_,
                                             bwd_sums_from_env(engine));
       // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
       // the engine's partial rows, so the workspace is booked once for either.
