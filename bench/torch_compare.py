@@ -26,21 +26,24 @@ except ImportError:
 BATCH = 4
 
 
+def time_batch(fn, batch=BATCH, sleep_cycles=1_000_000):
+    """ms per call of `batch` back-to-back calls between two CUDA events, after a GPU sleep that
+    lets the host queue the batch ahead of the GPU (the sample then measures GPU time)."""
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda._sleep(sleep_cycles)
+    a.record()
+    for _ in range(batch):
+        fn()
+    b.record()
+    b.synchronize()
+    return a.elapsed_time(b) / batch
+
+
 def median_ms(fn, reps=30, warmup=5):
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda._sleep(1_000_000)
-        a.record()
-        for _ in range(BATCH):
-            fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b) / BATCH)
-    return statistics.median(times)
+    return statistics.median(time_batch(fn) for _ in range(reps))
 
 
 def torch_cases():

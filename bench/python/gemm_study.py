@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 
@@ -19,18 +20,10 @@ import torch
 
 import baracuda as bc
 
-BATCH = 8
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_compare import time_batch  # noqa: E402  (bench/torch_compare.py: the same-run timing)
 
-
-def time_batch(fn):
-    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    torch.cuda._sleep(2_000_000)
-    a.record()
-    for _ in range(BATCH):
-        fn()
-    b.record()
-    b.synchronize()
-    return a.elapsed_time(b) / BATCH
+BATCH, SLEEP_CYCLES = 8, 2_000_000
 
 
 def kernels_of(fn):
@@ -94,7 +87,7 @@ def main():
         times = {v: [] for v in variants}
         for _ in range(args.rounds):
             for v, fn in variants.items():
-                times[v].append(time_batch(fn))
+                times[v].append(time_batch(fn, BATCH, SLEEP_CYCLES))
         med = {v: statistics.median(t) for v, t in times.items()}
         ref = med.get("torch_cublas", med.get("torch"))
         print(f"\n{name}")
