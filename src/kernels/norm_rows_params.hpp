@@ -43,4 +43,8 @@ struct BwdParams {
   bool row_prefetch = true;
 };
 
+// The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors
+// of x and dy per thread (each CTA holding half a row).
+constexpr int kNcThreads = 1024, kNcItems = 2;
+
 }  // namespace baracuda::norm::cuda

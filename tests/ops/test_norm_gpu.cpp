@@ -322,8 +322,9 @@ class GpuNormBackwardSweep : public GpuNorm {
  protected:
   // sums: BARACUDA_NORM_BWD_SUMS ("": unset, shared memory wherever it fits, the default;
   // "registers": register sums up to 8192 columns, the column pass beyond; "wide": register sums,
-  // shared memory beyond). The shared-memory sums fit everywhere except dweight and dbias together
-  // on 16-bit rows wider than 16384 (2 x 128 KB per block).
+  // shared memory beyond; "cluster": as the default, and rows one CTA holds only at 4 vectors per
+  // thread split over a cluster of two CTAs on sm_90). The shared-memory sums fit everywhere
+  // except dweight and dbias together on 16-bit rows wider than 16384 (2 x 128 KB per block).
   void run_all(const std::string& mode, const std::string& sums = "") {
     struct Width {
       int64_t cols, rows;
@@ -337,6 +338,10 @@ class GpuNormBackwardSweep : public GpuNorm {
     // mode: "rows" or "" (the rows engine, the default), "column_pass" (dweight/dbias always by
     // the column pass), "legacy" (the old kernels).
     const bool legacy = mode == "legacy";
+    int device = 0, major = 0;
+    ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+    ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+    const bool sm90 = major >= 9;
     int failures = 0, cases = 0;
     for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
       for (DType t : {DType::f32, DType::f16, DType::bf16})
@@ -344,6 +349,7 @@ class GpuNormBackwardSweep : public GpuNorm {
           for (int affine = 0; affine < 3; ++affine)  // 0: none, 1: params in x's dtype, 2: f32 params
             for (bool grads : {true, false}) {
               if (sums == "wide" && wd.rows == 300) continue;  // many rows per block: the other modes
+              if (sums == "cluster" && wd.cols <= 8192) continue;  // the same kernels as the default
               if (affine == 2 && t == DType::f32) continue;
               if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
               NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
@@ -365,14 +371,18 @@ class GpuNormBackwardSweep : public GpuNorm {
               const bool params = grads && affine > 0;
               const int param_count = params ? (d.bias ? 2 : 1) : 0;
               const bool shared_fits = !(param_count == 2 && dtype_size(t) == 2 && wd.cols > 16384);
-              const bool smem_expected = fast_expected && params && mode != "column_pass" && shared_fits &&
-                                         (sums.empty() || (sums == "wide" && wd.cols > 8192));
+              const bool cluster_expected = sums == "cluster" && sm90 && fast_expected && params &&
+                                            mode != "column_pass" && wd.cols > (t == DType::f32 ? 8192 : 16384);
+              const bool smem_expected =
+                  cluster_expected || (fast_expected && params && mode != "column_pass" && shared_fits &&
+                                       (sums.empty() || sums == "cluster" || (sums == "wide" && wd.cols > 8192)));
               const bool col_pass_expected =
                   fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
               const std::string& tactic = plan->sku().tactic;
               if ((tactic.rfind("rows engine", 0) == 0) != fast_expected ||
                   (tactic.find("column pass") != std::string::npos) != col_pass_expected ||
-                  (tactic.find("in shared memory") != std::string::npos) != smem_expected) {
+                  (tactic.find("in shared memory") != std::string::npos) != smem_expected ||
+                  (tactic.find("cluster of 2") != std::string::npos) != cluster_expected) {
                 ++failures;
                 ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
               }
@@ -393,6 +403,7 @@ TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
 TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
+TEST_F(GpuNormBackwardSweep, ClusterSums) { run_all("rows", "cluster"); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)

@@ -76,6 +76,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -99,6 +100,46 @@ bool allow_smem(FastKernel k, int bytes) {
   return true;
 }
 
+bool device_is_sm90_or_newer() {
+  int device = 0, major = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return major >= 9;
+}
+
+// The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
+// 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
+BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
+                             int sm_count) {
+  const int vec = 16 / static_cast<int>(dtype_size(t));
+  const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * kDxItems;
+  if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
+      cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems || !device_is_sm90_or_newer())
+    return BwdFastConfig{};
+  BwdFastConfig c;
+  c.params = c.cluster = c.shared_sums = true;
+  c.group_warps = kNcThreads / 32;
+  c.items = kNcItems;
+  c.threads = kNcThreads;
+  c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
+  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params);
+  int per_sm = 0;
+  if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {
+    (void)cudaGetLastError();
+    return BwdFastConfig{};
+  }
+  c.blocks_per_sm = per_sm;
+  // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
+  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
+  c.grid = 2 * clusters;
+  return c;
+}
+
 }  // namespace
 
 BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
@@ -114,6 +155,11 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
     while (gw < 32 && cols > static_cast<int64_t>(gw) * 32 * vec * items) gw *= 2;
     return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
   };
+  if (sums == BwdSums::cluster) {
+    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count);
+    if (k.group_warps) return k;
+    sums = BwdSums::shared;  // elsewhere the cluster option is the shared-memory sums
+  }
   c.params = param_count > 0;
   const int register_gw = c.params && sums != BwdSums::column_pass ? warps_for(8 / vec) : 0;
   const bool try_shared = c.params && (sums == BwdSums::shared || (sums == BwdSums::wide_shared && register_gw == 0));
@@ -173,8 +219,12 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
   if (c.shared_sums && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
-    k<<<static_cast<unsigned>(c.grid), c.threads, c.smem_bytes, stream>>>(p);
-    BARACUDA_TRY(check_launch("norm_bwd_rows_fast_kernel"));
+    if (c.cluster) {
+      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream));
+    } else {
+      k<<<static_cast<unsigned>(c.grid), c.threads, c.smem_bytes, stream>>>(p);
+      BARACUDA_TRY(check_launch("norm_bwd_rows_fast_kernel"));
+    }
   }
   if (!c.params) return Status::ok();
   return dispatch_types(t, w, [&]<class T, class W>() -> Status {

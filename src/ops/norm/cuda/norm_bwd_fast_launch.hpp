@@ -27,11 +27,14 @@ struct BwdFastConfig {
   // memory instead of registers (it then runs the dx-only geometry); see BwdSums.
   bool shared_sums = false;
   int shared_params = 0;  // shared-memory parameter slots: 1 (dweight alone) or 2 (dweight, dbias)
+  // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
+  // cluster one partial row.
+  bool cluster = false;
   int smem_bytes = 0;
 
   bool fused_params() const { return params && col_chunks == 0; }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
-  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : grid); }
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
 };
 
 // Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
@@ -43,6 +46,8 @@ enum class BwdSums {
   wide_shared,  // register sums, shared-memory sums beyond them
   shared,       // shared-memory sums wherever they fit, register sums otherwise (the plans' default)
   column_pass,  // always the column pass (A/B)
+  cluster,      // as shared, and rows one CTA holds only at 4 vectors per thread (16-bit > 16384,
+                // f32 > 8192 columns) split over a cluster of two CTAs (sm_90; opt-in)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -60,5 +65,12 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
 // Needs 16-byte aligned x, dy, dx, weight and row strides that are multiples of the vector.
 Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, void* dweight, void* dbias,
                        cudaStream_t stream);
+
+// The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots), null for other types; and its launch
+// with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory.
+using BwdKernel = void (*)(const BwdParams);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream);
 
 }  // namespace baracuda::norm::cuda

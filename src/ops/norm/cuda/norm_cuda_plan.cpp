@@ -101,12 +101,14 @@ bool row_prefetch_from_env() {
 // dweight/dbias 0.1299 -> 0.1272, 0.2572 -> 0.2488) and, beyond the register sums' 8192 columns,
 // replaces the column pass that reads x and dy again (151c784: rms_norm dweight 4096x32768
 // 0.3417 -> 0.2926 ms). A/B: "registers" (register sums, the column pass beyond 8192 columns),
-// "wide" (register sums, shared memory beyond).
+// "wide" (register sums, shared memory beyond), "cluster" (opt-in, unmeasured: rows one CTA holds
+// only at 4 vectors per thread split over a cluster of two CTAs, kernels/norm_bwd_rows_cluster.cuh).
 norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   using norm::cuda::BwdSums;
   if (engine == BwdEngine::column_pass) return BwdSums::column_pass;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "wide")) return BwdSums::wide_shared;
+  if (env_is("BARACUDA_NORM_BWD_SUMS", "cluster")) return BwdSums::cluster;
   return BwdSums::shared;
 }
 
@@ -141,7 +143,8 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
                   std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
-  if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
+  if (c.cluster) t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
+  else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
   if (c.params) t += ", fixed-order sum";

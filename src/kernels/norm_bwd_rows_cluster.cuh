@@ -1,0 +1,175 @@
+#pragma once
+// The layer_norm / rms_norm backward with fused dweight/dbias for wide rows (sm_90): a cluster
+// of two CTAs shares each row, each CTA owning one half of the columns. Why: one CTA of 1024
+// threads holds a 32768-column 16-bit row only at 4 vectors of x and dy per thread, its
+// shared-memory sums then need 128 KB per parameter (layer_norm's dweight + dbias do not fit, so
+// they took a column pass reading x and dy again: 55% of copy on the H200), and rms_norm's
+// dweight ran at 64%. Split over two SMs, each thread holds 2 vectors (the geometry of the
+// fast kernels), and a CTA's sums of its half take 64 KB per parameter.
+//
+// Per row: each CTA sums its half (sum g, sum g*(x - mean)) over its 1024 threads, writes the pair
+// into its exchange slot, and after one cluster barrier reads its partner's slot through
+// distributed shared memory; both add the pairs in rank order, so both halves see the same
+// totals. The slots alternate between rows (a slot is rewritten two rows later, after the
+// partner passed the barrier that follows its read). The next row is prefetched into L2 before
+// the barrier so that HBM keeps streaming across it. Each CTA keeps its columns' dweight/dbias
+// sums in its own shared-memory slots (16-byte quads, [parameter][quad][thread]) and writes its
+// half of the cluster's partial row at the end ([clusters, cols] f32 per parameter, summed by
+// norm_bwd_params in a fixed order): deterministic for a given grid, no atomics.
+//
+// Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
+// nb_smem_sums_bytes(32, ITEMS, VEC, SUMS) of dynamic shared memory; p.cols a multiple of
+// 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight), 2 (dweight, dbias).
+#include <cooperative_groups.h>
+
+#include "kernels/norm_bwd_rows_fast.cuh"  // nb_* helpers, Pack, load_pack, store_pack
+
+namespace baracuda::norm::cuda {
+
+template <class T, class W, int VEC, int ITEMS, int SUMS>
+__global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
+  static_assert(SUMS == 1 || SUMS == 2, "dweight, or dweight and dbias");
+  constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
+  static_assert(E % 4 == 0, "sums in 16-byte quads");
+  namespace cg = cooperative_groups;
+  const cg::cluster_group cluster = cg::this_cluster();
+  const unsigned rank = cluster.block_rank();
+  __shared__ float red[2][2 * GW];
+  __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
+  extern __shared__ __align__(16) float nc_sums[];  // [SUMS][E / 4][WT][4]
+
+  const int t = static_cast<int>(threadIdx.x);
+  const int n = static_cast<int>(p.cols);
+  const int half = n / 2;
+  const int c0 = static_cast<int>(rank) * half;  // this CTA's first column
+  const float inv_n = 1.f / static_cast<float>(n);
+  const W* w = static_cast<const W*>(p.weight);
+  const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
+  const float* rstd_p = static_cast<const float*>(p.rstd);
+  const int64_t clusters = gridDim.x / 2, step = clusters;
+  constexpr int kDbQuads = (E / 4) * WT;
+  float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
+#pragma unroll
+  for (int q = 0; q < E / 4; ++q) {
+    quads[q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
+    if constexpr (SUMS == 2) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+
+  int parity = 0;
+  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1) {
+    const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
+    const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
+    Pack<T, VEC> xv[ITEMS], dv[ITEMS];
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * WT + t) * VEC;  // within the half
+      if (col < half) {
+        xv[i] = load_pack<T, VEC>(xr + col);
+        dv[i] = load_pack<T, VEC>(dyr + col);
+      }
+    }
+    if (p.row_prefetch && row + step < p.rows) {  // the next row of this half into L2
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        const int col = (i * WT + t) * VEC;
+        if (col < half) {
+          kernels::prefetch_l2(xr + step * p.x_stride + col);
+          kernels::prefetch_l2(dyr + step * p.dy_stride + col);
+        }
+      }
+    }
+    const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
+    float sg[2] = {0.f, 0.f}, sgd[2] = {0.f, 0.f};
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * WT + t) * VEC;
+      if (col < half) {
+        Pack<W, VEC> wv;
+        if (w) wv = load_pack<W, VEC>(w + c0 + col);
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) {
+          const float d = nb_elem(dv[i], j);
+          const float g = w ? d * nb_elem(wv, j) : d;
+          sg[j & 1] += g;
+          sgd[j & 1] = fmaf(g, nb_elem(xv[i], j) - mean, sgd[j & 1]);
+        }
+      }
+    }
+    float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
+    nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
+    if (t == 0) {
+      xchg[parity][0] = s_g;
+      xchg[parity][1] = s_gd;
+    }
+    cluster.sync();  // both halves' pairs written (release / acquire across the cluster)
+    const float* other = cluster.map_shared_rank(&xchg[parity][0], rank ^ 1u);
+    const float o_g = other[0], o_gd = other[1];
+    // Rank order, so both CTAs hold bitwise the same totals.
+    const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
+    const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
+    const float mg = p.rms ? 0.f : tot_g * inv_n;
+    const float mgx = rstd * tot_gd * inv_n;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      nb_keep_packed(xv[i]);
+      nb_keep_packed(dv[i]);
+    }
+    T* dxr = static_cast<T*>(p.dx) + row * p.dx_stride + c0;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * WT + t) * VEC;
+      if (col < half) {
+        Pack<W, VEC> wv;
+        if (w) wv = load_pack<W, VEC>(w + c0 + col);
+        float o[VEC];
+#pragma unroll
+        for (int jq = 0; jq < VEC; jq += 4) {
+          float xq[4];
+#pragma unroll
+          for (int u = 0; u < 4; ++u) {
+            const int j = jq + u;
+            const float d = nb_elem(dv[i], j);
+            const float g = w ? d * nb_elem(wv, j) : d;
+            xq[u] = (nb_elem(xv[i], j) - mean) * rstd;
+            o[j] = rstd * fmaf(-xq[u], mgx, g - mg);
+          }
+          const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
+                      d3 = nb_elem(dv[i], jq + 3);
+          float4& sw = quads[((i * VEC + jq) / 4) * WT];
+          sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z), fmaf(d3, xq[3], sw.w));
+          if constexpr (SUMS == 2) {
+            float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
+            sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
+          }
+        }
+        store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));
+      }
+    }
+  }
+  // The partner may still read this CTA's exchange slots: neither leaves before both are done.
+  cluster.sync();
+
+  // This CTA's half of the cluster's partial rows: element e = i * VEC + j of the thread sits at
+  // column c0 + (i * WT + t) * VEC + j.
+  const int64_t at = static_cast<int64_t>(blockIdx.x / 2) * p.cols + c0;
+  const auto store_half = [&](float* row, int first_quad) {
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * WT + t) * VEC;
+      if (col < half) {
+#pragma unroll
+        for (int j = 0; j < VEC; j += 4)
+          *reinterpret_cast<float4*>(row + col + j) = quads[first_quad + ((i * VEC + j) / 4) * WT];
+      }
+    }
+  };
+  if (p.partial_dw) store_half(static_cast<float*>(p.partial_dw) + at, 0);
+  if (SUMS == 2 && p.partial_db) store_half(static_cast<float*>(p.partial_db) + at, kDbQuads);
+#else
+  __trap();  // the host launches it on sm_90 and newer only
+#endif
+}
+
+}  // namespace baracuda::norm::cuda
