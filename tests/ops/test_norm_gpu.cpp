@@ -571,6 +571,54 @@ TEST_F(GpuNorm, ForwardRowsPacked) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
+// BARACUDA_NORM_FWD_CLUSTER=1 (sm_90): rows one CTA holds only through shared memory or not at all
+// split over a cluster of two CTAs. Every row op, every dtype, parameters of x's dtype and f32,
+// widths at both ends of the range, an uneven item round, rows fewer and more than the clusters.
+TEST_F(GpuNorm, ForwardRowsCluster) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  struct Width {
+    int64_t cols, rows;
+  };
+  const Width widths[] = {{8200, 150}, {12304, 70}, {16384, 130}, {16400, 130}, {20000, 9}, {24576, 40}, {32768, 140}};
+  ASSERT_EQ(setenv("BARACUDA_NORM_FWD_CLUSTER", "1", 1), 0);
+  int failures = 0, cases = 0;
+  for (NormOp op : kRowOps)
+    for (DType t : {DType::f32, DType::f16, DType::bf16})
+      for (const Width& wd : widths)
+        for (int affine = 0; affine < 3; ++affine) {  // none, x's dtype, f32
+          if (affine == 2 && t == DType::f32) continue;
+          if (t == DType::f32 && wd.cols > 16384) continue;  // beyond two CTAs of f32
+          NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::forward);
+          d.weight = affine > 0;
+          d.bias = affine > 0 && (op == NormOp::layer_norm || op == NormOp::add_layer_norm);
+          if (affine == 2) d.param_dtype = DType::f32;
+          d.save_stats = (cases % 3) != 2;
+          ++cases;
+          auto plan = NormPlan::select(gpu_, d);
+          if (!plan) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
+            continue;
+          }
+          const int vec = t == DType::f32 ? 4 : 8;
+          const bool cluster = major >= 9 && wd.cols > (t == DType::f32 ? 8192 : 16384) && wd.cols % (2 * vec) == 0;
+          const std::string& tactic = plan->sku().tactic;
+          if ((tactic.find("cluster of 2") != std::string::npos) != cluster) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
+          }
+          const std::string m = check(d, 5000 + static_cast<uint64_t>(cases));
+          if (!m.empty()) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
+          }
+        }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_CLUSTER"), 0);
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

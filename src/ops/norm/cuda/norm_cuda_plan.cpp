@@ -124,9 +124,20 @@ bool fwd_packed(bool residual, int64_t cols, int vec) {
   return residual && cols <= static_cast<int64_t>(32) * vec * norm::cuda::kFwdPackedItems16;
 }
 
+// Wide rows (16-bit 16385 .. 32768, f32 8193 .. 16384 values) split over a cluster of two CTAs on
+// sm_90 (kernels/norm_fwd_rows_cluster.cuh): BARACUDA_NORM_FWD_CLUSTER=1, read when the plan is made;
+// opt-in until measured on the H200.
+bool fwd_cluster_from_env() {
+  return env_is("BARACUDA_NORM_FWD_CLUSTER", "1");
+}
+
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
   std::string t = "rows engine: ";
-  if (c.stages > 0)
+  if (c.cluster)
+    t += "each row split over a cluster of 2 CTAs (sm_90), " + std::to_string(c.items) +
+         " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "") +
+         ", halves' statistics exchanged through distributed shared memory";
+  else if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
          "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
@@ -172,7 +183,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       const bool residual = d_.op == NormOp::add_layer_norm || d_.op == NormOp::add_rms_norm;
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
-                                         fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)));
+                                         fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
+                                         fwd_cluster_from_env());
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }

@@ -23,15 +23,49 @@ int staged_smem(int stages) {
   return stages == 3 ? nf_staged_smem_bytes<3>() : nf_staged_smem_bytes<2>();
 }
 
+// The cluster kernel's geometry (group_warps 0 where it does not apply: rows one CTA holds in
+// registers, an odd number of vectors, rows wider than two CTAs hold, pre-sm_90 devices).
+FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device) {
+  const int vec = 16 / static_cast<int>(dtype_size(t));
+  const int max_items = dtype_size(t) == 2 ? kFwdMaxItems16 : kFwdMaxItems32;
+  const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * max_items;
+  int major = 0;
+  if (cols <= one_cta || cols % (2 * vec) != 0 || cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess || major < 9) {
+    (void)cudaGetLastError();
+    return FwdFastConfig{};
+  }
+  const FwdFastKernel k = fwd_cluster_kernel(t, w, residual);
+  int per_sm = 0;
+  if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, kNcThreads, 0) != cudaSuccess ||
+      per_sm <= 0) {
+    (void)cudaGetLastError();
+    return FwdFastConfig{};
+  }
+  FwdFastConfig c;
+  c.cluster = true;
+  c.residual = residual;
+  c.group_warps = kNcThreads / 32;
+  c.items = kNcItems;
+  c.threads = kNcThreads;
+  c.blocks_per_sm = per_sm;
+  c.grid = 2 * std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
+  return c;
+}
+
 }  // namespace
 
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed) {
+                              bool allow_staged, bool packed, bool cluster) {
   FwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
   const int vec = 16 / static_cast<int>(dtype_size(t));
   if (cols <= 0 || cols % vec != 0 || rows < 0 || sm_count <= 0) return c;
+  if (cluster) {
+    const FwdFastConfig k = cluster_config(t, w, rows, cols, residual, sm_count, device);
+    if (k.group_warps) return k;
+  }
   packed = packed && dtype_size(t) == 2 && cols <= static_cast<int64_t>(kFwdPackedMaxWarps) * 32 * vec * kFwdPackedItems16;
   const int max_items = dtype_size(t) == 2 ? (packed ? kFwdPackedItems16 : kFwdMaxItems16) : kFwdMaxItems32;
   const int64_t per_warp = static_cast<int64_t>(32) * vec * max_items;
@@ -80,6 +114,13 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
 }
 
 Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams& p, cudaStream_t stream) {
+  if (c.cluster) {
+    const FwdFastKernel k = fwd_cluster_kernel(t, w, c.residual);
+    if (k == nullptr || c.residual != (p.residual != nullptr))
+      return internal_error("[norm] forward cluster kernel: no kernel for this configuration");
+    if (p.rows == 0) return Status::ok();
+    return launch_fwd_cluster(k, std::min<int64_t>(c.grid, 2 * p.rows), p, stream);
+  }
   const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages);
   if (k == nullptr || c.residual != (p.residual != nullptr))
     return internal_error("[norm] forward rows engine: no kernel for this configuration");

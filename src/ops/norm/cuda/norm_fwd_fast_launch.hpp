@@ -19,8 +19,9 @@ struct FwdFastConfig {
   int stages = 0;       // > 0: the staged kernel (rows in shared memory, `stages` rows per block in flight)
   int smem = 0;         // dynamic shared memory of the staged kernel, bytes
   int blocks_per_sm = 0;
-  int64_t grid = 0;     // persistent blocks
+  int64_t grid = 0;     // persistent blocks (the cluster kernel: 2 x clusters)
   bool residual = false;
+  bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -29,8 +30,10 @@ struct FwdFastConfig {
 // 8192 f32 elements, except 16-bit rows up to 32768 without a residual with `allow_staged` and
 // enough opt-in shared memory on `device`). Queries the kernel's occupancy on the current device.
 // packed: 16-bit rows of at most 4096 values held packed, 4 vectors per thread (fewer warps per row).
+// cluster (sm_90): rows one CTA holds only through shared memory or not at all (16-bit 16385 ..
+// 32768, f32 8193 .. 16384 values, an even number of vectors) split over a cluster of two CTAs.
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed = false);
+                              bool allow_staged, bool packed = false, bool cluster = false);
 
 // Needs 16-byte aligned x, residual, y, sum, weight, bias and row strides that are multiples of the
 // vector; p.residual set iff c.residual.
@@ -42,6 +45,9 @@ using FwdFastKernel = void (*)(const FwdParams);
 FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages);
 FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages);
 FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages);
+// The cluster kernel (norm_fwd_cluster.cu) and its launch (grid = 2 x clusters).
+FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual);
+Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream);
 
 // Limits shared by the host choice and the kernel tables.
 constexpr int kFwdMaxItems16 = 2;   // 16-bit x: 16 values per thread

@@ -1,0 +1,35 @@
+// Host side of the two-CTA cluster kernel of the norm forward (kernels/norm_fwd_rows_cluster.cuh):
+// its instantiations (a translation unit of its own) and the cluster launch.
+#include "kernels/norm_fwd_rows_cluster.cuh"
+#include "ops/norm/cuda/norm_cluster_launch.hpp"
+#include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
+
+namespace baracuda::norm::cuda {
+namespace {
+
+template <class T, class W>
+FwdFastKernel cluster_kernel(bool residual) {
+  constexpr int V = 16 / static_cast<int>(sizeof(T));
+  return residual ? norm_fwd_rows_cluster_kernel<T, W, V, true> : norm_fwd_rows_cluster_kernel<T, W, V, false>;
+}
+
+}  // namespace
+
+FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual) {
+  const bool w32 = w == DType::f32;
+  switch (t) {
+    case DType::f32: return w32 ? cluster_kernel<float, float>(residual) : nullptr;
+    case DType::f16:
+      return w32 ? cluster_kernel<__half, float>(residual) : w == t ? cluster_kernel<__half, __half>(residual) : nullptr;
+    case DType::bf16:
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(residual)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(residual) : nullptr;
+    default: return nullptr;
+  }
+}
+
+Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream) {
+  return launch_cluster_pair(k, grid, 0, p, stream, "norm_fwd_rows_cluster_kernel");
+}
+
+}  // namespace baracuda::norm::cuda
