@@ -150,11 +150,14 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
 }
 
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
-  std::string t = "rows engine: " + std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
-                  " x 16-byte vectors of x and dy per thread held as loaded, " +
-                  (prefetch && c.items == 1 && c.group_warps * 32 == c.threads ? "next row prefetched into L2, " : "") +
-                  std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads);
-  if (c.cluster) t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
+  // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
+  const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
+  std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
+                  " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors of x and dy per thread held as loaded, " +
+                  (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
+                  std::to_string(c.threads);
+  if (c.cluster)
+    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
