@@ -81,17 +81,18 @@ __device__ __forceinline__ typename Op::State block_fold(typename Op::State v, t
   return r;
 }
 
-template <class Op, class In>
-__global__ void __launch_bounds__(kThreads)
-    scan_chunk_totals_kernel(const In* __restrict__ x, int64_t n, int64_t chunk_len, typename Op::State* totals) {
+// The fold of x[begin, end) (begin a multiple of kTile: 16-byte aligned) by the whole block, in a
+// fixed order; every thread gets it. kKeep: loads that leave the lines in L2 for a rescan soon
+// after (the one-kernel form below); otherwise streamed (evict-first: not re-read soon).
+template <class Op, class In, bool kKeep>
+__device__ __forceinline__ typename Op::State chunk_fold(const In* __restrict__ x, int64_t begin, int64_t end,
+                                                         typename Op::State* scratch) {
   using State = typename Op::State;
   constexpr int kPer = 16 / static_cast<int>(sizeof(In));
   constexpr int kUnroll = 4;
-  __shared__ State scratch[kThreads / 32];
-  const int64_t begin = static_cast<int64_t>(blockIdx.x) * chunk_len;
-  const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
-  const int64_t vectors = (end - begin) / kPer;  // begin is a multiple of kTile: 16-byte aligned
+  const int64_t vectors = (end - begin) / kPer;
   const uint4* v4 = reinterpret_cast<const uint4*>(x + begin);
+  const auto load = [](const uint4* q) { return kKeep ? __ldg(q) : __ldcs(q); };
   State acc = Op::identity();
   int64_t i = threadIdx.x;
   const auto fold_vector = [&](const uint4& r, int64_t first) {
@@ -102,13 +103,23 @@ __global__ void __launch_bounds__(kThreads)
   for (; i + (kUnroll - 1) * kThreads < vectors; i += kUnroll * kThreads) {
     uint4 r[kUnroll];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) r[u] = __ldcs(v4 + i + u * kThreads);  // streamed: not re-read soon
+    for (int u = 0; u < kUnroll; ++u) r[u] = load(v4 + i + u * kThreads);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) fold_vector(r[u], begin + (i + u * kThreads) * kPer);
   }
-  for (; i < vectors; i += kThreads) fold_vector(__ldcs(v4 + i), begin + i * kPer);
+  for (; i < vectors; i += kThreads) fold_vector(load(v4 + i), begin + i * kPer);
   for (int64_t p = begin + vectors * kPer + threadIdx.x; p < end; p += kThreads) acc = Op::combine(acc, Op::make(x[p], p));
-  const State total = block_fold<Op>(acc, scratch);
+  return block_fold<Op>(acc, scratch);
+}
+
+template <class Op, class In>
+__global__ void __launch_bounds__(kThreads)
+    scan_chunk_totals_kernel(const In* __restrict__ x, int64_t n, int64_t chunk_len, typename Op::State* totals) {
+  using State = typename Op::State;
+  __shared__ State scratch[kThreads / 32];
+  const int64_t begin = static_cast<int64_t>(blockIdx.x) * chunk_len;
+  const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+  const State total = chunk_fold<Op, In, false>(x, begin, end, scratch);
   if (threadIdx.x == 0) totals[blockIdx.x] = total;
 }
 
@@ -201,6 +212,37 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t c = threadIdx.x; c < static_cast<int64_t>(blockIdx.x); c += kThreads) carry = Op::combine(carry, totals[c]);
   carry = block_fold<Op>(carry, scratch);
   scan_segment<Op, In, Out>(x + begin, y + begin, end - begin, begin, exclusive, carry, sm);
+}
+
+// The chunked scan as ONE kernel (BARACUDA_SCAN_CHUNK_LOOKBACK=1, opt-in until measured): chunks
+// small enough that all the resident blocks' chunks fit in half of L2, taken in order by ticket.
+// A block folds its chunk (leaving it in L2), publishes the fold and looks back over the chunks
+// before it (lookback_warp: a left fold of the chunk folds, so the prefix does not depend on what
+// was published when), then rescans the chunk from L2 with the prefix as carry (scan_segment). So
+// HBM sees about two passes (read, write) instead of the two kernels' three, and no block waits
+// on a whole first pass. Deterministic for a given chunk length (which follows the L2 size and the
+// kernel's occupancy). ws: the look-back workspace, its counter and flags cleared, >= chunks slots.
+template <class Op, class In, class Out>
+__global__ void __launch_bounds__(kThreads)
+    scan_chunk_lookback_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunk_len,
+                               bool exclusive, const LookbackStorage<typename Op::State> ws) {
+  using State = typename Op::State;
+  __shared__ SegmentSmem<Op, In, Out> sm;
+  __shared__ State scratch[kThreads / 32];
+  __shared__ State chunk_prefix;
+  __shared__ unsigned long long ticket;
+  if (threadIdx.x == 0) ticket = atomicAdd(ws.counter, 1ull);  // chunks start in order: no wait on a later one
+  __syncthreads();
+  const int64_t chunk = static_cast<int64_t>(ticket);
+  const int64_t begin = chunk * chunk_len;
+  const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
+  const State total = chunk_fold<Op, In, true>(x, begin, end, scratch);
+  if (threadIdx.x < 32) {
+    const State prefix = lookback_warp<Op>(ws, chunk, 0, 1, 0, total);
+    if (threadIdx.x == 0) chunk_prefix = prefix;
+  }
+  __syncthreads();
+  scan_segment<Op, In, Out>(x + begin, y + begin, end - begin, begin, exclusive, chunk_prefix, sm);
 }
 
 // Many lines (rows of a contiguous tensor, each at least a tile long): one block per line walks it

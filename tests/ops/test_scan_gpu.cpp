@@ -512,6 +512,37 @@ TEST(ScanGpu, ChunkedLongLines) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
 }
 
+// BARACUDA_SCAN_CHUNK_LOOKBACK=1: the chunked scan of one long line as one kernel (chunks folded,
+// looked back over, rescanned from L2). Chunk lengths from the L2 size and forced to 1 and 3 tiles
+// (many chunks: long look-back walks; a partial last chunk); inclusive and exclusive; 16-bit
+// inputs; cumprod and logcumsumexp. run_case checks the reference and that two runs are bitwise
+// equal (the look-back folds the chunk folds in order, whatever was published when).
+TEST(ScanGpu, ChunkLookbackLongLines) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_LOOKBACK", "1", 1), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
+  {
+    auto plan = ScanPlan::select(*stream, probe.desc);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    EXPECT_NE(plan->sku().tactic.find("rescanned from L2"), std::string::npos) << plan->sku().tactic;
+  }
+  for (const char* tiles : {"", "1", "3"}) {
+    if (*tiles) ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_TILES", tiles, 1), 0);
+    else ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
+    for (bool exclusive : {false, true}) {
+      run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, exclusive, false, {}, 41));
+      run_case(make_case(ScanOp::cumsum, DType::bf16, {1, (int64_t{1} << 21) + 9}, 1, exclusive, false, {}, 42));
+    }
+    run_case(make_case(ScanOp::cumsum, DType::f16, {2100000}, 0, false, false, {}, 43));
+    run_case(make_case(ScanOp::cumprod, DType::f32, {2000000}, 0, false, false, {}, 44));
+    run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, true, false, {}, 45));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
+}
+
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

@@ -101,6 +101,25 @@ bool chunked_enabled() {
   return env_switch_on("BARACUDA_SCAN_CHUNKED");
 }
 
+// The chunked scan as one kernel with a look-back over L2-sized chunks (scan_chunk_lookback_kernel:
+// about two passes of HBM traffic instead of three): BARACUDA_SCAN_CHUNK_LOOKBACK=1, read when the
+// plan is made; opt-in until measured on the H200.
+bool chunk_lookback_enabled() {
+  return env_is("BARACUDA_SCAN_CHUNK_LOOKBACK", "1");
+}
+// Its chunk length in tiles of 4096 elements (BARACUDA_SCAN_CHUNK_TILES=N, N >= 1; unset or
+// invalid: sized so that the resident blocks' chunks fill half of L2): the tuning knob of its A/B.
+int64_t chunk_tiles_from_env() {
+  const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_CHUNK_TILES");
+  if (!v) return 0;
+  int64_t n = 0;
+  for (char ch : *v) {
+    if (ch < '0' || ch > '9' || n > (int64_t{1} << 40)) return 0;
+    n = n * 10 + (ch - '0');
+  }
+  return n;
+}
+
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
   return sig.accumulate == DType::f32 ? 4 : 8;
@@ -153,6 +172,8 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.line_kernel = line_kernel_enabled() && geometry_.outer > 1;
     geometry_.chunked = chunked_enabled() && geometry_.outer == 1 && !geometry_.rows && !choice_.fused &&
                         geometry_.n >= cuda::kChunkedMinLength;
+    geometry_.chunk_lookback = geometry_.chunked && chunk_lookback_enabled();
+    geometry_.chunk_tiles = chunk_tiles_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
@@ -182,8 +203,12 @@ class CudaScan final : public Executable<ScanFamily> {
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line carrying the prefix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
-      sku_.tactic += " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                     "reduce-then-scan over one chunk per resident block, no look-back)";
+      sku_.tactic += geometry_.chunk_lookback
+                         ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
+                           "reduce-then-scan in one kernel, chunks that fit in L2 folded, looked back over, and "
+                           "rescanned from L2)"
+                         : " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
+                           "reduce-then-scan over one chunk per resident block, no look-back)";
     if (choice_.fused)
       sku_.tactic = d_.direction == Direction::backward && d_.op != ScanOp::cumsum
                         ? "fused look-back kernel, two passes (a helper scan into a workspace temporary, then the "
@@ -197,8 +222,11 @@ class CudaScan final : public Executable<ScanFamily> {
       pg_.math += "; many long aligned lines (a block per line): each line's tiles folded in order, the same on "
                   "every device";
     if (geometry_.chunked && !choice_.fused)
-      pg_.math += "; a long aligned line: the totals of the chunks before a chunk folded in a fixed tree, then its "
-                  "tiles in order (the chunk count follows the device's SM count)";
+      pg_.math += geometry_.chunk_lookback
+                      ? "; a long aligned line: each chunk folded in a fixed tree, the chunk folds folded in order by "
+                        "the look-back, then its tiles in order (the chunk length follows the device's L2 size)"
+                      : "; a long aligned line: the totals of the chunks before a chunk folded in a fixed tree, then "
+                        "its tiles in order (the chunk count follows the device's SM count)";
     pg_.accumulator = sig_.accumulate;
     pg_.deterministic = true;  // the look-back folds prefixes in sequence order, whatever the timing
     pg_.bit_stable = true;

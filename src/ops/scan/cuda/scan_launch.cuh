@@ -1,5 +1,6 @@
 #pragma once
 // Internal: the one launch template every scan launcher instantiates.
+#include <algorithm>
 #include <climits>
 #include <string>
 
@@ -33,6 +34,28 @@ inline Status resident_blocks(int per_sm, int64_t& resident) {
     return backend_error(std::string("[scan] cudaDeviceGetAttribute(multiprocessors) failed: ") + cudaGetErrorString(e));
   resident = static_cast<int64_t>(sms > 0 ? sms : 1) * per_sm;
   return Status::ok();
+}
+
+// The one-kernel form (scan_chunk_lookback_kernel): chunks of whole tiles sized so that the
+// chunks of all resident blocks fit in half of L2 (their rescan then reads L2, not HBM), at
+// least one tile each; one block per chunk, in ticket order.
+template <class Op, class In, class Out>
+Status launch_chunk_lookback(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, int64_t slots) {
+  const Geometry& g = *a.geometry;
+  static const int per_sm = blocks_per_sm(scan_chunk_lookback_kernel<Op, In, Out>);
+  int64_t resident = 0;
+  BARACUDA_TRY(resident_blocks(per_sm, resident));
+  int device = 0, l2 = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device) != cudaSuccess)
+    return check_launch("scan_chunk_lookback_kernel (L2 size query)");
+  const int64_t budget = static_cast<int64_t>(l2) / 2 / (resident * static_cast<int64_t>(sizeof(In)));
+  const int64_t chunk_len = g.chunk_tiles > 0 ? g.chunk_tiles * kTile : std::max<int64_t>(kTile, budget / kTile * kTile);
+  const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
+  if (chunks > slots || chunks > INT_MAX)
+    return internal_error("[scan] " + std::to_string(chunks) + " chunks, the workspace holds " + std::to_string(slots));
+  scan_chunk_lookback_kernel<Op, In, Out><<<static_cast<unsigned>(chunks), kThreads, 0, a.stream>>>(
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunk_len, g.exclusive, ws);
+  return check_launch("scan_chunk_lookback_kernel");
 }
 
 template <class Op, class In, class Out>
@@ -77,8 +100,12 @@ Status launch_scan(const LaunchArgs& a) {
   char* base = static_cast<char*>(a.workspace);
   LookbackStorage<State> ws{reinterpret_cast<unsigned long long*>(base + l.counter), reinterpret_cast<int*>(base + l.flags),
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
-  if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y)))
+  if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
+    if constexpr (chunked_types_ok<Op, In, Out>()) {
+      if (g.chunk_lookback) return launch_chunk_lookback<Op, In, Out>(a, ws, g.tiles * g.width);
+    }
     return launch_chunked<Op, In, Out>(a, ws.aggregate, g.tiles * g.width);
+  }
   if constexpr (chunked_types_ok<Op, In, Out>()) {
     if (g.row_carry) {
       static const int per_sm = blocks_per_sm(scan_row_carry_kernel<Op, In, Out>);
