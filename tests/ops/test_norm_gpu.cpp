@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstdlib>  // setenv / unsetenv (POSIX)
 #include <cstring>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -191,6 +193,15 @@ class GpuNorm : public testing::Test {
   }
 
   cudaStream_t cs_ = nullptr;
+  // The forward of every row op over `dtypes` x `widths` x affine (none, x's dtype, f32), with the
+  // environment variable `env` set to "1": each case against the CPU reference, and its tactic
+  // containing `marker` exactly where `expected(dtype, cols)` says (defined below row_desc).
+  struct FwdWidth {
+    int64_t cols, rows;
+  };
+  void forward_sweep(const char* env, std::initializer_list<DType> dtypes, std::initializer_list<FwdWidth> widths,
+                     const char* marker, const std::function<bool(DType, int64_t)>& expected, uint64_t seed);
+
   Stream gpu_ = Stream::cpu();
 };
 
@@ -206,6 +217,43 @@ NormDescriptor row_desc(NormOp op, DType t, int64_t rows, int64_t cols, Directio
   d.input = Operand::tensor(t, {rows, cols});
   d.normalized_shape = {cols};
   return d;
+}
+
+void GpuNorm::forward_sweep(const char* env, std::initializer_list<DType> dtypes, std::initializer_list<FwdWidth> widths,
+                   const char* marker, const std::function<bool(DType, int64_t)>& expected, uint64_t seed) {
+  ASSERT_EQ(setenv(env, "1", 1), 0);
+  int failures = 0, cases = 0;
+  for (NormOp op : kRowOps)
+    for (DType t : dtypes)
+      for (const FwdWidth& wd : widths)
+        for (int affine = 0; affine < 3; ++affine) {
+          if (affine == 2 && t == DType::f32) continue;
+          if (t == DType::f32 && wd.cols > 16384) continue;  // beyond every engine of f32
+          NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::forward);
+          d.weight = affine > 0;
+          d.bias = affine > 0 && (op == NormOp::layer_norm || op == NormOp::add_layer_norm);
+          if (affine == 2) d.param_dtype = DType::f32;
+          d.save_stats = (cases % 3) != 2;
+          ++cases;
+          auto plan = NormPlan::select(gpu_, d);
+          if (!plan) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
+            continue;
+          }
+          const std::string& tactic = plan->sku().tactic;
+          if ((tactic.find(marker) != std::string::npos) != expected(t, wd.cols)) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
+          }
+          const std::string m = check(d, seed + static_cast<uint64_t>(cases));
+          if (!m.empty()) {
+            ++failures;
+            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
+          }
+        }
+  ASSERT_EQ(unsetenv(env), 0);
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << env << ")";
 }
 
 TEST_F(GpuNorm, RowOpsEveryDtypeAndWidth) {
@@ -528,95 +576,31 @@ TEST_F(GpuNorm, ForwardRowsEngine) {
 }
 
 // BARACUDA_NORM_FWD_PACKED=1: 16-bit rows up to 4096 columns held packed at 4 vectors per thread
-// (one warp per 1024-column row). Every row op, both 16-bit dtypes, parameters of x's dtype and
-// f32, widths across the item and warp steps (a partial vector round included).
+// (one warp per 1024-column row): packed where a thread holds more than 2 vectors (513..4096
+// columns). Widths across the item and warp steps, a partial vector round included.
 TEST_F(GpuNorm, ForwardRowsPacked) {
-  struct Width {
-    int64_t cols, rows;
-  };
-  const Width widths[] = {{8, 3000}, {264, 1500}, {520, 900}, {1000, 900}, {1024, 2900},
-                          {1032, 700}, {2048, 500}, {3000, 300}, {4096, 300}, {4104, 100}};
-  ASSERT_EQ(setenv("BARACUDA_NORM_FWD_PACKED", "1", 1), 0);
-  int failures = 0, cases = 0;
-  for (NormOp op : kRowOps)
-    for (DType t : {DType::f16, DType::bf16})
-      for (const Width& wd : widths)
-        for (int affine = 0; affine < 3; ++affine) {  // none, x's dtype, f32
-          NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::forward);
-          d.weight = affine > 0;
-          d.bias = affine > 0 && (op == NormOp::layer_norm || op == NormOp::add_layer_norm);
-          if (affine == 2) d.param_dtype = DType::f32;
-          d.save_stats = (cases % 3) != 2;
-          ++cases;
-          auto plan = NormPlan::select(gpu_, d);
-          if (!plan) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
-            continue;
-          }
-          // Packed where a thread holds more than 2 vectors: rows of 513..4096 columns.
-          const bool packed = wd.cols > 512 && wd.cols <= 4096;
-          const std::string& tactic = plan->sku().tactic;
-          if ((tactic.find("held as loaded") != std::string::npos) != packed) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
-          }
-          const std::string m = check(d, 7000 + static_cast<uint64_t>(cases));
-          if (!m.empty()) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
-          }
-        }
-  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_PACKED"), 0);
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+  forward_sweep("BARACUDA_NORM_FWD_PACKED", {DType::f16, DType::bf16},
+                {{8, 3000}, {264, 1500}, {520, 900}, {1000, 900}, {1024, 2900}, {1032, 700}, {2048, 500}, {3000, 300},
+                 {4096, 300}, {4104, 100}},
+                "held as loaded", [](DType, int64_t cols) { return cols > 512 && cols <= 4096; }, 7000);
 }
 
 // BARACUDA_NORM_FWD_CLUSTER=1 (sm_90): rows one CTA holds only through shared memory or not at all
-// split over a cluster of two CTAs. Every row op, every dtype, parameters of x's dtype and f32,
-// widths at both ends of the range, an uneven item round, rows fewer and more than the clusters.
+// (16-bit 16385..32768, f32 8193..16384 columns, an even number of vectors) split over a cluster
+// of two CTAs. Widths at both ends of the range, an uneven item round, rows fewer and more than the
+// clusters.
 TEST_F(GpuNorm, ForwardRowsCluster) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
   ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  struct Width {
-    int64_t cols, rows;
-  };
-  const Width widths[] = {{8200, 150}, {12304, 70}, {16384, 130}, {16400, 130}, {20000, 9}, {24576, 40}, {32768, 140}};
-  ASSERT_EQ(setenv("BARACUDA_NORM_FWD_CLUSTER", "1", 1), 0);
-  int failures = 0, cases = 0;
-  for (NormOp op : kRowOps)
-    for (DType t : {DType::f32, DType::f16, DType::bf16})
-      for (const Width& wd : widths)
-        for (int affine = 0; affine < 3; ++affine) {  // none, x's dtype, f32
-          if (affine == 2 && t == DType::f32) continue;
-          if (t == DType::f32 && wd.cols > 16384) continue;  // beyond two CTAs of f32
-          NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::forward);
-          d.weight = affine > 0;
-          d.bias = affine > 0 && (op == NormOp::layer_norm || op == NormOp::add_layer_norm);
-          if (affine == 2) d.param_dtype = DType::f32;
-          d.save_stats = (cases % 3) != 2;
-          ++cases;
-          auto plan = NormPlan::select(gpu_, d);
-          if (!plan) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << ": select: " << plan.status().to_string();
-            continue;
-          }
-          const int vec = t == DType::f32 ? 4 : 8;
-          const bool cluster = major >= 9 && wd.cols > (t == DType::f32 ? 8192 : 16384) && wd.cols % (2 * vec) == 0;
-          const std::string& tactic = plan->sku().tactic;
-          if ((tactic.find("cluster of 2") != std::string::npos) != cluster) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
-          }
-          const std::string m = check(d, 5000 + static_cast<uint64_t>(cases));
-          if (!m.empty()) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
-          }
-        }
-  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_CLUSTER"), 0);
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+  forward_sweep("BARACUDA_NORM_FWD_CLUSTER", {DType::f32, DType::f16, DType::bf16},
+                {{8200, 150}, {12304, 70}, {16384, 130}, {16400, 130}, {20000, 9}, {24576, 40}, {32768, 140}},
+                "cluster of 2",
+                [&](DType t, int64_t cols) {
+                  const int vec = t == DType::f32 ? 4 : 8;
+                  return major >= 9 && cols > (t == DType::f32 ? 8192 : 16384) && cols % (2 * vec) == 0;
+                },
+                5000);
 }
 
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the

@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 
+#include "kernels/cluster_pair_launch.hpp"
 #include "kernels/softmax_engines.cuh"
 #include "kernels/softmax_rows_cluster.cuh"
 #include "kernels/softmax_rows_fast.cuh"
@@ -117,21 +118,11 @@ Status launch_rows_cluster(const KernelParams& p, const LaunchConfig& c, cudaStr
     return check_softmax_launch("rows_cluster (occupancy query)", false);
   const int64_t clusters =
       std::max<int64_t>(1, std::min<int64_t>(p.rows, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count / 2));
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(static_cast<unsigned>(2 * clusters));
-  cfg.blockDim = dim3(kSmClusterThreads);
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = 2;
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
-  if (const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, p); e != cudaSuccess)
+  if (const cudaError_t e = kernels::launch_cluster_pair(kernel, 2 * clusters, kSmClusterThreads, 0, p, stream);
+      e != cudaSuccess)
     return backend_error(std::string("[softmax] cluster launch of softmax_rows_fwd_cluster_kernel failed: ") +
-                          cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
-  return check_softmax_launch("rows_cluster", false);
+                         cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  return Status::ok();
 }
 
 // The rows engines: one warp per row with 1 .. max items, or 2 .. 32 warps per row with max items.

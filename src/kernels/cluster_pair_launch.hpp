@@ -1,0 +1,35 @@
+#pragma once
+// Internal, host side: launching a kernel whose CTAs pair up in clusters of two (cluster dims
+// (2, 1, 1), sm_90) through cudaLaunchKernelEx, which a CUDA graph captures like any launch. The
+// engines' two-CTA row kernels (kernels/norm_{fwd,bwd}_rows_cluster.cuh,
+// kernels/softmax_rows_cluster.cuh) go through it and turn its error into their Status.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace baracuda::kernels {
+
+// grid CTAs (an even number) of `threads` threads with `smem_bytes` of dynamic shared memory.
+// Returns the launch's error (cudaSuccess when queued); the sticky last error is cleared on failure.
+template <class Params>
+cudaError_t launch_cluster_pair(void (*kernel)(Params), int64_t grid, int threads, int smem_bytes, const Params& p,
+                                cudaStream_t stream) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(static_cast<unsigned>(grid));
+  cfg.blockDim = dim3(static_cast<unsigned>(threads));
+  cfg.dynamicSmemBytes = static_cast<size_t>(smem_bytes);
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = 2;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, p);
+  if (e == cudaSuccess) return cudaGetLastError();
+  (void)cudaGetLastError();
+  return e;
+}
+
+}  // namespace baracuda::kernels
