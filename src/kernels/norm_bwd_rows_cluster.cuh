@@ -22,6 +22,7 @@
 // 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight), 2 (dweight, dbias).
 #include <cooperative_groups.h>
 
+#include "kernels/cluster_pair_exchange.cuh"
 #include "kernels/norm_bwd_rows_fast.cuh"  // nb_* helpers, Pack, load_pack, store_pack
 
 namespace baracuda::norm::cuda {
@@ -99,13 +100,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    if (t == 0) {
-      xchg[parity][0] = s_g;
-      xchg[parity][1] = s_gd;
-    }
-    cluster.sync();  // both halves' pairs written (release / acquire across the cluster)
-    const float* other = cluster.map_shared_rank(&xchg[parity][0], rank ^ 1u);
-    const float o_g = other[0], o_gd = other[1];
+    const float2 other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
+    const float o_g = other.x, o_gd = other.y;
     // Rank order, so both CTAs hold bitwise the same totals.
     const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
     const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;

@@ -21,6 +21,7 @@
 // memory; p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * kNcItems * VEC.
 #include <cooperative_groups.h>
 
+#include "kernels/cluster_pair_exchange.cuh"
 #include "kernels/norm_fwd_rows_fast.cuh"  // nf_group_sum, nb_* helpers, Pack, load_pack, store_pack
 
 namespace baracuda::norm::cuda {
@@ -118,13 +119,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
         bq = nf_group_sum<GW>((q[0] + q[1]) + (q[2] + q[3]), red[1], 1);
       }
     }
-    if (t == 0) {
-      xchg[parity][0] = a;
-      xchg[parity][1] = bq;
-    }
-    cluster.sync();  // both halves' statistics written (release / acquire across the cluster)
-    const float* other = cluster.map_shared_rank(&xchg[parity][0], rank ^ 1u);
-    const float oa = other[0], ob = other[1];
+    const float2 other = kernels::cluster_pair_exchange(xchg[parity], a, bq);
+    const float oa = other.x, ob = other.y;
     const float a0 = rank == 0 ? a : oa, a1 = rank == 0 ? oa : a;  // rank order
     const float b0 = rank == 0 ? bq : ob, b1 = rank == 0 ? ob : bq;
     float mean = 0.f, rstd;

@@ -18,6 +18,7 @@
 // p.n a multiple of 2 x VEC, p.n / 2 <= kSmClusterThreads * ITEMS * VEC, 16-byte aligned rows.
 #include <cooperative_groups.h>
 
+#include "kernels/cluster_pair_exchange.cuh"
 #include "kernels/softmax_rows_fast.cuh"
 
 namespace baracuda::sm::cuda {
@@ -74,13 +75,8 @@ __global__ void __launch_bounds__(kSmClusterThreads, rows_min_blocks(kSmClusterT
 #pragma unroll
     for (int k = 0; k < E; ++k) e[k] = exp_shifted<kFast>(v[k], shift, sb);
     const float s_h = group_reduce_fast<GW>(sum4<E>(e), FAdd{}, 0.f, red[1], 1);
-    if (t == 0) {
-      xchg[parity][0] = m_h;
-      xchg[parity][1] = s_h;
-    }
-    cluster.sync();  // both halves' (max, sum) written (release / acquire across the cluster)
-    const float* other = cluster.map_shared_rank(&xchg[parity][0], rank ^ 1u);
-    const float om = other[0], os = other[1];
+    const float2 other = kernels::cluster_pair_exchange(xchg[parity], m_h, s_h);
+    const float om = other.x, os = other.y;
     const float m0 = rank == 0 ? m_h : om, m1 = rank == 0 ? om : m_h;  // rank order
     const float s0 = rank == 0 ? s_h : os, s1 = rank == 0 ? os : s_h;
     const float M = fmaxf(m0, m1);
