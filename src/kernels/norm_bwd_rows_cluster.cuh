@@ -86,17 +86,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < half) {
-        Pack<W, VEC> wv;
-        if (w) wv = load_pack<W, VEC>(w + c0 + col);
-#pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          const float d = nb_elem(dv[i], j);
-          const float g = w ? d * nb_elem(wv, j) : d;
-          sg[j & 1] += g;
-          sgd[j & 1] = fmaf(g, nb_elem(xv[i], j) - mean, sgd[j & 1]);
-        }
-      }
+      if (col < half) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
@@ -125,11 +115,9 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
           float xq[4];
 #pragma unroll
           for (int u = 0; u < 4; ++u) {
-            const int j = jq + u;
-            const float d = nb_elem(dv[i], j);
-            const float g = w ? d * nb_elem(wv, j) : d;
-            xq[u] = (nb_elem(xv[i], j) - mean) * rstd;
-            o[j] = rstd * fmaf(-xq[u], mgx, g - mg);
+            const NbDx r = nb_dx_element<T, W, VEC>(dv[i], xv[i], wv, w != nullptr, jq + u, mean, rstd, mg, mgx);
+            xq[u] = r.xhat;
+            o[jq + u] = r.dx;
           }
           const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
                       d3 = nb_elem(dv[i], jq + 3);

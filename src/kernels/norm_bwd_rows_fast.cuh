@@ -124,6 +124,36 @@ __device__ __forceinline__ float nb_elem(const Pack<T, VEC>& v, int j) {
   }
 }
 
+// Pass 1 of a row, one vector (weight w, or null, at column col): adds its g = dy * w (dy without
+// weight) into sg and g * (x - mean) into sgd, two chains each by element parity (a fixed order).
+// Shared by the rows and cluster kernels, so both sum a vector the same way.
+template <class T, class W, int VEC>
+__device__ __forceinline__ void nb_pass1_vector(const Pack<T, VEC>& dv, const Pack<T, VEC>& xv, const W* w, int col,
+                                                float mean, float (&sg)[2], float (&sgd)[2]) {
+  Pack<W, VEC> wv;
+  if (w) wv = load_pack<W, VEC>(w + col);
+#pragma unroll
+  for (int j = 0; j < VEC; ++j) {
+    const float d = nb_elem(dv, j);
+    const float g = w ? d * nb_elem(wv, j) : d;
+    sg[j & 1] += g;
+    sgd[j & 1] = fmaf(g, nb_elem(xv, j) - mean, sgd[j & 1]);
+  }
+}
+
+// Pass 2, one element: xhat = (x - mean) * rstd and dx = rstd * (g - mg - xhat * mgx).
+struct NbDx {
+  float xhat, dx;
+};
+template <class T, class W, int VEC>
+__device__ __forceinline__ NbDx nb_dx_element(const Pack<T, VEC>& dv, const Pack<T, VEC>& xv, const Pack<W, VEC>& wv,
+                                              bool weighted, int j, float mean, float rstd, float mg, float mgx) {
+  const float d = nb_elem(dv, j);
+  const float g = weighted ? d * nb_elem(wv, j) : d;
+  const float xhat = (nb_elem(xv, j) - mean) * rstd;
+  return {xhat, rstd * fmaf(-xhat, mgx, g - mg)};
+}
+
 constexpr int nb_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }
 // Dynamic shared memory of the SHARED_SUMS backward kernel: one f32 sum per element a block holds,
 // per parameter summed (SHARED_SUMS of them).
@@ -222,17 +252,7 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + pos.t) * VEC;
-      if (col < n) {
-        Pack<W, VEC> wv;
-        if (w) wv = load_pack<W, VEC>(w + col);
-#pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          const float d = nb_elem(dv[i], j);
-          const float g = w ? d * nb_elem(wv, j) : d;
-          sg[j & 1] += g;
-          sgd[j & 1] = fmaf(g, nb_elem(xv[i], j) - mean, sgd[j & 1]);
-        }
-      }
+      if (col < n) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, col, mean, sg, sgd);
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity] + pos.g * 2 * GW, 1 + pos.g);
@@ -261,9 +281,9 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
           for (int u = 0; u < 4; ++u) {
             const int j = jq + u;
             const float d = nb_elem(dv[i], j);
-            const float g = w ? d * nb_elem(wv, j) : d;
-            const float xhat = (nb_elem(xv[i], j) - mean) * rstd;
-            o[j] = rstd * fmaf(-xhat, mgx, g - mg);
+            const NbDx r = nb_dx_element<T, W, VEC>(dv[i], xv[i], wv, w != nullptr, j, mean, rstd, mg, mgx);
+            const float xhat = r.xhat;
+            o[j] = r.dx;
             xq[u] = xhat;
             if constexpr (kRegSums) {
               dw[i * VEC + j] = fmaf(d, xhat, dw[i * VEC + j]);

@@ -140,18 +140,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       if (i * kSpan >= left) continue;
-      Pack<W, VEC> wv, bv;
-      if (w) wv = load_pack<W, VEC>(w + i * kSpan);
-      if (b) bv = load_pack<W, VEC>(b + i * kSpan);
-      float o[VEC];
-#pragma unroll
-      for (int j = 0; j < VEC; ++j) {
-        float r = (v[i * VEC + j] - mean) * rstd;
-        if (w) r *= nb_elem(wv, j);
-        if (b) r += nb_elem(bv, j);
-        o[j] = r;
-      }
-      store_pack<T, VEC>(yt + i * kSpan, nb_round<T, VEC>(o));
+      nf_store_vector<T, W, VEC>(yt + i * kSpan, w ? w + i * kSpan : nullptr, b ? b + i * kSpan : nullptr, rstd,
+                                 [&](int j) { return v[i * VEC + j] - mean; });
     }
   }
   cluster.sync();  // the partner may still read this CTA's exchange slots

@@ -67,6 +67,25 @@ __device__ __forceinline__ float nf_group_sum(float v, float* slots, int bar_id)
   return v;
 }
 
+// One output vector: y_j = centered(j) * rstd (* w_j) (+ b_j) (the legacy kernels' order), rounded
+// to T, one 16-byte store; centered(j) is x_j - mean (rms: x_j). w_at / b_at may be null. Shared
+// by the rows and cluster kernels.
+template <class T, class W, int VEC, class Centered>
+__device__ __forceinline__ void nf_store_vector(T* y_at, const W* w_at, const W* b_at, float rstd, Centered centered) {
+  Pack<W, VEC> wv, bv;
+  if (w_at) wv = load_pack<W, VEC>(w_at);
+  if (b_at) bv = load_pack<W, VEC>(b_at);
+  float o[VEC];
+#pragma unroll
+  for (int j = 0; j < VEC; ++j) {
+    float r = centered(j) * rstd;
+    if (w_at) r *= nb_elem(wv, j);
+    if (b_at) r += nb_elem(bv, j);
+    o[j] = r;
+  }
+  store_pack<T, VEC>(y_at, nb_round<T, VEC>(o));
+}
+
 // Launch with nb_block_threads(GW) threads; p.cols <= GW*32*ITEMS*VEC and a multiple of VEC;
 // RES == (p.residual != null).
 template <class T, class W, int VEC, int ITEMS, int GW, bool RES>
@@ -199,19 +218,9 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       if (i * kSpan >= left) continue;
-      Pack<W, VEC> wv, bv;
-      if (w) wv = load_pack<W, VEC>(w + i * kSpan);
-      if (b) bv = load_pack<W, VEC>(b + i * kSpan);
-      float o[VEC];
-#pragma unroll
-      for (int j = 0; j < VEC; ++j) {
-        // x - mean (held as f32: v already is; rms: mean is 0)
-        float r = (kPacked ? val(i, j) - mean : val(i, j)) * rstd;
-        if (w) r *= nb_elem(wv, j);
-        if (b) r += nb_elem(bv, j);
-        o[j] = r;
-      }
-      store_pack<T, VEC>(yt + i * kSpan, nb_round<T, VEC>(o));
+      // x - mean (held as f32: v already is; rms: mean is 0)
+      nf_store_vector<T, W, VEC>(yt + i * kSpan, w ? w + i * kSpan : nullptr, b ? b + i * kSpan : nullptr, rstd,
+                                 [&](int j) { return kPacked ? val(i, j) - mean : val(i, j); });
     }
   }
 }
