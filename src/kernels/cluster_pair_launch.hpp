@@ -1,8 +1,8 @@
 #pragma once
 // Internal, host side: launching a kernel whose CTAs pair up in clusters of two (cluster dims
 // (2, 1, 1), sm_90) through cudaLaunchKernelEx, which a CUDA graph captures like any launch. The
-// engines' two-CTA row kernels (kernels/norm_{fwd,bwd}_rows_cluster.cuh,
-// kernels/softmax_rows_cluster.cuh) go through it and turn its error into their Status.
+// norm engines' two-CTA row kernels (kernels/norm_{fwd,bwd}_rows_cluster.cuh) go through it and
+// turn its error into their Status.
 #include <cuda_runtime.h>
 
 #include <cstdint>

@@ -214,14 +214,14 @@ __global__ void __launch_bounds__(kThreads)
   scan_segment<Op, In, Out>(x + begin, y + begin, end - begin, begin, exclusive, carry, sm);
 }
 
-// The chunked scan as ONE kernel (BARACUDA_SCAN_CHUNK_LOOKBACK=1, opt-in until measured): chunks
-// small enough that all the resident blocks' chunks fit in half of L2, taken in order by ticket.
-// A block folds its chunk (leaving it in L2), publishes the fold and looks back over the chunks
-// before it (lookback_warp: a left fold of the chunk folds, so the prefix does not depend on what
-// was published when), then rescans the chunk from L2 with the prefix as carry (scan_segment). So
-// HBM sees about two passes (read, write) instead of the two kernels' three, and no block waits
-// on a whole first pass. Deterministic for a given chunk length (which follows the L2 size and the
-// kernel's occupancy). ws: the look-back workspace, its counter and flags cleared, >= chunks slots.
+// The chunked scan as ONE kernel (the default for one long line; BARACUDA_SCAN_CHUNK_LOOKBACK=0
+// keeps the two kernels above): chunks of a few tiles, taken in order by ticket. A block folds its
+// chunk (leaving it in L2), publishes the fold and looks back over the chunks before it
+// (lookback_warp: a left fold of the chunk folds, so the prefix does not depend on what was
+// published when), then rescans the chunk, mostly from L2, with the prefix as carry
+// (scan_segment). So HBM sees about two passes (read, write) instead of the two kernels' three,
+// and no block waits on a whole first pass. Deterministic for a given chunk length (a constant of
+// the plan, not of the device). ws: the look-back workspace, its counter and flags cleared, >= chunks slots.
 template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads)
     scan_chunk_lookback_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunk_len,

@@ -368,11 +368,12 @@ TEST_F(GpuNorm, BackwardWithoutParameterGradients) {
 // four sweeps ran past a shard's 270-second limit on the H200).
 class GpuNormBackwardSweep : public GpuNorm {
  protected:
-  // sums: BARACUDA_NORM_BWD_SUMS ("": unset, shared memory wherever it fits, the default;
-  // "registers": register sums up to 8192 columns, the column pass beyond; "wide": register sums,
-  // shared memory beyond; "cluster": as the default, and rows one CTA holds only at 4 vectors per
-  // thread split over a cluster of two CTAs on sm_90). The shared-memory sums fit everywhere
-  // except dweight and dbias together on 16-bit rows wider than 16384 (2 x 128 KB per block).
+  // sums: BARACUDA_NORM_BWD_SUMS ("": unset, the default, and "cluster": shared memory, and rows
+  // one CTA holds only at 4 vectors per thread split over a cluster of two CTAs on sm_90;
+  // "shared": shared memory wherever one CTA's fit; "registers": register sums up to 8192
+  // columns, the column pass beyond; "wide": register sums, shared memory beyond). One CTA's
+  // shared-memory sums fit everywhere except dweight and dbias together on 16-bit rows wider than
+  // 16384 (2 x 128 KB per block).
   void run_all(const std::string& mode, const std::string& sums = "") {
     struct Width {
       int64_t cols, rows;
@@ -397,7 +398,7 @@ class GpuNormBackwardSweep : public GpuNorm {
           for (int affine = 0; affine < 3; ++affine)  // 0: none, 1: params in x's dtype, 2: f32 params
             for (bool grads : {true, false}) {
               if (sums == "wide" && wd.rows == 300) continue;  // many rows per block: the other modes
-              if (sums == "cluster" && wd.cols <= 8192) continue;  // the same kernels as the default
+              if (sums == "shared" && wd.cols <= 8192) continue;  // the same kernels as the default
               if (affine == 2 && t == DType::f32) continue;
               if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
               NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
@@ -419,11 +420,11 @@ class GpuNormBackwardSweep : public GpuNorm {
               const bool params = grads && affine > 0;
               const int param_count = params ? (d.bias ? 2 : 1) : 0;
               const bool shared_fits = !(param_count == 2 && dtype_size(t) == 2 && wd.cols > 16384);
-              const bool cluster_expected = sums == "cluster" && sm90 && fast_expected && params &&
+              const bool cluster_expected = (sums.empty() || sums == "cluster") && sm90 && fast_expected && params &&
                                             mode != "column_pass" && wd.cols > (t == DType::f32 ? 8192 : 16384);
               const bool smem_expected =
                   cluster_expected || (fast_expected && params && mode != "column_pass" && shared_fits &&
-                                       (sums.empty() || sums == "cluster" || (sums == "wide" && wd.cols > 8192)));
+                                       (sums.empty() || sums == "shared" || (sums == "wide" && wd.cols > 8192)));
               const bool col_pass_expected =
                   fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
               const std::string& tactic = plan->sku().tactic;
@@ -451,7 +452,7 @@ TEST_F(GpuNormBackwardSweep, ColumnPass) { run_all("column_pass"); }
 TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
-TEST_F(GpuNormBackwardSweep, ClusterSums) { run_all("rows", "cluster"); }
+TEST_F(GpuNormBackwardSweep, OneCtaSharedSums) { run_all("rows", "shared"); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)
@@ -534,6 +535,9 @@ TEST_F(GpuNorm, ForwardRowsEngine) {
   const Width widths[] = {{8, 9000},   {264, 3000}, {1000, 700}, {1024, 900}, {4096, 300},
                           {4104, 150}, {8192, 140}, {16384, 64}, {32768, 40}};
   ASSERT_EQ(setenv("BARACUDA_NORM_FWD_ENGINE", "rows", 1), 0);
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
   int failures = 0, cases = 0;
   for (NormOp op : kRowOps)
     for (DType t : {DType::f32, DType::f16, DType::bf16})
@@ -556,12 +560,16 @@ TEST_F(GpuNorm, ForwardRowsEngine) {
             continue;
           }
           // The engine takes 16-bit rows up to 16384 (32768 staged without a residual) and f32
-          // rows up to 8192; the tactic names it, and the staging.
+          // rows up to 8192; on sm_90 the residual ops' wider rows (16-bit up to 32768, f32 up to
+          // 16384) go to its two-CTA cluster kernel. The tactic names it, the staging, the cluster.
           const bool wide16 = t != DType::f32 && wd.cols > 16384;
-          const bool engine = t == DType::f32 ? wd.cols <= 8192 : (!wide16 || !residual);
+          const bool cluster = major >= 9 && residual &&
+                               (t == DType::f32 ? wd.cols > 8192 && wd.cols <= 16384 : wide16 && wd.cols <= 32768);
+          const bool engine = cluster || (t == DType::f32 ? wd.cols <= 8192 : (!wide16 || !residual));
           const std::string& tactic = plan->sku().tactic;
           if ((tactic.rfind("rows engine", 0) == 0) != engine ||
-              (tactic.find("staged") != std::string::npos) != (engine && wide16)) {
+              (tactic.find("staged") != std::string::npos) != (engine && wide16 && !cluster) ||
+              (tactic.find("cluster of 2") != std::string::npos) != cluster) {
             ++failures;
             ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
           }
@@ -585,10 +593,10 @@ TEST_F(GpuNorm, ForwardRowsPacked) {
                 "held as loaded", [](DType, int64_t cols) { return cols > 512 && cols <= 4096; }, 7000);
 }
 
-// BARACUDA_NORM_FWD_CLUSTER=1 (sm_90): rows one CTA holds only through shared memory or not at all
-// (16-bit 16385..32768, f32 8193..16384 columns, an even number of vectors) split over a cluster
-// of two CTAs. Widths at both ends of the range, an uneven item round, rows fewer and more than the
-// clusters.
+// BARACUDA_NORM_FWD_CLUSTER=1 (sm_90; by default only the residual ops' rows): rows one CTA holds
+// only through shared memory or not at all (16-bit 16385..32768, f32 8193..16384 columns, an even
+// number of vectors) split over a cluster of two CTAs. Widths at both ends of the range, an
+// uneven item round, rows fewer and more than the clusters.
 TEST_F(GpuNorm, ForwardRowsCluster) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);

@@ -471,8 +471,9 @@ TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_LINE_KERNEL"), 0);
 }
 
-// The chunked reduce-then-scan kernels (scan_chunked_engine.cuh) for one long contiguous line,
-// the default for such lines (BARACUDA_SCAN_CHUNKED=0 turns them off): the smallest line they take (2^20),
+// The two chunked reduce-then-scan kernels (scan_chunked_engine.cuh) for one long contiguous line
+// (BARACUDA_SCAN_CHUNK_LOOKBACK=0 picks them over the one-kernel form, the default;
+// BARACUDA_SCAN_CHUNKED=0 turns both off): the smallest line they take (2^20),
 // lengths that leave a partial tile and a partial last chunk, [1, n] along the last axis, exclusive,
 // 16-bit types, and the other commutative ops (cumprod, logcumsumexp). run_case checks every output
 // against the reference and that two runs are bitwise equal. The tactic names the kernels; reverse
@@ -480,6 +481,7 @@ TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
 TEST(ScanGpu, ChunkedLongLines) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
+  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_LOOKBACK", "0", 1), 0);
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const auto tactic_of = [&](const GpuCase& c) {
@@ -510,23 +512,26 @@ TEST(ScanGpu, ChunkedLongLines) {
   EXPECT_EQ(tactic_of(probe).find("reduce-then-scan"), std::string::npos) << tactic_of(probe);
   run_case(probe);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
 }
 
-// BARACUDA_SCAN_CHUNK_LOOKBACK=1: the chunked scan of one long line as one kernel (chunks folded,
-// looked back over, rescanned from L2). Chunk lengths from the L2 size and forced to 1 and 3 tiles
-// (many chunks: long look-back walks; a partial last chunk); inclusive and exclusive; 16-bit
+// The default for one long line: the chunked scan as one kernel (chunks folded, looked back over,
+// rescanned). Chunks of the default 8 tiles and forced to 1 and 3 tiles (BARACUDA_SCAN_CHUNK_TILES;
+// many chunks: long look-back walks; a partial last chunk); inclusive and exclusive; 16-bit
 // inputs; cumprod and logcumsumexp. run_case checks the reference and that two runs are bitwise
 // equal (the look-back folds the chunk folds in order, whatever was published when).
 TEST(ScanGpu, ChunkLookbackLongLines) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_LOOKBACK", "1", 1), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
   {
     auto plan = ScanPlan::select(*stream, probe.desc);
     ASSERT_TRUE(plan) << plan.status().to_string();
-    EXPECT_NE(plan->sku().tactic.find("rescanned from L2"), std::string::npos) << plan->sku().tactic;
+    EXPECT_NE(plan->sku().tactic.find("chunks of 8 tiles folded, looked back over"), std::string::npos)
+        << plan->sku().tactic;
   }
   for (const char* tiles : {"", "1", "3"}) {
     if (*tiles) ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_TILES", tiles, 1), 0);
@@ -540,7 +545,6 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
     run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, true, false, {}, 45));
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

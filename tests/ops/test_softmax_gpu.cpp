@@ -402,47 +402,6 @@ TEST_F(GpuSoftmax, RowsEngineEdges) {
     }
 }
 
-// BARACUDA_SOFTMAX_FWD_CLUSTER=1 (sm_90): forward rows of 16385 .. 32768 split over a cluster of
-// two CTAs. Random rows of several widths and row counts (fewer and more rows than clusters),
-// temperature, an offset maximum, and special rows: one half all -inf (it contributes nothing),
-// the whole row -inf (NaN), a NaN and a +inf in one half (NaN rows).
-TEST_F(GpuSoftmax, ForwardRowsCluster) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  ASSERT_EQ(setenv("BARACUDA_SOFTMAX_FWD_CLUSTER", "1", 1), 0);
-  uint64_t seed = 8100;
-  for (SoftmaxOp op : kOps)
-    for (DType t : {DType::f32, DType::f16, DType::bf16}) {
-      for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{
-               {1, 32768}, {7, 16400}, {140, 32768}, {300, 24576}, {9, 20000}, {5, 16392}}) {
-        HostTensor x = random_tensor(t, shape, ++seed);
-        SoftmaxDescriptor d;
-        d.op = op;
-        d.dim = 1;
-        d.input = x.operand();
-        d.direction = Direction::forward;
-        const bool cluster = major >= 9 && shape[1] % (t == DType::f32 ? 8 : 16) == 0;
-        EXPECT_EQ(tactic_of(d).find("cluster") != std::string::npos, cluster)
-            << tag(op, t, shape, 1) << ": " << tactic_of(d);
-        check_both(d, x, {}, tag(op, t, shape, 1) + " cluster", seed);
-      }
-      const int64_t w = 32768;
-      HostTensor x = random_tensor(t, {6, w}, ++seed, {}, 200, 260);  // max far from 0
-      for (int64_t k = 0; k < w / 2; ++k) x.set(0 * w + k, -kInf);    // row 0: first half -inf
-      for (int64_t k = w / 2; k < w; ++k) x.set(1 * w + k, -kInf);    // row 1: second half -inf
-      for (int64_t k = 0; k < w; ++k) x.set(2 * w + k, -kInf);        // row 2: all -inf -> NaN
-      x.set(3 * w + 5, kNaN);                                         // row 3: NaN -> NaN row
-      x.set(4 * w + w - 3, kInf);                                     // row 4: +inf -> NaN row
-      SoftmaxDescriptor d;
-      d.op = op;
-      d.dim = 1;
-      d.temperature = 0.7;
-      check_both(d, x, {}, tag(op, t, {6, w}, 1) + " cluster specials", seed);
-    }
-  ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_FWD_CLUSTER"), 0);
-}
-
 TEST_F(GpuSoftmax, OutputDtypeF32From16Bit) {
   uint64_t seed = 5000;
   for (SoftmaxOp op : kOps)

@@ -44,10 +44,10 @@ struct BwdFastConfig {
 enum class BwdSums {
   registers,    // register sums, the column pass beyond them
   wide_shared,  // register sums, shared-memory sums beyond them
-  shared,       // shared-memory sums wherever they fit, register sums otherwise (the plans' default)
+  shared,       // shared-memory sums wherever they fit, register sums otherwise (A/B)
   column_pass,  // always the column pass (A/B)
   cluster,      // as shared, and rows one CTA holds only at 4 vectors per thread (16-bit > 16384,
-                // f32 > 8192 columns) split over a cluster of two CTAs (sm_90; opt-in)
+                // f32 > 8192 columns) split over a cluster of two CTAs (sm_90; the plans' default)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the

@@ -100,16 +100,19 @@ bool row_prefetch_from_env() {
 // rms_norm dweight 65536x1024 0.1279 -> 0.1133 ms, 32768x4096 0.2492 -> 0.2230; layer_norm
 // dweight/dbias 0.1299 -> 0.1272, 0.2572 -> 0.2488) and, beyond the register sums' 8192 columns,
 // replaces the column pass that reads x and dy again (151c784: rms_norm dweight 4096x32768
-// 0.3417 -> 0.2926 ms). A/B: "registers" (register sums, the column pass beyond 8192 columns),
-// "wide" (register sums, shared memory beyond), "cluster" (opt-in, unmeasured: rows one CTA holds
-// only at 4 vectors per thread split over a cluster of two CTAs, kernels/norm_bwd_rows_cluster.cuh).
+// 0.3417 -> 0.2926 ms). Rows one CTA holds only at 4 vectors per thread (16-bit > 16384, f32 >
+// 8192 columns) go, on sm_90, to a cluster of two CTAs per row (kernels/norm_bwd_rows_cluster.cuh;
+// H200, 0b87af5, bf16 4096x32768, same call: layer_norm dweight/dbias 0.3467 -> 0.2863 ms, rms_norm
+// dweight 0.2945 -> 0.2504). A/B: "shared" (one CTA per row everywhere: the column pass for
+// layer_norm's two sums at 32768 columns), "registers" (register sums, the column pass beyond 8192
+// columns), "wide" (register sums, shared memory beyond).
 norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   using norm::cuda::BwdSums;
   if (engine == BwdEngine::column_pass) return BwdSums::column_pass;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "wide")) return BwdSums::wide_shared;
-  if (env_is("BARACUDA_NORM_BWD_SUMS", "cluster")) return BwdSums::cluster;
-  return BwdSums::shared;
+  if (env_is("BARACUDA_NORM_BWD_SUMS", "shared")) return BwdSums::shared;
+  return BwdSums::cluster;
 }
 
 // 16-bit rows held packed at 4 vectors per thread, so fewer warps share a row (one warp for 1024
@@ -125,10 +128,15 @@ bool fwd_packed(bool residual, int64_t cols, int vec) {
 }
 
 // Wide rows (16-bit 16385 .. 32768, f32 8193 .. 16384 values) split over a cluster of two CTAs on
-// sm_90 (kernels/norm_fwd_rows_cluster.cuh): BARACUDA_NORM_FWD_CLUSTER=1, read when the plan is made;
-// opt-in until measured on the H200.
-bool fwd_cluster_from_env() {
-  return env_is("BARACUDA_NORM_FWD_CLUSTER", "1");
+// sm_90 (kernels/norm_fwd_rows_cluster.cuh). H200, 0b87af5, bf16 4096x32768, same call: faster for
+// the residual ops (add_rms_norm 0.4143 -> 0.3113 ms against the legacy kernel), slower for the
+// plain ones (layer_norm 0.1491 -> 0.2220, rms_norm 0.1400 -> 0.2032 against the staged rows
+// kernel), so by default only residual rows take it. BARACUDA_NORM_FWD_CLUSTER (read when the plan
+// is made): "1" every wide row, "0" none.
+bool fwd_cluster(bool residual) {
+  if (env_is("BARACUDA_NORM_FWD_CLUSTER", "1")) return true;
+  if (env_is("BARACUDA_NORM_FWD_CLUSTER", "0")) return false;
+  return residual;
 }
 
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
@@ -187,7 +195,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
-                                         fwd_cluster_from_env());
+                                         fwd_cluster(residual));
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }

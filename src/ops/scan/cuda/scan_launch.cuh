@@ -36,20 +36,12 @@ inline Status resident_blocks(int per_sm, int64_t& resident) {
   return Status::ok();
 }
 
-// The one-kernel form (scan_chunk_lookback_kernel): chunks of whole tiles sized so that the
-// chunks of all resident blocks fit in half of L2 (their rescan then reads L2, not HBM), at
-// least one tile each; one block per chunk, in ticket order.
+// The one-kernel form (scan_chunk_lookback_kernel): chunks of g.chunk_tiles whole tiles, one block
+// per chunk, in ticket order.
 template <class Op, class In, class Out>
 Status launch_chunk_lookback(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, int64_t slots) {
   const Geometry& g = *a.geometry;
-  static const int per_sm = blocks_per_sm(scan_chunk_lookback_kernel<Op, In, Out>);
-  int64_t resident = 0;
-  BARACUDA_TRY(resident_blocks(per_sm, resident));
-  int device = 0, l2 = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device) != cudaSuccess)
-    return check_launch("scan_chunk_lookback_kernel (L2 size query)");
-  const int64_t budget = static_cast<int64_t>(l2) / 2 / (resident * static_cast<int64_t>(sizeof(In)));
-  const int64_t chunk_len = g.chunk_tiles > 0 ? g.chunk_tiles * kTile : std::max<int64_t>(kTile, budget / kTile * kTile);
+  const int64_t chunk_len = std::max<int64_t>(1, g.chunk_tiles) * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (chunks > slots || chunks > INT_MAX)
     return internal_error("[scan] " + std::to_string(chunks) + " chunks, the workspace holds " + std::to_string(slots));

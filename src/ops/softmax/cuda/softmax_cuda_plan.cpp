@@ -64,16 +64,6 @@ bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_SOFTMAX_ROW_PREFETCH");
 }
 
-// Whether the forward may split rows of 16385 .. 32768 elements over a cluster of two CTAs on
-// sm_90 (kernels/softmax_rows_cluster.cuh): BARACUDA_SOFTMAX_FWD_CLUSTER=1 when the plan is made;
-// opt-in until measured on the H200.
-bool fwd_cluster_from_env() {
-  return env_is("BARACUDA_SOFTMAX_FWD_CLUSTER", "1");
-}
-
-// Must equal kSmClusterWarps in kernels/softmax_rows_cluster.cuh (this file is plain C++).
-constexpr int kClusterWarps = 16;
-
 // Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
 constexpr int64_t kStagedSmemLimit = 200 * 1024;
 
@@ -242,13 +232,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     c.group_warps = gw;
     c.items = items;
     c.sm_count = sm_count_;
-    // Rows 32 warps hold: split over a cluster of two 16-warp CTAs (forward, sm_90, opt-in).
-    if (!bwd && fwd_cluster_ && device_.sm >= 90 && gw == 32 && items == max_items && p.n % (2 * V) == 0) {
-      c.engine = cuda::Engine::rows_cluster;
-      c.group_warps = kClusterWarps;
-      c.threads = kClusterWarps * 32;
-      return true;
-    }
     if (policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c)) {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
@@ -312,10 +295,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
         if (!bwd && p.row_prefetch && p.outer_rank <= 1) t += ", next row prefetched into L2";
         return t;
       }
-      case cuda::Engine::rows_cluster:
-        return "cluster forward kernel softmax_rows_fwd_cluster_kernel (each row split over a cluster of 2 CTAs of " +
-               geom + " per thread, sm_90; the halves' max and sum exchanged through distributed shared memory" +
-               (p.row_prefetch && p.outer_rank <= 1 ? "; next row prefetched into L2)" : ")");
       case cuda::Engine::warp: return "warp engine";
       case cuda::Engine::block: return "block engine";
       case cuda::Engine::online: return "online engine";
@@ -332,7 +311,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   EnginePolicy policy_;
   bool bwd_staged_;
   bool row_prefetch_ = row_prefetch_from_env();
-  bool fwd_cluster_ = fwd_cluster_from_env();
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

@@ -14,8 +14,6 @@
 //   rows_staged  the rows engines for long rows (16-32 warps per row): one group per block, the
 //            block's next row streamed into shared memory (cp.async) while the current one is
 //            computed; the forward double-buffers x, the backward holds one stage of dy and y
-//   rows_cluster  (forward, sm_90, opt-in) rows of 16385 .. 32768 split over a cluster of two
-//            CTAs of 16 warps, each half in registers (kernels/softmax_rows_cluster.cuh)
 // `vec` is the number of elements per load: 16 bytes of the loaded dtype when every row start is
 // 16-byte aligned, else 1.
 #include <cuda_runtime_api.h>
@@ -56,7 +54,7 @@ struct KernelParams {
   bool row_prefetch = true;
 };
 
-enum class Engine : int { warp, block, online, column, rows, rows_staged, rows_cluster };
+enum class Engine : int { warp, block, online, column, rows, rows_staged };
 
 struct LaunchConfig {
   Engine engine = Engine::column;
@@ -65,7 +63,7 @@ struct LaunchConfig {
   int threads = 0;  // block size
   int64_t grid = 0;
   int group_warps = 1;  // rows engines: warps per row
-  int sm_count = 1;     // rows_staged, rows_cluster: the grid is sized from the kernel's occupancy at launch
+  int sm_count = 1;     // rows_staged: the grid is sized from the kernel's occupancy at launch
 };
 
 // Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)

@@ -5,9 +5,7 @@
 #include <string>
 #include <type_traits>
 
-#include "kernels/cluster_pair_launch.hpp"
 #include "kernels/softmax_engines.cuh"
-#include "kernels/softmax_rows_cluster.cuh"
 #include "kernels/softmax_rows_fast.cuh"
 
 namespace baracuda::sm::cuda {
@@ -103,28 +101,6 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
   return check_softmax_launch("rows", kBwd);
 }
 
-// The forward cluster kernel (kernels/softmax_rows_cluster.cuh): two CTAs of kSmClusterWarps warps
-// per row at the rows engine's items, as many clusters as are resident (persistent over rows),
-// launched with cluster dims (2, 1, 1) through cudaLaunchKernelEx (graph-capture safe).
-template <class Tl, class Ts, bool kLog>
-Status launch_rows_cluster(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
-  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
-  constexpr int IM = rows_max_items<Tl, false>();
-  if (c.vec != V || c.items != IM || c.group_warps != kSmClusterWarps || c.threads != kSmClusterThreads)
-    return internal_error("[softmax] cluster kernel: unsupported geometry");
-  auto* kernel = softmax_rows_fwd_cluster_kernel<Tl, Ts, V, IM, kLog>;
-  int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSmClusterThreads, 0) != cudaSuccess)
-    return check_softmax_launch("rows_cluster (occupancy query)", false);
-  const int64_t clusters =
-      std::max<int64_t>(1, std::min<int64_t>(p.rows, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count / 2));
-  if (const cudaError_t e = kernels::launch_cluster_pair(kernel, 2 * clusters, kSmClusterThreads, 0, p, stream);
-      e != cudaSuccess)
-    return backend_error(std::string("[softmax] cluster launch of softmax_rows_fwd_cluster_kernel failed: ") +
-                         cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
-  return Status::ok();
-}
-
 // The rows engines: one warp per row with 1 .. max items, or 2 .. 32 warps per row with max items.
 template <class Tl, class Ts, bool kBwd, bool kLog>
 Status launch_rows(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
@@ -179,13 +155,6 @@ Status launch_pair(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
     case Engine::column:
       softmax_column_kernel<Tl, Ts, A, kBwd><<<grid, block, 0, stream>>>(p);
       return check_softmax_launch("column", kBwd);
-    case Engine::rows_cluster:
-      if constexpr (std::is_same_v<A, float> && !kBwd) {
-        if (p.mask_kind != MaskKind::none) return internal_error("[softmax] the cluster kernel takes no mask");
-        if (p.rows == 0) return Status::ok();
-        return p.log ? launch_rows_cluster<Tl, Ts, true>(p, c, stream) : launch_rows_cluster<Tl, Ts, false>(p, c, stream);
-      }
-      return internal_error("[softmax] the cluster kernel is a forward in f32 math");
     case Engine::rows:
     case Engine::rows_staged:
       if constexpr (std::is_same_v<A, float>) {
