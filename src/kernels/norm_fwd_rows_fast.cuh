@@ -73,12 +73,15 @@ struct NfMoments {
   float n, mean, m2;
 };
 
-// Two sets' moments combined (Chan, Golub, LeVeque): mean = (n_a m_a + n_b m_b) / n, M2 = M2_a +
-// M2_b + (m_b - m_a)^2 n_a n_b / n: never E[x^2] - E[x]^2. Symmetric to the bit (the _rn
-// intrinsics keep products out of FMAs, which would not be; both divisions are by the same n), so
-// both lanes of a butterfly step, and so every lane of a group, end with the same moments. The
-// divisions are __fdividef (x times the approximate reciprocal, about 2 ulp): an IEEE division's
-// slow path cost these 64-register kernels 16-124 bytes of spills (ptxas, sm_90a).
+// Two sets' moments combined (Chan, Golub, LeVeque): M2 = M2_a + M2_b + d^2 n_a n_b / n with d =
+// m_b - m_a: never E[x^2] - E[x]^2. The mean as (m_a + m_b) / 2 + d (n_b - n_a) / (2 n): one
+// rounding of the mean's size when the counts are equal (every thread but the row's tail), where
+// n_a m_a + n_b m_b would round products of n times its size at every level. Symmetric to the bit
+// (swapping a and b negates both d and n_b - n_a; the _rn intrinsics keep products out of FMAs,
+// which would not be), so both lanes of a butterfly step, and so every lane of a group, end with
+// the same moments. The divisions are __fdividef (x times the approximate reciprocal, about 2
+// ulp): an IEEE division's slow path cost these 64-register kernels 16-124 bytes of spills
+// (ptxas, sm_90a).
 __device__ __forceinline__ NfMoments nf_combine(const NfMoments& a, const NfMoments& b) {
   if (a.n == 0.f) return b;
   if (b.n == 0.f) return a;
@@ -86,7 +89,8 @@ __device__ __forceinline__ NfMoments nf_combine(const NfMoments& a, const NfMome
   const float d = __fsub_rn(b.mean, a.mean);
   NfMoments r;
   r.n = n;
-  r.mean = __fdividef(__fadd_rn(__fmul_rn(a.n, a.mean), __fmul_rn(b.n, b.mean)), n);
+  r.mean = __fadd_rn(__fmul_rn(0.5f, __fadd_rn(a.mean, b.mean)),
+                     __fmul_rn(__fmul_rn(0.5f, d), __fdividef(__fsub_rn(b.n, a.n), n)));
   r.m2 = __fadd_rn(__fadd_rn(a.m2, b.m2), __fmul_rn(__fmul_rn(d, d), __fdividef(__fmul_rn(a.n, b.n), n)));
   return r;
 }
