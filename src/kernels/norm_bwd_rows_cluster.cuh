@@ -71,16 +71,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
         dv[i] = load_pack<T, VEC>(dyr + col);
       }
     }
-    if (p.row_prefetch && row + step < p.rows) {  // the next row of this half into L2
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        const int col = (i * WT + t) * VEC;
-        if (col < half) {
-          kernels::prefetch_l2(xr + step * p.x_stride + col);
-          kernels::prefetch_l2(dyr + step * p.dy_stride + col);
-        }
-      }
-    }
+    if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
+      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, half);
     const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
     float sg[2] = {0.f, 0.f}, sgd[2] = {0.f, 0.f};
 #pragma unroll

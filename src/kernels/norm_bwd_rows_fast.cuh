@@ -124,6 +124,22 @@ __device__ __forceinline__ float nb_elem(const Pack<T, VEC>& v, int j) {
   }
 }
 
+// The row `ahead` rows below (x at xr, dy at dyr; row strides x_stride, dy_stride) into L2:
+// this thread's ITEMS vectors, item i at column (i * WT + t) * VEC, those below n. A warp's 32
+// prefetches coalesce into its lines, as its loads do. Shared by the rows and cluster kernels.
+template <int VEC, int ITEMS, int WT, class T>
+__device__ __forceinline__ void nb_prefetch_row(const T* xr, const T* dyr, int64_t ahead, int64_t x_stride,
+                                                int64_t dy_stride, int t, int n) {
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i) {
+    const int col = (i * WT + t) * VEC;
+    if (col < n) {
+      kernels::prefetch_l2(xr + ahead * x_stride + col);
+      kernels::prefetch_l2(dyr + ahead * dy_stride + col);
+    }
+  }
+}
+
 // Pass 1 of a row, one vector (weight w, or null, at column col): adds its g = dy * w (dy without
 // weight) into sg and g * (x - mean) into sgd, two chains each by element parity (a fixed order).
 // Shared by the rows and cluster kernels, so both sum a vector the same way.
@@ -236,15 +252,8 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
     // that gained 5-6% (dweight/dbias at 32768x4096), while rows of 2 and 4 vectors per thread, or
     // blocks of several groups (whose other groups stream during a group's barrier), lost 1-18%.
     if (kBwdRowPrefetch<ITEMS, kGroups> && p.row_prefetch && row + static_cast<int64_t>(gridDim.x) * kGroups < p.rows) {
-      const int64_t ahead = static_cast<int64_t>(gridDim.x) * kGroups;
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        const int col = (i * WT + pos.t) * VEC;
-        if (col < n) {  // a warp's 32 prefetches coalesce into its lines, as its loads do
-          kernels::prefetch_l2(xr + ahead * p.x_stride + col);
-          kernels::prefetch_l2(dyr + ahead * p.dy_stride + col);
-        }
-      }
+      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, static_cast<int64_t>(gridDim.x) * kGroups, p.x_stride, p.dy_stride,
+                                      pos.t, n);
     }
     const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
     // Pass 1: sum g and sum g*(x - mean) (two chains each, a fixed order).
