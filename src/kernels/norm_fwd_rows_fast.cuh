@@ -67,79 +67,6 @@ __device__ __forceinline__ float nf_group_sum(float v, float* slots, int bar_id)
   return v;
 }
 
-// ---- layer norm's statistics in ONE group reduction (the LN1 kernels; BARACUDA_NORM_FWD_ONE_REDUCTION=1) ----
-// The moments of a set of values: count, mean, sum of squared deviations from the mean (M2).
-struct NfMoments {
-  float n, mean, m2;
-};
-
-// Two sets' moments combined (Chan, Golub, LeVeque): M2 = M2_a + M2_b + d^2 n_a n_b / n with d =
-// m_b - m_a: never E[x^2] - E[x]^2. The mean as (m_a + m_b) / 2 + d (n_b - n_a) / (2 n): one
-// rounding of the mean's size when the counts are equal (every thread but the row's tail), where
-// n_a m_a + n_b m_b would round products of n times its size at every level. Symmetric to the bit
-// (swapping a and b negates both d and n_b - n_a; the _rn intrinsics keep products out of FMAs,
-// which would not be), so both lanes of a butterfly step, and so every lane of a group, end with
-// the same moments. The divisions are __fdividef (x times the approximate reciprocal, about 2
-// ulp): an IEEE division's slow path cost these 64-register kernels 16-124 bytes of spills
-// (ptxas, sm_90a).
-__device__ __forceinline__ NfMoments nf_combine(const NfMoments& a, const NfMoments& b) {
-  if (a.n == 0.f) return b;
-  if (b.n == 0.f) return a;
-  const float n = __fadd_rn(a.n, b.n);
-  const float d = __fsub_rn(b.mean, a.mean);
-  NfMoments r;
-  r.n = n;
-  r.mean = __fadd_rn(__fmul_rn(0.5f, __fadd_rn(a.mean, b.mean)),
-                     __fmul_rn(__fmul_rn(0.5f, d), __fdividef(__fsub_rn(b.n, a.n), n)));
-  r.m2 = __fadd_rn(__fadd_rn(a.m2, b.m2), __fmul_rn(__fmul_rn(d, d), __fdividef(__fmul_rn(a.n, b.n), n)));
-  return r;
-}
-
-__device__ __forceinline__ NfMoments nf_shfl_xor(const NfMoments& v, int o) {
-  return {__shfl_xor_sync(0xffffffffu, v.n, o), __shfl_xor_sync(0xffffffffu, v.mean, o),
-          __shfl_xor_sync(0xffffffffu, v.m2, o)};
-}
-
-// v combined over the row group and returned to every thread of it, with one barrier (as
-// nf_group_sum; `slots` holds 3 arrays of GW floats `stride` apart; callers alternate two slot
-// sets between rows).
-template <int GW>
-__device__ __forceinline__ NfMoments nf_group_moments(NfMoments v, float* slots, int stride, int bar_id) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = nf_combine(v, nf_shfl_xor(v, o));
-  if constexpr (GW > 1) {
-    const int lane = threadIdx.x & 31, w = (threadIdx.x >> 5) % GW;
-    if (lane == 0) slots[w] = v.n, slots[stride + w] = v.mean, slots[2 * stride + w] = v.m2;
-    nb_group_barrier(bar_id, GW * 32);
-    v = lane < GW ? NfMoments{slots[lane], slots[stride + lane], slots[2 * stride + lane]} : NfMoments{0.f, 0.f, 0.f};
-#pragma unroll
-    for (int o = (GW > 16 ? 16 : GW / 2); o > 0; o >>= 1) v = nf_combine(v, nf_shfl_xor(v, o));
-    v = {__shfl_sync(0xffffffffu, v.n, 0), __shfl_sync(0xffffffffu, v.mean, 0), __shfl_sync(0xffffffffu, v.m2, 0)};
-  }
-  return v;
-}
-
-// A thread's own moments: n_valid of its values (sum: their sum), M2 about their mean from a
-// second pass (value(i, j) for item i's element j; items at or past `valid_items` skipped).
-template <int ITEMS, int VEC, class Value>
-__device__ __forceinline__ NfMoments nf_own_moments(float sum, int valid_items, Value value) {
-  NfMoments own{static_cast<float>(valid_items * VEC), 0.f, 0.f};
-  if (valid_items == 0) return own;
-  own.mean = __fdividef(sum, own.n);
-  float q[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-  for (int i = 0; i < ITEMS; ++i) {
-    if (i >= valid_items) continue;
-#pragma unroll
-    for (int j = 0; j < VEC; ++j) {
-      const float d = value(i, j) - own.mean;
-      q[j % 4] = fmaf(d, d, q[j % 4]);
-    }
-  }
-  own.m2 = (q[0] + q[1]) + (q[2] + q[3]);
-  return own;
-}
-
 // One output vector: y_j = centered(j) * rstd (* w_j) (+ b_j) (the legacy kernels' order), rounded
 // to T, one 16-byte store; centered(j) is x_j - mean (rms: x_j). w_at / b_at may be null. Shared
 // by the rows and cluster kernels.
@@ -160,9 +87,8 @@ __device__ __forceinline__ void nf_store_vector(T* y_at, const W* w_at, const W*
 }
 
 // Launch with nb_block_threads(GW) threads; p.cols <= GW*32*ITEMS*VEC and a multiple of VEC;
-// RES == (p.residual != null). LN1: layer norm only (p.rms false), its mean and M2 in one group
-// reduction (nf_group_moments) instead of two.
-template <class T, class W, int VEC, int ITEMS, int GW, bool RES, bool LN1 = false>
+// RES == (p.residual != null).
+template <class T, class W, int VEC, int ITEMS, int GW, bool RES>
 __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_fwd_rows_fast_kernel(const FwdParams p) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
@@ -174,8 +100,7 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
   constexpr bool kPacked = E > 16;
   static_assert(E <= 32 && (!kPacked || sizeof(T) == 2), "at most 16 f32 or 32 16-bit values per thread");
   using P = Pack<T, VEC>;
-  constexpr int kRedStride = kThreads / 32;
-  __shared__ float red[2][(LN1 ? 3 : 1) * kRedStride];  // LN1: 3 arrays (count, mean, M2) per set
+  __shared__ float red[2][kThreads / 32];
   const NbGroupPos<GW> pos;
   // Item i of a thread covers columns tcol + i * kSpan .. + VEC: the per-item offsets are
   // compile-time constants (immediate offsets of the loads and stores, no per-item 64-bit
@@ -261,23 +186,11 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
         for (int j = 0; j < VEC; ++j) add(acc[j % 4], val(i, j));
       }
     };
-    if (!LN1 && p.rms) first_sum([](float& a, float x) { a = fmaf(x, x, a); });
+    if (p.rms) first_sum([](float& a, float x) { a = fmaf(x, x, a); });
     else first_sum([](float& a, float x) { a += x; });
     const float first = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     float mean = 0.f, rstd;
-    if constexpr (LN1) {
-      int valid = 0;
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) valid += i * kSpan < left ? 1 : 0;
-      const NfMoments row_m = nf_group_moments<GW>(nf_own_moments<ITEMS, VEC>(first, valid, val),
-                                                   red[parity] + pos.g * GW, kRedStride, 1 + pos.g);
-      mean = row_m.mean;
-      rstd = 1.f / sqrtf(row_m.m2 * inv_n + eps);
-      if constexpr (!kPacked) {
-#pragma unroll
-        for (int k = 0; k < E; ++k) v[k] -= mean;  // x - mean, as the two-reduction path keeps it
-      }
-    } else if (p.rms) {
+    if (p.rms) {
       rstd = 1.f / sqrtf(nf_group_sum<GW>(first, red[parity] + pos.g * GW, 1 + pos.g) * inv_n + eps);
     } else {
       // Two reductions per row, red[0] then red[1]: the alternation that makes one barrier each safe.
@@ -326,15 +239,14 @@ constexpr int nf_staged_smem_bytes() {
 // kNfStagedThreads * kNfStagedItems * VEC. Each thread copies and reads back only its own slots:
 // cp.async.wait_group makes them visible to it, and a stage is refilled (prefetch of the row
 // STAGES-1 ahead) only in the iteration after this thread's last read of it fed its stores.
-template <class T, class W, int VEC, int STAGES, bool LN1 = false>
+template <class T, class W, int VEC, int STAGES>
 __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kernel(const FwdParams p) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(STAGES >= 2, "at least one row ahead");
   constexpr int NT = kNfStagedThreads, ITEMS = kNfStagedItems, kSpan = NT * VEC;
   using P = Pack<T, VEC>;
   extern __shared__ __align__(16) unsigned char nf_stage_mem[];
-  constexpr int kRedStride = NT / 32;
-  __shared__ float red[2][(LN1 ? 3 : 1) * kRedStride];  // LN1: 3 arrays (count, mean, M2) per set
+  __shared__ float red[2][NT / 32];
   P* my_slots = reinterpret_cast<P*>(nf_stage_mem) + threadIdx.x;  // stage s, item i: [(s * ITEMS + i) * NT]
   const int tcol = static_cast<int>(threadIdx.x) * VEC;
   const int left = static_cast<int>(p.cols) - tcol;
@@ -369,20 +281,12 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
 #pragma unroll
       for (int j = 0; j < VEC; ++j) {
         const float x = nb_elem(v, j);
-        acc[j % 4] = !LN1 && p.rms ? fmaf(x, x, acc[j % 4]) : acc[j % 4] + x;
+        acc[j % 4] = p.rms ? fmaf(x, x, acc[j % 4]) : acc[j % 4] + x;
       }
     }
     const float first = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     float mean = 0.f, rstd;
-    if constexpr (LN1) {
-      int valid = 0;
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) valid += i * kSpan < left ? 1 : 0;
-      const NfMoments row_m = nf_group_moments<32>(nf_own_moments<ITEMS, VEC>(first, valid, elem), red[parity],
-                                                   kRedStride, 1);
-      mean = row_m.mean;
-      rstd = 1.f / sqrtf(row_m.m2 * inv_n + eps);
-    } else if (p.rms) {
+    if (p.rms) {
       rstd = 1.f / sqrtf(nf_group_sum<32>(first, red[parity], 1) * inv_n + eps);
     } else {
       mean = nf_group_sum<32>(first, red[0], 1) * inv_n;

@@ -127,15 +127,6 @@ bool fwd_packed(bool residual, int64_t cols, int vec) {
   return residual && cols <= static_cast<int64_t>(32) * vec * norm::cuda::kFwdPackedItems16;
 }
 
-// layer_norm (no residual): the rows and staged forward kernels with the mean and M2 in one group
-// reduction (each thread's (count, mean, M2) combined as Chan et al.: one barrier and one pass over
-// the row fewer per row). Nsight Compute (5033a26) put the staged layer_norm kernel 9% behind
-// rms_norm's at 4096x32768 with more instructions issued; this is the A/B of that cause.
-// BARACUDA_NORM_FWD_ONE_REDUCTION=1, read when the plan is made; opt-in until measured.
-bool fwd_one_reduction_from_env() {
-  return env_is("BARACUDA_NORM_FWD_ONE_REDUCTION", "1");
-}
-
 // Wide rows (16-bit 16385 .. 32768, f32 8193 .. 16384 values) split over a cluster of two CTAs on
 // sm_90 (kernels/norm_fwd_rows_cluster.cuh). H200, 0b87af5, bf16 4096x32768, same call: faster for
 // the residual ops (add_rms_norm 0.4143 -> 0.3113 ms against the legacy kernel), slower for the
@@ -162,7 +153,6 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread held as " + (c.items * vec > 16 ? "loaded" : "f32") +
          (prefetch ? ", next row prefetched into L2" : "");
-  if (c.one_reduction) t += ", mean and M2 in one reduction (per-thread moments combined as Chan et al.)";
   return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
          "; legacy kernels for unaligned pointers";
 }
@@ -205,8 +195,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
-                                         fwd_cluster(residual),
-                                         d_.op == NormOp::layer_norm && fwd_one_reduction_from_env());
+                                         fwd_cluster(residual));
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }

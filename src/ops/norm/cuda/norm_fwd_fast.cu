@@ -10,13 +10,11 @@
 namespace baracuda::norm::cuda {
 namespace {
 
-FwdFastKernel kernel_for(DType t, DType w, int gw, int items, bool residual, int stages, bool ln1) {
+FwdFastKernel kernel_for(DType t, DType w, int gw, int items, bool residual, int stages) {
   switch (t) {
-    case DType::f32: return w == DType::f32 ? fwd_fast_kernel_f32(w, gw, items, residual, stages, ln1) : nullptr;
-    case DType::f16:
-      return w == t || w == DType::f32 ? fwd_fast_kernel_f16(w, gw, items, residual, stages, ln1) : nullptr;
-    case DType::bf16:
-      return w == t || w == DType::f32 ? fwd_fast_kernel_bf16(w, gw, items, residual, stages, ln1) : nullptr;
+    case DType::f32: return w == DType::f32 ? fwd_fast_kernel_f32(w, gw, items, residual, stages) : nullptr;
+    case DType::f16: return w == t || w == DType::f32 ? fwd_fast_kernel_f16(w, gw, items, residual, stages) : nullptr;
+    case DType::bf16: return w == t || w == DType::f32 ? fwd_fast_kernel_bf16(w, gw, items, residual, stages) : nullptr;
     default: return nullptr;
   }
 }
@@ -58,7 +56,7 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
 }  // namespace
 
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed, bool cluster, bool one_reduction) {
+                              bool allow_staged, bool packed, bool cluster) {
   FwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -99,8 +97,7 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
     c.smem = staged_smem(c.stages);
   }
   c.group_warps = gw;
-  c.one_reduction = one_reduction && !residual;
-  const FwdFastKernel k = kernel_for(t, w, gw, c.items, residual, c.stages, c.one_reduction);
+  const FwdFastKernel k = kernel_for(t, w, gw, c.items, residual, c.stages);
   int per_sm = 0;
   if (k == nullptr ||
       (c.smem > 0 && cudaFuncSetAttribute(reinterpret_cast<const void*>(k), cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -124,7 +121,7 @@ Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams
     if (p.rows == 0) return Status::ok();
     return launch_fwd_cluster(k, std::min<int64_t>(c.grid, 2 * p.rows), p, stream);
   }
-  const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages, c.one_reduction);
+  const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages);
   if (k == nullptr || c.residual != (p.residual != nullptr))
     return internal_error("[norm] forward rows engine: no kernel for this configuration");
   if (p.rows == 0) return Status::ok();

@@ -3,9 +3,9 @@
 
 namespace baracuda::norm::cuda {
 
-FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages, bool ln1) {
-  return w == DType::f32 ? fwd_fast_kernel_typed<__nv_bfloat16, float>(gw, items, residual, stages, ln1)
-                         : fwd_fast_kernel_typed<__nv_bfloat16, __nv_bfloat16>(gw, items, residual, stages, ln1);
+FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages) {
+  return w == DType::f32 ? fwd_fast_kernel_typed<__nv_bfloat16, float>(gw, items, residual, stages)
+                         : fwd_fast_kernel_typed<__nv_bfloat16, __nv_bfloat16>(gw, items, residual, stages);
 }
 
 }  // namespace baracuda::norm::cuda

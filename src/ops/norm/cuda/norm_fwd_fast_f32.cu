@@ -3,9 +3,9 @@
 
 namespace baracuda::norm::cuda {
 
-FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages, bool ln1) {
+FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages) {
   (void)w;
-  return fwd_fast_kernel_typed<float, float>(gw, items, residual, stages, ln1);
+  return fwd_fast_kernel_typed<float, float>(gw, items, residual, stages);
 }
 
 }  // namespace baracuda::norm::cuda

@@ -22,7 +22,6 @@ struct FwdFastConfig {
   int64_t grid = 0;     // persistent blocks (the cluster kernel: 2 x clusters)
   bool residual = false;
   bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
-  bool one_reduction = false;  // layer norm's LN1 kernels: mean and M2 in one group reduction
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -33,9 +32,8 @@ struct FwdFastConfig {
 // packed: 16-bit rows of at most 4096 values held packed, 4 vectors per thread (fewer warps per row).
 // cluster (sm_90): rows one CTA holds only through shared memory or not at all (16-bit 16385 ..
 // 32768, f32 8193 .. 16384 values, an even number of vectors) split over a cluster of two CTAs.
-// one_reduction (layer norm without a residual only): the LN1 kernels, one statistics reduction.
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed = false, bool cluster = false, bool one_reduction = false);
+                              bool allow_staged, bool packed = false, bool cluster = false);
 
 // Needs 16-byte aligned x, residual, y, sum, weight, bias and row strides that are multiples of the
 // vector; p.residual set iff c.residual.
@@ -44,10 +42,9 @@ Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams
 // Per-dtype kernel tables (one translation unit each: norm_fwd_fast_{f32,f16,bf16}.cu). w is the
 // parameter dtype (x's or f32); null for a geometry that is not instantiated.
 using FwdFastKernel = void (*)(const FwdParams);
-// ln1: the layer-norm-only kernels with one statistics reduction (none with a residual).
-FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages, bool ln1);
-FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages, bool ln1);
-FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages, bool ln1);
+FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages);
+FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages);
+FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages);
 // The cluster kernel (norm_fwd_cluster.cu) and its launch (grid = 2 x clusters).
 FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual);
 Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream);

@@ -9,24 +9,21 @@
 
 namespace baracuda::norm::cuda {
 
-// ln1: the layer-norm-only kernels with one statistics reduction (no residual).
 template <class T, class W>
-FwdFastKernel fwd_fast_kernel_typed(int gw, int items, bool residual, int stages, bool ln1) {
-  if (ln1 && residual) return nullptr;
+FwdFastKernel fwd_fast_kernel_typed(int gw, int items, bool residual, int stages) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   constexpr int I = sizeof(T) == 2 ? kFwdMaxItems16 : kFwdMaxItems32;
   if (stages > 0) {
     if constexpr (sizeof(T) == 2) {
       if (residual || gw != kFwdStagedGw || items != kFwdStagedItems) return nullptr;
-      if (stages == 3) return ln1 ? norm_fwd_rows_staged_kernel<T, W, V, 3, true> : norm_fwd_rows_staged_kernel<T, W, V, 3>;
-      if (stages == 2) return ln1 ? norm_fwd_rows_staged_kernel<T, W, V, 2, true> : norm_fwd_rows_staged_kernel<T, W, V, 2>;
+      if (stages == 3) return norm_fwd_rows_staged_kernel<T, W, V, 3>;
+      if (stages == 2) return norm_fwd_rows_staged_kernel<T, W, V, 2>;
     }
     return nullptr;
   }
 #define BARACUDA_NF_KERNEL(GW, IT)                                                 \
   if (gw == GW && items == IT)                                                     \
     return residual ? norm_fwd_rows_fast_kernel<T, W, V, IT, GW, true>             \
-           : ln1    ? norm_fwd_rows_fast_kernel<T, W, V, IT, GW, false, true>      \
                     : norm_fwd_rows_fast_kernel<T, W, V, IT, GW, false>;
   BARACUDA_NF_KERNEL(1, 1)
   BARACUDA_NF_KERNEL(1, I)
