@@ -13,6 +13,8 @@
 // the read-only first pass runs at about the copy rate. No flags, no atomics: every combination
 // order is fixed by (n, G), so the result is deterministic for a given device (G depends on the
 // SM count and the kernel's occupancy).
+// The default is one kernel instead (scan_chunk_onchip_kernel, below): chunks of a few tiles held in
+// shared memory, chained by a look-back over chunk folds, so HBM sees one read and one write.
 //
 // The ops must be commutative as well as associative (the totals are tree-reduced): sum, prod,
 // logaddexp; not cummax/cummin (their ties depend on order). 8-byte types are left to the line
@@ -24,6 +26,7 @@ namespace baracuda::sc::cuda {
 
 using kernels::stage_commit;
 using kernels::stage_copy16;
+using kernels::stage_wait_all;
 using kernels::stage_wait_all_but_newest;
 
 constexpr int kTile = kThreads * kItems;
@@ -82,9 +85,9 @@ __device__ __forceinline__ typename Op::State block_fold(typename Op::State v, t
 }
 
 // The fold of x[begin, end) (begin a multiple of kTile: 16-byte aligned) by the whole block, in a
-// fixed order; every thread gets it. kKeep: loads that leave the lines in L2 for a rescan soon
-// after (the one-kernel form below); otherwise streamed (evict-first: not re-read soon).
-template <class Op, class In, bool kKeep>
+// fixed order; every thread gets it. Streaming loads (evict-first): the scan kernel reads the chunk
+// again only after every block has folded its own.
+template <class Op, class In>
 __device__ __forceinline__ typename Op::State chunk_fold(const In* __restrict__ x, int64_t begin, int64_t end,
                                                          typename Op::State* scratch) {
   using State = typename Op::State;
@@ -92,7 +95,7 @@ __device__ __forceinline__ typename Op::State chunk_fold(const In* __restrict__ 
   constexpr int kUnroll = 4;
   const int64_t vectors = (end - begin) / kPer;
   const uint4* v4 = reinterpret_cast<const uint4*>(x + begin);
-  const auto load = [](const uint4* q) { return kKeep ? __ldg(q) : __ldcs(q); };
+  const auto load = [](const uint4* q) { return __ldcs(q); };
   State acc = Op::identity();
   int64_t i = threadIdx.x;
   const auto fold_vector = [&](const uint4& r, int64_t first) {
@@ -119,7 +122,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ State scratch[kThreads / 32];
   const int64_t begin = static_cast<int64_t>(blockIdx.x) * chunk_len;
   const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
-  const State total = chunk_fold<Op, In, false>(x, begin, end, scratch);
+  const State total = chunk_fold<Op, In>(x, begin, end, scratch);
   if (threadIdx.x == 0) totals[blockIdx.x] = total;
 }
 
@@ -129,6 +132,61 @@ struct SegmentSmem {
   uint4 stage[2][kThreads / 32][line_stage_chunks<In, Out>()];
   typename Op::State warp_total[2][kThreads / 32];
 };
+
+// The warp's `valid` elements of one tile (`src`, 16-byte aligned) into its swizzled staging area:
+// cp.async for a whole segment, plain loads for the last, partial one.
+template <class In>
+__device__ __forceinline__ void stage_warp_segment(uint4* stage, const In* __restrict__ src, int valid, int lane) {
+  constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
+  constexpr int kSegment = 32 * kItems;
+  if (valid == kSegment) {
+    const uint4* s4 = reinterpret_cast<const uint4*>(src);
+#pragma unroll
+    for (int q = 0; q < kInChunks; ++q) stage_copy16(stage + swizzle_chunk(q * 32 + lane), s4 + q * 32 + lane);
+  } else {
+    for (int e = lane; e < valid; e += 32) *staged_element<In>(stage, e) = src[e];
+  }
+}
+
+// Elements of the warp's segment of tile `tile` that lie before `len`.
+__device__ __forceinline__ int segment_valid(int64_t len, int64_t tile, int warp) {
+  constexpr int kSegment = 32 * kItems;
+  const int64_t left = len - (tile * kTile + static_cast<int64_t>(warp) * kSegment);
+  return left <= 0 ? 0 : left >= kSegment ? kSegment : static_cast<int>(left);
+}
+
+// scan_segment below keeps its own inlined copy of these two steps: routing it through them moved
+// the registers of its kernels on sm_90a (scan_row_carry_kernel f32 59 -> 63, scan_chunk_kernel f32
+// 48 -> 61, ptxas -v), so only scan_chunk_onchip_kernel calls them.
+//
+// Scans one staged tile (every warp its segment, already in `stage`) into `dst` (the warp's
+// segment of the output), starting from `carry`, which it advances past the tile. `warp_total`
+// holds kThreads / 32 states; callers alternate two of them so that one barrier per tile suffices
+// (a buffer is rewritten only after the next tile's barrier, which every thread reaches after
+// reading it). `lane_p0`: the position of the lane's first element in its line. Called by every
+// thread of the block.
+template <class Op, class In, class Out>
+__device__ __forceinline__ void scan_staged_tile(uint4* stage, Out* dst, int valid, int64_t lane_p0, bool exclusive,
+                                                 typename Op::State& carry, typename Op::State* warp_total) {
+  using State = typename Op::State;
+  constexpr int kWarps = kThreads / 32;
+  const int lane = static_cast<int>(threadIdx.x) & 31;
+  const int warp = static_cast<int>(threadIdx.x) >> 5;
+  // The lane's kItems consecutive elements, scanned in registers; the lane totals by shuffles.
+  State loc[kItems];
+  scan_lane_items<Op, In>(stage, lane, valid, lane_p0, loc);
+  State lane_before;
+  const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
+  if (lane == 31) warp_total[warp] = inclusive;
+  __syncthreads();
+  State before = carry;
+  for (int w = 0; w < warp; ++w) before = Op::combine(before, warp_total[w]);
+  before = Op::combine(before, lane_before);
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, warp_total[w]);  // the same order in every thread
+  // Results into the staging buffer, then coalesced stores.
+  store_lane_results<Op, Out>(stage, dst, lane, valid, exclusive, before, loc);
+}
 
 // Scans x[0, len) into y[0, len) tile by tile, starting from `carry` (the fold of everything
 // before x[0]) and carrying the prefix from tile to tile in registers: the line kernel's coalesced,
@@ -214,35 +272,85 @@ __global__ void __launch_bounds__(kThreads)
   scan_segment<Op, In, Out>(x + begin, y + begin, end - begin, begin, exclusive, carry, sm);
 }
 
-// The chunked scan as ONE kernel (the default for one long line; BARACUDA_SCAN_CHUNK_LOOKBACK=0
-// keeps the two kernels above): chunks of a few tiles, taken in order by ticket. A block folds its
-// chunk (leaving it in L2), publishes the fold and looks back over the chunks before it
-// (lookback_warp: a left fold of the chunk folds, so the prefix does not depend on what was
-// published when), then rescans the chunk, mostly from L2, with the prefix as carry
-// (scan_segment). So HBM sees about two passes (read, write) instead of the two kernels' three,
-// and no block waits on a whole first pass. Deterministic for a given chunk length (a constant of
-// the plan, not of the device). ws: the look-back workspace, its counter and flags cleared, >= chunks slots.
+// Shared memory of scan_chunk_onchip_kernel per tile of its chunk: every warp's staging area.
+template <class In, class Out>
+constexpr size_t onchip_tile_bytes() {
+  return sizeof(uint4) * (kThreads / 32) * line_stage_chunks<In, Out>();
+}
+
+// The chunked scan as ONE kernel, the default for one long line (BARACUDA_SCAN_CHUNK_LOOKBACK=0
+// keeps the two kernels above): chunks of a few tiles, one block per chunk, taken in order by
+// ticket. An earlier form folded its chunk from global memory and rescanned it from there after the
+// look-back; with a few hundred resident chunks the rescan missed L2 often enough that the 2^28
+// line ran at about 3 passes of HBM time (0.77 ms, docs/perf/scan.md). Here the whole chunk (`chunk_tiles` tiles,
+// dynamic shared memory in the swizzled per-warp staging layout of scan_segment) lands by cp.async,
+// is folded from shared memory, the fold is published and looked back over, and the scan then runs
+// from shared memory: HBM sees one read and one write. While a block waits on its look-back, the
+// other blocks of its SM keep loading or storing. Same combination orders as the other kernels
+// (lane runs, then warps, then chunks by the look-back's left fold): deterministic for a given
+// chunk length. ws: the look-back workspace, its counter and flags cleared, >= chunks slots.
 template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads)
-    scan_chunk_lookback_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunk_len,
-                               bool exclusive, const LookbackStorage<typename Op::State> ws) {
+    scan_chunk_onchip_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
+                             bool exclusive, const LookbackStorage<typename Op::State> ws) {
   using State = typename Op::State;
-  __shared__ SegmentSmem<Op, In, Out> sm;
-  __shared__ State scratch[kThreads / 32];
+  constexpr int kWarps = kThreads / 32;
+  constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
+  constexpr int kStage = line_stage_chunks<In, Out>();  // uint4 per warp and tile
+  constexpr int kSegment = 32 * kItems;
+  extern __shared__ uint4 chunk_stage[];  // [chunk_tiles][kWarps][kStage]
+  __shared__ State warp_total[2][kWarps];
+  __shared__ State scratch[kWarps];
   __shared__ State chunk_prefix;
   __shared__ unsigned long long ticket;
   if (threadIdx.x == 0) ticket = atomicAdd(ws.counter, 1ull);  // chunks start in order: no wait on a later one
   __syncthreads();
+  const int lane = static_cast<int>(threadIdx.x) & 31;
+  const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int64_t chunk = static_cast<int64_t>(ticket);
+  const int64_t chunk_len = static_cast<int64_t>(chunk_tiles) * kTile;
   const int64_t begin = chunk * chunk_len;
-  const int64_t end = begin + chunk_len < n ? begin + chunk_len : n;
-  const State total = chunk_fold<Op, In, true>(x, begin, end, scratch);
-  if (threadIdx.x < 32) {
+  const int64_t len = begin + chunk_len < n ? chunk_len : n - begin;
+  const int tiles = static_cast<int>((len + kTile - 1) / kTile);
+  const auto tile_stage = [&](int t) { return chunk_stage + (static_cast<size_t>(t) * kWarps + warp) * kStage; };
+
+  // 1. The whole chunk into shared memory, each warp its segment of every tile.
+  for (int t = 0; t < tiles; ++t)
+    stage_warp_segment<In>(tile_stage(t), x + begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment,
+                           segment_valid(len, t, warp), lane);
+  stage_commit();
+  stage_wait_all();
+  __syncwarp();
+
+  // 2. Its fold: each lane its runs in tile order, then the block in a fixed order.
+  State acc = Op::identity();
+  for (int t = 0; t < tiles; ++t) {
+    const int valid = segment_valid(len, t, warp);
+    const uint4* stage = tile_stage(t);
+    const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment + lane * kItems;
+    alignas(16) In v[kItems];
+#pragma unroll
+    for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
+#pragma unroll
+    for (int j = 0; j < kItems; ++j)
+      if (lane * kItems + j < valid) acc = Op::combine(acc, Op::make(v[j], p0 + j));
+  }
+  const State total = block_fold<Op>(acc, scratch);
+
+  // 3. Publish and look back (warp 0), while the other blocks of the SM stream.
+  if (warp == 0) {
     const State prefix = lookback_warp<Op>(ws, chunk, 0, 1, 0, total);
-    if (threadIdx.x == 0) chunk_prefix = prefix;
+    if (lane == 0) chunk_prefix = prefix;
   }
   __syncthreads();
-  scan_segment<Op, In, Out>(x + begin, y + begin, end - begin, begin, exclusive, chunk_prefix, sm);
+
+  // 4. Scan from shared memory and store.
+  State carry = chunk_prefix;
+  for (int t = 0; t < tiles; ++t) {
+    const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
+    scan_staged_tile<Op, In, Out>(tile_stage(t), y + warp_p0, segment_valid(len, t, warp),
+                                  warp_p0 + static_cast<int64_t>(lane) * kItems, exclusive, carry, warp_total[t & 1]);
+  }
 }
 
 // Many lines (rows of a contiguous tensor, each at least a tile long): one block per line walks it

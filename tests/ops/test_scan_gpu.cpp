@@ -515,11 +515,13 @@ TEST(ScanGpu, ChunkedLongLines) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
 }
 
-// The default for one long line: the chunked scan as one kernel (chunks folded, looked back over,
-// rescanned). Chunks of the default 8 tiles and forced to 1 and 3 tiles (BARACUDA_SCAN_CHUNK_TILES;
-// many chunks: long look-back walks; a partial last chunk); inclusive and exclusive; 16-bit
-// inputs; cumprod and logcumsumexp. run_case checks the reference and that two runs are bitwise
-// equal (the look-back folds the chunk folds in order, whatever was published when).
+// The default for one long line: the chunked scan as one kernel (scan_chunk_onchip_kernel: each
+// chunk held in shared memory, folded, looked back over and scanned from there). Chunks of the
+// default 4 tiles and forced to 1, 3 and 100 tiles (BARACUDA_SCAN_CHUNK_TILES; 1: many chunks, long
+// look-back walks; 100 exceeds the shared memory of a block and is capped by the launcher); a
+// partial last tile and chunk; inclusive and exclusive; 16-bit inputs; cumprod and logcumsumexp.
+// run_case checks the reference and that two runs are bitwise equal (the look-back folds the chunk
+// folds in order, whatever was published when).
 TEST(ScanGpu, ChunkLookbackLongLines) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
@@ -530,10 +532,10 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
   {
     auto plan = ScanPlan::select(*stream, probe.desc);
     ASSERT_TRUE(plan) << plan.status().to_string();
-    EXPECT_NE(plan->sku().tactic.find("chunks of 8 tiles folded, looked back over"), std::string::npos)
+    EXPECT_NE(plan->sku().tactic.find("chunks of up to 4 tiles held in shared memory"), std::string::npos)
         << plan->sku().tactic;
   }
-  for (const char* tiles : {"", "1", "3"}) {
+  for (const char* tiles : {"", "1", "3", "100"}) {
     if (*tiles) ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_TILES", tiles, 1), 0);
     else ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
     for (bool exclusive : {false, true}) {

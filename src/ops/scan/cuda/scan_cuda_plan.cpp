@@ -101,17 +101,19 @@ bool chunked_enabled() {
   return env_switch_on("BARACUDA_SCAN_CHUNKED");
 }
 
-// The chunked scan as one kernel with a look-back over chunks (scan_chunk_lookback_kernel: about
-// two passes of HBM traffic instead of the two kernels' three). H200, 0b87af5, cumsum f32 over one
-// 2^28 line: 0.7693 ms at 8 tiles a chunk against 0.8114 for the two kernels, in the same call.
+// The chunked scan as one kernel with a look-back over chunk folds (scan_chunk_onchip_kernel: each
+// chunk held in shared memory, so HBM sees one read and one write). H200, same call (51184af + this
+// kernel), cumsum f32 over one 2^28 line: 0.6856 ms at 4 tiles a chunk against 0.7727 for the
+// earlier one-kernel form (fold, look-back, rescan from global memory at 8 tiles; removed).
 // BARACUDA_SCAN_CHUNK_LOOKBACK=0, read when the plan is made, keeps the two kernels (A/B).
 bool chunk_lookback_enabled() {
   return env_switch_on("BARACUDA_SCAN_CHUNK_LOOKBACK");
 }
-// Its chunk length in tiles of 4096 elements: 8 measured fastest on the H200 (0b87af5, the 2^28
-// line: 2 tiles, the most that keeps every resident block's chunk in half of L2, 0.8854 ms; 8 tiles
-// 0.7693; 32 tiles 0.7965). BARACUDA_SCAN_CHUNK_TILES=N (N >= 1) is the tuning knob of its A/B.
-constexpr int64_t kDefaultChunkTiles = 8;
+// Its chunk length in tiles of 4096 elements (64 KB of f32: 3 blocks per SM). Same call: 2 tiles
+// 0.8495 ms, 3 tiles 0.7254, 4 tiles 0.6856, 6 tiles 0.6833, 13 tiles (208 KB) 0.8272; 4 keeps
+// twice the blocks of 6 for lines only a few chunks long. BARACUDA_SCAN_CHUNK_TILES=N (N >= 1) is
+// the tuning knob of its A/B.
+constexpr int64_t kDefaultChunkTiles = 4;
 int64_t chunk_tiles_from_env() {
   const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_CHUNK_TILES");
   if (!v || v->empty()) return kDefaultChunkTiles;
@@ -208,9 +210,9 @@ class CudaScan final : public Executable<ScanFamily> {
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += geometry_.chunk_lookback
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                           "reduce-then-scan in one kernel, chunks of " +
+                           "reduce-then-scan in one kernel, chunks of up to " +
                                std::to_string(geometry_.chunk_tiles) +
-                               " tiles folded, looked back over, and rescanned (mostly from L2))"
+                               " tiles held in shared memory, folded, looked back over and scanned from there)"
                          : " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan over one chunk per resident block, no look-back)";
     if (choice_.fused)

@@ -38,8 +38,8 @@ struct Geometry {
   bool exclusive = false;
   bool line_kernel = true;  // the line kernel may take contiguous forward W = 1 launches (A/B switch)
   bool chunked = false;     // a single long line may take the chunked reduce-then-scan kernels
-  bool chunk_lookback = false;  // ... as one kernel: fold, look-back, rescan (the default; A/B switch)
-  int64_t chunk_tiles = 8;      // its chunk length in tiles (>= 1)
+  bool chunk_lookback = false;  // ... as one kernel, chunks in shared memory, a look-back (the default; A/B switch)
+  int64_t chunk_tiles = 4;      // its chunk length in tiles (>= 1; the launcher caps it at what fits)
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   TensorStrides in, out, idx;
 };

@@ -36,18 +36,28 @@ inline Status resident_blocks(int per_sm, int64_t& resident) {
   return Status::ok();
 }
 
-// The one-kernel form (scan_chunk_lookback_kernel): chunks of g.chunk_tiles whole tiles, one block
-// per chunk, in ticket order.
+// The one-kernel form (scan_chunk_onchip_kernel): chunks of g.chunk_tiles whole tiles held in
+// dynamic shared memory, capped at what one block may have (227 KB on sm_90, less the kernel's
+// static shared memory).
 template <class Op, class In, class Out>
-Status launch_chunk_lookback(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, int64_t slots) {
+Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, int64_t slots) {
   const Geometry& g = *a.geometry;
-  const int64_t chunk_len = std::max<int64_t>(1, g.chunk_tiles) * kTile;
+  constexpr size_t kDynamicLimit = 224 * 1024;
+  constexpr size_t tile_bytes = onchip_tile_bytes<In, Out>();
+  const auto kernel = scan_chunk_onchip_kernel<Op, In, Out>;
+  static const cudaError_t raised =  // once per instantiation: a host-side attribute, no stream work
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kDynamicLimit));
+  if (raised != cudaSuccess)
+    return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_chunk_onchip_kernel) failed: ") +
+                         cudaGetErrorString(raised));
+  const int64_t tiles = std::clamp<int64_t>(g.chunk_tiles, 1, static_cast<int64_t>(kDynamicLimit / tile_bytes));
+  const int64_t chunk_len = tiles * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (chunks > slots || chunks > INT_MAX)
     return internal_error("[scan] " + std::to_string(chunks) + " chunks, the workspace holds " + std::to_string(slots));
-  scan_chunk_lookback_kernel<Op, In, Out><<<static_cast<unsigned>(chunks), kThreads, 0, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunk_len, g.exclusive, ws);
-  return check_launch("scan_chunk_lookback_kernel");
+  kernel<<<static_cast<unsigned>(chunks), kThreads, static_cast<size_t>(tiles) * tile_bytes, a.stream>>>(
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), g.exclusive, ws);
+  return check_launch("scan_chunk_onchip_kernel");
 }
 
 template <class Op, class In, class Out>
@@ -94,7 +104,7 @@ Status launch_scan(const LaunchArgs& a) {
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     if constexpr (chunked_types_ok<Op, In, Out>()) {
-      if (g.chunk_lookback) return launch_chunk_lookback<Op, In, Out>(a, ws, g.tiles * g.width);
+      if (g.chunk_lookback) return launch_chunk_onchip<Op, In, Out>(a, ws, g.tiles * g.width);
     }
     return launch_chunked<Op, In, Out>(a, ws.aggregate, g.tiles * g.width);
   }
