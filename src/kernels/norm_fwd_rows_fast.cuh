@@ -86,20 +86,10 @@ __device__ __forceinline__ void nf_store_vector(T* y_at, const W* w_at, const W*
   store_pack<T, VEC>(y_at, nb_round<T, VEC>(o));
 }
 
-// Blocks per SM the kernel is compiled for (so, its register cap). The lean geometry (one vector
-// per thread over 2..8 warps, BARACUDA_NORM_FWD_LEAN=1) asks for 40 warps per SM (48 registers)
-// instead of 32 (64 registers): 62.5% occupancy, more row groups in flight. At 48 warps (40
-// registers) ptxas spilled 40-96 bytes (sm_90a); at 40 warps, none with 16-bit parameters and
-// 16 bytes at 2 and 4 warps with f32 parameters.
-template <int ITEMS, int GW>
-constexpr int nf_min_blocks() {
-  return ITEMS == 1 && GW > 1 ? 1280 / nb_block_threads(GW) : nb_min_blocks(nb_block_threads(GW));
-}
-
 // Launch with nb_block_threads(GW) threads; p.cols <= GW*32*ITEMS*VEC and a multiple of VEC;
 // RES == (p.residual != null).
 template <class T, class W, int VEC, int ITEMS, int GW, bool RES>
-__global__ void __launch_bounds__(nb_block_threads(GW), (nf_min_blocks<ITEMS, GW>()))
+__global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_fwd_rows_fast_kernel(const FwdParams p) {
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;

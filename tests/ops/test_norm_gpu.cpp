@@ -200,7 +200,7 @@ class GpuNorm : public testing::Test {
     int64_t cols, rows;
   };
   void forward_sweep(const char* env, std::initializer_list<DType> dtypes, std::initializer_list<FwdWidth> widths,
-                     const char* marker, const std::function<bool(NormOp, DType, int64_t)>& expected, uint64_t seed);
+                     const char* marker, const std::function<bool(DType, int64_t)>& expected, uint64_t seed);
 
   Stream gpu_ = Stream::cpu();
 };
@@ -220,7 +220,7 @@ NormDescriptor row_desc(NormOp op, DType t, int64_t rows, int64_t cols, Directio
 }
 
 void GpuNorm::forward_sweep(const char* env, std::initializer_list<DType> dtypes, std::initializer_list<FwdWidth> widths,
-                   const char* marker, const std::function<bool(NormOp, DType, int64_t)>& expected, uint64_t seed) {
+                   const char* marker, const std::function<bool(DType, int64_t)>& expected, uint64_t seed) {
   ASSERT_EQ(setenv(env, "1", 1), 0);
   int failures = 0, cases = 0;
   for (NormOp op : kRowOps)
@@ -242,7 +242,7 @@ void GpuNorm::forward_sweep(const char* env, std::initializer_list<DType> dtypes
             continue;
           }
           const std::string& tactic = plan->sku().tactic;
-          if ((tactic.find(marker) != std::string::npos) != expected(op, t, wd.cols)) {
+          if ((tactic.find(marker) != std::string::npos) != expected(t, wd.cols)) {
             ++failures;
             ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
           }
@@ -590,22 +590,7 @@ TEST_F(GpuNorm, ForwardRowsPacked) {
   forward_sweep("BARACUDA_NORM_FWD_PACKED", {DType::f16, DType::bf16},
                 {{8, 3000}, {264, 1500}, {520, 900}, {1000, 900}, {1024, 2900}, {1032, 700}, {2048, 500}, {3000, 300},
                  {4096, 300}, {4104, 100}},
-                "held as loaded", [](NormOp, DType, int64_t cols) { return cols > 512 && cols <= 4096; }, 7000);
-}
-
-// BARACUDA_NORM_FWD_LEAN=1: 16-bit rows of 257..2048 columns without a residual at one vector per
-// thread (2, 4 or 8 warps a row, compiled for 40 warps per SM). Widths at each warp step and a
-// partial vector round; the residual ops and rows outside the range keep the default geometry.
-TEST_F(GpuNorm, ForwardRowsLean) {
-  forward_sweep("BARACUDA_NORM_FWD_LEAN", {DType::f16, DType::bf16},
-                {{8, 3000}, {264, 1500}, {512, 1200}, {520, 900}, {1000, 900}, {1024, 2900}, {1032, 700},
-                 {2048, 500}, {2056, 300}, {4096, 100}},
-                " warp(s)/row, 1 x 16-byte vectors",
-                [](NormOp op, DType, int64_t cols) {
-                  const bool residual = op == NormOp::add_layer_norm || op == NormOp::add_rms_norm;
-                  return !residual && cols > 256 && cols <= 2048;
-                },
-                7100);
+                "held as loaded", [](DType, int64_t cols) { return cols > 512 && cols <= 4096; }, 7000);
 }
 
 // BARACUDA_NORM_FWD_CLUSTER=1 (sm_90; by default only the residual ops' rows): rows one CTA holds
@@ -619,7 +604,7 @@ TEST_F(GpuNorm, ForwardRowsCluster) {
   forward_sweep("BARACUDA_NORM_FWD_CLUSTER", {DType::f32, DType::f16, DType::bf16},
                 {{8200, 150}, {12304, 70}, {16384, 130}, {16400, 130}, {20000, 9}, {24576, 40}, {32768, 140}},
                 "cluster of 2",
-                [&](NormOp, DType t, int64_t cols) {
+                [&](DType t, int64_t cols) {
                   const int vec = t == DType::f32 ? 4 : 8;
                   return major >= 9 && cols > (t == DType::f32 ? 8192 : 16384) && cols % (2 * vec) == 0;
                 },

@@ -139,14 +139,6 @@ bool fwd_cluster(bool residual) {
   return residual;
 }
 
-// One 16-byte vector per thread for 16-bit rows of 257..2048 values without a residual (4 warps
-// for 1024 columns instead of 2 with two vectors each), compiled for 40 warps per SM instead of
-// 32: the rows kernels that miss 3.8 TB/s all ran at 50% occupancy (docs/perf/rows.md).
-// BARACUDA_NORM_FWD_LEAN=1, read when the plan is made; opt-in until measured.
-bool fwd_lean_from_env() {
-  return env_is("BARACUDA_NORM_FWD_LEAN", "1");
-}
-
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.cluster)
@@ -203,7 +195,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
-                                         fwd_cluster(residual), fwd_lean_from_env());
+                                         fwd_cluster(residual));
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }

@@ -56,7 +56,7 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
 }  // namespace
 
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed, bool cluster, bool lean) {
+                              bool allow_staged, bool packed, bool cluster) {
   FwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -67,10 +67,7 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
     if (k.group_warps) return k;
   }
   packed = packed && dtype_size(t) == 2 && cols <= static_cast<int64_t>(kFwdPackedMaxWarps) * 32 * vec * kFwdPackedItems16;
-  lean = lean && !packed && !residual && dtype_size(t) == 2 &&
-         cols <= static_cast<int64_t>(kFwdLeanMaxWarps) * 32 * vec * kFwdLeanItems16;
-  const int max_items = dtype_size(t) == 2 ? (packed ? kFwdPackedItems16 : lean ? kFwdLeanItems16 : kFwdMaxItems16)
-                                           : kFwdMaxItems32;
+  const int max_items = dtype_size(t) == 2 ? (packed ? kFwdPackedItems16 : kFwdMaxItems16) : kFwdMaxItems32;
   const int64_t per_warp = static_cast<int64_t>(32) * vec * max_items;
   int gw = 1;
   while (gw < 32 && cols > gw * per_warp) gw *= 2;

@@ -32,10 +32,8 @@ struct FwdFastConfig {
 // packed: 16-bit rows of at most 4096 values held packed, 4 vectors per thread (fewer warps per row).
 // cluster (sm_90): rows one CTA holds only through shared memory or not at all (16-bit 16385 ..
 // 32768, f32 8193 .. 16384 values, an even number of vectors) split over a cluster of two CTAs.
-// lean: 16-bit rows of 257 .. 2048 values without a residual, one vector per thread (more warps a
-// row, fewer registers, more warps per SM); not with packed.
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed = false, bool cluster = false, bool lean = false);
+                              bool allow_staged, bool packed = false, bool cluster = false);
 
 // Needs 16-byte aligned x, residual, y, sum, weight, bias and row strides that are multiples of the
 // vector; p.residual set iff c.residual.
@@ -57,10 +55,6 @@ constexpr int kFwdMaxItems16 = 2;   // 16-bit x: 16 values per thread
 // values (BARACUDA_NORM_FWD_PACKED=1: an A/B of fewer warps per row, one for 1024 columns).
 constexpr int kFwdPackedItems16 = 4, kFwdPackedMaxWarps = 4;
 constexpr int kFwdMaxItems32 = 2;   // f32 x: 8 values per thread
-// 16-bit x, lean (BARACUDA_NORM_FWD_LEAN=1, opt-in): one vector per thread, rows up to 8 warps x 32
-// x 8 = 2048 values without a residual, compiled for 40 warps per SM (16 warps of 512 threads
-// would still fit only 2 blocks: no occupancy gained).
-constexpr int kFwdLeanItems16 = 1, kFwdLeanMaxWarps = 8;
 constexpr int kFwdStagedGw = 32, kFwdStagedItems = 4;
 
 }  // namespace baracuda::norm::cuda

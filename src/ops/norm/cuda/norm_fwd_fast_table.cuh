@@ -32,13 +32,6 @@ FwdFastKernel fwd_fast_kernel_typed(int gw, int items, bool residual, int stages
   BARACUDA_NF_KERNEL(8, I)
   BARACUDA_NF_KERNEL(16, I)
   BARACUDA_NF_KERNEL(32, I)
-  if constexpr (sizeof(T) == 2) {  // lean rows: one vector per thread, 2..8 warps, no residual
-    if (items == kFwdLeanItems16 && !residual) {
-      if (gw == 2) return norm_fwd_rows_fast_kernel<T, W, V, kFwdLeanItems16, 2, false>;
-      if (gw == 4) return norm_fwd_rows_fast_kernel<T, W, V, kFwdLeanItems16, 4, false>;
-      if (gw == 8) return norm_fwd_rows_fast_kernel<T, W, V, kFwdLeanItems16, 8, false>;
-    }
-  }
   if constexpr (sizeof(T) == 2) {  // rows held packed: 4 vectors per thread up to 4 warps (4096 columns)
     BARACUDA_NF_KERNEL(1, kFwdPackedItems16)
     BARACUDA_NF_KERNEL(2, kFwdPackedItems16)
