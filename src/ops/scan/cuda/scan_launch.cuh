@@ -45,18 +45,23 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
   constexpr size_t kDynamicLimit = 224 * 1024;
   constexpr size_t tile_bytes = onchip_tile_bytes<In, Out>();
   const auto kernel = scan_chunk_onchip_kernel<Op, In, Out>;
-  static const cudaError_t raised =  // once per instantiation: a host-side attribute, no stream work
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kDynamicLimit));
-  if (raised != cudaSuccess)
+  // Per launch (a host-side attribute, not stream work): the attribute belongs to the current
+  // device's context, and a plan may run on another device than the one that first launched.
+  if (const cudaError_t e =
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kDynamicLimit));
+      e != cudaSuccess) {
+    (void)cudaGetLastError();
     return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_chunk_onchip_kernel) failed: ") +
-                         cudaGetErrorString(raised));
+                         cudaGetErrorString(e));
+  }
   const int64_t tiles = std::clamp<int64_t>(g.chunk_tiles, 1, static_cast<int64_t>(kDynamicLimit / tile_bytes));
   const int64_t chunk_len = tiles * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (chunks > slots || chunks > INT_MAX)
     return internal_error("[scan] " + std::to_string(chunks) + " chunks, the workspace holds " + std::to_string(slots));
   kernel<<<static_cast<unsigned>(chunks), kThreads, static_cast<size_t>(tiles) * tile_bytes, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), g.exclusive, ws);
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), g.exclusive, g.chunk_grid_order,
+      ws);
   return check_launch("scan_chunk_onchip_kernel");
 }
 
