@@ -547,23 +547,6 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
     run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, true, false, {}, 45));
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
-  // Opt-in: chunks by block index instead of a ticket (BARACUDA_SCAN_CHUNK_ORDER=grid).
-  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_ORDER", "grid", 1), 0);
-  {
-    auto plan = ScanPlan::select(*stream, probe.desc);
-    ASSERT_TRUE(plan) << plan.status().to_string();
-    EXPECT_NE(plan->sku().tactic.find("chunks by block index"), std::string::npos) << plan->sku().tactic;
-  }
-  for (const char* tiles : {"", "1"}) {
-    if (*tiles) {
-      ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_TILES", tiles, 1), 0);
-    }
-    for (bool exclusive : {false, true})
-      run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, exclusive, false, {}, 46));
-    run_case(make_case(ScanOp::cumsum, DType::bf16, {1, (int64_t{1} << 21) + 9}, 1, false, false, {}, 47));
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_ORDER"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

@@ -60,8 +60,7 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
   if (chunks > slots || chunks > INT_MAX)
     return internal_error("[scan] " + std::to_string(chunks) + " chunks, the workspace holds " + std::to_string(slots));
   kernel<<<static_cast<unsigned>(chunks), kThreads, static_cast<size_t>(tiles) * tile_bytes, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), g.exclusive, g.chunk_grid_order,
-      ws);
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), g.exclusive, ws);
   return check_launch("scan_chunk_onchip_kernel");
 }
 
