@@ -4,8 +4,16 @@
 // forward 2*2*rows*cols (read x, write y), backward 3*2*rows*cols (read dy and x, write dx); the
 // parameter and statistics traffic (a row or a column of values) is not counted.
 //
+// After those headline rows (bf16 layer/rms norms), coverage rows time the rest of the family:
+// layer/rms norm in f32 and f16, add_layer_norm, layer_norm without affine and over two trailing
+// dims, group_norm, batch_norm (training, backward, eval) and instance_norm. Their bytes come from
+// the signature: every operand once (inputs read, outputs written), so parameters and statistics
+// count too (at most a few hundred KB next to 134 MB or more: the two conventions differ by < 0.1%).
+// bench/twins/norm.py holds their PyTorch twins, under the same case names.
+//
 //   baracuda_norm_bench [--json out.json] [--reps N]
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -27,7 +35,124 @@ using bench::Record;
 
 namespace {
 
-// Fills n elements with pseudo-random values in [lo, hi) (f32 or bf16).
+// One coverage row: its case name and the descriptor it times.
+struct CoverageCase {
+  std::string name;
+  NormDescriptor desc;
+};
+
+// Bytes of a coverage row: every input read once, every output written once; the running
+// statistics that batch_norm training updates in place are outputs that are also read. 0 for an
+// invalid descriptor (the row then prints select's status instead of a rate).
+double signature_bytes(const NormDescriptor& desc) {
+  auto sig = infer_signature(desc);
+  if (!sig) return 0.0;
+  auto bytes = [](const Operand& o) {
+    double n = double(dtype_size(o.dtype));
+    for (int64_t v : o.shape) n *= double(v);
+    return n;
+  };
+  double total = 0.0;
+  for (const Operand& o : sig->inputs) total += bytes(o);
+  for (size_t i = 0; i < sig->outputs.size(); ++i) {
+    const NormRole r = sig->output_roles[i];
+    const bool in_place = r == NormRole::running_mean || r == NormRole::running_var;
+    total += (in_place ? 2.0 : 1.0) * bytes(sig->outputs[i]);
+  }
+  return total;
+}
+
+// "32x512x64x64"
+std::string dims(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(shape[i]);
+  }
+  return s;
+}
+
+// The coverage rows, in print order. Names are <prefix>_<dtype>_<shape of x>, built from the
+// descriptor so that a name cannot disagree with what it times; bench/twins/norm.py mirrors them.
+// Forwards that serve inference (layer/rms/add/group/instance norm, batch_norm eval) do not save
+// statistics, like the headline rows and torch without autograd; batch_norm training saves them,
+// as torch's training forward does for its backward. Backwards read dy, x and the saved mean/rstd;
+// "_bwd" differentiates x only, "_bwd_dw" / "_bwd_dwdb" the affine parameters too.
+std::vector<CoverageCase> coverage_cases() {
+  std::vector<CoverageCase> cases;
+  auto add = [&](const std::string& prefix, const NormDescriptor& d) {
+    cases.push_back({prefix + "_" + std::string(dtype_name(d.input.dtype)) + "_" + dims(d.input.shape), d});
+  };
+  auto backward = [](NormDescriptor d, bool param_grads) {
+    d.direction = Direction::backward;
+    d.param_grads = param_grads;
+    return d;
+  };
+
+  // layer/rms norm in the dtypes the headline rows (bf16) leave out; parameters in x's dtype.
+  for (DType t : {DType::f32, DType::f16}) {
+    NormDescriptor ln{.op = NormOp::layer_norm, .input = Operand::tensor(t, {32768, 4096}), .normalized_shape = {4096}};
+    ln.save_stats = false;
+    NormDescriptor rms = ln;
+    rms.op = NormOp::rms_norm;
+    add("layernorm", ln);
+    add("rmsnorm", rms);
+    add("layernorm_bwd_dwdb", backward(ln, true));
+    add("rmsnorm_bwd_dw", backward(rms, true));
+  }
+
+  // Fused residual add + layer_norm, returning y and the sum (the add_rmsnorm headline row's twin).
+  for (auto [r, c] : {std::pair<int64_t, int64_t>{32768, 4096}, {65536, 1024}}) {
+    NormDescriptor add_ln{.op = NormOp::add_layer_norm, .input = Operand::tensor(DType::bf16, {r, c}),
+                          .normalized_shape = {c}};
+    add_ln.save_stats = false;
+    add("add_layernorm", add_ln);
+  }
+
+  // layer_norm without weight and bias (the headline shape, to isolate the affine's cost).
+  NormDescriptor plain{.op = NormOp::layer_norm, .input = Operand::tensor(DType::bf16, {32768, 4096}),
+                       .normalized_shape = {4096}, .weight = false, .bias = false};
+  plain.save_stats = false;
+  add("layernorm_noaffine", plain);
+  add("layernorm_noaffine_bwd", backward(plain, false));
+
+  // layer_norm over the last two dims: rows of 32 x 1024 values, weight and bias [32, 1024].
+  NormDescriptor two{.op = NormOp::layer_norm, .input = Operand::tensor(DType::bf16, {4096, 32, 1024}),
+                     .normalized_shape = {32, 1024}};
+  two.save_stats = false;
+  add("layernorm_last2dims", two);
+  add("layernorm_last2dims_bwd_dwdb", backward(two, true));
+
+  // group_norm, 32 groups of 16 channels, affine (a diffusion U-Net's GroupNorm32).
+  for (DType t : {DType::bf16, DType::f32}) {
+    NormDescriptor gn{.op = NormOp::group_norm, .input = Operand::tensor(t, {32, 512, 64, 64}), .num_groups = 32};
+    gn.save_stats = false;
+    add("groupnorm", gn);
+    add("groupnorm_bwd", backward(gn, false));
+    add("groupnorm_bwd_dwdb", backward(gn, true));
+  }
+
+  // batch_norm, NCHW, affine: training (batch statistics, saved mean/rstd, running stats updated
+  // with momentum 0.1), its backward from the saved statistics, and eval (running statistics).
+  for (DType t : {DType::bf16, DType::f32}) {
+    NormDescriptor bn{.op = NormOp::batch_norm, .input = Operand::tensor(t, {32, 256, 64, 64})};
+    add("batchnorm_train", bn);
+    add("batchnorm_bwd", backward(bn, false));
+    add("batchnorm_bwd_dwdb", backward(bn, true));
+    NormDescriptor eval = bn;
+    eval.training = false;
+    add("batchnorm_eval", eval);
+  }
+
+  // instance_norm, affine, no running statistics (torch's F.instance_norm default).
+  NormDescriptor in{.op = NormOp::instance_norm, .input = Operand::tensor(DType::bf16, {32, 256, 64, 64})};
+  in.save_stats = false;
+  add("instancenorm", in);
+  add("instancenorm_bwd", backward(in, false));
+  add("instancenorm_bwd_dwdb", backward(in, true));
+  return cases;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,16 +182,19 @@ int main(int argc, char** argv) {
       for (int64_t v : o.shape) n *= v;
       bufs.push_back(std::make_unique<Buffer>(n * dtype_size(o.dtype)));
       if (o.dtype == DType::f32) bench::fill_uniform<float>(bufs.back()->p, n, seed, lo, hi, s);
+      else if (o.dtype == DType::f16) bench::fill_uniform<__half>(bufs.back()->p, n, seed, lo, hi, s);
       else bench::fill_uniform<__nv_bfloat16>(bufs.back()->p, n, seed, lo, hi, s);
       return bufs.back()->p;
     };
     for (size_t i = 0; i < sig->inputs.size(); ++i) {
       const NormRole r = sig->input_roles[i];
-      const bool stat = r == NormRole::rstd || r == NormRole::weight;
+      // Positive where the math needs it: rstd, weight, and batch_norm eval's running_var (rsqrt).
+      const bool stat = r == NormRole::rstd || r == NormRole::weight || r == NormRole::running_var;
       void* p = alloc(sig->inputs[i], 100 + i, stat ? 0.5f : -2.f, stat ? 1.5f : 2.f);
       args.inputs[i] = *make_tensor_ref(p, sig->inputs[i].dtype, sig->inputs[i].shape, {}, stream->device());
     }
     for (size_t i = 0; i < sig->outputs.size(); ++i) {
+      // [0, 1) also starts batch_norm training's in-place running_mean/var from plausible values.
       void* p = alloc(sig->outputs[i], 200 + i, 0.f, 1.f);
       args.outputs[i] = *make_tensor_mut(p, sig->outputs[i].dtype, sig->outputs[i].shape, {}, stream->device());
     }
@@ -107,6 +235,13 @@ int main(int argc, char** argv) {
     NormDescriptor add = rms;
     add.op = NormOp::add_rms_norm;
     run_case("add_rmsnorm_bf16_" + shape, "add_rms_norm", add, 4.0 * 2 * elems);  // x, residual in; y, sum out
+  }
+
+  // Coverage rows (after the headline rows, which keep their order); op is the family's op name.
+  for (const CoverageCase& c : coverage_cases()) {
+    const std::string op =
+        std::string(norm_op_info(c.desc.op).name) + (c.desc.direction == Direction::backward ? ".backward" : "");
+    run_case(c.name, op.c_str(), c.desc, signature_bytes(c.desc));
   }
 
   if (!json_path.empty() && !bench::write_json(json_path, "norm", prop.name, copy_gbs, records)) return 1;
