@@ -1,6 +1,6 @@
 #pragma once
-// Device side of the two-CTA row kernels (sm_90): the per-row exchange of two floats between the
-// CTAs of a cluster of two through distributed shared memory.
+// Device side of the cluster row kernels (sm_90): the per-row exchange of two floats between the
+// CTAs of a cluster through distributed shared memory.
 #include <cooperative_groups.h>
 
 namespace baracuda::kernels {
@@ -20,6 +20,35 @@ __device__ __forceinline__ float2 cluster_pair_exchange(float (&slot)[2], float 
   cluster.sync();
   const float* other = cluster.map_shared_rank(&slot[0], cluster.block_rank() ^ 1u);
   return make_float2(other[0], other[1]);
+#else
+  return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
+#endif
+}
+
+// The clusters of CL > 2 CTAs (cluster dims (CL, 1, 1)): thread 0 writes this CTA's pair into
+// `slot`; after one cluster barrier every thread sums the CL pairs in rank order, so every CTA
+// holds bitwise the same totals. The same slot alternation as above makes one barrier per row
+// safe: a CTA rewrites a slot two rows later, after every CTA passed the barrier that follows its
+// reads. Called by every thread of every CTA of the cluster.
+template <int CL>
+__device__ __forceinline__ float2 cluster_rank_sums(float (&slot)[2], float a, float b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  namespace cg = cooperative_groups;
+  const cg::cluster_group cluster = cg::this_cluster();
+  if (threadIdx.x == 0) {
+    slot[0] = a;
+    slot[1] = b;
+  }
+  cluster.sync();
+  const float* first = cluster.map_shared_rank(&slot[0], 0u);
+  float2 t = make_float2(first[0], first[1]);
+#pragma unroll
+  for (unsigned r = 1; r < static_cast<unsigned>(CL); ++r) {
+    const float* other = cluster.map_shared_rank(&slot[0], r);
+    t.x += other[0];
+    t.y += other[1];
+  }
+  return t;
 #else
   return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
 #endif

@@ -9,11 +9,12 @@
 
 namespace baracuda::kernels {
 
-// grid CTAs (an even number) of `threads` threads with `smem_bytes` of dynamic shared memory.
-// Returns the launch's error (cudaSuccess when queued); the sticky last error is cleared on failure.
+// grid CTAs (a multiple of `cluster`) of `threads` threads with `smem_bytes` of dynamic shared
+// memory, in clusters of `cluster` CTAs (2 unless said). Returns the launch's error (cudaSuccess
+// when queued); the sticky last error is cleared on failure.
 template <class Params>
 cudaError_t launch_cluster_pair(void (*kernel)(Params), int64_t grid, int threads, int smem_bytes, const Params& p,
-                                cudaStream_t stream) {
+                                cudaStream_t stream, int cluster = 2) {
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(static_cast<unsigned>(grid));
   cfg.blockDim = dim3(static_cast<unsigned>(threads));
@@ -21,7 +22,7 @@ cudaError_t launch_cluster_pair(void (*kernel)(Params), int64_t grid, int thread
   cfg.stream = stream;
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = 2;
+  attr[0].val.clusterDim.x = static_cast<unsigned>(cluster);
   attr[0].val.clusterDim.y = 1;
   attr[0].val.clusterDim.z = 1;
   cfg.attrs = attr;
