@@ -11,5 +11,7 @@ import pkgutil
 
 def all_cases(torch, F):
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared helpers, not a family
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         yield from module.cases(torch, F)

@@ -7,19 +7,17 @@ the kernels autograd runs for that expression. Every lambda binds its tensors th
 arguments, so a twin stays callable after the generator has moved on and deleted its names.
 """
 
+from . import _common
+
 
 def cases(torch, F):
     bf16, f32 = torch.bfloat16, torch.float32
 
     def rand(shape, dtype=bf16, lo=-4.0, hi=4.0):
-        return torch.empty(shape, device="cuda", dtype=dtype).uniform_(lo, hi)
+        return _common.uniform(torch, shape, dtype, lo, hi)
 
     def backward(fn, x):
-        """The backward of fn at x: a zero-argument callable of torch.autograd.grad."""
-        xg = x.detach().clone().requires_grad_(True)
-        out = fn(xg)
-        go = torch.randn_like(out)
-        return lambda out=out, xg=xg, go=go: torch.autograd.grad(out, xg, go, retain_graph=True)
+        return _common.backward(torch, fn, x)
 
     # bf16 32768 x 4096: log_softmax, masks, temperature.
     dims = "32768x4096"

@@ -5,19 +5,27 @@
 
 namespace baracuda::kernels {
 
-// Thread 0 writes this CTA's pair (a, b) into `slot` (shared memory); after one cluster barrier
-// (release / acquire across the cluster: both pairs are written) every thread reads the partner's
-// pair. Callers alternate two slots between rows: a slot is rewritten two rows later, after the
-// partner passed the barrier that follows its read. Called by every thread of both CTAs.
-__device__ __forceinline__ float2 cluster_pair_exchange(float (&slot)[2], float a, float b) {
+// Thread 0 writes this CTA's pair (a, b) into `slot` (shared memory), then the cluster barrier
+// (release / acquire across the cluster: afterwards every CTA's pair is written). Called by every
+// thread of every CTA of the cluster.
+__device__ __forceinline__ void cluster_publish_pair(float (&slot)[2], float a, float b) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  namespace cg = cooperative_groups;
-  const cg::cluster_group cluster = cg::this_cluster();
   if (threadIdx.x == 0) {
     slot[0] = a;
     slot[1] = b;
   }
-  cluster.sync();
+  cooperative_groups::this_cluster().sync();
+#endif
+}
+
+// Clusters of two: cluster_publish_pair, then every thread reads the partner's pair. Callers
+// alternate two slots between rows: a slot is rewritten two rows later, after the partner passed
+// the barrier that follows its read. Called by every thread of both CTAs.
+__device__ __forceinline__ float2 cluster_pair_exchange(float (&slot)[2], float a, float b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  namespace cg = cooperative_groups;
+  const cg::cluster_group cluster = cg::this_cluster();
+  cluster_publish_pair(slot, a, b);
   const float* other = cluster.map_shared_rank(&slot[0], cluster.block_rank() ^ 1u);
   return make_float2(other[0], other[1]);
 #else
@@ -25,9 +33,8 @@ __device__ __forceinline__ float2 cluster_pair_exchange(float (&slot)[2], float 
 #endif
 }
 
-// The clusters of CL > 2 CTAs (cluster dims (CL, 1, 1)): thread 0 writes this CTA's pair into
-// `slot`; after one cluster barrier every thread sums the CL pairs in rank order, so every CTA
-// holds bitwise the same totals. The same slot alternation as above makes one barrier per row
+// The clusters of CL > 2 CTAs (cluster dims (CL, 1, 1)): cluster_publish_pair, then every thread
+// sums the CL pairs in rank order, so every CTA holds bitwise the same totals. The same slot alternation as above makes one barrier per row
 // safe: a CTA rewrites a slot two rows later, after every CTA passed the barrier that follows its
 // reads. Called by every thread of every CTA of the cluster.
 template <int CL>
@@ -35,11 +42,7 @@ __device__ __forceinline__ float2 cluster_rank_sums(float (&slot)[2], float a, f
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   namespace cg = cooperative_groups;
   const cg::cluster_group cluster = cg::this_cluster();
-  if (threadIdx.x == 0) {
-    slot[0] = a;
-    slot[1] = b;
-  }
-  cluster.sync();
+  cluster_publish_pair(slot, a, b);
   const float* first = cluster.map_shared_rank(&slot[0], 0u);
   float2 t = make_float2(first[0], first[1]);
 #pragma unroll

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "kernels/cluster_pair_launch.hpp"
 #include "kernels/norm_bwd_rows_fast.cuh"
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
@@ -113,17 +114,8 @@ bool device_is_sm90_or_newer() {
 // Clusters of `cl` CTAs of kernel k that the device runs at once (cudaOccupancyMaxActiveClusters);
 // 0 when it cannot say.
 int max_active_clusters(FastKernel k, int cl, int threads, int smem_bytes) {
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(static_cast<unsigned>(cl));
-  cfg.blockDim = dim3(static_cast<unsigned>(threads));
-  cfg.dynamicSmemBytes = static_cast<size_t>(smem_bytes);
   cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = static_cast<unsigned>(cl);
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
+  const cudaLaunchConfig_t cfg = kernels::cluster_launch_config(cl, threads, smem_bytes, nullptr, cl, attr);
   int clusters = 0;
   if (cudaOccupancyMaxActiveClusters(&clusters, k, &cfg) != cudaSuccess) {
     (void)cudaGetLastError();
