@@ -289,7 +289,14 @@ constexpr size_t onchip_tile_bytes() {
 // other blocks of its SM keep loading or storing. Same combination orders as the other kernels
 // (lane runs, then warps, then chunks by the look-back's left fold): deterministic for a given
 // chunk length. ws: the look-back workspace, its counter and flags cleared, >= chunks slots.
-template <class Op, class In, class Out>
+//
+// kWarpFree (opt-in, BARACUDA_SCAN_CHUNK_WARP_FREE=1): the fold keeps every warp's total of every
+// tile (the warp's inclusive scan at lane 31, as the scan computes it), so after the look-back each
+// warp scans and stores its segments with no block barrier per tile: the warps run apart and the
+// stores of the early ones start sooner. The scan's combination order is unchanged; the published
+// chunk fold becomes the in-order sum of those totals. Chunks of at most kWarpFreeMaxTiles tiles.
+inline constexpr int kWarpFreeMaxTiles = 32;
+template <class Op, class In, class Out, bool kWarpFree = false>
 __global__ void __launch_bounds__(kThreads)
     scan_chunk_onchip_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                              bool exclusive, const LookbackStorage<typename Op::State> ws) {
@@ -302,6 +309,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ State warp_total[2][kWarps];
   __shared__ State scratch[kWarps];
   __shared__ State chunk_prefix;
+  __shared__ State seg_total[kWarpFree ? kWarpFreeMaxTiles : 1][kWarps];  // kWarpFree: [tile][warp]
   __shared__ unsigned long long ticket;
   // The chunk by ticket: chunks start in order, so no block waits on one that has not started. (The
   // block index instead, which relies on in-order dispatch, measured within 1% on the H200.)
@@ -323,6 +331,46 @@ __global__ void __launch_bounds__(kThreads)
   stage_commit();
   stage_wait_all();
   __syncwarp();
+
+  if constexpr (kWarpFree) {
+    // 2. Every warp's total of every tile, then the chunk's fold as their sum in (tile, warp) order.
+    for (int t = 0; t < tiles; ++t) {
+      const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
+      State loc[kItems], lane_before;
+      scan_lane_items<Op, In>(tile_stage(t), lane, segment_valid(len, t, warp), warp_p0 + lane * kItems, loc);
+      const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
+      if (lane == 31) seg_total[t][warp] = inclusive;
+    }
+    __syncthreads();
+    // 3. Publish and look back (warp 0).
+    if (warp == 0) {
+      State total = seg_total[0][0];
+      for (int t = 0; t < tiles; ++t)
+        for (int w = t == 0 ? 1 : 0; w < kWarps; ++w) total = Op::combine(total, seg_total[t][w]);
+      const State prefix = lookback_warp<Op>(ws, chunk, 0, 1, 0, total);
+      if (lane == 0) chunk_prefix = prefix;
+    }
+    __syncthreads();
+    // 4. Each warp scans and stores its segments, carrying the chunk's running prefix in the order
+    // scan_staged_tile does (the tile's prefix, then the warps before this one, then the lanes).
+    State carry = chunk_prefix;
+    for (int t = 0; t < tiles; ++t) {
+      const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
+      const int valid = segment_valid(len, t, warp);
+      uint4* stage = tile_stage(t);
+      State loc[kItems], lane_before;
+      scan_lane_items<Op, In>(stage, lane, valid, warp_p0 + lane * kItems, loc);
+      (void)warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
+      State before = carry;
+      for (int w = 0; w < warp; ++w) before = Op::combine(before, seg_total[t][w]);
+      before = Op::combine(before, lane_before);
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, seg_total[t][w]);
+      store_lane_results<Op, Out>(stage, y + warp_p0, lane, valid, exclusive, before, loc);
+    }
+    return;
+  }
+  // The default: one block barrier per tile.
 
   // 2. Its fold: each lane its runs in tile order, then the block in a fixed order.
   State acc = Op::identity();

@@ -547,6 +547,27 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
     run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, true, false, {}, 45));
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
+  // Opt-in, not yet run on a GPU: the warps scan their segments with no barrier per tile
+  // (BARACUDA_SCAN_CHUNK_WARP_FREE=1), at the default, 1, 3 and 100 tiles (capped).
+  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_WARP_FREE", "1", 1), 0);
+  {
+    auto plan = ScanPlan::select(*stream, probe.desc);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    EXPECT_NE(plan->sku().tactic.find("no barrier per tile"), std::string::npos) << plan->sku().tactic;
+  }
+  for (const char* tiles : {"", "1", "3", "100"}) {
+    if (*tiles) {
+      ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_TILES", tiles, 1), 0);
+    }
+    for (bool exclusive : {false, true}) {
+      run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, exclusive, false, {}, 46));
+      run_case(make_case(ScanOp::cumsum, DType::bf16, {1, (int64_t{1} << 21) + 9}, 1, exclusive, false, {}, 47));
+    }
+    run_case(make_case(ScanOp::cumprod, DType::f32, {2000000}, 0, false, false, {}, 48));
+    run_case(make_case(ScanOp::logcumsumexp, DType::f16, {2100000}, 0, true, false, {}, 49));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_WARP_FREE"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

@@ -113,6 +113,12 @@ bool chunk_lookback_enabled() {
 // 0.8495 ms, 3 tiles 0.7254, 4 tiles 0.6856, 6 tiles 0.6833, 13 tiles (208 KB) 0.8272; 4 keeps
 // twice the blocks of 6 for lines only a few chunks long. BARACUDA_SCAN_CHUNK_TILES=N (N >= 1) is
 // the tuning knob of its A/B.
+// Opt-in, not yet run on a GPU (BARACUDA_SCAN_CHUNK_WARP_FREE=1, read when the plan is made): that
+// kernel keeps each warp's total of each tile from its fold, so its warps scan and store their
+// segments with no block barrier per tile (scan_chunk_onchip_kernel's kWarpFree).
+bool chunk_warp_free_from_env() {
+  return env_is("BARACUDA_SCAN_CHUNK_WARP_FREE", "1");
+}
 constexpr int64_t kDefaultChunkTiles = 4;
 int64_t chunk_tiles_from_env() {
   const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_CHUNK_TILES");
@@ -179,6 +185,7 @@ class CudaScan final : public Executable<ScanFamily> {
                         geometry_.n >= cuda::kChunkedMinLength;
     geometry_.chunk_lookback = geometry_.chunked && chunk_lookback_enabled();
     geometry_.chunk_tiles = chunk_tiles_from_env();
+    geometry_.chunk_warp_free = chunk_warp_free_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
@@ -212,7 +219,9 @@ class CudaScan final : public Executable<ScanFamily> {
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan in one kernel, chunks of up to " +
                                std::to_string(geometry_.chunk_tiles) +
-                               " tiles held in shared memory, folded, looked back over and scanned from there)"
+                               " tiles held in shared memory, folded, looked back over and scanned from there" +
+                               (geometry_.chunk_warp_free ? ", each warp's segments with no barrier per tile" : "") +
+                               ")"
                          : " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan over one chunk per resident block, no look-back)";
     if (choice_.fused)

@@ -40,6 +40,7 @@ struct Geometry {
   bool chunked = false;     // a single long line may take the chunked reduce-then-scan kernels
   bool chunk_lookback = false;  // ... as one kernel, chunks in shared memory, a look-back (the default; A/B switch)
   int64_t chunk_tiles = 4;      // its chunk length in tiles (>= 1; the launcher caps it at what fits)
+  bool chunk_warp_free = false;  // ... its warps scan their segments with no barrier per tile (opt-in A/B)
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   TensorStrides in, out, idx;
 };

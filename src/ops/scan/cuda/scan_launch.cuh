@@ -44,7 +44,7 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
   const Geometry& g = *a.geometry;
   constexpr size_t kDynamicLimit = 224 * 1024;
   constexpr size_t tile_bytes = onchip_tile_bytes<In, Out>();
-  const auto kernel = scan_chunk_onchip_kernel<Op, In, Out>;
+  const auto kernel = g.chunk_warp_free ? scan_chunk_onchip_kernel<Op, In, Out, true> : scan_chunk_onchip_kernel<Op, In, Out>;
   // Per launch (a host-side attribute, not stream work): the attribute belongs to the current
   // device's context, and a plan may run on another device than the one that first launched.
   if (const cudaError_t e =
@@ -54,7 +54,8 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
     return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_chunk_onchip_kernel) failed: ") +
                          cudaGetErrorString(e));
   }
-  const int64_t tiles = std::clamp<int64_t>(g.chunk_tiles, 1, static_cast<int64_t>(kDynamicLimit / tile_bytes));
+  const int64_t fit = static_cast<int64_t>(kDynamicLimit / tile_bytes);
+  const int64_t tiles = std::clamp<int64_t>(g.chunk_tiles, 1, g.chunk_warp_free ? std::min<int64_t>(fit, kWarpFreeMaxTiles) : fit);
   const int64_t chunk_len = tiles * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (chunks > slots || chunks > INT_MAX)
