@@ -164,8 +164,9 @@ __device__ __forceinline__ int segment_valid(int64_t len, int64_t tile, int warp
 // holds kThreads / 32 states; callers alternate two of them so that one barrier per tile suffices
 // (a buffer is rewritten only after the next tile's barrier, which every thread reaches after
 // reading it). `lane_p0`: the position of the lane's first element in its line. Called by every
-// thread of the block.
-template <class Op, class In, class Out>
+// thread of the block. kTotalsKnown: `warp_total` already holds this tile's warp totals (as this
+// function computes them), so there is no barrier and a warp may call it alone.
+template <class Op, class In, class Out, bool kTotalsKnown = false>
 __device__ __forceinline__ void scan_staged_tile(uint4* stage, Out* dst, int valid, int64_t lane_p0, bool exclusive,
                                                  typename Op::State& carry, typename Op::State* warp_total) {
   using State = typename Op::State;
@@ -177,8 +178,10 @@ __device__ __forceinline__ void scan_staged_tile(uint4* stage, Out* dst, int val
   scan_lane_items<Op, In>(stage, lane, valid, lane_p0, loc);
   State lane_before;
   const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
-  if (lane == 31) warp_total[warp] = inclusive;
-  __syncthreads();
+  if constexpr (!kTotalsKnown) {
+    if (lane == 31) warp_total[warp] = inclusive;
+    __syncthreads();
+  }
   State before = carry;
   for (int w = 0; w < warp; ++w) before = Op::combine(before, warp_total[w]);
   before = Op::combine(before, lane_before);
@@ -351,22 +354,12 @@ __global__ void __launch_bounds__(kThreads)
       if (lane == 0) chunk_prefix = prefix;
     }
     __syncthreads();
-    // 4. Each warp scans and stores its segments, carrying the chunk's running prefix in the order
-    // scan_staged_tile does (the tile's prefix, then the warps before this one, then the lanes).
+    // 4. Each warp scans and stores its segments on its own (the tiles' warp totals are known).
     State carry = chunk_prefix;
     for (int t = 0; t < tiles; ++t) {
       const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
-      const int valid = segment_valid(len, t, warp);
-      uint4* stage = tile_stage(t);
-      State loc[kItems], lane_before;
-      scan_lane_items<Op, In>(stage, lane, valid, warp_p0 + lane * kItems, loc);
-      (void)warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
-      State before = carry;
-      for (int w = 0; w < warp; ++w) before = Op::combine(before, seg_total[t][w]);
-      before = Op::combine(before, lane_before);
-#pragma unroll
-      for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, seg_total[t][w]);
-      store_lane_results<Op, Out>(stage, y + warp_p0, lane, valid, exclusive, before, loc);
+      scan_staged_tile<Op, In, Out, true>(tile_stage(t), y + warp_p0, segment_valid(len, t, warp),
+                                          warp_p0 + static_cast<int64_t>(lane) * kItems, exclusive, carry, seg_total[t]);
     }
     return;
   }
