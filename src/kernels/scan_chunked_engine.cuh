@@ -335,8 +335,10 @@ __global__ void __launch_bounds__(kThreads)
   stage_wait_all();
   __syncwarp();
 
+  // 2. The chunk's fold.
+  State total;
   if constexpr (kWarpFree) {
-    // 2. Every warp's total of every tile, then the chunk's fold as their sum in (tile, warp) order.
+    // Every warp's total of every tile, then their sum in (tile, warp) order.
     for (int t = 0; t < tiles; ++t) {
       const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
       State loc[kItems], lane_before;
@@ -345,40 +347,25 @@ __global__ void __launch_bounds__(kThreads)
       if (lane == 31) seg_total[t][warp] = inclusive;
     }
     __syncthreads();
-    // 3. Publish and look back (warp 0).
-    if (warp == 0) {
-      State total = seg_total[0][0];
-      for (int t = 0; t < tiles; ++t)
-        for (int w = t == 0 ? 1 : 0; w < kWarps; ++w) total = Op::combine(total, seg_total[t][w]);
-      const State prefix = lookback_warp<Op>(ws, chunk, 0, 1, 0, total);
-      if (lane == 0) chunk_prefix = prefix;
-    }
-    __syncthreads();
-    // 4. Each warp scans and stores its segments on its own (the tiles' warp totals are known).
-    State carry = chunk_prefix;
+    total = seg_total[0][0];
+    for (int t = 0; t < tiles; ++t)
+      for (int w = t == 0 ? 1 : 0; w < kWarps; ++w) total = Op::combine(total, seg_total[t][w]);
+  } else {
+    // Each lane its runs in tile order, then the block in a fixed order.
+    State acc = Op::identity();
     for (int t = 0; t < tiles; ++t) {
-      const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
-      scan_staged_tile<Op, In, Out, true>(tile_stage(t), y + warp_p0, segment_valid(len, t, warp),
-                                          warp_p0 + static_cast<int64_t>(lane) * kItems, exclusive, carry, seg_total[t]);
+      const int valid = segment_valid(len, t, warp);
+      const uint4* stage = tile_stage(t);
+      const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment + lane * kItems;
+      alignas(16) In v[kItems];
+#pragma unroll
+      for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
+#pragma unroll
+      for (int j = 0; j < kItems; ++j)
+        if (lane * kItems + j < valid) acc = Op::combine(acc, Op::make(v[j], p0 + j));
     }
-    return;
+    total = block_fold<Op>(acc, scratch);
   }
-  // The default: one block barrier per tile.
-
-  // 2. Its fold: each lane its runs in tile order, then the block in a fixed order.
-  State acc = Op::identity();
-  for (int t = 0; t < tiles; ++t) {
-    const int valid = segment_valid(len, t, warp);
-    const uint4* stage = tile_stage(t);
-    const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment + lane * kItems;
-    alignas(16) In v[kItems];
-#pragma unroll
-    for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
-#pragma unroll
-    for (int j = 0; j < kItems; ++j)
-      if (lane * kItems + j < valid) acc = Op::combine(acc, Op::make(v[j], p0 + j));
-  }
-  const State total = block_fold<Op>(acc, scratch);
 
   // 3. Publish and look back (warp 0), while the other blocks of the SM stream.
   if (warp == 0) {
@@ -387,12 +374,14 @@ __global__ void __launch_bounds__(kThreads)
   }
   __syncthreads();
 
-  // 4. Scan from shared memory and store.
+  // 4. Scan from shared memory and store: one block barrier per tile, or none with kWarpFree (each
+  // warp on its own, the tiles' warp totals known).
   State carry = chunk_prefix;
   for (int t = 0; t < tiles; ++t) {
     const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
-    scan_staged_tile<Op, In, Out>(tile_stage(t), y + warp_p0, segment_valid(len, t, warp),
-                                  warp_p0 + static_cast<int64_t>(lane) * kItems, exclusive, carry, warp_total[t & 1]);
+    scan_staged_tile<Op, In, Out, kWarpFree>(tile_stage(t), y + warp_p0, segment_valid(len, t, warp),
+                                             warp_p0 + static_cast<int64_t>(lane) * kItems, exclusive, carry,
+                                             kWarpFree ? seg_total[t] : warp_total[t & 1]);
   }
 }
 
