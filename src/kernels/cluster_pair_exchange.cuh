@@ -33,28 +33,4 @@ __device__ __forceinline__ float2 cluster_pair_exchange(float (&slot)[2], float 
 #endif
 }
 
-// The clusters of CL > 2 CTAs (cluster dims (CL, 1, 1)): cluster_publish_pair, then every thread
-// sums the CL pairs in rank order, so every CTA holds bitwise the same totals. The same slot alternation as above makes one barrier per row
-// safe: a CTA rewrites a slot two rows later, after every CTA passed the barrier that follows its
-// reads. Called by every thread of every CTA of the cluster.
-template <int CL>
-__device__ __forceinline__ float2 cluster_rank_sums(float (&slot)[2], float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  namespace cg = cooperative_groups;
-  const cg::cluster_group cluster = cg::this_cluster();
-  cluster_publish_pair(slot, a, b);
-  const float* first = cluster.map_shared_rank(&slot[0], 0u);
-  float2 t = make_float2(first[0], first[1]);
-#pragma unroll
-  for (unsigned r = 1; r < static_cast<unsigned>(CL); ++r) {
-    const float* other = cluster.map_shared_rank(&slot[0], r);
-    t.x += other[0];
-    t.y += other[1];
-  }
-  return t;
-#else
-  return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
-#endif
-}
-
 }  // namespace baracuda::kernels

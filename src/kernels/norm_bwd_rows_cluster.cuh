@@ -20,14 +20,6 @@
 // Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
 // nb_smem_sums_bytes(32, ITEMS, VEC, SUMS) of dynamic shared memory; p.cols a multiple of
 // 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight), 2 (dweight, dbias).
-//
-// CL = 4 (opt-in, BARACUDA_NORM_BWD_SUMS=cluster4): four CTAs a row, so at ITEMS = 1 each thread
-// owns one vector of columns and keeps their sums in registers (8 + 8 floats for 16-bit
-// layer_norm): no shared-memory read-modify-write per element, which the two-CTA kernel pays
-// twice per element for dweight + dbias (layer_norm 4096x32768 bf16 ran at 66% of copy, rms_norm's
-// dweight alone at 75%, docs/perf/rows.md). The row's two sums go through cluster_rank_sums over
-// the four CTAs. Launch: grid.x = 4 x clusters, cluster dims (4, 1, 1), no dynamic shared memory;
-// p.cols a multiple of 4 x VEC with p.cols / 4 <= kNcThreads * ITEMS * VEC.
 #include <cooperative_groups.h>
 
 #include "kernels/cluster_pair_exchange.cuh"
@@ -35,14 +27,11 @@
 
 namespace baracuda::norm::cuda {
 
-template <class T, class W, int VEC, int ITEMS, int SUMS, int CL = 2>
+template <class T, class W, int VEC, int ITEMS, int SUMS>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(SUMS == 1 || SUMS == 2, "dweight, or dweight and dbias");
-  static_assert(CL == 2 || CL == 4, "clusters of 2 or 4 CTAs");
-  // Four CTAs a row leave each thread one vector: its columns' sums fit in registers.
-  constexpr bool kRegSums = CL > 2;
   constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
@@ -54,32 +43,23 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
-  const int half = n / CL;                       // the columns of each CTA (a half for CL = 2)
+  const int half = n / 2;
   const int c0 = static_cast<int>(rank) * half;  // this CTA's first column
   const float inv_n = 1.f / static_cast<float>(n);
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
   const float* rstd_p = static_cast<const float*>(p.rstd);
-  const int64_t clusters = gridDim.x / CL, step = clusters;
+  const int64_t clusters = gridDim.x / 2, step = clusters;
   constexpr int kDbQuads = (E / 4) * WT;
   float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
-  float reg_dw[kRegSums ? E : 1], reg_db[kRegSums && SUMS == 2 ? E : 1];  // kRegSums: the sums
-  if constexpr (kRegSums) {
 #pragma unroll
-    for (int e = 0; e < E; ++e) {
-      reg_dw[e] = 0.f;
-      if constexpr (SUMS == 2) reg_db[e] = 0.f;
-    }
-  } else {
-#pragma unroll
-    for (int q = 0; q < E / 4; ++q) {
-      quads[q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
-      if constexpr (SUMS == 2) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
-    }
+  for (int q = 0; q < E / 4; ++q) {
+    quads[q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
+    if constexpr (SUMS == 2) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
 
   int parity = 0;
-  for (int64_t row = blockIdx.x / CL; row < p.rows; row += step, parity ^= 1) {
+  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1) {
     const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
     const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
@@ -102,16 +82,11 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    float tot_g, tot_gd;  // rank order, so every CTA holds bitwise the same totals
-    if constexpr (CL == 2) {
-      const float2 other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
-      tot_g = rank == 0 ? s_g + other.x : other.x + s_g;
-      tot_gd = rank == 0 ? s_gd + other.y : other.y + s_gd;
-    } else {
-      const float2 tot = kernels::cluster_rank_sums<CL>(xchg[parity], s_g, s_gd);
-      tot_g = tot.x;
-      tot_gd = tot.y;
-    }
+    const float2 other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
+    const float o_g = other.x, o_gd = other.y;
+    // Rank order, so both CTAs hold bitwise the same totals.
+    const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
+    const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
     const float mg = p.rms ? 0.f : tot_g * inv_n;
     const float mgx = rstd * tot_gd * inv_n;
 #pragma unroll
@@ -138,26 +113,11 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
           }
           const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
                       d3 = nb_elem(dv[i], jq + 3);
-          if constexpr (kRegSums) {
-            const int e = i * VEC + jq;
-            reg_dw[e] = fmaf(d0, xq[0], reg_dw[e]);
-            reg_dw[e + 1] = fmaf(d1, xq[1], reg_dw[e + 1]);
-            reg_dw[e + 2] = fmaf(d2, xq[2], reg_dw[e + 2]);
-            reg_dw[e + 3] = fmaf(d3, xq[3], reg_dw[e + 3]);
-            if constexpr (SUMS == 2) {
-              reg_db[e] += d0;
-              reg_db[e + 1] += d1;
-              reg_db[e + 2] += d2;
-              reg_db[e + 3] += d3;
-            }
-          } else {
-            float4& sw = quads[((i * VEC + jq) / 4) * WT];
-            sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z),
-                             fmaf(d3, xq[3], sw.w));
-            if constexpr (SUMS == 2) {
-              float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
-              sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
-            }
+          float4& sw = quads[((i * VEC + jq) / 4) * WT];
+          sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z), fmaf(d3, xq[3], sw.w));
+          if constexpr (SUMS == 2) {
+            float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
+            sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
           }
         }
         store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));
@@ -169,24 +129,20 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
 
   // This CTA's half of the cluster's partial rows: element e = i * VEC + j of the thread sits at
   // column c0 + (i * WT + t) * VEC + j.
-  const int64_t at = static_cast<int64_t>(blockIdx.x / CL) * p.cols + c0;
-  const auto store_half = [&](float* row, int first_quad, const float* regs) {
+  const int64_t at = static_cast<int64_t>(blockIdx.x / 2) * p.cols + c0;
+  const auto store_half = [&](float* row, int first_quad) {
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
       if (col < half) {
 #pragma unroll
-        for (int j = 0; j < VEC; j += 4) {
-          const int e = i * VEC + j;
-          float4* dst = reinterpret_cast<float4*>(row + col + j);
-          if constexpr (kRegSums) *dst = make_float4(regs[e], regs[e + 1], regs[e + 2], regs[e + 3]);
-          else *dst = quads[first_quad + (e / 4) * WT];
-        }
+        for (int j = 0; j < VEC; j += 4)
+          *reinterpret_cast<float4*>(row + col + j) = quads[first_quad + ((i * VEC + j) / 4) * WT];
       }
     }
   };
-  if (p.partial_dw) store_half(static_cast<float*>(p.partial_dw) + at, 0, reg_dw);
-  if (SUMS == 2 && p.partial_db) store_half(static_cast<float*>(p.partial_db) + at, kDbQuads, reg_db);
+  if (p.partial_dw) store_half(static_cast<float*>(p.partial_dw) + at, 0);
+  if (SUMS == 2 && p.partial_db) store_half(static_cast<float*>(p.partial_db) + at, kDbQuads);
 #else
   __trap();  // the host launches it on sm_90 and newer only
 #endif

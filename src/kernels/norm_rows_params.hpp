@@ -46,7 +46,5 @@ struct BwdParams {
 // The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors
 // of x and dy per thread (each CTA holding half a row).
 constexpr int kNcThreads = 1024, kNcItems = 2;
-// The backward's four-CTA clusters (BARACUDA_NORM_BWD_SUMS=cluster4): one vector per thread.
-constexpr int kNc4Items = 1;
 
 }  // namespace baracuda::norm::cuda

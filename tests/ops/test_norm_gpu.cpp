@@ -371,8 +371,7 @@ class GpuNormBackwardSweep : public GpuNorm {
   // sums: BARACUDA_NORM_BWD_SUMS ("": unset, the default, and "cluster": shared memory, and rows
   // one CTA holds only at 4 vectors per thread split over a cluster of two CTAs on sm_90;
   // "shared": shared memory wherever one CTA's fit; "registers": register sums up to 8192
-  // columns, the column pass beyond; "wide": register sums, shared memory beyond; "cluster4": as
-  // the default, with four CTAs a row and register sums where the columns split four ways). One CTA's
+  // columns, the column pass beyond; "wide": register sums, shared memory beyond). One CTA's
   // shared-memory sums fit everywhere except dweight and dbias together on 16-bit rows wider than
   // 16384 (2 x 128 KB per block).
   void run_all(const std::string& mode, const std::string& sums = "") {
@@ -400,7 +399,6 @@ class GpuNormBackwardSweep : public GpuNorm {
             for (bool grads : {true, false}) {
               if (sums == "wide" && wd.rows == 300) continue;  // many rows per block: the other modes
               if (sums == "shared" && wd.cols <= 8192) continue;  // the same kernels as the default
-              if (sums == "cluster4" && wd.cols <= 8192) continue;  // likewise
               if (affine == 2 && t == DType::f32) continue;
               if (affine == 0 && !grads) continue;  // nothing to differentiate but x either way
               NormDescriptor d = row_desc(op, t, wd.rows, wd.cols, Direction::backward);
@@ -422,24 +420,18 @@ class GpuNormBackwardSweep : public GpuNorm {
               const bool params = grads && affine > 0;
               const int param_count = params ? (d.bias ? 2 : 1) : 0;
               const bool shared_fits = !(param_count == 2 && dtype_size(t) == 2 && wd.cols > 16384);
-              const bool cluster_sums = sums.empty() || sums == "cluster" || sums == "cluster4";
-              const bool cluster_expected = cluster_sums && sm90 && fast_expected && params && mode != "column_pass" &&
-                                            wd.cols > (t == DType::f32 ? 8192 : 16384);
-              // Four CTAs where the columns split into four runs of whole vectors (every such width here).
-              const bool cluster4_expected =
-                  cluster_expected && sums == "cluster4" && wd.cols % (4 * (16 / dtype_size(t))) == 0;
+              const bool cluster_expected = (sums.empty() || sums == "cluster") && sm90 && fast_expected && params &&
+                                            mode != "column_pass" && wd.cols > (t == DType::f32 ? 8192 : 16384);
               const bool smem_expected =
-                  (cluster_expected && !cluster4_expected) ||
-                  (fast_expected && params && mode != "column_pass" && shared_fits &&
-                   (sums.empty() || sums == "shared" || sums == "cluster4" || (sums == "wide" && wd.cols > 8192)));
+                  cluster_expected || (fast_expected && params && mode != "column_pass" && shared_fits &&
+                                       (sums.empty() || sums == "shared" || (sums == "wide" && wd.cols > 8192)));
               const bool col_pass_expected =
                   fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
               const std::string& tactic = plan->sku().tactic;
               if ((tactic.rfind("rows engine", 0) == 0) != fast_expected ||
                   (tactic.find("column pass") != std::string::npos) != col_pass_expected ||
                   (tactic.find("in shared memory") != std::string::npos) != smem_expected ||
-                  (tactic.find("cluster of 2") != std::string::npos) != (cluster_expected && !cluster4_expected) ||
-                  (tactic.find("cluster of 4") != std::string::npos) != cluster4_expected) {
+                  (tactic.find("cluster of 2") != std::string::npos) != cluster_expected) {
                 ++failures;
                 ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
               }
@@ -461,8 +453,6 @@ TEST_F(GpuNormBackwardSweep, Legacy) { run_all("legacy"); }
 TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
 TEST_F(GpuNormBackwardSweep, OneCtaSharedSums) { run_all("rows", "shared"); }
-// Opt-in, not yet run on a GPU (BARACUDA_NORM_BWD_SUMS=cluster4): four CTAs a row, register sums.
-TEST_F(GpuNormBackwardSweep, ClusterOfFourRegisterSums) { run_all("rows", "cluster4"); }
 
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)

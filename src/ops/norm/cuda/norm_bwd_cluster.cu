@@ -9,38 +9,30 @@ namespace baracuda::norm::cuda {
 namespace {
 
 template <class T, class W>
-BwdKernel cluster_kernel(int sums, int cluster) {
+BwdKernel cluster_kernel(int sums) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  if (cluster == 2) {
-    if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1>;
-    if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2>;
-  }
-  if (cluster == 4) {
-    if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNc4Items, 1, 4>;
-    if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNc4Items, 2, 4>;
-  }
+  if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1>;
+  if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2>;
   return nullptr;
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, int cluster) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, cluster) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, cluster)
-                 : w == t ? cluster_kernel<__half, __half>(sums, cluster) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums) : w == t ? cluster_kernel<__half, __half>(sums) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, cluster)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, cluster) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums) : nullptr;
     default: return nullptr;
   }
 }
 
-Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
-                          int cluster) {
-  return launch_cluster_pair(k, grid, smem_bytes, p, stream, "norm_bwd_rows_cluster_kernel", cluster);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream) {
+  return launch_cluster_pair(k, grid, smem_bytes, p, stream, "norm_bwd_rows_cluster_kernel");
 }
 
 }  // namespace baracuda::norm::cuda

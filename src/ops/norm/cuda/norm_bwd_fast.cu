@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/cluster_pair_launch.hpp"
 #include "kernels/norm_bwd_rows_fast.cuh"
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
@@ -77,7 +76,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params, c.cluster_size);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -111,56 +110,33 @@ bool device_is_sm90_or_newer() {
   return major >= 9;
 }
 
-// Clusters of `cl` CTAs of kernel k that the device runs at once (cudaOccupancyMaxActiveClusters);
-// 0 when it cannot say.
-int max_active_clusters(FastKernel k, int cl, int threads, int smem_bytes) {
-  cudaLaunchAttribute attr[1];
-  const cudaLaunchConfig_t cfg = kernels::cluster_launch_config(cl, threads, smem_bytes, nullptr, cl, attr);
-  int clusters = 0;
-  if (cudaOccupancyMaxActiveClusters(&clusters, k, &cfg) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return 0;
-  }
-  return clusters;
-}
-
 // The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
-// 0 when it does not apply: narrower rows, columns that do not split into `cl` whole vector runs,
-// pre-sm_90 devices, no room). cl: 2 (shared-memory sums, the default) or 4 (register sums, one
-// vector per thread; opt-in).
+// 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
 BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
-                             int sm_count, int cl) {
+                             int sm_count) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
   const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * kDxItems;
-  const int items = cl == 4 ? kNc4Items : kNcItems;
-  if (param_count == 0 || cols <= one_cta || cols % (cl * vec) != 0 ||
-      cols / cl > static_cast<int64_t>(kNcThreads) * vec * items || !device_is_sm90_or_newer())
+  if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
+      cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems || !device_is_sm90_or_newer())
     return BwdFastConfig{};
   BwdFastConfig c;
-  c.params = c.cluster = true;
-  c.cluster_size = cl;
-  c.shared_sums = cl == 2;  // four CTAs a row keep the sums in registers
+  c.params = c.cluster = c.shared_sums = true;
   c.group_warps = kNcThreads / 32;
-  c.items = items;
+  c.items = kNcItems;
   c.threads = kNcThreads;
   c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
-  c.smem_bytes = c.shared_sums ? nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params) : 0;
-  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params, cl);
+  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params);
   int per_sm = 0;
-  if (k == nullptr || (c.smem_bytes > 0 && !allow_smem(k, c.smem_bytes)) ||
+  if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {
     (void)cudaGetLastError();
     return BwdFastConfig{};
   }
   c.blocks_per_sm = per_sm;
-  // As many clusters as run at once (pairs: half the SMs' blocks; larger clusters must sit in one
-  // GPC, so the device says); one per row at most; at least one, which writes the zero partials
-  // of an empty batch.
-  const int64_t resident = cl == 2 ? static_cast<int64_t>(sm_count / 2) * per_sm
-                                   : max_active_clusters(k, cl, c.threads, c.smem_bytes);
-  if (resident <= 0) return BwdFastConfig{};
-  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, resident));
-  c.grid = cl * clusters;
+  // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
+  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
+  c.grid = 2 * clusters;
   return c;
 }
 
@@ -179,13 +155,8 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
     while (gw < 32 && cols > static_cast<int64_t>(gw) * 32 * vec * items) gw *= 2;
     return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
   };
-  if (sums == BwdSums::cluster4) {
-    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count, 4);
-    if (k.group_warps) return k;
-    sums = BwdSums::cluster;  // columns that do not split four ways: the pairs
-  }
   if (sums == BwdSums::cluster) {
-    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count, 2);
+    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count);
     if (k.group_warps) return k;
     sums = BwdSums::shared;  // elsewhere the cluster option is the shared-memory sums
   }
@@ -249,7 +220,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
     if (c.cluster) {
-      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.cluster_size));
+      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream));
     } else {
       k<<<static_cast<unsigned>(c.grid), c.threads, c.smem_bytes, stream>>>(p);
       BARACUDA_TRY(check_launch("norm_bwd_rows_fast_kernel"));

@@ -27,15 +27,14 @@ struct BwdFastConfig {
   // memory instead of registers (it then runs the dx-only geometry); see BwdSums.
   bool shared_sums = false;
   int shared_params = 0;  // shared-memory parameter slots: 1 (dweight alone) or 2 (dweight, dbias)
-  // The cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = cluster_size x clusters, each
+  // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
   // cluster one partial row.
   bool cluster = false;
-  int cluster_size = 2;
   int smem_bytes = 0;
 
   bool fused_params() const { return params && col_chunks == 0; }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
-  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / cluster_size : grid); }
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
 };
 
 // Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
@@ -49,8 +48,6 @@ enum class BwdSums {
   column_pass,  // always the column pass (A/B)
   cluster,      // as shared, and rows one CTA holds only at 4 vectors per thread (16-bit > 16384,
                 // f32 > 8192 columns) split over a cluster of two CTAs (sm_90; the plans' default)
-  cluster4,     // as cluster, with four CTAs a row and the sums in registers where the columns
-                // divide by 4 vectors (opt-in A/B: BARACUDA_NORM_BWD_SUMS=cluster4)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -70,13 +67,10 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
                        cudaStream_t stream);
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
-// dtype w, SUMS (1: dweight, 2: dweight and dbias slots) and cluster size (2: shared-memory sums
-// at kNcItems vectors per thread; 4: register sums at kNc4Items), null for other types; and its
-// launch with cluster dims (cluster, 1, 1), kNcThreads threads and smem_bytes of dynamic shared
-// memory.
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots), null for other types; and its launch
+// with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory.
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, int cluster = 2);
-Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
-                          int cluster = 2);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream);
 
 }  // namespace baracuda::norm::cuda

@@ -14,8 +14,8 @@ namespace baracuda::norm::cuda {
 
 template <class Params>
 Status launch_cluster_pair(void (*kernel)(Params), int64_t grid, int smem_bytes, const Params& p, cudaStream_t stream,
-                           const char* what, int cluster = 2) {
-  const cudaError_t e = kernels::launch_cluster_pair(kernel, grid, kNcThreads, smem_bytes, p, stream, cluster);
+                           const char* what) {
+  const cudaError_t e = kernels::launch_cluster_pair(kernel, grid, kNcThreads, smem_bytes, p, stream);
   if (e == cudaSuccess) return Status::ok();
   return backend_error(std::string("[norm] cluster launch of ") + what + " failed: " + cudaGetErrorName(e) + " (" +
                        cudaGetErrorString(e) + ")");

@@ -112,8 +112,6 @@ norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "wide")) return BwdSums::wide_shared;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "shared")) return BwdSums::shared;
-  // Opt-in, not yet run on a GPU: four CTAs a row with register sums (norm_bwd_rows_cluster.cuh).
-  if (env_is("BARACUDA_NORM_BWD_SUMS", "cluster4")) return BwdSums::cluster4;
   return BwdSums::cluster;
 }
 
@@ -160,17 +158,14 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
 }
 
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
-  // The cluster kernel: cluster_size CTAs of group_warps warps per row, each a part of the row;
-  // prefetch: its own rule.
+  // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
   const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
-  const std::string cl = std::to_string(c.cluster_size);
-  std::string t = "rows engine: " + (c.cluster ? cl + " x " : std::string()) + std::to_string(c.group_warps) +
+  std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
                   " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of " + cl + " CTAs (sm_90), per-cluster dweight/dbias partials summed in " +
-         (c.shared_sums ? "shared memory" : "registers");
+    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
