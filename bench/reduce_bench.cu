@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   // One case: the plan for desc over the input at x (a failed select or run prints the status and
   // the driver goes on), random incoming gradients for a backward plan, dense outputs, then the
   // timing. Bytes: every input of the signature read once (forward: x; backward: the gradients,
-  // then x) plus every output written once.
+  // then x where the formula reads it) plus every output written once.
   auto run_desc = [&](const char* case_name, const ReduceDescriptor& desc, const void* x) {
     const bool bwd = desc.direction == Direction::backward;
     const std::string op_name = std::string(reduce_op_info(desc.op).name) + (bwd ? ".backward" : "");
@@ -132,7 +132,12 @@ int main(int argc, char** argv) {
       auto ref = make_tensor_ref(p, o.dtype, o.shape, {}, dev);
       if (!ref) return skip("input", ref.status());
       args.inputs[i] = *ref;
-      bytes += double(numel(o)) * dtype_size(o.dtype);
+      // The backward of sum, mean, max and min never needs x's values (dx is the broadcast
+      // gradient, or the gradient at the saved index): x is bound but not counted.
+      const bool x_unread = bwd && i + 1 == n_in &&
+                            (desc.op == ReduceOp::sum || desc.op == ReduceOp::mean || desc.op == ReduceOp::max ||
+                             desc.op == ReduceOp::min);
+      if (!x_unread) bytes += double(numel(o)) * dtype_size(o.dtype);
     }
     for (size_t k = 0; k < sig->outputs.size(); ++k) {
       const Operand& o = sig->outputs[k];
@@ -230,8 +235,8 @@ int main(int argc, char** argv) {
            x_bf16.p);
 
   // Backward over the rows of X: dy [16384] + x [16384, 16384] in, dx [16384, 16384] out. sum and
-  // mean need no group statistics (one elementwise pass; it still reads x, an input of every
-  // backward signature); amax, var, norm and logsumexp first run a stats pass over x, which the
+  // mean need no group statistics and not x itself (dy broadcast into dx; x, an input of every
+  // backward signature, is not counted); amax, var, norm and logsumexp first run a stats pass over x, which the
   // bytes do not count a second time. PyTorch's sum backward is dy.expand(), a view: its twin
   // materializes dx so that both write the same dense tensor.
   run_desc("sum_bwd_rows_bf16_16k", backward(rows(ReduceOp::sum, bf16)), x_bf16.p);

@@ -10,12 +10,15 @@
 //    32 lanes take adjacent outputs (V adjacent columns each with vector loads when the layout
 //    allows, else one output each through int64 strided offsets: the generic fallback), the 8
 //    rows of threads split the group, and `splits` blocks along y split it further.
+//    A group of contiguous runs whose dims do not merge ([A, B, C] reduced over {0, 2}) takes
+//    the row engine too, a warp per run (accumulate_runs).
 //  * finalize: combines the `splits` partial states of each output in chunk order and writes it.
 //
 // Typed kernels exist for the floating inputs in their natural accumulator (f32/f16/bf16 in f32,
 // f64 in f64). Integer and bool inputs and dtype= overrides (sum of i32 in f32, ...) read through
 // a run-time dtype switch (DynIn) in the strided column kernel, whatever the layout: correct
-// everywhere, fast only where it matters, and a small number of instantiations.
+// everywhere, fast only where it matters, and a small number of instantiations. (The exception:
+// any / all / count_nonzero of 1-byte inputs read them as raw bytes, rd_launch_logical.cu.)
 //
 // Every combination happens in a fixed order (a fixed shuffle tree, fixed shared-memory order,
 // chunk order), so results are deterministic: no atomics. Nothing allocates or synchronizes.
@@ -195,6 +198,30 @@ __device__ __forceinline__ void accumulate_contiguous(const Op& op, typename Op:
   if (t < len) op.add(s, to_compute<A>(p0[t]), lo + t);
 }
 
+// One thread's share of the group elements [lo, hi) when the group is made of contiguous runs
+// of `run` elements (ForwardProblem::run; lo and hi on run boundaries). Each warp of the team
+// takes whole runs in turn and reads each with the vector loads above, so a warp's loads stay
+// contiguous however far apart the runs lie (the strided column kernel read such groups one
+// element per thread). (Folding this loop and the plain row into one accumulate_contiguous call
+// site kept more values live across the load loop: every row kernel spilled.)
+template <class Op, class In>
+__device__ __forceinline__ void accumulate_runs(const Op& op, typename Op::State& s, const In* base,
+                                                const ReducedDims& red, int64_t run, int64_t lo, int64_t hi,
+                                                int rank, int team) {
+  const int warps = team / 32, warp = rank / 32, lane = rank % 32;  // teams are whole warps
+  const int64_t end = hi / run;
+  for (int64_t j = lo / run + warp; j < end; j += warps) {
+    const int64_t r0 = j * run;
+    // One outer reduced dim (the common case) needs no division per run: 64-bit divisions ahead
+    // of every run's loads would stall each warp once per 2 KiB.
+    const int64_t off = red.n == 2 ? j * red.x_stride[0] : reduced_offset(red, r0);
+    // `row + r` addresses group element r of this run, so the positions the ops record (argmax)
+    // are group positions and accumulate_contiguous's pack re-read lands on the right bytes.
+    const In* row = base + (off - r0);
+    accumulate_contiguous(op, s, row, r0, r0 + run, lane, 32);
+  }
+}
+
 template <class In, class Op>
 __global__ void __launch_bounds__(kBlock, kResidentBlocks) row_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
                                                      typename Op::State* partials, Op op) {
@@ -210,7 +237,9 @@ __global__ void __launch_bounds__(kBlock, kResidentBlocks) row_kernel(ForwardPro
     const int64_t lo = c * p.chunk;
     const int64_t hi = lo + p.chunk < p.N ? lo + p.chunk : p.N;
     State s = op.init();
-    accumulate_contiguous(op, s, x + kept_offset(p.kept, p.kept.x_stride, o), lo, hi, rank, team);
+    const In* xo = x + kept_offset(p.kept, p.kept.x_stride, o);
+    if (p.run == 0) accumulate_contiguous(op, s, xo, lo, hi, rank, team);
+    else accumulate_runs(op, s, xo, p.red, p.run, lo, hi, rank, team);
     s = team_reduce(op, s, team, smem);
     if (rank == 0) {
       if (p.splits == 1) {

@@ -51,19 +51,20 @@ bool chunked_applies(const Geometry& g, const In* x, const Out* y) {
   }
 }
 
-// Whether scan_row_carry_kernel may take the launch: the plan allowed it, contiguous forward lines
-// of a 2-4 byte type, each at least a tile long, and at least kRowCarryMinWaves lines per block
-// slot of the device (`resident`: blocks of the kernel resident at once): the last, partial wave
-// of lines then costs at most an eighth of the time. Fewer or longer lines keep the look-back
-// line kernel, which splits every line into tiles.
+// Whether scan_row_carry_kernel (or, reversed, scan_row_carry_reverse_kernel of
+// scan_reverse_engine.cuh) may take the launch: the plan allowed it, contiguous lines of a 2-4 byte
+// type, each at least a tile long, and at least kRowCarryMinWaves lines per block slot of the
+// device (`resident`: blocks of the kernel resident at once): the last, partial wave of lines then
+// costs at most an eighth of the time. Fewer or longer lines keep the look-back kernels, which
+// split every line into tiles. A reverse scan needs g.row_carry_reverse as well (its A/B switch).
 inline constexpr int64_t kRowCarryMinWaves = 8;
 template <class Op, class In, class Out>
 bool row_carry_applies(const Geometry& g, const In* x, const Out* y, int64_t resident) {
   if constexpr (!chunked_types_ok<Op, In, Out>()) {
     return false;
   } else {
-    return g.row_carry && g.n >= kTile && g.outer >= kRowCarryMinWaves * resident &&
-           contiguous_forward_lines<Op>(g, x, y);
+    return g.row_carry && (!g.reverse || g.row_carry_reverse) && g.n >= kTile &&
+           g.outer >= kRowCarryMinWaves * resident && contiguous_lines<Op>(g, x, y);
   }
 }
 
@@ -164,9 +165,8 @@ __device__ __forceinline__ int segment_valid(int64_t len, int64_t tile, int warp
 // holds kThreads / 32 states; callers alternate two of them so that one barrier per tile suffices
 // (a buffer is rewritten only after the next tile's barrier, which every thread reaches after
 // reading it). `lane_p0`: the position of the lane's first element in its line. Called by every
-// thread of the block. kTotalsKnown: `warp_total` already holds this tile's warp totals (as this
-// function computes them), so there is no barrier and a warp may call it alone.
-template <class Op, class In, class Out, bool kTotalsKnown = false>
+// thread of the block.
+template <class Op, class In, class Out>
 __device__ __forceinline__ void scan_staged_tile(uint4* stage, Out* dst, int valid, int64_t lane_p0, bool exclusive,
                                                  typename Op::State& carry, typename Op::State* warp_total) {
   using State = typename Op::State;
@@ -178,10 +178,8 @@ __device__ __forceinline__ void scan_staged_tile(uint4* stage, Out* dst, int val
   scan_lane_items<Op, In>(stage, lane, valid, lane_p0, loc);
   State lane_before;
   const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
-  if constexpr (!kTotalsKnown) {
-    if (lane == 31) warp_total[warp] = inclusive;
-    __syncthreads();
-  }
+  if (lane == 31) warp_total[warp] = inclusive;
+  __syncthreads();
   State before = carry;
   for (int w = 0; w < warp; ++w) before = Op::combine(before, warp_total[w]);
   before = Op::combine(before, lane_before);
@@ -292,14 +290,7 @@ constexpr size_t onchip_tile_bytes() {
 // other blocks of its SM keep loading or storing. Same combination orders as the other kernels
 // (lane runs, then warps, then chunks by the look-back's left fold): deterministic for a given
 // chunk length. ws: the look-back workspace, its counter and flags cleared, >= chunks slots.
-//
-// kWarpFree (opt-in, BARACUDA_SCAN_CHUNK_WARP_FREE=1): the fold keeps every warp's total of every
-// tile (the warp's inclusive scan at lane 31, as the scan computes it), so after the look-back each
-// warp scans and stores its segments with no block barrier per tile: the warps run apart and the
-// stores of the early ones start sooner. The scan's combination order is unchanged; the published
-// chunk fold becomes the in-order sum of those totals. Chunks of at most kWarpFreeMaxTiles tiles.
-inline constexpr int kWarpFreeMaxTiles = 32;
-template <class Op, class In, class Out, bool kWarpFree = false>
+template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads)
     scan_chunk_onchip_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                              bool exclusive, const LookbackStorage<typename Op::State> ws) {
@@ -312,7 +303,6 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ State warp_total[2][kWarps];
   __shared__ State scratch[kWarps];
   __shared__ State chunk_prefix;
-  __shared__ State seg_total[kWarpFree ? kWarpFreeMaxTiles : 1][kWarps];  // kWarpFree: [tile][warp]
   __shared__ unsigned long long ticket;
   // The chunk by ticket: chunks start in order, so no block waits on one that has not started. (The
   // block index instead, which relies on in-order dispatch, measured within 1% on the H200.)
@@ -335,37 +325,20 @@ __global__ void __launch_bounds__(kThreads)
   stage_wait_all();
   __syncwarp();
 
-  // 2. The chunk's fold.
-  State total;
-  if constexpr (kWarpFree) {
-    // Every warp's total of every tile, then their sum in (tile, warp) order.
-    for (int t = 0; t < tiles; ++t) {
-      const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
-      State loc[kItems], lane_before;
-      scan_lane_items<Op, In>(tile_stage(t), lane, segment_valid(len, t, warp), warp_p0 + lane * kItems, loc);
-      const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
-      if (lane == 31) seg_total[t][warp] = inclusive;
-    }
-    __syncthreads();
-    total = seg_total[0][0];
-    for (int t = 0; t < tiles; ++t)
-      for (int w = t == 0 ? 1 : 0; w < kWarps; ++w) total = Op::combine(total, seg_total[t][w]);
-  } else {
-    // Each lane its runs in tile order, then the block in a fixed order.
-    State acc = Op::identity();
-    for (int t = 0; t < tiles; ++t) {
-      const int valid = segment_valid(len, t, warp);
-      const uint4* stage = tile_stage(t);
-      const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment + lane * kItems;
-      alignas(16) In v[kItems];
+  // 2. The chunk's fold: each lane its runs in tile order, then the block in a fixed order.
+  State acc = Op::identity();
+  for (int t = 0; t < tiles; ++t) {
+    const int valid = segment_valid(len, t, warp);
+    const uint4* stage = tile_stage(t);
+    const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment + lane * kItems;
+    alignas(16) In v[kItems];
 #pragma unroll
-      for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
+    for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
 #pragma unroll
-      for (int j = 0; j < kItems; ++j)
-        if (lane * kItems + j < valid) acc = Op::combine(acc, Op::make(v[j], p0 + j));
-    }
-    total = block_fold<Op>(acc, scratch);
+    for (int j = 0; j < kItems; ++j)
+      if (lane * kItems + j < valid) acc = Op::combine(acc, Op::make(v[j], p0 + j));
   }
+  const State total = block_fold<Op>(acc, scratch);
 
   // 3. Publish and look back (warp 0), while the other blocks of the SM stream.
   if (warp == 0) {
@@ -374,14 +347,12 @@ __global__ void __launch_bounds__(kThreads)
   }
   __syncthreads();
 
-  // 4. Scan from shared memory and store: one block barrier per tile, or none with kWarpFree (each
-  // warp on its own, the tiles' warp totals known).
+  // 4. Scan from shared memory and store: one block barrier per tile.
   State carry = chunk_prefix;
   for (int t = 0; t < tiles; ++t) {
     const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
-    scan_staged_tile<Op, In, Out, kWarpFree>(tile_stage(t), y + warp_p0, segment_valid(len, t, warp),
-                                             warp_p0 + static_cast<int64_t>(lane) * kItems, exclusive, carry,
-                                             kWarpFree ? seg_total[t] : warp_total[t & 1]);
+    scan_staged_tile<Op, In, Out>(tile_stage(t), y + warp_p0, segment_valid(len, t, warp),
+                                  warp_p0 + static_cast<int64_t>(lane) * kItems, exclusive, carry, warp_total[t & 1]);
   }
 }
 

@@ -93,15 +93,15 @@ __device__ __forceinline__ void store_lane_results(uint4* stage, Out* dst, int l
   }
 }
 
-// Whether the launch is contiguous forward lines the staged kernels can take: forward, W = 1, unit
-// stride, no indices, whole 16-byte chunks per thread, and every line start 16-byte aligned in x
-// and y.
-template <class Op, class In, class Out>
-bool contiguous_forward_lines(const Geometry& g, const In* x, const Out* y) {
-  if constexpr (Op::kIndices || (sizeof(In) * kItems) % 16 != 0 || (sizeof(Out) * kItems) % 16 != 0) {
+// Whether the launch is lines (either direction) the staged kernels can take: W = 1, unit stride,
+// whole 16-byte chunks per thread, and every line start 16-byte aligned in x and y. Whatever the
+// op: scan_indices_engine.cuh checks the indices tensor of cummax/cummin on its own.
+template <class In, class Out>
+bool staged_lines_aligned(const Geometry& g, const In* x, const Out* y) {
+  if constexpr ((sizeof(In) * kItems) % 16 != 0 || (sizeof(Out) * kItems) % 16 != 0) {
     return false;
   } else {
-    if (g.rows || g.reverse || g.width != 1 || g.inner != 1 || g.in.axis != 1 || g.out.axis != 1) return false;
+    if (g.rows || g.width != 1 || g.inner != 1 || g.in.axis != 1 || g.out.axis != 1) return false;
     if (reinterpret_cast<uintptr_t>(x) % 16 != 0 || reinterpret_cast<uintptr_t>(y) % 16 != 0) return false;
     for (int d = 0; d < g.n_outer; ++d) {
       if (g.outer_sizes[d] == 1) continue;
@@ -110,6 +110,17 @@ bool contiguous_forward_lines(const Geometry& g, const In* x, const Out* y) {
     }
     return true;
   }
+}
+// ... for an op without indices.
+template <class Op, class In, class Out>
+bool contiguous_lines(const Geometry& g, const In* x, const Out* y) {
+  return !Op::kIndices && staged_lines_aligned(g, x, y);
+}
+
+// ... and forward (the line kernel and the forward kernels of scan_chunked_engine.cuh).
+template <class Op, class In, class Out>
+bool contiguous_forward_lines(const Geometry& g, const In* x, const Out* y) {
+  return !g.reverse && contiguous_lines<Op>(g, x, y);
 }
 
 template <class Op, class In, class Out>

@@ -399,15 +399,19 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
     const Tl* dyr = static_cast<const Tl*>(p.in0.data) + b.in0;
     const Tl* yr = static_cast<const Tl*>(p.in1.data) + b.in1;
     Vec<Tl, VEC> dy[ITEMS], y[ITEMS];
+    // log_softmax needs y only after the reduction, but loading it with dy keeps twice the bytes
+    // in flight while the row's reduction waits (p.log_bwd_y_late: the former order, A/B). Not at
+    // 4 vectors per thread: both inputs up front spill there (272 bytes, ptxas -v sm_90a).
+    const bool y_late = kLog && (ITEMS > 2 || p.log_bwd_y_late);
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * W + pos.t) * VEC;
       load_or_pad(dy[i], dyr, col, n, zero);
-      if constexpr (!kLog) load_or_pad(y[i], yr, col, n, zero);
+      if (!y_late) load_or_pad(y[i], yr, col, n, zero);
     }
     float s = bwd_partial_dot<VEC, ITEMS, kLog>(dy, y);
     s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity] + pos.g * GW, 1 + pos.g);
-    if constexpr (kLog) {  // y is needed only now: its loads overlap the reduction
+    if (y_late) {  // the loads overlap the reduction
 #pragma unroll
       for (int i = 0; i < ITEMS; ++i) load_or_pad(y[i], yr, (i * W + pos.t) * VEC, n, zero);
     }

@@ -50,6 +50,9 @@ struct GpuCase {
   LossInputs in;
   HostTensor grad_loss;  // backward; fused: given when defined (numel > 0 or scalar) and use_grad_loss
   bool use_grad_loss = false;
+  // Bytes every operand and output is placed past its buffer's (256-byte aligned) start: one
+  // element makes them all miss 16-byte alignment (operands of one dtype only).
+  size_t misalign = 0;
 };
 
 Outputs make_outputs(const LossDescriptor& d, const LossSignature& sig) {
@@ -82,10 +85,17 @@ Status run_cpu(const GpuCase& c, Outputs& o) {
 
 struct Uploaded {
   std::vector<DeviceBuffer> bufs;
+  size_t offset = 0;  // GpuCase::misalign
   TensorRef up(const HostTensor& t, Device dev) {
-    bufs.emplace_back(t.storage().size());
-    (void)bufs.back().upload(t.storage().data(), t.storage().size());
-    return t.ref_at(bufs.back().get(), dev);
+    bufs.emplace_back(t.storage().size() + offset);
+    if (offset == 0) {
+      (void)bufs.back().upload(t.storage().data(), t.storage().size());
+      return t.ref_at(bufs.back().get(), dev);
+    }
+    char* at = static_cast<char*>(bufs.back().get()) + offset;
+    (void)cudaMemcpy(at, t.storage().data(), t.storage().size(), cudaMemcpyHostToDevice);
+    (void)cudaDeviceSynchronize();
+    return t.ref_at(at, dev);
   }
 };
 
@@ -109,6 +119,7 @@ std::string check(const GpuCase& c, const Stream& gpu) {
   if (!plan) return "no CUDA plan: " + plan.status().to_string();
   const Device dev = gpu.device();
   Uploaded u;
+  u.offset = c.misalign;
   LossArgs a;
   a.input = u.up(c.in.input, dev);
   a.target = u.up(c.in.target, dev);
@@ -117,10 +128,13 @@ std::string check(const GpuCase& c, const Stream& gpu) {
   if (c.in.pos_weight) a.pos_weight = u.up(*c.in.pos_weight, dev);
   if (c.use_grad_loss) a.grad_loss = u.up(c.grad_loss, dev);
   Outputs got = make_outputs(c.desc, *sig);
-  DeviceBuffer dl(got.loss.storage().size()), dg(got.grad_input.storage().size()), dgo(got.grad_other.storage().size());
-  if (got.has_loss) a.loss = got.loss.mut_at(dl.get(), dev);
-  if (got.has_grad) a.grad_input = got.grad_input.mut_at(dg.get(), dev);
-  if (got.has_other) a.grad_other = got.grad_other.mut_at(dgo.get(), dev);
+  const size_t off = c.misalign;
+  DeviceBuffer dl(got.loss.storage().size() + off), dg(got.grad_input.storage().size() + off),
+      dgo(got.grad_other.storage().size() + off);
+  auto at = [off](const DeviceBuffer& b) { return static_cast<void*>(static_cast<char*>(b.get()) + off); };
+  if (got.has_loss) a.loss = got.loss.mut_at(at(dl), dev);
+  if (got.has_grad) a.grad_input = got.grad_input.mut_at(at(dg), dev);
+  if (got.has_other) a.grad_other = got.grad_other.mut_at(at(dgo), dev);
   DeviceBuffer ws(plan->workspace_size());
   const bt::Tolerance tol = tolerance(c.desc.input.dtype, c.desc);
   for (uint8_t poison : {uint8_t{0xFF}, uint8_t{0x00}}) {
@@ -134,7 +148,12 @@ std::string check(const GpuCase& c, const Stream& gpu) {
     if (cudaError_t e = cudaDeviceSynchronize(); e != cudaSuccess)
       return std::string("kernel failed: ") + cudaGetErrorString(e) + " [" + plan->sku().to_string() + "]";
     auto cmp = [&](HostTensor& g, const HostTensor& w, const DeviceBuffer& b, const char* what) -> std::string {
-      (void)b.download(g.storage().data(), g.storage().size());
+      if (off == 0) {
+        (void)b.download(g.storage().data(), g.storage().size());
+      } else {
+        (void)cudaMemcpy(g.storage().data(), at(b), g.storage().size(), cudaMemcpyDeviceToHost);
+        (void)cudaDeviceSynchronize();
+      }
       bt::CompareResult r = bt::compare(g, w, tol);
       if (r.mismatches == 0) return "";
       return std::string(what) + " (poison " + std::to_string(poison) + "): " + r.to_string() + " [" +
@@ -586,6 +605,197 @@ TEST_F(LossGpu, CrossEntropyBulkGradientMatchesReference) {
           EXPECT_EQ(std::isnan(g), n == bad) << pass_name(pass) << " " << n << "," << c;
           if (n != bad) {
             EXPECT_TRUE(std::isfinite(g)) << pass_name(pass) << " " << n << "," << c;
+          }
+        }
+    }
+}
+
+// The vectorized pointwise kernels (loss_pointwise_vector.cu, the default for dense operands
+// without weights) and the scalar kernel they replace (BARACUDA_LOSS_POINTWISE=legacy), each
+// against the reference: every pointwise op x dtype x reduction x pass, with sizes below one
+// 16-byte pack, one step with a ragged tail and many full steps plus a tail, each with aligned
+// operands and with every operand one element past 16-byte alignment (the element-wise loads).
+// The plan's tactic names the path.
+TEST_F(LossGpu, PointwiseVectorPathAndLegacySwitch) {
+  const LossOp ops[] = {LossOp::mse_loss, LossOp::l1_loss, LossOp::smooth_l1_loss, LossOp::huber_loss,
+                        LossOp::binary_cross_entropy, LossOp::binary_cross_entropy_with_logits, LossOp::kl_div,
+                        LossOp::margin_ranking_loss};
+  const std::pair<int64_t, int64_t> shapes[] = {{1, 3}, {3, 1365}, {97, 4097}};
+  uint64_t seed = 9000;
+  for (const char* mode : {"", "legacy"}) {
+    if (*mode) setenv("BARACUDA_LOSS_POINTWISE", mode, 1);
+    else unsetenv("BARACUDA_LOSS_POINTWISE");
+    for (LossOp op : ops)
+      for (DType dt : kDTypes)
+        for (LossReduction r : kReductions)
+          for (Pass pass : {Pass::forward, Pass::backward})
+            for (auto [N, C] : shapes)
+              for (bool misaligned : {false, true}) {
+                // Misaligned operands matter to the vectorized path only, and only past one pack.
+                if (misaligned && (*mode || C == 3)) continue;
+                LossDescriptor d;
+                d.op = op;
+                d.reduction = r;
+                d.beta = 0.5;
+                d.delta = 1.5;
+                d.margin = 0.3;
+                d.log_target = (seed % 2) == 1 && op == LossOp::kl_div;
+                LossInputs in = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed);
+                if (d.log_target) {
+                  std::mt19937_64 rng(seed);
+                  bt::fill_uniform(in.target, rng, -3.0, 0.0);
+                }
+                GpuCase c = make_case(std::string(loss_op_info(op).name) + " vector" + (*mode ? " legacy" : "") + " [" +
+                                          std::to_string(N) + "," + std::to_string(C) + "]" +
+                                          (misaligned ? " misaligned" : ""),
+                                      d, std::move(in), pass, seed);
+                c.misalign = misaligned ? static_cast<size_t>(dtype_size(dt)) : 0;
+                auto plan = LossPlan::select(stream_, c.desc);
+                ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+                EXPECT_EQ(plan->sku().tactic.find("vectorized") != std::string::npos, *mode == '\0')
+                    << c.name << ": " << plan->sku().to_string();
+                run_and_record(c, stream_);
+                ++seed;
+              }
+  }
+  unsetenv("BARACUDA_LOSS_POINTWISE");
+}
+
+// The vectorized kernels over more elements than one wave of blocks covers in a step (each block
+// loops several times; the tail is ragged): f32 and bf16, an op with and without transcendentals,
+// mean (the fixed-grid partial sums) and none, forward and backward, default path only.
+TEST_F(LossGpu, PointwiseVectorPathManyGridStrides) {
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+  unsetenv("BARACUDA_LOSS_POINTWISE");
+  // sms * 32 + 1 rows of 1031: more than sms x 4 blocks x 8192 bf16 elements (the widest step).
+  const int64_t N = static_cast<int64_t>(sms) * 32 + 1, C = 1031;
+  uint64_t seed = 9500;
+  for (LossOp op : {LossOp::mse_loss, LossOp::binary_cross_entropy})
+    for (DType dt : {DType::f32, DType::bf16})
+      for (LossReduction r : {LossReduction::mean, LossReduction::none})
+        for (Pass pass : {Pass::forward, Pass::backward}) {
+          LossDescriptor d;
+          d.op = op;
+          d.reduction = r;
+          GpuCase c = make_case(std::string(loss_op_info(op).name) + " vector many strides", d,
+                                bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed), pass, seed);
+          run_and_record(c, stream_);
+          ++seed;
+        }
+}
+
+// The vectorized forward's sum does not depend on the operands' alignment: the element-wise loads
+// of a misaligned operand add in the same order as the 16-byte ones (and runs repeat bitwise).
+TEST_F(LossGpu, PointwiseVectorSumSameBitsAlignedOrNot) {
+  unsetenv("BARACUDA_LOSS_POINTWISE");
+  for (DType dt : {DType::f32, DType::bf16}) {
+    const int64_t N = 301, C = 3001;
+    LossInputs in = bt::random_loss_inputs(LossOp::smooth_l1_loss, dt, N, C, {}, dt, false, 0, 77);
+    LossDescriptor d;
+    d.op = LossOp::smooth_l1_loss;
+    d.reduction = LossReduction::sum;
+    d = bt::loss_desc(d, in);
+    auto plan = LossPlan::select(stream_, d);
+    ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+    EXPECT_NE(plan->sku().tactic.find("vectorized"), std::string::npos) << plan->sku().to_string();
+    std::vector<std::vector<uint8_t>> results;
+    for (size_t off : {size_t{0}, static_cast<size_t>(dtype_size(dt)), size_t{0}}) {
+      Uploaded u;
+      u.offset = off;
+      LossArgs a;
+      a.input = u.up(in.input, stream_.device());
+      a.target = u.up(in.target, stream_.device());
+      HostTensor loss(dt, {});
+      DeviceBuffer dl(loss.storage().size()), ws(plan->workspace_size());
+      a.loss = loss.mut_at(dl.get(), stream_.device());
+      ASSERT_OK(plan->run(stream_, Workspace{ws.get(), plan->workspace_size()}, a));
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      std::vector<uint8_t> bytes(loss.storage().size());
+      (void)dl.download(bytes.data(), bytes.size());
+      results.push_back(bytes);
+    }
+    EXPECT_TRUE(results[0] == results[1]) << dtype_name(dt) << ": aligned and misaligned operands differ";
+    EXPECT_TRUE(results[0] == results[2]) << dtype_name(dt) << ": two runs differ";
+  }
+}
+
+// nll_loss [N, C] backward a warp per row (the default) and the one-thread-per-element kernel
+// (BARACUDA_LOSS_NLL_GRAD=legacy), each against the reference: every dtype x reduction, rows that
+// are 16-byte multiples (packs) and rows that are not (element stores), more rows than one wave
+// of warps, class weights or none, ignore_index present, i64 and i32 targets.
+TEST_F(LossGpu, NllRowsBackwardAndLegacySwitch) {
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+  const std::pair<int64_t, int64_t> shapes[] = {{9, 7}, {33, 1024}, {17, 1001}, {5, 1000}, {int64_t{sms} * 64 + 3, 16}};
+  uint64_t seed = 9700;
+  for (const char* mode : {"", "legacy"}) {
+    if (*mode) setenv("BARACUDA_LOSS_NLL_GRAD", mode, 1);
+    else unsetenv("BARACUDA_LOSS_NLL_GRAD");
+    for (DType dt : kDTypes)
+      for (LossReduction r : kReductions)
+        for (auto [N, C] : shapes)
+          for (bool weighted : {false, true}) {
+            LossDescriptor d;
+            d.op = LossOp::nll_loss;
+            d.reduction = r;
+            LossInputs in = bt::random_loss_inputs(LossOp::nll_loss, dt, N, C, {}, seed % 2 ? DType::i32 : DType::i64,
+                                                   true, -100, seed);
+            if (weighted) {
+              in.weight = HostTensor(dt, {C});
+              std::mt19937_64 rng(seed);
+              bt::fill_uniform(*in.weight, rng, 0.25, 2.0);
+            }
+            GpuCase c = make_case(std::string("nll_loss rows") + (*mode ? " legacy" : "") + " [" + std::to_string(N) +
+                                      "," + std::to_string(C) + "]" + (weighted ? " weight" : ""),
+                                  d, std::move(in), Pass::backward, seed);
+            auto plan = LossPlan::select(stream_, c.desc);
+            ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+            EXPECT_EQ(plan->sku().tactic.find("warp per row") != std::string::npos, *mode == '\0')
+                << c.name << ": " << plan->sku().to_string();
+            run_and_record(c, stream_);
+            ++seed;
+          }
+  }
+  unsetenv("BARACUDA_LOSS_NLL_GRAD");
+}
+
+// nll_loss [N, C] backward a warp per row: an out-of-range target makes that row's gradient NaN
+// and no other (packed rows and element-stored rows).
+TEST_F(LossGpu, NllRowsBackwardOutOfRangeTargetGivesNaNRow) {
+  unsetenv("BARACUDA_LOSS_NLL_GRAD");
+  for (int64_t C : {int64_t{1024}, int64_t{1001}})
+    for (DType dt : {DType::f32, DType::bf16}) {
+      const int64_t N = 6;
+      LossInputs in = bt::random_loss_inputs(LossOp::nll_loss, dt, N, C, {}, DType::i64, false, -100, 3);
+      in.target.set_int(2, C);
+      LossDescriptor d;
+      d.op = LossOp::nll_loss;
+      d.reduction = LossReduction::sum;
+      d.direction = Direction::backward;
+      d = bt::loss_desc(d, in);
+      auto plan = LossPlan::select(stream_, d);
+      ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+      EXPECT_NE(plan->sku().tactic.find("warp per row"), std::string::npos) << plan->sku().to_string();
+      Uploaded u;
+      LossArgs a;
+      a.input = u.up(in.input, stream_.device());
+      a.target = u.up(in.target, stream_.device());
+      HostTensor gl(dt, {}), grad(dt, {N, C});
+      gl.set(0, 1.0);
+      a.grad_loss = u.up(gl, stream_.device());
+      DeviceBuffer dg(grad.storage().size()), ws(plan->workspace_size());
+      (void)dg.fill(0xFF);
+      a.grad_input = grad.mut_at(dg.get(), stream_.device());
+      ASSERT_OK(plan->run(stream_, Workspace{ws.get(), plan->workspace_size()}, a));
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      (void)dg.download(grad.storage().data(), grad.storage().size());
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; ++c) {
+          const double g = grad.get(n * C + c);
+          ASSERT_EQ(std::isnan(g), n == 2) << C << " " << dtype_name(dt) << " " << n << "," << c;
+          if (n != 2) {
+            ASSERT_TRUE(std::isfinite(g)) << n << "," << c;
           }
         }
     }

@@ -700,6 +700,113 @@ TEST_F(GpuNorm, GroupInstanceBatchNormEveryDtype) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
+// The split-plane engine (norm_groups_fast.cuh; the default for planes of >= 256 elements) and
+// the legacy one-CTA-per-group kernels it replaced (BARACUDA_NORM_GROUPS_ENGINE=legacy) against
+// the CPU reference: 16-byte packs (plane length a multiple of the pack) and one element per
+// access (257, 4097, 300), planes of 1 / 2 / 3 chunks of 4096 (the last one partial), group_norm
+// with more than 32 channels per group (a finalize lane owns several planes), batch_norm with more
+// than 32 samples (several chunk summaries per lane), forward and backward, eval and training.
+TEST_F(GpuNorm, GroupsSplitPlaneEngineEveryDtype) {
+  int failures = 0, cases = 0;
+  for (const char* engine : {"", "legacy"}) {
+    if (*engine) {
+      ASSERT_EQ(setenv("BARACUDA_NORM_GROUPS_ENGINE", engine, 1), 0);
+    } else {
+      ASSERT_EQ(unsetenv("BARACUDA_NORM_GROUPS_ENGINE"), 0);
+    }
+    for (NormOp op : {NormOp::group_norm, NormOp::instance_norm, NormOp::batch_norm})
+      for (DType t : {DType::f32, DType::f16, DType::bf16, DType::f64})
+        for (std::vector<int64_t> shape : {std::vector<int64_t>{2, 6, 256}, {3, 6, 257}, {2, 6, 4097}, {2, 6, 64, 130},
+                                           {2, 198, 256}, {40, 6, 300}, {4, 48, 32, 32}})
+          for (Direction dir : {Direction::forward, Direction::backward})
+            for (int affine = 0; affine < 3; ++affine)
+              for (int mode = 0; mode < 2; ++mode) {  // group_norm: G = 3 / 6; batch_norm: training / eval
+                if (affine == 2 && (t == DType::f32 || t == DType::f64)) continue;
+                if (op == NormOp::instance_norm && mode == 1) continue;
+                if (*engine && (t == DType::f16 || t == DType::f64)) continue;  // legacy: a spot check
+                NormDescriptor d;
+                d.op = op;
+                d.direction = dir;
+                d.input = Operand::tensor(t, shape);
+                d.weight = d.bias = affine > 0;
+                if (affine == 2) d.param_dtype = DType::f32;
+                d.num_groups = mode == 0 ? 3 : 6;
+                d.training = mode == 0;
+                d.momentum = 0.3;
+                ++cases;
+                auto plan = NormPlan::select(gpu_, d);
+                ASSERT_TRUE(plan) << NormFamily::describe(d) << ": " << plan.status().to_string();
+                const bool split = plan->sku().tactic.find("split-plane") != std::string::npos;
+                if (split != (*engine == '\0')) {
+                  ++failures;
+                  ADD_FAILURE() << NormFamily::describe(d) << " (engine '" << engine << "'): tactic "
+                                << plan->sku().tactic;
+                }
+                const std::string m = check(d, 900 + cases);
+                if (!m.empty()) {
+                  ++failures;
+                  ADD_FAILURE() << NormFamily::describe(d) << " (engine '" << engine << "'): " << m;
+                }
+              }
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_GROUPS_ENGINE"), 0);
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
+// Planes shorter than 256 elements stay on the legacy kernels under the default engine.
+TEST_F(GpuNorm, GroupsSplitPlaneSkipsShortPlanes) {
+  for (std::vector<int64_t> shape : {std::vector<int64_t>{3, 6, 7}, {5, 6}, {2, 6, 255}}) {
+    NormDescriptor d;
+    d.op = NormOp::batch_norm;
+    d.input = Operand::tensor(DType::bf16, shape);
+    auto plan = NormPlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    EXPECT_EQ(plan->sku().tactic.find("split-plane"), std::string::npos) << plan->sku().tactic;
+  }
+}
+
+// Inputs with a large common offset (mean >> spread): the chunk statistics are two-pass in
+// registers and merged exactly, so the variance keeps its accuracy where E[x^2] - E[x]^2 in f32
+// would lose it. Forward group_norm and batch_norm training (running statistics updated), with
+// planes of 3 chunks.
+TEST_F(GpuNorm, GroupsSplitPlaneLargeMean) {
+  int failures = 0, cases = 0;
+  for (NormOp op : {NormOp::group_norm, NormOp::batch_norm})
+    for (DType t : {DType::f32, DType::bf16}) {
+      NormDescriptor d;
+      d.op = op;
+      d.input = Operand::tensor(t, {3, 6, 64, 130});
+      d.weight = d.bias = true;
+      d.num_groups = 3;
+      d.training = true;
+      d.momentum = 0.1;
+      d.save_stats = true;
+      ++cases;
+      auto made = bt::make_norm_case(d, 77 + cases);
+      ASSERT_TRUE(made.has_value()) << made.status().to_string();
+      NormCase c = std::move(made).value();
+      HostTensor& x = c.in(NormRole::x);
+      const double offset = t == DType::f32 ? 1000.0 : 64.0;  // bf16: ulp(64) = 0.5 keeps some spread
+      for (int64_t i = 0; i < x.numel(); ++i) x.set(i, x.get(i) + offset);
+      NormCase want = c;
+      ASSERT_TRUE(bt::run_norm_cpu(d, want.args()).is_ok());
+      std::string why;
+      std::vector<HostTensor> got = run_gpu(c, why);
+      ASSERT_FALSE(got.empty()) << NormFamily::describe(d) << ": " << why;
+      for (size_t k = 0; k < got.size(); ++k) {
+        const NormRole r = c.sig.output_roles[k];
+        // f32 y: x - mean resolves to one ulp of the offset (1000: 6.1e-5) times rstd, whatever
+        // the engine (the mean itself is an f32 number); PyTorch has the same floor.
+        const Tol tol = r == NormRole::y && t == DType::f32 ? Tol{1e-4, 1e-4} : tol_for(r == NormRole::y ? t : got[k].dtype());
+        if (std::string m = first_mismatch(got[k], want.outputs[k], tol, false); !m.empty()) {
+          ++failures;
+          ADD_FAILURE() << NormFamily::describe(d) << " " << norm_role_name(r) << ": " << m;
+        }
+      }
+    }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 TEST_F(GpuNorm, StridedGroupNormIsNotSupportedWithAReason) {
   NormDescriptor d;
   d.op = NormOp::group_norm;

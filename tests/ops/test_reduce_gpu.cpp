@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -322,6 +323,208 @@ TEST_F(GpuReduce, EveryOpEveryDtypeBackward) {
   }
 }
 
+// ---- The backward's rows fast path (ops/reduce/cuda/rd_bwd_rows.cu) ----
+// x and dx collapse to [rows, contiguous group]: one warp per tile of 16-byte vectors, the row's
+// gradient and statistics read once per tile. Each case runs under the default (the plan's
+// tactic must name "rows-vec16", or "general f64" where the layout is not covered) and under
+// BARACUDA_REDUCE_BWD_ENGINE=legacy (always "general f64"), against the CPU reference.
+
+// Sets BARACUDA_REDUCE_BWD_ENGINE=legacy (or unsets it) while alive; restores the old value.
+class ReduceBwdEngineEnv {
+ public:
+  explicit ReduceBwdEngineEnv(bool legacy) {
+    if (const char* v = std::getenv(kName)) {
+      had_ = true;
+      saved_ = v;
+    }
+    if (legacy) (void)setenv(kName, "legacy", 1);
+    else (void)unsetenv(kName);
+  }
+  ~ReduceBwdEngineEnv() {
+    if (had_) (void)setenv(kName, saved_.c_str(), 1);
+    else (void)unsetenv(kName);
+  }
+  ReduceBwdEngineEnv(const ReduceBwdEngineEnv&) = delete;
+  ReduceBwdEngineEnv& operator=(const ReduceBwdEngineEnv&) = delete;
+
+ private:
+  static constexpr const char* kName = "BARACUDA_REDUCE_BWD_ENGINE";
+  std::string saved_;
+  bool had_ = false;
+};
+
+struct BwdRowsLayout {
+  std::vector<int64_t> shape, strides;
+  std::vector<int> axes;
+  bool keepdim = false;
+  bool rows = true;  // the default plan takes the rows path
+  std::string label;
+};
+
+std::vector<BwdRowsLayout> bwd_rows_layouts() {
+  return {
+      {{3, 1000}, {}, {1}, false, true, "rows [3,1000]"},
+      {{5, 1001}, {}, {1}, false, true, "rows [5,1001] (unaligned row starts: heads and tails)"},
+      {{4, 3, 67}, {}, {2}, true, true, "[4,3,67] {2} keepdim (kept dims merge)"},
+      {{4, 5, 40}, {}, {1, 2}, false, true, "[4,5,40] {1,2} (reduced dims merge)"},
+      {{3, 5003}, {}, {1}, false, true, "rows [3,5003] (several tiles per row)"},
+      {{20011}, {}, {}, false, true, "full [20011] (one row, many tiles)"},
+      {{7, 1000}, {1008, 1}, {1}, false, true, "padded rows [7,1000] ld 1008"},
+      {{33}, {}, {0}, false, true, "one row of 33"},
+      {{40, 64}, {1, 40}, {0}, false, false, "transposed [40,64] {0} (general kernel)"},
+      {{6, 31}, {}, {1}, false, false, "short rows [6,31] (general kernel)"},
+  };
+}
+
+class GpuReduceBwdRows : public GpuReduce {
+ protected:
+  // One backward case: checks the tactic, then compares with the CPU reference. `fill` writes x.
+  void run_case(const OpCase& oc, DType dt, const BwdRowsLayout& l, bool legacy, bool expect_rows,
+                const std::function<void(HostTensor&, std::mt19937_64&)>& fill, const std::string& what) {
+    ReduceDescriptor d;
+    d.op = oc.op;
+    d.p = oc.p;
+    d.correction = oc.correction;
+    d.direction = Direction::backward;
+    d.input = Operand::tensor(dt, l.shape, l.strides);
+    d.axes = l.axes;
+    d.keepdim = l.keepdim;
+    auto sig = infer_signature(d);
+    if (!sig) return;
+    const std::string name = oc.name() + ".backward " + std::string(dtype_name(dt)) + " " + l.label + what +
+                             (legacy ? " (legacy)" : "");
+    auto plan = ReducePlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << name << ": " << plan.status().to_string();
+    const std::string& tactic = plan->sku().tactic;
+    if (expect_rows && !legacy) EXPECT_NE(tactic.find("dx: rows-vec16"), std::string::npos) << name << ": " << tactic;
+    else EXPECT_NE(tactic.find("dx: general f64"), std::string::npos) << name << ": " << tactic;
+    std::mt19937_64 rng(std::hash<std::string>{}(oc.name() + std::string(dtype_name(dt)) + l.label + what));
+    std::vector<HostTensor> ins;
+    for (size_t g = 0; g + 1 < sig->inputs.size(); ++g) {
+      ins.emplace_back(sig->inputs[g].dtype, sig->inputs[g].shape);
+      bt::fill_uniform(ins.back(), rng, -1.0, 1.0);
+    }
+    ins.emplace_back(dt, l.shape, l.strides);
+    fill(ins.back(), rng);
+    record(name, compare_plans(oc, d, ins));
+  }
+};
+
+// Every differentiable op (norm for every p, var / std / var_mean with both corrections) x every
+// float dtype x every layout, default and legacy; NaN inputs for the NaN-aware selection ops.
+TEST_F(GpuReduceBwdRows, EveryOpEveryDtype) {
+  for (bool legacy : {false, true}) {
+    ReduceBwdEngineEnv env(legacy);
+    for (const OpCase& oc : op_cases()) {
+      if (!reduce_op_info(oc.op).differentiable) continue;
+      const bool nan_aware = oc.op == ReduceOp::sum || oc.op == ReduceOp::mean || oc.op == ReduceOp::nansum ||
+                             oc.op == ReduceOp::nanmean || oc.op == ReduceOp::amax || oc.op == ReduceOp::amin ||
+                             oc.op == ReduceOp::max || oc.op == ReduceOp::min;
+      for (DType dt : kFloatDTypes) {
+        for (const BwdRowsLayout& l : bwd_rows_layouts()) {
+          for (bool nans : {false, true}) {
+            if (nans && !(nan_aware && l.rows)) continue;
+            run_case(oc, dt, l, legacy, l.rows,
+                     [&](HostTensor& x, std::mt19937_64& rng) { fill_input(x, oc.op, nans, rng); },
+                     nans ? " with NaN" : "");
+          }
+        }
+      }
+    }
+  }
+}
+
+// The benchmark's backward cases (bench/reduce_bench.cu: [16384, 16384] reduced over dim 1) take
+// the rows path with the expected formula (plan only: nothing runs).
+TEST_F(GpuReduceBwdRows, BenchShapesTakeRows) {
+  ReduceBwdEngineEnv env(false);
+  struct C {
+    OpCase oc;
+    DType dt;
+    const char* kind;
+  };
+  for (const C& c : {C{{ReduceOp::sum}, DType::bf16, "broadcast"}, C{{ReduceOp::mean}, DType::bf16, "broadcast"},
+                     C{{ReduceOp::amax}, DType::bf16, "ties"}, C{{ReduceOp::var, 2.0, 1.0}, DType::bf16, "moments"},
+                     C{{ReduceOp::norm, 2.0}, DType::bf16, "scaled"}, C{{ReduceOp::logsumexp}, DType::f32, "exp-shift"}}) {
+    ReduceDescriptor d;
+    d.op = c.oc.op;
+    d.p = c.oc.p;
+    d.correction = c.oc.correction;
+    d.direction = Direction::backward;
+    d.input = Operand::tensor(c.dt, {16384, 16384});
+    d.axes = {1};
+    auto plan = ReducePlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << c.oc.name() << ": " << plan.status().to_string();
+    EXPECT_NE(plan->sku().tactic.find(std::string("dx: rows-vec16, ") + c.kind), std::string::npos)
+        << c.oc.name() << ": " << plan->sku().to_string();
+  }
+}
+
+// var / std / var_mean with n - correction <= 0 (the inf / NaN rule) stay on the general kernel.
+TEST_F(GpuReduceBwdRows, DegenerateCorrectionUsesGeneralKernel) {
+  const BwdRowsLayout l{{3, 40}, {}, {1}, false, false, "rows [3,40]"};
+  for (ReduceOp op : {ReduceOp::var, ReduceOp::std, ReduceOp::var_mean})
+    for (double c : {40.0, 41.5})
+      for (DType dt : {DType::f32, DType::bf16})
+        run_case({op, 2.0, c}, dt, l, false, false,
+                 [&](HostTensor& x, std::mt19937_64& rng) { fill_input(x, op, false, rng); }, "");
+}
+
+// Rows of special values (the SpecialValues patterns tiled to 40 elements: rows path), and rows
+// whose scale sends the arithmetic kinds to the per-row f64 formula (|statistic| > 1e30) or tests
+// the f32 formula's accuracy (a mean of 1000 with a small spread: x - mean in two parts).
+TEST_F(GpuReduceBwdRows, SpecialAndScaledRows) {
+  const double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<std::vector<double>> finite_rows = {
+      {nan, nan, nan, nan}, {3, 3, 3, 3}, {-0.0, 0.0, -0.0, 0.0}, {0, 0, 0, 0}, {0, 2, 0, 3}, {1, nan, 2, nan}};
+  const std::vector<std::vector<double>> inf_rows = {
+      {1, inf, 2, -inf}, {-inf, -inf, -inf, -inf}, {inf, inf, 1, 1}, {inf, nan, -inf, 1}, {-inf, 2, -inf, 2}};
+  constexpr int64_t kCols = 40;
+  for (bool legacy : {false, true}) {
+    ReduceBwdEngineEnv env(legacy);
+    for (bool with_inf : {false, true}) {
+      const auto& rows = with_inf ? inf_rows : finite_rows;
+      const BwdRowsLayout l{{static_cast<int64_t>(rows.size()), kCols}, {}, {1}, false, true,
+                            with_inf ? "infinity rows" : "special rows"};
+      for (DType dt : kFloatDTypes) {
+        for (const OpCase& oc : op_cases()) {
+          if (!reduce_op_info(oc.op).differentiable) continue;
+          const bool moments = oc.op == ReduceOp::var || oc.op == ReduceOp::std || oc.op == ReduceOp::var_mean;
+          if (with_inf && (moments || oc.op == ReduceOp::prod)) continue;  // see SpecialValues
+          run_case(oc, dt, l, legacy, true,
+                   [&](HostTensor& x, std::mt19937_64&) {
+                     for (size_t r = 0; r < rows.size(); ++r)
+                       for (int64_t c = 0; c < kCols; ++c)
+                         x.set(static_cast<int64_t>(r) * kCols + c, rows[r][static_cast<size_t>(c % 4)]);
+                   },
+                   "");
+        }
+      }
+    }
+    // Per-row scales: 1, 1e-17, 1e17 (var 1e34: the f64 formula), and 1000 + [-0.01, 0.01].
+    const BwdRowsLayout l{{4, 333}, {}, {1}, false, true, "scaled rows [4,333]"};
+    for (DType dt : {DType::f32, DType::bf16, DType::f64}) {
+      for (const OpCase& oc : op_cases()) {
+        if (!reduce_op_info(oc.op).differentiable || oc.op == ReduceOp::prod) continue;
+        if (oc.op == ReduceOp::norm && oc.p == 3) continue;  // |1e17 x|^3 leaves the f32 stats' range
+        // bf16 rows at 1e17 hold tied maxima; their lse = max + ln 2 rounds to max in the f32
+        // statistic (PyTorch's statistic is the bf16 output: the same), so each tie gets dy where
+        // the f64 reference gives dy / 2. Both engines agree on it; the case tests nothing of theirs.
+        if (oc.op == ReduceOp::logsumexp && dt == DType::bf16) continue;
+        run_case(oc, dt, l, legacy, true,
+                 [&](HostTensor& x, std::mt19937_64& rng) {
+                   std::uniform_real_distribution<double> u(-2.0, 2.0);
+                   const double scale[4] = {1.0, 1e-17, 1e17, 0.005};
+                   const double offset[4] = {0.0, 0.0, 0.0, 1000.0};
+                   for (int64_t r = 0; r < 4; ++r)
+                     for (int64_t c = 0; c < 333; ++c) x.set(r * 333 + c, offset[r] + scale[r] * u(rng));
+                 },
+                 "");
+      }
+    }
+  }
+}
+
 // sum / nansum / prod / mean with dtype= (integer math on floats, f64 math on f32, ...).
 TEST_F(GpuReduce, OutputDtypeOverride) {
   struct C {
@@ -533,6 +736,189 @@ TEST_F(GpuReduce, RunErrorsOnCudaStream) {
   a.outputs[1] = a.outputs[0];
   EXPECT_FALSE(plan->run(gpu_, good, a).is_ok());
   EXPECT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+}
+
+// ---- Forward fast paths (BARACUDA_REDUCE_FWD; rd_launch_logical.cu, NormPackedOp, the row
+// engine over runs). Each case runs under the default (the fast path, named in sku().tactic) and
+// under BARACUDA_REDUCE_FWD=legacy (the engines they replaced), against the CPU reference.
+
+// Sets BARACUDA_REDUCE_FWD for the plans selected in its scope (the plan reads it at select time).
+class ReduceFwdEnv {
+ public:
+  explicit ReduceFwdEnv(bool legacy) {
+    if (const char* v = std::getenv(kName)) {
+      saved_ = v;
+      had_ = true;
+    }
+    if (legacy) setenv(kName, "legacy", 1);
+    else unsetenv(kName);
+  }
+  ~ReduceFwdEnv() {
+    if (had_) setenv(kName, saved_.c_str(), 1);
+    else unsetenv(kName);
+  }
+  ReduceFwdEnv(const ReduceFwdEnv&) = delete;
+  ReduceFwdEnv& operator=(const ReduceFwdEnv&) = delete;
+
+ private:
+  static constexpr const char* kName = "BARACUDA_REDUCE_FWD";
+  std::string saved_;
+  bool had_ = false;
+};
+
+struct FastCase {
+  OpCase oc;
+  DType dt;
+  std::vector<int64_t> shape, strides;
+  std::vector<int> axes;
+  bool keepdim = false;
+};
+
+std::string describe_fast(const FastCase& c, bool legacy) {
+  std::string s = c.oc.name() + " " + std::string(dtype_name(c.dt)) + " [";
+  for (size_t i = 0; i < c.shape.size(); ++i) s += (i ? "," : "") + std::to_string(c.shape[i]);
+  s += "] axes {";
+  for (size_t i = 0; i < c.axes.size(); ++i) s += (i ? "," : "") + std::to_string(c.axes[i]);
+  s += "}";
+  if (!c.strides.empty()) s += " strided";
+  if (c.keepdim) s += " keepdim";
+  return s + (legacy ? " (legacy)" : "");
+}
+
+ReduceDescriptor fast_descriptor(const FastCase& c) {
+  ReduceDescriptor d;
+  d.op = c.oc.op;
+  d.p = c.oc.p;
+  d.correction = c.oc.correction;
+  d.input = Operand::tensor(c.dt, c.shape, c.strides);
+  d.axes = c.axes;
+  d.keepdim = c.keepdim;
+  return d;
+}
+
+// Byte inputs for any / all / count_nonzero: mostly nonzero (so some groups are all-true), with
+// zeros at a rate that differs per seed, and nonzero values that are not 1 where the dtype can
+// hold them (-128 and 255: a sign bit or every bit set must still count as true).
+void fill_bytes_logical(HostTensor& x, std::mt19937_64& rng) {
+  const int64_t zero_every = 50 + static_cast<int64_t>(rng() % 5000);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const uint64_t r = rng();
+    double v = r % zero_every == 0 ? 0.0 : 1.0;
+    if (v != 0 && x.dtype() == DType::i8 && (r >> 20) % 3 == 0) v = -128;
+    if (v != 0 && x.dtype() == DType::u8 && (r >> 20) % 3 == 0) v = 255;
+    x.set(i, v);
+  }
+}
+
+// Runs every case under the default and under the legacy switch: `tactic` must appear in the
+// default plan's sku().layout + tactic, "legacy" in the legacy plan's tactic.
+class GpuReduceFastFwd : public GpuReduce {
+ protected:
+  using Filler = std::function<void(HostTensor&, std::mt19937_64&)>;
+  void run_cases(const std::vector<FastCase>& cases, const std::string& tactic, const Filler& fill) {
+    for (bool legacy : {false, true}) {
+      ReduceFwdEnv env(legacy);
+      for (const FastCase& c : cases) {
+        const ReduceDescriptor d = fast_descriptor(c);
+        const std::string name = describe_fast(c, legacy);
+        auto plan = ReducePlan::select(gpu_, d);
+        ASSERT_TRUE(plan) << name << ": " << plan.status().to_string();
+        const std::string where = plan->sku().layout + " / " + plan->sku().tactic;
+        if (legacy) EXPECT_NE(plan->sku().tactic.find("legacy"), std::string::npos) << name << ": " << where;
+        else EXPECT_NE(where.find(tactic), std::string::npos) << name << ": " << where;
+        HostTensor x(c.dt, c.shape, c.strides);
+        std::mt19937_64 rng(std::hash<std::string>{}(describe_fast(c, false)));
+        fill(x, rng);
+        record(name, compare_plans(c.oc, d, {x}));
+      }
+    }
+  }
+};
+
+// any / all / count_nonzero of bool, u8, i8 read as raw bytes: a full reduction split over blocks
+// (odd length: an unaligned tail), warp-per-row and block-per-row rows of odd length (unaligned
+// row starts), vector and strided columns, a strided (non-unit) row view.
+TEST_F(GpuReduceFastFwd, ByteLogical) {
+  std::vector<FastCase> cases;
+  for (ReduceOp op : {ReduceOp::any, ReduceOp::all, ReduceOp::count_nonzero})
+    for (DType dt : {DType::boolean, DType::u8, DType::i8}) {
+      cases.push_back({{op}, dt, {1000003}, {}, {}});
+      cases.push_back({{op}, dt, {37, 4133}, {}, {1}});
+      cases.push_back({{op}, dt, {3, 100001}, {}, {1}});
+      cases.push_back({{op}, dt, {5, 7, 33}, {}, {0, 2}, true});
+      cases.push_back({{op}, dt, {999, 40}, {}, {0}});
+      cases.push_back({{op}, dt, {999, 33}, {}, {0}});
+      cases.push_back({{op}, dt, {9, 50}, {100, 2}, {1}});
+      cases.push_back({{op}, dt, {4, 0}, {}, {1}});
+    }
+  auto fill = [](HostTensor& x, std::mt19937_64& rng) { fill_bytes_logical(x, rng); };
+  run_cases(cases, "byte-logical", fill);
+}
+
+// vector_norm p = 1, 2, inf through NormPackedOp: warp and block per row, split
+// rows, a split full reduction; NaN and +-inf planted in some rows (a NaN row is NaN, an inf row
+// is inf; NaN wins over inf).
+TEST_F(GpuReduceFastFwd, PackedNorm) {
+  std::vector<FastCase> cases;
+  for (double p : {1.0, 2.0, kInf})
+    for (DType dt : kFloatDTypes) {
+      OpCase oc{ReduceOp::norm, p};
+      cases.push_back({oc, dt, {37, 4133}, {}, {1}});
+      cases.push_back({oc, dt, {3, 100001}, {}, {1}});
+      cases.push_back({oc, dt, {1000003}, {}, {}});
+      cases.push_back({oc, dt, {64, 1000}, {}, {1}});
+    }
+  auto fill = [](HostTensor& x, std::mt19937_64& rng) {
+    bt::fill_uniform(x, rng, -2.0, 2.0, (rng() & 1) != 0);
+    if (x.shape().size() != 2 || x.shape()[0] != 64) return;
+    const int64_t n = x.shape()[1];
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // Row 1: a NaN; row 2: +inf; row 3: -inf and NaN; row 4: a NaN in the last (tail) element;
+    // row 5: the largest |x| in the first element.
+    x.set(1 * n + 517, nan);
+    x.set(2 * n + 3, kInf);
+    x.set(3 * n + 10, -kInf);
+    x.set(3 * n + 900, nan);
+    x.set(4 * n + n - 1, nan);
+    x.set(5 * n, -7.5);
+  };
+  run_cases(cases, "packed-norm", fill);
+}
+
+// Groups of contiguous runs (innermost reduced dim unit-stride, reduced dims that do not merge)
+// through the row engine a warp per run: odd run lengths (unaligned run starts), block per row,
+// warp per row, split groups, two kept dims, keepdim, a padded (strided) input, and the ops whose
+// state carries positions (argmax: ties resolved across runs) or NaN counts.
+TEST_F(GpuReduceFastFwd, Runs) {
+  std::vector<FastCase> cases;
+  const OpCase ops[] = {{ReduceOp::sum},        {ReduceOp::mean},       {ReduceOp::nansum}, {ReduceOp::amax},
+                        {ReduceOp::argmax},     {ReduceOp::min},        {ReduceOp::norm, 2.0}, {ReduceOp::var},
+                        {ReduceOp::logsumexp},  {ReduceOp::prod}};
+  for (const OpCase& oc : ops)
+    for (DType dt : kFloatDTypes) {
+      cases.push_back({oc, dt, {5, 7, 1031}, {}, {0, 2}});
+      cases.push_back({oc, dt, {3, 4, 2048}, {}, {0, 2}, true});
+      cases.push_back({oc, dt, {40, 3, 1024}, {}, {0, 2}});
+      cases.push_back({oc, dt, {2, 3, 4, 1030}, {}, {1, 3}});
+      cases.push_back({oc, dt, {4, 6, 1100}, {6 * 1200, 1200, 1}, {0, 2}});
+    }
+  for (ReduceOp op : {ReduceOp::any, ReduceOp::all, ReduceOp::count_nonzero}) {
+    cases.push_back({{op}, DType::boolean, {3, 5, 2500}, {}, {0, 2}});
+    cases.push_back({{op}, DType::u8, {7, 2, 2049}, {}, {0, 2}});
+  }
+  auto fill = [](HostTensor& x, std::mt19937_64& rng) {
+    if (!is_floating(x.dtype())) return fill_bytes_logical(x, rng);
+    bt::fill_uniform(x, rng, -2.0, 2.0, (rng() & 1) != 0);  // integer-valued half the time: ties
+    if (rng() % 3 != 0) return;
+    for (int k = 0; k < 4; ++k) x.set(static_cast<int64_t>(rng() % static_cast<uint64_t>(x.numel())),
+                                      std::numeric_limits<double>::quiet_NaN());
+  };
+  // prod over ~10^4 elements of [-2, 2] over/underflows; keep it to [0.999, 1.001].
+  std::vector<FastCase> prod_cases, other_cases;
+  for (const FastCase& c : cases) (c.oc.op == ReduceOp::prod ? prod_cases : other_cases).push_back(c);
+  run_cases(other_cases, "row-runs", fill);
+  auto fill_prod = [](HostTensor& x, std::mt19937_64& rng) { bt::fill_uniform(x, rng, 0.999, 1.001); };
+  run_cases(prod_cases, "row-runs", fill_prod);
 }
 
 // The classification behind the speed: which engine each layout gets (the SKU's layout names it)

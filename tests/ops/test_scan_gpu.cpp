@@ -517,7 +517,7 @@ TEST(ScanGpu, ChunkedLongLines) {
 
 // The default for one long line: the chunked scan as one kernel (scan_chunk_onchip_kernel: each
 // chunk held in shared memory, folded, looked back over and scanned from there). Chunks of the
-// default 4 tiles and forced to 1, 3 and 100 tiles (BARACUDA_SCAN_CHUNK_TILES; 1: many chunks, long
+// default 6 tiles and forced to 1, 3, 4 and 100 tiles (BARACUDA_SCAN_CHUNK_TILES; 1: many chunks, long
 // look-back walks; 100 exceeds the shared memory of a block and is capped by the launcher); a
 // partial last tile and chunk; inclusive and exclusive; 16-bit inputs; cumprod and logcumsumexp.
 // run_case checks the reference and that two runs are bitwise equal (the look-back folds the chunk
@@ -532,10 +532,10 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
   {
     auto plan = ScanPlan::select(*stream, probe.desc);
     ASSERT_TRUE(plan) << plan.status().to_string();
-    EXPECT_NE(plan->sku().tactic.find("chunks of up to 4 tiles held in shared memory"), std::string::npos)
+    EXPECT_NE(plan->sku().tactic.find("chunks of up to 6 tiles held in shared memory"), std::string::npos)
         << plan->sku().tactic;
   }
-  for (const char* tiles : {"", "1", "3", "100"}) {
+  for (const char* tiles : {"", "1", "3", "4", "100"}) {
     if (*tiles) ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_TILES", tiles, 1), 0);
     else ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
     for (bool exclusive : {false, true}) {
@@ -547,27 +547,6 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
     run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, true, false, {}, 45));
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
-  // Opt-in, not yet run on a GPU: the warps scan their segments with no barrier per tile
-  // (BARACUDA_SCAN_CHUNK_WARP_FREE=1), at the default, 1, 3 and 100 tiles (capped).
-  ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_WARP_FREE", "1", 1), 0);
-  {
-    auto plan = ScanPlan::select(*stream, probe.desc);
-    ASSERT_TRUE(plan) << plan.status().to_string();
-    EXPECT_NE(plan->sku().tactic.find("no barrier per tile"), std::string::npos) << plan->sku().tactic;
-  }
-  for (const char* tiles : {"", "1", "3", "100"}) {
-    if (*tiles) {
-      ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_TILES", tiles, 1), 0);
-    }
-    for (bool exclusive : {false, true}) {
-      run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, exclusive, false, {}, 46));
-      run_case(make_case(ScanOp::cumsum, DType::bf16, {1, (int64_t{1} << 21) + 9}, 1, exclusive, false, {}, 47));
-    }
-    run_case(make_case(ScanOp::cumprod, DType::f32, {2000000}, 0, false, false, {}, 48));
-    run_case(make_case(ScanOp::logcumsumexp, DType::f16, {2100000}, 0, true, false, {}, 49));
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_WARP_FREE"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
@@ -598,6 +577,111 @@ TEST(ScanGpu, RowCarryManyLines) {
     run_case(make_case(ScanOp::cumsum, DType::f32, {lines, 4096 * 2 + 20}, 1, false, false, {}, 32));
     ASSERT_EQ(unsetenv("BARACUDA_SCAN_ROW_CARRY"), 0);
   }
+}
+
+// Reverse scans of the same many contiguous lines (reverse=true, and cumsum's backward, which scans
+// dy in reverse): the row-carry kernel walked from the end (scan_row_carry_reverse_kernel), the
+// default for them; BARACUDA_SCAN_REVERSE_LINES=legacy keeps the look-back kernel. Lines of exactly
+// one tile, a partial last tile (walked first) and several tiles; exclusive (y[p] = the fold of
+// x(p, n)); 16-bit types; cumprod and logcumsumexp; padded rows; the cumsum backward both ways (the
+// reversed forward's backward runs forward: scan_row_carry_kernel). 9000 lines exceed 8 x the
+// resident blocks of the H200 at up to 8 blocks per SM (8 x 1056 = 8448). run_case poisons the
+// outputs, checks every one against the reference and that two runs are bitwise equal.
+TEST(ScanGpu, RowCarryReverseLines) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_ROW_CARRY"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_REVERSE_LINES"), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  const int64_t lines = 9000;
+  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
+  const bool large = !(skip && std::string(skip) == "1");
+  const auto tactic_of = [&](const GpuCase& c) {
+    auto plan = ScanPlan::select(*stream, c.desc);
+    return plan ? plan->sku().tactic : plan.status().to_string();
+  };
+  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {lines, 4100}, 1, false, true, {}, 51);
+  EXPECT_NE(tactic_of(probe).find("walking it from the end"), std::string::npos) << tactic_of(probe);
+  for (bool exclusive : {false, true}) {
+    run_case(make_case(ScanOp::cumsum, DType::f32, {lines, 4096}, 1, exclusive, true, {}, 52));
+    run_case(make_case(ScanOp::cumsum, DType::f32, {lines, 4100}, 1, exclusive, true, {}, 53));
+  }
+  run_case(make_case(ScanOp::cumsum, DType::bf16, {lines, 4104}, 1, true, true, {}, 54));
+  run_case(make_case(ScanOp::cumsum, DType::f16, {3, lines / 3, 4104}, 2, false, true, {}, 55));
+  run_case(make_case(ScanOp::cumprod, DType::f32, {lines, 4100}, 1, false, true, {}, 56));
+  run_case(make_case(ScanOp::logcumsumexp, DType::bf16, {lines, 4096}, 1, true, true, {}, 57));
+  run_case(make_case(ScanOp::logcumsumexp, DType::f32, {lines, 4104}, 1, false, true, {}, 58));
+  run_case(make_case(ScanOp::cumsum, DType::f32, {lines, 4100}, 1, false, true, {4104, 1}, 59));  // padded rows
+  for (bool reverse : {false, true}) {  // cumsum's backward: dy scanned the other way
+    run_case(make_backward_case(ScanOp::cumsum, DType::f32, {lines, 4100}, 1, false, reverse));
+    run_case(make_backward_case(ScanOp::cumsum, DType::bf16, {lines, 4104}, 1, true, reverse));
+  }
+  if (large) {
+    run_case(make_case(ScanOp::cumsum, DType::f32, {lines, 4096 * 2 + 20}, 1, false, true, {}, 60));
+    run_case(make_case(ScanOp::cumsum, DType::f16, {lines, 4096 * 3 + 8}, 1, true, true, {}, 61));
+  }
+  // The legacy switch keeps the look-back kernel; it gives the same answers within tolerance.
+  ASSERT_EQ(setenv("BARACUDA_SCAN_REVERSE_LINES", "legacy", 1), 0);
+  EXPECT_EQ(tactic_of(probe).find("walking it from the end"), std::string::npos) << tactic_of(probe);
+  run_case(probe);
+  run_case(make_backward_case(ScanOp::cumsum, DType::f32, {lines, 4100}, 1, false, false));
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_REVERSE_LINES"), 0);
+}
+
+// cummax/cummin over the same many contiguous lines: a block per line carrying the running value and
+// index (scan_row_carry_indices_kernel), values and int64 indices stored through the staging area,
+// the default for f32/bf16/f16 lines; BARACUDA_SCAN_INDEX_LINES=legacy keeps the look-back kernel.
+// run_case compares values and indices exactly. fill_input's values (small integers, many ties, a
+// NaN every ~98) make most lines NaN early, so `trend` refills a case without NaNs and with a
+// running max (min) that keeps moving along the line (ties to the tie rule all the way). Lines of
+// one tile, a partial last tile and several; exclusive; padded rows; a 3-d tensor. 16-bit lines are
+// multiples of 8 long so that every output line starts 16-byte aligned (else the look-back kernel).
+GpuCase trend(GpuCase c, bool rising, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> ties(0, 7);
+  const int64_t n = c.x.shape().back();
+  for (int64_t i = 0; i < c.x.numel(); ++i) {
+    const double step = static_cast<double>((i % n) / 300);  // logical element order: i % n is the position
+    c.x.set(i, (rising ? step : -step) + ties(rng));
+  }
+  return c;
+}
+
+TEST(ScanGpu, RowCarryIndicesLines) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_ROW_CARRY"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_INDEX_LINES"), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  const int64_t lines = 9000;
+  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
+  const bool large = !(skip && std::string(skip) == "1");
+  const auto tactic_of = [&](const GpuCase& c) {
+    auto plan = ScanPlan::select(*stream, c.desc);
+    return plan ? plan->sku().tactic : plan.status().to_string();
+  };
+  const char* kTactic = "carrying the running value and index";
+  const GpuCase probe = trend(make_case(ScanOp::cummax, DType::f32, {lines, 4100}, 1, false, false, {}, 71), true, 71);
+  EXPECT_NE(tactic_of(probe).find(kTactic), std::string::npos) << tactic_of(probe);
+  run_case(probe);
+  for (ScanOp op : {ScanOp::cummax, ScanOp::cummin}) {
+    const bool rising = op == ScanOp::cummax;
+    for (DType t : {DType::f32, DType::bf16, DType::f16}) {
+      run_case(make_case(op, t, {lines, 4104}, 1, false, false, {}, 72));  // NaNs
+      run_case(trend(make_case(op, t, {lines, 4096}, 1, false, false, {}, 73), rising, 73));
+    }
+    run_case(trend(make_case(op, DType::bf16, {lines, 4104}, 1, false, false, {4112, 1}, 75), rising, 75));  // padded
+    run_case(trend(make_case(op, DType::f32, {3, lines / 3, 4104}, 2, false, false, {}, 76), rising, 76));
+  }
+  if (large) {
+    run_case(trend(make_case(ScanOp::cummax, DType::f32, {lines, 4096 * 2 + 20}, 1, false, false, {}, 77), true, 77));
+    run_case(make_case(ScanOp::cummin, DType::f16, {lines, 4096 * 3 + 8}, 1, false, false, {}, 78));
+  }
+  // The legacy switch keeps the look-back kernel; same answers (exact).
+  ASSERT_EQ(setenv("BARACUDA_SCAN_INDEX_LINES", "legacy", 1), 0);
+  EXPECT_EQ(tactic_of(probe).find(kTactic), std::string::npos) << tactic_of(probe);
+  run_case(probe);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_INDEX_LINES"), 0);
 }
 
 TEST(ScanGpu, ZeroDimAndEmpty) {

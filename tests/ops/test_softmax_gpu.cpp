@@ -566,6 +566,165 @@ TEST_F(GpuSoftmax, StagedBackwardSwitchOffAndBitwise) {
   }
 }
 
+// ---- the masked rows kernels (kernels/softmax_rows_masked.cuh) ----
+constexpr const char* kMaskedFwd = "softmax_rows_masked_fwd_kernel";
+constexpr const char* kMaskedBwd = "softmax_rows_masked_bwd_kernel";
+
+// A mask along the last dim with unit stride, boolean or additive of x's dtype, full-shape or
+// broadcast over the rows: the forward takes the masked rows kernel, the boolean backward its
+// masked backward, the additive backward (mask unread) the unmasked rows kernels. Widths: one
+// warp with 1, 2 vectors per thread, 2 .. 32 warps per row with 2 (up to 16384 16-bit or 8192 f32
+// elements; wider rows take the generic engines), partial last vectors (broadcast masks, whose row stride 0 keeps them aligned), enough
+// rows to loop the grid; a fully masked row (NaN forward, 0 backward), -inf additive entries,
+// temperature. Every result against the reference with poisoned outputs (check()), then the same
+// problems with BARACUDA_SOFTMAX_MASKED=legacy (the generic engines), also correct.
+TEST_F(GpuSoftmax, MaskedRowsKernels) {
+  uint64_t seed = 8000;
+  struct Case {
+    DType t;
+    std::optional<DType> out;
+  };
+  const Case cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+                        {DType::bf16, DType::f32}};
+  for (bool legacy : {false, true}) {
+    std::optional<ScopedEnv> env;
+    if (legacy) env.emplace("BARACUDA_SOFTMAX_MASKED", "legacy");
+    for (SoftmaxOp op : kOps)
+      for (const Case& c : cases)
+        for (int64_t w : {8, 200, 256, 400, 1024, 2048, 4096, 4097, 8192, 16384, 32768}) {
+          if (legacy && w != 4096 && w != 4097) continue;  // the legacy engines: a few widths
+          // 4097: one row (no row stride, so 16-byte vectors with a partial last one).
+          const int64_t rows = w == 4097 ? 1 : (w <= 256 ? 3000 : (w <= 4096 ? 37 : 3));
+          const bool full_ok = w % 8 == 0;  // full-shape masks keep 16-byte aligned rows
+          const std::vector<int64_t> shape{rows, w};
+          HostTensor x = random_tensor(c.t, shape, ++seed);
+          HostTensor bfull(DType::boolean, shape);
+          for (int64_t i = 0; i < bfull.numel(); ++i) bfull.set(i, (i * 7919 + i / w) % 4 != 0 ? 1 : 0);
+          if (rows > 1)
+            for (int64_t k = 0; k < w; ++k) bfull.set(1 * w + k, 0);  // row 1 fully masked
+          HostTensor brow(DType::boolean, {w});
+          for (int64_t k = 0; k < w; ++k) brow.set(k, (k * 31) % 5 != 0 ? 1 : 0);
+          HostTensor afull = random_tensor(c.t, shape, ++seed, {}, -2, 2);
+          for (int64_t i = 0; i < afull.numel(); i += 7) afull.set(i, -kInf);
+          HostTensor arow = random_tensor(c.t, {1, w}, ++seed, {}, -2, 2);
+          arow.set(w / 2, -kInf);
+          std::vector<const HostTensor*> masks = {&brow, &arow};
+          if (full_ok) {
+            masks.push_back(&bfull);
+            masks.push_back(&afull);
+          }
+          // The masked kernels' widest row: 32 warps x 2 vectors per thread of the loaded dtype.
+          const bool fits = w <= (c.t == DType::f32 ? 8192 : 16384);
+          for (const HostTensor* m : masks)
+            for (double temp : {1.0, 0.5}) {
+              if (temp != 1.0 && m != &bfull && m != &afull && full_ok) continue;
+              const bool boolean = m->dtype() == DType::boolean;
+              SoftmaxDescriptor d;
+              d.op = op;
+              d.dim = -1;
+              d.temperature = temp;
+              d.output_dtype = c.out;
+              d.mask = m->operand();
+              d.input = x.operand();
+              d.direction = Direction::forward;
+              const std::string name = tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : "") + " mask " +
+                                       std::string(dtype_name(m->dtype())) + shape_to_string(m->shape()) +
+                                       " T=" + std::to_string(temp) + (legacy ? " legacy" : "");
+              Problem f{name + " fwd", d, {x, *m}};
+              const std::string ft = tactic_of(d);
+              if (legacy || !fits) EXPECT_EQ(ft.find(kMaskedFwd), std::string::npos) << name << ": " << ft;
+              else EXPECT_NE(ft.find(kMaskedFwd), std::string::npos) << name << ": " << ft;
+              check(f);
+              HostTensor y = output_for(d);
+              ASSERT_TRUE(run_cpu(f, y).is_ok());
+              HostTensor dy = random_tensor(y.dtype(), y.shape(), seed ^ 0xD1, {}, -1, 1);
+              d.direction = Direction::backward;
+              d.forward_output = y.operand();
+              Problem b{name + " bwd", d, {dy, y, *m}};
+              const std::string bt_ = tactic_of(d);
+              // The backward loads y's dtype (f32 for dtype=f32): 2 vectors per thread, 32 warps.
+              const bool bwd_masked = !legacy && boolean && w <= (c.t == DType::f32 || c.out ? 8192 : 16384);
+              if (bwd_masked) EXPECT_NE(bt_.find(kMaskedBwd), std::string::npos) << name << ": " << bt_;
+              else EXPECT_EQ(bt_.find(kMaskedBwd), std::string::npos) << name << ": " << bt_;
+              check(b);
+            }
+        }
+  }
+}
+
+// ---- the columns engine (kernels/softmax_columns.cuh): softmax over a dim that is not innermost ----
+constexpr const char* kColumns = "softmax_columns_kernel";
+
+// Every dtype pair (f64: the generic column engine), both ops, forward and backward: 16-byte vectors (inner a multiple of the
+// vector) at several tile widths (wide inner: 32 threads across; few columns: down to 2), the
+// scalar fallback (odd inner), a dim shorter than the block's split and one much longer, a
+// padded (strided) input, a rank-4 problem with merged outer dims, NaN / +inf / all -inf columns;
+// then BARACUDA_SOFTMAX_COLUMNS=legacy (the generic column engine) on a few of them.
+TEST_F(GpuSoftmax, ColumnsEngine) {
+  uint64_t seed = 9000;
+  struct Case {
+    DType t;
+    std::optional<DType> out;
+  };
+  const Case cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+                        {DType::f64, std::nullopt},  {DType::bf16, DType::f32}};
+  struct Shape {
+    std::vector<int64_t> shape, strides;
+    int dim;
+  };
+  const std::vector<Shape> shapes = {
+      {{600, 2048}, {}, 0},        {{3000, 24}, {}, 0},        {{33, 7}, {}, 0},
+      {{3, 512}, {}, 0},           {{64, 300, 64}, {}, 1},     {{5, 1000, 3}, {}, 1},
+      {{2, 77, 5, 40}, {}, 1},     {{700, 64}, {72, 1}, 0},    {{9, 17, 4096}, {}, 1}};
+  for (bool legacy : {false, true}) {
+    std::optional<ScopedEnv> env;
+    if (legacy) env.emplace("BARACUDA_SOFTMAX_COLUMNS", "legacy");
+    for (SoftmaxOp op : kOps)
+      for (const Case& c : cases)
+        for (size_t si = 0; si < shapes.size(); ++si) {
+          if (legacy && si % 3 != 0) continue;
+          const Shape& sh = shapes[si];
+          HostTensor x = random_tensor(c.t, sh.shape, ++seed, sh.strides);
+          SoftmaxDescriptor d;
+          d.op = op;
+          d.dim = sh.dim;
+          d.output_dtype = c.out;
+          d.input = x.operand();
+          const std::string name = tag(op, c.t, sh.shape, sh.dim) + (c.out ? " dtype=f32" : "") +
+                                   (sh.strides.empty() ? "" : " strides " + shape_to_string(sh.strides)) +
+                                   (legacy ? " legacy" : "");
+          const bool columns = !legacy && c.t != DType::f64;  // f64 keeps the generic column engine
+          const std::string ft = tactic_of(d);
+          if (!columns) EXPECT_EQ(ft.find(kColumns), std::string::npos) << name << ": " << ft;
+          else EXPECT_NE(ft.find(kColumns), std::string::npos) << name << ": " << ft;
+          const Problem b = backward_of(d, x, name, seed);
+          const std::string bt_ = tactic_of(b.desc);
+          if (!columns) EXPECT_EQ(bt_.find(kColumns), std::string::npos) << name << ": " << bt_;
+          else EXPECT_NE(bt_.find(kColumns), std::string::npos) << name << ": " << bt_;
+          check(Problem{name + " fwd", d, {x}});
+          check(b);
+        }
+  }
+  // Special values in columns of a vectorized problem ([w, 64] over dim 0): column 0 has a NaN,
+  // column 9 a +inf, column 17 is all -inf, column 30 has one -inf, column 40 is uniform.
+  for (SoftmaxOp op : kOps)
+    for (DType t : {DType::bf16, DType::f32})
+      for (int64_t w : {5, 1000}) {
+        HostTensor x = random_tensor(t, {w, 64}, ++seed);
+        x.set(w / 2 * 64 + 0, kNaN);
+        x.set((w - 1) * 64 + 9, kInf);
+        for (int64_t k = 0; k < w; ++k) x.set(k * 64 + 17, -kInf);
+        x.set(30, -kInf);
+        for (int64_t k = 0; k < w; ++k) x.set(k * 64 + 40, 1.5);
+        SoftmaxDescriptor d;
+        d.op = op;
+        d.dim = 0;
+        d.input = x.operand();
+        EXPECT_NE(tactic_of(d).find(kColumns), std::string::npos) << tactic_of(d);
+        check_both(d, x, {}, tag(op, t, {w, 64}, 0) + " specials", seed);
+      }
+}
+
 // 4096: the rows engine; 32768: the staged engine, whose launch sets its shared-memory attribute
 // and queries its occupancy on the host while the stream is being captured.
 TEST_F(GpuSoftmax, GraphCapture) {

@@ -135,6 +135,16 @@ bool ce_bulk_grad() {
   return env_switch_on("BARACUDA_CE_BULK_GRAD");
 }
 
+// The pointwise losses without weight / pos_weight on dense operands run the vectorized kernels
+// (loss_pointwise_vector.cu: the op a template parameter, 16-byte packs) unless
+// BARACUDA_LOSS_POINTWISE=legacy (read when the plan is made) keeps the scalar grid-stride kernel:
+// the A/B baseline.
+bool pointwise_vector_enabled() { return !env_is("BARACUDA_LOSS_POINTWISE", "legacy"); }
+
+// nll_loss [N, C] backward writes its gradient a warp per row in 16-byte packs unless
+// BARACUDA_LOSS_NLL_GRAD=legacy keeps the one-thread-per-element kernel (the A/B baseline).
+bool nll_rows_grad_enabled() { return !env_is("BARACUDA_LOSS_NLL_GRAD", "legacy"); }
+
 class CudaLoss final : public Executable<LossFamily> {
  public:
   CudaLoss(LossDescriptor d, LossSignature sig, Device device, int sm_count)
@@ -178,10 +188,15 @@ class CudaLoss final : public Executable<LossFamily> {
     p.bulk_stages = ce_bulk_stages(device);
     p.bulk_packed_fold = ce_packed_fold();
     p.bulk_grad = ce_bulk_grad();
+    p.pointwise_vector = is_pointwise(d_, sig_) && !p.strided && !d_.weight && !d_.pos_weight &&
+                         pointwise_vector_enabled();
+    p.nll_rows_grad = d_.op == LossOp::nll_loss && sig_.inner == 1 && p.write_grad && nll_rows_grad_enabled();
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
     const int64_t want = (sig_.samples + 255) / 256;
-    p.pointwise_blocks = static_cast<int>(want < 1 ? 1 : (want < sm_count * 4 ? want : sm_count * 4));
+    p.pointwise_blocks = p.pointwise_vector
+                             ? cuda::pointwise_vector_blocks(d_.input.dtype, sig_.samples, sm_count)
+                             : static_cast<int>(want < 1 ? 1 : (want < sm_count * 4 ? want : sm_count * 4));
 
     const bool class_op = sig_.class_op;
     kind_ = class_op ? Kind::klass : (d_.op == LossOp::cosine_embedding_loss ? Kind::cosine : Kind::pointwise);
@@ -215,6 +230,13 @@ class CudaLoss final : public Executable<LossFamily> {
                                                            " TMA bulk-copy stages when 16-byte aligned")
                                               : p.chained_rows ? ", persistent grid prefetching each next row"
                                                                : ", one block per row group");
+    else if (p.nll_rows_grad)
+      sku_.tactic = "nll gradient a warp per row, 16-byte packs when aligned, batched-load denominator";
+    else if (p.pointwise_vector)
+      sku_.tactic = p.write_grad ? "vectorized: op-specialized, 2 x 16-byte packs per operand per thread, one wave of "
+                                   "256-thread blocks"
+                                 : "vectorized: op-specialized, 4 x 16-byte packs per operand per thread (2 for f64), "
+                                   "one wave of 256-thread blocks, f64 block partials";
     else
       sku_.tactic = kind_ == Kind::cosine ? "warp per row"
                                           : (p.strided ? "grid-stride, 256 threads, strided operands"
@@ -222,8 +244,11 @@ class CudaLoss final : public Executable<LossFamily> {
     if (p.strided) sku_.layout = "strided-int64";
     const bool f64 = d_.input.dtype == DType::f64;
     pg_.math = std::string(f64 ? "f64" : "f32") +
-               " math (hardware exp in f32), per-sample losses summed in f64 in a fixed order, one rounding to the "
-               "output dtype";
+               (p.pointwise_vector
+                    ? " math (hardware exp in f32), the losses of each 16-byte pack summed in that type in order, the "
+                      "pack sums in f64 in a fixed order, one rounding to the output dtype"
+                    : " math (hardware exp in f32), per-sample losses summed in f64 in a fixed order, one rounding to "
+                      "the output dtype");
     pg_.accumulator = f64 ? DType::f64 : DType::f32;
   }
 

@@ -55,6 +55,14 @@ struct LaunchParams {
   cudaStream_t stream = nullptr;
   int sm_count = 132;
   int pointwise_blocks = 0;  // fixed at plan time: the deterministic partial-sum grid
+  // Pointwise losses without weights on dense operands: the vectorized kernels of
+  // loss_pointwise_vector.cu (16-byte loads, the op a template parameter), unless
+  // BARACUDA_LOSS_POINTWISE=legacy keeps the grid-stride scalar kernel (the A/B baseline).
+  bool pointwise_vector = false;
+  // nll_loss [N, C] backward: one warp per row writing 16-byte packs, the mean's denominator
+  // summed with batched target loads, unless BARACUDA_LOSS_NLL_GRAD=legacy keeps the
+  // one-thread-per-element kernel (the A/B baseline).
+  bool nll_rows_grad = false;
   // cross_entropy [N, C]: a persistent grid whose blocks prefetch each next row (default), or one
   // block per row group without cross-row prefetch (BARACUDA_CE_ROWS=per_block; the A/B baseline).
   bool chained_rows = true;
@@ -79,6 +87,11 @@ size_t cosine_workspace(const LaunchParams& p);
 // checked at launch): bulk_stages set, forward (or with bulk_grad, backward and fused),
 // class-index targets without label smoothing, f32 / f16 / bf16 rows of at least 16 KB.
 bool bulk_rows_apply(const LaunchParams& p);
+
+// The vectorized pointwise path (the plan sets pointwise_vector for dense operands without weight
+// or pos_weight): the fixed grid of its partial sums (mean / sum) for `samples` elements.
+int pointwise_vector_blocks(DType dtype, int64_t samples, int sm_count);
+Status launch_pointwise_vector(const LaunchParams& p);
 
 // cross_entropy and nll_loss.
 Status launch_class(const LaunchParams& p);

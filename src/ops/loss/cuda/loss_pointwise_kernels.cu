@@ -10,80 +10,12 @@
 
 #include "baracuda/core/workspace.hpp"
 #include "ops/loss/cuda/loss_common.cuh"
+#include "ops/loss/cuda/loss_pointwise_math.cuh"
 
 namespace baracuda::loss::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-template <class A>
-__device__ __forceinline__ A sign_of(A v) {
-  return v > A(0) ? A(1) : (v < A(0) ? A(-1) : v);  // keeps +-0 and NaN
-}
-template <class A>
-__device__ __forceinline__ A sigmoid(A x) {
-  return A(1) / (A(1) + exp(-x));
-}
-
-// One element's loss (x: input, or x1 - x2 for margin_ranking; t: target, or y).
-template <class A>
-__device__ __forceinline__ A element_loss(const LaunchParams& p, A x, A t, A w, A pw) {
-  const A d = x - t, a = fabs(d);
-  switch (p.op) {
-    case LossOp::mse_loss: return d * d;
-    case LossOp::l1_loss: return a;
-    case LossOp::smooth_l1_loss: {
-      const A beta = static_cast<A>(p.beta);
-      if (beta == A(0)) return a;
-      return a < beta ? A(0.5) * d * d / beta : a - A(0.5) * beta;
-    }
-    case LossOp::huber_loss: {
-      const A delta = static_cast<A>(p.delta);
-      return a < delta ? A(0.5) * d * d : delta * (a - A(0.5) * delta);
-    }
-    case LossOp::binary_cross_entropy: {
-      const A lx = fmax(log(x), A(-100)), l1x = fmax(log1p(-x), A(-100));
-      return -w * (t * lx + (A(1) - t) * l1x);
-    }
-    case LossOp::binary_cross_entropy_with_logits: {
-      const A lw = p.pos_weight ? A(1) + (pw - A(1)) * t : A(1);
-      return w * ((A(1) - t) * x + lw * (log1p(exp(-fabs(x))) + fmax(-x, A(0))));
-    }
-    case LossOp::kl_div:
-      if (p.log_target) return exp(t) * (t - x);
-      return (t == A(0) ? A(0) : t * log(t)) - t * x;
-    case LossOp::margin_ranking_loss: return fmax(A(0), -t * x + static_cast<A>(p.margin));
-    default: return static_cast<A>(NAN);
-  }
-}
-
-// d element_loss / d x.
-template <class A>
-__device__ __forceinline__ A element_grad(const LaunchParams& p, A x, A t, A w, A pw) {
-  const A d = x - t, a = fabs(d);
-  switch (p.op) {
-    case LossOp::mse_loss: return A(2) * d;
-    case LossOp::l1_loss: return sign_of(d);
-    case LossOp::smooth_l1_loss: {
-      const A beta = static_cast<A>(p.beta);
-      if (beta == A(0)) return sign_of(d);
-      return a < beta ? d / beta : sign_of(d);
-    }
-    case LossOp::huber_loss: {
-      const A delta = static_cast<A>(p.delta);
-      return a < delta ? d : delta * sign_of(d);
-    }
-    case LossOp::binary_cross_entropy: return w * (x - t) / fmax((A(1) - x) * x, static_cast<A>(1e-12));
-    case LossOp::binary_cross_entropy_with_logits: {
-      if (!p.pos_weight) return w * (sigmoid(x) - t);
-      const A lw = A(1) + (pw - A(1)) * t;
-      return w * (lw * sigmoid(x) - pw * t);
-    }
-    case LossOp::kl_div: return p.log_target ? -exp(t) : -t;
-    case LossOp::margin_ranking_loss: return (-t * x + static_cast<A>(p.margin)) >= A(0) ? -t : A(0);
-    default: return static_cast<A>(NAN);
-  }
-}
 
 // The element's (x, t, w, pw).
 template <class T>
@@ -128,7 +60,7 @@ __global__ void __launch_bounds__(kThreads) pointwise_forward_kernel(LaunchParam
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < p.samples;
        i += static_cast<int64_t>(gridDim.x) * kThreads) {
     const ElementInputs<T> e = element_inputs<T>(p, i);
-    const Acc<T> l = element_loss(p, e.x, e.t, e.w, e.pw);
+    const Acc<T> l = element_loss(p.op, p, e.x, e.t, e.w, e.pw);
     if (p.reduction == LossReduction::none) static_cast<T*>(p.loss)[i] = from_acc<T>(l);
     else mine += static_cast<double>(l);
   }
@@ -156,7 +88,7 @@ __global__ void __launch_bounds__(kThreads) pointwise_backward_kernel(LaunchPara
        i += static_cast<int64_t>(gridDim.x) * kThreads) {
     const ElementInputs<T> e = element_inputs<T>(p, i);
     const A scale = p.reduction == LossReduction::none ? to_acc(gl[i]) : static_cast<A>(reduced_scale);
-    const A g = scale * element_grad(p, e.x, e.t, e.w, e.pw);
+    const A g = scale * element_grad(p.op, p, e.x, e.t, e.w, e.pw);
     static_cast<T*>(p.grad_input)[i] = from_acc<T>(g);
     if (p.grad_other) static_cast<T*>(p.grad_other)[i] = from_acc<T>(-g);
   }
@@ -281,6 +213,7 @@ size_t cosine_workspace(const LaunchParams& p) {
 }
 
 Status launch_pointwise(const LaunchParams& p) {
+  if (p.pointwise_vector) return launch_pointwise_vector(p);  // loss_pointwise_vector.cu
   switch (p.dtype) {
     case DType::f32: return pointwise_typed<float>(p);
     case DType::f64: return pointwise_typed<double>(p);

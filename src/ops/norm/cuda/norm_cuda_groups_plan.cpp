@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/env_switch.hpp"
 #include "ops/norm/cuda/norm_groups_launch.hpp"
 #include "ops/norm/norm_impls.hpp"
 
@@ -19,6 +20,17 @@ bool is_group_op(NormOp op) { return op == NormOp::group_norm || op == NormOp::i
 
 bool dense(const Operand& o) { return o.strides.empty() || o.strides == contiguous_strides(o.shape); }
 
+// Which kernels run: the split-plane engine (default: every (n, c) plane cut into 4096-element
+// chunks, one CTA each, 16-byte loads; norm_groups_fast.cuh) or the legacy one-CTA-per-group
+// kernels ("legacy"; always for planes under kGroupFastMinInner elements). Environment
+// BARACUDA_NORM_GROUPS_ENGINE, read when the plan is made.
+bool fast_engine_fits(const NormSignature& sig) {
+  if (env_is("BARACUDA_NORM_GROUPS_ENGINE", "legacy")) return false;
+  if (sig.outer <= 0 || sig.channels <= 0 || sig.inner < norm::cuda::kGroupFastMinInner) return false;
+  const int64_t chunks = sig.outer * sig.channels * norm::cuda::group_chunks_per_plane(sig.inner);
+  return chunks <= 0x7fffffff;  // one CTA per chunk, 1-D grid
+}
+
 class CudaGroupsNorm final : public Executable<NormFamily> {
  public:
   CudaGroupsNorm(NormDescriptor d, NormSignature sig, Device device, int sm_count)
@@ -30,16 +42,28 @@ class CudaGroupsNorm final : public Executable<NormFamily> {
     sku_.arch = "sm_" + std::to_string(device.sm);
     sku_.backend = "baracuda-cuda";
     sku_.impl = "cuda_groups";
-    sku_.tactic = "CTA per group, scalar loads, per-plane dweight/dbias partials summed in order";
+    fast_ = fast_engine_fits(sig_);
+    sku_.tactic = fast_ ? "split-plane: CTA per 4096-element plane chunk, 16-byte loads, chunk stats folded per group "
+                          "in fixed order (Chan merge), elementwise apply; per-plane dweight/dbias partials summed in order"
+                        : "CTA per group, scalar loads, per-plane dweight/dbias partials summed in order";
     const bool f64 = d_.input.dtype == DType::f64;
-    pg_.math = std::string(f64 ? "f64" : "f32") + " accumulation, two-pass variance, fixed-order reductions";
+    pg_.math = std::string(f64 ? "f64" : "f32") +
+               (fast_ ? " accumulation, two-pass variance per chunk merged exactly (Chan), fixed-order reductions"
+                      : " accumulation, two-pass variance, fixed-order reductions");
     pg_.accumulator = f64 ? DType::f64 : DType::f32;
-    if (d_.direction == Direction::backward) {
+    const bool bwd = d_.direction == Direction::backward;
+    if (bwd) {
       want_dw_ = sig_.output_index(NormRole::dweight) >= 0;
       want_db_ = sig_.output_index(NormRole::dbias) >= 0;
       partial_rows_ = d_.op == NormOp::batch_norm ? 1 : sig_.outer;
       one_ = round_up(static_cast<size_t>(partial_rows_ * sig_.channels) * (f64 ? 8 : 4));
       workspace_ = (want_dw_ ? one_ : 0) + (want_db_ ? one_ : 0);
+    }
+    if (fast_) {
+      fast_ws_ = norm::cuda::group_fast_workspace(d_.op == NormOp::batch_norm, bwd,
+                                                  d_.op == NormOp::batch_norm && !d_.training, sig_.outer,
+                                                  sig_.channels, sig_.inner, f64 ? 8 : 4);
+      workspace_ += fast_ws_.total();
     }
   }
 
@@ -81,14 +105,18 @@ class CudaGroupsNorm final : public Executable<NormFamily> {
     p.eps = sig_.eps;
     p.momentum = d_.momentum;
     const bool bwd = d_.direction == Direction::backward;
+    if (ws.bytes < workspace_ || (workspace_ > 0 && ws.data == nullptr))
+      return workspace_too_small(tag(d_) + "needs " + std::to_string(workspace_) + " bytes of workspace, got " +
+                                 std::to_string(ws.bytes));
+    char* base = static_cast<char*>(ws.data);
     if (bwd) {
-      if (ws.bytes < workspace_ || (workspace_ > 0 && ws.data == nullptr))
-        return workspace_too_small(tag(d_) + "needs " + std::to_string(workspace_) + " bytes of workspace, got " +
-                                   std::to_string(ws.bytes));
-      char* base = static_cast<char*>(ws.data);
       if (want_dw_) { p.partial_dw = base; base += one_; }
-      if (want_db_) p.partial_db = base;
+      if (want_db_) { p.partial_db = base; base += one_; }
     }
+    if (fast_)
+      return norm::cuda::launch_groups_fast(d_.input.dtype, sig_.param_dtype, p, bwd, out(NormRole::dweight),
+                                            out(NormRole::dbias), partial_rows_, fast_ws_, base,
+                                            static_cast<cudaStream_t>(stream.cuda_stream()));
     return norm::cuda::launch_groups(d_.input.dtype, sig_.param_dtype, p, bwd, out(NormRole::dweight),
                                      out(NormRole::dbias), partial_rows_, sm_count_,
                                      static_cast<cudaStream_t>(stream.cuda_stream()));
@@ -101,6 +129,8 @@ class CudaGroupsNorm final : public Executable<NormFamily> {
   NormSignature sig_;
   Device device_;
   int sm_count_;
+  bool fast_ = false;
+  norm::cuda::GroupFastWorkspace fast_ws_;
   bool want_dw_ = false, want_db_ = false;
   int64_t partial_rows_ = 0;
   size_t one_ = 0, workspace_ = 0;

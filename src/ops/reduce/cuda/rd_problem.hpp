@@ -35,6 +35,9 @@ struct OpParams {
   double p = 2.0;           // norm
   int64_t n = 0;            // group size
   bool stats = false;       // write the statistics the backward pass needs instead of the results
+  // BARACUDA_REDUCE_FWD=legacy (read at plan time): the functors' packed fast paths off, so the
+  // pre-packed per-element code can be timed against them or fallen back to.
+  bool legacy = false;
 };
 
 // Kept dims (the output index space): sizes plus the strides of x and of up to 3 other tensors
@@ -76,6 +79,10 @@ struct ForwardProblem {
   int64_t chunk = 0;       // elements per chunk (row) or group rows per chunk (column)
   bool warp_per_row = false;
   int vec = 1;             // column engine: adjacent columns per thread (1 = generic strided)
+  // Row engine over a group made of contiguous runs (the innermost reduced dim has unit stride
+  // but the reduced dims do not merge, e.g. [A, B, C] reduced over {0, 2}): elements per run,
+  // 0 when the whole group is one contiguous row. Chunks are then whole runs.
+  int64_t run = 0;
 };
 
 // The backward launch: full-rank geometry of x, dx and the incoming gradients.

@@ -3,13 +3,16 @@
 // the workspace; run() only binds pointers and launches.
 //
 // Backward runs a stats-mode forward pass (the group statistics its formula needs, as f64 pairs
-// in the workspace) and then the broadcast elementwise kernel (rd_launch_backward.cu).
+// in the workspace) and then the broadcast elementwise kernel (rd_launch_backward.cu), or its
+// rows fast path (rd_bwd_rows.cu) where x and dx collapse to [rows, contiguous group].
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "core/env_switch.hpp"
+#include "ops/reduce/cuda/rd_bwd_rows.hpp"
 #include "ops/reduce/cuda/rd_problem.hpp"
 #include "ops/reduce/reduce_impls.hpp"
 
@@ -71,7 +74,7 @@ std::vector<Dim> merge_dims(const std::vector<Dim>& dims) {
 }
 
 // The collapsed geometry and the tactic for the launch of `desc` (stats mode for backward).
-ForwardProblem make_forward(const ReduceDescriptor& d, const ReduceSignature& sig, int sm_count) {
+ForwardProblem make_forward(const ReduceDescriptor& d, const ReduceSignature& sig, int sm_count, bool legacy) {
   ForwardProblem p;
   const Operand& x = d.input;
   const std::vector<int64_t> xs = strides_of(x);
@@ -111,13 +114,19 @@ ForwardProblem make_forward(const ReduceDescriptor& d, const ReduceSignature& si
   }
   p.x_dtype = x.dtype;
   p.acc = sig.accumulate;
-  p.op = OpParams{d.op, d.correction, d.p, p.N, stats};
+  p.op = OpParams{d.op, d.correction, d.p, p.N, stats, legacy};
 
   // Tactic. Resident teams: kResidentBlocks blocks of 256 threads (8 warps each) per SM.
   const int64_t esize = static_cast<int64_t>(dtype_size(x.dtype));
   const int64_t vec = 16 / esize;
-  if (p.N > 1 && p.red.n == 1 && p.red.x_stride[0] == 1) {
+  // A group of contiguous runs long enough to fill a warp's four 16-byte loads per lane (2 KiB)
+  // takes the row engine a warp per run (rd_engine.cuh, accumulate_runs); shorter runs stay with
+  // the column engine.
+  const bool runs = !legacy && p.N > 1 && p.red.n > 1 && p.red.x_stride[p.red.n - 1] == 1 &&
+                    p.red.size[p.red.n - 1] * esize >= 2048;
+  if (runs || (p.N > 1 && p.red.n == 1 && p.red.x_stride[0] == 1)) {
     p.engine = Engine::row;
+    p.run = runs ? p.red.size[p.red.n - 1] : 0;
     // A warp per row for short rows, and also for long rows when there are enough of them to
     // give every resident warp about the same number (>= 90% of the warps busy in the last
     // round): a warp needs no __syncthreads per row, while a block per row stalls its 8 warps
@@ -132,7 +141,9 @@ ForwardProblem make_forward(const ReduceDescriptor& d, const ReduceSignature& si
     int64_t splits = 1;
     if (p.M < resident) splits = std::max<int64_t>(1, std::min(resident / std::max<int64_t>(p.M, 1), p.N / (team * vec * 4)));
     p.chunk = (p.N + splits - 1) / splits;
-    p.chunk = (p.chunk + vec - 1) / vec * vec;  // chunk starts stay 16-byte aligned within a row
+    // Chunk starts stay 16-byte aligned within a row, or on run boundaries.
+    const int64_t unit = p.run > 0 ? p.run : vec;
+    p.chunk = (p.chunk + unit - 1) / unit * unit;
   } else {
     p.engine = Engine::column;
     // Vector columns: the last kept dim contiguous, a multiple of 8 long, every other stride a
@@ -182,8 +193,28 @@ BackwardProblem make_backward(const ReduceDescriptor& d, const ReduceSignature& 
 }
 
 std::string engine_name(const ForwardProblem& p) {
-  if (p.engine == Engine::row) return p.warp_per_row ? "row-vec16, warp per row" : "row-vec16, block per row";
+  if (p.engine == Engine::row) {
+    const std::string kind = p.run > 0 ? "row-runs-vec16" : "row-vec16";
+    return kind + (p.warp_per_row ? ", warp per row" : ", block per row");
+  }
   return p.vec > 1 ? "column-vec, 32x8 threads" : "strided-int64, 32x8 threads";
+}
+
+// The forward fast paths of this plan, for the tactic string (the GPU tests assert on them):
+// BARACUDA_REDUCE_FWD=legacy turns them all off (runs groups through the column engine, 1-byte
+// logical inputs through the run-time dtype kernel, norms element by element).
+std::string fast_path_name(const ReduceDescriptor& d, const ForwardProblem& p) {
+  if (p.op.legacy) return "legacy";
+  std::string s;
+  auto add = [&s](const char* name) { s += (s.empty() ? "" : "+") + std::string(name); };
+  const DType x = d.input.dtype;
+  const bool one_byte = x == DType::boolean || x == DType::u8 || x == DType::i8;
+  if ((d.op == ReduceOp::any || d.op == ReduceOp::all || d.op == ReduceOp::count_nonzero) && one_byte &&
+      p.acc == DType::i64)
+    add("byte-logical");
+  if (d.op == ReduceOp::norm && !p.op.stats && (d.p == 1 || d.p == 2 || d.p == INFINITY)) add("packed-norm");
+  if (p.run > 0) add("runs");
+  return s.empty() ? "generic" : s;
 }
 
 class CudaReduce final : public Executable<ReduceFamily> {
@@ -192,9 +223,12 @@ class CudaReduce final : public Executable<ReduceFamily> {
       : d_(std::move(d)), sig_(std::move(sig)), device_(device), sm_count_(sm_count) {
     const bool bwd = d_.direction == Direction::backward;
     launch_ = launcher_for(d_.op);
-    fwd_ = make_forward(d_, sig_, sm_count_);
+    fwd_ = make_forward(d_, sig_, sm_count_, env_is("BARACUDA_REDUCE_FWD", "legacy"));
     run_stats_ = bwd && backward_needs_stats(d_);
-    if (bwd) bwd_ = make_backward(d_, sig_);
+    if (bwd) {
+      bwd_ = make_backward(d_, sig_);
+      rows_ = plan_backward_rows(bwd_, sm_count_);  // usable = false: the general kernel
+    }
     WorkspaceLayout ws;
     if (fwd_.splits > 1 && (!bwd || run_stats_))
       partials_offset_ = ws.book(static_cast<size_t>(fwd_.M) * fwd_.splits * kMaxStateBytes);
@@ -211,11 +245,14 @@ class CudaReduce final : public Executable<ReduceFamily> {
     sku_.backend = "baracuda-cuda";
     sku_.impl = "cuda";
     sku_.tactic = (bwd ? (run_stats_ ? "stats: " + engine_name(fwd_) + ", " : std::string()) : std::string()) +
-                  std::to_string(fwd_.splits) + " split(s)";
+                  std::to_string(fwd_.splits) + " split(s), " + fast_path_name(d_, fwd_);
+    if (bwd) sku_.tactic += "; dx: " + (rows_.usable ? backward_rows_tactic(rows_) : std::string("general f64"));
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " accumulation, fixed combination order (no atomics), one rounding to the output dtype" +
-               (bwd ? "; gradients in f64" : "");
+               (bwd ? (rows_.usable ? "; gradients in f32 (f64 for f64 inputs, prod and out-of-range rows)"
+                                    : "; gradients in f64")
+                    : "");
     pg_.deterministic = true;
     pg_.bit_stable = true;
   }
@@ -253,6 +290,8 @@ class CudaReduce final : public Executable<ReduceFamily> {
       stats = out.stats;
     }
     const void* dy[2] = {args.inputs[0].data, bwd_.ndy > 1 ? args.inputs[1].data : nullptr};
+    if (rows_.usable && backward_rows_aligned(rows_, x.data, args.outputs[0].data))
+      return launch_backward_rows(rows_, x.data, dy, stats, args.outputs[0].data, ctx);
     return launch_backward(bwd_, x.data, dy, stats, args.outputs[0].data, ctx);
   }
 
@@ -264,6 +303,7 @@ class CudaReduce final : public Executable<ReduceFamily> {
   ForwardLauncher launch_ = nullptr;
   ForwardProblem fwd_;
   BackwardProblem bwd_;
+  BackwardRows rows_;  // the backward's rows fast path (rd_bwd_rows.hpp)
   bool run_stats_ = false;
   size_t partials_offset_ = 0, stats_offset_ = 0, workspace_ = 0;
   KernelSku sku_;

@@ -97,6 +97,21 @@ bool row_carry_enabled() {
   return env_switch_on("BARACUDA_SCAN_ROW_CARRY");
 }
 
+// Reverse scans (reverse=true, cumsum's backward) of the same lines: the row-carry kernel walked
+// from the end (scan_row_carry_reverse_kernel, scan_reverse_engine.cuh); they took the classic
+// look-back kernel before (16384 x 16384 f32 reverse cumsum: 3.12 ms on the H200, the forward
+// 0.53). BARACUDA_SCAN_REVERSE_LINES=legacy (read when the plan is made) keeps the look-back kernel.
+bool row_carry_reverse_enabled() {
+  return !env_is("BARACUDA_SCAN_REVERSE_LINES", "legacy");
+}
+
+// cummax/cummin over the same lines, values and int64 indices (scan_row_carry_indices_kernel,
+// scan_indices_engine.cuh); they took the classic look-back kernel before (16384 x 16384 f32:
+// 4.93 ms on the H200). BARACUDA_SCAN_INDEX_LINES=legacy (read when the plan is made) keeps it.
+bool row_carry_indices_enabled() {
+  return !env_is("BARACUDA_SCAN_INDEX_LINES", "legacy");
+}
+
 bool chunked_enabled() {
   return env_switch_on("BARACUDA_SCAN_CHUNKED");
 }
@@ -109,17 +124,11 @@ bool chunked_enabled() {
 bool chunk_lookback_enabled() {
   return env_switch_on("BARACUDA_SCAN_CHUNK_LOOKBACK");
 }
-// Its chunk length in tiles of 4096 elements (64 KB of f32: 3 blocks per SM). Same call: 2 tiles
-// 0.8495 ms, 3 tiles 0.7254, 4 tiles 0.6856, 6 tiles 0.6833, 13 tiles (208 KB) 0.8272; 4 keeps
-// twice the blocks of 6 for lines only a few chunks long. BARACUDA_SCAN_CHUNK_TILES=N (N >= 1) is
-// the tuning knob of its A/B.
-// Opt-in, not yet run on a GPU (BARACUDA_SCAN_CHUNK_WARP_FREE=1, read when the plan is made): that
-// kernel keeps each warp's total of each tile from its fold, so its warps scan and store their
-// segments with no block barrier per tile (scan_chunk_onchip_kernel's kWarpFree).
-bool chunk_warp_free_from_env() {
-  return env_is("BARACUDA_SCAN_CHUNK_WARP_FREE", "1");
-}
-constexpr int64_t kDefaultChunkTiles = 4;
+// Its chunk length in tiles of 4096 elements (96 KB of f32: 2 blocks per SM). Same call: 2 tiles
+// 0.8495 ms, 3 tiles 0.7254, 4 tiles 0.6856, 6 tiles 0.6833, 13 tiles (208 KB) 0.8272; later
+// (bench/results/NOTES.md) 6 tiles against 4: cumsum bf16 2^28 0.3994 ms vs 0.4610, f32 0.6893 vs
+// 0.6947, so 6 is the default. BARACUDA_SCAN_CHUNK_TILES=N (N >= 1) is the tuning knob of its A/B.
+constexpr int64_t kDefaultChunkTiles = 6;
 int64_t chunk_tiles_from_env() {
   const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_CHUNK_TILES");
   if (!v || v->empty()) return kDefaultChunkTiles;
@@ -185,8 +194,9 @@ class CudaScan final : public Executable<ScanFamily> {
                         geometry_.n >= cuda::kChunkedMinLength;
     geometry_.chunk_lookback = geometry_.chunked && chunk_lookback_enabled();
     geometry_.chunk_tiles = chunk_tiles_from_env();
-    geometry_.chunk_warp_free = chunk_warp_free_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
+    geometry_.row_carry_reverse = row_carry_reverse_enabled();
+    geometry_.row_carry_indices = row_carry_indices_enabled();
     if (choice_.fused) {  // always the look-back tiles; the launcher sets each pass's direction
       geometry_.rows = false;
       geometry_.reverse = d_.reverse;
@@ -214,14 +224,22 @@ class CudaScan final : public Executable<ScanFamily> {
     if (geometry_.row_carry && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line carrying the prefix tile to tile, no look-back)";
+    if (geometry_.row_carry && geometry_.row_carry_indices && geometry_.width == 1 && !geometry_.reverse &&
+        (d_.op == ScanOp::cummax || d_.op == ScanOp::cummin) && d_.direction == Direction::forward &&
+        (d_.input.dtype == DType::f32 || d_.input.dtype == DType::bf16 || d_.input.dtype == DType::f16))
+      sku_.tactic += " (many contiguous aligned lines, each >= 4096 long, >= 8 per resident block: a block per line "
+                     "carrying the running value and index tile to tile, values and int64 indices stored coalesced "
+                     "through swizzled shared memory, no look-back)";
+    if (geometry_.row_carry && geometry_.row_carry_reverse && geometry_.width == 1 && geometry_.reverse &&
+        d_.op != ScanOp::cummax && d_.op != ScanOp::cummin)
+      sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
+                     "block: a block per line walking it from the end, carrying the suffix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += geometry_.chunk_lookback
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan in one kernel, chunks of up to " +
                                std::to_string(geometry_.chunk_tiles) +
-                               " tiles held in shared memory, folded, looked back over and scanned from there" +
-                               (geometry_.chunk_warp_free ? ", each warp's segments with no barrier per tile" : "") +
-                               ")"
+                               " tiles held in shared memory, folded, looked back over and scanned from there)"
                          : " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan over one chunk per resident block, no look-back)";
     if (choice_.fused)

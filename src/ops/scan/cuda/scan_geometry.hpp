@@ -39,9 +39,10 @@ struct Geometry {
   bool line_kernel = true;  // the line kernel may take contiguous forward W = 1 launches (A/B switch)
   bool chunked = false;     // a single long line may take the chunked reduce-then-scan kernels
   bool chunk_lookback = false;  // ... as one kernel, chunks in shared memory, a look-back (the default; A/B switch)
-  int64_t chunk_tiles = 4;      // its chunk length in tiles (>= 1; the launcher caps it at what fits)
-  bool chunk_warp_free = false;  // ... its warps scan their segments with no barrier per tile (opt-in A/B)
+  int64_t chunk_tiles = 6;      // its chunk length in tiles (>= 1; the launcher caps it at what fits)
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
+  bool row_carry_reverse = true;  // ... reverse ones too, walked from the end (A/B switch: =legacy off)
+  bool row_carry_indices = true;  // ... cummax/cummin ones too, with their indices (A/B switch: =legacy off)
   TensorStrides in, out, idx;
 };
 

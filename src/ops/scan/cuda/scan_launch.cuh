@@ -6,7 +6,9 @@
 
 #include "kernels/scan_chunked_engine.cuh"
 #include "kernels/scan_engine.cuh"
+#include "kernels/scan_indices_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
+#include "kernels/scan_reverse_engine.cuh"
 #include "ops/scan/cuda/scan_launchers.hpp"
 
 namespace baracuda::sc::cuda {
@@ -44,7 +46,7 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
   const Geometry& g = *a.geometry;
   constexpr size_t kDynamicLimit = 224 * 1024;
   constexpr size_t tile_bytes = onchip_tile_bytes<In, Out>();
-  const auto kernel = g.chunk_warp_free ? scan_chunk_onchip_kernel<Op, In, Out, true> : scan_chunk_onchip_kernel<Op, In, Out>;
+  const auto kernel = scan_chunk_onchip_kernel<Op, In, Out>;
   // Per launch (a host-side attribute, not stream work): the attribute belongs to the current
   // device's context, and a plan may run on another device than the one that first launched.
   if (const cudaError_t e =
@@ -55,7 +57,7 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
                          cudaGetErrorString(e));
   }
   const int64_t fit = static_cast<int64_t>(kDynamicLimit / tile_bytes);
-  const int64_t tiles = std::clamp<int64_t>(g.chunk_tiles, 1, g.chunk_warp_free ? std::min<int64_t>(fit, kWarpFreeMaxTiles) : fit);
+  const int64_t tiles = std::clamp<int64_t>(g.chunk_tiles, 1, fit);
   const int64_t chunk_len = tiles * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (chunks > slots || chunks > INT_MAX)
@@ -113,8 +115,21 @@ Status launch_scan(const LaunchArgs& a) {
     }
     return launch_chunked<Op, In, Out>(a, ws.aggregate, g.tiles * g.width);
   }
+  if constexpr (indices_lines_types_ok<Op, In, Out>()) {  // cummax/cummin: values and indices
+    if (g.row_carry && g.row_carry_indices && !g.reverse) {
+      static const int per_sm = blocks_per_sm(scan_row_carry_indices_kernel<Op, In, Out>);
+      int64_t resident = 0;
+      BARACUDA_TRY(resident_blocks(per_sm, resident));
+      if (g.outer <= INT_MAX && row_carry_indices_applies<Op, In, Out>(g, static_cast<const In*>(a.x),
+                                                                       static_cast<const Out*>(a.y), a.indices, resident)) {
+        scan_row_carry_indices_kernel<Op, In, Out><<<static_cast<unsigned>(g.outer), kThreads, 0, a.stream>>>(
+            static_cast<const In*>(a.x), static_cast<Out*>(a.y), a.indices, g);
+        return check_launch("scan_row_carry_indices_kernel");
+      }
+    }
+  }
   if constexpr (chunked_types_ok<Op, In, Out>()) {
-    if (g.row_carry) {
+    if (g.row_carry && !g.reverse) {
       static const int per_sm = blocks_per_sm(scan_row_carry_kernel<Op, In, Out>);
       int64_t resident = 0;
       BARACUDA_TRY(resident_blocks(per_sm, resident));
@@ -123,6 +138,17 @@ Status launch_scan(const LaunchArgs& a) {
         scan_row_carry_kernel<Op, In, Out><<<static_cast<unsigned>(g.outer), kThreads, 0, a.stream>>>(
             static_cast<const In*>(a.x), static_cast<Out*>(a.y), g);
         return check_launch("scan_row_carry_kernel");
+      }
+    }
+    if (g.row_carry && g.reverse && g.row_carry_reverse) {  // the same lines walked from the end
+      static const int per_sm = blocks_per_sm(scan_row_carry_reverse_kernel<Op, In, Out>);
+      int64_t resident = 0;
+      BARACUDA_TRY(resident_blocks(per_sm, resident));
+      if (g.outer <= INT_MAX &&
+          row_carry_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y), resident)) {
+        scan_row_carry_reverse_kernel<Op, In, Out><<<static_cast<unsigned>(g.outer), kThreads, 0, a.stream>>>(
+            static_cast<const In*>(a.x), static_cast<Out*>(a.y), g);
+        return check_launch("scan_row_carry_reverse_kernel");
       }
     }
   }

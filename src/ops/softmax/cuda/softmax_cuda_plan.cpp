@@ -64,6 +64,24 @@ bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_SOFTMAX_ROW_PREFETCH");
 }
 
+// Whether masked calls may take the masked rows kernels (kernels/softmax_rows_masked.cuh): on
+// unless the environment has BARACUDA_SOFTMAX_MASKED=legacy when the plan is made (A/B and
+// fallback: the masked calls then take the warp / block / online engines as before).
+bool masked_rows_from_env() { return !env_is("BARACUDA_SOFTMAX_MASKED", "legacy"); }
+
+// Whether a dim that is not innermost may take the columns engine (kernels/softmax_columns.cuh):
+// on unless the environment has BARACUDA_SOFTMAX_COLUMNS=legacy when the plan is made (A/B and
+// fallback: the generic column engine, one thread per column, as before).
+bool columns_from_env() { return !env_is("BARACUDA_SOFTMAX_COLUMNS", "legacy"); }
+
+// Must equal kColumnsThreads / kColumnsBlocksPerSm in kernels/softmax_columns.cuh.
+constexpr int kColumnsThreads = 256;
+constexpr int kColumnsBlocksPerSm = 3;
+
+// Must mirror kMaskedFwdMaxItems / kMaskedBwdMaxItems in kernels/softmax_rows_masked.cuh.
+constexpr int kMaskedFwdMaxItems = 2;
+constexpr int kMaskedBwdMaxItems = 2;
+
 // Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
 constexpr int64_t kStagedSmemLimit = 200 * 1024;
 
@@ -78,8 +96,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     sku_.op = std::string(softmax_op_info(d_.op).name) + (d_.direction == Direction::backward ? ".backward" : "");
     for (size_t i = 0; i < sig_.inputs.size(); ++i) sku_.dtypes += (i ? "," : "") + std::string(dtype_name(sig_.inputs[i].dtype));
     sku_.dtypes += "->" + std::string(dtype_name(sig_.outputs[0].dtype));
-    sku_.layout = "rows (rows / rows_staged / warp / block / online / column engines, chosen per call from strides, "
-                  "alignment and mask)";
+    sku_.layout = "rows (rows / rows_staged / masked rows / warp / block / online / columns / column engines, chosen "
+                  "per call from strides, alignment and mask)";
     sku_.arch = "sm_" + std::to_string(device.sm);
     sku_.backend = "baracuda-cuda";
     sku_.impl = "cuda_rows";
@@ -88,7 +106,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
-               "16-bit results of the register engines use the hardware exp (ex2; in the rows engines with "
+               "16-bit results of the register and columns engines use the hardware exp (ex2; in the rows engines with "
                "exp results below 2^-126 flushed to 0)";
   }
 
@@ -161,11 +179,18 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     }
     p.mask_kind = !mask ? cuda::MaskKind::none
                         : (mask->dtype == DType::boolean ? cuda::MaskKind::boolean : cuda::MaskKind::additive);
+    // The backward never reads an additive mask (d(x + m)/dx = 1; the generic engines skip it
+    // too): as unmasked, it takes the unmasked rows kernels.
+    if (bwd && p.mask_kind == cuda::MaskKind::additive) {
+      p.mask_kind = cuda::MaskKind::none;
+      p.mask.data = nullptr;
+    }
     p.mask_dtype = mask ? mask->dtype : DType::boolean;
     p.mask_esize = mask ? static_cast<int>(dtype_size(mask->dtype)) : 1;
     p.log = d_.op == SoftmaxOp::log_softmax;
     p.scale = 1.0 / d_.temperature;
     p.row_prefetch = row_prefetch_;
+    p.log_bwd_y_late = log_bwd_y_late_;
     return p;
   }
 
@@ -176,6 +201,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     const int64_t sms = sm_count_;
     const bool unit = p.in0.along == 1 && p.out.along == 1 && (!bwd || p.in1.along == 1);
     if (!unit) {
+      if (choose_columns(p, pr, bwd, c)) return c;
       c.engine = cuda::Engine::column;
       c.threads = 256;
       c.grid = std::min(ceil_div(p.rows, 256), sms * 8);
@@ -211,20 +237,25 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     return c;
   }
 
-  // The rows engines (unmasked, f32 math, 16-byte vectors, rows of up to 32 warps x the
+  // The rows engines (f32 math, 16-byte vectors, rows of up to 32 warps x the
   // per-thread limit): the fewest warps per row whose registers hold the row; with one warp, the
-  // fewest vectors per thread. The limits mirror rows_max_items (softmax_launch_impl.cuh).
+  // fewest vectors per thread. The limits mirror rows_max_items (softmax_launch_impl.cuh). A
+  // masked call takes the masked rows kernels when its mask fits them (masked_rows_fit), with
+  // their smaller per-thread limit and never staged.
   bool choose_rows(const cuda::KernelParams& p, Pair pr, bool bwd, cuda::LaunchConfig& c) const {
-    if (policy_ == EnginePolicy::legacy || p.mask_kind != cuda::MaskKind::none) return false;
+    if (policy_ == EnginePolicy::legacy) return false;
+    if (d_.mask && !masked_rows_) return false;  // BARACUDA_SOFTMAX_MASKED=legacy
     if (pr.load == DType::f64 || pr.store == DType::f64) return false;
+    const bool masked = p.mask_kind != cuda::MaskKind::none;
+    if (masked && !masked_rows_fit(p, pr, c.vec)) return false;
     const int V = c.vec;
-    const int max_items = bwd ? 2 : 32 / V;
+    const int max_items = masked ? (bwd ? kMaskedBwdMaxItems : kMaskedFwdMaxItems) : (bwd ? 2 : 32 / V);
     const int64_t per_warp = static_cast<int64_t>(32) * V * max_items;
     int gw = 1;
     while (gw < 32 && p.n > gw * per_warp) gw *= 2;
     int items = max_items;
     if (p.n > gw * per_warp) {
-      if (!bwd || p.n > gw * per_warp * 2) return false;
+      if (masked || !bwd || p.n > gw * per_warp * 2) return false;
       items = 4;  // the backward's long rows: kRowsBwdLongItems
     }
     if (gw == 1)
@@ -232,7 +263,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     c.group_warps = gw;
     c.items = items;
     c.sm_count = sm_count_;
-    if (policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c)) {
+    if (!masked && policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c)) {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
       return true;
@@ -243,6 +274,51 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     // One block per rows_per_block rows, capped at a few waves of resident blocks (the kernels
     // stride over the rest).
     c.grid = std::min(ceil_div(p.rows, rows_per_block), static_cast<int64_t>(sm_count_) * (2048 / c.threads) * 8);
+    return true;
+  }
+
+  // The columns engine: unmasked, the innermost merged outer dim contiguous in every operand
+  // (the dim is then strided: softmax over a dim that is not innermost). 16-byte vectors of
+  // inner columns when every pointer and stride allows; the tile as wide as still gives every SM
+  // its resident blocks (at least 2 vectors across: 32-byte rows of a tile). Not f64 (its exp
+  // spills at the kernel's register bound: the generic column engine keeps it).
+  bool choose_columns(const cuda::KernelParams& p, Pair pr, bool bwd, cuda::LaunchConfig& c) const {
+    if (policy_ == EnginePolicy::legacy || !columns_) return false;
+    if (pr.load == DType::f64 || pr.store == DType::f64) return false;
+    if (p.mask_kind != cuda::MaskKind::none || p.outer_rank < 1) return false;
+    const int k = p.outer_rank - 1;
+    if (p.in0.outer[k] != 1 || p.out.outer[k] != 1 || (bwd && p.in1.outer[k] != 1)) return false;
+    const int64_t inner = p.outer_sizes[k];
+    const int V = 16 / static_cast<int>(dtype_size(pr.load));
+    const size_t store_vec_bytes = static_cast<size_t>(V) * dtype_size(pr.store);
+    bool vec_ok = inner % V == 0 && aligned(p.in0.data, 16) && (!bwd || aligned(p.in1.data, 16)) &&
+                  aligned(p.out.data, store_vec_bytes) && p.in0.along % V == 0 && p.out.along % V == 0 &&
+                  (!bwd || p.in1.along % V == 0);
+    for (int j = 0; j < k; ++j)
+      vec_ok = vec_ok && p.in0.outer[j] % V == 0 && (!bwd || p.in1.outer[j] % V == 0) && p.out.outer[j] % V == 0;
+    c.vec = vec_ok ? V : 1;
+    const int64_t groups = p.rows / inner;
+    auto tiles = [&](int tx) { return groups * ceil_div(inner, static_cast<int64_t>(tx) * c.vec); };
+    int tx_log2 = 5;
+    if (vec_ok)
+      while (tx_log2 > 1 && tiles(1 << tx_log2) < kColumnsBlocksPerSm * static_cast<int64_t>(sm_count_)) --tx_log2;
+    c.engine = cuda::Engine::columns;
+    c.columns_tx_log2 = tx_log2;
+    c.threads = kColumnsThreads;
+    // Tiles beyond a few waves: the kernel's grid-stride loop.
+    c.grid = std::min(tiles(1 << tx_log2), static_cast<int64_t>(sm_count_) * kColumnsBlocksPerSm * 8);
+    return true;
+  }
+
+  // Whether a masked call fits the masked rows kernels: the mask read along the dim with unit
+  // stride in vectors of V elements (its data and outer strides aligned to them), boolean or an
+  // additive mask of x's dtype (forward; the backward reads a boolean mask only).
+  static bool masked_rows_fit(const cuda::KernelParams& p, Pair pr, int V) {
+    if (p.mask.along != 1) return false;
+    if (p.mask_kind == cuda::MaskKind::additive && p.mask_dtype != pr.load) return false;
+    if (!aligned(p.mask.data, static_cast<size_t>(V) * static_cast<size_t>(p.mask_esize))) return false;
+    for (int k = 0; k < p.outer_rank; ++k)
+      if (p.mask.outer[k] % V != 0) return false;
     return true;
   }
 
@@ -289,6 +365,11 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
                          " per thread; two shared-memory stages of x, " + kb + ", the next row by cp.async; "
                          "persistent blocks)";
       case cuda::Engine::rows: {
+        if (p.mask_kind != cuda::MaskKind::none)
+          return std::string("masked rows kernel ") +
+                 (bwd ? "softmax_rows_masked_bwd_kernel" : "softmax_rows_masked_fwd_kernel") + " (" + geom +
+                 (bwd ? " of dy and y" : "") + " per thread, the " +
+                 (p.mask_kind == cuda::MaskKind::boolean ? "boolean" : "additive") + " mask in the same pass)";
         std::string t = "rows engine (" + geom + (bwd ? " of dy and y" : "") + " per thread)";
         if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c))
           t += ", staged backward kernel off (BARACUDA_SOFTMAX_BWD_STAGED=0)";
@@ -299,6 +380,10 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
       case cuda::Engine::block: return "block engine";
       case cuda::Engine::online: return "online engine";
       case cuda::Engine::column: return "column engine";
+      case cuda::Engine::columns:
+        return "columns engine softmax_columns_kernel (" + std::to_string(1 << c.columns_tx_log2) + " x " +
+               std::to_string(c.vec) + " columns per tile, the dim split over " +
+               std::to_string(kColumnsThreads >> c.columns_tx_log2) + " threads, tree merge in shared memory)";
     }
     return "";
   }
@@ -311,6 +396,11 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   EnginePolicy policy_;
   bool bwd_staged_;
   bool row_prefetch_ = row_prefetch_from_env();
+  bool masked_rows_ = masked_rows_from_env();
+  bool columns_ = columns_from_env();
+  // The log_softmax backward rows kernel loads y with dy unless BARACUDA_SOFTMAX_LOG_BWD_Y=late
+  // (read when the plan is made; A/B against the former order, y after the reduction).
+  bool log_bwd_y_late_ = env_is("BARACUDA_SOFTMAX_LOG_BWD_Y", "late");
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

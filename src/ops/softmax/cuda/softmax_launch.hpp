@@ -8,9 +8,14 @@
 //   column   one thread per row, walking the dim with its stride: the engine for a dim that is
 //            not innermost (adjacent threads read adjacent inner elements: coalesced), and the
 //            fallback for any other layout
-//   rows     (unmasked, f32 math, 16-byte vectors) a group of group_warps warps per row, the row
+//   columns  (unmasked, a dim that is not innermost, the innermost outer dim contiguous) a block
+//            per tile of adjacent inner columns, the dim split over its threads, 16-byte vectors
+//            along the inner dim, a fixed-tree merge in shared memory (kernels/softmax_columns.cuh)
+//   rows     (f32 math, 16-byte vectors) a group of group_warps warps per row, the row
 //            in registers, several groups per block for short rows (kernels/softmax_rows_fast.cuh);
-//            preferred over warp / block where it applies
+//            preferred over warp / block where it applies; a mask along the dim with unit stride
+//            (boolean, or additive of x's dtype) takes the masked rows kernels
+//            (kernels/softmax_rows_masked.cuh), never staged
 //   rows_staged  the rows engines for long rows (16-32 warps per row): one group per block, the
 //            block's next row streamed into shared memory (cp.async) while the current one is
 //            computed; the forward double-buffers x, the backward holds one stage of dy and y
@@ -52,9 +57,12 @@ struct KernelParams {
   double scale = 1.0;     // 1 / temperature
   // Forward rows engine: prefetch each next row into L2 (BARACUDA_SOFTMAX_ROW_PREFETCH=0: off, A/B).
   bool row_prefetch = true;
+  // Backward rows kernel, log_softmax: load y after the row's reduction (the former order) instead
+  // of with dy (BARACUDA_SOFTMAX_LOG_BWD_Y=late: A/B).
+  bool log_bwd_y_late = false;
 };
 
-enum class Engine : int { warp, block, online, column, rows, rows_staged };
+enum class Engine : int { warp, block, online, column, rows, rows_staged, columns };
 
 struct LaunchConfig {
   Engine engine = Engine::column;
@@ -64,6 +72,7 @@ struct LaunchConfig {
   int64_t grid = 0;
   int group_warps = 1;  // rows engines: warps per row
   int sm_count = 1;     // rows_staged: the grid is sized from the kernel's occupancy at launch
+  int columns_tx_log2 = 5;  // columns: log2 of the threads (vectors of columns) across a tile
 };
 
 // Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)

@@ -5,8 +5,10 @@
 #include <string>
 #include <type_traits>
 
+#include "kernels/softmax_columns.cuh"
 #include "kernels/softmax_engines.cuh"
 #include "kernels/softmax_rows_fast.cuh"
+#include "kernels/softmax_rows_masked.cuh"
 
 namespace baracuda::sm::cuda {
 
@@ -136,6 +138,68 @@ Status launch_rows(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
   return internal_error("[softmax] rows engine: unsupported warps per row " + std::to_string(c.group_warps));
 }
 
+// The masked rows kernels (softmax_rows_masked.cuh): Tm is the mask's element type (the loaded
+// dtype for an additive mask, uint8_t for a boolean one; the backward takes boolean only). GW warps
+// per row, IT vectors per thread; never staged.
+template <class Tl, class Ts, class Tm, int IT, int GW, bool kBwd, bool kLog>
+Status launch_rows_masked_one(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
+  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
+  if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] masked rows engine: wrong block size");
+  const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
+  if constexpr (kBwd) softmax_rows_masked_bwd_kernel<Tl, Ts, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
+  else softmax_rows_masked_fwd_kernel<Tl, Ts, Tm, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
+  return check_softmax_launch("masked rows", kBwd);
+}
+
+template <class Tl, class Ts, class Tm, bool kBwd, bool kLog>
+Status launch_rows_masked_geom(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
+  constexpr int IM = kBwd ? kMaskedBwdMaxItems : kMaskedFwdMaxItems;
+  if (c.group_warps > 1 && c.items != IM) return internal_error("[softmax] masked rows engine: unsupported items");
+  switch (c.group_warps) {
+    case 1:
+      switch (c.items) {
+        case 1: return launch_rows_masked_one<Tl, Ts, Tm, 1, 1, kBwd, kLog>(p, c, stream);
+        case 2: return launch_rows_masked_one<Tl, Ts, Tm, 2, 1, kBwd, kLog>(p, c, stream);
+        case 4:
+          if constexpr (IM >= 4) return launch_rows_masked_one<Tl, Ts, Tm, 4, 1, kBwd, kLog>(p, c, stream);
+          break;
+        default: break;
+      }
+      return internal_error("[softmax] masked rows engine: unsupported items " + std::to_string(c.items));
+    case 2: return launch_rows_masked_one<Tl, Ts, Tm, IM, 2, kBwd, kLog>(p, c, stream);
+    case 4: return launch_rows_masked_one<Tl, Ts, Tm, IM, 4, kBwd, kLog>(p, c, stream);
+    case 8: return launch_rows_masked_one<Tl, Ts, Tm, IM, 8, kBwd, kLog>(p, c, stream);
+    case 16: return launch_rows_masked_one<Tl, Ts, Tm, IM, 16, kBwd, kLog>(p, c, stream);
+    case 32: return launch_rows_masked_one<Tl, Ts, Tm, IM, 32, kBwd, kLog>(p, c, stream);
+    default: break;
+  }
+  return internal_error("[softmax] masked rows engine: unsupported warps per row " + std::to_string(c.group_warps));
+}
+
+template <class Tl, class Ts, bool kBwd>
+Status launch_rows_masked(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
+  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
+  if (c.vec != V) return internal_error("[softmax] the masked rows engines need full-width vectors");
+  if (c.engine != Engine::rows) return internal_error("[softmax] the masked rows engines are never staged");
+  const bool boolean = p.mask_kind == MaskKind::boolean;
+  if constexpr (kBwd) {
+    if (!boolean) return internal_error("[softmax] the masked rows backward takes a boolean mask only");
+    return p.log ? launch_rows_masked_geom<Tl, Ts, uint8_t, true, true>(p, c, stream)
+                 : launch_rows_masked_geom<Tl, Ts, uint8_t, true, false>(p, c, stream);
+  } else {
+    if (boolean)
+      return p.log ? launch_rows_masked_geom<Tl, Ts, uint8_t, false, true>(p, c, stream)
+                   : launch_rows_masked_geom<Tl, Ts, uint8_t, false, false>(p, c, stream);
+    constexpr DType kLoaded = std::is_same_v<Tl, float> ? DType::f32
+                              : std::is_same_v<Tl, __half> ? DType::f16
+                                                           : DType::bf16;
+    if (p.mask_dtype != kLoaded)
+      return internal_error("[softmax] the masked rows forward takes an additive mask of x's dtype only");
+    return p.log ? launch_rows_masked_geom<Tl, Ts, Tl, false, true>(p, c, stream)
+                 : launch_rows_masked_geom<Tl, Ts, Tl, false, false>(p, c, stream);
+  }
+}
+
 template <class Tl, class Ts, bool kBwd>
 Status launch_pair(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
   using A = std::conditional_t<std::is_same_v<Tl, double> || std::is_same_v<Ts, double>, double, float>;
@@ -155,10 +219,19 @@ Status launch_pair(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
     case Engine::column:
       softmax_column_kernel<Tl, Ts, A, kBwd><<<grid, block, 0, stream>>>(p);
       return check_softmax_launch("column", kBwd);
+    case Engine::columns:
+      if constexpr (std::is_same_v<A, float>) {  // f64 keeps the generic column engine (the plan's rule)
+        if (p.mask_kind != MaskKind::none) return internal_error("[softmax] the columns engine takes no mask");
+        if (c.threads != kColumnsThreads) return internal_error("[softmax] columns engine: wrong block size");
+        if (vec) softmax_columns_kernel<Tl, Ts, A, V, kBwd><<<grid, block, 0, stream>>>(p, c.columns_tx_log2);
+        else softmax_columns_kernel<Tl, Ts, A, 1, kBwd><<<grid, block, 0, stream>>>(p, c.columns_tx_log2);
+        return check_softmax_launch("columns", kBwd);
+      }
+      return internal_error("[softmax] the columns engine computes in f32 only");
     case Engine::rows:
     case Engine::rows_staged:
       if constexpr (std::is_same_v<A, float>) {
-        if (p.mask_kind != MaskKind::none) return internal_error("[softmax] the rows engines take no mask");
+        if (p.mask_kind != MaskKind::none) return launch_rows_masked<Tl, Ts, kBwd>(p, c, stream);
         return p.log ? launch_rows<Tl, Ts, kBwd, true>(p, c, stream) : launch_rows<Tl, Ts, kBwd, false>(p, c, stream);
       }
       return internal_error("[softmax] the rows engines compute in f32 only");

@@ -1,0 +1,316 @@
+// The vectorized pointwise losses (mse, l1, smooth_l1, huber, bce, bce_with_logits, kl_div,
+// margin_ranking) on dense operands without weight / pos_weight: the default path
+// (BARACUDA_LOSS_POINTWISE=legacy keeps loss_pointwise_kernels.cu's scalar kernel).
+//
+// Why it is faster than the scalar kernel: that one keeps one 4-byte load per operand in flight
+// per thread, so the H200 waits on memory latency, not bandwidth. Here the op and the dtype are
+// template parameters (no switch per element) and each thread loads 4 (forward) or 2 (backward)
+// 16-byte packs per operand before computing anything: 64 / 32 bytes per operand in flight.
+//
+// Work split: the elements are cut into steps of kThreads * (4 or 2) packs; a block takes steps
+// blockIdx.x, blockIdx.x + gridDim.x, ...; within a step, thread i takes packs i, i + kThreads,
+// ... (coalesced). Mean / sum: each pack's losses are summed in the accumulator type in element
+// order, each pack sum is added to the thread's f64 total, the block folds its threads in a
+// fixed order into one f64 partial per block, and finish_kernel sums the partials in a fixed
+// order. The grid of the reduction is fixed at plan time, and the order of the additions does
+// not depend on the pointers' alignment (a misaligned operand only changes how packs are
+// loaded), so the result is bitwise reproducible.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "ops/loss/cuda/loss_common.cuh"
+#include "ops/loss/cuda/loss_pointwise_math.cuh"
+
+namespace baracuda::loss::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+// 16-byte packs per operand a thread loads before computing: 4 in the forward (two streams in),
+// 2 in the backward (up to four streams in, one or two out) and in the f64 forward (its log and
+// exp): more would spill past the launch bounds' registers.
+constexpr int unroll_of(bool backward, int elem_bytes) { return backward || elem_bytes == 8 ? 2 : 4; }
+// Resident blocks per SM the launch bounds guarantee and the grids fill (one wave): the forward
+// fits 64 registers (1024 threads per SM), the backward's 16-bit packs need up to 80 (768).
+constexpr int kForwardBlocksPerSm = 4;
+constexpr int kBackwardBlocksPerSm = 3;
+
+template <class T>
+constexpr int kPack = 16 / static_cast<int>(sizeof(T));
+
+template <class T>
+struct alignas(16) Pack16 {
+  T v[kPack<T>];
+};
+
+// Elements one block covers per step.
+template <class T, bool kBackward>
+constexpr int64_t kStepElems = int64_t{kThreads} * unroll_of(kBackward, sizeof(T)) * kPack<T>;
+
+// What the kernels read, by value: a few registers' worth instead of the whole LaunchParams.
+struct VectorArgs {
+  const void* input;
+  const void* other;  // margin_ranking's second input
+  const void* target;
+  const void* grad_loss;
+  void* loss;
+  void* grad_input;
+  void* grad_other;
+  int64_t n;
+  bool none;  // reduction none: losses (forward) or grad_loss (backward) per element
+  bool mean;
+  ElementOptions opt;
+};
+
+// Pack k of a thread's step starts kThreads packs after pack k - 1 (coalesced across the block).
+template <class T>
+__device__ __forceinline__ int64_t pack_start(int64_t first, int k) {
+  return first + static_cast<int64_t>(k) * kThreads * kPack<T>;
+}
+
+// kFull: every element of the pack is in range and the pointer is 16-byte aligned (one 16-byte
+// load). Otherwise element by element below n, 0 beyond.
+template <class T, bool kFull>
+__device__ __forceinline__ Pack16<T> load_pack(const T* ptr, int64_t e, int64_t n) {
+  if constexpr (kFull) {
+    return *reinterpret_cast<const Pack16<T>*>(ptr + e);
+  } else {
+    Pack16<T> r;
+#pragma unroll
+    for (int j = 0; j < kPack<T>; ++j) r.v[j] = e + j < n ? ptr[e + j] : from_acc<T>(Acc<T>(0));
+    return r;
+  }
+}
+
+template <class T, bool kFull>
+__device__ __forceinline__ void store_pack(T* ptr, int64_t e, int64_t n, const Pack16<T>& pack) {
+  if constexpr (kFull) {
+    *reinterpret_cast<Pack16<T>*>(ptr + e) = pack;
+  } else {
+#pragma unroll
+    for (int j = 0; j < kPack<T>; ++j)
+      if (e + j < n) ptr[e + j] = pack.v[j];
+  }
+}
+
+// sum + l rounded once, never fused with the multiply that made l: the same bits whichever way
+// the packs were loaded.
+__device__ __forceinline__ float add_rn(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ double add_rn(double a, double b) { return __dadd_rn(a, b); }
+
+// The x the element math takes: the input, or input - other for margin_ranking.
+template <class T, LossOp kOp>
+__device__ __forceinline__ Acc<T> x_of(const Pack16<T>& x, const Pack16<T>& o, int j) {
+  Acc<T> v = to_acc(x.v[j]);
+  if constexpr (kOp == LossOp::margin_ranking_loss) v -= to_acc(o.v[j]);
+  return v;
+}
+
+// The operands of one pack (o: margin_ranking's other, gl: grad_loss per element; unused
+// otherwise).
+template <class T>
+struct PackInputs {
+  Pack16<T> x, t, o, gl;
+};
+
+template <class T, LossOp kOp, bool kFull>
+__device__ __forceinline__ PackInputs<T> load_inputs(const VectorArgs& p, int64_t e, bool with_grad_loss) {
+  PackInputs<T> in;
+  in.x = load_pack<T, kFull>(static_cast<const T*>(p.input), e, p.n);
+  in.t = load_pack<T, kFull>(static_cast<const T*>(p.target), e, p.n);
+  if constexpr (kOp == LossOp::margin_ranking_loss) in.o = load_pack<T, kFull>(static_cast<const T*>(p.other), e, p.n);
+  if (with_grad_loss) in.gl = load_pack<T, kFull>(static_cast<const T*>(p.grad_loss), e, p.n);
+  return in;
+}
+
+// The forward of one pack starting at element e: stores its losses (reduction none) or adds their
+// sum, taken in element order, to `mine`.
+template <class T, LossOp kOp, bool kFull>
+__device__ __forceinline__ void forward_pack(const VectorArgs& p, int64_t e, const PackInputs<T>& in, bool reduce,
+                                             double& mine) {
+  using A = Acc<T>;
+  A sum = A(0);
+  Pack16<T> out;
+#pragma unroll
+  for (int j = 0; j < kPack<T>; ++j) {
+    const A l = element_loss<A>(kOp, p.opt, x_of<T, kOp>(in.x, in.o, j), to_acc(in.t.v[j]), A(1), A(1));
+    out.v[j] = from_acc<T>(l);
+    if (kFull || e + j < p.n) sum = add_rn(sum, l);  // the zeros loaded past the end never count
+  }
+  if (reduce) mine = __dadd_rn(mine, static_cast<double>(sum));
+  else store_pack<T, kFull>(static_cast<T*>(p.loss), e, p.n, out);
+}
+
+// The backward of one pack: grad_input = scale * d loss / d x (and grad_other = -that for
+// margin_ranking); scale is grad_loss[i] (reduction none) or the reduced scale.
+template <class T, LossOp kOp, bool kFull>
+__device__ __forceinline__ void backward_pack(const VectorArgs& p, int64_t e, const PackInputs<T>& in,
+                                              Acc<T> reduced_scale) {
+  using A = Acc<T>;
+  Pack16<T> g, neg;
+#pragma unroll
+  for (int j = 0; j < kPack<T>; ++j) {
+    const A scale = p.none ? to_acc(in.gl.v[j]) : reduced_scale;
+    const A v = scale * element_grad<A>(kOp, p.opt, x_of<T, kOp>(in.x, in.o, j), to_acc(in.t.v[j]), A(1), A(1));
+    g.v[j] = from_acc<T>(v);
+    neg.v[j] = from_acc<T>(-v);
+  }
+  store_pack<T, kFull>(static_cast<T*>(p.grad_input), e, p.n, g);
+  if constexpr (kOp == LossOp::margin_ranking_loss) store_pack<T, kFull>(static_cast<T*>(p.grad_other), e, p.n, neg);
+}
+
+// One step of a thread: its unroll_of(...) packs, starting at element `first`. A full, aligned step
+// issues every pack's 16-byte loads before computing any (the memory parallelism this path is
+// for); the tail step (or a misaligned operand) loads and computes pack by pack, element by
+// element. Either way the packs are computed in the same order with the same arithmetic.
+template <class T, LossOp kOp, bool kBackward>
+__device__ __forceinline__ void run_step(const VectorArgs& p, int64_t first, bool full, Acc<T> reduced_scale,
+                                         double& mine) {
+  constexpr int kUnroll = unroll_of(kBackward, sizeof(T));
+  const bool with_grad_loss = kBackward && p.none;
+  if (full) {
+    PackInputs<T> in[kUnroll];
+#pragma unroll
+    for (int k = 0; k < kUnroll; ++k) in[k] = load_inputs<T, kOp, true>(p, pack_start<T>(first, k), with_grad_loss);
+#pragma unroll
+    for (int k = 0; k < kUnroll; ++k) {
+      if constexpr (kBackward) backward_pack<T, kOp, true>(p, pack_start<T>(first, k), in[k], reduced_scale);
+      else forward_pack<T, kOp, true>(p, pack_start<T>(first, k), in[k], !p.none, mine);
+    }
+  } else {
+    for (int k = 0; k < kUnroll; ++k) {
+      const int64_t e = pack_start<T>(first, k);
+      if (e >= p.n) break;  // this and the later packs are past the end
+      const PackInputs<T> in = load_inputs<T, kOp, false>(p, e, with_grad_loss);
+      if constexpr (kBackward) backward_pack<T, kOp, false>(p, e, in, reduced_scale);
+      else forward_pack<T, kOp, false>(p, e, in, !p.none, mine);
+    }
+  }
+}
+
+template <class T, LossOp kOp>
+__global__ void __launch_bounds__(kThreads, kForwardBlocksPerSm) vector_forward_kernel(VectorArgs p, bool aligned,
+                                                                               double* partials) {
+  const int64_t n = p.n;
+  const bool reduce = !p.none;
+  double mine = 0.0;
+  constexpr int64_t kStep = kStepElems<T, false>;
+  for (int64_t step = blockIdx.x; step * kStep < n; step += gridDim.x) {
+    const int64_t base = step * kStep;
+    const int64_t first = base + static_cast<int64_t>(threadIdx.x) * kPack<T>;
+    run_step<T, kOp, false>(p, first, aligned && base + kStep <= n, Acc<T>(0), mine);
+  }
+  if (!reduce) return;
+  // The block's partial in a fixed order: a shuffle tree per warp, then the warps in order.
+  __shared__ double warp_sums[kThreads / 32];
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) mine += __shfl_down_sync(0xffffffffu, mine, off);
+  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = mine;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double total = warp_sums[0];
+#pragma unroll
+    for (int w = 1; w < kThreads / 32; ++w) total += warp_sums[w];
+    partials[blockIdx.x] = total;
+  }
+}
+
+template <class T, LossOp kOp>
+__global__ void __launch_bounds__(kThreads, kBackwardBlocksPerSm) vector_backward_kernel(VectorArgs p, bool aligned) {
+  using A = Acc<T>;
+  const int64_t n = p.n;
+  // The reduced scale exactly as the scalar kernel forms it: grad_loss (/ n for mean) in f64,
+  // rounded once to the accumulator type.
+  A reduced_scale = A(0);
+  if (!p.none) {
+    double s = static_cast<double>(to_acc(static_cast<const T*>(p.grad_loss)[0]));
+    if (p.mean) s /= static_cast<double>(n);
+    reduced_scale = static_cast<A>(s);
+  }
+  constexpr int64_t kStep = kStepElems<T, true>;
+  for (int64_t step = blockIdx.x; step * kStep < n; step += gridDim.x) {
+    const int64_t base = step * kStep;
+    const int64_t first = base + static_cast<int64_t>(threadIdx.x) * kPack<T>;
+    double unused = 0.0;
+    run_step<T, kOp, true>(p, first, aligned && base + kStep <= n, reduced_scale, unused);
+  }
+}
+
+bool aligned16(const void* ptr) { return ptr == nullptr || reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
+
+// One resident wave at most (the blocks loop over the steps).
+unsigned wave_grid(DType dtype, int64_t samples, int sm_count, bool backward) {
+  const int elem_bytes = static_cast<int>(dtype_size(dtype));
+  const int64_t step = int64_t{kThreads} * unroll_of(backward, elem_bytes) * (16 / elem_bytes);
+  const int64_t want = (samples + step - 1) / step;
+  const int64_t cap = static_cast<int64_t>(sm_count) * (backward ? kBackwardBlocksPerSm : kForwardBlocksPerSm);
+  return static_cast<unsigned>(want < 1 ? 1 : (want < cap ? want : cap));
+}
+
+template <class T, LossOp kOp>
+Status launch_op(const LaunchParams& p) {
+  // Every operand the kernels touch must be 16-byte aligned for the pack loads and stores; the
+  // element-wise fallback adds in the same order, so alignment never changes a result.
+  // (loss and grad_loss are streamed only with reduction none; otherwise they are scalars.)
+  const bool none = p.reduction == LossReduction::none;
+  const bool aligned = aligned16(p.input) && aligned16(p.other) && aligned16(p.target) && aligned16(p.grad_input) &&
+                       aligned16(p.grad_other) && (!none || (aligned16(p.loss) && aligned16(p.grad_loss)));
+  const VectorArgs args{p.input,      p.other, p.target, p.grad_loss, p.loss, p.grad_input, p.grad_other, p.samples,
+                        none,         p.reduction == LossReduction::mean,
+                        ElementOptions{p.beta, p.delta, p.margin, p.log_target, p.pos_weight}};
+  if (p.write_grad) {
+    if (p.samples > 0)
+      vector_backward_kernel<T, kOp><<<wave_grid(p.dtype, p.samples, p.sm_count, true), kThreads, 0, p.stream>>>(args, aligned);
+    return check_launch("loss vector_backward_kernel");
+  }
+  double* partials = static_cast<double*>(p.workspace);
+  if (p.samples > 0) {
+    // Mean / sum: the plan's fixed grid (pointwise_vector_blocks), one partial per block.
+    const unsigned grid = p.reduction == LossReduction::none ? wave_grid(p.dtype, p.samples, p.sm_count, false)
+                                                             : static_cast<unsigned>(p.pointwise_blocks);
+    vector_forward_kernel<T, kOp><<<grid, kThreads, 0, p.stream>>>(args, aligned, partials);
+    BARACUDA_TRY(check_launch("loss vector_forward_kernel"));
+  }
+  if (p.reduction != LossReduction::none) {
+    finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(partials, p.samples > 0 ? p.pointwise_blocks : 0,
+                                                         p.reduction == LossReduction::mean, nullptr,
+                                                         static_cast<double>(p.samples), static_cast<T*>(p.loss));
+    BARACUDA_TRY(check_launch("loss finish_kernel"));
+  }
+  return Status::ok();
+}
+
+template <class T>
+Status launch_typed(const LaunchParams& p) {
+  switch (p.op) {
+    case LossOp::mse_loss: return launch_op<T, LossOp::mse_loss>(p);
+    case LossOp::l1_loss: return launch_op<T, LossOp::l1_loss>(p);
+    case LossOp::smooth_l1_loss: return launch_op<T, LossOp::smooth_l1_loss>(p);
+    case LossOp::huber_loss: return launch_op<T, LossOp::huber_loss>(p);
+    case LossOp::binary_cross_entropy: return launch_op<T, LossOp::binary_cross_entropy>(p);
+    case LossOp::binary_cross_entropy_with_logits: return launch_op<T, LossOp::binary_cross_entropy_with_logits>(p);
+    case LossOp::kl_div: return launch_op<T, LossOp::kl_div>(p);
+    case LossOp::margin_ranking_loss: return launch_op<T, LossOp::margin_ranking_loss>(p);
+    default: return internal_error("[loss] the vectorized pointwise path got a non-pointwise op");
+  }
+}
+
+}  // namespace
+
+int pointwise_vector_blocks(DType dtype, int64_t samples, int sm_count) {
+  return static_cast<int>(wave_grid(dtype, samples, sm_count, false));
+}
+
+Status launch_pointwise_vector(const LaunchParams& p) {
+  // The weights (and strided operands) take the scalar kernel: the plan never sets
+  // pointwise_vector with them.
+  if (p.weight || p.pos_weight || p.strided) return internal_error("[loss] the vectorized pointwise path takes no weights");
+  switch (p.dtype) {
+    case DType::f32: return launch_typed<float>(p);
+    case DType::f64: return launch_typed<double>(p);
+    case DType::f16: return launch_typed<__half>(p);
+    case DType::bf16: return launch_typed<__nv_bfloat16>(p);
+    default: return not_supported("[loss] CUDA losses take f64, f32, f16 or bf16");
+  }
+}
+
+}  // namespace baracuda::loss::cuda

@@ -1,0 +1,77 @@
+// Launch sequence of the split-plane group/instance/batch norm engine (norm_groups_fast.cuh):
+// forward = chunk stats -> per-group finalize -> elementwise apply; backward = chunk sums ->
+// per-group finalize -> elementwise apply -> norm_bwd_params (fixed-order dweight / dbias sums of
+// the per-plane partials, as the legacy path). 16-byte packs when the plane length and the
+// pointers allow, else one element per access (same kernels, VEC = 1).
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/norm_groups_fast.cuh"
+#include "ops/norm/cuda/norm_groups_launch.hpp"
+#include "ops/norm/cuda/norm_rows_dispatch.cuh"
+
+namespace baracuda::norm::cuda {
+namespace {
+
+bool aligned16(const void* ptr) { return ptr == nullptr || reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
+
+template <class T, class W, class Acc, int VEC>
+Status launch_fast(const GroupParams& p, bool backward, const GroupFastWorkspace& ws, void* scratch,
+                   cudaStream_t stream) {
+  const int64_t k = group_chunks_per_plane(p.inner);
+  const int64_t chunks = p.segments * p.groups * k;  // every (n, c) plane's chunks, once
+  const unsigned grid = static_cast<unsigned>(chunks);
+  const unsigned fin_grid = static_cast<unsigned>((p.groups + kGroupFinalizeWarps - 1) / kGroupFinalizeWarps);
+  char* base = static_cast<char*>(scratch);
+  Acc* part_a = reinterpret_cast<Acc*>(base);
+  Acc* part_b = reinterpret_cast<Acc*>(base + ws.chunk_bytes);
+  Acc* coef = reinterpret_cast<Acc*>(base + (ws.chunk_sums ? 2 * ws.chunk_bytes : 0));
+  if (!backward) {
+    if (!p.use_running) {
+      norm_groups_fast_stats<T, Acc, VEC><<<grid, kGroupThreads, 0, stream>>>(static_cast<const T*>(p.x), p.inner, k,
+                                                                              part_a, part_b);
+      BARACUDA_TRY(check_launch("norm_groups_fast_stats"));
+    }
+    norm_groups_fast_fwd_finalize<W, Acc><<<fin_grid, kGroupFinalizeWarps * 32, 0, stream>>>(p, k, part_a, part_b, coef,
+                                                                                          ws.ncoef);
+    BARACUDA_TRY(check_launch("norm_groups_fast_fwd_finalize"));
+    norm_groups_fast_fwd_apply<T, Acc, VEC><<<grid, kGroupThreads, 0, stream>>>(p, k, coef, ws.ncoef);
+    return check_launch("norm_groups_fast_fwd_apply");
+  }
+  // Eval batch_norm needs no dy / dy * xhat sums unless dweight / dbias are wanted.
+  const bool sums = !p.use_running || p.partial_dw || p.partial_db;
+  if (sums) {
+    norm_groups_fast_bwd_reduce<T, W, Acc, VEC><<<grid, kGroupThreads, 0, stream>>>(p, k, part_a, part_b);
+    BARACUDA_TRY(check_launch("norm_groups_fast_bwd_reduce"));
+  }
+  norm_groups_fast_bwd_finalize<W, Acc><<<fin_grid, kGroupFinalizeWarps * 32, 0, stream>>>(p, k, sums, part_a, part_b,
+                                                                                        coef, ws.ncoef);
+  BARACUDA_TRY(check_launch("norm_groups_fast_bwd_finalize"));
+  if (p.use_running) norm_groups_fast_bwd_apply<T, Acc, VEC, false><<<grid, kGroupThreads, 0, stream>>>(p, k, coef, ws.ncoef);
+  else norm_groups_fast_bwd_apply<T, Acc, VEC, true><<<grid, kGroupThreads, 0, stream>>>(p, k, coef, ws.ncoef);
+  return check_launch("norm_groups_fast_bwd_apply");
+}
+
+}  // namespace
+
+Status launch_groups_fast(DType t, DType w, const GroupParams& p, bool backward, void* dweight, void* dbias,
+                          int64_t partial_rows, const GroupFastWorkspace& ws, void* scratch, cudaStream_t stream) {
+  return dispatch_types(t, w, [&]<class T, class W>() -> Status {
+    using Acc = typename AccOf<T>::type;
+    if (p.groups > 0 && p.segments > 0 && p.inner > 0) {
+      constexpr int kVec = static_cast<int>(16 / sizeof(T));
+      const bool packed = p.inner % kVec == 0 && aligned16(p.x) && aligned16(p.y) && aligned16(p.dy) && aligned16(p.dx);
+      const Status s = packed ? launch_fast<T, W, Acc, kVec>(p, backward, ws, scratch, stream)
+                              : launch_fast<T, W, Acc, 1>(p, backward, ws, scratch, stream);
+      if (!s.is_ok()) return s;
+    }
+    if (!backward || (!dweight && !dbias) || p.channels == 0) return Status::ok();
+    const int64_t blocks = (p.channels + 31) / 32;  // 32 channels per block
+    norm_bwd_params<W, Acc><<<static_cast<unsigned>(std::min<int64_t>(blocks, 65535)), kParamWarps * 32, 0, stream>>>(
+        static_cast<const Acc*>(p.partial_dw), static_cast<const Acc*>(p.partial_db), static_cast<W*>(dweight),
+        static_cast<W*>(dbias), partial_rows, p.channels);
+    return check_launch("norm_bwd_params");
+  });
+}
+
+}  // namespace baracuda::norm::cuda
