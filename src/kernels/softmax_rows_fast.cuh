@@ -399,9 +399,10 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
     const Tl* dyr = static_cast<const Tl*>(p.in0.data) + b.in0;
     const Tl* yr = static_cast<const Tl*>(p.in1.data) + b.in1;
     Vec<Tl, VEC> dy[ITEMS], y[ITEMS];
-    // log_softmax needs y only after the reduction, but loading it with dy keeps twice the bytes
-    // in flight while the row's reduction waits (p.log_bwd_y_late: the former order, A/B). Not at
-    // 4 vectors per thread: both inputs up front spill there (272 bytes, ptxas -v sm_90a).
+    // log_softmax needs y only after the reduction: by default its loads overlap the reduction
+    // (p.log_bwd_y_late). Loading it with dy instead (A/B) keeps twice the bytes in flight while
+    // the reduction waits, but measured slower on the H200 (32768 x 4096 bf16: 0.2490 vs 0.2409
+    // ms). Never at 4 vectors per thread: both inputs up front spill there (272 bytes, ptxas -v).
     const bool y_late = kLog && (ITEMS > 2 || p.log_bwd_y_late);
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
@@ -447,6 +448,12 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
 // Needs n % VEC == 0 (every vector of the row whole) and 16-byte aligned rows of dy and y; the
 // numerics are softmax_rows_bwd_kernel's (same halves, same padding, same group reduction, exact
 // conversions): dx is bitwise the same.
+//
+// Short rows (4 or 8 warps per row; the log_softmax backward by default, the softmax backward
+// opt-in: the plan decides) take it too. There the register kernel runs several row groups per
+// SM, but each group still has nothing in flight while it reduces and exponentiates (log_softmax:
+// one ex2 per element); a staged block keeps its next row's 16 KB streaming through that phase,
+// and at 48 registers (ptxas -v, sm_90a, 8 warps x 2 vectors) five such blocks fit an SM.
 template <class Tl, int VEC, int ITEMS, int GW>
 constexpr int staged_bwd_smem_bytes() {
   return 2 * ITEMS * GW * 32 * VEC * static_cast<int>(sizeof(Tl));  // dy and y, one stage
@@ -466,6 +473,8 @@ __device__ __forceinline__ Words16<T> slot_or_zero(const Vec<T, VEC>* slot, bool
 
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_bwd_staged_kernel(const KernelParams p) {
+  // The zero slot is read after the first reduction's barrier: one-warp groups have none.
+  static_assert(GW >= 2, "the staged backward needs at least 2 warps per row");
   constexpr int W = GW * 32;
   extern __shared__ __align__(16) unsigned char stage_mem[];
   __shared__ float red[2][32];

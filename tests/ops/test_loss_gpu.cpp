@@ -720,6 +720,146 @@ TEST_F(LossGpu, PointwiseVectorSumSameBitsAlignedOrNot) {
   }
 }
 
+// The vectorized path's streams without a reduction (forward with reduction none, every
+// backward) in one pass of blocks (the default) and on the wave grid
+// (BARACUDA_LOSS_POINTWISE_GRID=wave), each against the reference: every pointwise op x dtype,
+// sizes below one pack, a ragged single block, hundreds of blocks with a ragged tail, and about a
+// thousand blocks; aligned operands and every operand one element past 16-byte alignment (the
+// element-wise path). The tactic names the geometry; a mean forward keeps the wave grid.
+const LossOp kVectorOps[] = {LossOp::mse_loss, LossOp::l1_loss, LossOp::smooth_l1_loss, LossOp::huber_loss,
+                             LossOp::binary_cross_entropy, LossOp::binary_cross_entropy_with_logits, LossOp::kl_div,
+                             LossOp::margin_ranking_loss};
+
+// The pointwise case of op / dtype / reduction / pass with the options the vector tests use.
+GpuCase vector_case(const std::string& name, LossOp op, DType dt, LossReduction r, Pass pass, int64_t N, int64_t C,
+                    uint64_t seed) {
+  LossDescriptor d;
+  d.op = op;
+  d.reduction = r;
+  d.beta = 0.5;
+  d.delta = 1.5;
+  d.margin = 0.3;
+  d.log_target = (seed % 2) == 1 && op == LossOp::kl_div;
+  LossInputs in = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed);
+  if (d.log_target) {
+    std::mt19937_64 rng(seed);
+    bt::fill_uniform(in.target, rng, -3.0, 0.0);
+  }
+  return make_case(name + " [" + std::to_string(N) + "," + std::to_string(C) + "]", d, std::move(in), pass, seed);
+}
+
+TEST_F(LossGpu, PointwiseOnePassAndWaveSwitch) {
+  const std::pair<int64_t, int64_t> shapes[] = {{1, 3}, {3, 683}, {97, 4097}, {257, 4099}};
+  const std::pair<LossReduction, Pass> streams[] = {{LossReduction::none, Pass::forward},
+                                                    {LossReduction::none, Pass::backward},
+                                                    {LossReduction::mean, Pass::backward},
+                                                    {LossReduction::sum, Pass::backward},
+                                                    {LossReduction::mean, Pass::forward}};
+  unsetenv("BARACUDA_LOSS_POINTWISE");
+  uint64_t seed = 12000;
+  for (const char* mode : {"", "wave"}) {
+    if (*mode) setenv("BARACUDA_LOSS_POINTWISE_GRID", mode, 1);
+    else unsetenv("BARACUDA_LOSS_POINTWISE_GRID");
+    for (LossOp op : kVectorOps)
+      for (DType dt : kDTypes)
+        for (auto [r, pass] : streams)
+          for (auto [N, C] : shapes)
+            for (bool misaligned : {false, true}) {
+              if (misaligned && C == 3) continue;
+              // The mean forward (never one pass) only checks its tactic and one shape.
+              const bool reduced_forward = pass == Pass::forward && r != LossReduction::none;
+              if (reduced_forward && (N != 97 || misaligned)) continue;
+              GpuCase c = vector_case(std::string(loss_op_info(op).name) + " one-pass" + (*mode ? " wave" : "") +
+                                          (misaligned ? " misaligned" : ""),
+                                      op, dt, r, pass, N, C, seed);
+              c.misalign = misaligned ? static_cast<size_t>(dtype_size(dt)) : 0;
+              auto plan = LossPlan::select(stream_, c.desc);
+              ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+              const std::string& tactic = plan->sku().tactic;
+              EXPECT_NE(tactic.find("vectorized"), std::string::npos) << c.name << ": " << plan->sku().to_string();
+              EXPECT_EQ(tactic.find("one pass") != std::string::npos, *mode == '\0' && !reduced_forward)
+                  << c.name << ": " << plan->sku().to_string();
+              run_and_record(c, stream_);
+              ++seed;
+            }
+  }
+  unsetenv("BARACUDA_LOSS_POINTWISE_GRID");
+}
+
+// Runs c's plan (as selected under the current environment) and returns the bytes of its outputs
+// (loss, or grad_input then grad_other), or a failure message in `err`.
+std::vector<uint8_t> output_bytes(const GpuCase& c, const Stream& gpu, std::string& err) {
+  std::vector<uint8_t> bytes;
+  auto sig = infer_signature(c.desc);
+  auto plan = LossPlan::select(gpu, c.desc);
+  if (!sig || !plan) {
+    err = "no signature or plan";
+    return bytes;
+  }
+  const Device dev = gpu.device();
+  Uploaded u;
+  u.offset = c.misalign;
+  LossArgs a;
+  a.input = u.up(c.in.input, dev);
+  a.target = u.up(c.in.target, dev);
+  if (c.in.other) a.other = u.up(*c.in.other, dev);
+  if (c.use_grad_loss) a.grad_loss = u.up(c.grad_loss, dev);
+  Outputs got = make_outputs(c.desc, *sig);
+  const size_t off = c.misalign;
+  DeviceBuffer dl(got.loss.storage().size() + off), dg(got.grad_input.storage().size() + off),
+      dgo(got.grad_other.storage().size() + off), ws(plan->workspace_size());
+  auto at = [off](const DeviceBuffer& b) { return static_cast<void*>(static_cast<char*>(b.get()) + off); };
+  if (got.has_loss) a.loss = got.loss.mut_at(at(dl), dev);
+  if (got.has_grad) a.grad_input = got.grad_input.mut_at(at(dg), dev);
+  if (got.has_other) a.grad_other = got.grad_other.mut_at(at(dgo), dev);
+  (void)dl.fill(0xFF);
+  (void)dg.fill(0xFF);
+  (void)dgo.fill(0xFF);
+  if (Status s = plan->run(gpu, Workspace{ws.get(), plan->workspace_size()}, a); !s.is_ok()) {
+    err = "run: " + s.to_string();
+    return bytes;
+  }
+  if (cudaDeviceSynchronize() != cudaSuccess) {
+    err = "kernel failed";
+    return bytes;
+  }
+  auto append = [&](const HostTensor& t, const DeviceBuffer& b) {
+    const size_t n = t.storage().size(), at0 = bytes.size();
+    bytes.resize(at0 + n);
+    (void)cudaMemcpy(bytes.data() + at0, at(b), n, cudaMemcpyDeviceToHost);
+  };
+  if (got.has_loss) append(got.loss, dl);
+  if (got.has_grad) append(got.grad_input, dg);
+  if (got.has_other) append(got.grad_other, dgo);
+  return bytes;
+}
+
+// The one-pass geometry computes the same bits as the wave grid (each element through the same
+// expression; only the thread that computes it changes), aligned or not: every pointwise op x
+// dtype, the none forward, the none and mean backward, over ~1000 blocks with a ragged tail.
+TEST_F(LossGpu, PointwiseOnePassSameBitsAsWaveGrid) {
+  unsetenv("BARACUDA_LOSS_POINTWISE");
+  uint64_t seed = 13000;
+  for (LossOp op : kVectorOps)
+    for (DType dt : kDTypes)
+      for (auto [r, pass] : {std::pair{LossReduction::none, Pass::forward}, std::pair{LossReduction::none, Pass::backward},
+                             std::pair{LossReduction::mean, Pass::backward}})
+        for (bool misaligned : {false, true}) {
+          GpuCase c = vector_case(std::string(loss_op_info(op).name) + " one-pass bits", op, dt, r, pass, 257, 4099, seed++);
+          c.misalign = misaligned ? static_cast<size_t>(dtype_size(dt)) : 0;
+          std::string err;
+          unsetenv("BARACUDA_LOSS_POINTWISE_GRID");
+          const std::vector<uint8_t> one_pass = output_bytes(c, stream_, err);
+          setenv("BARACUDA_LOSS_POINTWISE_GRID", "wave", 1);
+          const std::vector<uint8_t> wave = output_bytes(c, stream_, err);
+          unsetenv("BARACUDA_LOSS_POINTWISE_GRID");
+          ASSERT_TRUE(err.empty()) << c.name << ": " << err;
+          ASSERT_FALSE(one_pass.empty()) << c.name;
+          EXPECT_TRUE(one_pass == wave) << c.name << (misaligned ? " misaligned" : "")
+                                        << ": the one-pass and wave geometries differ";
+        }
+}
+
 // nll_loss [N, C] backward a warp per row (the default) and the one-thread-per-element kernel
 // (BARACUDA_LOSS_NLL_GRAD=legacy), each against the reference: every dtype x reduction, rows that
 // are 16-byte multiples (packs) and rows that are not (element stores), more rows than one wave

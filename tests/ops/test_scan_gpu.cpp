@@ -628,6 +628,73 @@ TEST(ScanGpu, RowCarryReverseLines) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_REVERSE_LINES"), 0);
 }
 
+// cumprod's backward over many contiguous aligned lines: two block-per-line kernels (the suffix of dy
+// through x walked from the end into an f32 temporary, then the exclusive product times it), the
+// default for f32/bf16/f16; BARACUDA_SCAN_CUMPROD_BWD=legacy keeps the fused look-back passes. x gets
+// zeros by line: one inside, one at the start, one at the end, several (isolated and a run), none,
+// so dx must be the product of the other factors (no division), as the reference computes it.
+// Lines of one tile, a partial last tile and several; exclusive; padded rows; a 3-d tensor. 9000
+// lines exceed 8 x the resident blocks (3-4 per SM for these kernels). 16-bit lines are multiples of
+// 8 long so that every line starts 16-byte aligned.
+GpuCase with_line_zeros(GpuCase c) {
+  const int64_t n = c.x.shape().back();
+  for (int64_t i = 0; i < c.x.numel(); ++i) {
+    const int64_t line = i / n, p = i % n;
+    bool zero = false;
+    switch (line % 5) {
+      case 0: zero = p == (line * 7919) % n; break;
+      case 1: zero = p == 0; break;
+      case 2: zero = p == n - 1; break;
+      case 3: zero = p % 997 == 5 || (p >= 2000 && p < 2003); break;
+      default: break;
+    }
+    if (zero) c.x.set(i, 0.0);
+  }
+  return c;
+}
+
+TEST(ScanGpu, CumprodBackwardLines) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CUMPROD_BWD"), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  const int64_t lines = 9000;
+  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
+  const bool large = !(skip && std::string(skip) == "1");
+  const auto tactic_of = [&](const GpuCase& c) {
+    auto plan = ScanPlan::select(*stream, c.desc);
+    return plan ? plan->sku().tactic : plan.status().to_string();
+  };
+  const auto bwd = [&](DType t, std::vector<int64_t> shape, int axis, bool exclusive, std::vector<int64_t> x_strides = {},
+                       std::vector<int64_t> dy_strides = {}) {
+    return with_line_zeros(
+        make_backward_case(ScanOp::cumprod, t, std::move(shape), axis, exclusive, false, std::move(x_strides), std::move(dy_strides)));
+  };
+  const GpuCase probe = bwd(DType::f32, {lines, 4100}, 1, false);
+  EXPECT_NE(tactic_of(probe).find("cumprod backward lines"), std::string::npos) << tactic_of(probe);
+  for (bool exclusive : {false, true}) {
+    run_case(bwd(DType::f32, {lines, 4096}, 1, exclusive));
+    run_case(bwd(DType::f32, {lines, 4100}, 1, exclusive));
+    run_case(bwd(DType::bf16, {lines, 4104}, 1, exclusive));
+    run_case(bwd(DType::f16, {lines, 4104}, 1, exclusive));
+  }
+  run_case(bwd(DType::f16, {3, lines / 3, 4104}, 2, false));
+  run_case(bwd(DType::f32, {lines, 4100}, 1, false, {4104, 1}, {4108, 1}));  // padded rows
+  if (large) {
+    run_case(bwd(DType::f32, {lines, 4096 * 2 + 20}, 1, false));
+    run_case(bwd(DType::bf16, {lines, 4096 * 3 + 8}, 1, true));
+  }
+  // Not taken (the fused passes answer): reverse, and lines whose starts are not 16-byte aligned.
+  run_case(with_line_zeros(make_backward_case(ScanOp::cumprod, DType::f32, {lines, 4100}, 1, false, true)));
+  run_case(bwd(DType::bf16, {lines, 4100}, 1, false));
+  // The legacy switch keeps the fused look-back passes; they give the same answers within tolerance.
+  ASSERT_EQ(setenv("BARACUDA_SCAN_CUMPROD_BWD", "legacy", 1), 0);
+  EXPECT_EQ(tactic_of(probe).find("cumprod backward lines"), std::string::npos) << tactic_of(probe);
+  run_case(probe);
+  run_case(bwd(DType::bf16, {lines, 4104}, 1, true));
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CUMPROD_BWD"), 0);
+}
+
 // cummax/cummin over the same many contiguous lines: a block per line carrying the running value and
 // index (scan_row_carry_indices_kernel), values and int64 indices stored through the staging area,
 // the default for f32/bf16/f16 lines; BARACUDA_SCAN_INDEX_LINES=legacy keeps the look-back kernel.

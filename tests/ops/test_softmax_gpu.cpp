@@ -566,6 +566,103 @@ TEST_F(GpuSoftmax, StagedBackwardSwitchOffAndBitwise) {
   }
 }
 
+// ---- the backward's short rows (4 or 8 warps per row) on the staged kernel ----
+// The log_softmax backward takes softmax_rows_bwd_staged_kernel by default (8 warps x 2 vectors,
+// 4 x 2 for shorter rows); BARACUDA_SOFTMAX_LOG_BWD=wide: 4 warps x 4 vectors where the row has 8
+// warps; =legacy: the register kernel. The softmax backward keeps the register kernel unless
+// BARACUDA_SOFTMAX_BWD_SHORT_STAGED=1. Every mode against the reference (poisoned outputs), the
+// tactic naming the kernel and geometry, and the default staged geometry bitwise equal to the
+// register kernel (same geometry, same per-thread chains and group reduction). Every dtype the
+// path loads (bf16 with dtype=f32: f32 loads, 8-byte bf16 stores), many rows (each persistent
+// block loops) and fewer rows than SMs, padded rows (strided y and dx), and rows whose width is
+// not a multiple of the vector (never staged).
+struct ShortBwdMode {
+  const char* env;    // nullptr: the default
+  const char* value;
+  bool staged;
+  bool wide;
+};
+
+// The part of a rows tactic that names its geometry, as the plan writes it.
+std::string rows_geometry(int warps, int items) {
+  return "(" + std::to_string(warps) + " warp(s)/row, " + std::to_string(items) + " x 16-byte vectors";
+}
+
+TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
+  const int sms = sm_count();
+  uint64_t seed = 9500;
+  struct Case {
+    DType t;
+    std::optional<DType> out;
+  };
+  const Case cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+                        {DType::bf16, DType::f32}};
+  // Widths of the loaded dtype: 4 warps per row, then 8 (16-bit: 512 elements a warp, f32: 256).
+  const std::vector<StagedWidth> w16 = {{1032, 4}, {2048, 4}, {3000, 8}, {4096, 8}};
+  const std::vector<StagedWidth> w32 = {{520, 4}, {1024, 4}, {1500, 8}, {2048, 8}};
+  const std::vector<ShortBwdMode> log_modes = {{nullptr, nullptr, true, false},
+                                               {"BARACUDA_SOFTMAX_LOG_BWD", "wide", true, true},
+                                               {"BARACUDA_SOFTMAX_LOG_BWD", "legacy", false, false}};
+  const std::vector<ShortBwdMode> softmax_modes = {{nullptr, nullptr, false, false},
+                                                   {"BARACUDA_SOFTMAX_BWD_SHORT_STAGED", "1", true, false}};
+  ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_LOG_BWD"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_BWD_SHORT_STAGED"), 0);
+  for (SoftmaxOp op : kOps)
+    for (const Case& c : cases) {
+      const bool f32_loads = c.t == DType::f32 || c.out.has_value();
+      for (const StagedWidth& w : f32_loads ? w32 : w16)
+        for (int variant = 0; variant < 3; ++variant) {  // many rows, few rows, padded rows
+          // Padded rows: the forward's y and the backward's dx (d.output is dx's layout there, so
+          // dx has y's dtype: not with dtype=f32).
+          if (variant == 2 && (c.out || w.n != (f32_loads ? 2048 : 4096))) continue;
+          const int64_t rows = variant == 1 ? int64_t{std::max(1, sms / 3)} : looping_rows(sms, w.warps);
+          const std::vector<int64_t> shape{rows, w.n};
+          HostTensor x = random_tensor(c.t, shape, ++seed);
+          SoftmaxDescriptor d;
+          d.op = op;
+          d.dim = -1;
+          d.output_dtype = c.out;
+          // 16-byte aligned row starts (the staged kernel's requirement).
+          if (variant == 2) d.output = Operand::tensor(c.t, shape, {w.n + 16, 1});
+          const Problem b = backward_of(d, x,
+                                        tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : "") +
+                                            (variant == 2 ? " padded rows" : ""),
+                                        seed);
+          SCOPED_TRACE(b.name);
+          std::vector<uint8_t> staged_dx, register_dx;  // default geometry, staged and register kernel
+          for (const ShortBwdMode& m : op == SoftmaxOp::log_softmax ? log_modes : softmax_modes) {
+            std::optional<ScopedEnv> env;
+            if (m.env) env.emplace(m.env, m.value);
+            SCOPED_TRACE(m.env ? std::string(m.env) + "=" + m.value : std::string("default"));
+            auto plan = SoftmaxPlan::select(gpu_, b.desc);
+            ASSERT_TRUE(plan) << plan.status().to_string();
+            const std::string tactic = plan->sku().tactic;
+            const bool wide = m.wide && w.warps == 8;
+            EXPECT_EQ(tactic.find(kStagedBwd) != std::string::npos, m.staged) << tactic;
+            EXPECT_NE(tactic.find(rows_geometry(wide ? 4 : w.warps, wide ? 4 : 2)), std::string::npos) << tactic;
+            check(b);  // check()'s plan is made under the same switch
+            if (!wide) run_bytes(*plan, b, m.staged ? staged_dx : register_dx);
+          }
+          ASSERT_EQ(staged_dx.size(), register_dx.size());
+          EXPECT_EQ(std::memcmp(staged_dx.data(), register_dx.data(), staged_dx.size()), 0)
+              << "the staged and register backward kernels differ";
+        }
+    }
+  // A width that is not a multiple of the vector (one row: 16-byte vectors with a partial last
+  // one): the register kernel, also by default.
+  for (DType t : {DType::bf16, DType::f32}) {
+    const int64_t n = t == DType::f32 ? 2047 : 4095;
+    HostTensor x = random_tensor(t, {1, n}, ++seed);
+    SoftmaxDescriptor d;
+    d.op = SoftmaxOp::log_softmax;
+    d.dim = -1;
+    const Problem b = backward_of(d, x, tag(SoftmaxOp::log_softmax, t, {1, n}, -1), seed);
+    const std::string tactic = tactic_of(b.desc);
+    EXPECT_EQ(tactic.find(kStagedBwd), std::string::npos) << tactic;
+    check(b);
+  }
+}
+
 // ---- the masked rows kernels (kernels/softmax_rows_masked.cuh) ----
 constexpr const char* kMaskedFwd = "softmax_rows_masked_fwd_kernel";
 constexpr const char* kMaskedBwd = "softmax_rows_masked_bwd_kernel";

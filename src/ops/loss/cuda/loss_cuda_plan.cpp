@@ -141,6 +141,11 @@ bool ce_bulk_grad() {
 // the A/B baseline.
 bool pointwise_vector_enabled() { return !env_is("BARACUDA_LOSS_POINTWISE", "legacy"); }
 
+// The vectorized path's streams without a reduction run one pass of blocks (the elementwise
+// engine's recipe) unless BARACUDA_LOSS_POINTWISE_GRID=wave (read when the plan is made) keeps the
+// wave grid with grid-stride steps: the A/B baseline. Mean / sum forwards keep the wave grid.
+bool pointwise_wave_grid() { return env_is("BARACUDA_LOSS_POINTWISE_GRID", "wave"); }
+
 // nll_loss [N, C] backward writes its gradient a warp per row in 16-byte packs unless
 // BARACUDA_LOSS_NLL_GRAD=legacy keeps the one-thread-per-element kernel (the A/B baseline).
 bool nll_rows_grad_enabled() { return !env_is("BARACUDA_LOSS_NLL_GRAD", "legacy"); }
@@ -190,6 +195,7 @@ class CudaLoss final : public Executable<LossFamily> {
     p.bulk_grad = ce_bulk_grad();
     p.pointwise_vector = is_pointwise(d_, sig_) && !p.strided && !d_.weight && !d_.pos_weight &&
                          pointwise_vector_enabled();
+    p.pointwise_wave_grid = pointwise_wave_grid();
     p.nll_rows_grad = d_.op == LossOp::nll_loss && sig_.inner == 1 && p.write_grad && nll_rows_grad_enabled();
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
@@ -232,6 +238,9 @@ class CudaLoss final : public Executable<LossFamily> {
                                                                : ", one block per row group");
     else if (p.nll_rows_grad)
       sku_.tactic = "nll gradient a warp per row, 16-byte packs when aligned, batched-load denominator";
+    else if (p.pointwise_vector && !p.pointwise_wave_grid && (p.write_grad || d_.reduction == LossReduction::none))
+      sku_.tactic = "vectorized: op-specialized, one 16-byte pack per operand per thread, one pass of 256-thread "
+                    "blocks over every element";
     else if (p.pointwise_vector)
       sku_.tactic = p.write_grad ? "vectorized: op-specialized, 2 x 16-byte packs per operand per thread, one wave of "
                                    "256-thread blocks"

@@ -59,6 +59,10 @@ struct LaunchParams {
   // loss_pointwise_vector.cu (16-byte loads, the op a template parameter), unless
   // BARACUDA_LOSS_POINTWISE=legacy keeps the grid-stride scalar kernel (the A/B baseline).
   bool pointwise_vector = false;
+  // Its streams without a reduction (forward with reduction none, every backward): one pass of
+  // blocks, one 16-byte pack per operand per thread (default), or, with
+  // BARACUDA_LOSS_POINTWISE_GRID=wave, the wave grid with grid-stride steps (the A/B baseline).
+  bool pointwise_wave_grid = false;
   // nll_loss [N, C] backward: one warp per row writing 16-byte packs, the mean's denominator
   // summed with batched target loads, unless BARACUDA_LOSS_NLL_GRAD=legacy keeps the
   // one-thread-per-element kernel (the A/B baseline).

@@ -15,6 +15,11 @@
 // order. The grid of the reduction is fixed at plan time, and the order of the additions does
 // not depend on the pointers' alignment (a misaligned operand only changes how packs are
 // loaded), so the result is bitwise reproducible.
+//
+// Geometry of the streams without a reduction (forward with reduction none, every backward): by
+// default one pass (see "One-pass geometry" below), the elementwise engine's recipe; the wave grid
+// above with BARACUDA_LOSS_POINTWISE_GRID=wave (the A/B baseline). Mean / sum forwards always take
+// the wave grid (their partials need the fixed grid).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -142,11 +147,12 @@ __device__ __forceinline__ void forward_pack(const VectorArgs& p, int64_t e, con
 
 // The backward of one pack: grad_input = scale * d loss / d x (and grad_other = -that for
 // margin_ranking); scale is grad_loss[i] (reduction none) or the reduced scale.
-template <class T, LossOp kOp, bool kFull>
-__device__ __forceinline__ void backward_pack(const VectorArgs& p, int64_t e, const PackInputs<T>& in,
-                                              Acc<T> reduced_scale) {
+// The gradients of one pack (neg: grad_other, margin_ranking only); shared by both geometries so
+// that they compute the same bits.
+template <class T, LossOp kOp>
+__device__ __forceinline__ void pack_grads(const VectorArgs& p, const PackInputs<T>& in, Acc<T> reduced_scale,
+                                           Pack16<T>& g, Pack16<T>& neg) {
   using A = Acc<T>;
-  Pack16<T> g, neg;
 #pragma unroll
   for (int j = 0; j < kPack<T>; ++j) {
     const A scale = p.none ? to_acc(in.gl.v[j]) : reduced_scale;
@@ -154,6 +160,13 @@ __device__ __forceinline__ void backward_pack(const VectorArgs& p, int64_t e, co
     g.v[j] = from_acc<T>(v);
     neg.v[j] = from_acc<T>(-v);
   }
+}
+
+template <class T, LossOp kOp, bool kFull>
+__device__ __forceinline__ void backward_pack(const VectorArgs& p, int64_t e, const PackInputs<T>& in,
+                                              Acc<T> reduced_scale) {
+  Pack16<T> g, neg;
+  pack_grads<T, kOp>(p, in, reduced_scale, g, neg);
   store_pack<T, kFull>(static_cast<T*>(p.grad_input), e, p.n, g);
   if constexpr (kOp == LossOp::margin_ranking_loss) store_pack<T, kFull>(static_cast<T*>(p.grad_other), e, p.n, neg);
 }
@@ -214,18 +227,21 @@ __global__ void __launch_bounds__(kThreads, kForwardBlocksPerSm) vector_forward_
   }
 }
 
+// The reduced scale exactly as the scalar kernel forms it: grad_loss (/ n for mean) in f64,
+// rounded once to the accumulator type (0 with reduction none: each element takes its grad_loss).
+template <class T>
+__device__ __forceinline__ Acc<T> reduced_scale_of(const VectorArgs& p) {
+  using A = Acc<T>;
+  if (p.none) return A(0);
+  double s = static_cast<double>(to_acc(static_cast<const T*>(p.grad_loss)[0]));
+  if (p.mean) s /= static_cast<double>(p.n);
+  return static_cast<A>(s);
+}
+
 template <class T, LossOp kOp>
 __global__ void __launch_bounds__(kThreads, kBackwardBlocksPerSm) vector_backward_kernel(VectorArgs p, bool aligned) {
-  using A = Acc<T>;
   const int64_t n = p.n;
-  // The reduced scale exactly as the scalar kernel forms it: grad_loss (/ n for mean) in f64,
-  // rounded once to the accumulator type.
-  A reduced_scale = A(0);
-  if (!p.none) {
-    double s = static_cast<double>(to_acc(static_cast<const T*>(p.grad_loss)[0]));
-    if (p.mean) s /= static_cast<double>(n);
-    reduced_scale = static_cast<A>(s);
-  }
+  const Acc<T> reduced_scale = reduced_scale_of<T>(p);
   constexpr int64_t kStep = kStepElems<T, true>;
   for (int64_t step = blockIdx.x; step * kStep < n; step += gridDim.x) {
     const int64_t base = step * kStep;
@@ -235,6 +251,152 @@ __global__ void __launch_bounds__(kThreads, kBackwardBlocksPerSm) vector_backwar
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// One-pass geometry: the default for the streams without a reduction (forward with reduction none,
+// every backward). It is the elementwise engine's recipe (ew_engine.cuh), which moves f32 add at
+// 103% of copy bandwidth on the H200 where the wave grid above moved mse none f32 at 94%:
+//  * every thread takes exactly one 16-byte pack per operand and the grid covers every element
+//    once (no grid-stride steps): the hardware hands the many small blocks to SMs as they free up,
+//    so no SM idles at the end waiting on a block's last steps, and no thread serializes its
+//    steps (load, wait, compute, store, then the next load);
+//  * bytes in flight come from occupancy instead of unrolling: the cheap ops are held to 32
+//    registers so that 8 blocks of 256 threads (the whole SM) are resident (ew_engine measured a
+//    bf16 add at 88% of copy with 4 resident blocks against 103% with 8);
+//  * stores go out as one st.global.v4 each (nvcc may split a struct of eight 16-bit values into
+//    narrower stores, as ew_engine saw in the PTX of its f32->bf16 cast).
+// Each element goes through the same element_loss / pack_grads code as in the wave grid, so the
+// results are bitwise the same whichever geometry runs.
+
+// The ops without transcendentals fit 32 registers without spills (ptxas -v, sm_90a), except the
+// smooth_l1 backward (its division spilled 4 bytes in bf16): it takes 40 (6 resident blocks).
+// The others (log, exp, log1p) and f64 take up to 64 (4 resident blocks), as the wave kernels do.
+constexpr bool cheap_op(LossOp op) {
+  return op == LossOp::mse_loss || op == LossOp::l1_loss || op == LossOp::smooth_l1_loss || op == LossOp::huber_loss ||
+         op == LossOp::margin_ranking_loss;
+}
+template <class T, LossOp kOp, bool kBackward>
+constexpr int onepass_min_blocks() {
+  if (sizeof(T) == 8 || !cheap_op(kOp)) return 4;
+  return kBackward && kOp == LossOp::smooth_l1_loss ? 6 : 8;
+}
+
+// One 16-byte pack through a 16-byte word (pointer 16-byte aligned).
+template <class T>
+__device__ __forceinline__ Pack16<T> load16(const T* ptr) {
+  const uint4 w = *reinterpret_cast<const uint4*>(ptr);
+  Pack16<T> r;
+  __builtin_memcpy(static_cast<void*>(&r), &w, 16);
+  return r;
+}
+template <class T>
+__device__ __forceinline__ void store16(T* ptr, const Pack16<T>& v) {
+  uint32_t w[4];
+  __builtin_memcpy(w, static_cast<const void*>(&v), 16);
+  // No "memory" clobber: nothing else in the thread touches these 16 bytes after the store.
+  asm volatile("st.global.v4.u32 [%0], {%1, %2, %3, %4};" ::"l"(ptr), "r"(w[0]), "r"(w[1]), "r"(w[2]), "r"(w[3]));
+}
+
+template <class T, LossOp kOp>
+__device__ __forceinline__ PackInputs<T> load_inputs16(const VectorArgs& p, int64_t e, bool with_grad_loss) {
+  PackInputs<T> in;
+  in.x = load16(static_cast<const T*>(p.input) + e);
+  in.t = load16(static_cast<const T*>(p.target) + e);
+  if constexpr (kOp == LossOp::margin_ranking_loss) in.o = load16(static_cast<const T*>(p.other) + e);
+  if (with_grad_loss) in.gl = load16(static_cast<const T*>(p.grad_loss) + e);
+  return in;
+}
+
+// The losses of one pack, element by element exactly as forward_pack forms them.
+template <class T, LossOp kOp>
+__device__ __forceinline__ Pack16<T> pack_losses(const ElementOptions& opt, const PackInputs<T>& in) {
+  using A = Acc<T>;
+  Pack16<T> out;
+#pragma unroll
+  for (int j = 0; j < kPack<T>; ++j)
+    out.v[j] = from_acc<T>(element_loss<A>(kOp, opt, x_of<T, kOp>(in.x, in.o, j), to_acc(in.t.v[j]), A(1), A(1)));
+  return out;
+}
+
+// The element-wise path of the one-pass kernels (a thread's pack that is partial at the tensor's
+// end, or any pack of a misaligned operand): one element at a time in a rolled loop, so that it
+// adds no live registers to the 16-byte path (unrolled 8 wide, with all loads first, it made the
+// 16-bit kernels spill at 32 registers; out of line, it made every thread copy VectorArgs to a
+// stack frame). Element i takes the same expression as in pack_losses / pack_grads.
+template <class T, LossOp kOp>
+__device__ __forceinline__ void onepass_forward_elements(const VectorArgs& p, int64_t e) {
+  using A = Acc<T>;
+  const int64_t end = e + kPack<T> < p.n ? e + kPack<T> : p.n;
+#pragma unroll 1
+  for (int64_t i = e; i < end; ++i) {
+    A x = to_acc(static_cast<const T*>(p.input)[i]);
+    if constexpr (kOp == LossOp::margin_ranking_loss) x -= to_acc(static_cast<const T*>(p.other)[i]);
+    const A t = to_acc(static_cast<const T*>(p.target)[i]);
+    static_cast<T*>(p.loss)[i] = from_acc<T>(element_loss<A>(kOp, p.opt, x, t, A(1), A(1)));
+  }
+}
+
+template <class T, LossOp kOp>
+__device__ __forceinline__ void onepass_backward_elements(const VectorArgs& p, int64_t e, Acc<T> reduced_scale) {
+  using A = Acc<T>;
+  const int64_t end = e + kPack<T> < p.n ? e + kPack<T> : p.n;
+#pragma unroll 1
+  for (int64_t i = e; i < end; ++i) {
+    A x = to_acc(static_cast<const T*>(p.input)[i]);
+    if constexpr (kOp == LossOp::margin_ranking_loss) x -= to_acc(static_cast<const T*>(p.other)[i]);
+    const A t = to_acc(static_cast<const T*>(p.target)[i]);
+    const A scale = p.none ? to_acc(static_cast<const T*>(p.grad_loss)[i]) : reduced_scale;
+    const A v = scale * element_grad<A>(kOp, p.opt, x, t, A(1), A(1));
+    static_cast<T*>(p.grad_input)[i] = from_acc<T>(v);
+    if constexpr (kOp == LossOp::margin_ranking_loss) static_cast<T*>(p.grad_other)[i] = from_acc<T>(-v);
+  }
+}
+
+// Elements one block covers: one pack per thread.
+template <class T>
+constexpr int64_t kOnePassBlockElems = int64_t{kThreads} * kPack<T>;
+
+// The block loop runs once unless the tensor has more than 2^30 blocks' worth (onepass_grid).
+// A thread's pack that is partial (the tensor's end) or misaligned takes the element-wise path.
+template <class T, LossOp kOp>
+__global__ void __launch_bounds__(kThreads, onepass_min_blocks<T, kOp, false>())
+    onepass_none_forward_kernel(VectorArgs p, bool aligned) {
+  const int64_t n = p.n;
+  for (int64_t block = blockIdx.x; block * kOnePassBlockElems<T> < n; block += gridDim.x) {
+    const int64_t e = block * kOnePassBlockElems<T> + static_cast<int64_t>(threadIdx.x) * kPack<T>;
+    if (aligned && e + kPack<T> <= n) {
+      store16(static_cast<T*>(p.loss) + e, pack_losses<T, kOp>(p.opt, load_inputs16<T, kOp>(p, e, false)));
+    } else if (e < n) {
+      onepass_forward_elements<T, kOp>(p, e);
+    }
+  }
+}
+
+template <class T, LossOp kOp>
+__global__ void __launch_bounds__(kThreads, onepass_min_blocks<T, kOp, true>())
+    onepass_backward_kernel(VectorArgs p, bool aligned) {
+  const int64_t n = p.n;
+  const Acc<T> reduced_scale = reduced_scale_of<T>(p);
+  for (int64_t block = blockIdx.x; block * kOnePassBlockElems<T> < n; block += gridDim.x) {
+    const int64_t e = block * kOnePassBlockElems<T> + static_cast<int64_t>(threadIdx.x) * kPack<T>;
+    if (aligned && e + kPack<T> <= n) {
+      Pack16<T> g, neg;
+      pack_grads<T, kOp>(p, load_inputs16<T, kOp>(p, e, p.none), reduced_scale, g, neg);
+      store16(static_cast<T*>(p.grad_input) + e, g);
+      if constexpr (kOp == LossOp::margin_ranking_loss) store16(static_cast<T*>(p.grad_other) + e, neg);
+    } else if (e < n) {
+      onepass_backward_elements<T, kOp>(p, e, reduced_scale);
+    }
+  }
+}
+
+unsigned onepass_grid(DType dtype, int64_t samples) {
+  const int64_t block_elems = int64_t{kThreads} * (16 / static_cast<int64_t>(dtype_size(dtype)));
+  const int64_t want = (samples + block_elems - 1) / block_elems;
+  constexpr int64_t kMaxGrid = int64_t{1} << 30;
+  return static_cast<unsigned>(want < 1 ? 1 : (want < kMaxGrid ? want : kMaxGrid));
+}
+
+// ---------------------------------------------------------------------------------------------
 bool aligned16(const void* ptr) { return ptr == nullptr || reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
 
 // One resident wave at most (the blocks loop over the steps).
@@ -258,9 +420,18 @@ Status launch_op(const LaunchParams& p) {
                         none,         p.reduction == LossReduction::mean,
                         ElementOptions{p.beta, p.delta, p.margin, p.log_target, p.pos_weight}};
   if (p.write_grad) {
-    if (p.samples > 0)
-      vector_backward_kernel<T, kOp><<<wave_grid(p.dtype, p.samples, p.sm_count, true), kThreads, 0, p.stream>>>(args, aligned);
+    if (p.samples <= 0) return Status::ok();
+    if (!p.pointwise_wave_grid) {
+      onepass_backward_kernel<T, kOp><<<onepass_grid(p.dtype, p.samples), kThreads, 0, p.stream>>>(args, aligned);
+      return check_launch("loss onepass_backward_kernel");
+    }
+    vector_backward_kernel<T, kOp><<<wave_grid(p.dtype, p.samples, p.sm_count, true), kThreads, 0, p.stream>>>(args, aligned);
     return check_launch("loss vector_backward_kernel");
+  }
+  if (none && !p.pointwise_wave_grid) {
+    if (p.samples <= 0) return Status::ok();
+    onepass_none_forward_kernel<T, kOp><<<onepass_grid(p.dtype, p.samples), kThreads, 0, p.stream>>>(args, aligned);
+    return check_launch("loss onepass_none_forward_kernel");
   }
   double* partials = static_cast<double*>(p.workspace);
   if (p.samples > 0) {

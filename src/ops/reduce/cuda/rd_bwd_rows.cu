@@ -477,6 +477,10 @@ Status launch_backward_rows(const BackwardRows& p, const void* x, const void* co
   return check_launch("reduce backward (rows)");
 }
 
-std::string backward_rows_tactic(const BackwardRows& p) { return std::string("rows-vec16, ") + kind_name(p.kind); }
+std::string backward_rows_tactic(const BackwardRows& p) {
+  // The alignment of x and dx is known only at run time: a pair that does not share its offset
+  // within 16 bytes takes the general kernel.
+  return std::string("rows-vec16, ") + kind_name(p.kind) + " (general f64 kernel for x/dx of unequal 16-byte offset)";
+}
 
 }  // namespace baracuda::rd::cuda

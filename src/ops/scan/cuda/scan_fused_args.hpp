@@ -44,7 +44,14 @@ struct FusedConfig {
   bool int_math = false;   // convert_*: integer compute dtype (wrapping 64-bit)
   bool exclusive = false;
   bool reverse = false;    // the descriptor's direction (the launcher flips it for suffix passes)
+  // cumprod_backward: many contiguous aligned lines may take the two block-per-line kernels
+  // (scan_cumprod_backward_lines.cuh); BARACUDA_SCAN_CUMPROD_BWD=legacy turns it off (A/B switch).
+  bool cumprod_lines = true;
 };
+
+// The line pitch of cumprod_backward's f32 temporary: a multiple of 4 elements, so that every line
+// of it starts 16-byte aligned for the block-per-line kernels.
+inline int64_t cumprod_temp_pitch(int64_t n) { return (n + 3) / 4 * 4; }
 
 // Bytes per element of the dense temporary (0: the kind needs none).
 inline size_t fused_temp_elem_bytes(const FusedConfig& c) {

@@ -63,7 +63,9 @@ inline FusedWorkspace fused_workspace(const Geometry& g, const FusedConfig& c) {
   FusedWorkspace w;
   w.lookback = lookback_layout(g.tiles * g.width, kFusedStateBytes);
   w.temp = (w.lookback.total + 255) / 256 * 256;
-  w.total = w.temp + static_cast<size_t>(g.outer * g.n * g.inner) * fused_temp_elem_bytes(c);
+  // cumprod_backward books its lines at cumprod_temp_pitch (the block-per-line kernels' layout).
+  const int64_t n = c.kind == FusedKind::cumprod_backward ? cumprod_temp_pitch(g.n) : g.n;
+  w.total = w.temp + static_cast<size_t>(g.outer * n * g.inner) * fused_temp_elem_bytes(c);
   return w;
 }
 

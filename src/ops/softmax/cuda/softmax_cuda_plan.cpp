@@ -85,6 +85,31 @@ constexpr int kMaskedBwdMaxItems = 2;
 // Must equal kStagedSmemLimit in kernels/softmax_rows_fast.cuh (this file is plain C++).
 constexpr int64_t kStagedSmemLimit = 200 * 1024;
 
+// The backward's short rows (4 or 8 warps per row, 2 vectors per thread) and the staged kernel
+// (softmax_rows_bwd_staged_kernel, which streams the block's next row while the current one is
+// reduced and written). The log_softmax backward takes it by default; the environment variable
+// BARACUDA_SOFTMAX_LOG_BWD, read when the plan is made, gives the A/B alternatives:
+//   legacy  the register kernel (softmax_rows_bwd_kernel) as before
+//   wide    staged with half the warps per row and 4 vectors per thread (8 x 2 -> 4 x 4; 4-warp
+//           rows keep 4 x 2): more, smaller blocks per SM
+// The softmax backward keeps the register kernel unless BARACUDA_SOFTMAX_BWD_SHORT_STAGED=1 (opt-in,
+// the default staged geometry). BARACUDA_SOFTMAX_BWD_STAGED=0 turns every staged backward off.
+enum class ShortBwd { register_kernel, staged, staged_wide };
+
+ShortBwd log_bwd_from_env() {
+  if (env_is("BARACUDA_SOFTMAX_LOG_BWD", "legacy")) return ShortBwd::register_kernel;
+  if (env_is("BARACUDA_SOFTMAX_LOG_BWD", "wide")) return ShortBwd::staged_wide;
+  return ShortBwd::staged;
+}
+
+ShortBwd softmax_bwd_from_env() {
+  return env_is("BARACUDA_SOFTMAX_BWD_SHORT_STAGED", "1") ? ShortBwd::staged : ShortBwd::register_kernel;
+}
+
+// Must equal kRowsBwdWideWarps / kRowsBwdLongItems in softmax_launch_impl.cuh.
+constexpr int kRowsBwdWideWarps = 4;
+constexpr int kRowsBwdLongItems = 4;
+
 class CudaSoftmax final : public Executable<SoftmaxFamily> {
  public:
   CudaSoftmax(SoftmaxDescriptor d, SoftmaxSignature sig, Device device, int sm_count, int64_t smem_optin,
@@ -263,7 +288,19 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     c.group_warps = gw;
     c.items = items;
     c.sm_count = sm_count_;
-    if (!masked && policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c)) {
+    const bool staged_ok = !masked && policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_);
+    if (staged_ok && bwd && gw == 8 && short_bwd(p) == ShortBwd::staged_wide) {
+      cuda::LaunchConfig wide = c;  // the same row capacity: 4 warps x 4 vectors
+      wide.group_warps = kRowsBwdWideWarps;
+      wide.items = kRowsBwdLongItems;
+      if (staged_fits(p, wide, bwd)) {
+        c = wide;
+        c.engine = cuda::Engine::rows_staged;
+        c.threads = c.group_warps * 32;
+        return true;
+      }
+    }
+    if (staged_ok && staged_fits(p, c, bwd)) {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
       return true;
@@ -322,13 +359,19 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     return true;
   }
 
+  // How the backward's short rows (4-8 warps per row) run for this op (see ShortBwd).
+  ShortBwd short_bwd(const cuda::KernelParams& p) const { return p.log ? log_bwd_ : softmax_bwd_; }
+
   // Whether a rows geometry (group_warps, items, vec set) has a staged kernel that fits: 16 or 32
-  // warps per row, whole vectors (n % vec == 0) and its shared memory within the limit and the
-  // device's opt-in. The forward's is two stages of x, the backward's one stage of dy and y: both
-  // 2 x items x 16 bytes per thread.
-  bool staged_fits(const cuda::KernelParams& p, const cuda::LaunchConfig& c) const {
+  // warps per row (the backward also 4 or 8 when short_bwd takes the staged kernel), whole
+  // vectors (n % vec == 0) and its shared memory within the limit and the device's opt-in. The
+  // forward's is two stages of x, the backward's one stage of dy and y: both 2 x items x 16 bytes
+  // per thread.
+  bool staged_fits(const cuda::KernelParams& p, const cuda::LaunchConfig& c, bool bwd) const {
     const int64_t stage_bytes = 2 * static_cast<int64_t>(c.items) * c.group_warps * 32 * 16;
-    return c.group_warps >= 16 && p.n % c.vec == 0 &&
+    const bool warps_ok =
+        c.group_warps >= 16 || (bwd && c.group_warps >= 4 && short_bwd(p) != ShortBwd::register_kernel);
+    return warps_ok && p.n % c.vec == 0 &&
            stage_bytes <= std::min<int64_t>(kStagedSmemLimit, smem_optin_ - 1024);  // 1 KB: static shared memory
   }
 
@@ -371,8 +414,10 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
                  (bwd ? " of dy and y" : "") + " per thread, the " +
                  (p.mask_kind == cuda::MaskKind::boolean ? "boolean" : "additive") + " mask in the same pass)";
         std::string t = "rows engine (" + geom + (bwd ? " of dy and y" : "") + " per thread)";
-        if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c))
+        if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c, bwd))
           t += ", staged backward kernel off (BARACUDA_SOFTMAX_BWD_STAGED=0)";
+        if (bwd && p.log && (c.group_warps == 4 || c.group_warps == 8) && log_bwd_ == ShortBwd::register_kernel)
+          t += ", short-row staged backward off (BARACUDA_SOFTMAX_LOG_BWD=legacy)";
         if (!bwd && p.row_prefetch && p.outer_rank <= 1) t += ", next row prefetched into L2";
         return t;
       }
@@ -398,9 +443,14 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   bool row_prefetch_ = row_prefetch_from_env();
   bool masked_rows_ = masked_rows_from_env();
   bool columns_ = columns_from_env();
-  // The log_softmax backward rows kernel loads y with dy unless BARACUDA_SOFTMAX_LOG_BWD_Y=late
-  // (read when the plan is made; A/B against the former order, y after the reduction).
-  bool log_bwd_y_late_ = env_is("BARACUDA_SOFTMAX_LOG_BWD_Y", "late");
+  // The log_softmax backward register kernel (rows the staged kernel does not take, and
+  // BARACUDA_SOFTMAX_LOG_BWD=legacy) loads y after the row's reduction unless
+  // BARACUDA_SOFTMAX_LOG_BWD_Y=early (read when the plan is made; A/B). At 32768 x 4096 bf16 on the
+  // H200 late was the faster (0.2409 vs 0.2490 ms early).
+  bool log_bwd_y_late_ = !env_is("BARACUDA_SOFTMAX_LOG_BWD_Y", "early");
+  // The backward's short rows: staged or the register kernel, per op (see ShortBwd).
+  ShortBwd log_bwd_ = log_bwd_from_env();
+  ShortBwd softmax_bwd_ = softmax_bwd_from_env();
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

@@ -18,7 +18,8 @@
 //            (kernels/softmax_rows_masked.cuh), never staged
 //   rows_staged  the rows engines for long rows (16-32 warps per row): one group per block, the
 //            block's next row streamed into shared memory (cp.async) while the current one is
-//            computed; the forward double-buffers x, the backward holds one stage of dy and y
+//            computed; the forward double-buffers x, the backward holds one stage of dy and y.
+//            The log_softmax backward also for rows of 4-8 warps (BARACUDA_SOFTMAX_LOG_BWD)
 // `vec` is the number of elements per load: 16 bytes of the loaded dtype when every row start is
 // 16-byte aligned, else 1.
 #include <cuda_runtime_api.h>
@@ -57,9 +58,9 @@ struct KernelParams {
   double scale = 1.0;     // 1 / temperature
   // Forward rows engine: prefetch each next row into L2 (BARACUDA_SOFTMAX_ROW_PREFETCH=0: off, A/B).
   bool row_prefetch = true;
-  // Backward rows kernel, log_softmax: load y after the row's reduction (the former order) instead
-  // of with dy (BARACUDA_SOFTMAX_LOG_BWD_Y=late: A/B).
-  bool log_bwd_y_late = false;
+  // Backward register rows kernel, log_softmax: load y after the row's reduction (the default)
+  // instead of with dy (BARACUDA_SOFTMAX_LOG_BWD_Y=early, A/B).
+  bool log_bwd_y_late = true;
 };
 
 enum class Engine : int { warp, block, online, column, rows, rows_staged, columns };
