@@ -87,28 +87,16 @@ constexpr int64_t kStagedSmemLimit = 200 * 1024;
 
 // The backward's short rows (4 or 8 warps per row, 2 vectors per thread) and the staged kernel
 // (softmax_rows_bwd_staged_kernel, which streams the block's next row while the current one is
-// reduced and written). The log_softmax backward takes it by default; the environment variable
-// BARACUDA_SOFTMAX_LOG_BWD, read when the plan is made, gives the A/B alternatives:
-//   legacy  the register kernel (softmax_rows_bwd_kernel) as before
-//   wide    staged with half the warps per row and 4 vectors per thread (8 x 2 -> 4 x 4; 4-warp
-//           rows keep 4 x 2): more, smaller blocks per SM
-// The softmax backward keeps the register kernel unless BARACUDA_SOFTMAX_BWD_SHORT_STAGED=1 (opt-in,
-// the default staged geometry). BARACUDA_SOFTMAX_BWD_STAGED=0 turns every staged backward off.
-enum class ShortBwd { register_kernel, staged, staged_wide };
+// reduced and written). The log_softmax backward takes it by default (its exps leave the register
+// kernel without loads in flight: 32768x4096 bf16 0.2409 -> 0.2160 ms on the H200);
+// BARACUDA_SOFTMAX_LOG_BWD=legacy, read when the plan is made, keeps the register kernel
+// (softmax_rows_bwd_kernel). The softmax backward keeps the register kernel (staged there it was
+// slower: 0.2039 -> 0.2153 ms). BARACUDA_SOFTMAX_BWD_STAGED=0 turns every staged backward off.
+enum class ShortBwd { register_kernel, staged };
 
 ShortBwd log_bwd_from_env() {
-  if (env_is("BARACUDA_SOFTMAX_LOG_BWD", "legacy")) return ShortBwd::register_kernel;
-  if (env_is("BARACUDA_SOFTMAX_LOG_BWD", "wide")) return ShortBwd::staged_wide;
-  return ShortBwd::staged;
+  return env_is("BARACUDA_SOFTMAX_LOG_BWD", "legacy") ? ShortBwd::register_kernel : ShortBwd::staged;
 }
-
-ShortBwd softmax_bwd_from_env() {
-  return env_is("BARACUDA_SOFTMAX_BWD_SHORT_STAGED", "1") ? ShortBwd::staged : ShortBwd::register_kernel;
-}
-
-// Must equal kRowsBwdWideWarps / kRowsBwdLongItems in softmax_launch_impl.cuh.
-constexpr int kRowsBwdWideWarps = 4;
-constexpr int kRowsBwdLongItems = 4;
 
 class CudaSoftmax final : public Executable<SoftmaxFamily> {
  public:
@@ -288,19 +276,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     c.group_warps = gw;
     c.items = items;
     c.sm_count = sm_count_;
-    const bool staged_ok = !masked && policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_);
-    if (staged_ok && bwd && gw == 8 && short_bwd(p) == ShortBwd::staged_wide) {
-      cuda::LaunchConfig wide = c;  // the same row capacity: 4 warps x 4 vectors
-      wide.group_warps = kRowsBwdWideWarps;
-      wide.items = kRowsBwdLongItems;
-      if (staged_fits(p, wide, bwd)) {
-        c = wide;
-        c.engine = cuda::Engine::rows_staged;
-        c.threads = c.group_warps * 32;
-        return true;
-      }
-    }
-    if (staged_ok && staged_fits(p, c, bwd)) {
+    if (!masked && policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c, bwd)) {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
       return true;
@@ -360,7 +336,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   }
 
   // How the backward's short rows (4-8 warps per row) run for this op (see ShortBwd).
-  ShortBwd short_bwd(const cuda::KernelParams& p) const { return p.log ? log_bwd_ : softmax_bwd_; }
+  ShortBwd short_bwd(const cuda::KernelParams& p) const { return p.log ? log_bwd_ : ShortBwd::register_kernel; }
 
   // Whether a rows geometry (group_warps, items, vec set) has a staged kernel that fits: 16 or 32
   // warps per row (the backward also 4 or 8 when short_bwd takes the staged kernel), whole
@@ -450,7 +426,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   bool log_bwd_y_late_ = !env_is("BARACUDA_SOFTMAX_LOG_BWD_Y", "early");
   // The backward's short rows: staged or the register kernel, per op (see ShortBwd).
   ShortBwd log_bwd_ = log_bwd_from_env();
-  ShortBwd softmax_bwd_ = softmax_bwd_from_env();
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

@@ -54,10 +54,6 @@ constexpr int rows_max_items() {
   return kBwd ? 2 : 32 / (16 / static_cast<int>(sizeof(Tl)));
 }
 constexpr int kRowsBwdLongItems = 4;
-// The backward's "wide" short-row geometry (BARACUDA_SOFTMAX_LOG_BWD=wide, staged only): rows
-// of up to 8 warps x 2 vectors held by 4 warps x kRowsBwdLongItems vectors. Must equal the plan's
-// kRowsBwdWideWarps (softmax_cuda_plan.cpp).
-constexpr int kRowsBwdWideWarps = 4;
 
 // A staged kernel (one row group per block, the next row streamed into `smem` bytes of dynamic
 // shared memory): exactly the resident blocks, each persistent over rows.
@@ -87,17 +83,18 @@ constexpr int rows_staged_smem() {
 }
 
 // Whether a staged kernel exists for GW warps per row: the forward's at 16 and 32, the backward's
-// also at 4 and 8 (short rows, chosen by the plan for the log_softmax backward).
-template <bool kBwd>
+// also at 4 and 8 for log_softmax (short rows, which the plan gives it; the softmax backward keeps
+// the register kernel there).
+template <bool kBwd, bool kLog>
 constexpr bool rows_staged_warps(int gw) {
-  return gw >= 16 || (kBwd && gw >= 4);
+  return gw >= 16 || (kBwd && kLog && gw >= 4);
 }
 
 // One rows kernel: GW warps per row, IT vectors per thread.
 template <class Tl, class Ts, int IT, int GW, bool kBwd, bool kLog>
 Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
   constexpr int V = 16 / static_cast<int>(sizeof(Tl));
-  if constexpr (rows_staged_warps<kBwd>(GW) && rows_staged_smem<Tl, IT, GW, kBwd>() <= kStagedSmemLimit) {
+  if constexpr (rows_staged_warps<kBwd, kLog>(GW) && rows_staged_smem<Tl, IT, GW, kBwd>() <= kStagedSmemLimit) {
     if (c.engine == Engine::rows_staged) {
       constexpr int smem = rows_staged_smem<Tl, IT, GW, kBwd>();
       if constexpr (kBwd)
@@ -123,14 +120,6 @@ Status launch_rows(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
   if constexpr (kBwd) {
     if (c.group_warps == 32 && c.items == kRowsBwdLongItems)
       return launch_rows_one<Tl, Ts, kRowsBwdLongItems, 32, kBwd, kLog>(p, c, stream);
-    // The wide short-row geometry: the staged kernel only (the register kernel would spill there).
-    if (c.group_warps == kRowsBwdWideWarps && c.items == kRowsBwdLongItems) {
-      if (c.engine != Engine::rows_staged)
-        return internal_error("[softmax] the wide backward rows geometry is staged only");
-      constexpr int smem = rows_staged_smem<Tl, kRowsBwdLongItems, kRowsBwdWideWarps, kBwd>();
-      return launch_staged(softmax_rows_bwd_staged_kernel<Tl, Ts, V, kRowsBwdLongItems, kRowsBwdWideWarps, kLog>,
-                           kRowsBwdWideWarps * 32, smem, kBwd, p, c, stream);
-    }
   }
   if (c.group_warps > 1 && c.items != IM) return internal_error("[softmax] rows engine: unsupported items");
   switch (c.group_warps) {
