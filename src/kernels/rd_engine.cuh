@@ -222,7 +222,11 @@ __device__ __forceinline__ void accumulate_runs(const Op& op, typename Op::State
   }
 }
 
-template <class In, class Op>
+// kRuns: the group is made of contiguous runs (ForwardProblem::run != 0, accumulate_runs), chosen
+// at compile time: with the run-time branch in every row kernel the plain rows (p.run == 0) ran
+// 2-5% slower on the H200 (bf16 16384 x 16384 amax 0.1299 -> 0.1364 ms); the kRuns = false
+// kernels are the plain row kernel as it was before runs existed.
+template <class In, class Op, bool kRuns = false>
 __global__ void __launch_bounds__(kBlock, kResidentBlocks) row_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
                                                      typename Op::State* partials, Op op) {
   using State = typename Op::State;
@@ -237,9 +241,8 @@ __global__ void __launch_bounds__(kBlock, kResidentBlocks) row_kernel(ForwardPro
     const int64_t lo = c * p.chunk;
     const int64_t hi = lo + p.chunk < p.N ? lo + p.chunk : p.N;
     State s = op.init();
-    const In* xo = x + kept_offset(p.kept, p.kept.x_stride, o);
-    if (p.run == 0) accumulate_contiguous(op, s, xo, lo, hi, rank, team);
-    else accumulate_runs(op, s, xo, p.red, p.run, lo, hi, rank, team);
+    if constexpr (kRuns) accumulate_runs(op, s, x + kept_offset(p.kept, p.kept.x_stride, o), p.red, p.run, lo, hi, rank, team);
+    else accumulate_contiguous(op, s, x + kept_offset(p.kept, p.kept.x_stride, o), lo, hi, rank, team);
     s = team_reduce(op, s, team, smem);
     if (rank == 0) {
       if (p.splits == 1) {
@@ -372,7 +375,8 @@ Status launch_engine(const ForwardProblem& p, const void* x, const OutputSpec& o
   } else if (p.engine == Engine::row) {
     const int64_t teams_per_block = p.warp_per_row ? kBlock / 32 : 1;
     const int64_t blocks = std::min(ceil_div(p.M * p.splits, teams_per_block), grid_cap);
-    row_kernel<In, Op><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, xs, out, part, op);
+    if (p.run != 0) row_kernel<In, Op, true><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, xs, out, part, op);
+    else row_kernel<In, Op, false><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, xs, out, part, op);
   } else {
     constexpr int VM = column_vec<In, State>();
     const bool vec = VM > 1 && p.vec > 1 && reinterpret_cast<uintptr_t>(x) % (VM * sizeof(In)) == 0;

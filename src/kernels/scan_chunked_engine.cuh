@@ -156,9 +156,52 @@ __device__ __forceinline__ int segment_valid(int64_t len, int64_t tile, int warp
   return left <= 0 ? 0 : left >= kSegment ? kSegment : static_cast<int>(left);
 }
 
-// scan_segment below keeps its own inlined copy of these two steps: routing it through them moved
-// the registers of its kernels on sm_90a (scan_row_carry_kernel f32 59 -> 63, scan_chunk_kernel f32
-// 48 -> 61, ptxas -v), so only scan_chunk_onchip_kernel calls them.
+// The block step of a tile's scan once every warp has its inclusive lane totals: the warp totals
+// into `warp_total` (lane 31 of each warp), one barrier, then the fold before this lane (`carry`,
+// the warps before this one, `lane_before`), returned, and `carry` advanced past the tile (every
+// warp, in the same order in every thread).
+template <class Op>
+__device__ __forceinline__ typename Op::State fold_warp_totals(typename Op::State* warp_total, int lane, int warp,
+                                                               typename Op::State inclusive,
+                                                               typename Op::State lane_before,
+                                                               typename Op::State& carry) {
+  using State = typename Op::State;
+  constexpr int kWarps = kThreads / 32;
+  if (lane == 31) warp_total[warp] = inclusive;
+  __syncthreads();
+  State before = carry;
+  for (int w = 0; w < warp; ++w) before = Op::combine(before, warp_total[w]);
+  before = Op::combine(before, lane_before);
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, warp_total[w]);  // the same order in every thread
+  return before;
+}
+
+// fold_warp_totals walked from the end: the warp totals (lane 0 of each warp, `inclusive` its suffix
+// fold) into `warp_total`, one barrier, then the fold after this lane (`carry`, the warps after this
+// one, `lane_after`), returned, and `carry` advanced past the tile (warps last to first, the same
+// order in every thread).
+template <class Op>
+__device__ __forceinline__ typename Op::State fold_warp_totals_reverse(typename Op::State* warp_total, int lane,
+                                                                       int warp, typename Op::State inclusive,
+                                                                       typename Op::State lane_after,
+                                                                       typename Op::State& carry) {
+  using State = typename Op::State;
+  constexpr int kWarps = kThreads / 32;
+  if (lane == 0) warp_total[warp] = inclusive;
+  __syncthreads();
+  State after = carry;
+  for (int w = kWarps - 1; w > warp; --w) after = Op::combine(after, warp_total[w]);
+  after = Op::combine(after, lane_after);
+#pragma unroll
+  for (int w = kWarps - 1; w >= 0; --w) carry = Op::combine(carry, warp_total[w]);  // same order in every thread
+  return after;
+}
+
+// scan_segment below keeps its own inlined copy of these two steps (it shares only fold_warp_totals,
+// which leaves its SASS unchanged): routing it through them moved the registers of its kernels on
+// sm_90a (scan_row_carry_kernel f32 59 -> 63, scan_chunk_kernel f32 48 -> 61, ptxas -v), so only
+// scan_chunk_onchip_kernel calls them.
 //
 // Scans one staged tile (every warp its segment, already in `stage`) into `dst` (the warp's
 // segment of the output), starting from `carry`, which it advances past the tile. `warp_total`
@@ -170,7 +213,6 @@ template <class Op, class In, class Out>
 __device__ __forceinline__ void scan_staged_tile(uint4* stage, Out* dst, int valid, int64_t lane_p0, bool exclusive,
                                                  typename Op::State& carry, typename Op::State* warp_total) {
   using State = typename Op::State;
-  constexpr int kWarps = kThreads / 32;
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   // The lane's kItems consecutive elements, scanned in registers; the lane totals by shuffles.
@@ -178,13 +220,7 @@ __device__ __forceinline__ void scan_staged_tile(uint4* stage, Out* dst, int val
   scan_lane_items<Op, In>(stage, lane, valid, lane_p0, loc);
   State lane_before;
   const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
-  if (lane == 31) warp_total[warp] = inclusive;
-  __syncthreads();
-  State before = carry;
-  for (int w = 0; w < warp; ++w) before = Op::combine(before, warp_total[w]);
-  before = Op::combine(before, lane_before);
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, warp_total[w]);  // the same order in every thread
+  const State before = fold_warp_totals<Op>(warp_total, lane, warp, inclusive, lane_before, carry);
   // Results into the staging buffer, then coalesced stores.
   store_lane_results<Op, Out>(stage, dst, lane, valid, exclusive, before, loc);
 }
@@ -198,7 +234,6 @@ template <class Op, class In, class Out>
 __device__ __forceinline__ void scan_segment(const In* __restrict__ x, Out* __restrict__ y, int64_t len, int64_t pos0,
                                              bool exclusive, typename Op::State carry, SegmentSmem<Op, In, Out>& sm) {
   using State = typename Op::State;
-  constexpr int kWarps = kThreads / 32;
   constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
   constexpr int kSegment = 32 * kItems;  // elements per warp and tile
   const int lane = static_cast<int>(threadIdx.x) & 31;
@@ -243,13 +278,7 @@ __device__ __forceinline__ void scan_segment(const In* __restrict__ x, Out* __re
     // is rewritten only after the next tile's barrier, which every thread reaches after reading it.
     State lane_before;
     const State inclusive = warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lane_before);
-    if (lane == 31) sm.warp_total[buf][warp] = inclusive;
-    __syncthreads();
-    State before = carry;
-    for (int w = 0; w < warp; ++w) before = Op::combine(before, sm.warp_total[buf][w]);
-    before = Op::combine(before, lane_before);
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) carry = Op::combine(carry, sm.warp_total[buf][w]);  // the same order in every thread
+    const State before = fold_warp_totals<Op>(sm.warp_total[buf], lane, warp, inclusive, lane_before, carry);
 
     // Results into the staging buffer, then coalesced stores.
     store_lane_results<Op, Out>(stage, y + warp_p0, lane, valid, exclusive, before, loc);

@@ -57,26 +57,15 @@ __device__ __forceinline__ void cpb_lane_values(const uint4* stage, int lane, fl
   for (int j = 0; j < kItems; ++j) v[j] = to_acc<float>(r[j]);
 }
 
-// The lane's kItems results (rounded once to Out) into the staging area (every lane has read its
-// inputs: __syncwarp first), then the warp's `valid` elements to `dst` with coalesced stores.
+// The lane's kItems results (rounded once to Out) to `dst` through the staging area
+// (store_lane_items).
 template <class Out>
 __device__ __forceinline__ void cpb_store(uint4* stage, Out* __restrict__ dst, int lane, int valid,
                                           const float (&v)[kItems]) {
-  constexpr int kChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
   alignas(16) Out r[kItems];
 #pragma unroll
   for (int j = 0; j < kItems; ++j) r[j] = from_acc<Out>(v[j]);
-  __syncwarp();
-#pragma unroll
-  for (int q = 0; q < kChunks; ++q) stage[swizzle_chunk(lane * kChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
-  __syncwarp();
-  if (valid == 32 * kItems) {
-    uint4* d4 = reinterpret_cast<uint4*>(dst);
-#pragma unroll
-    for (int q = 0; q < kChunks; ++q) d4[q * 32 + lane] = stage[swizzle_chunk(q * 32 + lane)];
-  } else {
-    for (int e = lane; e < valid; e += 32) dst[e] = *staged_element<Out>(stage, e);
-  }
+  store_lane_items<Out>(stage, dst, lane, valid, r);
 }
 
 // Pass 1: per line, walked from the end, tmp_i = R_i = dy_i + T_{i+1} (inclusive) or E_i = F_{i+1}

@@ -121,7 +121,6 @@ template <class Op, class Out>
 __device__ __forceinline__ void store_run_values(uint4* stage, Out* dst, int lane, int valid, bool exclusive,
                                                  typename Op::State before, const LaneRun& run, int64_t p0) {
   constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
-  constexpr int kSegment = 32 * kItems;
   constexpr int kPerChunk = kItems / kOutChunks;
   __syncwarp();  // every lane has read its inputs from the staging area
   // A chunk at a time: fewer results live beside the run.
@@ -132,14 +131,7 @@ __device__ __forceinline__ void store_run_values(uint4* stage, Out* dst, int lan
     for (int e = 0; e < kPerChunk; ++e) r[e] = from_acc<Out>(run_result<Op>(before, run, q * kPerChunk + e, p0, exclusive).v);
     stage[swizzle_chunk(lane * kOutChunks + q)] = *reinterpret_cast<const uint4*>(r);
   }
-  __syncwarp();
-  if (valid == kSegment) {
-    uint4* d4 = reinterpret_cast<uint4*>(dst);
-#pragma unroll
-    for (int q = 0; q < kOutChunks; ++q) d4[q * 32 + lane] = stage[swizzle_chunk(q * 32 + lane)];
-  } else {
-    for (int e = lane; e < valid; e += 32) dst[e] = *staged_element<Out>(stage, e);
-  }
+  store_staged_segment<Out>(stage, dst, lane, valid);
 }
 
 // The warp's `valid` indices of its segment (every lane has kItems consecutive results: `before`

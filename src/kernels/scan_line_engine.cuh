@@ -35,10 +35,10 @@ constexpr int line_stage_chunks() {
 
 // ---- steps shared with the chunked kernel (scan_chunked_engine.cuh) ----------------------------
 
-// The lane's kItems consecutive elements of the warp's staged segment, scanned in registers;
+// The lane's kItems consecutive elements of the warp's staged segment as states (not yet scanned);
 // positions past `valid` hold the identity. `p0` is the position of the lane's first element.
 template <class Op, class In>
-__device__ __forceinline__ void scan_lane_items(const uint4* stage, int lane, int valid, int64_t p0,
+__device__ __forceinline__ void load_lane_items(const uint4* stage, int lane, int valid, int64_t p0,
                                                 typename Op::State (&loc)[kItems]) {
   constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
   alignas(16) In v[kItems];
@@ -46,6 +46,13 @@ __device__ __forceinline__ void scan_lane_items(const uint4* stage, int lane, in
   for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
 #pragma unroll
   for (int j = 0; j < kItems; ++j) loc[j] = lane * kItems + j < valid ? Op::make(v[j], p0 + j) : Op::identity();
+}
+
+// The same, scanned in registers (loc[j] = the fold of items 0..j).
+template <class Op, class In>
+__device__ __forceinline__ void scan_lane_items(const uint4* stage, int lane, int valid, int64_t p0,
+                                                typename Op::State (&loc)[kItems]) {
+  load_lane_items<Op, In>(stage, lane, valid, p0, loc);
 #pragma unroll
   for (int j = 1; j < kItems; ++j) loc[j] = Op::combine(loc[j - 1], loc[j]);
 }
@@ -65,24 +72,12 @@ __device__ __forceinline__ typename Op::State warp_scan_lane_totals(typename Op:
   return inclusive;
 }
 
-// The lane's results (`before` combined with its scanned items; exclusive shifts by one) into the
-// staging area (every lane has read its inputs: __syncwarp), then the warp's `valid` elements to
-// `dst` with coalesced 16-byte stores.
-template <class Op, class Out>
-__device__ __forceinline__ void store_lane_results(uint4* stage, Out* dst, int lane, int valid, bool exclusive,
-                                                   typename Op::State before, const typename Op::State (&loc)[kItems]) {
+// The warp's staged results (every lane has written its own: __syncwarp first) to `dst`, its
+// `valid` elements: coalesced 16-byte stores for a whole segment, else element by element.
+template <class Out>
+__device__ __forceinline__ void store_staged_segment(uint4* stage, Out* dst, int lane, int valid) {
   constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
   constexpr int kSegment = 32 * kItems;
-  {
-    alignas(16) Out r[kItems];
-#pragma unroll
-    for (int j = 0; j < kItems; ++j)
-      r[j] = from_acc<Out>(state_value(exclusive ? (j == 0 ? before : Op::combine(before, loc[j - 1]))
-                                                 : Op::combine(before, loc[j])));
-    __syncwarp();
-#pragma unroll
-    for (int q = 0; q < kOutChunks; ++q) stage[swizzle_chunk(lane * kOutChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
-  }
   __syncwarp();
   if (valid == kSegment) {
     uint4* d4 = reinterpret_cast<uint4*>(dst);
@@ -91,6 +86,30 @@ __device__ __forceinline__ void store_lane_results(uint4* stage, Out* dst, int l
   } else {
     for (int e = lane; e < valid; e += 32) dst[e] = *staged_element<Out>(stage, e);
   }
+}
+
+// The lane's kItems results `r` into the staging area (every lane has read its inputs: __syncwarp
+// first), then store_staged_segment.
+template <class Out>
+__device__ __forceinline__ void store_lane_items(uint4* stage, Out* dst, int lane, int valid, const Out (&r)[kItems]) {
+  constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
+  __syncwarp();
+#pragma unroll
+  for (int q = 0; q < kOutChunks; ++q) stage[swizzle_chunk(lane * kOutChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
+  store_staged_segment<Out>(stage, dst, lane, valid);
+}
+
+// The lane's results (`before` combined with its scanned items; exclusive shifts by one) to `dst`
+// through the staging area (store_lane_items).
+template <class Op, class Out>
+__device__ __forceinline__ void store_lane_results(uint4* stage, Out* dst, int lane, int valid, bool exclusive,
+                                                   typename Op::State before, const typename Op::State (&loc)[kItems]) {
+  alignas(16) Out r[kItems];
+#pragma unroll
+  for (int j = 0; j < kItems; ++j)
+    r[j] = from_acc<Out>(state_value(exclusive ? (j == 0 ? before : Op::combine(before, loc[j - 1]))
+                                               : Op::combine(before, loc[j])));
+  store_lane_items<Out>(stage, dst, lane, valid, r);
 }
 
 // Whether the launch is lines (either direction) the staged kernels can take: W = 1, unit stride,

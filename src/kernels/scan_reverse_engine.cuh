@@ -29,12 +29,7 @@ __device__ __forceinline__ T shfl_down_state(T v, int delta) {
 template <class Op, class In>
 __device__ __forceinline__ void scan_lane_items_reverse(const uint4* stage, int lane, int valid, int64_t p0,
                                                         typename Op::State (&loc)[kItems]) {
-  constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
-  alignas(16) In v[kItems];
-#pragma unroll
-  for (int q = 0; q < kInChunks; ++q) reinterpret_cast<uint4*>(v)[q] = stage[swizzle_chunk(lane * kInChunks + q)];
-#pragma unroll
-  for (int j = 0; j < kItems; ++j) loc[j] = lane * kItems + j < valid ? Op::make(v[j], p0 + j) : Op::identity();
+  load_lane_items<Op, In>(stage, lane, valid, p0, loc);
 #pragma unroll
   for (int j = kItems - 2; j >= 0; --j) loc[j] = Op::combine(loc[j + 1], loc[j]);
 }
@@ -55,32 +50,18 @@ __device__ __forceinline__ typename Op::State warp_suffix_lane_totals(typename O
 }
 
 // The lane's results (`after` combined with its suffix-scanned items; exclusive shifts by one, toward
-// the end) into the staging area, then the warp's `valid` elements to `dst` by coalesced 16-byte
-// stores (the same layout as store_lane_results).
+// the end) to `dst` through the staging area (store_lane_items, the same layout as
+// store_lane_results).
 template <class Op, class Out>
 __device__ __forceinline__ void store_lane_results_reverse(uint4* stage, Out* dst, int lane, int valid, bool exclusive,
                                                            typename Op::State after,
                                                            const typename Op::State (&loc)[kItems]) {
-  constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
-  constexpr int kSegment = 32 * kItems;
-  {
-    alignas(16) Out r[kItems];
+  alignas(16) Out r[kItems];
 #pragma unroll
-    for (int j = 0; j < kItems; ++j)
-      r[j] = from_acc<Out>(state_value(exclusive ? (j == kItems - 1 ? after : Op::combine(after, loc[j + 1]))
-                                                 : Op::combine(after, loc[j])));
-    __syncwarp();  // every lane has read its inputs from the staging area
-#pragma unroll
-    for (int q = 0; q < kOutChunks; ++q) stage[swizzle_chunk(lane * kOutChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
-  }
-  __syncwarp();
-  if (valid == kSegment) {
-    uint4* d4 = reinterpret_cast<uint4*>(dst);
-#pragma unroll
-    for (int q = 0; q < kOutChunks; ++q) d4[q * 32 + lane] = stage[swizzle_chunk(q * 32 + lane)];
-  } else {
-    for (int e = lane; e < valid; e += 32) dst[e] = *staged_element<Out>(stage, e);
-  }
+  for (int j = 0; j < kItems; ++j)
+    r[j] = from_acc<Out>(state_value(exclusive ? (j == kItems - 1 ? after : Op::combine(after, loc[j + 1]))
+                                               : Op::combine(after, loc[j])));
+  store_lane_items<Out>(stage, dst, lane, valid, r);
 }
 
 // Reverse-scans x[0, len) into y[0, len), tiles last to first, the suffix carried in registers;
@@ -91,7 +72,6 @@ template <class Op, class In, class Out>
 __device__ __forceinline__ void scan_segment_reverse(const In* __restrict__ x, Out* __restrict__ y, int64_t len,
                                                      bool exclusive, SegmentSmem<Op, In, Out>& sm) {
   using State = typename Op::State;
-  constexpr int kWarps = kThreads / 32;
   constexpr int kSegment = 32 * kItems;  // elements per warp and tile
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const int warp = static_cast<int>(threadIdx.x) >> 5;
@@ -118,13 +98,7 @@ __device__ __forceinline__ void scan_segment_reverse(const In* __restrict__ x, O
     // Warp totals through shared memory in two buffers, one barrier per tile (as scan_segment).
     State lane_after;
     const State inclusive = warp_suffix_lane_totals<Op>(loc[0], lane, lane_after);
-    if (lane == 0) sm.warp_total[buf][warp] = inclusive;
-    __syncthreads();
-    State after = carry;
-    for (int w = kWarps - 1; w > warp; --w) after = Op::combine(after, sm.warp_total[buf][w]);
-    after = Op::combine(after, lane_after);
-#pragma unroll
-    for (int w = kWarps - 1; w >= 0; --w) carry = Op::combine(carry, sm.warp_total[buf][w]);  // same order in every thread
+    const State after = fold_warp_totals_reverse<Op>(sm.warp_total[buf], lane, warp, inclusive, lane_after, carry);
 
     store_lane_results_reverse<Op, Out>(stage, y + warp_p0, lane, valid, exclusive, after, loc);
     __syncwarp();  // the buffer is refilled by the prefetch two tiles on

@@ -102,6 +102,37 @@ struct Uploaded {
   }
 };
 
+// A case on the device: its operands uploaded and the buffers of `got` allocated, each
+// c.misalign bytes past its buffer's start, and the plan's arguments pointing at them.
+struct DeviceCase {
+  Uploaded u;
+  LossArgs a;
+  size_t off;
+  DeviceBuffer dl, dg, dgo;
+  DeviceCase(const GpuCase& c, Outputs& got, Device dev)
+      : off(c.misalign),
+        dl(got.loss.storage().size() + off),
+        dg(got.grad_input.storage().size() + off),
+        dgo(got.grad_other.storage().size() + off) {
+    u.offset = c.misalign;
+    a.input = u.up(c.in.input, dev);
+    a.target = u.up(c.in.target, dev);
+    if (c.in.other) a.other = u.up(*c.in.other, dev);
+    if (c.in.weight) a.weight = u.up(*c.in.weight, dev);
+    if (c.in.pos_weight) a.pos_weight = u.up(*c.in.pos_weight, dev);
+    if (c.use_grad_loss) a.grad_loss = u.up(c.grad_loss, dev);
+    if (got.has_loss) a.loss = got.loss.mut_at(at(dl), dev);
+    if (got.has_grad) a.grad_input = got.grad_input.mut_at(at(dg), dev);
+    if (got.has_other) a.grad_other = got.grad_other.mut_at(at(dgo), dev);
+  }
+  void* at(const DeviceBuffer& b) const { return static_cast<char*>(b.get()) + off; }
+  void fill_outputs(uint8_t poison) {
+    (void)dl.fill(poison);
+    (void)dg.fill(poison);
+    (void)dgo.fill(poison);
+  }
+};
+
 bt::Tolerance tolerance(DType t, const LossDescriptor& d) {
   bt::Tolerance tol = bt::default_tolerance(t);
   // f32 class losses sum up to 128k exps (hardware exp, tree order vs the reference's sequence).
@@ -120,41 +151,23 @@ std::string check(const GpuCase& c, const Stream& gpu) {
   if (Status s = run_cpu(c, want); !s.is_ok()) return "CPU reference: " + s.to_string();
   auto plan = LossPlan::select(gpu, c.desc);
   if (!plan) return "no CUDA plan: " + plan.status().to_string();
-  const Device dev = gpu.device();
-  Uploaded u;
-  u.offset = c.misalign;
-  LossArgs a;
-  a.input = u.up(c.in.input, dev);
-  a.target = u.up(c.in.target, dev);
-  if (c.in.other) a.other = u.up(*c.in.other, dev);
-  if (c.in.weight) a.weight = u.up(*c.in.weight, dev);
-  if (c.in.pos_weight) a.pos_weight = u.up(*c.in.pos_weight, dev);
-  if (c.use_grad_loss) a.grad_loss = u.up(c.grad_loss, dev);
   Outputs got = make_outputs(c.desc, *sig);
-  const size_t off = c.misalign;
-  DeviceBuffer dl(got.loss.storage().size() + off), dg(got.grad_input.storage().size() + off),
-      dgo(got.grad_other.storage().size() + off);
-  auto at = [off](const DeviceBuffer& b) { return static_cast<void*>(static_cast<char*>(b.get()) + off); };
-  if (got.has_loss) a.loss = got.loss.mut_at(at(dl), dev);
-  if (got.has_grad) a.grad_input = got.grad_input.mut_at(at(dg), dev);
-  if (got.has_other) a.grad_other = got.grad_other.mut_at(at(dgo), dev);
+  DeviceCase d(c, got, gpu.device());
   DeviceBuffer ws(plan->workspace_size());
   const bt::Tolerance tol = tolerance(c.desc.input.dtype, c.desc);
   for (uint8_t poison : {uint8_t{0xFF}, uint8_t{0x00}}) {
-    (void)dl.fill(poison);
-    (void)dg.fill(poison);
-    (void)dgo.fill(poison);
+    d.fill_outputs(poison);
     // The workspace is poisoned too: the plan must not read anything it did not write.
     (void)ws.fill(poison);
-    if (Status s = plan->run(gpu, Workspace{ws.get(), plan->workspace_size()}, a); !s.is_ok())
+    if (Status s = plan->run(gpu, Workspace{ws.get(), plan->workspace_size()}, d.a); !s.is_ok())
       return "run: " + s.to_string() + " [" + plan->sku().to_string() + "]";
     if (cudaError_t e = cudaDeviceSynchronize(); e != cudaSuccess)
       return std::string("kernel failed: ") + cudaGetErrorString(e) + " [" + plan->sku().to_string() + "]";
     auto cmp = [&](HostTensor& g, const HostTensor& w, const DeviceBuffer& b, const char* what) -> std::string {
-      if (off == 0) {
+      if (d.off == 0) {
         (void)b.download(g.storage().data(), g.storage().size());
       } else {
-        (void)cudaMemcpy(g.storage().data(), at(b), g.storage().size(), cudaMemcpyDeviceToHost);
+        (void)cudaMemcpy(g.storage().data(), d.at(b), g.storage().size(), cudaMemcpyDeviceToHost);
         (void)cudaDeviceSynchronize();
       }
       bt::CompareResult r = bt::compare(g, w, tol);
@@ -163,11 +176,11 @@ std::string check(const GpuCase& c, const Stream& gpu) {
              plan->sku().to_string() + "]";
     };
     if (got.has_loss)
-      if (std::string e = cmp(got.loss, want.loss, dl, "loss"); !e.empty()) return e;
+      if (std::string e = cmp(got.loss, want.loss, d.dl, "loss"); !e.empty()) return e;
     if (got.has_grad)
-      if (std::string e = cmp(got.grad_input, want.grad_input, dg, "grad_input"); !e.empty()) return e;
+      if (std::string e = cmp(got.grad_input, want.grad_input, d.dg, "grad_input"); !e.empty()) return e;
     if (got.has_other)
-      if (std::string e = cmp(got.grad_other, want.grad_other, dgo, "grad_other"); !e.empty()) return e;
+      if (std::string e = cmp(got.grad_other, want.grad_other, d.dgo, "grad_other"); !e.empty()) return e;
   }
   return "";
 }
@@ -180,6 +193,20 @@ void run_and_record(const GpuCase& c, const Stream& gpu) {
     ++counts().failed;
     ADD_FAILURE() << c.name << ": " << err;
   }
+}
+
+// Runs the case after checking that its plan's tactic names `part` exactly when `named`.
+void run_and_record_tactic(const GpuCase& c, const Stream& gpu, const char* part, bool named) {
+  auto plan = LossPlan::select(gpu, c.desc);
+  ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+  EXPECT_EQ(plan->sku().tactic.find(part) != std::string::npos, named) << c.name << ": " << plan->sku().to_string();
+  run_and_record(c, gpu);
+}
+
+// Sets the environment switch `var` to `mode`, or unsets it for the default ("").
+void set_switch(const char* var, const char* mode) {
+  if (*mode) setenv(var, mode, 1);
+  else unsetenv(var);
 }
 
 // Builds the case of one pass: the descriptor from the inputs, a random grad_loss.
@@ -431,8 +458,7 @@ TEST_F(LossGpu, CrossEntropyPersistentGridManyRowsPerBlock) {
   uint64_t seed = 500;
   setenv("BARACUDA_CE_BULK_STAGES", "0", 1);
   for (const char* mode : {"", "per_block"}) {
-    if (*mode) setenv("BARACUDA_CE_ROWS", mode, 1);
-    else unsetenv("BARACUDA_CE_ROWS");
+    set_switch("BARACUDA_CE_ROWS", mode);
     for (const Shape& sh : shapes)
       for (DType dt : {DType::bf16, DType::f32})
         for (Pass pass : {Pass::forward, Pass::backward, Pass::fused}) {
@@ -613,6 +639,28 @@ TEST_F(LossGpu, CrossEntropyBulkGradientMatchesReference) {
     }
 }
 
+const LossOp kVectorOps[] = {LossOp::mse_loss, LossOp::l1_loss, LossOp::smooth_l1_loss, LossOp::huber_loss,
+                             LossOp::binary_cross_entropy, LossOp::binary_cross_entropy_with_logits, LossOp::kl_div,
+                             LossOp::margin_ranking_loss};
+
+// The pointwise case of op / dtype / reduction / pass with the options the vector tests use.
+GpuCase vector_case(const std::string& name, LossOp op, DType dt, LossReduction r, Pass pass, int64_t N, int64_t C,
+                    uint64_t seed) {
+  LossDescriptor d;
+  d.op = op;
+  d.reduction = r;
+  d.beta = 0.5;
+  d.delta = 1.5;
+  d.margin = 0.3;
+  d.log_target = (seed % 2) == 1 && op == LossOp::kl_div;
+  LossInputs in = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed);
+  if (d.log_target) {
+    std::mt19937_64 rng(seed);
+    bt::fill_uniform(in.target, rng, -3.0, 0.0);
+  }
+  return make_case(name + " [" + std::to_string(N) + "," + std::to_string(C) + "]", d, std::move(in), pass, seed);
+}
+
 // The vectorized pointwise kernels (loss_pointwise_vector.cu, the default for dense operands
 // without weights) and the scalar kernel they replace (BARACUDA_LOSS_POINTWISE=legacy), each
 // against the reference: every pointwise op x dtype x reduction x pass, with sizes below one
@@ -620,15 +668,11 @@ TEST_F(LossGpu, CrossEntropyBulkGradientMatchesReference) {
 // operands and with every operand one element past 16-byte alignment (the element-wise loads).
 // The plan's tactic names the path.
 TEST_F(LossGpu, PointwiseVectorPathAndLegacySwitch) {
-  const LossOp ops[] = {LossOp::mse_loss, LossOp::l1_loss, LossOp::smooth_l1_loss, LossOp::huber_loss,
-                        LossOp::binary_cross_entropy, LossOp::binary_cross_entropy_with_logits, LossOp::kl_div,
-                        LossOp::margin_ranking_loss};
   const std::pair<int64_t, int64_t> shapes[] = {{1, 3}, {3, 1365}, {97, 4097}};
   uint64_t seed = 9000;
   for (const char* mode : {"", "legacy"}) {
-    if (*mode) setenv("BARACUDA_LOSS_POINTWISE", mode, 1);
-    else unsetenv("BARACUDA_LOSS_POINTWISE");
-    for (LossOp op : ops)
+    set_switch("BARACUDA_LOSS_POINTWISE", mode);
+    for (LossOp op : kVectorOps)
       for (DType dt : kDTypes)
         for (LossReduction r : kReductions)
           for (Pass pass : {Pass::forward, Pass::backward})
@@ -636,28 +680,11 @@ TEST_F(LossGpu, PointwiseVectorPathAndLegacySwitch) {
               for (bool misaligned : {false, true}) {
                 // Misaligned operands matter to the vectorized path only, and only past one pack.
                 if (misaligned && (*mode || C == 3)) continue;
-                LossDescriptor d;
-                d.op = op;
-                d.reduction = r;
-                d.beta = 0.5;
-                d.delta = 1.5;
-                d.margin = 0.3;
-                d.log_target = (seed % 2) == 1 && op == LossOp::kl_div;
-                LossInputs in = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed);
-                if (d.log_target) {
-                  std::mt19937_64 rng(seed);
-                  bt::fill_uniform(in.target, rng, -3.0, 0.0);
-                }
-                GpuCase c = make_case(std::string(loss_op_info(op).name) + " vector" + (*mode ? " legacy" : "") + " [" +
-                                          std::to_string(N) + "," + std::to_string(C) + "]" +
-                                          (misaligned ? " misaligned" : ""),
-                                      d, std::move(in), pass, seed);
+                GpuCase c = vector_case(std::string(loss_op_info(op).name) + " vector" + (*mode ? " legacy" : "") +
+                                            (misaligned ? " misaligned" : ""),
+                                        op, dt, r, pass, N, C, seed);
                 c.misalign = misaligned ? static_cast<size_t>(dtype_size(dt)) : 0;
-                auto plan = LossPlan::select(stream_, c.desc);
-                ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
-                EXPECT_EQ(plan->sku().tactic.find("vectorized") != std::string::npos, *mode == '\0')
-                    << c.name << ": " << plan->sku().to_string();
-                run_and_record(c, stream_);
+                ASSERT_NO_FATAL_FAILURE(run_and_record_tactic(c, stream_, "vectorized", *mode == '\0'));
                 ++seed;
               }
   }
@@ -729,28 +756,6 @@ TEST_F(LossGpu, PointwiseVectorSumSameBitsAlignedOrNot) {
 // sizes below one pack, a ragged single block, hundreds of blocks with a ragged tail, and about a
 // thousand blocks; aligned operands and every operand one element past 16-byte alignment (the
 // element-wise path). The tactic names the geometry; a mean forward keeps the wave grid.
-const LossOp kVectorOps[] = {LossOp::mse_loss, LossOp::l1_loss, LossOp::smooth_l1_loss, LossOp::huber_loss,
-                             LossOp::binary_cross_entropy, LossOp::binary_cross_entropy_with_logits, LossOp::kl_div,
-                             LossOp::margin_ranking_loss};
-
-// The pointwise case of op / dtype / reduction / pass with the options the vector tests use.
-GpuCase vector_case(const std::string& name, LossOp op, DType dt, LossReduction r, Pass pass, int64_t N, int64_t C,
-                    uint64_t seed) {
-  LossDescriptor d;
-  d.op = op;
-  d.reduction = r;
-  d.beta = 0.5;
-  d.delta = 1.5;
-  d.margin = 0.3;
-  d.log_target = (seed % 2) == 1 && op == LossOp::kl_div;
-  LossInputs in = bt::random_loss_inputs(op, dt, N, C, {}, dt, false, 0, seed);
-  if (d.log_target) {
-    std::mt19937_64 rng(seed);
-    bt::fill_uniform(in.target, rng, -3.0, 0.0);
-  }
-  return make_case(name + " [" + std::to_string(N) + "," + std::to_string(C) + "]", d, std::move(in), pass, seed);
-}
-
 TEST_F(LossGpu, PointwiseOnePassAndWaveSwitch) {
   const std::pair<int64_t, int64_t> shapes[] = {{1, 3}, {3, 683}, {97, 4097}, {257, 4099}};
   const std::pair<LossReduction, Pass> streams[] = {{LossReduction::none, Pass::forward},
@@ -761,8 +766,7 @@ TEST_F(LossGpu, PointwiseOnePassAndWaveSwitch) {
   unsetenv("BARACUDA_LOSS_POINTWISE");
   uint64_t seed = 12000;
   for (const char* mode : {"", "wave"}) {
-    if (*mode) setenv("BARACUDA_LOSS_POINTWISE_GRID", mode, 1);
-    else unsetenv("BARACUDA_LOSS_POINTWISE_GRID");
+    set_switch("BARACUDA_LOSS_POINTWISE_GRID", mode);
     for (LossOp op : kVectorOps)
       for (DType dt : kDTypes)
         for (auto [r, pass] : streams)
@@ -799,26 +803,11 @@ std::vector<uint8_t> output_bytes(const GpuCase& c, const Stream& gpu, std::stri
     err = "no signature or plan";
     return bytes;
   }
-  const Device dev = gpu.device();
-  Uploaded u;
-  u.offset = c.misalign;
-  LossArgs a;
-  a.input = u.up(c.in.input, dev);
-  a.target = u.up(c.in.target, dev);
-  if (c.in.other) a.other = u.up(*c.in.other, dev);
-  if (c.use_grad_loss) a.grad_loss = u.up(c.grad_loss, dev);
   Outputs got = make_outputs(c.desc, *sig);
-  const size_t off = c.misalign;
-  DeviceBuffer dl(got.loss.storage().size() + off), dg(got.grad_input.storage().size() + off),
-      dgo(got.grad_other.storage().size() + off), ws(plan->workspace_size());
-  auto at = [off](const DeviceBuffer& b) { return static_cast<void*>(static_cast<char*>(b.get()) + off); };
-  if (got.has_loss) a.loss = got.loss.mut_at(at(dl), dev);
-  if (got.has_grad) a.grad_input = got.grad_input.mut_at(at(dg), dev);
-  if (got.has_other) a.grad_other = got.grad_other.mut_at(at(dgo), dev);
-  (void)dl.fill(0xFF);
-  (void)dg.fill(0xFF);
-  (void)dgo.fill(0xFF);
-  if (Status s = plan->run(gpu, Workspace{ws.get(), plan->workspace_size()}, a); !s.is_ok()) {
+  DeviceCase d(c, got, gpu.device());
+  DeviceBuffer ws(plan->workspace_size());
+  d.fill_outputs(0xFF);
+  if (Status s = plan->run(gpu, Workspace{ws.get(), plan->workspace_size()}, d.a); !s.is_ok()) {
     err = "run: " + s.to_string();
     return bytes;
   }
@@ -829,11 +818,11 @@ std::vector<uint8_t> output_bytes(const GpuCase& c, const Stream& gpu, std::stri
   auto append = [&](const HostTensor& t, const DeviceBuffer& b) {
     const size_t n = t.storage().size(), at0 = bytes.size();
     bytes.resize(at0 + n);
-    (void)cudaMemcpy(bytes.data() + at0, at(b), n, cudaMemcpyDeviceToHost);
+    (void)cudaMemcpy(bytes.data() + at0, d.at(b), n, cudaMemcpyDeviceToHost);
   };
-  if (got.has_loss) append(got.loss, dl);
-  if (got.has_grad) append(got.grad_input, dg);
-  if (got.has_other) append(got.grad_other, dgo);
+  if (got.has_loss) append(got.loss, d.dl);
+  if (got.has_grad) append(got.grad_input, d.dg);
+  if (got.has_other) append(got.grad_other, d.dgo);
   return bytes;
 }
 
@@ -899,8 +888,7 @@ TEST_F(LossGpu, NllRowsBackwardAndLegacySwitch) {
   const std::pair<int64_t, int64_t> shapes[] = {{9, 7}, {33, 1024}, {17, 1001}, {5, 1000}, {int64_t{sms} * 64 + 3, 16}};
   uint64_t seed = 9700;
   for (const char* mode : {"", "legacy"}) {
-    if (*mode) setenv("BARACUDA_LOSS_NLL_GRAD", mode, 1);
-    else unsetenv("BARACUDA_LOSS_NLL_GRAD");
+    set_switch("BARACUDA_LOSS_NLL_GRAD", mode);
     for (DType dt : kDTypes)
       for (LossReduction r : kReductions)
         for (auto [N, C] : shapes)
@@ -918,11 +906,7 @@ TEST_F(LossGpu, NllRowsBackwardAndLegacySwitch) {
             GpuCase c = make_case(std::string("nll_loss rows") + (*mode ? " legacy" : "") + " [" + std::to_string(N) +
                                       "," + std::to_string(C) + "]" + (weighted ? " weight" : ""),
                                   d, std::move(in), Pass::backward, seed);
-            auto plan = LossPlan::select(stream_, c.desc);
-            ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
-            EXPECT_EQ(plan->sku().tactic.find("warp per row") != std::string::npos, *mode == '\0')
-                << c.name << ": " << plan->sku().to_string();
-            run_and_record(c, stream_);
+            ASSERT_NO_FATAL_FAILURE(run_and_record_tactic(c, stream_, "warp per row", *mode == '\0'));
             ++seed;
           }
   }

@@ -192,6 +192,14 @@ class GpuNorm : public testing::Test {
     return "";
   }
 
+  // check(d, seed) in a sweep: a mismatch counts in `failures` and is reported as "<what>: <m>".
+  void check_counted(const NormDescriptor& d, uint64_t seed, const std::string& what, int& failures) {
+    const std::string m = check(d, seed);
+    if (m.empty()) return;
+    ++failures;
+    ADD_FAILURE() << what << ": " << m;
+  }
+
   cudaStream_t cs_ = nullptr;
   // The forward of every row op over `dtypes` x `widths` x affine (none, x's dtype, f32), with the
   // environment variable `env` set to "1": each case against the CPU reference, and its tactic
@@ -216,6 +224,21 @@ NormDescriptor row_desc(NormOp op, DType t, int64_t rows, int64_t cols, Directio
   d.direction = dir;
   d.input = Operand::tensor(t, {rows, cols});
   d.normalized_shape = {cols};
+  return d;
+}
+
+// A group/instance/batch norm case of the every-dtype sweeps: affine 0 none, 1 params in x's
+// dtype, 2 f32 params; mode 0 / 1: group_norm G = 3 / 6, batch_norm training / eval.
+NormDescriptor group_desc(NormOp op, DType t, const std::vector<int64_t>& shape, Direction dir, int affine, int mode) {
+  NormDescriptor d;
+  d.op = op;
+  d.direction = dir;
+  d.input = Operand::tensor(t, shape);
+  d.weight = d.bias = affine > 0;
+  if (affine == 2) d.param_dtype = DType::f32;
+  d.num_groups = mode == 0 ? 3 : 6;
+  d.training = mode == 0;
+  d.momentum = 0.3;
   return d;
 }
 
@@ -246,11 +269,7 @@ void GpuNorm::forward_sweep(const char* env, std::initializer_list<DType> dtypes
             ++failures;
             ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
           }
-          const std::string m = check(d, seed + static_cast<uint64_t>(cases));
-          if (!m.empty()) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
-          }
+          check_counted(d, seed + static_cast<uint64_t>(cases), NormFamily::describe(d) + " [" + tactic + "]", failures);
         }
   ASSERT_EQ(unsetenv(env), 0);
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << env << ")";
@@ -269,11 +288,7 @@ TEST_F(GpuNorm, RowOpsEveryDtypeAndWidth) {
             d.weight = d.bias = affine > 0;
             if (affine == 2) d.param_dtype = DType::f32;
             ++cases;
-            const std::string m = check(d, 1000 + cases);
-            if (!m.empty()) {
-              ++failures;
-              ADD_FAILURE() << NormFamily::describe(d) << ": " << m;
-            }
+            check_counted(d, 1000 + cases, NormFamily::describe(d), failures);
           }
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
@@ -435,11 +450,8 @@ class GpuNormBackwardSweep : public GpuNorm {
                 ++failures;
                 ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
               }
-              const std::string m = check(d, 4000 + static_cast<uint64_t>(cases));
-              if (!m.empty()) {
-                ++failures;
-                ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << " [" << tactic << "]: " << m;
-              }
+              check_counted(d, 4000 + static_cast<uint64_t>(cases),
+                            NormFamily::describe(d) + " (" + mode + ")" + " [" + tactic + "]", failures);
             }
     EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed (" << mode << ")";
     ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
@@ -573,11 +585,7 @@ TEST_F(GpuNorm, ForwardRowsEngine) {
             ++failures;
             ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
           }
-          const std::string m = check(d, 9000 + static_cast<uint64_t>(cases));
-          if (!m.empty()) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << " [" << tactic << "]: " << m;
-          }
+          check_counted(d, 9000 + static_cast<uint64_t>(cases), NormFamily::describe(d) + " [" + tactic + "]", failures);
         }
   ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_ENGINE"), 0);
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
@@ -681,21 +689,9 @@ TEST_F(GpuNorm, GroupInstanceBatchNormEveryDtype) {
             for (int mode = 0; mode < 2; ++mode) {  // group_norm: G = 3 / 6; batch_norm: training / eval
               if (affine == 2 && (t == DType::f32 || t == DType::f64)) continue;
               if (op == NormOp::instance_norm && mode == 1) continue;
-              NormDescriptor d;
-              d.op = op;
-              d.direction = dir;
-              d.input = Operand::tensor(t, shape);
-              d.weight = d.bias = affine > 0;
-              if (affine == 2) d.param_dtype = DType::f32;
-              d.num_groups = mode == 0 ? 3 : 6;
-              d.training = mode == 0;
-              d.momentum = 0.3;
+              const NormDescriptor d = group_desc(op, t, shape, dir, affine, mode);
               ++cases;
-              const std::string m = check(d, 500 + cases);
-              if (!m.empty()) {
-                ++failures;
-                ADD_FAILURE() << NormFamily::describe(d) << ": " << m;
-              }
+              check_counted(d, 500 + cases, NormFamily::describe(d), failures);
             }
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
@@ -724,15 +720,7 @@ TEST_F(GpuNorm, GroupsSplitPlaneEngineEveryDtype) {
                 if (affine == 2 && (t == DType::f32 || t == DType::f64)) continue;
                 if (op == NormOp::instance_norm && mode == 1) continue;
                 if (*engine && (t == DType::f16 || t == DType::f64)) continue;  // legacy: a spot check
-                NormDescriptor d;
-                d.op = op;
-                d.direction = dir;
-                d.input = Operand::tensor(t, shape);
-                d.weight = d.bias = affine > 0;
-                if (affine == 2) d.param_dtype = DType::f32;
-                d.num_groups = mode == 0 ? 3 : 6;
-                d.training = mode == 0;
-                d.momentum = 0.3;
+                const NormDescriptor d = group_desc(op, t, shape, dir, affine, mode);
                 ++cases;
                 auto plan = NormPlan::select(gpu_, d);
                 ASSERT_TRUE(plan) << NormFamily::describe(d) << ": " << plan.status().to_string();
@@ -742,11 +730,7 @@ TEST_F(GpuNorm, GroupsSplitPlaneEngineEveryDtype) {
                   ADD_FAILURE() << NormFamily::describe(d) << " (engine '" << engine << "'): tactic "
                                 << plan->sku().tactic;
                 }
-                const std::string m = check(d, 900 + cases);
-                if (!m.empty()) {
-                  ++failures;
-                  ADD_FAILURE() << NormFamily::describe(d) << " (engine '" << engine << "'): " << m;
-                }
+                check_counted(d, 900 + cases, NormFamily::describe(d) + " (engine '" + engine + "')", failures);
               }
   }
   ASSERT_EQ(unsetenv("BARACUDA_NORM_GROUPS_ENGINE"), 0);

@@ -73,6 +73,21 @@ std::vector<OpCase> op_cases() {
 }
 
 // A layout to test: shape, axes, keepdim, input strides (empty = contiguous), output strides.
+// Op case `oc` in direction `dir` over an input of dtype `dt` (shape, strides; empty = dense)
+// reduced over `axes`.
+ReduceDescriptor case_descriptor(const OpCase& oc, Direction dir, DType dt, const std::vector<int64_t>& shape,
+                                 const std::vector<int64_t>& strides, const std::vector<int>& axes, bool keepdim) {
+  ReduceDescriptor d;
+  d.op = oc.op;
+  d.p = oc.p;
+  d.correction = oc.correction;
+  d.direction = dir;
+  d.input = Operand::tensor(dt, shape, strides);
+  d.axes = axes;
+  d.keepdim = keepdim;
+  return d;
+}
+
 struct Shape {
   std::vector<int64_t> shape;
   std::vector<int> axes;
@@ -240,13 +255,7 @@ class GpuReduce : public testing::Test {
     for (const Shape& sh : shapes(full)) {
       for (bool nans : {false, true}) {
         if (nans && (!is_floating(dt) || sh.shape.size() != 3 || sh.strides.size())) continue;
-        ReduceDescriptor d;
-        d.op = oc.op;
-        d.p = oc.p;
-        d.correction = oc.correction;
-        d.input = Operand::tensor(dt, sh.shape, sh.strides);
-        d.axes = sh.axes;
-        d.keepdim = sh.keepdim;
+        ReduceDescriptor d = case_descriptor(oc, Direction::forward, dt, sh.shape, sh.strides, sh.axes, sh.keepdim);
         auto sig = infer_signature(d);
         if (!sig) continue;  // refused on every backend (dtype, or an empty group of amax & co.)
         if (!sh.out_strides.empty()) {
@@ -270,14 +279,7 @@ class GpuReduce : public testing::Test {
   void run_backward(const OpCase& oc, DType dt, bool full) {
     for (const Shape& sh : shapes(full)) {
       if (!sh.out_strides.empty()) continue;
-      ReduceDescriptor d;
-      d.op = oc.op;
-      d.p = oc.p;
-      d.correction = oc.correction;
-      d.direction = Direction::backward;
-      d.input = Operand::tensor(dt, sh.shape, sh.strides);
-      d.axes = sh.axes;
-      d.keepdim = sh.keepdim;
+      ReduceDescriptor d = case_descriptor(oc, Direction::backward, dt, sh.shape, sh.strides, sh.axes, sh.keepdim);
       auto sig = infer_signature(d);
       if (!sig) continue;
       std::mt19937_64 rng(std::hash<std::string>{}(oc.name() + std::string(dtype_name(dt)) + sh.label + "bwd"));
@@ -329,28 +331,33 @@ TEST_F(GpuReduce, EveryOpEveryDtypeBackward) {
 // tactic must name "rows-vec16", or "general f64" where the layout is not covered) and under
 // BARACUDA_REDUCE_BWD_ENGINE=legacy (always "general f64"), against the CPU reference.
 
-// Sets BARACUDA_REDUCE_BWD_ENGINE=legacy (or unsets it) while alive; restores the old value.
-class ReduceBwdEngineEnv {
+// Sets the engine switch `name` to "legacy" (or unsets it) while alive; restores the old value.
+class LegacyEngineEnv {
  public:
-  explicit ReduceBwdEngineEnv(bool legacy) {
-    if (const char* v = std::getenv(kName)) {
+  LegacyEngineEnv(const char* name, bool legacy) : name_(name) {
+    if (const char* v = std::getenv(name_)) {
       had_ = true;
       saved_ = v;
     }
-    if (legacy) (void)setenv(kName, "legacy", 1);
-    else (void)unsetenv(kName);
+    if (legacy) (void)setenv(name_, "legacy", 1);
+    else (void)unsetenv(name_);
   }
-  ~ReduceBwdEngineEnv() {
-    if (had_) (void)setenv(kName, saved_.c_str(), 1);
-    else (void)unsetenv(kName);
+  ~LegacyEngineEnv() {
+    if (had_) (void)setenv(name_, saved_.c_str(), 1);
+    else (void)unsetenv(name_);
   }
-  ReduceBwdEngineEnv(const ReduceBwdEngineEnv&) = delete;
-  ReduceBwdEngineEnv& operator=(const ReduceBwdEngineEnv&) = delete;
+  LegacyEngineEnv(const LegacyEngineEnv&) = delete;
+  LegacyEngineEnv& operator=(const LegacyEngineEnv&) = delete;
 
  private:
-  static constexpr const char* kName = "BARACUDA_REDUCE_BWD_ENGINE";
+  const char* name_;
   std::string saved_;
   bool had_ = false;
+};
+
+// Sets BARACUDA_REDUCE_BWD_ENGINE=legacy (or unsets it) while alive; restores the old value.
+struct ReduceBwdEngineEnv : LegacyEngineEnv {
+  explicit ReduceBwdEngineEnv(bool legacy) : LegacyEngineEnv("BARACUDA_REDUCE_BWD_ENGINE", legacy) {}
 };
 
 struct BwdRowsLayout {
@@ -381,14 +388,7 @@ class GpuReduceBwdRows : public GpuReduce {
   // One backward case: checks the tactic, then compares with the CPU reference. `fill` writes x.
   void run_case(const OpCase& oc, DType dt, const BwdRowsLayout& l, bool legacy, bool expect_rows,
                 const std::function<void(HostTensor&, std::mt19937_64&)>& fill, const std::string& what) {
-    ReduceDescriptor d;
-    d.op = oc.op;
-    d.p = oc.p;
-    d.correction = oc.correction;
-    d.direction = Direction::backward;
-    d.input = Operand::tensor(dt, l.shape, l.strides);
-    d.axes = l.axes;
-    d.keepdim = l.keepdim;
+    ReduceDescriptor d = case_descriptor(oc, Direction::backward, dt, l.shape, l.strides, l.axes, l.keepdim);
     auto sig = infer_signature(d);
     if (!sig) return;
     const std::string name = oc.name() + ".backward " + std::string(dtype_name(dt)) + " " + l.label + what +
@@ -470,15 +470,26 @@ TEST_F(GpuReduceBwdRows, DegenerateCorrectionUsesGeneralKernel) {
                  [&](HostTensor& x, std::mt19937_64& rng) { fill_input(x, op, false, rng); }, "");
 }
 
+// The special-value rows of SpecialValues and SpecialAndScaledRows: without and with infinities.
+const std::vector<std::vector<double>>& special_finite_rows() {
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  static const std::vector<std::vector<double>> rows = {
+      {nan, nan, nan, nan}, {3, 3, 3, 3}, {-0.0, 0.0, -0.0, 0.0}, {0, 0, 0, 0}, {0, 2, 0, 3}, {1, nan, 2, nan}};
+  return rows;
+}
+const std::vector<std::vector<double>>& special_inf_rows() {
+  constexpr double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
+  static const std::vector<std::vector<double>> rows = {
+      {1, inf, 2, -inf}, {-inf, -inf, -inf, -inf}, {inf, inf, 1, 1}, {inf, nan, -inf, 1}, {-inf, 2, -inf, 2}};
+  return rows;
+}
+
 // Rows of special values (the SpecialValues patterns tiled to 40 elements: rows path), and rows
 // whose scale sends the arithmetic kinds to the per-row f64 formula (|statistic| > 1e30) or tests
 // the f32 formula's accuracy (a mean of 1000 with a small spread: x - mean in two parts).
 TEST_F(GpuReduceBwdRows, SpecialAndScaledRows) {
-  const double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<std::vector<double>> finite_rows = {
-      {nan, nan, nan, nan}, {3, 3, 3, 3}, {-0.0, 0.0, -0.0, 0.0}, {0, 0, 0, 0}, {0, 2, 0, 3}, {1, nan, 2, nan}};
-  const std::vector<std::vector<double>> inf_rows = {
-      {1, inf, 2, -inf}, {-inf, -inf, -inf, -inf}, {inf, inf, 1, 1}, {inf, nan, -inf, 1}, {-inf, 2, -inf, 2}};
+  const std::vector<std::vector<double>>& finite_rows = special_finite_rows();
+  const std::vector<std::vector<double>>& inf_rows = special_inf_rows();
   constexpr int64_t kCols = 40;
   for (bool legacy : {false, true}) {
     ReduceBwdEngineEnv env(legacy);
@@ -559,11 +570,8 @@ TEST_F(GpuReduce, OutputDtypeOverride) {
 // is NaN at an infinite x; the reference multiplies the others). The forward moments must match:
 // the mean falls back to sum / n where Welford's running mean met inf - inf (PyTorch gives inf).
 TEST_F(GpuReduce, SpecialValues) {
-  const double inf = kInf, nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<std::vector<double>> finite_rows = {
-      {nan, nan, nan, nan}, {3, 3, 3, 3}, {-0.0, 0.0, -0.0, 0.0}, {0, 0, 0, 0}, {0, 2, 0, 3}, {1, nan, 2, nan}};
-  const std::vector<std::vector<double>> inf_rows = {
-      {1, inf, 2, -inf}, {-inf, -inf, -inf, -inf}, {inf, inf, 1, 1}, {inf, nan, -inf, 1}, {-inf, 2, -inf, 2}};
+  const std::vector<std::vector<double>>& finite_rows = special_finite_rows();
+  const std::vector<std::vector<double>>& inf_rows = special_inf_rows();
   for (bool with_inf : {false, true}) {
     const auto& rows = with_inf ? inf_rows : finite_rows;
     for (DType dt : kFloatDTypes) {
@@ -743,27 +751,8 @@ TEST_F(GpuReduce, RunErrorsOnCudaStream) {
 // under BARACUDA_REDUCE_FWD=legacy (the engines they replaced), against the CPU reference.
 
 // Sets BARACUDA_REDUCE_FWD for the plans selected in its scope (the plan reads it at select time).
-class ReduceFwdEnv {
- public:
-  explicit ReduceFwdEnv(bool legacy) {
-    if (const char* v = std::getenv(kName)) {
-      saved_ = v;
-      had_ = true;
-    }
-    if (legacy) setenv(kName, "legacy", 1);
-    else unsetenv(kName);
-  }
-  ~ReduceFwdEnv() {
-    if (had_) setenv(kName, saved_.c_str(), 1);
-    else unsetenv(kName);
-  }
-  ReduceFwdEnv(const ReduceFwdEnv&) = delete;
-  ReduceFwdEnv& operator=(const ReduceFwdEnv&) = delete;
-
- private:
-  static constexpr const char* kName = "BARACUDA_REDUCE_FWD";
-  std::string saved_;
-  bool had_ = false;
+struct ReduceFwdEnv : LegacyEngineEnv {
+  explicit ReduceFwdEnv(bool legacy) : LegacyEngineEnv("BARACUDA_REDUCE_FWD", legacy) {}
 };
 
 struct FastCase {
@@ -786,14 +775,7 @@ std::string describe_fast(const FastCase& c, bool legacy) {
 }
 
 ReduceDescriptor fast_descriptor(const FastCase& c) {
-  ReduceDescriptor d;
-  d.op = c.oc.op;
-  d.p = c.oc.p;
-  d.correction = c.oc.correction;
-  d.input = Operand::tensor(c.dt, c.shape, c.strides);
-  d.axes = c.axes;
-  d.keepdim = c.keepdim;
-  return d;
+  return case_descriptor(c.oc, Direction::forward, c.dt, c.shape, c.strides, c.axes, c.keepdim);
 }
 
 // Byte inputs for any / all / count_nonzero: mostly nonzero (so some groups are all-true), with

@@ -471,6 +471,18 @@ TEST(ScanGpu, LineKernelEdgesAndClassicFallback) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_LINE_KERNEL"), 0);
 }
 
+// The tactic the CUDA plan selects for a case, or why selection failed.
+std::string tactic_for(const Stream& stream, const GpuCase& c) {
+  auto plan = ScanPlan::select(stream, c.desc);
+  return plan ? plan->sku().tactic : plan.status().to_string();
+}
+
+// False under BARACUDA_TEST_SKIP_LARGE=1: the largest cases are then skipped.
+bool large_cases_enabled() {
+  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
+  return !(skip && std::string(skip) == "1");
+}
+
 // The two chunked reduce-then-scan kernels (scan_chunked_engine.cuh) for one long contiguous line
 // (BARACUDA_SCAN_CHUNK_LOOKBACK=0 picks them over the one-kernel form, the default;
 // BARACUDA_SCAN_CHUNKED=0 turns both off): the smallest line they take (2^20),
@@ -484,10 +496,7 @@ TEST(ScanGpu, ChunkedLongLines) {
   ASSERT_EQ(setenv("BARACUDA_SCAN_CHUNK_LOOKBACK", "0", 1), 0);
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
-  const auto tactic_of = [&](const GpuCase& c) {
-    auto plan = ScanPlan::select(*stream, c.desc);
-    return plan ? plan->sku().tactic : plan.status().to_string();
-  };
+  const auto tactic_of = [&](const GpuCase& c) { return tactic_for(*stream, c); };
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
   EXPECT_NE(tactic_of(probe).find("reduce-then-scan"), std::string::npos) << tactic_of(probe);
   const GpuCase reversed = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0, false, true);
@@ -562,8 +571,7 @@ TEST(ScanGpu, RowCarryManyLines) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_ROW_CARRY"), 0);
   const int64_t lines = 6000;
-  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
-  const bool large = !(skip && std::string(skip) == "1");
+  const bool large = large_cases_enabled();
   for (bool exclusive : {false, true}) run_case(make_case(ScanOp::cumsum, DType::f32, {lines, 4096}, 1, exclusive, false, {}, 31));
   run_case(make_case(ScanOp::cumsum, DType::bf16, {lines, 4100}, 1, true, false, {}, 33));
   run_case(make_case(ScanOp::cumsum, DType::f16, {3, lines / 3, 4104}, 2, false, false, {}, 34));
@@ -594,12 +602,8 @@ TEST(ScanGpu, RowCarryReverseLines) {
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const int64_t lines = 9000;
-  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
-  const bool large = !(skip && std::string(skip) == "1");
-  const auto tactic_of = [&](const GpuCase& c) {
-    auto plan = ScanPlan::select(*stream, c.desc);
-    return plan ? plan->sku().tactic : plan.status().to_string();
-  };
+  const bool large = large_cases_enabled();
+  const auto tactic_of = [&](const GpuCase& c) { return tactic_for(*stream, c); };
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {lines, 4100}, 1, false, true, {}, 51);
   EXPECT_NE(tactic_of(probe).find("walking it from the end"), std::string::npos) << tactic_of(probe);
   for (bool exclusive : {false, true}) {
@@ -659,12 +663,8 @@ TEST(ScanGpu, CumprodBackwardLines) {
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const int64_t lines = 9000;
-  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
-  const bool large = !(skip && std::string(skip) == "1");
-  const auto tactic_of = [&](const GpuCase& c) {
-    auto plan = ScanPlan::select(*stream, c.desc);
-    return plan ? plan->sku().tactic : plan.status().to_string();
-  };
+  const bool large = large_cases_enabled();
+  const auto tactic_of = [&](const GpuCase& c) { return tactic_for(*stream, c); };
   const auto bwd = [&](DType t, std::vector<int64_t> shape, int axis, bool exclusive, std::vector<int64_t> x_strides = {},
                        std::vector<int64_t> dy_strides = {}) {
     return with_line_zeros(
@@ -721,12 +721,8 @@ TEST(ScanGpu, RowCarryIndicesLines) {
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const int64_t lines = 9000;
-  const char* skip = std::getenv("BARACUDA_TEST_SKIP_LARGE");
-  const bool large = !(skip && std::string(skip) == "1");
-  const auto tactic_of = [&](const GpuCase& c) {
-    auto plan = ScanPlan::select(*stream, c.desc);
-    return plan ? plan->sku().tactic : plan.status().to_string();
-  };
+  const bool large = large_cases_enabled();
+  const auto tactic_of = [&](const GpuCase& c) { return tactic_for(*stream, c); };
   const char* kTactic = "carrying the running value and index";
   const GpuCase probe = trend(make_case(ScanOp::cummax, DType::f32, {lines, 4100}, 1, false, false, {}, 71), true, 71);
   EXPECT_NE(tactic_of(probe).find(kTactic), std::string::npos) << tactic_of(probe);

@@ -465,6 +465,38 @@ struct ScopedEnv {
   ~ScopedEnv() { (void)unsetenv(name); }
 };
 
+// A loaded dtype and the output dtype asked for (dtype=f32 from a 16-bit input), if any.
+struct DtypeCase {
+  DType t;
+  std::optional<DType> out;
+};
+
+// A softmax (log_softmax) over the last dim, in the output dtype asked for, if any.
+SoftmaxDescriptor last_dim_desc(SoftmaxOp op, std::optional<DType> out) {
+  SoftmaxDescriptor d;
+  d.op = op;
+  d.dim = -1;
+  d.output_dtype = out;
+  return d;
+}
+
+// body(legacy) with legacy = false, then true with `var`=legacy set (the generic engines in place
+// of the one under test). An assertion in body leaves that pass only.
+template <class F>
+void with_and_without_legacy(const char* var, F&& body) {
+  for (bool legacy : {false, true}) {
+    std::optional<ScopedEnv> env;
+    if (legacy) env.emplace(var, "legacy");
+    body(legacy);
+  }
+}
+
+// The plan's tactic names `kernel` (named) or does not (!named).
+void expect_kernel(const std::string& tactic, const char* kernel, bool named, const std::string& name) {
+  if (named) EXPECT_NE(tactic.find(kernel), std::string::npos) << name << ": " << tactic;
+  else EXPECT_EQ(tactic.find(kernel), std::string::npos) << name << ": " << tactic;
+}
+
 // A width the staged backward takes and the warps per row the plan gives it: 16-bit rows of
 // 4097..32768 elements (16 warps up to 8192, 32 above; 4 vectors per thread above 16384), f32 rows
 // of 2049..16384 (16 warps up to 4096), each a multiple of the 16-byte vector.
@@ -501,10 +533,7 @@ TEST_F(GpuSoftmax, StagedBackward) {
         for (int64_t rows : {looping_rows(sms, w.warps), int64_t{std::max(1, sms / 3)}}) {
           const std::vector<int64_t> shape{rows, w.n};
           HostTensor x = random_tensor(c.t, shape, ++seed);
-          SoftmaxDescriptor d;
-          d.op = op;
-          d.dim = -1;
-          d.output_dtype = c.out;
+          SoftmaxDescriptor d = last_dim_desc(op, c.out);
           const Problem b = backward_of(d, x, tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : ""), seed);
           const std::string tactic = tactic_of(b.desc);
           EXPECT_NE(tactic.find(kStagedBwd), std::string::npos) << b.name << ": " << tactic;
@@ -589,11 +618,7 @@ std::string rows_geometry(int warps, int items) {
 TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   const int sms = sm_count();
   uint64_t seed = 9500;
-  struct Case {
-    DType t;
-    std::optional<DType> out;
-  };
-  const Case cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
                         {DType::bf16, DType::f32}};
   // Widths of the loaded dtype: 4 warps per row, then 8 (16-bit: 512 elements a warp, f32: 256).
   const std::vector<StagedWidth> w16 = {{1032, 4}, {2048, 4}, {3000, 8}, {4096, 8}};
@@ -602,7 +627,7 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   const std::vector<ShortBwdMode> softmax_modes = {{nullptr, nullptr, false}};
   ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_LOG_BWD"), 0);
   for (SoftmaxOp op : kOps)
-    for (const Case& c : cases) {
+    for (const DtypeCase& c : cases) {
       const bool f32_loads = c.t == DType::f32 || c.out.has_value();
       for (const StagedWidth& w : f32_loads ? w32 : w16)
         for (int variant = 0; variant < 3; ++variant) {  // many rows, few rows, padded rows
@@ -612,10 +637,7 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
           const int64_t rows = variant == 1 ? int64_t{std::max(1, sms / 3)} : looping_rows(sms, w.warps);
           const std::vector<int64_t> shape{rows, w.n};
           HostTensor x = random_tensor(c.t, shape, ++seed);
-          SoftmaxDescriptor d;
-          d.op = op;
-          d.dim = -1;
-          d.output_dtype = c.out;
+          SoftmaxDescriptor d = last_dim_desc(op, c.out);
           // 16-byte aligned row starts (the staged kernel's requirement).
           if (variant == 2) d.output = Operand::tensor(c.t, shape, {w.n + 16, 1});
           const Problem b = backward_of(d, x,
@@ -671,17 +693,11 @@ constexpr const char* kMaskedBwd = "softmax_rows_masked_bwd_kernel";
 // problems with BARACUDA_SOFTMAX_MASKED=legacy (the generic engines), also correct.
 TEST_F(GpuSoftmax, MaskedRowsKernels) {
   uint64_t seed = 8000;
-  struct Case {
-    DType t;
-    std::optional<DType> out;
-  };
-  const Case cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
                         {DType::bf16, DType::f32}};
-  for (bool legacy : {false, true}) {
-    std::optional<ScopedEnv> env;
-    if (legacy) env.emplace("BARACUDA_SOFTMAX_MASKED", "legacy");
+  with_and_without_legacy("BARACUDA_SOFTMAX_MASKED", [&](bool legacy) {
     for (SoftmaxOp op : kOps)
-      for (const Case& c : cases)
+      for (const DtypeCase& c : cases)
         for (int64_t w : {8, 200, 256, 400, 1024, 2048, 4096, 4097, 8192, 16384, 32768}) {
           if (legacy && w != 4096 && w != 4097) continue;  // the legacy engines: a few widths
           // 4097: one row (no row stride, so 16-byte vectors with a partial last one).
@@ -723,8 +739,7 @@ TEST_F(GpuSoftmax, MaskedRowsKernels) {
                                        " T=" + std::to_string(temp) + (legacy ? " legacy" : "");
               Problem f{name + " fwd", d, {x, *m}};
               const std::string ft = tactic_of(d);
-              if (legacy || !fits) EXPECT_EQ(ft.find(kMaskedFwd), std::string::npos) << name << ": " << ft;
-              else EXPECT_NE(ft.find(kMaskedFwd), std::string::npos) << name << ": " << ft;
+              expect_kernel(ft, kMaskedFwd, !legacy && fits, name);
               check(f);
               HostTensor y = output_for(d);
               ASSERT_TRUE(run_cpu(f, y).is_ok());
@@ -735,12 +750,11 @@ TEST_F(GpuSoftmax, MaskedRowsKernels) {
               const std::string bt_ = tactic_of(d);
               // The backward loads y's dtype (f32 for dtype=f32): 2 vectors per thread, 32 warps.
               const bool bwd_masked = !legacy && boolean && w <= (c.t == DType::f32 || c.out ? 8192 : 16384);
-              if (bwd_masked) EXPECT_NE(bt_.find(kMaskedBwd), std::string::npos) << name << ": " << bt_;
-              else EXPECT_EQ(bt_.find(kMaskedBwd), std::string::npos) << name << ": " << bt_;
+              expect_kernel(bt_, kMaskedBwd, bwd_masked, name);
               check(b);
             }
         }
-  }
+  });
 }
 
 // ---- the columns engine (kernels/softmax_columns.cuh): softmax over a dim that is not innermost ----
@@ -753,11 +767,7 @@ constexpr const char* kColumns = "softmax_columns_kernel";
 // then BARACUDA_SOFTMAX_COLUMNS=legacy (the generic column engine) on a few of them.
 TEST_F(GpuSoftmax, ColumnsEngine) {
   uint64_t seed = 9000;
-  struct Case {
-    DType t;
-    std::optional<DType> out;
-  };
-  const Case cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
                         {DType::f64, std::nullopt},  {DType::bf16, DType::f32}};
   struct Shape {
     std::vector<int64_t> shape, strides;
@@ -767,11 +777,9 @@ TEST_F(GpuSoftmax, ColumnsEngine) {
       {{600, 2048}, {}, 0},        {{3000, 24}, {}, 0},        {{33, 7}, {}, 0},
       {{3, 512}, {}, 0},           {{64, 300, 64}, {}, 1},     {{5, 1000, 3}, {}, 1},
       {{2, 77, 5, 40}, {}, 1},     {{700, 64}, {72, 1}, 0},    {{9, 17, 4096}, {}, 1}};
-  for (bool legacy : {false, true}) {
-    std::optional<ScopedEnv> env;
-    if (legacy) env.emplace("BARACUDA_SOFTMAX_COLUMNS", "legacy");
+  with_and_without_legacy("BARACUDA_SOFTMAX_COLUMNS", [&](bool legacy) {
     for (SoftmaxOp op : kOps)
-      for (const Case& c : cases)
+      for (const DtypeCase& c : cases)
         for (size_t si = 0; si < shapes.size(); ++si) {
           if (legacy && si % 3 != 0) continue;
           const Shape& sh = shapes[si];
@@ -786,16 +794,14 @@ TEST_F(GpuSoftmax, ColumnsEngine) {
                                    (legacy ? " legacy" : "");
           const bool columns = !legacy && c.t != DType::f64;  // f64 keeps the generic column engine
           const std::string ft = tactic_of(d);
-          if (!columns) EXPECT_EQ(ft.find(kColumns), std::string::npos) << name << ": " << ft;
-          else EXPECT_NE(ft.find(kColumns), std::string::npos) << name << ": " << ft;
+          expect_kernel(ft, kColumns, columns, name);
           const Problem b = backward_of(d, x, name, seed);
           const std::string bt_ = tactic_of(b.desc);
-          if (!columns) EXPECT_EQ(bt_.find(kColumns), std::string::npos) << name << ": " << bt_;
-          else EXPECT_NE(bt_.find(kColumns), std::string::npos) << name << ": " << bt_;
+          expect_kernel(bt_, kColumns, columns, name);
           check(Problem{name + " fwd", d, {x}});
           check(b);
         }
-  }
+  });
   // Special values in columns of a vectorized problem ([w, 64] over dim 0): column 0 has a NaN,
   // column 9 a +inf, column 17 is all -inf, column 30 has one -inf, column 40 is uniform.
   for (SoftmaxOp op : kOps)

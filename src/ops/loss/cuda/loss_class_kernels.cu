@@ -952,13 +952,7 @@ bool bulk_rows_apply(const LaunchParams& p) {
 }
 
 Status launch_class(const LaunchParams& p) {
-  switch (p.dtype) {
-    case DType::f32: return launch_typed<float>(p);
-    case DType::f64: return launch_typed<double>(p);
-    case DType::f16: return launch_typed<__half>(p);
-    case DType::bf16: return launch_typed<__nv_bfloat16>(p);
-    default: return not_supported("[loss] CUDA losses take f64, f32, f16 or bf16");
-  }
+  return dispatch_loss_dtype(p.dtype, [&](auto tag) { return launch_typed<typename decltype(tag)::type>(p); });
 }
 
 }  // namespace baracuda::loss::cuda

@@ -68,4 +68,32 @@ __global__ void __launch_bounds__(kFinishThreads) finish_kernel(const double* v,
   }
 }
 
+// The pointwise forward's reduced result (mean / sum): finish_kernel over the partials of the
+// plan's fixed grid (none without samples), the mean over p.samples. Nothing for reduction none.
+template <class T>
+Status finish_pointwise_partials(const LaunchParams& p, const double* partials) {
+  if (p.reduction == LossReduction::none) return Status::ok();
+  finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(partials, p.samples > 0 ? p.pointwise_blocks : 0,
+                                                       p.reduction == LossReduction::mean, nullptr,
+                                                       static_cast<double>(p.samples), static_cast<T*>(p.loss));
+  return check_launch("loss finish_kernel");
+}
+
+template <class T>
+struct DTypeTag {
+  using type = T;
+};
+
+// f(DTypeTag<T>{}) with T the storage type of dtype (f64, f32, f16 or bf16).
+template <class F>
+Status dispatch_loss_dtype(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::f32: return f(DTypeTag<float>{});
+    case DType::f64: return f(DTypeTag<double>{});
+    case DType::f16: return f(DTypeTag<__half>{});
+    case DType::bf16: return f(DTypeTag<__nv_bfloat16>{});
+    default: return not_supported("[loss] CUDA losses take f64, f32, f16 or bf16");
+  }
+}
+
 }  // namespace baracuda::loss::cuda

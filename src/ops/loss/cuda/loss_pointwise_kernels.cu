@@ -174,13 +174,7 @@ Status pointwise_typed(const LaunchParams& p) {
     pointwise_forward_kernel<T><<<grid, kThreads, 0, p.stream>>>(p, partials);
     BARACUDA_TRY(check_launch("loss pointwise_forward_kernel"));
   }
-  if (p.reduction != LossReduction::none) {
-    finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(partials, p.samples > 0 ? p.pointwise_blocks : 0,
-                                                         p.reduction == LossReduction::mean, nullptr,
-                                                         static_cast<double>(p.samples), static_cast<T*>(p.loss));
-    BARACUDA_TRY(check_launch("loss finish_kernel"));
-  }
-  return Status::ok();
+  return finish_pointwise_partials<T>(p, partials);
 }
 
 template <class T>
@@ -214,23 +208,11 @@ size_t cosine_workspace(const LaunchParams& p) {
 
 Status launch_pointwise(const LaunchParams& p) {
   if (p.pointwise_vector) return launch_pointwise_vector(p);  // loss_pointwise_vector.cu
-  switch (p.dtype) {
-    case DType::f32: return pointwise_typed<float>(p);
-    case DType::f64: return pointwise_typed<double>(p);
-    case DType::f16: return pointwise_typed<__half>(p);
-    case DType::bf16: return pointwise_typed<__nv_bfloat16>(p);
-    default: return not_supported("[loss] CUDA losses take f64, f32, f16 or bf16");
-  }
+  return dispatch_loss_dtype(p.dtype, [&](auto tag) { return pointwise_typed<typename decltype(tag)::type>(p); });
 }
 
 Status launch_cosine(const LaunchParams& p) {
-  switch (p.dtype) {
-    case DType::f32: return cosine_typed<float>(p);
-    case DType::f64: return cosine_typed<double>(p);
-    case DType::f16: return cosine_typed<__half>(p);
-    case DType::bf16: return cosine_typed<__nv_bfloat16>(p);
-    default: return not_supported("[loss] CUDA losses take f64, f32, f16 or bf16");
-  }
+  return dispatch_loss_dtype(p.dtype, [&](auto tag) { return cosine_typed<typename decltype(tag)::type>(p); });
 }
 
 }  // namespace baracuda::loss::cuda

@@ -321,9 +321,10 @@ __device__ __forceinline__ Pack16<T> pack_losses(const ElementOptions& opt, cons
 // end, or any pack of a misaligned operand): one element at a time in a rolled loop, so that it
 // adds no live registers to the 16-byte path (unrolled 8 wide, with all loads first, it made the
 // 16-bit kernels spill at 32 registers; out of line, it made every thread copy VectorArgs to a
-// stack frame). Element i takes the same expression as in pack_losses / pack_grads.
-template <class T, LossOp kOp>
-__device__ __forceinline__ void onepass_forward_elements(const VectorArgs& p, int64_t e) {
+// stack frame). Element i takes the same expression as in pack_losses / pack_grads: f(i, x, t)
+// gets element i's x (less other's element for margin_ranking_loss) and target.
+template <class T, LossOp kOp, class F>
+__device__ __forceinline__ void for_each_pack_element(const VectorArgs& p, int64_t e, F&& f) {
   using A = Acc<T>;
   const int64_t end = e + kPack<T> < p.n ? e + kPack<T> : p.n;
 #pragma unroll 1
@@ -331,24 +332,27 @@ __device__ __forceinline__ void onepass_forward_elements(const VectorArgs& p, in
     A x = to_acc(static_cast<const T*>(p.input)[i]);
     if constexpr (kOp == LossOp::margin_ranking_loss) x -= to_acc(static_cast<const T*>(p.other)[i]);
     const A t = to_acc(static_cast<const T*>(p.target)[i]);
-    static_cast<T*>(p.loss)[i] = from_acc<T>(element_loss<A>(kOp, p.opt, x, t, A(1), A(1)));
+    f(i, x, t);
   }
+}
+
+template <class T, LossOp kOp>
+__device__ __forceinline__ void onepass_forward_elements(const VectorArgs& p, int64_t e) {
+  using A = Acc<T>;
+  for_each_pack_element<T, kOp>(p, e, [&](int64_t i, A x, A t) {
+    static_cast<T*>(p.loss)[i] = from_acc<T>(element_loss<A>(kOp, p.opt, x, t, A(1), A(1)));
+  });
 }
 
 template <class T, LossOp kOp>
 __device__ __forceinline__ void onepass_backward_elements(const VectorArgs& p, int64_t e, Acc<T> reduced_scale) {
   using A = Acc<T>;
-  const int64_t end = e + kPack<T> < p.n ? e + kPack<T> : p.n;
-#pragma unroll 1
-  for (int64_t i = e; i < end; ++i) {
-    A x = to_acc(static_cast<const T*>(p.input)[i]);
-    if constexpr (kOp == LossOp::margin_ranking_loss) x -= to_acc(static_cast<const T*>(p.other)[i]);
-    const A t = to_acc(static_cast<const T*>(p.target)[i]);
+  for_each_pack_element<T, kOp>(p, e, [&](int64_t i, A x, A t) {
     const A scale = p.none ? to_acc(static_cast<const T*>(p.grad_loss)[i]) : reduced_scale;
     const A v = scale * element_grad<A>(kOp, p.opt, x, t, A(1), A(1));
     static_cast<T*>(p.grad_input)[i] = from_acc<T>(v);
     if constexpr (kOp == LossOp::margin_ranking_loss) static_cast<T*>(p.grad_other)[i] = from_acc<T>(-v);
-  }
+  });
 }
 
 // Elements one block covers: one pack per thread.
@@ -441,13 +445,7 @@ Status launch_op(const LaunchParams& p) {
     vector_forward_kernel<T, kOp><<<grid, kThreads, 0, p.stream>>>(args, aligned, partials);
     BARACUDA_TRY(check_launch("loss vector_forward_kernel"));
   }
-  if (p.reduction != LossReduction::none) {
-    finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(partials, p.samples > 0 ? p.pointwise_blocks : 0,
-                                                         p.reduction == LossReduction::mean, nullptr,
-                                                         static_cast<double>(p.samples), static_cast<T*>(p.loss));
-    BARACUDA_TRY(check_launch("loss finish_kernel"));
-  }
-  return Status::ok();
+  return finish_pointwise_partials<T>(p, partials);
 }
 
 template <class T>
@@ -475,13 +473,7 @@ Status launch_pointwise_vector(const LaunchParams& p) {
   // The weights (and strided operands) take the scalar kernel: the plan never sets
   // pointwise_vector with them.
   if (p.weight || p.pos_weight || p.strided) return internal_error("[loss] the vectorized pointwise path takes no weights");
-  switch (p.dtype) {
-    case DType::f32: return launch_typed<float>(p);
-    case DType::f64: return launch_typed<double>(p);
-    case DType::f16: return launch_typed<__half>(p);
-    case DType::bf16: return launch_typed<__nv_bfloat16>(p);
-    default: return not_supported("[loss] CUDA losses take f64, f32, f16 or bf16");
-  }
+  return dispatch_loss_dtype(p.dtype, [&](auto tag) { return launch_typed<typename decltype(tag)::type>(p); });
 }
 
 }  // namespace baracuda::loss::cuda

@@ -8,6 +8,7 @@
 
 #include "kernels/norm_groups_fast.cuh"
 #include "ops/norm/cuda/norm_groups_launch.hpp"
+#include "ops/norm/cuda/norm_groups_param_grads.hpp"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
 
 namespace baracuda::norm::cuda {
@@ -65,12 +66,7 @@ Status launch_groups_fast(DType t, DType w, const GroupParams& p, bool backward,
                               : launch_fast<T, W, Acc, 1>(p, backward, ws, scratch, stream);
       if (!s.is_ok()) return s;
     }
-    if (!backward || (!dweight && !dbias) || p.channels == 0) return Status::ok();
-    const int64_t blocks = (p.channels + 31) / 32;  // 32 channels per block
-    norm_bwd_params<W, Acc><<<static_cast<unsigned>(std::min<int64_t>(blocks, 65535)), kParamWarps * 32, 0, stream>>>(
-        static_cast<const Acc*>(p.partial_dw), static_cast<const Acc*>(p.partial_db), static_cast<W*>(dweight),
-        static_cast<W*>(dbias), partial_rows, p.channels);
-    return check_launch("norm_bwd_params");
+    return launch_group_param_grads<W, Acc>(p, backward, dweight, dbias, partial_rows, stream);
   });
 }
 

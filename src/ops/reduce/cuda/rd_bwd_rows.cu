@@ -398,20 +398,6 @@ struct Dim {
   int64_t stride[4];
 };
 
-void push_merged(std::vector<Dim>& dims, const Dim& d) {
-  if (!dims.empty()) {
-    Dim& prev = dims.back();
-    bool mergeable = true;
-    for (int k = 0; k < 4; ++k) mergeable &= prev.stride[k] == d.stride[k] * d.size;
-    if (mergeable) {
-      prev.size *= d.size;
-      for (int k = 0; k < 4; ++k) prev.stride[k] = d.stride[k];
-      return;
-    }
-  }
-  dims.push_back(d);
-}
-
 }  // namespace
 
 BackwardRows plan_backward_rows(const BackwardProblem& b, int sm_count) {
@@ -426,7 +412,7 @@ BackwardRows plan_backward_rows(const BackwardProblem& b, int sm_count) {
   for (int i = 0; i < b.rank; ++i) {
     if (b.size[i] == 1) continue;
     const Dim d{b.size[i], {b.x_stride[i], b.dx_stride[i], b.dy_stride[0][i], b.ndy > 1 ? b.dy_stride[1][i] : 0}};
-    push_merged(b.reduced[i] ? red : kept, d);
+    push_merged_dim(b.reduced[i] ? red : kept, d);
   }
   if (red.size() != 1 || red[0].stride[0] != 1 || red[0].stride[1] != 1 || kept.size() > 1) return p;
   p.N = red[0].size;

@@ -8,6 +8,8 @@
 // (and BARACUDA_REDUCE_BWD_ENGINE=legacy) keep the general kernel.
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "ops/reduce/cuda/rd_problem.hpp"
 
@@ -59,5 +61,24 @@ Status launch_backward_rows(const BackwardRows& p, const void* x, const void* co
 
 // Tactic words for the plan's sku ("rows-vec16, <kind>").
 std::string backward_rows_tactic(const BackwardRows& p);
+
+// Layout collapse shared by the plans (host only): appends d (a dim with `size` and `stride[K]`,
+// one stride per tensor) to dims, or folds it into dims.back() when the two are contiguous with
+// each other in every tensor (back's stride = d's stride * d's size).
+template <class Dim>
+void push_merged_dim(std::vector<Dim>& dims, const Dim& d) {
+  constexpr int K = static_cast<int>(std::extent_v<decltype(Dim::stride)>);
+  if (!dims.empty()) {
+    Dim& prev = dims.back();
+    bool mergeable = true;
+    for (int k = 0; k < K; ++k) mergeable &= prev.stride[k] == d.stride[k] * d.size;
+    if (mergeable) {
+      prev.size *= d.size;
+      for (int k = 0; k < K; ++k) prev.stride[k] = d.stride[k];
+      return;
+    }
+  }
+  dims.push_back(d);
+}
 
 }  // namespace baracuda::rd::cuda

@@ -57,19 +57,7 @@ struct Dim {
 // Merges logically adjacent dims that are contiguous with each other in every tensor.
 std::vector<Dim> merge_dims(const std::vector<Dim>& dims) {
   std::vector<Dim> out;
-  for (const Dim& d : dims) {
-    if (!out.empty()) {
-      Dim& prev = out.back();
-      bool mergeable = true;
-      for (int k = 0; k < 3; ++k) mergeable &= prev.stride[k] == d.stride[k] * d.size;
-      if (mergeable) {
-        prev.size *= d.size;
-        for (int k = 0; k < 3; ++k) prev.stride[k] = d.stride[k];
-        continue;
-      }
-    }
-    out.push_back(d);
-  }
+  for (const Dim& d : dims) push_merged_dim(out, d);
   return out;
 }
 
