@@ -12,7 +12,8 @@
 //    rows of threads split the group, and `splits` blocks along y split it further.
 //    A group of contiguous runs whose dims do not merge ([A, B, C] reduced over {0, 2}) takes
 //    the row engine too, a warp per run (accumulate_runs).
-//  * finalize: combines the `splits` partial states of each output in chunk order and writes it.
+//  * finalize: combines the `splits` partial states of each output in chunk order and writes it;
+//    with BARACUDA_PDL=1 on sm_90+ (LaunchContext::pdl) as a programmatic dependent launch.
 //
 // Typed kernels exist for the floating inputs in their natural accumulator (f32/f16/bf16 in f32,
 // f64 in f64). Integer and bool inputs and dtype= overrides (sum of i32 in f32, ...) read through
@@ -346,6 +347,60 @@ __global__ void __launch_bounds__(kBlock) finalize_kernel(ForwardProblem p, Outp
   }
 }
 
+// finalize_kernel launched as a programmatic dependent launch (BARACUDA_PDL=1 on sm_90+,
+// launch_finalize_pdl): its blocks may start before the partials' kernel has completed, so every
+// thread first waits for that grid's completion (and the visibility of its memory), then runs
+// finalize_kernel's code. The producing kernels never trigger early (no
+// cudaTriggerProgrammaticLaunchCompletion), so the wait is on their completion: PDL hides only the
+// launch latency. A separate kernel with a copy of finalize_kernel's body, so that the default
+// finalize_kernel stays byte for byte what it was (moving the body into a shared __device__
+// function reordered a few instructions of 4 default finalize kernels in rd_launch_moments.cu).
+template <class Op>
+__global__ void __launch_bounds__(kBlock) finalize_pdl_kernel(ForwardProblem p, OutputSpec out,
+                                                              const typename Op::State* partials, Op op, int team) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  cudaGridDependencySynchronize();
+#endif
+  using State = typename Op::State;
+  __shared__ State smem[kBlock / 32];
+  const int rank = static_cast<int>(threadIdx.x) % team;
+  const int64_t teams = static_cast<int64_t>(gridDim.x) * blockDim.x / team;
+  for (int64_t o = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / team; o < p.M; o += teams) {
+    State s = op.init();
+    for (int c = rank; c < p.splits; c += team) s = op.combine(s, partials[c * p.M + o]);
+    s = team_reduce(op, s, team, smem);
+    if (rank == 0) {
+      Writer wr{out, p.kept, o};
+      op.finish(s, wr);
+    }
+  }
+}
+
+// The finalize grid as a programmatic dependent launch (cudaLaunchKernelEx with programmatic
+// stream serialization, which a CUDA graph captures as a programmatic edge, CUDA 12.3+). Its
+// error is reported like the <<<>>> launches' (check_launch), the sticky last error cleared.
+template <class Op>
+Status launch_finalize_pdl(unsigned blocks, cudaStream_t stream, const ForwardProblem& p, const OutputSpec& out,
+                           const typename Op::State* partials, const Op& op, int team) {
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(blocks);
+  cfg.blockDim = dim3(kBlock);
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = stream;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  const cudaError_t e = cudaLaunchKernelEx(&cfg, finalize_pdl_kernel<Op>, p, out, partials, op, team);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return backend_error(std::string("[reduce] launch of reduce finalize (programmatic dependent launch) failed: ") +
+                         cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  }
+  return check_launch("reduce finalize (programmatic dependent launch)");
+}
+
 // The widest column pack: at most 16 bytes and 8 columns, and 8 x 32 x V states in 32 KB of
 // shared memory.
 template <class In, class State>
@@ -393,6 +448,7 @@ Status launch_engine(const ForwardProblem& p, const void* x, const OutputSpec& o
   if (p.splits == 1) return Status::ok();
   const int team = p.splits <= 64 ? 1 : (p.M >= ctx.sm_count * 8 ? 32 : kBlock);
   const int64_t blocks = std::min(ceil_div(p.M * team, kBlock), grid_cap);
+  if (ctx.pdl) return launch_finalize_pdl<Op>(static_cast<unsigned>(blocks), stream, p, out, part, op, team);
   finalize_kernel<Op><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, out, part, op, team);
   return check_launch("reduce finalize");
 }

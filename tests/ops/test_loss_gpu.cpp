@@ -1007,6 +1007,101 @@ TEST_F(LossGpu, DeterministicAndGraphCapturable) {
   (void)cudaStreamDestroy(cs);
 }
 
+// BARACUDA_PDL=1: the pointwise forward's mean / sum launches finish_kernel as a programmatic
+// dependent launch of the partials' kernel (sm_90+). PDL changes only when the finish kernel starts
+// (it waits for the partials' grid in-kernel), so each case must match the CPU reference and be
+// bitwise equal to the default launch, on the vectorized path and on the scalar one
+// (BARACUDA_LOSS_POINTWISE=legacy), over one wave and over many grid strides. The tactic names it
+// exactly for the reduced forwards on sm_90+ (not for reduction none nor the backward).
+TEST_F(LossGpu, PointwisePdlFinishMatchesDefaultBitwise) {
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+  const bool sm90 = stream_.device().sm >= 90;
+  const char* const kPdl = ", finalize by programmatic dependent launch";
+  const std::pair<int64_t, int64_t> shapes[] = {{97, 4097}, {int64_t{sms} * 32 + 1, 1031}};
+  uint64_t seed = 14000;
+  for (const char* mode : {"", "legacy"}) {
+    set_switch("BARACUDA_LOSS_POINTWISE", mode);
+    for (LossOp op : {LossOp::mse_loss, LossOp::binary_cross_entropy, LossOp::smooth_l1_loss})
+      for (DType dt : {DType::f32, DType::bf16})
+        for (auto [r, pass] : {std::pair{LossReduction::mean, Pass::forward}, std::pair{LossReduction::sum, Pass::forward},
+                               std::pair{LossReduction::none, Pass::forward}, std::pair{LossReduction::mean, Pass::backward}})
+          for (auto [N, C] : shapes) {
+            const bool finish = pass == Pass::forward && r != LossReduction::none;
+            if (!finish && N != 97) continue;  // the streams without a finish kernel: one shape
+            GpuCase c = vector_case(std::string(loss_op_info(op).name) + " pdl" + (*mode ? " legacy" : ""), op, dt, r,
+                                    pass, N, C, seed++);
+            std::vector<uint8_t> bytes[2];
+            for (bool pdl : {false, true}) {
+              set_switch("BARACUDA_PDL", pdl ? "1" : "");
+              ASSERT_NO_FATAL_FAILURE(run_and_record_tactic(c, stream_, kPdl, pdl && finish && sm90));
+              std::string err;
+              bytes[pdl] = output_bytes(c, stream_, err);
+              ASSERT_TRUE(err.empty()) << c.name << (pdl ? " (PDL)" : "") << ": " << err;
+            }
+            unsetenv("BARACUDA_PDL");
+            ASSERT_FALSE(bytes[0].empty()) << c.name;
+            EXPECT_TRUE(bytes[0] == bytes[1]) << c.name << ": the PDL finish differs from the default";
+          }
+  }
+  unsetenv("BARACUDA_LOSS_POINTWISE");
+  unsetenv("BARACUDA_PDL");
+}
+
+// A PDL finish inside CUDA graph capture (a programmatic edge): the replay reproduces the direct
+// run, which equals the default launch's bits.
+TEST_F(LossGpu, PointwisePdlFinishGraphCapturable) {
+  unsetenv("BARACUDA_LOSS_POINTWISE");
+  cudaStream_t cs = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking), cudaSuccess);
+  auto gs = Stream::cuda(cs);
+  ASSERT_TRUE(gs.has_value()) << gs.status().to_string();
+  GpuCase c = vector_case("mse_loss pdl graph", LossOp::mse_loss, DType::f32, LossReduction::mean, Pass::forward, 301,
+                          3001, 14500);
+  std::string err;
+  unsetenv("BARACUDA_PDL");
+  const std::vector<uint8_t> want = output_bytes(c, *gs, err);
+  ASSERT_TRUE(err.empty()) << err;
+  setenv("BARACUDA_PDL", "1", 1);
+  auto plan = LossPlan::select(*gs, c.desc);
+  unsetenv("BARACUDA_PDL");
+  ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
+  EXPECT_EQ(plan->sku().tactic.find(", finalize by programmatic dependent launch") != std::string::npos,
+            gs->device().sm >= 90)
+      << plan->sku().to_string();
+  Uploaded u;
+  LossArgs a;
+  a.input = u.up(c.in.input, gs->device());
+  a.target = u.up(c.in.target, gs->device());
+  HostTensor loss(DType::f32, {});
+  DeviceBuffer dl(loss.storage().size()), ws(plan->workspace_size());
+  a.loss = loss.mut_at(dl.get(), gs->device());
+  const Workspace w{ws.get(), plan->workspace_size()};
+  auto snapshot = [&]() {
+    std::vector<uint8_t> bytes(loss.storage().size());
+    (void)dl.download(bytes.data(), bytes.size());
+    return bytes;
+  };
+  ASSERT_OK(plan->run(*gs, w, a));
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  const std::vector<uint8_t> first = snapshot();
+  EXPECT_TRUE(first == want) << "the PDL run differs from the default";
+  (void)dl.fill(0xFF);
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  const Status captured = plan->run(*gs, w, a);
+  ASSERT_EQ(cudaStreamEndCapture(cs, &graph), cudaSuccess);
+  ASSERT_OK(captured);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, cs), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  EXPECT_TRUE(snapshot() == first) << "the graph replay differs from a direct run";
+  (void)cudaGraphExecDestroy(exec);
+  (void)cudaGraphDestroy(graph);
+  (void)cudaStreamDestroy(cs);
+}
+
 // Class losses take dense operands (and padded [N, C] rows): a transposed one is refused with the
 // reason, so select() on a CUDA stream explains why.
 TEST_F(LossGpu, StridedOperandsAreRefusedWithAReason) {

@@ -988,4 +988,202 @@ TEST_F(GpuReduce, GraphCapture) {
   (void)cudaGraphDestroy(graph);
 }
 
+// ---- BARACUDA_PDL=1: a split reduction's finalize as a programmatic dependent launch (sm_90+) ----
+// PDL changes only when the finalize kernel starts (it waits for the partials' grid in-kernel), so
+// each split case must match the CPU reference and be bitwise equal to the default launch; the
+// tactic names it exactly when the plan is split on an sm_90+ device; a captured graph with the
+// programmatic edge replays to the same bits.
+
+// Sets BARACUDA_PDL to "1" (or unsets it) while alive; restores the old value.
+class PdlEnv {
+ public:
+  explicit PdlEnv(bool on) {
+    if (const char* v = std::getenv(kName)) {
+      had_ = true;
+      saved_ = v;
+    }
+    if (on) (void)setenv(kName, "1", 1);
+    else (void)unsetenv(kName);
+  }
+  ~PdlEnv() {
+    if (had_) (void)setenv(kName, saved_.c_str(), 1);
+    else (void)unsetenv(kName);
+  }
+  PdlEnv(const PdlEnv&) = delete;
+  PdlEnv& operator=(const PdlEnv&) = delete;
+
+ private:
+  static constexpr const char* kName = "BARACUDA_PDL";
+  std::string saved_;
+  bool had_ = false;
+};
+
+constexpr const char* kPdlTactic = ", finalize by programmatic dependent launch";
+
+class GpuReducePdl : public GpuReduce {
+ protected:
+  // The outputs' bytes of one run of d's CUDA plan (selected under the current environment) on
+  // x (and the incoming gradients before it, backward); "" in `err` on success.
+  std::vector<std::byte> output_bytes(const ReduceDescriptor& d, const std::vector<HostTensor>& ins, std::string& err) {
+    std::vector<std::byte> bytes;
+    auto sig = infer_signature(d);
+    auto plan = ReducePlan::select(gpu_, d);
+    if (!sig || !plan) {
+      err = "no signature or plan";
+      return bytes;
+    }
+    const Device dev = gpu_.device();
+    std::vector<DeviceBuffer> in_bufs, out_bufs;
+    ReduceArgs args;
+    for (size_t i = 0; i < ins.size(); ++i) {
+      in_bufs.emplace_back(ins[i].storage().size());
+      if (!in_bufs.back() || in_bufs.back().upload(ins[i].storage().data(), ins[i].storage().size()) != cudaSuccess) {
+        err = "device allocation/upload failed";
+        return bytes;
+      }
+      args.inputs[i] = ins[i].ref_at(in_bufs.back().get(), dev);
+    }
+    std::vector<HostTensor> outs;
+    for (const Operand& o : sig->outputs) outs.emplace_back(o.dtype, o.shape, o.strides);
+    for (size_t i = 0; i < outs.size(); ++i) {
+      out_bufs.emplace_back(outs[i].storage().size());
+      (void)out_bufs.back().fill(0xFF);
+      args.outputs[i] = outs[i].mut_at(out_bufs.back().get(), dev);
+    }
+    DeviceBuffer ws(plan->workspace_size());
+    if (Status s = plan->run(gpu_, Workspace{ws.get(), plan->workspace_size()}, args); !s.is_ok()) {
+      err = "run failed: " + s.to_string();
+      return bytes;
+    }
+    if (cudaError_t e = cudaStreamSynchronize(cs_); e != cudaSuccess) {
+      err = std::string("kernel failed: ") + cudaGetErrorString(e);
+      return bytes;
+    }
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const size_t at = bytes.size(), n = outs[i].storage().size();
+      bytes.resize(at + n);
+      if (out_bufs[i].download(bytes.data() + at, n) != cudaSuccess) err = "download failed";
+    }
+    return bytes;
+  }
+
+  // One case under the default and under BARACUDA_PDL=1: both against the CPU reference, the PDL
+  // plan's tactic naming it iff `split` on sm_90+, and the two results bitwise equal.
+  void run_pdl_case(const OpCase& oc, const ReduceDescriptor& d, const std::vector<HostTensor>& ins, bool split,
+                    const std::string& name) {
+    std::vector<std::byte> bytes[2];
+    for (bool pdl : {false, true}) {
+      PdlEnv env(pdl);
+      auto plan = ReducePlan::select(gpu_, d);
+      ASSERT_TRUE(plan) << name << ": " << plan.status().to_string();
+      const std::string& tactic = plan->sku().tactic;
+      EXPECT_EQ(tactic.find(kPdlTactic) != std::string::npos, pdl && split && gpu_.device().sm >= 90)
+          << name << (pdl ? " (PDL)" : "") << ": " << plan->sku().to_string();
+      if (d.direction == Direction::forward) {
+        EXPECT_EQ(tactic.rfind("1 split", 0) != 0, split) << name << ": " << plan->sku().to_string();
+      }
+      record(name + (pdl ? " (PDL)" : ""), compare_plans(oc, d, ins));
+      std::string err;
+      bytes[pdl] = output_bytes(d, ins, err);
+      ASSERT_TRUE(err.empty()) << name << (pdl ? " (PDL)" : "") << ": " << err;
+    }
+    EXPECT_TRUE(bytes[0] == bytes[1]) << name << ": the PDL finalize differs from the default";
+  }
+};
+
+// sum / mean / norm / argmax / var_mean, f32 and bf16: a large flat tensor (a split full
+// reduction), long rows split across blocks, tall columns split along y; rows that are not split
+// (no finalize: the tactic does not name PDL); and a stats-mode backward whose forward is split.
+TEST_F(GpuReducePdl, SplitReductionsMatchDefaultBitwise) {
+  struct C {
+    std::vector<int64_t> shape;
+    std::vector<int> axes;
+    bool split;
+    const char* label;
+  };
+  const C layouts[] = {
+      {{(int64_t{1} << 22) + 3}, {}, true, "flat [2^22+3]"},
+      {{3, 100001}, {1}, true, "rows [3,100001] (split)"},
+      {{20000, 16}, {0}, true, "tall columns [20000,16] (split)"},
+      {{64, 1000}, {1}, false, "rows [64,1000] (not split)"},
+  };
+  const OpCase ops[] = {{ReduceOp::sum}, {ReduceOp::mean}, {ReduceOp::norm, 2.0}, {ReduceOp::argmax},
+                        {ReduceOp::var_mean}};
+  for (const OpCase& oc : ops)
+    for (DType dt : {DType::f32, DType::bf16})
+      for (const C& l : layouts) {
+        const ReduceDescriptor d = case_descriptor(oc, Direction::forward, dt, l.shape, {}, l.axes, false);
+        const std::string name = oc.name() + " " + std::string(dtype_name(dt)) + " " + l.label;
+        HostTensor x(dt, l.shape);
+        std::mt19937_64 rng(std::hash<std::string>{}(name + "pdl"));
+        fill_input(x, oc.op, false, rng);
+        ASSERT_NO_FATAL_FAILURE(run_pdl_case(oc, d, {x}, l.split, name));
+      }
+  // Backward: the statistics come from a split forward (its finalize under PDL), then dx.
+  for (const OpCase& oc : {OpCase{ReduceOp::norm, 2.0}, OpCase{ReduceOp::var}}) {
+    const ReduceDescriptor d = case_descriptor(oc, Direction::backward, DType::f32, {100003}, {}, {}, false);
+    auto sig = infer_signature(d);
+    ASSERT_TRUE(sig) << sig.status().to_string();
+    std::mt19937_64 rng(std::hash<std::string>{}(oc.name() + "pdl bwd"));
+    std::vector<HostTensor> ins;
+    for (size_t g = 0; g + 1 < sig->inputs.size(); ++g) {
+      ins.emplace_back(sig->inputs[g].dtype, sig->inputs[g].shape);
+      bt::fill_uniform(ins.back(), rng, -1.0, 1.0);
+    }
+    ins.emplace_back(DType::f32, std::vector<int64_t>{100003});
+    fill_input(ins.back(), oc.op, false, rng);
+    ASSERT_NO_FATAL_FAILURE(run_pdl_case(oc, d, ins, true, oc.name() + ".backward f32 full [100003] (split)"));
+  }
+}
+
+// A PDL finalize inside CUDA graph capture (a programmatic edge): the replay reproduces the eager
+// result, which equals the default launch's.
+TEST_F(GpuReducePdl, GraphCapture) {
+  ReduceDescriptor d;
+  d.op = ReduceOp::norm;
+  d.p = 2.0;
+  d.input = Operand::tensor(DType::f32, {(int64_t{1} << 22) + 3});
+  HostTensor x(DType::f32, {(int64_t{1} << 22) + 3});
+  std::mt19937_64 rng(11);
+  bt::fill_uniform(x, rng, -2, 2);
+  std::string err;
+  std::vector<std::byte> want;
+  {
+    PdlEnv env(false);
+    want = output_bytes(d, {x}, err);
+    ASSERT_TRUE(err.empty()) << err;
+  }
+  PdlEnv env(true);
+  auto plan = ReducePlan::select(gpu_, d);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  EXPECT_EQ(plan->sku().tactic.find(kPdlTactic) != std::string::npos, gpu_.device().sm >= 90) << plan->sku().to_string();
+  const Device dev = gpu_.device();
+  DeviceBuffer xb(x.storage().size()), yb(4), ws(plan->workspace_size());
+  ASSERT_EQ(xb.upload(x.storage().data(), x.storage().size()), cudaSuccess);
+  ReduceArgs a;
+  a.inputs[0] = x.ref_at(xb.get(), dev);
+  a.outputs[0] = *make_tensor_mut(yb.get(), DType::f32, std::span<const int64_t>{}, {}, dev);
+  const Workspace w{ws.get(), plan->workspace_size()};
+  ASSERT_OK(plan->run(gpu_, w, a));
+  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+  std::byte eager[4], replay[4];
+  ASSERT_EQ(yb.download(eager, 4), cudaSuccess);
+  ASSERT_EQ(want.size(), 4u);
+  EXPECT_EQ(std::memcmp(eager, want.data(), 4), 0) << "the PDL run differs from the default";
+  ASSERT_EQ(yb.fill(0), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  Status s = plan->run(gpu_, w, a);
+  ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
+  ASSERT_OK(s);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+  ASSERT_EQ(yb.download(replay, 4), cudaSuccess);
+  EXPECT_EQ(std::memcmp(eager, replay, 4), 0) << "the graph replay differs from the eager run";
+  (void)cudaGraphExecDestroy(exec);
+  (void)cudaGraphDestroy(graph);
+}
+
 }  // namespace

@@ -679,6 +679,75 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   }
 }
 
+// ---- the backward's opt-in one-vector geometry (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1) ----
+// Rows that fit 16 warps x one 16-byte vector of dy and y per thread (16-bit up to 4096 elements,
+// f32 loads up to 2048) take the register kernel at one vector per thread, twice the default warps
+// per row, never staged; wider rows keep the default geometry. Both ops, every dtype the path
+// loads (bf16 with dtype=f32: f32 loads, 8-byte bf16 stores), 2 .. 16 warps per row, many rows
+// (each block of the grid loops), fewer rows than SMs, padded rows (strided y and dx), a width that
+// is not a multiple of the vector, against the reference (poisoned outputs, check()), the tactic
+// naming the geometry; then widths that do not fit (the default geometry, staged).
+TEST_F(GpuSoftmax, BackwardOneVector) {
+  constexpr const char* kOneVector = "BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1";
+  const int sms = sm_count();
+  uint64_t seed = 9900;
+  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+                        {DType::bf16, DType::f32}};
+  // Widths of the loaded dtype (multiples of the vector: rows stay 16-byte aligned) and the warps
+  // per row they take (16-bit: 256 elements a warp, f32: 128).
+  const std::vector<StagedWidth> w16 = {{504, 2}, {1024, 4}, {1032, 8}, {2048, 8}, {3000, 16}, {4096, 16}};
+  const std::vector<StagedWidth> w32 = {{200, 2}, {512, 4}, {520, 8}, {1024, 8}, {1500, 16}, {2048, 16}};
+  ScopedEnv on("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "1");
+  for (SoftmaxOp op : kOps)
+    for (const DtypeCase& c : cases) {
+      const bool f32_loads = c.t == DType::f32 || c.out.has_value();
+      for (const StagedWidth& w : f32_loads ? w32 : w16)
+        for (int variant = 0; variant < 3; ++variant) {  // many rows, few rows, padded rows
+          // Padded rows: the forward's y and the backward's dx (not with dtype=f32, see
+          // ShortRowsStagedBackward).
+          if (variant == 2 && (c.out || w.n != (f32_loads ? 2048 : 4096))) continue;
+          const int64_t rows = variant == 1 ? int64_t{std::max(1, sms / 3)} : looping_rows(sms, w.warps);
+          const std::vector<int64_t> shape{rows, w.n};
+          HostTensor x = random_tensor(c.t, shape, ++seed);
+          SoftmaxDescriptor d = last_dim_desc(op, c.out);
+          if (variant == 2) d.output = Operand::tensor(c.t, shape, {w.n + 16, 1});
+          const Problem b = backward_of(d, x,
+                                        tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : "") +
+                                            (variant == 2 ? " padded rows" : ""),
+                                        seed);
+          SCOPED_TRACE(b.name);
+          const std::string tactic = tactic_of(b.desc);
+          EXPECT_EQ(tactic.find(kStagedBwd), std::string::npos) << tactic;
+          EXPECT_NE(tactic.find(rows_geometry(w.warps, 1)), std::string::npos) << tactic;
+          EXPECT_NE(tactic.find(kOneVector), std::string::npos) << tactic;
+          check(b);  // check()'s plan is made under the same switch
+        }
+    }
+  // A width that is not a multiple of the vector (one row: 16-byte vectors with a partial last one).
+  for (SoftmaxOp op : kOps)
+    for (DType t : {DType::bf16, DType::f32}) {
+      const int64_t n = t == DType::f32 ? 2047 : 4095;
+      HostTensor x = random_tensor(t, {1, n}, ++seed);
+      const Problem b = backward_of(last_dim_desc(op, std::nullopt), x, tag(op, t, {1, n}, -1), seed);
+      const std::string tactic = tactic_of(b.desc);
+      EXPECT_NE(tactic.find(rows_geometry(16, 1)), std::string::npos) << b.name << ": " << tactic;
+      check(b);
+    }
+  // Widths that do not fit: the default geometry (16 warps x 2 vectors, staged), switch or not.
+  for (SoftmaxOp op : kOps)
+    for (DType t : {DType::bf16, DType::f32}) {
+      const int64_t n = t == DType::f32 ? 4096 : 8192;
+      const std::vector<int64_t> shape{looping_rows(sms, 16), n};
+      HostTensor x = random_tensor(t, shape, ++seed);
+      const Problem b = backward_of(last_dim_desc(op, std::nullopt), x, tag(op, t, shape, -1), seed);
+      const std::string tactic = tactic_of(b.desc);
+      EXPECT_NE(tactic.find(kStagedBwd), std::string::npos) << b.name << ": " << tactic;
+      EXPECT_NE(tactic.find(rows_geometry(16, 2)), std::string::npos) << b.name << ": " << tactic;
+      EXPECT_EQ(tactic.find(kOneVector), std::string::npos) << b.name << ": " << tactic;
+      check(b);
+    }
+}
+
 // ---- the masked rows kernels (kernels/softmax_rows_masked.cuh) ----
 constexpr const char* kMaskedFwd = "softmax_rows_masked_fwd_kernel";
 constexpr const char* kMaskedBwd = "softmax_rows_masked_bwd_kernel";

@@ -100,9 +100,13 @@ struct BackwardProblem {
   OpParams op;
 };
 
+// Host side only (never passed to a kernel).
 struct LaunchContext {
   void* stream = nullptr;  // cudaStream_t
   int sm_count = 1;
+  // BARACUDA_PDL=1 (read at plan time) on sm_90+: a split reduction's finalize_kernel goes out as
+  // a programmatic dependent launch of the partials' kernel (rd_engine.cuh, launch_finalize_pdl).
+  bool pdl = false;
 };
 
 // Forward launchers, one per functor family (rd_launch_*.cu). `partials` is the workspace area

@@ -222,6 +222,8 @@ class CudaReduce final : public Executable<ReduceFamily> {
       partials_offset_ = ws.book(static_cast<size_t>(fwd_.M) * fwd_.splits * kMaxStateBytes);
     if (run_stats_) stats_offset_ = ws.book(static_cast<size_t>(fwd_.M) * 2 * sizeof(double));
     workspace_ = ws.total();
+    // BARACUDA_PDL=1: a split forward's finalize as a programmatic dependent launch (sm_90+ only).
+    pdl_ = device_.sm >= 90 && env_is("BARACUDA_PDL", "1") && fwd_.splits > 1 && (!bwd || run_stats_);
 
     sku_.family = "reduce";
     sku_.op = std::string(reduce_op_info(d_.op).name) + (bwd ? ".backward" : "");
@@ -233,7 +235,8 @@ class CudaReduce final : public Executable<ReduceFamily> {
     sku_.backend = "baracuda-cuda";
     sku_.impl = "cuda";
     sku_.tactic = (bwd ? (run_stats_ ? "stats: " + engine_name(fwd_) + ", " : std::string()) : std::string()) +
-                  std::to_string(fwd_.splits) + " split(s), " + fast_path_name(d_, fwd_);
+                  std::to_string(fwd_.splits) + " split(s), " + fast_path_name(d_, fwd_) +
+                  (pdl_ ? ", finalize by programmatic dependent launch" : "");
     if (bwd) sku_.tactic += "; dx: " + (rows_.usable ? backward_rows_tactic(rows_) : std::string("general f64"));
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
@@ -257,7 +260,7 @@ class CudaReduce final : public Executable<ReduceFamily> {
                                  std::to_string(workspace_));
     if (workspace_ > 0 && ws.data == nullptr) return invalid_argument(where + "null workspace pointer");
     char* base = static_cast<char*>(ws.data);
-    const LaunchContext ctx{stream.cuda_stream(), sm_count_};
+    const LaunchContext ctx{stream.cuda_stream(), sm_count_, pdl_};
     const TensorRef& x = args.inputs[sig_.inputs.size() - 1];
     if (d_.direction == Direction::forward) {
       if (fwd_.M == 0) return Status::ok();
@@ -293,6 +296,7 @@ class CudaReduce final : public Executable<ReduceFamily> {
   BackwardProblem bwd_;
   BackwardRows rows_;  // the backward's rows fast path (rd_bwd_rows.hpp)
   bool run_stats_ = false;
+  bool pdl_ = false;  // BARACUDA_PDL=1 on sm_90+ with a finalize to launch (LaunchContext::pdl)
   size_t partials_offset_ = 0, stats_offset_ = 0, workspace_ = 0;
   KernelSku sku_;
   PrecisionGuarantee pg_;

@@ -98,6 +98,17 @@ ShortBwd log_bwd_from_env() {
   return env_is("BARACUDA_SOFTMAX_LOG_BWD", "legacy") ? ShortBwd::register_kernel : ShortBwd::staged;
 }
 
+// Opt-in (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1, read when the plan is made): the unmasked backward's
+// rows that fit 16 warps x one 16-byte vector of dy and y per thread (16-bit up to 4096 elements,
+// f32 up to 2048) take the register kernel (softmax_rows_bwd_kernel) at one vector per thread,
+// twice the default warps per row (4096 16-bit: 16 warps x 1 in place of 8 x 2), never staged,
+// blocks of at most 512 threads bounded to 40 registers (rows_bwd_min_blocks: 1536 threads per SM;
+// at 32 registers for all 2048 the vectors spilled): close to the geometry of PyTorch's backward
+// (one block per row, one vector per operand per thread). Wider rows keep the default. Not yet
+// run on a GPU.
+bool bwd_one_vector_from_env() { return env_is("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "1"); }
+constexpr int kBwdOneVectorMaxWarps = 16;
+
 class CudaSoftmax final : public Executable<SoftmaxFamily> {
  public:
   CudaSoftmax(SoftmaxDescriptor d, SoftmaxSignature sig, Device device, int sm_count, int64_t smem_optin,
@@ -273,6 +284,17 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     }
     if (gw == 1)
       for (items = 1; items < max_items && p.n > static_cast<int64_t>(32) * V * items;) items *= 2;
+    if (bwd && !masked && bwd_one_vector_ && p.n <= static_cast<int64_t>(32) * V * kBwdOneVectorMaxWarps) {
+      for (gw = 1; p.n > static_cast<int64_t>(32) * V * gw;) gw *= 2;
+      c.group_warps = gw;
+      c.items = 1;
+      c.sm_count = sm_count_;
+      c.engine = cuda::Engine::rows;  // the register kernel (bwd_one_vector_)
+      c.threads = std::max(256, gw * 32);
+      c.grid = std::min(ceil_div(p.rows, c.threads / (gw * 32)),
+                        static_cast<int64_t>(sm_count_) * (2048 / c.threads) * 8);
+      return true;
+    }
     c.group_warps = gw;
     c.items = items;
     c.sm_count = sm_count_;
@@ -335,6 +357,12 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     return true;
   }
 
+  // Whether choose_rows gave the backward the opt-in one-vector geometry (bwd_one_vector_from_env).
+  bool one_vector_geometry(const cuda::KernelParams& p, const cuda::LaunchConfig& c) const {
+    return bwd_one_vector_ && p.mask_kind == cuda::MaskKind::none && c.engine == cuda::Engine::rows &&
+           c.group_warps > 1 && c.items == 1 && p.n <= static_cast<int64_t>(32) * c.vec * kBwdOneVectorMaxWarps;
+  }
+
   // How the backward's short rows (4-8 warps per row) run for this op (see ShortBwd).
   ShortBwd short_bwd(const cuda::KernelParams& p) const { return p.log ? log_bwd_ : ShortBwd::register_kernel; }
 
@@ -390,6 +418,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
                  (bwd ? " of dy and y" : "") + " per thread, the " +
                  (p.mask_kind == cuda::MaskKind::boolean ? "boolean" : "additive") + " mask in the same pass)";
         std::string t = "rows engine (" + geom + (bwd ? " of dy and y" : "") + " per thread)";
+        if (bwd && one_vector_geometry(p, c))
+          return t + ", one vector per thread, 1536 threads per SM (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1)";
         if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c, bwd))
           t += ", staged backward kernel off (BARACUDA_SOFTMAX_BWD_STAGED=0)";
         if (bwd && p.log && (c.group_warps == 4 || c.group_warps == 8) && log_bwd_ == ShortBwd::register_kernel)
@@ -426,6 +456,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   bool log_bwd_y_late_ = !env_is("BARACUDA_SOFTMAX_LOG_BWD_Y", "early");
   // The backward's short rows: staged or the register kernel, per op (see ShortBwd).
   ShortBwd log_bwd_ = log_bwd_from_env();
+  // The backward's opt-in one-vector geometry (bwd_one_vector_from_env).
+  bool bwd_one_vector_ = bwd_one_vector_from_env();
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

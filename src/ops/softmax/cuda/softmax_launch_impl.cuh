@@ -111,7 +111,21 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
   return check_softmax_launch("rows", kBwd);
 }
 
-// The rows engines: one warp per row with 1 .. max items, or 2 .. 32 warps per row with max items.
+// The backward's opt-in one-vector geometry (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1, the plan's
+// choice): GW = 2 .. 16 warps per row, one vector of dy and y per thread, always the register
+// kernel (no staged kernel is instantiated for it).
+template <class Tl, class Ts, int GW, bool kLog>
+Status launch_rows_bwd_one_vector(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
+  constexpr int V = 16 / static_cast<int>(sizeof(Tl));
+  if (c.engine != Engine::rows) return internal_error("[softmax] no staged kernel for this row geometry");
+  if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] rows engine: wrong block size");
+  const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
+  softmax_rows_bwd_kernel<Tl, Ts, V, 1, GW, kLog><<<grid, block, 0, stream>>>(p);
+  return check_softmax_launch("rows", true);
+}
+
+// The rows engines: one warp per row with 1 .. max items, or 2 .. 32 warps per row with max items
+// (the backward also 2 .. 16 warps with one item: launch_rows_bwd_one_vector).
 template <class Tl, class Ts, bool kBwd, bool kLog>
 Status launch_rows(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
   constexpr int V = 16 / static_cast<int>(sizeof(Tl));
@@ -120,6 +134,17 @@ Status launch_rows(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
   if constexpr (kBwd) {
     if (c.group_warps == 32 && c.items == kRowsBwdLongItems)
       return launch_rows_one<Tl, Ts, kRowsBwdLongItems, 32, kBwd, kLog>(p, c, stream);
+  }
+  if constexpr (kBwd) {
+    if (c.group_warps > 1 && c.items == 1) {
+      switch (c.group_warps) {
+        case 2: return launch_rows_bwd_one_vector<Tl, Ts, 2, kLog>(p, c, stream);
+        case 4: return launch_rows_bwd_one_vector<Tl, Ts, 4, kLog>(p, c, stream);
+        case 8: return launch_rows_bwd_one_vector<Tl, Ts, 8, kLog>(p, c, stream);
+        case 16: return launch_rows_bwd_one_vector<Tl, Ts, 16, kLog>(p, c, stream);
+        default: return internal_error("[softmax] rows engine: unsupported warps per row " + std::to_string(c.group_warps));
+      }
+    }
   }
   if (c.group_warps > 1 && c.items != IM) return internal_error("[softmax] rows engine: unsupported items");
   switch (c.group_warps) {
