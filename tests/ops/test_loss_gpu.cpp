@@ -954,6 +954,25 @@ TEST_F(LossGpu, NllRowsBackwardOutOfRangeTargetGivesNaNRow) {
     }
 }
 
+// Captures plan.run(gs, w, a) on cs (gs's CUDA stream) into a CUDA graph, replays it once and
+// expects the outputs' bytes (snapshot()) to equal `first`, a direct run's.
+template <class Plan, class Snapshot>
+void expect_graph_replay_matches(const Plan& plan, const Stream& gs, const Workspace& w, const LossArgs& a,
+                                 cudaStream_t cs, const Snapshot& snapshot, const std::vector<uint8_t>& first) {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  const Status captured = plan.run(gs, w, a);
+  ASSERT_EQ(cudaStreamEndCapture(cs, &graph), cudaSuccess);
+  ASSERT_OK(captured);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, cs), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  EXPECT_TRUE(snapshot() == first) << "the graph replay differs from a direct run";
+  (void)cudaGraphExecDestroy(exec);
+  (void)cudaGraphDestroy(graph);
+}
+
 // Deterministic (bitwise equal run after run) and CUDA-graph safe: a captured run replays to the
 // same bits as a direct one.
 TEST_F(LossGpu, DeterministicAndGraphCapturable) {
@@ -992,18 +1011,7 @@ TEST_F(LossGpu, DeterministicAndGraphCapturable) {
   EXPECT_TRUE(snapshot() == first) << "two runs differ";
   (void)dl.fill(0xFF);
   (void)dg.fill(0xFF);
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal), cudaSuccess);
-  const Status captured = plan->run(*gs, w, a);
-  ASSERT_EQ(cudaStreamEndCapture(cs, &graph), cudaSuccess);
-  ASSERT_OK(captured);
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, cs), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
-  EXPECT_TRUE(snapshot() == first) << "the graph replay differs from a direct run";
-  (void)cudaGraphExecDestroy(exec);
-  (void)cudaGraphDestroy(graph);
+  ASSERT_NO_FATAL_FAILURE(expect_graph_replay_matches(*plan, *gs, w, a, cs, snapshot, first));
   (void)cudaStreamDestroy(cs);
 }
 
@@ -1087,18 +1095,7 @@ TEST_F(LossGpu, PointwisePdlFinishGraphCapturable) {
   const std::vector<uint8_t> first = snapshot();
   EXPECT_TRUE(first == want) << "the PDL run differs from the default";
   (void)dl.fill(0xFF);
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal), cudaSuccess);
-  const Status captured = plan->run(*gs, w, a);
-  ASSERT_EQ(cudaStreamEndCapture(cs, &graph), cudaSuccess);
-  ASSERT_OK(captured);
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, cs), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
-  EXPECT_TRUE(snapshot() == first) << "the graph replay differs from a direct run";
-  (void)cudaGraphExecDestroy(exec);
-  (void)cudaGraphDestroy(graph);
+  ASSERT_NO_FATAL_FAILURE(expect_graph_replay_matches(*plan, *gs, w, a, cs, snapshot, first));
   (void)cudaStreamDestroy(cs);
 }
 

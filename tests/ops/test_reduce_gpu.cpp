@@ -331,28 +331,34 @@ TEST_F(GpuReduce, EveryOpEveryDtypeBackward) {
 // tactic must name "rows-vec16", or "general f64" where the layout is not covered) and under
 // BARACUDA_REDUCE_BWD_ENGINE=legacy (always "general f64"), against the CPU reference.
 
-// Sets the engine switch `name` to "legacy" (or unsets it) while alive; restores the old value.
-class LegacyEngineEnv {
+// Sets the environment variable `name` to `value` (or unsets it, `value` null) while alive;
+// restores the old value.
+class ScopedEnvVar {
  public:
-  LegacyEngineEnv(const char* name, bool legacy) : name_(name) {
+  ScopedEnvVar(const char* name, const char* value) : name_(name) {
     if (const char* v = std::getenv(name_)) {
       had_ = true;
       saved_ = v;
     }
-    if (legacy) (void)setenv(name_, "legacy", 1);
+    if (value) (void)setenv(name_, value, 1);
     else (void)unsetenv(name_);
   }
-  ~LegacyEngineEnv() {
+  ~ScopedEnvVar() {
     if (had_) (void)setenv(name_, saved_.c_str(), 1);
     else (void)unsetenv(name_);
   }
-  LegacyEngineEnv(const LegacyEngineEnv&) = delete;
-  LegacyEngineEnv& operator=(const LegacyEngineEnv&) = delete;
+  ScopedEnvVar(const ScopedEnvVar&) = delete;
+  ScopedEnvVar& operator=(const ScopedEnvVar&) = delete;
 
  private:
   const char* name_;
   std::string saved_;
   bool had_ = false;
+};
+
+// Sets the engine switch `name` to "legacy" (or unsets it) while alive; restores the old value.
+struct LegacyEngineEnv : ScopedEnvVar {
+  LegacyEngineEnv(const char* name, bool legacy) : ScopedEnvVar(name, legacy ? "legacy" : nullptr) {}
 };
 
 // Sets BARACUDA_REDUCE_BWD_ENGINE=legacy (or unsets it) while alive; restores the old value.
@@ -995,27 +1001,8 @@ TEST_F(GpuReduce, GraphCapture) {
 // programmatic edge replays to the same bits.
 
 // Sets BARACUDA_PDL to "1" (or unsets it) while alive; restores the old value.
-class PdlEnv {
- public:
-  explicit PdlEnv(bool on) {
-    if (const char* v = std::getenv(kName)) {
-      had_ = true;
-      saved_ = v;
-    }
-    if (on) (void)setenv(kName, "1", 1);
-    else (void)unsetenv(kName);
-  }
-  ~PdlEnv() {
-    if (had_) (void)setenv(kName, saved_.c_str(), 1);
-    else (void)unsetenv(kName);
-  }
-  PdlEnv(const PdlEnv&) = delete;
-  PdlEnv& operator=(const PdlEnv&) = delete;
-
- private:
-  static constexpr const char* kName = "BARACUDA_PDL";
-  std::string saved_;
-  bool had_ = false;
+struct PdlEnv : ScopedEnvVar {
+  explicit PdlEnv(bool on) : ScopedEnvVar("BARACUDA_PDL", on ? "1" : nullptr) {}
 };
 
 constexpr const char* kPdlTactic = ", finalize by programmatic dependent launch";

@@ -615,55 +615,71 @@ std::string rows_geometry(int warps, int items) {
   return "(" + std::to_string(warps) + " warp(s)/row, " + std::to_string(items) + " x 16-byte vectors";
 }
 
+// The backward problems of the rows-kernel cases: both ops, every dtype the rows path loads (bf16
+// with dtype=f32: f32 loads), each width of w16 (16-bit loads) or w32 (f32 loads) at many rows
+// (each block of the grid loops), at fewer rows than SMs and, at the widest width, padded rows (the
+// forward's y and the backward's dx; d.output is dx's layout there, so dx has y's dtype: not with
+// dtype=f32). Calls fn(op, width, problem) under SCOPED_TRACE(problem.name); `backward` is the
+// fixture's backward_of. Stops at the first fatal failure.
+template <class Backward, class Fn>
+void for_each_rows_backward(int sms, uint64_t& seed, const std::vector<StagedWidth>& w16,
+                            const std::vector<StagedWidth>& w32, Backward&& backward, Fn&& fn) {
+  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+                        {DType::bf16, DType::f32}};
+  for (SoftmaxOp op : kOps)
+    for (const DtypeCase& c : cases) {
+      const bool f32_loads = c.t == DType::f32 || c.out.has_value();
+      for (const StagedWidth& w : f32_loads ? w32 : w16)
+        for (int variant = 0; variant < 3; ++variant) {  // many rows, few rows, padded rows
+          if (variant == 2 && (c.out || w.n != (f32_loads ? 2048 : 4096))) continue;
+          const int64_t rows = variant == 1 ? int64_t{std::max(1, sms / 3)} : looping_rows(sms, w.warps);
+          const std::vector<int64_t> shape{rows, w.n};
+          HostTensor x = random_tensor(c.t, shape, ++seed);
+          SoftmaxDescriptor d = last_dim_desc(op, c.out);
+          // 16-byte aligned row starts (the rows kernels' requirement).
+          if (variant == 2) d.output = Operand::tensor(c.t, shape, {w.n + 16, 1});
+          const Problem b = backward(d, x,
+                                     tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : "") +
+                                         (variant == 2 ? " padded rows" : ""),
+                                     seed);
+          SCOPED_TRACE(b.name);
+          fn(op, w, b);
+          if (testing::Test::HasFatalFailure()) return;
+        }
+    }
+}
+
 TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   const int sms = sm_count();
   uint64_t seed = 9500;
-  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
-                        {DType::bf16, DType::f32}};
   // Widths of the loaded dtype: 4 warps per row, then 8 (16-bit: 512 elements a warp, f32: 256).
   const std::vector<StagedWidth> w16 = {{1032, 4}, {2048, 4}, {3000, 8}, {4096, 8}};
   const std::vector<StagedWidth> w32 = {{520, 4}, {1024, 4}, {1500, 8}, {2048, 8}};
   const std::vector<ShortBwdMode> log_modes = {{nullptr, nullptr, true}, {"BARACUDA_SOFTMAX_LOG_BWD", "legacy", false}};
   const std::vector<ShortBwdMode> softmax_modes = {{nullptr, nullptr, false}};
   ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_LOG_BWD"), 0);
-  for (SoftmaxOp op : kOps)
-    for (const DtypeCase& c : cases) {
-      const bool f32_loads = c.t == DType::f32 || c.out.has_value();
-      for (const StagedWidth& w : f32_loads ? w32 : w16)
-        for (int variant = 0; variant < 3; ++variant) {  // many rows, few rows, padded rows
-          // Padded rows: the forward's y and the backward's dx (d.output is dx's layout there, so
-          // dx has y's dtype: not with dtype=f32).
-          if (variant == 2 && (c.out || w.n != (f32_loads ? 2048 : 4096))) continue;
-          const int64_t rows = variant == 1 ? int64_t{std::max(1, sms / 3)} : looping_rows(sms, w.warps);
-          const std::vector<int64_t> shape{rows, w.n};
-          HostTensor x = random_tensor(c.t, shape, ++seed);
-          SoftmaxDescriptor d = last_dim_desc(op, c.out);
-          // 16-byte aligned row starts (the staged kernel's requirement).
-          if (variant == 2) d.output = Operand::tensor(c.t, shape, {w.n + 16, 1});
-          const Problem b = backward_of(d, x,
-                                        tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : "") +
-                                            (variant == 2 ? " padded rows" : ""),
-                                        seed);
-          SCOPED_TRACE(b.name);
-          std::vector<uint8_t> staged_dx, register_dx;  // default geometry, staged and register kernel
-          for (const ShortBwdMode& m : op == SoftmaxOp::log_softmax ? log_modes : softmax_modes) {
-            std::optional<ScopedEnv> env;
-            if (m.env) env.emplace(m.env, m.value);
-            SCOPED_TRACE(m.env ? std::string(m.env) + "=" + m.value : std::string("default"));
-            auto plan = SoftmaxPlan::select(gpu_, b.desc);
-            ASSERT_TRUE(plan) << plan.status().to_string();
-            const std::string tactic = plan->sku().tactic;
-            EXPECT_EQ(tactic.find(kStagedBwd) != std::string::npos, m.staged) << tactic;
-            EXPECT_NE(tactic.find(rows_geometry(w.warps, 2)), std::string::npos) << tactic;
-            check(b);  // check()'s plan is made under the same switch
-            run_bytes(*plan, b, m.staged ? staged_dx : register_dx);
-          }
-          if (op != SoftmaxOp::log_softmax) continue;  // one mode: nothing to compare
-          ASSERT_EQ(staged_dx.size(), register_dx.size());
-          EXPECT_EQ(std::memcmp(staged_dx.data(), register_dx.data(), staged_dx.size()), 0)
-              << "the staged and register backward kernels differ";
-        }
+  auto backward = [this](const SoftmaxDescriptor& d, const HostTensor& x, const std::string& name, uint64_t s) {
+    return backward_of(d, x, name, s);
+  };
+  for_each_rows_backward(sms, seed, w16, w32, backward, [&](SoftmaxOp op, const StagedWidth& w, const Problem& b) {
+    std::vector<uint8_t> staged_dx, register_dx;  // default geometry, staged and register kernel
+    for (const ShortBwdMode& m : op == SoftmaxOp::log_softmax ? log_modes : softmax_modes) {
+      std::optional<ScopedEnv> env;
+      if (m.env) env.emplace(m.env, m.value);
+      SCOPED_TRACE(m.env ? std::string(m.env) + "=" + m.value : std::string("default"));
+      auto plan = SoftmaxPlan::select(gpu_, b.desc);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      const std::string tactic = plan->sku().tactic;
+      EXPECT_EQ(tactic.find(kStagedBwd) != std::string::npos, m.staged) << tactic;
+      EXPECT_NE(tactic.find(rows_geometry(w.warps, 2)), std::string::npos) << tactic;
+      check(b);  // check()'s plan is made under the same switch
+      run_bytes(*plan, b, m.staged ? staged_dx : register_dx);
     }
+    if (op != SoftmaxOp::log_softmax) return;  // one mode: nothing to compare
+    ASSERT_EQ(staged_dx.size(), register_dx.size());
+    EXPECT_EQ(std::memcmp(staged_dx.data(), register_dx.data(), staged_dx.size()), 0)
+        << "the staged and register backward kernels differ";
+  });
   // A width that is not a multiple of the vector (one row: 16-byte vectors with a partial last
   // one): the register kernel, also by default.
   for (DType t : {DType::bf16, DType::f32}) {
@@ -691,38 +707,21 @@ TEST_F(GpuSoftmax, BackwardOneVector) {
   constexpr const char* kOneVector = "BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1";
   const int sms = sm_count();
   uint64_t seed = 9900;
-  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
-                        {DType::bf16, DType::f32}};
   // Widths of the loaded dtype (multiples of the vector: rows stay 16-byte aligned) and the warps
   // per row they take (16-bit: 256 elements a warp, f32: 128).
   const std::vector<StagedWidth> w16 = {{504, 2}, {1024, 4}, {1032, 8}, {2048, 8}, {3000, 16}, {4096, 16}};
   const std::vector<StagedWidth> w32 = {{200, 2}, {512, 4}, {520, 8}, {1024, 8}, {1500, 16}, {2048, 16}};
   ScopedEnv on("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "1");
-  for (SoftmaxOp op : kOps)
-    for (const DtypeCase& c : cases) {
-      const bool f32_loads = c.t == DType::f32 || c.out.has_value();
-      for (const StagedWidth& w : f32_loads ? w32 : w16)
-        for (int variant = 0; variant < 3; ++variant) {  // many rows, few rows, padded rows
-          // Padded rows: the forward's y and the backward's dx (not with dtype=f32, see
-          // ShortRowsStagedBackward).
-          if (variant == 2 && (c.out || w.n != (f32_loads ? 2048 : 4096))) continue;
-          const int64_t rows = variant == 1 ? int64_t{std::max(1, sms / 3)} : looping_rows(sms, w.warps);
-          const std::vector<int64_t> shape{rows, w.n};
-          HostTensor x = random_tensor(c.t, shape, ++seed);
-          SoftmaxDescriptor d = last_dim_desc(op, c.out);
-          if (variant == 2) d.output = Operand::tensor(c.t, shape, {w.n + 16, 1});
-          const Problem b = backward_of(d, x,
-                                        tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : "") +
-                                            (variant == 2 ? " padded rows" : ""),
-                                        seed);
-          SCOPED_TRACE(b.name);
-          const std::string tactic = tactic_of(b.desc);
-          EXPECT_EQ(tactic.find(kStagedBwd), std::string::npos) << tactic;
-          EXPECT_NE(tactic.find(rows_geometry(w.warps, 1)), std::string::npos) << tactic;
-          EXPECT_NE(tactic.find(kOneVector), std::string::npos) << tactic;
-          check(b);  // check()'s plan is made under the same switch
-        }
-    }
+  auto backward = [this](const SoftmaxDescriptor& d, const HostTensor& x, const std::string& name, uint64_t s) {
+    return backward_of(d, x, name, s);
+  };
+  for_each_rows_backward(sms, seed, w16, w32, backward, [&](SoftmaxOp, const StagedWidth& w, const Problem& b) {
+    const std::string tactic = tactic_of(b.desc);
+    EXPECT_EQ(tactic.find(kStagedBwd), std::string::npos) << tactic;
+    EXPECT_NE(tactic.find(rows_geometry(w.warps, 1)), std::string::npos) << tactic;
+    EXPECT_NE(tactic.find(kOneVector), std::string::npos) << tactic;
+    check(b);  // check()'s plan is made under the same switch
+  });
   // A width that is not a multiple of the vector (one row: 16-byte vectors with a partial last one).
   for (SoftmaxOp op : kOps)
     for (DType t : {DType::bf16, DType::f32}) {
