@@ -304,6 +304,25 @@ class GpuReduce : public testing::Test {
     }
   }
 
+  // Runs the plan once inside a CUDA graph capture on cs_, then launches the graph and waits:
+  // the graph-capture checks (the caller compares the outputs with its eager run).
+  void run_captured(const ReducePlan& plan, const Workspace& w, const ReduceArgs& a) {
+    cudaGraph_t graph = nullptr;
+    ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeGlobal), cudaSuccess);
+    Status s = plan.run(gpu_, w, a);
+    ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
+    ASSERT_OK(s);
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
+    (void)cudaGraphDestroy(graph);
+    ASSERT_EQ(inst, cudaSuccess);
+    const cudaError_t launched = cudaGraphLaunch(exec, cs_);
+    const cudaError_t synced = cudaStreamSynchronize(cs_);
+    (void)cudaGraphExecDestroy(exec);
+    ASSERT_EQ(launched, cudaSuccess);
+    ASSERT_EQ(synced, cudaSuccess);
+  }
+
   Stream gpu_ = Stream::cpu();
   cudaStream_t cs_ = nullptr;
 };
@@ -978,20 +997,10 @@ TEST_F(GpuReduce, GraphCapture) {
   ASSERT_EQ(mb.download(eager + 4, 8), cudaSuccess);
   ASSERT_EQ(vb.fill(0), cudaSuccess);
   ASSERT_EQ(mb.fill(0), cudaSuccess);
-  cudaGraph_t graph = nullptr;
-  ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeGlobal), cudaSuccess);
-  Status s = plan->run(gpu_, w, a);
-  ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
-  ASSERT_OK(s);
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+  ASSERT_NO_FATAL_FAILURE(run_captured(*plan, w, a));
   ASSERT_EQ(vb.download(replay, 8), cudaSuccess);
   ASSERT_EQ(mb.download(replay + 4, 8), cudaSuccess);
   EXPECT_EQ(std::memcmp(eager, replay, sizeof eager), 0);
-  (void)cudaGraphExecDestroy(exec);
-  (void)cudaGraphDestroy(graph);
 }
 
 // ---- BARACUDA_PDL=1: a split reduction's finalize as a programmatic dependent launch (sm_90+) ----
@@ -1158,19 +1167,9 @@ TEST_F(GpuReducePdl, GraphCapture) {
   ASSERT_EQ(want.size(), 4u);
   EXPECT_EQ(std::memcmp(eager, want.data(), 4), 0) << "the PDL run differs from the default";
   ASSERT_EQ(yb.fill(0), cudaSuccess);
-  cudaGraph_t graph = nullptr;
-  ASSERT_EQ(cudaStreamBeginCapture(cs_, cudaStreamCaptureModeGlobal), cudaSuccess);
-  Status s = plan->run(gpu_, w, a);
-  ASSERT_EQ(cudaStreamEndCapture(cs_, &graph), cudaSuccess);
-  ASSERT_OK(s);
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, cs_), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(cs_), cudaSuccess);
+  ASSERT_NO_FATAL_FAILURE(run_captured(*plan, w, a));
   ASSERT_EQ(yb.download(replay, 4), cudaSuccess);
   EXPECT_EQ(std::memcmp(eager, replay, 4), 0) << "the graph replay differs from the eager run";
-  (void)cudaGraphExecDestroy(exec);
-  (void)cudaGraphDestroy(graph);
 }
 
 }  // namespace
