@@ -29,6 +29,7 @@ namespace baracuda::norm::cuda {
 
 template <class T, class W, int VEC, int ITEMS, int SUMS>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
+  kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(SUMS == 1 || SUMS == 2, "dweight, or dweight and dbias");

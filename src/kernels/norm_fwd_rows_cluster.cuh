@@ -28,6 +28,7 @@ namespace baracuda::norm::cuda {
 
 template <class T, class W, int VEC, bool RES>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(const FwdParams p) {
+  kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = kNcThreads, ITEMS = kNcItems, E = ITEMS * VEC, GW = WT / 32, kSpan = WT * VEC;

@@ -91,6 +91,7 @@ __device__ __forceinline__ void nf_store_vector(T* y_at, const W* w_at, const W*
 template <class T, class W, int VEC, int ITEMS, int GW, bool RES>
 __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_fwd_rows_fast_kernel(const FwdParams p) {
+  kernels::pdl_enter();
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
   // Up to 16 values per thread the row is held as f32 (converted once); beyond, as loaded (16-bit
@@ -241,6 +242,7 @@ constexpr int nf_staged_smem_bytes() {
 // STAGES-1 ahead) only in the iteration after this thread's last read of it fed its stores.
 template <class T, class W, int VEC, int STAGES>
 __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kernel(const FwdParams p) {
+  kernels::pdl_enter();
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(STAGES >= 2, "at least one row ahead");
   constexpr int NT = kNfStagedThreads, ITEMS = kNfStagedItems, kSpan = NT * VEC;

@@ -10,6 +10,7 @@
 // first; these kernels are not tuned.
 #include "kernels/norm_groups_params.hpp"
 #include "kernels/norm_rows.cuh"  // conversions, block_sum, inv_sqrt
+#include "kernels/pdl.cuh"  // every kernel begins with kernels::pdl_enter
 
 namespace baracuda::norm::cuda {
 
@@ -43,6 +44,7 @@ __device__ __forceinline__ Acc param_or(const void* ptr, int64_t c, Acc fallback
 
 template <class T, class W, class Acc>
 __global__ void __launch_bounds__(256) norm_groups_fwd(GroupParams p) {
+  kernels::pdl_enter();
   __shared__ Acc scratch[32];
   const int64_t count = p.segments * p.inner;
   const T* x = static_cast<const T*>(p.x);
@@ -88,6 +90,7 @@ __global__ void __launch_bounds__(256) norm_groups_fwd(GroupParams p) {
 
 template <class T, class W, class Acc>
 __global__ void __launch_bounds__(256) norm_groups_bwd(GroupParams p) {
+  kernels::pdl_enter();
   __shared__ Acc scratch[2][32];
   const int64_t count = p.segments * p.inner;
   const T* x = static_cast<const T*>(p.x);

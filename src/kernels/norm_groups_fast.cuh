@@ -17,6 +17,7 @@
 #include "kernels/norm_groups_fast_geometry.hpp"
 #include "kernels/norm_groups_params.hpp"
 #include "kernels/norm_rows.cuh"  // conversions, packs, warp_sum, block_sum, inv_sqrt
+#include "kernels/pdl.cuh"  // every kernel begins with kernels::pdl_enter
 
 namespace baracuda::norm::cuda {
 
@@ -95,6 +96,7 @@ __global__ void __launch_bounds__(kGroupThreads) norm_groups_fast_stats(const T*
                                                                         int64_t chunks_per_plane,
                                                                         Acc* __restrict__ part_mean,
                                                                         Acc* __restrict__ part_m2) {
+  kernels::pdl_enter();
   __shared__ Acc scratch[32];
   int64_t plane;
   const ChunkView<T, VEC> ch = chunk_of_block<T, VEC>(inner, chunks_per_plane, &plane);
@@ -143,6 +145,7 @@ template <class W, class Acc>
 __global__ void __launch_bounds__(kGroupFinalizeWarps * 32)
     norm_groups_fast_fwd_finalize(GroupParams p, int64_t chunks_per_plane, const Acc* __restrict__ part_mean,
                                   const Acc* __restrict__ part_m2, Acc* __restrict__ coef, int64_t ncoef) {
+  kernels::pdl_enter();
   const int lane = threadIdx.x & 31;
   const int64_t gid = static_cast<int64_t>(blockIdx.x) * kGroupFinalizeWarps + (threadIdx.x >> 5);
   if (gid >= p.groups) return;  // whole warps leave together
@@ -196,6 +199,7 @@ template <class T, class Acc, int VEC>
 __global__ void __launch_bounds__(kGroupThreads) norm_groups_fast_fwd_apply(GroupParams p, int64_t chunks_per_plane,
                                                                             const Acc* __restrict__ coef,
                                                                             int64_t ncoef) {
+  kernels::pdl_enter();
   int64_t plane;
   const ChunkView<T, VEC> ch = chunk_of_block<T, VEC>(p.inner, chunks_per_plane, &plane, /*reversed=*/true);
   const int64_t ci = coef_index(p, plane);
@@ -235,6 +239,7 @@ template <class T, class W, class Acc, int VEC>
 __global__ void __launch_bounds__(kGroupThreads) norm_groups_fast_bwd_reduce(GroupParams p, int64_t chunks_per_plane,
                                                                              Acc* __restrict__ part_dy,
                                                                              Acc* __restrict__ part_dyx) {
+  kernels::pdl_enter();
   __shared__ Acc scratch[2][32];
   int64_t plane;
   const ChunkView<T, VEC> ch = chunk_of_block<T, VEC>(p.inner, chunks_per_plane, &plane);
@@ -280,6 +285,7 @@ __global__ void __launch_bounds__(kGroupFinalizeWarps * 32)
     norm_groups_fast_bwd_finalize(GroupParams p, int64_t chunks_per_plane, bool have_sums,
                                   const Acc* __restrict__ part_dy, const Acc* __restrict__ part_dyx,
                                   Acc* __restrict__ coef, int64_t ncoef) {
+  kernels::pdl_enter();
   const int lane = threadIdx.x & 31;
   const int64_t gid = static_cast<int64_t>(blockIdx.x) * kGroupFinalizeWarps + (threadIdx.x >> 5);
   if (gid >= p.groups) return;  // whole warps leave together
@@ -346,6 +352,7 @@ template <class T, class Acc, int VEC, bool NEED_X>
 __global__ void __launch_bounds__(kGroupThreads) norm_groups_fast_bwd_apply(GroupParams p, int64_t chunks_per_plane,
                                                                             const Acc* __restrict__ coef,
                                                                             int64_t ncoef) {
+  kernels::pdl_enter();
   int64_t plane;
   const ChunkView<T, VEC> ch = chunk_of_block<T, VEC>(p.inner, chunks_per_plane, &plane, /*reversed=*/true);
   const int64_t ci = coef_index(p, plane);

@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "kernels/norm_rows_params.hpp"
+#include "kernels/pdl.cuh"  // every kernel here begins with kernels::pdl_enter
 
 namespace baracuda::norm::cuda {
 
@@ -140,6 +141,7 @@ __device__ __forceinline__ void write_stats(const FwdParams& p, int64_t row, Acc
 // Rows cached in registers: lane/thread t owns packs k*lanes + t, k < P.
 template <class T, class W, class Acc, int VEC, int P, bool WARP>
 __global__ void __launch_bounds__(512) norm_fwd_cached(FwdParams p) {
+  kernels::pdl_enter();
   __shared__ Acc scratch[32];
   const int lanes = WARP ? 32 : blockDim.x;
   const int t = WARP ? (threadIdx.x & 31) : threadIdx.x;
@@ -192,6 +194,7 @@ __global__ void __launch_bounds__(512) norm_fwd_cached(FwdParams p) {
 // variant reads the sum back from its output (each thread re-reads what it wrote itself).
 template <class T, class W, class Acc, int VEC>
 __global__ void __launch_bounds__(512) norm_fwd_stream(FwdParams p) {
+  kernels::pdl_enter();
   __shared__ Acc scratch[32];
   const int64_t span = static_cast<int64_t>(blockDim.x) * VEC;
   for (int64_t row = blockIdx.x; row < p.rows; row += gridDim.x) {
@@ -238,6 +241,7 @@ __global__ void __launch_bounds__(512) norm_fwd_stream(FwdParams p) {
 // can cache more of the row).
 template <class T, class W, class Acc, int VEC, int P, bool CACHED, bool PARAMS>
 __global__ void __launch_bounds__(512) norm_bwd_rows(BwdParams p) {
+  kernels::pdl_enter();
   __shared__ Acc scratch[2][32];
   const int64_t span = static_cast<int64_t>(blockDim.x) * VEC;
   const int64_t c0 = static_cast<int64_t>(blockIdx.x) * p.slice_cols;
@@ -345,6 +349,7 @@ template <class W, class Acc>
 __global__ void __launch_bounds__(kParamWarps * 32) norm_bwd_params(const Acc* partial_dw, const Acc* partial_db,
                                                                     W* dweight, W* dbias, int64_t chunks,
                                                                     int64_t cols) {
+  kernels::pdl_enter();
   __shared__ Acc sdw[kParamWarps][32], sdb[kParamWarps][32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int warps = static_cast<int>(blockDim.x >> 5);  // <= kParamWarps

@@ -40,6 +40,7 @@ __device__ __forceinline__ float staged_block_sum(float v, float* slots) {
 // it fed the stores of this row.
 template <class T, class W, int VEC>
 __global__ void __launch_bounds__(kStagedThreads, 1) norm_fwd_staged(FwdParams p) {
+  kernels::pdl_enter();
   constexpr int NT = kStagedThreads, ITEMS = kStagedPacks;
   extern __shared__ __align__(16) unsigned char stage_mem[];
   __shared__ float red[2][32];

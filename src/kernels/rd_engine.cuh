@@ -12,8 +12,9 @@
 //    rows of threads split the group, and `splits` blocks along y split it further.
 //    A group of contiguous runs whose dims do not merge ([A, B, C] reduced over {0, 2}) takes
 //    the row engine too, a warp per run (accumulate_runs).
-//  * finalize: combines the `splits` partial states of each output in chunk order and writes it;
-//    with BARACUDA_PDL=1 on sm_90+ (LaunchContext::pdl) as a programmatic dependent launch.
+//  * finalize: combines the `splits` partial states of each output in chunk order and writes it.
+// Every kernel begins with kernels::pdl_enter: on sm_90+ they go out as programmatic dependent
+// launches unless BARACUDA_PDL=0 (LaunchContext::pdl, kernels/pdl.cuh).
 //
 // Typed kernels exist for the floating inputs in their natural accumulator (f32/f16/bf16 in f32,
 // f64 in f64). Integer and bool inputs and dtype= overrides (sum of i32 in f32, ...) read through
@@ -32,6 +33,7 @@
 #include <type_traits>
 
 #include "kernels/ew_load_store.cuh"
+#include "kernels/pdl.cuh"
 #include "kernels/rd_functors.cuh"
 #include "ops/reduce/cuda/rd_problem.hpp"
 
@@ -230,6 +232,7 @@ __device__ __forceinline__ void accumulate_runs(const Op& op, typename Op::State
 template <class In, class Op, bool kRuns = false>
 __global__ void __launch_bounds__(kBlock, kResidentBlocks) row_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
                                                      typename Op::State* partials, Op op) {
+  kernels::pdl_enter();
   using State = typename Op::State;
   __shared__ State smem[kBlock / 32];
   const int team = p.warp_per_row ? 32 : static_cast<int>(blockDim.x);
@@ -259,6 +262,7 @@ __global__ void __launch_bounds__(kBlock, kResidentBlocks) row_kernel(ForwardPro
 template <class In, class Op, int V>
 __global__ void __launch_bounds__(32 * kColRows, kResidentBlocks) column_kernel(ForwardProblem p, const In* __restrict__ x, OutputSpec out,
                                                                typename Op::State* partials, Op op) {
+  kernels::pdl_enter();
   using State = typename Op::State;
   using A = typename Op::Acc;
   __shared__ State smem[kColRows][32][V];
@@ -332,6 +336,7 @@ __global__ void __launch_bounds__(32 * kColRows, kResidentBlocks) column_kernel(
 template <class Op>
 __global__ void __launch_bounds__(kBlock) finalize_kernel(ForwardProblem p, OutputSpec out,
                                                           const typename Op::State* partials, Op op, int team) {
+  kernels::pdl_enter();
   using State = typename Op::State;
   __shared__ State smem[kBlock / 32];
   const int rank = static_cast<int>(threadIdx.x) % team;
@@ -345,60 +350,6 @@ __global__ void __launch_bounds__(kBlock) finalize_kernel(ForwardProblem p, Outp
       op.finish(s, wr);
     }
   }
-}
-
-// finalize_kernel launched as a programmatic dependent launch (BARACUDA_PDL=1 on sm_90+,
-// launch_finalize_pdl): its blocks may start before the partials' kernel has completed, so every
-// thread first waits for that grid's completion (and the visibility of its memory), then runs
-// finalize_kernel's code. The producing kernels never trigger early (no
-// cudaTriggerProgrammaticLaunchCompletion), so the wait is on their completion: PDL hides only the
-// launch latency. A separate kernel with a copy of finalize_kernel's body, so that the default
-// finalize_kernel stays byte for byte what it was (moving the body into a shared __device__
-// function reordered a few instructions of 4 default finalize kernels in rd_launch_moments.cu).
-template <class Op>
-__global__ void __launch_bounds__(kBlock) finalize_pdl_kernel(ForwardProblem p, OutputSpec out,
-                                                              const typename Op::State* partials, Op op, int team) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  cudaGridDependencySynchronize();
-#endif
-  using State = typename Op::State;
-  __shared__ State smem[kBlock / 32];
-  const int rank = static_cast<int>(threadIdx.x) % team;
-  const int64_t teams = static_cast<int64_t>(gridDim.x) * blockDim.x / team;
-  for (int64_t o = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / team; o < p.M; o += teams) {
-    State s = op.init();
-    for (int c = rank; c < p.splits; c += team) s = op.combine(s, partials[c * p.M + o]);
-    s = team_reduce(op, s, team, smem);
-    if (rank == 0) {
-      Writer wr{out, p.kept, o};
-      op.finish(s, wr);
-    }
-  }
-}
-
-// The finalize grid as a programmatic dependent launch (cudaLaunchKernelEx with programmatic
-// stream serialization, which a CUDA graph captures as a programmatic edge, CUDA 12.3+). Its
-// error is reported like the <<<>>> launches' (check_launch), the sticky last error cleared.
-template <class Op>
-Status launch_finalize_pdl(unsigned blocks, cudaStream_t stream, const ForwardProblem& p, const OutputSpec& out,
-                           const typename Op::State* partials, const Op& op, int team) {
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(blocks);
-  cfg.blockDim = dim3(kBlock);
-  cfg.dynamicSmemBytes = 0;
-  cfg.stream = stream;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
-  const cudaError_t e = cudaLaunchKernelEx(&cfg, finalize_pdl_kernel<Op>, p, out, partials, op, team);
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    return backend_error(std::string("[reduce] launch of reduce finalize (programmatic dependent launch) failed: ") +
-                         cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
-  }
-  return check_launch("reduce finalize (programmatic dependent launch)");
 }
 
 // The widest column pack: at most 16 bytes and 8 columns, and 8 x 32 x V states in 32 KB of
@@ -426,31 +377,31 @@ Status launch_engine(const ForwardProblem& p, const void* x, const OutputSpec& o
   if constexpr (std::is_same_v<In, DynIn>) {
     // Any geometry through the strided column kernel (a row tactic's chunks are group ranges too).
     const dim3 grid(static_cast<unsigned>(ceil_div(p.M, 32)), static_cast<unsigned>(p.splits));
-    column_kernel<In, Op, 1><<<grid, dim3(32, kColRows), 0, stream>>>(p, xs, out, part, op);
+    BARACUDA_TRY(kernels::launch_kernel({grid, dim3(32, kColRows), 0, stream, ctx.pdl}, "reduce", "reduce", "",
+                                        column_kernel<In, Op, 1>, p, xs, out, part, op));
   } else if (p.engine == Engine::row) {
     const int64_t teams_per_block = p.warp_per_row ? kBlock / 32 : 1;
     const int64_t blocks = std::min(ceil_div(p.M * p.splits, teams_per_block), grid_cap);
-    if (p.run != 0) row_kernel<In, Op, true><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, xs, out, part, op);
-    else row_kernel<In, Op, false><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, xs, out, part, op);
+    const kernels::KernelLaunch l{dim3(static_cast<unsigned>(blocks)), dim3(kBlock), 0, stream, ctx.pdl};
+    if (p.run != 0) BARACUDA_TRY(kernels::launch_kernel(l, "reduce", "reduce", "", row_kernel<In, Op, true>, p, xs, out, part, op));
+    else BARACUDA_TRY(kernels::launch_kernel(l, "reduce", "reduce", "", row_kernel<In, Op, false>, p, xs, out, part, op));
   } else {
     constexpr int VM = column_vec<In, State>();
     const bool vec = VM > 1 && p.vec > 1 && reinterpret_cast<uintptr_t>(x) % (VM * sizeof(In)) == 0;
     const dim3 grid(static_cast<unsigned>(ceil_div(vec ? p.M / VM : p.M, 32)), static_cast<unsigned>(p.splits));
-    const dim3 block(32, kColRows);
+    const kernels::KernelLaunch l{grid, dim3(32, kColRows), 0, stream, ctx.pdl};
     if constexpr (VM > 1) {
-      if (vec) column_kernel<In, Op, VM><<<grid, block, 0, stream>>>(p, xs, out, part, op);
-      else column_kernel<In, Op, 1><<<grid, block, 0, stream>>>(p, xs, out, part, op);
+      if (vec) BARACUDA_TRY(kernels::launch_kernel(l, "reduce", "reduce", "", column_kernel<In, Op, VM>, p, xs, out, part, op));
+      else BARACUDA_TRY(kernels::launch_kernel(l, "reduce", "reduce", "", column_kernel<In, Op, 1>, p, xs, out, part, op));
     } else {
-      column_kernel<In, Op, 1><<<grid, block, 0, stream>>>(p, xs, out, part, op);
+      BARACUDA_TRY(kernels::launch_kernel(l, "reduce", "reduce", "", column_kernel<In, Op, 1>, p, xs, out, part, op));
     }
   }
-  BARACUDA_TRY(check_launch("reduce"));
   if (p.splits == 1) return Status::ok();
   const int team = p.splits <= 64 ? 1 : (p.M >= ctx.sm_count * 8 ? 32 : kBlock);
   const int64_t blocks = std::min(ceil_div(p.M * team, kBlock), grid_cap);
-  if (ctx.pdl) return launch_finalize_pdl<Op>(static_cast<unsigned>(blocks), stream, p, out, part, op, team);
-  finalize_kernel<Op><<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(p, out, part, op, team);
-  return check_launch("reduce finalize");
+  return kernels::launch_kernel({dim3(static_cast<unsigned>(blocks)), dim3(kBlock), 0, stream, ctx.pdl}, "reduce",
+                                "reduce finalize", "", finalize_kernel<Op>, p, out, part, op, team);
 }
 
 // One accumulator type: the floating inputs in their natural accumulator (f32/f16/bf16 in f32,

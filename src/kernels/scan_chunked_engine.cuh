@@ -13,8 +13,9 @@
 // the read-only first pass runs at about the copy rate. No flags, no atomics: every combination
 // order is fixed by (n, G), so the result is deterministic for a given device (G depends on the
 // SM count and the kernel's occupancy).
-// The default is one kernel instead (scan_chunk_onchip_kernel, below): chunks of a few tiles held in
-// shared memory, chained by a look-back over chunk folds, so HBM sees one read and one write.
+// One kernel instead (scan_chunk_onchip_kernel, below): chunks of a few tiles held in shared memory,
+// chained by a look-back over chunk folds, so HBM sees one read and one write. The default now is
+// scan_flat_pipelined_kernel (scan_flat_engine.cuh); BARACUDA_SCAN_FLAT=legacy keeps this one.
 //
 // The ops must be commutative as well as associative (the totals are tree-reduced): sum, prod,
 // logaddexp; not cummax/cummin (their ties depend on order). 8-byte types are left to the line

@@ -76,6 +76,7 @@ __device__ __forceinline__ Vec<T, VEC> fill_vec(T value) {
 template <class Tl, class Ts, class A, int VEC, bool kBwd>
 __global__ void __launch_bounds__(kColumnsThreads, kColumnsBlocksPerSm)
     softmax_columns_kernel(const KernelParams p, int tx_log2) {
+  kernels::pdl_enter();
   constexpr int U = columns_unroll<kBwd, VEC>();
   constexpr bool kFast = sizeof(Ts) == 2 && std::is_same_v<A, float>;
   // Per-thread partial states, [ty][tx * VEC + j]: kColumnsThreads * VEC entries each.

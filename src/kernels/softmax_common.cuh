@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "kernels/ew_load_store.cuh"
+#include "kernels/pdl.cuh"  // every softmax kernel begins with kernels::pdl_enter
 #include "ops/softmax/cuda/softmax_launch.hpp"
 
 namespace baracuda::sm::cuda {

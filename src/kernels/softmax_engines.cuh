@@ -61,6 +61,7 @@ __device__ __forceinline__ A cached_z(const KernelParams& p, A x, int64_t mbase,
 
 template <class Tl, class Ts, class A, int VEC, int ITEMS, bool kWarp, bool kBwd, bool kMask>
 __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   __shared__ A red[32];
   const int width = kWarp ? 32 : static_cast<int>(blockDim.x);
   const int t = kWarp ? static_cast<int>(threadIdx.x & 31) : static_cast<int>(threadIdx.x);
@@ -159,6 +160,7 @@ __global__ void __launch_bounds__(kWarp ? 128 : 512) softmax_cached_kernel(const
 // block merge, and a second read that writes y. Backward: one read for the sum, a second to write.
 template <class Tl, class Ts, class A, int VEC, bool kBwd>
 __global__ void __launch_bounds__(512) softmax_online_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   __shared__ A red_m[32];
   __shared__ A red_s[32];
   const int64_t n = p.n;
@@ -225,6 +227,7 @@ __global__ void __launch_bounds__(512) softmax_online_kernel(const KernelParams 
 // innermost, consecutive rows are consecutive inner elements, so a warp's loads are coalesced.
 template <class Tl, class Ts, class A, bool kBwd>
 __global__ void __launch_bounds__(256) softmax_column_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   const int64_t n = p.n;
   const A scale = static_cast<A>(p.scale);
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;

@@ -196,6 +196,7 @@ constexpr int rows_min_blocks(int threads) { return 65536 / (64 * threads); }
 // Forward, rows in registers: blockDim.x = rows_block_threads(GW), blockDim.x / (GW*32) rows at a time.
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_block_threads(GW))) softmax_rows_fwd_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   constexpr int W = GW * 32;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
@@ -249,6 +250,7 @@ constexpr int staged_smem_bytes() {
 // prefetch) only after this thread consumed its values into registers for this row's reductions.
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   constexpr int W = GW * 32;
   extern __shared__ __align__(16) unsigned char stage_mem[];
   __shared__ float red[2][32];
@@ -397,6 +399,7 @@ constexpr int rows_bwd_min_blocks() {
 
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), (rows_bwd_min_blocks<ITEMS, GW>())) softmax_rows_bwd_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   constexpr int W = GW * 32;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
@@ -414,7 +417,11 @@ __global__ void __launch_bounds__(rows_block_threads(GW), (rows_bwd_min_blocks<I
     // (p.log_bwd_y_late). Loading it with dy instead (A/B) keeps twice the bytes in flight while
     // the reduction waits, but measured slower on the H200 (32768 x 4096 bf16: 0.2490 vs 0.2409
     // ms). Never at 4 vectors per thread: both inputs up front spill there (272 bytes, ptxas -v).
-    const bool y_late = kLog && (ITEMS > 2 || p.log_bwd_y_late);
+    // Always early in the one-vector geometry (1 vector, 2+ warps per row; the plan's
+    // BwdOneVector): one vector of dy alone leaves too little in flight, and compiling both orders
+    // spilled 64 bytes at its 40-register bound.
+    constexpr bool kOneVector = ITEMS == 1 && GW >= 2;
+    const bool y_late = kLog && !kOneVector && (ITEMS > 2 || p.log_bwd_y_late);
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * W + pos.t) * VEC;
@@ -484,6 +491,7 @@ __device__ __forceinline__ Words16<T> slot_or_zero(const Vec<T, VEC>* slot, bool
 
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_bwd_staged_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   // The zero slot is read after the first reduction's barrier: one-warp groups have none.
   static_assert(GW >= 2, "the staged backward needs at least 2 warps per row");
   constexpr int W = GW * 32;

@@ -83,6 +83,7 @@ __device__ __forceinline__ float masked_row_z(Tl x, const Vec<Tm, VEC>& m, int j
 template <class Tl, class Ts, class Tm, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_block_threads(GW)))
     softmax_rows_masked_fwd_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   constexpr int W = GW * 32;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
@@ -138,6 +139,7 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_block_threads(GW)))
     softmax_rows_masked_bwd_kernel(const KernelParams p) {
+  kernels::pdl_enter();
   constexpr int W = GW * 32;
   constexpr bool kFast = sizeof(Ts) == 2;
   __shared__ float red[2][32];

@@ -1032,17 +1032,17 @@ TEST_F(LossGpu, DeterministicAndGraphCapturable) {
   (void)cudaStreamDestroy(cs);
 }
 
-// BARACUDA_PDL=1: the pointwise forward's mean / sum launches finish_kernel as a programmatic
-// dependent launch of the partials' kernel (sm_90+). PDL changes only when the finish kernel starts
-// (it waits for the partials' grid in-kernel), so each case must match the CPU reference and be
-// bitwise equal to the default launch, on the vectorized path and on the scalar one
-// (BARACUDA_LOSS_POINTWISE=legacy), over one wave and over many grid strides. The tactic names it
-// exactly for the reduced forwards on sm_90+ (not for reduction none nor the backward).
+// BARACUDA_PDL (on by default on sm_90+): the loss kernels, the pointwise forward's mean / sum
+// finish_kernel among them, as programmatic dependent launches. PDL changes only when a kernel
+// starts (each waits for the previous grid in-kernel), so each case must match the CPU reference
+// and be bitwise equal to BARACUDA_PDL=0's plain launches, on the vectorized path and on the
+// scalar one (BARACUDA_LOSS_POINTWISE=legacy), over one wave and over many grid strides. The
+// tactic names it exactly with BARACUDA_PDL=1 on sm_90+.
 TEST_F(LossGpu, PointwisePdlFinishMatchesDefaultBitwise) {
   int sms = 0;
   ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
   const bool sm90 = stream_.device().sm >= 90;
-  const char* const kPdl = ", finalize by programmatic dependent launch";
+  const char* const kPdl = ", programmatic dependent launch";
   const std::pair<int64_t, int64_t> shapes[] = {{97, 4097}, {int64_t{sms} * 32 + 1, 1031}};
   uint64_t seed = 14000;
   for (const char* mode : {"", "legacy"}) {
@@ -1058,8 +1058,8 @@ TEST_F(LossGpu, PointwisePdlFinishMatchesDefaultBitwise) {
                                     pass, N, C, seed++);
             std::vector<uint8_t> bytes[2];
             for (bool pdl : {false, true}) {
-              set_switch("BARACUDA_PDL", pdl ? "1" : "");
-              ASSERT_NO_FATAL_FAILURE(run_and_record_tactic(c, stream_, kPdl, pdl && finish && sm90));
+              set_switch("BARACUDA_PDL", pdl ? "1" : "0");
+              ASSERT_NO_FATAL_FAILURE(run_and_record_tactic(c, stream_, kPdl, pdl && sm90));
               std::string err;
               bytes[pdl] = output_bytes(c, stream_, err);
               ASSERT_TRUE(err.empty()) << c.name << (pdl ? " (PDL)" : "") << ": " << err;
@@ -1084,14 +1084,14 @@ TEST_F(LossGpu, PointwisePdlFinishGraphCapturable) {
   GpuCase c = vector_case("mse_loss pdl graph", LossOp::mse_loss, DType::f32, LossReduction::mean, Pass::forward, 301,
                           3001, 14500);
   std::string err;
-  unsetenv("BARACUDA_PDL");
+  setenv("BARACUDA_PDL", "0", 1);
   const std::vector<uint8_t> want = output_bytes(c, *gs, err);
   ASSERT_TRUE(err.empty()) << err;
   setenv("BARACUDA_PDL", "1", 1);
   auto plan = LossPlan::select(*gs, c.desc);
   unsetenv("BARACUDA_PDL");
   ASSERT_TRUE(plan.has_value()) << plan.status().to_string();
-  EXPECT_EQ(plan->sku().tactic.find(", finalize by programmatic dependent launch") != std::string::npos,
+  EXPECT_EQ(plan->sku().tactic.find(", programmatic dependent launch") != std::string::npos,
             gs->device().sm >= 90)
       << plan->sku().to_string();
   Uploaded u;

@@ -466,6 +466,95 @@ TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
 TEST_F(GpuNormBackwardSweep, OneCtaSharedSums) { run_all("rows", "shared"); }
 
+// The wide rows' cluster kernel at two rows per step (kernels/norm_bwd_rows_cluster_pairs.cuh, the
+// default; BARACUDA_NORM_BWD_WIDE=legacy is one row per step): layer_norm with dweight and dbias,
+// dweight only and dbias only, rms_norm with dweight; f32 / f16 / bf16 x, parameters in x's dtype
+// or f32; widths at both ends of the cluster range and between (16-bit 16400 / 24576 / 32768, f32
+// 8200 / 12288 / 16384; 16392, an odd number of 16-bit vectors, stays on one CTA per row); 1, 7 and
+// 300 rows (one row: no second row in the cluster's only step; 7 and 300: steps with and without
+// one); dense and padded row strides. Each case against the CPU reference (outputs and workspace
+// poisoned), its tactic, every output bitwise equal over two runs, and against the one-row kernel:
+// both sum row r before row r + clusters in the same order, so they agree to f32 rounding at most.
+TEST_F(GpuNorm, BackwardWideRowPairs) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "the cluster kernels need sm_90";
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SUMS"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
+  struct Params {
+    NormOp op;
+    bool weight, bias;
+  };
+  const Params params[] = {{NormOp::layer_norm, true, true},
+                           {NormOp::layer_norm, true, false},
+                           {NormOp::layer_norm, false, true},
+                           {NormOp::rms_norm, true, false}};
+  int failures = 0, cases = 0;
+  for (const Params& pr : params)
+    for (DType t : {DType::bf16, DType::f16, DType::f32})
+      for (int64_t cols : t == DType::f32 ? std::vector<int64_t>{8200, 12288, 16384}
+                                          : std::vector<int64_t>{16392, 16400, 24576, 32768})
+        for (int64_t rows : {1, 7, 300})
+          for (int variant = 0; variant < 3; ++variant) {  // 0: params in x's dtype, 1: f32 params, 2: padded rows
+            if (variant == 1 && t == DType::f32) continue;
+            if (variant == 2 && rows == 1) continue;
+            NormDescriptor d = row_desc(pr.op, t, rows, cols, Direction::backward);
+            d.weight = pr.weight;
+            d.bias = pr.bias;
+            if (variant == 1) d.param_dtype = DType::f32;
+            if (variant == 2) {  // 16-byte aligned rows for every dtype, each tensor its own stride
+              d.input.strides = bt::padded_strides({rows, cols}, 8);
+              d.strides.push_back({NormRole::dy, bt::padded_strides({rows, cols}, 16)});
+              d.strides.push_back({NormRole::dx, bt::padded_strides({rows, cols}, 24)});
+            }
+            const std::string what = NormFamily::describe(d) + " variant " + std::to_string(variant);
+            ++cases;
+            auto plan = NormPlan::select(gpu_, d);
+            if (!plan) {
+              ++failures;
+              ADD_FAILURE() << what << ": select: " << plan.status().to_string();
+              continue;
+            }
+            const int vec = t == DType::f32 ? 4 : 8;
+            const bool pairs_expected = cols % (2 * vec) == 0;
+            if ((plan->sku().tactic.find("two rows per step") != std::string::npos) != pairs_expected) {
+              ++failures;
+              ADD_FAILURE() << what << ": tactic " << plan->sku().tactic;
+            }
+            check_counted(d, 9000 + static_cast<uint64_t>(cases), what, failures);
+            if (!pairs_expected) continue;
+            // Bitwise over two runs (every output), and against the one-row kernel.
+            auto made = bt::make_norm_case(d, 9500 + static_cast<uint64_t>(cases));
+            ASSERT_TRUE(made) << made.status().to_string();
+            NormCase c = std::move(made).value();
+            std::string why;
+            const std::vector<HostTensor> first = run_gpu(c, why), second = run_gpu(c, why);
+            ASSERT_EQ(setenv("BARACUDA_NORM_BWD_WIDE", "legacy", 1), 0);
+            const std::vector<HostTensor> one_row = run_gpu(c, why);
+            ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_WIDE"), 0);
+            if (first.empty() || second.empty() || one_row.empty()) {
+              ++failures;
+              ADD_FAILURE() << what << ": " << why;
+              continue;
+            }
+            for (size_t k = 0; k < first.size(); ++k) {
+              const std::string role(norm_role_name(c.sig.output_roles[k]));
+              if (std::memcmp(first[k].storage().data(), second[k].storage().data(), first[k].storage().size()) != 0) {
+                ++failures;
+                ADD_FAILURE() << what << ": " << role << " differs bitwise between two runs";
+              }
+              // dx one rounding of T apart at most; the f32 partial sums to f32 rounding.
+              const Tol tol = c.sig.output_roles[k] == NormRole::dx ? tol_for(t) : Tol{1e-5, 1e-6};
+              if (std::string m = first_mismatch(first[k], one_row[k], tol, false); !m.empty()) {
+                ++failures;
+                ADD_FAILURE() << what << ": " << role << " against the one-row kernel: " << m;
+              }
+            }
+          }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)
 // or not (the legacy fallback at run time, inside the workspace the engine booked), and

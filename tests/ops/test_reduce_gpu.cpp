@@ -1003,18 +1003,18 @@ TEST_F(GpuReduce, GraphCapture) {
   EXPECT_EQ(std::memcmp(eager, replay, sizeof eager), 0);
 }
 
-// ---- BARACUDA_PDL=1: a split reduction's finalize as a programmatic dependent launch (sm_90+) ----
-// PDL changes only when the finalize kernel starts (it waits for the partials' grid in-kernel), so
-// each split case must match the CPU reference and be bitwise equal to the default launch; the
-// tactic names it exactly when the plan is split on an sm_90+ device; a captured graph with the
-// programmatic edge replays to the same bits.
+// ---- BARACUDA_PDL: every reduce kernel as a programmatic dependent launch (sm_90+ default) ----
+// PDL changes only when a kernel starts (each waits for the previous grid in-kernel), so each case
+// must match the CPU reference and be bitwise equal to BARACUDA_PDL=0's plain launches; the tactic
+// names it exactly on an sm_90+ device with BARACUDA_PDL=1; a captured graph with the
+// programmatic edges replays to the same bits.
 
-// Sets BARACUDA_PDL to "1" (or unsets it) while alive; restores the old value.
+// Sets BARACUDA_PDL to "1" or "0" while alive; restores the old value.
 struct PdlEnv : ScopedEnvVar {
-  explicit PdlEnv(bool on) : ScopedEnvVar("BARACUDA_PDL", on ? "1" : nullptr) {}
+  explicit PdlEnv(bool on) : ScopedEnvVar("BARACUDA_PDL", on ? "1" : "0") {}
 };
 
-constexpr const char* kPdlTactic = ", finalize by programmatic dependent launch";
+constexpr const char* kPdlTactic = ", programmatic dependent launch";
 
 class GpuReducePdl : public GpuReduce {
  protected:
@@ -1063,8 +1063,8 @@ class GpuReducePdl : public GpuReduce {
     return bytes;
   }
 
-  // One case under the default and under BARACUDA_PDL=1: both against the CPU reference, the PDL
-  // plan's tactic naming it iff `split` on sm_90+, and the two results bitwise equal.
+  // One case under BARACUDA_PDL=0 and =1: both against the CPU reference, the PDL plan's tactic
+  // naming it on sm_90+, and the two results bitwise equal. `split`: whether the forward is split.
   void run_pdl_case(const OpCase& oc, const ReduceDescriptor& d, const std::vector<HostTensor>& ins, bool split,
                     const std::string& name) {
     std::vector<std::byte> bytes[2];
@@ -1073,7 +1073,7 @@ class GpuReducePdl : public GpuReduce {
       auto plan = ReducePlan::select(gpu_, d);
       ASSERT_TRUE(plan) << name << ": " << plan.status().to_string();
       const std::string& tactic = plan->sku().tactic;
-      EXPECT_EQ(tactic.find(kPdlTactic) != std::string::npos, pdl && split && gpu_.device().sm >= 90)
+      EXPECT_EQ(tactic.find(kPdlTactic) != std::string::npos, pdl && gpu_.device().sm >= 90)
           << name << (pdl ? " (PDL)" : "") << ": " << plan->sku().to_string();
       if (d.direction == Direction::forward) {
         EXPECT_EQ(tactic.rfind("1 split", 0) != 0, split) << name << ": " << plan->sku().to_string();
@@ -1089,7 +1089,7 @@ class GpuReducePdl : public GpuReduce {
 
 // sum / mean / norm / argmax / var_mean, f32 and bf16: a large flat tensor (a split full
 // reduction), long rows split across blocks, tall columns split along y; rows that are not split
-// (no finalize: the tactic does not name PDL); and a stats-mode backward whose forward is split.
+// (no finalize); and a stats-mode backward whose forward is split.
 TEST_F(GpuReducePdl, SplitReductionsMatchDefaultBitwise) {
   struct C {
     std::vector<int64_t> shape;

@@ -112,14 +112,17 @@ double subnormal_unit(DType t) {
   }
 }
 
-bool within(ScanOp op, DType acc, DType out, int64_t n, double got, double want, double running_abs) {
-  if (std::isnan(want) || std::isinf(want)) return std::isnan(want) ? std::isnan(got) : got == want;
+double tolerance(ScanOp op, DType acc, DType out, int64_t n, double want, double running_abs) {
   const double k = 8.0 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 1))) * eps_of(acc);
   double scale = std::fabs(want);
   if (op == ScanOp::cumsum) scale = running_abs;
   if (op == ScanOp::logcumsumexp) scale = 1.0 + std::fabs(want);
-  const double tol = k * scale + 2.0 * eps_of(out) * std::fabs(want) + 2.0 * subnormal_unit(out) + 1e-300;
-  return std::fabs(got - want) <= tol;
+  return k * scale + 2.0 * eps_of(out) * std::fabs(want) + 2.0 * subnormal_unit(out) + 1e-300;
+}
+
+bool within(ScanOp op, DType acc, DType out, int64_t n, double got, double want, double running_abs) {
+  if (std::isnan(want) || std::isinf(want)) return std::isnan(want) ? std::isnan(got) : got == want;
+  return std::fabs(got - want) <= tolerance(op, acc, out, n, want, running_abs);
 }
 
 // Backward: |got - want| <= 8 sqrt(n) eps(acc) * c * magnitude + 2 eps(out) |want| (+ subnormals),
@@ -535,6 +538,7 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);  // the on-chip kernel, not the pipelined default
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
@@ -556,6 +560,121 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
     run_case(make_case(ScanOp::logcumsumexp, DType::f32, {2000000}, 0, true, false, {}, 45));
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+}
+
+// The output of `c`'s forward scan on the device under the switches set now, outputs and workspace
+// poisoned (0xFF) first.
+HostTensor device_output(const GpuCase& c) {
+  auto sig = infer_signature(c.desc);
+  auto stream = Stream::cuda();
+  if (!sig || !stream) {
+    ADD_FAILURE() << "no signature or no CUDA stream";
+    return HostTensor();
+  }
+  HostTensor out(sig->outputs[0].dtype, sig->outputs[0].shape, sig->outputs[0].strides);
+  auto plan = ScanPlan::select(*stream, c.desc);
+  if (!plan) {
+    ADD_FAILURE() << "CUDA select failed: " << plan.status().to_string();
+    return out;
+  }
+  const Device dev = stream->device();
+  DeviceBuffer dx, dy(out.storage().size()), ws(plan->workspace_size());
+  EXPECT_TRUE(upload(c.x, dx));
+  EXPECT_EQ(dy.fill(0xFF), cudaSuccess);
+  EXPECT_EQ(ws.fill(0xFF), cudaSuccess);
+  ScanArgs a;
+  a.inputs[0] = c.x.ref_at(dx.get(), dev);
+  a.outputs[0] = out.mut_at(dy.get(), dev);
+  EXPECT_OK(plan->run(*stream, Workspace{ws.get(), plan->workspace_size()}, a));
+  EXPECT_EQ(cudaStreamSynchronize(static_cast<cudaStream_t>(stream->cuda_stream())), cudaSuccess);
+  EXPECT_EQ(dy.download(out.storage().data(), out.storage().size()), cudaSuccess);
+  return out;
+}
+
+// run_case on the default path (checked against the reference, twice bitwise equal), then the
+// default's output against the legacy kernel's (BARACUDA_SCAN_FLAT=legacy) on the same flat input:
+// both within the reference bound of the exact result, so within twice that bound of each other (or
+// the same inf / NaN). Flat (1-D) cases only.
+void run_case_against_legacy(const GpuCase& c) {
+  run_case(c);
+  const HostTensor fresh = device_output(c);
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);
+  const HostTensor legacy = device_output(c);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+  auto sig = infer_signature(c.desc);
+  ASSERT_TRUE(sig);
+  const int64_t n = c.x.numel();
+  ASSERT_EQ(fresh.numel(), n);
+  ASSERT_EQ(legacy.numel(), n);
+  const ScanOp op = c.desc.op;
+  double running = 0;
+  int bad = 0;
+  for (int64_t i = 0; i < n && bad < 5; ++i) {
+    running += std::fabs(c.x.get(i));
+    const double a = fresh.get(i), b = legacy.get(i);
+    const bool special = !std::isfinite(a) || !std::isfinite(b);
+    const bool ok = special ? (std::isnan(a) ? std::isnan(b) : a == b)
+                            : std::fabs(a - b) <= 2.0 * tolerance(op, sig->accumulate, fresh.dtype(), n, b, running);
+    if (!ok) {
+      ++bad;
+      ADD_FAILURE() << ScanFamily::describe(c.desc) << " element " << i << ": pipelined " << a << ", legacy " << b;
+    }
+  }
+}
+
+// The default for one long contiguous line: the pipelined flat kernel (scan_flat_pipelined_kernel,
+// a persistent grid double-buffering chunks of 3 f32 / 6 16-bit tiles of 4096; tile 4096, chunk
+// 12288 f32 / 24576 16-bit). Lengths start at 2^20 (shorter lines never take it): 2^20 itself (a
+// partial last chunk), 2^20 + 1 (one element in the last tile), and 258 tiles = 86 f32 chunks = 43
+// 16-bit chunks exactly, one less (a tile one short) and one more (a tile of one); sum, prod and
+// logaddexp; f32, f16, bf16; inclusive and exclusive; a chunk length forced up (16 tiles: capped at
+// what fits) and down (1: raised to the kernel's minimum of 3; 3 for 16-bit, twice their chunks);
+// and, unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (5462 f32 chunks, 2731 16-bit: look-back walks
+// across thousands of chunks and many rounds of the persistent grid). Each case is checked against
+// the reference, twice for determinism, and against the legacy kernel. Lines of 1, 4095 and 4097
+// (one tile less and more) run too: the switch must leave the short-line kernels alone.
+TEST(ScanGpu, FlatPipelinedLongLines) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
+  EXPECT_NE(tactic_for(*stream, probe).find("persistent grid double-buffering"), std::string::npos)
+      << tactic_for(*stream, probe);
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);
+  EXPECT_NE(tactic_for(*stream, probe).find("held in shared memory, folded"), std::string::npos)
+      << tactic_for(*stream, probe);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+
+  const int64_t boundary = 258 * 4096;
+  uint64_t seed = 60;
+  for (int64_t n : {int64_t{1} << 20, (int64_t{1} << 20) + 1, boundary - 1, boundary, boundary + 1})
+    for (DType t : {DType::f32, DType::f16, DType::bf16})
+      for (bool exclusive : {false, true}) run_case_against_legacy(make_case(ScanOp::cumsum, t, {n}, 0, exclusive, false, {}, ++seed));
+  for (ScanOp op : {ScanOp::cumprod, ScanOp::logcumsumexp})
+    for (DType t : {DType::f32, DType::bf16}) {
+      run_case_against_legacy(make_case(op, t, {boundary + 1}, 0, false, false, {}, ++seed));
+      run_case_against_legacy(make_case(op, t, {boundary - 1}, 0, true, false, {}, ++seed));
+    }
+  run_case_against_legacy(make_case(ScanOp::logcumsumexp, DType::f16, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
+  for (const char* tiles : {"16", "1", "3"}) {
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
+    run_case_against_legacy(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
+    run_case_against_legacy(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
+  for (int64_t n : {int64_t{1}, int64_t{4095}, int64_t{4097}})
+    run_case(make_case(ScanOp::cumsum, DType::f32, {n}, 0, false, false, {}, ++seed));
+  if (large_cases_enabled()) {
+    const int64_t large = (int64_t{1} << 26) + 3;
+    run_case_against_legacy(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
+    run_case_against_legacy(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
+    run_case_against_legacy(make_case(ScanOp::logcumsumexp, DType::f32, {large}, 0, false, false, {}, ++seed));
+  }
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

@@ -656,7 +656,9 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   const std::vector<StagedWidth> w16 = {{1032, 4}, {2048, 4}, {3000, 8}, {4096, 8}};
   const std::vector<StagedWidth> w32 = {{520, 4}, {1024, 4}, {1500, 8}, {2048, 8}};
   const std::vector<ShortBwdMode> log_modes = {{nullptr, nullptr, true}, {"BARACUDA_SOFTMAX_LOG_BWD", "legacy", false}};
-  const std::vector<ShortBwdMode> softmax_modes = {{nullptr, nullptr, false}};
+  // The softmax backward's 16-bit 3000 and 4096 take the one-vector geometry by default
+  // (BackwardOneVectorDefaultReach); here the two-vector register kernel is asked for.
+  const std::vector<ShortBwdMode> softmax_modes = {{"BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "0", false}};
   ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_LOG_BWD"), 0);
   auto backward = [this](const SoftmaxDescriptor& d, const HostTensor& x, const std::string& name, uint64_t s) {
     return backward_of(d, x, name, s);
@@ -704,7 +706,7 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
 // is not a multiple of the vector, against the reference (poisoned outputs, check()), the tactic
 // naming the geometry; then widths that do not fit (the default geometry, staged).
 TEST_F(GpuSoftmax, BackwardOneVector) {
-  constexpr const char* kOneVector = "BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1";
+  constexpr const char* kOneVector = "one vector per thread, 1536 threads per SM";
   const int sms = sm_count();
   uint64_t seed = 9900;
   // Widths of the loaded dtype (multiples of the vector: rows stay 16-byte aligned) and the warps
@@ -745,6 +747,43 @@ TEST_F(GpuSoftmax, BackwardOneVector) {
       EXPECT_EQ(tactic.find(kOneVector), std::string::npos) << b.name << ": " << tactic;
       check(b);
     }
+}
+
+// The one-vector geometry's default reach (switch unset): the softmax backward of 16-bit rows of
+// 2049..4096 elements only; not log_softmax, not 16-bit rows of 1024, not f32; and
+// BARACUDA_SOFTMAX_BWD_ONE_VECTOR=0 turns it off. Every case against the reference.
+TEST_F(GpuSoftmax, BackwardOneVectorDefaultReach) {
+  constexpr const char* kOneVector = "one vector per thread, 1536 threads per SM";
+  const int64_t rows = looping_rows(sm_count(), 16);
+  uint64_t seed = 9990;
+  struct Case {
+    SoftmaxOp op;
+    DType t;
+    int64_t n;
+    const char* env;  // BARACUDA_SOFTMAX_BWD_ONE_VECTOR, or null: unset
+    bool one_vector;
+  };
+  const Case cases[] = {
+      {SoftmaxOp::softmax, DType::bf16, 4096, nullptr, true},
+      {SoftmaxOp::softmax, DType::f16, 2056, nullptr, true},
+      {SoftmaxOp::softmax, DType::bf16, 2048, nullptr, false},
+      {SoftmaxOp::softmax, DType::bf16, 1024, nullptr, false},
+      {SoftmaxOp::softmax, DType::f32, 2048, nullptr, false},
+      {SoftmaxOp::log_softmax, DType::bf16, 4096, nullptr, false},
+      {SoftmaxOp::softmax, DType::bf16, 4096, "0", false},
+      {SoftmaxOp::log_softmax, DType::bf16, 4096, "1", true},
+  };
+  for (const Case& k : cases) {
+    std::optional<ScopedEnv> env;
+    if (k.env) env.emplace("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", k.env);
+    else (void)unsetenv("BARACUDA_SOFTMAX_BWD_ONE_VECTOR");
+    HostTensor x = random_tensor(k.t, {rows, k.n}, ++seed);
+    const Problem b = backward_of(last_dim_desc(k.op, std::nullopt), x, tag(k.op, k.t, {rows, k.n}, -1), seed);
+    const std::string tactic = tactic_of(b.desc);
+    EXPECT_EQ(tactic.find(kOneVector) != std::string::npos, k.one_vector)
+        << b.name << " (switch " << (k.env ? k.env : "unset") << "): " << tactic;
+    check(b);
+  }
 }
 
 // ---- the masked rows kernels (kernels/softmax_rows_masked.cuh) ----

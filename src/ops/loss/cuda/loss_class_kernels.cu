@@ -604,6 +604,7 @@ __global__ void __launch_bounds__(kThreads, 512 / kThreads)
 // [N, C, D] with D > 1: one thread per sample (n, k); class c of it is at (n C + c) D + k.
 template <class T>
 __global__ void __launch_bounds__(256) ce_inner_kernel(LaunchParams p, const double* denom_ws, double* loss_ws) {
+  kernels::pdl_enter();
   using A = Acc<T>;
   const int64_t C = p.C, D = p.D;
   const T* X = static_cast<const T*>(p.input);
@@ -657,6 +658,7 @@ __global__ void __launch_bounds__(256) ce_inner_kernel(LaunchParams p, const dou
 // nll_loss forward: one thread per sample.
 template <class T>
 __global__ void nll_forward_kernel(LaunchParams p, double* loss_ws) {
+  kernels::pdl_enter();
   using A = Acc<T>;
   const T* X = static_cast<const T*>(p.input);
   const T* W = static_cast<const T*>(p.weight);
@@ -674,6 +676,7 @@ __global__ void nll_forward_kernel(LaunchParams p, double* loss_ws) {
 // nll_loss backward: one thread per gradient element; -w[t] * scale at the target class.
 template <class T>
 __global__ void nll_backward_kernel(LaunchParams p, const double* denom_ws) {
+  kernels::pdl_enter();
   using A = Acc<T>;
   const T* W = static_cast<const T*>(p.weight);
   T* G = static_cast<T*>(p.grad_input);
@@ -693,6 +696,7 @@ __global__ void nll_backward_kernel(LaunchParams p, const double* denom_ws) {
 // mean's denominator for class-index targets: the weights of the non-ignored, in-range targets.
 template <class T>
 __global__ void __launch_bounds__(kFinishThreads) denominator_kernel(LaunchParams p, double* denom_ws) {
+  kernels::pdl_enter();
   const T* W = static_cast<const T*>(p.weight);
   double mine = 0.0;
   for (int64_t s = threadIdx.x; s < p.samples; s += kFinishThreads) {
@@ -709,6 +713,7 @@ __global__ void __launch_bounds__(kFinishThreads) denominator_kernel(LaunchParam
 // nll_rows_backward_kernel (BARACUDA_LOSS_NLL_GRAD), whose 256 MB store stream it precedes.
 template <class T>
 __global__ void __launch_bounds__(kFinishThreads) denominator_batched_kernel(LaunchParams p, double* denom_ws) {
+  kernels::pdl_enter();
   constexpr int kBatch = 8;  // 1024 threads: 64 registers each
   const T* W = static_cast<const T*>(p.weight);
   double mine = 0.0;
@@ -742,6 +747,7 @@ __global__ void __launch_bounds__(kFinishThreads) denominator_batched_kernel(Lau
 // loads of the one-thread-per-element kernel. The same values as that kernel.
 template <class T, int V>
 __global__ void __launch_bounds__(256) nll_rows_backward_kernel(LaunchParams p, const double* denom_ws) {
+  kernels::pdl_enter();
   using A = Acc<T>;
   constexpr int kWarps = 256 / 32;
   const T* W = static_cast<const T*>(p.weight);
@@ -886,13 +892,14 @@ Status launch_typed(const LaunchParams& p) {
   // nll_loss [N, C] backward's row kernel (p.nll_rows_grad, set by the plan for nll backward).
   const bool nll_rows = nll && p.nll_rows_grad && p.write_grad && p.D == 1;
   if (denom && p.samples > 0) {
-    if (nll_rows) denominator_batched_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(p, denom);
-    else denominator_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(p, denom);
-    BARACUDA_TRY(check_launch("loss denominator_kernel"));
+    if (nll_rows) BARACUDA_TRY(launch_loss_kernel(p, "loss denominator_kernel", 1, kFinishThreads, denominator_batched_kernel<T>, p, denom));
+    else BARACUDA_TRY(launch_loss_kernel(p, "loss denominator_kernel", 1, kFinishThreads, denominator_kernel<T>, p, denom));
   }
   if (p.samples > 0 && p.C > 0) {
     if (nll) {
-      if (p.write_loss) nll_forward_kernel<T><<<grid_for(p.samples, 256, p.sm_count), 256, 0, p.stream>>>(p, loss_ws);
+      if (p.write_loss)
+        BARACUDA_TRY(launch_loss_kernel(p, "nll_loss kernel", grid_for(p.samples, 256, p.sm_count), 256,
+                                        nll_forward_kernel<T>, p, loss_ws));
       if (p.write_grad) {
         if (nll_rows) {
           // One wave of 8 blocks (64 warps, a row each at a time) per SM; 16-byte packs when the
@@ -901,17 +908,19 @@ Status launch_typed(const LaunchParams& p) {
           const int64_t want = (p.samples + 7) / 8, cap = static_cast<int64_t>(p.sm_count) * 8;
           const auto grid = static_cast<unsigned>(want < cap ? want : cap);
           if ((p.C * static_cast<int64_t>(sizeof(T))) % 16 == 0 && aligned16(p.grad_input))
-            nll_rows_backward_kernel<T, V><<<grid, 256, 0, p.stream>>>(p, denom);
+            BARACUDA_TRY(launch_loss_kernel(p, "nll_loss kernel", grid, 256, nll_rows_backward_kernel<T, V>, p,
+                                            static_cast<const double*>(denom)));
           else
-            nll_rows_backward_kernel<T, 1><<<grid, 256, 0, p.stream>>>(p, denom);
+            BARACUDA_TRY(launch_loss_kernel(p, "nll_loss kernel", grid, 256, nll_rows_backward_kernel<T, 1>, p,
+                                            static_cast<const double*>(denom)));
         } else {
-          nll_backward_kernel<T><<<grid_for(p.samples * p.C, 256, p.sm_count), 256, 0, p.stream>>>(p, denom);
+          BARACUDA_TRY(launch_loss_kernel(p, "nll_loss kernel", grid_for(p.samples * p.C, 256, p.sm_count), 256,
+                                          nll_backward_kernel<T>, p, static_cast<const double*>(denom)));
         }
       }
-      BARACUDA_TRY(check_launch("nll_loss kernel"));
     } else if (p.D > 1) {
-      ce_inner_kernel<T><<<grid_for(p.samples, 256, p.sm_count), 256, 0, p.stream>>>(p, denom, loss_ws);
-      BARACUDA_TRY(check_launch("cross_entropy ce_inner_kernel"));
+      BARACUDA_TRY(launch_loss_kernel(p, "cross_entropy ce_inner_kernel", grid_for(p.samples, 256, p.sm_count), 256,
+                                      ce_inner_kernel<T>, p, static_cast<const double*>(denom), loss_ws));
     } else {
       constexpr int V = 16 / sizeof(T);
       const bool vec = (p.C * static_cast<int64_t>(sizeof(T))) % 16 == 0 &&
@@ -932,10 +941,10 @@ Status launch_typed(const LaunchParams& p) {
   }
   if (l.per_sample_ws) {
     // No samples: sum 0, mean 0 / 0 = NaN (the denominator kernel did not run).
-    finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(loss_ws, p.samples, p.reduction == LossReduction::mean,
-                                                         p.samples > 0 ? denom : nullptr,
-                                                         static_cast<double>(p.samples), static_cast<T*>(p.loss));
-    BARACUDA_TRY(check_launch("loss finish_kernel"));
+    BARACUDA_TRY(launch_loss_kernel(p, "loss finish_kernel", 1, kFinishThreads, finish_kernel<T>,
+                                    static_cast<const double*>(loss_ws), p.samples, p.reduction == LossReduction::mean,
+                                    static_cast<const double*>(p.samples > 0 ? denom : nullptr),
+                                    static_cast<double>(p.samples), static_cast<T*>(p.loss)));
   }
   return Status::ok();
 }

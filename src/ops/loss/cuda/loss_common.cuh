@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/pdl.cuh"
 #include "ops/loss/cuda/loss_launch.hpp"
 
 namespace baracuda::loss::cuda {
@@ -73,56 +74,27 @@ __device__ __forceinline__ void finish_sum(const double* v, int64_t n, bool mean
 template <class T>
 __global__ void __launch_bounds__(kFinishThreads) finish_kernel(const double* v, int64_t n, bool mean,
                                                                 const double* denom_ptr, double denom_const, T* out) {
+  kernels::pdl_enter();
   finish_sum<T>(v, n, mean, denom_ptr, denom_const, out);
 }
 
-// finish_kernel launched as a programmatic dependent launch (LaunchParams::finish_pdl): its block
-// may start before the partials' kernel has completed, so it first waits for that grid's
-// completion and the visibility of its memory (the producers never trigger early), then runs the
-// same code. A separate kernel, so that the default finish_kernel is unchanged.
-template <class T>
-__global__ void __launch_bounds__(kFinishThreads) finish_pdl_kernel(const double* v, int64_t n, bool mean,
-                                                                    const double* denom_ptr, double denom_const,
-                                                                    T* out) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  cudaGridDependencySynchronize();
-#endif
-  finish_sum<T>(v, n, mean, denom_ptr, denom_const, out);
+// One loss kernel through kernels::launch_kernel: a programmatic dependent launch with p.pdl (the
+// kernels it launches begin with kernels::pdl_enter).
+template <class Kernel, class... Args>
+Status launch_loss_kernel(const LaunchParams& p, const char* what, unsigned grid, unsigned block, Kernel* kernel,
+                          const Args&... args) {
+  return kernels::launch_kernel({dim3(grid), dim3(block), 0, p.stream, p.pdl}, "loss", what, "", kernel, args...);
 }
 
 // The pointwise forward's reduced result (mean / sum): finish_kernel over the partials of the
 // plan's fixed grid (none without samples), the mean over p.samples. Nothing for reduction none.
-// With p.finish_pdl (and a partials kernel just launched: samples > 0) finish_pdl_kernel goes out
-// through cudaLaunchKernelEx with programmatic stream serialization (captured by a CUDA graph as a
-// programmatic edge, CUDA 12.3+); its error is reported like check_launch's.
 template <class T>
 Status finish_pointwise_partials(const LaunchParams& p, const double* partials) {
   if (p.reduction == LossReduction::none) return Status::ok();
-  if (p.finish_pdl && p.samples > 0) {
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(1);
-    cfg.blockDim = dim3(kFinishThreads);
-    cfg.dynamicSmemBytes = 0;
-    cfg.stream = p.stream;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    const cudaError_t e = cudaLaunchKernelEx(&cfg, finish_pdl_kernel<T>, partials, static_cast<int64_t>(p.pointwise_blocks),
-                                             p.reduction == LossReduction::mean, static_cast<const double*>(nullptr),
-                                             static_cast<double>(p.samples), static_cast<T*>(p.loss));
-    if (e != cudaSuccess) {
-      (void)cudaGetLastError();
-      return backend_error(std::string("[loss] launch of loss finish_kernel (programmatic dependent launch) failed: ") +
-                           cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
-    }
-    return check_launch("loss finish_kernel (programmatic dependent launch)");
-  }
-  finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(partials, p.samples > 0 ? p.pointwise_blocks : 0,
-                                                       p.reduction == LossReduction::mean, nullptr,
-                                                       static_cast<double>(p.samples), static_cast<T*>(p.loss));
-  return check_launch("loss finish_kernel");
+  return launch_loss_kernel(p, "loss finish_kernel", 1, kFinishThreads, finish_kernel<T>, partials,
+                            static_cast<int64_t>(p.samples > 0 ? p.pointwise_blocks : 0),
+                            p.reduction == LossReduction::mean, static_cast<const double*>(nullptr),
+                            static_cast<double>(p.samples), static_cast<T*>(p.loss));
 }
 
 template <class T>

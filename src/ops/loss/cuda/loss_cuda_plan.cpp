@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/env_switch.hpp"
+#include "core/pdl_switch.hpp"
 #include "ops/loss/cuda/loss_launch.hpp"
 #include "ops/loss/loss_args.hpp"
 #include "ops/loss/loss_impls.hpp"
@@ -150,11 +151,6 @@ bool pointwise_wave_grid() { return env_is("BARACUDA_LOSS_POINTWISE_GRID", "wave
 // BARACUDA_LOSS_NLL_GRAD=legacy keeps the one-thread-per-element kernel (the A/B baseline).
 bool nll_rows_grad_enabled() { return !env_is("BARACUDA_LOSS_NLL_GRAD", "legacy"); }
 
-// BARACUDA_PDL=1 (read when the plan is made; off by default, not yet run on a GPU): the pointwise
-// forward's mean / sum launches its finish_kernel as a programmatic dependent launch of the
-// partials' kernel (loss_common.cuh, finish_pointwise_partials), sm_90+ only.
-bool pdl_enabled(const Device& device) { return device.sm >= 90 && env_is("BARACUDA_PDL", "1"); }
-
 class CudaLoss final : public Executable<LossFamily> {
  public:
   CudaLoss(LossDescriptor d, LossSignature sig, Device device, int sm_count)
@@ -202,8 +198,7 @@ class CudaLoss final : public Executable<LossFamily> {
                          pointwise_vector_enabled();
     p.pointwise_wave_grid = pointwise_wave_grid();
     p.nll_rows_grad = d_.op == LossOp::nll_loss && sig_.inner == 1 && p.write_grad && nll_rows_grad_enabled();
-    p.finish_pdl = is_pointwise(d_, sig_) && !p.write_grad && d_.reduction != LossReduction::none &&
-                   sig_.samples > 0 && pdl_enabled(device);
+    p.pdl = pdl_from_env(device);
     // The partial-sum grid of the pointwise reduction: fixed here so results do not depend on
     // anything at run time.
     const int64_t want = (sig_.samples + 255) / 256;
@@ -257,7 +252,7 @@ class CudaLoss final : public Executable<LossFamily> {
       sku_.tactic = kind_ == Kind::cosine ? "warp per row"
                                           : (p.strided ? "grid-stride, 256 threads, strided operands"
                                                        : "grid-stride, 256 threads");
-    if (p.finish_pdl) sku_.tactic += ", finalize by programmatic dependent launch";
+    if (p.pdl) sku_.tactic += kPdlTactic;
     if (p.strided) sku_.layout = "strided-int64";
     const bool f64 = d_.input.dtype == DType::f64;
     pg_.math = std::string(f64 ? "f64" : "f32") +

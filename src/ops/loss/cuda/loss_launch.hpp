@@ -80,11 +80,11 @@ struct LaunchParams {
   // (statistics, then the gradient from L2), one 512-thread block per SM. BARACUDA_CE_BULK_GRAD=0
   // turns it off (the A/B baseline).
   bool bulk_grad = true;
-  // The pointwise forward's mean / sum (finish_pointwise_partials): finish_kernel as a
-  // programmatic dependent launch of the partials' kernel. BARACUDA_PDL=1 (read when the plan is
-  // made), sm_90+ only. Host side only: it sits in the struct's tail padding (sizeof unchanged), so
-  // the kernels that take LaunchParams by value keep their parameter layout.
-  bool finish_pdl = false;
+  // The kernels as programmatic dependent launches (launch_loss_kernel; BARACUDA_PDL, read when the
+  // plan is made: on by default on sm_90+). The cross_entropy [N, C] rows kernels (ce_rows_kernel,
+  // ce_rows_bulk_kernel) keep plain launches. Host side only: it sits in the struct's tail padding
+  // (sizeof unchanged), so the kernels that take LaunchParams by value keep their parameter layout.
+  bool pdl = false;
 };
 
 // Workspace bytes each launcher books (the same layout run() uses).

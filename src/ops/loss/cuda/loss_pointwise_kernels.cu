@@ -56,6 +56,7 @@ __device__ __forceinline__ ElementInputs<T> element_inputs(const LaunchParams& p
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) pointwise_forward_kernel(LaunchParams p, double* partials) {
+  kernels::pdl_enter();
   double mine = 0.0;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x; i < p.samples;
        i += static_cast<int64_t>(gridDim.x) * kThreads) {
@@ -77,6 +78,7 @@ __global__ void __launch_bounds__(kThreads) pointwise_forward_kernel(LaunchParam
 
 template <class T>
 __global__ void __launch_bounds__(kThreads) pointwise_backward_kernel(LaunchParams p) {
+  kernels::pdl_enter();
   using A = Acc<T>;
   const T* gl = static_cast<const T*>(p.grad_loss);
   double reduced_scale = 0.0;
@@ -97,6 +99,7 @@ __global__ void __launch_bounds__(kThreads) pointwise_backward_kernel(LaunchPara
 // cosine_embedding_loss: one warp per row of D features.
 template <class T>
 __global__ void __launch_bounds__(kThreads) cosine_kernel(LaunchParams p, double* loss_ws) {
+  kernels::pdl_enter();
   using A = Acc<T>;
   const int lane = threadIdx.x % 32;
   const int64_t D = p.C;
@@ -164,15 +167,16 @@ unsigned elementwise_grid(int64_t n, int sm_count) {
 template <class T>
 Status pointwise_typed(const LaunchParams& p) {
   if (p.write_grad) {
-    if (p.samples > 0) pointwise_backward_kernel<T><<<elementwise_grid(p.samples, p.sm_count), kThreads, 0, p.stream>>>(p);
-    return check_launch("loss pointwise_backward_kernel");
+    if (p.samples <= 0) return check_launch("loss pointwise_backward_kernel");
+    return launch_loss_kernel(p, "loss pointwise_backward_kernel", elementwise_grid(p.samples, p.sm_count), kThreads,
+                              pointwise_backward_kernel<T>, p);
   }
   double* partials = static_cast<double*>(p.workspace);
   if (p.samples > 0) {
     const unsigned grid = p.reduction == LossReduction::none ? elementwise_grid(p.samples, p.sm_count)
                                                              : static_cast<unsigned>(p.pointwise_blocks);
-    pointwise_forward_kernel<T><<<grid, kThreads, 0, p.stream>>>(p, partials);
-    BARACUDA_TRY(check_launch("loss pointwise_forward_kernel"));
+    BARACUDA_TRY(launch_loss_kernel(p, "loss pointwise_forward_kernel", grid, kThreads, pointwise_forward_kernel<T>, p,
+                                    partials));
   }
   return finish_pointwise_partials<T>(p, partials);
 }
@@ -183,13 +187,13 @@ Status cosine_typed(const LaunchParams& p) {
   if (p.N > 0) {
     const int64_t want = (p.N + kThreads / 32 - 1) / (kThreads / 32);
     const unsigned grid = static_cast<unsigned>(want < (int64_t{1} << 30) ? want : (int64_t{1} << 30));
-    cosine_kernel<T><<<grid, kThreads, 0, p.stream>>>(p, loss_ws);
-    BARACUDA_TRY(check_launch("loss cosine_kernel"));
+    BARACUDA_TRY(launch_loss_kernel(p, "loss cosine_kernel", grid, kThreads, cosine_kernel<T>, p, loss_ws));
   }
   if (p.write_loss && p.reduction != LossReduction::none) {
-    finish_kernel<T><<<1, kFinishThreads, 0, p.stream>>>(loss_ws, p.N, p.reduction == LossReduction::mean, nullptr,
-                                                         static_cast<double>(p.N), static_cast<T*>(p.loss));
-    BARACUDA_TRY(check_launch("loss finish_kernel"));
+    BARACUDA_TRY(launch_loss_kernel(p, "loss finish_kernel", 1, kFinishThreads, finish_kernel<T>,
+                                    static_cast<const double*>(loss_ws), p.N, p.reduction == LossReduction::mean,
+                                    static_cast<const double*>(nullptr), static_cast<double>(p.N),
+                                    static_cast<T*>(p.loss)));
   }
   return Status::ok();
 }

@@ -203,6 +203,7 @@ __device__ __forceinline__ void run_step(const VectorArgs& p, int64_t first, boo
 template <class T, LossOp kOp>
 __global__ void __launch_bounds__(kThreads, kForwardBlocksPerSm) vector_forward_kernel(VectorArgs p, bool aligned,
                                                                                double* partials) {
+  kernels::pdl_enter();
   const int64_t n = p.n;
   const bool reduce = !p.none;
   double mine = 0.0;
@@ -240,6 +241,7 @@ __device__ __forceinline__ Acc<T> reduced_scale_of(const VectorArgs& p) {
 
 template <class T, LossOp kOp>
 __global__ void __launch_bounds__(kThreads, kBackwardBlocksPerSm) vector_backward_kernel(VectorArgs p, bool aligned) {
+  kernels::pdl_enter();
   const int64_t n = p.n;
   const Acc<T> reduced_scale = reduced_scale_of<T>(p);
   constexpr int64_t kStep = kStepElems<T, true>;
@@ -364,6 +366,7 @@ constexpr int64_t kOnePassBlockElems = int64_t{kThreads} * kPack<T>;
 template <class T, LossOp kOp>
 __global__ void __launch_bounds__(kThreads, onepass_min_blocks<T, kOp, false>())
     onepass_none_forward_kernel(VectorArgs p, bool aligned) {
+  kernels::pdl_enter();
   const int64_t n = p.n;
   for (int64_t block = blockIdx.x; block * kOnePassBlockElems<T> < n; block += gridDim.x) {
     const int64_t e = block * kOnePassBlockElems<T> + static_cast<int64_t>(threadIdx.x) * kPack<T>;
@@ -378,6 +381,7 @@ __global__ void __launch_bounds__(kThreads, onepass_min_blocks<T, kOp, false>())
 template <class T, LossOp kOp>
 __global__ void __launch_bounds__(kThreads, onepass_min_blocks<T, kOp, true>())
     onepass_backward_kernel(VectorArgs p, bool aligned) {
+  kernels::pdl_enter();
   const int64_t n = p.n;
   const Acc<T> reduced_scale = reduced_scale_of<T>(p);
   for (int64_t block = blockIdx.x; block * kOnePassBlockElems<T> < n; block += gridDim.x) {
@@ -426,24 +430,24 @@ Status launch_op(const LaunchParams& p) {
   if (p.write_grad) {
     if (p.samples <= 0) return Status::ok();
     if (!p.pointwise_wave_grid) {
-      onepass_backward_kernel<T, kOp><<<onepass_grid(p.dtype, p.samples), kThreads, 0, p.stream>>>(args, aligned);
-      return check_launch("loss onepass_backward_kernel");
+      return launch_loss_kernel(p, "loss onepass_backward_kernel", onepass_grid(p.dtype, p.samples), kThreads,
+                                onepass_backward_kernel<T, kOp>, args, aligned);
     }
-    vector_backward_kernel<T, kOp><<<wave_grid(p.dtype, p.samples, p.sm_count, true), kThreads, 0, p.stream>>>(args, aligned);
-    return check_launch("loss vector_backward_kernel");
+    return launch_loss_kernel(p, "loss vector_backward_kernel", wave_grid(p.dtype, p.samples, p.sm_count, true), kThreads,
+                              vector_backward_kernel<T, kOp>, args, aligned);
   }
   if (none && !p.pointwise_wave_grid) {
     if (p.samples <= 0) return Status::ok();
-    onepass_none_forward_kernel<T, kOp><<<onepass_grid(p.dtype, p.samples), kThreads, 0, p.stream>>>(args, aligned);
-    return check_launch("loss onepass_none_forward_kernel");
+    return launch_loss_kernel(p, "loss onepass_none_forward_kernel", onepass_grid(p.dtype, p.samples), kThreads,
+                              onepass_none_forward_kernel<T, kOp>, args, aligned);
   }
   double* partials = static_cast<double*>(p.workspace);
   if (p.samples > 0) {
     // Mean / sum: the plan's fixed grid (pointwise_vector_blocks), one partial per block.
     const unsigned grid = p.reduction == LossReduction::none ? wave_grid(p.dtype, p.samples, p.sm_count, false)
                                                              : static_cast<unsigned>(p.pointwise_blocks);
-    vector_forward_kernel<T, kOp><<<grid, kThreads, 0, p.stream>>>(args, aligned, partials);
-    BARACUDA_TRY(check_launch("loss vector_forward_kernel"));
+    BARACUDA_TRY(launch_loss_kernel(p, "loss vector_forward_kernel", grid, kThreads, vector_forward_kernel<T, kOp>, args,
+                                    aligned, partials));
   }
   return finish_pointwise_partials<T>(p, partials);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/env_switch.hpp"
+#include "core/pdl_switch.hpp"
 #include "ops/norm/cuda/norm_groups_launch.hpp"
 #include "ops/norm/norm_impls.hpp"
 
@@ -46,6 +47,7 @@ class CudaGroupsNorm final : public Executable<NormFamily> {
     sku_.tactic = fast_ ? "split-plane: CTA per 4096-element plane chunk, 16-byte loads, chunk stats folded per group "
                           "in fixed order (Chan merge), elementwise apply; per-plane dweight/dbias partials summed in order"
                         : "CTA per group, scalar loads, per-plane dweight/dbias partials summed in order";
+    if (pdl_) sku_.tactic += kPdlTactic;
     const bool f64 = d_.input.dtype == DType::f64;
     pg_.math = std::string(f64 ? "f64" : "f32") +
                (fast_ ? " accumulation, two-pass variance per chunk merged exactly (Chan), fixed-order reductions"
@@ -116,10 +118,10 @@ class CudaGroupsNorm final : public Executable<NormFamily> {
     if (fast_)
       return norm::cuda::launch_groups_fast(d_.input.dtype, sig_.param_dtype, p, bwd, out(NormRole::dweight),
                                             out(NormRole::dbias), partial_rows_, fast_ws_, base,
-                                            static_cast<cudaStream_t>(stream.cuda_stream()));
+                                            static_cast<cudaStream_t>(stream.cuda_stream()), pdl_);
     return norm::cuda::launch_groups(d_.input.dtype, sig_.param_dtype, p, bwd, out(NormRole::dweight),
                                      out(NormRole::dbias), partial_rows_, sm_count_,
-                                     static_cast<cudaStream_t>(stream.cuda_stream()));
+                                     static_cast<cudaStream_t>(stream.cuda_stream()), pdl_);
   }
 
  private:
@@ -129,6 +131,9 @@ class CudaGroupsNorm final : public Executable<NormFamily> {
   NormSignature sig_;
   Device device_;
   int sm_count_;
+  // Every kernel a programmatic dependent launch (BARACUDA_PDL, read when the plan is made;
+  // core/pdl_switch.hpp).
+  bool pdl_ = pdl_from_env(device_);
   bool fast_ = false;
   norm::cuda::GroupFastWorkspace fast_ws_;
   bool want_dw_ = false, want_db_ = false;

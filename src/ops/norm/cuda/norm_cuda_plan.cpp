@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/env_switch.hpp"
+#include "core/pdl_switch.hpp"
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_launch.hpp"
@@ -115,6 +116,12 @@ norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   return BwdSums::cluster;
 }
 
+// The cluster kernel of those wide rows two rows per step (kernels/norm_bwd_rows_cluster_pairs.cuh:
+// half the shared-memory traffic of the sums, half the barriers, twice the bytes in flight) unless
+// BARACUDA_NORM_BWD_WIDE=legacy (one row per step, kernels/norm_bwd_rows_cluster.cuh; the A/B row
+// norm_bwd_wide_legacy), read when the plan is made. Written without a GPU: not yet timed.
+bool bwd_wide_row_pairs_from_env() { return !env_is("BARACUDA_NORM_BWD_WIDE", "legacy"); }
+
 // 16-bit rows held packed at 4 vectors per thread, so fewer warps share a row (one warp for 1024
 // columns: no barrier between warps per row). On the H200 (dae5e11, bf16) that helped the residual
 // ops on one-warp rows (add_rms_norm 65536x1024 0.1432 -> 0.1389 ms) and slowed the others
@@ -165,7 +172,8 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
+    t += ", each row split over a cluster of 2 CTAs (sm_90)" + std::string(c.row_pairs ? ", two rows per step" : "") +
+         ", per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
@@ -206,7 +214,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
         fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
                                             (want_dw_ ? 1 : 0) + (want_db_ ? 1 : 0), want_dw_, sm_count_,
-                                            bwd_sums_from_env(engine));
+                                            bwd_sums_from_env(engine), bwd_wide_row_pairs_from_env());
       // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
       // the engine's partial rows, so the workspace is booked once for either.
       chunks_ = fast_.group_warps && fast_.params
@@ -216,6 +224,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
       workspace_ = (want_dw_ ? one : 0) + (want_db_ ? one : 0);
     }
+    fwd_.pdl = fast_.pdl = pdl_;
+    if (pdl_) sku_.tactic += kPdlTactic;
   }
 
   Status can_implement(const NormArgs& args) const override {
@@ -260,7 +270,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
       p.row_prefetch = row_prefetch_;
       if (fwd_.group_warps && vec_ok) return norm::cuda::launch_fwd_fast(d_.input.dtype, sig_.param_dtype, fwd_, p, st);
-      return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st);
+      return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st, pdl_);
     }
     if (ws.bytes < workspace_ || (workspace_ > 0 && ws.data == nullptr))
       return workspace_too_small(tag(d_) + "needs " + std::to_string(workspace_) + " bytes of workspace, got " +
@@ -289,7 +299,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
       return norm::cuda::launch_bwd_fast(d_.input.dtype, sig_.param_dtype, fast_, p, dw, db, st);
-    return norm::cuda::launch_bwd(d_.input.dtype, sig_.param_dtype, p, dw, db, vec_ok, chunks_, st);
+    return norm::cuda::launch_bwd(d_.input.dtype, sig_.param_dtype, p, dw, db, vec_ok, chunks_, st, pdl_);
   }
 
  private:
@@ -302,6 +312,9 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   Device device_;
   int sm_count_;
   bool row_prefetch_ = row_prefetch_from_env();
+  // Every kernel, forward and backward, a programmatic dependent launch (BARACUDA_PDL, read when
+  // the plan is made; core/pdl_switch.hpp).
+  bool pdl_ = pdl_from_env(device_);
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;

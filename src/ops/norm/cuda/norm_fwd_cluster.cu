@@ -1,7 +1,8 @@
 // Host side of the two-CTA cluster kernel of the norm forward (kernels/norm_fwd_rows_cluster.cuh):
 // its instantiations (a translation unit of its own) and the cluster launch.
 #include "kernels/norm_fwd_rows_cluster.cuh"
-#include "ops/norm/cuda/norm_cluster_launch.hpp"
+#include "kernels/norm_rows_params.hpp"  // kNcThreads
+#include "kernels/pdl.cuh"
 #include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
 
 namespace baracuda::norm::cuda {
@@ -28,8 +29,9 @@ FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual) {
   }
 }
 
-Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream) {
-  return launch_cluster_pair(k, grid, 0, p, stream, "norm_fwd_rows_cluster_kernel");
+Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream, bool pdl) {
+  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(grid)), dim3(kNcThreads), 0, stream, pdl, 2};
+  return kernels::launch_kernel(l, "norm", "norm_fwd_rows_cluster_kernel", " (clusters of 2 CTAs)", k, p);
 }
 
 }  // namespace baracuda::norm::cuda

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernels/norm_fwd_rows_fast.cuh"  // nf_staged_smem_bytes
+#include "kernels/pdl.cuh"
 #include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"  // check_launch
 
@@ -119,7 +120,7 @@ Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams
     if (k == nullptr || c.residual != (p.residual != nullptr))
       return internal_error("[norm] forward cluster kernel: no kernel for this configuration");
     if (p.rows == 0) return Status::ok();
-    return launch_fwd_cluster(k, std::min<int64_t>(c.grid, 2 * p.rows), p, stream);
+    return launch_fwd_cluster(k, std::min<int64_t>(c.grid, 2 * p.rows), p, stream, c.pdl);
   }
   const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages);
   if (k == nullptr || c.residual != (p.residual != nullptr))
@@ -134,8 +135,10 @@ Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams
         cudaSuccess)
       return check_launch("norm_fwd_rows_staged_kernel (shared memory attribute)");
   }
-  k<<<static_cast<unsigned>(grid), c.threads, c.smem, stream>>>(p);
-  return check_launch(c.stages ? "norm_fwd_rows_staged_kernel" : "norm_fwd_rows_fast_kernel");
+  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(grid)), dim3(static_cast<unsigned>(c.threads)),
+                                static_cast<size_t>(c.smem), stream, c.pdl};
+  return kernels::launch_kernel(l, "norm", c.stages ? "norm_fwd_rows_staged_kernel" : "norm_fwd_rows_fast_kernel", "", k,
+                                p);
 }
 
 }  // namespace baracuda::norm::cuda

@@ -22,6 +22,7 @@ struct FwdFastConfig {
   int64_t grid = 0;     // persistent blocks (the cluster kernel: 2 x clusters)
   bool residual = false;
   bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
+  bool pdl = false;      // a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -45,9 +46,10 @@ using FwdFastKernel = void (*)(const FwdParams);
 FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages);
 FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages);
 FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages);
-// The cluster kernel (norm_fwd_cluster.cu) and its launch (grid = 2 x clusters).
+// The cluster kernel (norm_fwd_cluster.cu) and its launch (grid = 2 x clusters; pdl: as a
+// programmatic dependent launch).
 FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual);
-Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream);
+Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream, bool pdl);
 
 // Limits shared by the host choice and the kernel tables.
 constexpr int kFwdMaxItems16 = 2;   // 16-bit x: 16 values per thread

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernels/norm_groups.cuh"
+#include "kernels/pdl.cuh"
 #include "ops/norm/cuda/norm_groups_launch.hpp"
 #include "ops/norm/cuda/norm_groups_param_grads.hpp"
 #include "ops/norm/cuda/norm_rows_dispatch.cuh"
@@ -11,16 +12,16 @@
 namespace baracuda::norm::cuda {
 
 Status launch_groups(DType t, DType w, const GroupParams& p, bool backward, void* dweight, void* dbias,
-                     int64_t partial_rows, int sm_count, cudaStream_t stream) {
+                     int64_t partial_rows, int sm_count, cudaStream_t stream, bool pdl) {
   return dispatch_types(t, w, [&]<class T, class W>() -> Status {
     using Acc = typename AccOf<T>::type;
     if (p.groups > 0) {
       const unsigned grid = static_cast<unsigned>(std::min<int64_t>(p.groups, static_cast<int64_t>(sm_count) * 8));
-      if (backward) norm_groups_bwd<T, W, Acc><<<grid, 256, 0, stream>>>(p);
-      else norm_groups_fwd<T, W, Acc><<<grid, 256, 0, stream>>>(p);
-      BARACUDA_TRY(check_launch(backward ? "norm_groups_bwd" : "norm_groups_fwd"));
+      const kernels::KernelLaunch l{dim3(grid), dim3(256), 0, stream, pdl};
+      BARACUDA_TRY(backward ? kernels::launch_kernel(l, "norm", "norm_groups_bwd", "", norm_groups_bwd<T, W, Acc>, p)
+                            : kernels::launch_kernel(l, "norm", "norm_groups_fwd", "", norm_groups_fwd<T, W, Acc>, p));
     }
-    return launch_group_param_grads<W, Acc>(p, backward, dweight, dbias, partial_rows, stream);
+    return launch_group_param_grads<W, Acc>(p, backward, dweight, dbias, partial_rows, stream, pdl);
   });
 }
 

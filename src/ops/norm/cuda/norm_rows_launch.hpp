@@ -15,14 +15,16 @@ namespace baracuda::norm::cuda {
 // Elements per 16-byte pack of dtype t.
 inline int pack_elems(DType t) { return 16 / static_cast<int>(dtype_size(t)); }
 
-// Forward: x dtype t, parameter dtype w. `vec` says 16-byte packs are allowed.
-Status launch_fwd(DType t, DType w, const FwdParams& p, bool vec, int sm_count, cudaStream_t stream);
+// Forward: x dtype t, parameter dtype w. `vec` says 16-byte packs are allowed; `pdl`: every kernel
+// as a programmatic dependent launch (kernels/pdl.cuh).
+Status launch_fwd(DType t, DType w, const FwdParams& p, bool vec, int sm_count, cudaStream_t stream, bool pdl);
 
 // Backward: the number of row chunks (one workspace row of partials each) for a problem.
 int64_t bwd_row_chunks(DType t, int64_t rows, int64_t cols, int sm_count);
 // p.partial_dw/db point into the workspace (row_chunks * cols Acc each) when dweight/dbias are
-// wanted; dweight/dbias (w dtype) receive the fixed-order sums.
+// wanted; dweight/dbias (w dtype) receive the fixed-order sums. `pdl`: every kernel as a
+// programmatic dependent launch.
 Status launch_bwd(DType t, DType w, BwdParams p, void* dweight, void* dbias, bool vec, int64_t row_chunks,
-                  cudaStream_t stream);
+                  cudaStream_t stream, bool pdl);
 
 }  // namespace baracuda::norm::cuda

@@ -20,6 +20,7 @@
 
 #include "core/env_switch.hpp"
 #include "kernels/ew_load_store.cuh"
+#include "kernels/pdl.cuh"
 #include "ops/reduce/cuda/rd_bwd_rows.hpp"
 
 namespace baracuda::rd::cuda {
@@ -227,6 +228,7 @@ template <BwdRowsKind K, class In>
 __global__ void __launch_bounds__(kThreads, 3) rows_kernel(BackwardRows p, const void* xv, const char* dy0,
                                                          const char* dy1, const double* __restrict__ stats,
                                                          void* dxv) {
+  kernels::pdl_enter();
   using C = std::conditional_t<std::is_same_v<In, double>, double, float>;
   constexpr int V = 16 / static_cast<int>(sizeof(In));
   // Rows of these always take the f64 formula; broadcast and index do not read x (their rows
@@ -458,9 +460,10 @@ Status launch_backward_rows(const BackwardRows& p, const void* x, const void* co
                             void* dx, const LaunchContext& ctx) {
   const RowsKernel kernel = kernel_for(p.kind, p.x_dtype);
   if (kernel == nullptr) return internal_error("[reduce] no rows backward kernel for this plan");
-  kernel<<<static_cast<unsigned>(p.blocks), kThreads, 0, static_cast<cudaStream_t>(ctx.stream)>>>(
-      p, x, static_cast<const char*>(dy[0]), static_cast<const char*>(dy[1]), stats, dx);
-  return check_launch("reduce backward (rows)");
+  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(p.blocks)), dim3(kThreads), 0,
+                                static_cast<cudaStream_t>(ctx.stream), ctx.pdl};
+  return kernels::launch_kernel(l, "reduce", "reduce backward (rows)", "", kernel, p, x,
+                                static_cast<const char*>(dy[0]), static_cast<const char*>(dy[1]), stats, dx);
 }
 
 std::string backward_rows_tactic(const BackwardRows& p) {

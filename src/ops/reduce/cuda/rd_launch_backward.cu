@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels/ew_load_store.cuh"
+#include "kernels/pdl.cuh"
 #include "ops/reduce/cuda/rd_problem.hpp"
 
 namespace baracuda::rd::cuda {
@@ -76,6 +77,7 @@ template <class In>
 __global__ void __launch_bounds__(256) backward_kernel(BackwardProblem p, const In* __restrict__ x, const char* dy0,
                                                        const char* dy1, const double* __restrict__ stats,
                                                        In* __restrict__ dx) {
+  kernels::pdl_enter();
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const int64_t dy_size0 = static_cast<int64_t>(dtype_size(p.dy_dtype[0]));
   const int64_t dy_size1 = static_cast<int64_t>(dtype_size(p.dy_dtype[1]));
@@ -108,10 +110,11 @@ template <class In>
 Status launch_typed(const BackwardProblem& p, const void* x, const void* const dy[2], const double* stats, void* dx,
                     const LaunchContext& ctx) {
   const int64_t blocks = std::min<int64_t>((p.numel + 255) / 256, static_cast<int64_t>(ctx.sm_count) * 16);
-  backward_kernel<In><<<static_cast<unsigned>(blocks), 256, 0, static_cast<cudaStream_t>(ctx.stream)>>>(
-      p, static_cast<const In*>(x), static_cast<const char*>(dy[0]), static_cast<const char*>(dy[1]), stats,
-      static_cast<In*>(dx));
-  return check_launch("reduce backward");
+  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(blocks)), dim3(256), 0, static_cast<cudaStream_t>(ctx.stream),
+                                ctx.pdl};
+  return kernels::launch_kernel(l, "reduce", "reduce backward", "", backward_kernel<In>, p, static_cast<const In*>(x),
+                                static_cast<const char*>(dy[0]), static_cast<const char*>(dy[1]), stats,
+                                static_cast<In*>(dx));
 }
 
 }  // namespace

@@ -104,8 +104,8 @@ struct BackwardProblem {
 struct LaunchContext {
   void* stream = nullptr;  // cudaStream_t
   int sm_count = 1;
-  // BARACUDA_PDL=1 (read at plan time) on sm_90+: a split reduction's finalize_kernel goes out as
-  // a programmatic dependent launch of the partials' kernel (rd_engine.cuh, launch_finalize_pdl).
+  // Every kernel (forward, finalize, backward) as a programmatic dependent launch (BARACUDA_PDL,
+  // read at plan time: on by default on sm_90+; core/pdl_switch.hpp, kernels/pdl.cuh).
   bool pdl = false;
 };
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/env_switch.hpp"
+#include "core/pdl_switch.hpp"
 #include "ops/reduce/cuda/rd_bwd_rows.hpp"
 #include "ops/reduce/cuda/rd_problem.hpp"
 #include "ops/reduce/reduce_impls.hpp"
@@ -222,8 +223,7 @@ class CudaReduce final : public Executable<ReduceFamily> {
       partials_offset_ = ws.book(static_cast<size_t>(fwd_.M) * fwd_.splits * kMaxStateBytes);
     if (run_stats_) stats_offset_ = ws.book(static_cast<size_t>(fwd_.M) * 2 * sizeof(double));
     workspace_ = ws.total();
-    // BARACUDA_PDL=1: a split forward's finalize as a programmatic dependent launch (sm_90+ only).
-    pdl_ = device_.sm >= 90 && env_is("BARACUDA_PDL", "1") && fwd_.splits > 1 && (!bwd || run_stats_);
+    pdl_ = pdl_from_env(device_);
 
     sku_.family = "reduce";
     sku_.op = std::string(reduce_op_info(d_.op).name) + (bwd ? ".backward" : "");
@@ -235,9 +235,9 @@ class CudaReduce final : public Executable<ReduceFamily> {
     sku_.backend = "baracuda-cuda";
     sku_.impl = "cuda";
     sku_.tactic = (bwd ? (run_stats_ ? "stats: " + engine_name(fwd_) + ", " : std::string()) : std::string()) +
-                  std::to_string(fwd_.splits) + " split(s), " + fast_path_name(d_, fwd_) +
-                  (pdl_ ? ", finalize by programmatic dependent launch" : "");
+                  std::to_string(fwd_.splits) + " split(s), " + fast_path_name(d_, fwd_);
     if (bwd) sku_.tactic += "; dx: " + (rows_.usable ? backward_rows_tactic(rows_) : std::string("general f64"));
+    if (pdl_) sku_.tactic += kPdlTactic;
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " accumulation, fixed combination order (no atomics), one rounding to the output dtype" +
@@ -296,7 +296,7 @@ class CudaReduce final : public Executable<ReduceFamily> {
   BackwardProblem bwd_;
   BackwardRows rows_;  // the backward's rows fast path (rd_bwd_rows.hpp)
   bool run_stats_ = false;
-  bool pdl_ = false;  // BARACUDA_PDL=1 on sm_90+ with a finalize to launch (LaunchContext::pdl)
+  bool pdl_ = false;  // every kernel a programmatic dependent launch (LaunchContext::pdl)
   size_t partials_offset_ = 0, stats_offset_ = 0, workspace_ = 0;
   KernelSku sku_;
   PrecisionGuarantee pg_;

@@ -140,16 +140,29 @@ bool chunk_lookback_enabled() {
 // (bench/results/NOTES.md) 6 tiles against 4: cumsum bf16 2^28 0.3994 ms vs 0.4610, f32 0.6893 vs
 // 0.6947, so 6 is the default. BARACUDA_SCAN_CHUNK_TILES=N (N >= 1) is the tuning knob of its A/B.
 constexpr int64_t kDefaultChunkTiles = 6;
-int64_t chunk_tiles_from_env() {
-  const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_CHUNK_TILES");
-  if (!v || v->empty()) return kDefaultChunkTiles;
+// A positive tile count from the variable `name`, else `fallback`.
+int64_t tiles_from_env(const char* name, int64_t fallback) {
+  const std::optional<std::string_view> v = env_value(name);
+  if (!v || v->empty()) return fallback;
   int64_t n = 0;
   for (char ch : *v) {
-    if (ch < '0' || ch > '9' || n > (int64_t{1} << 40)) return kDefaultChunkTiles;
+    if (ch < '0' || ch > '9' || n > (int64_t{1} << 40)) return fallback;
     n = n * 10 + (ch - '0');
   }
-  return n > 0 ? n : kDefaultChunkTiles;
+  return n > 0 ? n : fallback;
 }
+int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILES", kDefaultChunkTiles); }
+
+// The same lines through the pipelined flat kernel (scan_flat_pipelined_kernel, scan_flat_engine.cuh:
+// a persistent grid, the next chunk's loads in flight during the current chunk's look-back and
+// scan, a look-back of 128 predecessors a round trip over fence-free status words). Written without
+// a GPU, not yet measured; the analysis is in docs/perf/scan.md. BARACUDA_SCAN_FLAT=legacy, read
+// when the plan is made, keeps scan_chunk_onchip_kernel (A/B). BARACUDA_SCAN_FLAT_TILES=N (N >= 3)
+// sets its chunk length in tiles (default: about 48 KB of staging, 3 f32 tiles, 6 16-bit ones).
+bool flat_pipelined_enabled() {
+  return !env_is("BARACUDA_SCAN_FLAT", "legacy");
+}
+int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
 
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
@@ -205,6 +218,8 @@ class CudaScan final : public Executable<ScanFamily> {
                         geometry_.n >= cuda::kChunkedMinLength;
     geometry_.chunk_lookback = geometry_.chunked && chunk_lookback_enabled();
     geometry_.chunk_tiles = chunk_tiles_from_env();
+    geometry_.flat_pipelined = flat_pipelined_enabled();
+    geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -246,7 +261,14 @@ class CudaScan final : public Executable<ScanFamily> {
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line walking it from the end, carrying the suffix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
-      sku_.tactic += geometry_.chunk_lookback
+      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined
+                         ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
+                           "one pass, a persistent grid double-buffering chunks of " +
+                               (geometry_.flat_tiles > 0 ? std::to_string(geometry_.flat_tiles) + " tiles"
+                                                         : std::string("about 48 KB")) +
+                               " in shared memory, the next chunk loading while the current one is looked back "
+                               "over, 128 chunks a round trip, and scanned)"
+                     : geometry_.chunk_lookback
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan in one kernel, chunks of up to " +
                                std::to_string(geometry_.chunk_tiles) +
@@ -272,7 +294,11 @@ class CudaScan final : public Executable<ScanFamily> {
       pg_.math += "; many long aligned lines (a block per line): each line's tiles folded in order, the same on "
                   "every device";
     if (geometry_.chunked && !choice_.fused)
-      pg_.math += geometry_.chunk_lookback
+      pg_.math += geometry_.chunk_lookback && geometry_.flat_pipelined
+                      ? "; a long aligned line: each chunk's warp segments folded in a fixed tree, the chunk folds "
+                        "folded in order by the look-back, then the segments in order (chunk length fixed by the "
+                        "dtype: the same on every device)"
+                  : geometry_.chunk_lookback
                       ? "; a long aligned line: each chunk folded in a fixed tree, the chunk folds folded in order by "
                         "the look-back, then its tiles in order (the same on every device)"
                       : "; a long aligned line: the totals of the chunks before a chunk folded in a fixed tree, then "

@@ -40,6 +40,8 @@ struct Geometry {
   bool chunked = false;     // a single long line may take the chunked reduce-then-scan kernels
   bool chunk_lookback = false;  // ... as one kernel, chunks in shared memory, a look-back (the default; A/B switch)
   int64_t chunk_tiles = 6;      // its chunk length in tiles (>= 1; the launcher caps it at what fits)
+  bool flat_pipelined = true;   // ... through the pipelined flat kernel instead (the default; A/B switch: =legacy off)
+  int64_t flat_tiles = 0;       // its chunk length in tiles (0: the launcher's default; clamped to [3, what fits])
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   bool row_carry_reverse = true;  // ... reverse ones too, walked from the end (A/B switch: =legacy off)
   bool row_carry_indices = true;  // ... cummax/cummin ones too, with their indices (A/B switch: =legacy off)

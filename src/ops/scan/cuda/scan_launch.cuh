@@ -6,6 +6,7 @@
 
 #include "kernels/scan_chunked_engine.cuh"
 #include "kernels/scan_engine.cuh"
+#include "kernels/scan_flat_engine.cuh"
 #include "kernels/scan_indices_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
 #include "kernels/scan_reverse_engine.cuh"
@@ -67,6 +68,48 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
   return check_launch("scan_chunk_onchip_kernel");
 }
 
+// The pipelined flat scan (scan_flat_pipelined_kernel), the default for one long line: a
+// persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: about 48 KB of
+// staging a stage, 3 f32 tiles or 6 16-bit ones, so that 2 blocks of 2 stages share an SM), clamped
+// to [3, what fits]. At 3 tiles or more the chunk words (8 bytes each) fit in the flags region the
+// plan clears (4 bytes per tile): `words_bytes`.
+inline constexpr size_t kFlatStageBudget = 48 * 1024;
+template <class Op, class In, class Out>
+Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
+  const Geometry& g = *a.geometry;
+  constexpr size_t kDynamicLimit = 224 * 1024;
+  constexpr size_t tile_bytes = flat_tile_bytes<In, Out>();
+  const auto kernel = scan_flat_pipelined_kernel<Op, In, Out>;
+  if (const cudaError_t e =
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kDynamicLimit));
+      e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_flat_pipelined_kernel) failed: ") +
+                         cudaGetErrorString(e));
+  }
+  const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (2 * tile_bytes)));
+  const int64_t wanted = g.flat_tiles > 0 ? g.flat_tiles : static_cast<int64_t>(kFlatStageBudget / tile_bytes);
+  const int64_t tiles = std::clamp<int64_t>(wanted, 3, fit);
+  const int64_t chunk_len = tiles * kTile;
+  const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
+  if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
+    return internal_error("[scan] " + std::to_string(chunks) + " chunk words, the cleared workspace holds " +
+                          std::to_string(words_bytes) + " bytes");
+  const size_t smem = 2 * static_cast<size_t>(tiles) * tile_bytes;
+  int per_sm = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem) != cudaSuccess) {
+    (void)cudaGetLastError();
+    per_sm = 1;
+  }
+  int64_t resident = 0;
+  BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
+  const int64_t grid = std::min(resident, chunks);
+  kernel<<<static_cast<unsigned>(grid), kThreads, smem, a.stream>>>(
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), chunks, g.exclusive,
+      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags));
+  return check_launch("scan_flat_pipelined_kernel");
+}
+
 template <class Op, class In, class Out>
 Status launch_chunked(const LaunchArgs& a, typename Op::State* totals, int64_t slots) {
   if constexpr (!chunked_types_ok<Op, In, Out>()) {
@@ -110,6 +153,9 @@ Status launch_scan(const LaunchArgs& a) {
   LookbackStorage<State> ws{reinterpret_cast<unsigned long long*>(base + l.counter), reinterpret_cast<int*>(base + l.flags),
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
+    if constexpr (flat_types_ok<Op, In, Out>()) {
+      if (g.chunk_lookback && g.flat_pipelined) return launch_flat_pipelined<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
+    }
     if constexpr (chunked_types_ok<Op, In, Out>()) {
       if (g.chunk_lookback) return launch_chunk_onchip<Op, In, Out>(a, ws, g.tiles * g.width);
     }

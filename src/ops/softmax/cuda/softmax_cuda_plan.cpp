@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/env_switch.hpp"
+#include "core/pdl_switch.hpp"
 #include "ops/softmax/cuda/softmax_launch.hpp"
 #include "ops/softmax/softmax_impls.hpp"
 #include "ops/softmax/softmax_rows.hpp"
@@ -98,15 +99,26 @@ ShortBwd log_bwd_from_env() {
   return env_is("BARACUDA_SOFTMAX_LOG_BWD", "legacy") ? ShortBwd::register_kernel : ShortBwd::staged;
 }
 
-// Opt-in (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1, read when the plan is made): the unmasked backward's
-// rows that fit 16 warps x one 16-byte vector of dy and y per thread (16-bit up to 4096 elements,
-// f32 up to 2048) take the register kernel (softmax_rows_bwd_kernel) at one vector per thread,
-// twice the default warps per row (4096 16-bit: 16 warps x 1 in place of 8 x 2), never staged,
-// blocks of at most 512 threads bounded to 40 registers (rows_bwd_min_blocks: 1536 threads per SM;
-// at 32 registers for all 2048 the vectors spilled): close to the geometry of PyTorch's backward
-// (one block per row, one vector per operand per thread). Wider rows keep the default. Not yet
-// run on a GPU.
-bool bwd_one_vector_from_env() { return env_is("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "1"); }
+// The one-vector backward geometry: the unmasked backward's rows that fit 16 warps x one 16-byte
+// vector of dy and y per thread (16-bit up to 4096 elements, f32 up to 2048) take the register
+// kernel (softmax_rows_bwd_kernel) at one vector per thread, twice the default warps per row (4096
+// 16-bit: 16 warps x 1 in place of 8 x 2), never staged, blocks of at most 512 threads bounded to
+// 40 registers (rows_bwd_min_blocks: 1536 threads per SM; at 32 registers for all 2048 the vectors
+// spilled): close to the geometry of PyTorch's backward (one block per row, one vector per operand
+// per thread). Where, read when the plan is made from BARACUDA_SOFTMAX_BWD_ONE_VECTOR:
+//   default: the softmax (not log_softmax) backward's 16-bit rows of 2049..4096 elements (16
+//            warps). Measured on the H200, bf16 32768x4096: 0.1937 ms (c917ae4) against the
+//            two-vector kernel's 0.2039 (c7d0f5f); at 4 warps (65536x1024) it lost, 0.1070 against
+//            0.1017.
+//   1:       every row that fits, log_softmax too (its y is then loaded with dy: one vector each
+//            leaves nothing else in flight during the reduction). Not yet timed for log_softmax.
+//   0:       never (the two-vector kernel, as before).
+enum class BwdOneVector { never, softmax_16_warps, everywhere };
+BwdOneVector bwd_one_vector_from_env() {
+  if (env_is("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "1")) return BwdOneVector::everywhere;
+  if (env_is("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "0")) return BwdOneVector::never;
+  return BwdOneVector::softmax_16_warps;
+}
 constexpr int kBwdOneVectorMaxWarps = 16;
 
 class CudaSoftmax final : public Executable<SoftmaxFamily> {
@@ -127,6 +139,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     sku_.impl = "cuda_rows";
     sku_.tactic = std::string(dtype_name(pr.load)) + " loads, 16-byte vectors when rows are aligned";
     if (const std::string e = aligned_engine(); !e.empty()) sku_.tactic += "; this shape, aligned: " + e;
+    if (pdl_) sku_.tactic += kPdlTactic;
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
@@ -147,7 +160,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     if (out.numel() == 0) return Status::ok();
     cuda::KernelParams p = build_params(args);
     const Pair pr = kernel_pair(d_, sig_);
-    const cuda::LaunchConfig c = choose(p, args, pr, bwd);
+    cuda::LaunchConfig c = choose(p, args, pr, bwd);
+    c.pdl = pdl_;
     return cuda::launch_softmax(bwd, pr.load, pr.store, p, c, static_cast<cudaStream_t>(stream.cuda_stream()));
   }
 
@@ -284,7 +298,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     }
     if (gw == 1)
       for (items = 1; items < max_items && p.n > static_cast<int64_t>(32) * V * items;) items *= 2;
-    if (bwd && !masked && bwd_one_vector_ && p.n <= static_cast<int64_t>(32) * V * kBwdOneVectorMaxWarps) {
+    if (bwd && !masked && one_vector_wanted(p, V)) {
       for (gw = 1; p.n > static_cast<int64_t>(32) * V * gw;) gw *= 2;
       c.group_warps = gw;
       c.items = 1;
@@ -357,10 +371,24 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     return true;
   }
 
-  // Whether choose_rows gave the backward the opt-in one-vector geometry (bwd_one_vector_from_env).
+  // Whether the unmasked backward of rows of p.n elements at V per vector takes the one-vector
+  // geometry (see BwdOneVector).
+  bool one_vector_wanted(const cuda::KernelParams& p, int V) const {
+    const int64_t per_warp = static_cast<int64_t>(32) * V;
+    if (p.n > per_warp * kBwdOneVectorMaxWarps) return false;
+    switch (bwd_one_vector_) {
+      case BwdOneVector::everywhere: return true;
+      case BwdOneVector::softmax_16_warps:  // measured for 16-bit rows only
+        return !p.log && V == 8 && p.n > per_warp * (kBwdOneVectorMaxWarps / 2);
+      case BwdOneVector::never: return false;
+    }
+    return false;
+  }
+
+  // Whether choose_rows gave the backward the one-vector geometry.
   bool one_vector_geometry(const cuda::KernelParams& p, const cuda::LaunchConfig& c) const {
-    return bwd_one_vector_ && p.mask_kind == cuda::MaskKind::none && c.engine == cuda::Engine::rows &&
-           c.group_warps > 1 && c.items == 1 && p.n <= static_cast<int64_t>(32) * c.vec * kBwdOneVectorMaxWarps;
+    return p.mask_kind == cuda::MaskKind::none && c.engine == cuda::Engine::rows && c.group_warps > 1 && c.items == 1 &&
+           one_vector_wanted(p, c.vec);
   }
 
   // How the backward's short rows (4-8 warps per row) run for this op (see ShortBwd).
@@ -419,7 +447,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
                  (p.mask_kind == cuda::MaskKind::boolean ? "boolean" : "additive") + " mask in the same pass)";
         std::string t = "rows engine (" + geom + (bwd ? " of dy and y" : "") + " per thread)";
         if (bwd && one_vector_geometry(p, c))
-          return t + ", one vector per thread, 1536 threads per SM (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1)";
+          return t + ", one vector per thread, 1536 threads per SM (one-vector backward; off: "
+                     "BARACUDA_SOFTMAX_BWD_ONE_VECTOR=0)";
         if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c, bwd))
           t += ", staged backward kernel off (BARACUDA_SOFTMAX_BWD_STAGED=0)";
         if (bwd && p.log && (c.group_warps == 4 || c.group_warps == 8) && log_bwd_ == ShortBwd::register_kernel)
@@ -446,6 +475,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   int64_t smem_optin_;
   EnginePolicy policy_;
   bool bwd_staged_;
+  bool pdl_ = pdl_from_env(device_);  // every kernel as a programmatic dependent launch
   bool row_prefetch_ = row_prefetch_from_env();
   bool masked_rows_ = masked_rows_from_env();
   bool columns_ = columns_from_env();
@@ -456,8 +486,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   bool log_bwd_y_late_ = !env_is("BARACUDA_SOFTMAX_LOG_BWD_Y", "early");
   // The backward's short rows: staged or the register kernel, per op (see ShortBwd).
   ShortBwd log_bwd_ = log_bwd_from_env();
-  // The backward's opt-in one-vector geometry (bwd_one_vector_from_env).
-  bool bwd_one_vector_ = bwd_one_vector_from_env();
+  // Where the backward takes the one-vector geometry (bwd_one_vector_from_env).
+  BwdOneVector bwd_one_vector_ = bwd_one_vector_from_env();
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

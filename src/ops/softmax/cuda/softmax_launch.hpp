@@ -74,6 +74,9 @@ struct LaunchConfig {
   int group_warps = 1;  // rows engines: warps per row
   int sm_count = 1;     // rows_staged: the grid is sized from the kernel's occupancy at launch
   int columns_tx_log2 = 5;  // columns: log2 of the threads (vectors of columns) across a tile
+  // Every kernel as a programmatic dependent launch (BARACUDA_PDL, read when the plan is made;
+  // core/pdl_switch.hpp, kernels/pdl.cuh).
+  bool pdl = false;
 };
 
 // Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)

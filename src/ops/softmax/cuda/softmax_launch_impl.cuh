@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 
+#include "kernels/pdl.cuh"
 #include "kernels/softmax_columns.cuh"
 #include "kernels/softmax_engines.cuh"
 #include "kernels/softmax_rows_fast.cuh"
@@ -12,29 +13,41 @@
 
 namespace baracuda::sm::cuda {
 
+// One softmax kernel through kernels::launch_kernel: a programmatic dependent launch when the
+// plan's c.pdl says so (every softmax kernel begins with kernels::pdl_enter). `engine` names it in
+// the error ("the rows" -> "launch of the rows backward kernel failed").
+template <class Kernel, class... Args>
+Status launch_one(Kernel* kernel, const char* engine, bool bwd, dim3 grid, dim3 block, size_t smem,
+                  const LaunchConfig& c, cudaStream_t stream, const Args&... args) {
+  return kernels::launch_kernel({grid, block, smem, stream, c.pdl}, "softmax", engine,
+                                bwd ? " backward kernel" : " forward kernel", kernel, args...);
+}
+
 // The register engines (warp, block) for one mask variant.
 template <class Tl, class Ts, class A, bool kBwd, bool kMask>
 Status launch_cached(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
   constexpr int V = 16 / static_cast<int>(sizeof(Tl));
   const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
   const bool vec = c.vec == V;
+  auto go = [&](auto* kernel, const char* engine) {
+    return launch_one(kernel, engine, kBwd, grid, block, 0, c, stream, p);
+  };
   if (c.engine == Engine::warp) {
     if (!vec) return internal_error("[softmax] the warp engine needs full-width vectors");
     switch (c.items) {
-      case 1: softmax_cached_kernel<Tl, Ts, A, V, 1, true, kBwd, kMask><<<grid, block, 0, stream>>>(p); break;
-      case 2: softmax_cached_kernel<Tl, Ts, A, V, 2, true, kBwd, kMask><<<grid, block, 0, stream>>>(p); break;
-      case 4: softmax_cached_kernel<Tl, Ts, A, V, 4, true, kBwd, kMask><<<grid, block, 0, stream>>>(p); break;
+      case 1: return go(softmax_cached_kernel<Tl, Ts, A, V, 1, true, kBwd, kMask>, "the warp");
+      case 2: return go(softmax_cached_kernel<Tl, Ts, A, V, 2, true, kBwd, kMask>, "the warp");
+      case 4: return go(softmax_cached_kernel<Tl, Ts, A, V, 4, true, kBwd, kMask>, "the warp");
       default: return internal_error("[softmax] warp engine: unsupported items " + std::to_string(c.items));
     }
-    return check_softmax_launch("warp", kBwd);
   }
-#define BARACUDA_SOFTMAX_BLOCK(VW)                                                                               \
-  switch (c.items) {                                                                                             \
-    case 1: softmax_cached_kernel<Tl, Ts, A, VW, 1, false, kBwd, kMask><<<grid, block, 0, stream>>>(p); break;   \
-    case 2: softmax_cached_kernel<Tl, Ts, A, VW, 2, false, kBwd, kMask><<<grid, block, 0, stream>>>(p); break;   \
-    case 4: softmax_cached_kernel<Tl, Ts, A, VW, 4, false, kBwd, kMask><<<grid, block, 0, stream>>>(p); break;   \
-    case 8: softmax_cached_kernel<Tl, Ts, A, VW, 8, false, kBwd, kMask><<<grid, block, 0, stream>>>(p); break;   \
-    default: return internal_error("[softmax] block engine: unsupported items " + std::to_string(c.items));    \
+#define BARACUDA_SOFTMAX_BLOCK(VW)                                                                 \
+  switch (c.items) {                                                                               \
+    case 1: return go(softmax_cached_kernel<Tl, Ts, A, VW, 1, false, kBwd, kMask>, "the block");   \
+    case 2: return go(softmax_cached_kernel<Tl, Ts, A, VW, 2, false, kBwd, kMask>, "the block");   \
+    case 4: return go(softmax_cached_kernel<Tl, Ts, A, VW, 4, false, kBwd, kMask>, "the block");   \
+    case 8: return go(softmax_cached_kernel<Tl, Ts, A, VW, 8, false, kBwd, kMask>, "the block");   \
+    default: return internal_error("[softmax] block engine: unsupported items " + std::to_string(c.items)); \
   }
   if (vec) {
     BARACUDA_SOFTMAX_BLOCK(V)
@@ -42,7 +55,6 @@ Status launch_cached(const KernelParams& p, const LaunchConfig& c, cudaStream_t 
     BARACUDA_SOFTMAX_BLOCK(1)
   }
 #undef BARACUDA_SOFTMAX_BLOCK
-  return check_softmax_launch("block", kBwd);
 }
 
 // Largest vectors per thread of the rows engines: 32 f32 values of the forward's cached row, 32
@@ -70,8 +82,8 @@ Status launch_staged(Kernel* kernel, int threads, int smem, bool bwd, const Kern
   // Exactly the resident blocks: a block is persistent, and a second wave would double the
   // time of the rows it holds.
   const int64_t grid = std::min<int64_t>(p.rows, static_cast<int64_t>(std::max(per_sm, 1)) * c.sm_count);
-  kernel<<<static_cast<unsigned>(grid), threads, smem, stream>>>(p);
-  return check_softmax_launch("rows_staged", bwd);
+  return launch_one(kernel, "the rows_staged", bwd, dim3(static_cast<unsigned>(grid)), dim3(static_cast<unsigned>(threads)),
+                    static_cast<size_t>(smem), c, stream, p);
 }
 
 // Dynamic shared memory of the staged kernel for this geometry: the forward's two stages of x, the
@@ -106,9 +118,8 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
   if (c.engine == Engine::rows_staged) return internal_error("[softmax] no staged kernel for this row geometry");
   if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] rows engine: wrong block size");
   const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
-  if constexpr (kBwd) softmax_rows_bwd_kernel<Tl, Ts, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
-  else softmax_rows_fwd_kernel<Tl, Ts, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
-  return check_softmax_launch("rows", kBwd);
+  if constexpr (kBwd) return launch_one(softmax_rows_bwd_kernel<Tl, Ts, V, IT, GW, kLog>, "the rows", kBwd, grid, block, 0, c, stream, p);
+  else return launch_one(softmax_rows_fwd_kernel<Tl, Ts, V, IT, GW, kLog>, "the rows", kBwd, grid, block, 0, c, stream, p);
 }
 
 // The backward's opt-in one-vector geometry (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1, the plan's
@@ -120,8 +131,7 @@ Status launch_rows_bwd_one_vector(const KernelParams& p, const LaunchConfig& c, 
   if (c.engine != Engine::rows) return internal_error("[softmax] no staged kernel for this row geometry");
   if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] rows engine: wrong block size");
   const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
-  softmax_rows_bwd_kernel<Tl, Ts, V, 1, GW, kLog><<<grid, block, 0, stream>>>(p);
-  return check_softmax_launch("rows", true);
+  return launch_one(softmax_rows_bwd_kernel<Tl, Ts, V, 1, GW, kLog>, "the rows", true, grid, block, 0, c, stream, p);
 }
 
 // The rows engines: one warp per row with 1 .. max items, or 2 .. 32 warps per row with max items
@@ -179,9 +189,12 @@ Status launch_rows_masked_one(const KernelParams& p, const LaunchConfig& c, cuda
   constexpr int V = 16 / static_cast<int>(sizeof(Tl));
   if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] masked rows engine: wrong block size");
   const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
-  if constexpr (kBwd) softmax_rows_masked_bwd_kernel<Tl, Ts, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
-  else softmax_rows_masked_fwd_kernel<Tl, Ts, Tm, V, IT, GW, kLog><<<grid, block, 0, stream>>>(p);
-  return check_softmax_launch("masked rows", kBwd);
+  if constexpr (kBwd)
+    return launch_one(softmax_rows_masked_bwd_kernel<Tl, Ts, V, IT, GW, kLog>, "the masked rows", kBwd, grid, block, 0, c,
+                      stream, p);
+  else
+    return launch_one(softmax_rows_masked_fwd_kernel<Tl, Ts, Tm, V, IT, GW, kLog>, "the masked rows", kBwd, grid, block,
+                      0, c, stream, p);
 }
 
 template <class Tl, class Ts, class Tm, bool kBwd, bool kLog>
@@ -246,19 +259,19 @@ Status launch_pair(const KernelParams& p, const LaunchConfig& c, cudaStream_t st
       return p.mask_kind == MaskKind::none ? launch_cached<Tl, Ts, A, kBwd, false>(p, c, stream)
                                            : launch_cached<Tl, Ts, A, kBwd, true>(p, c, stream);
     case Engine::online:
-      if (vec) softmax_online_kernel<Tl, Ts, A, V, kBwd><<<grid, block, 0, stream>>>(p);
-      else softmax_online_kernel<Tl, Ts, A, 1, kBwd><<<grid, block, 0, stream>>>(p);
-      return check_softmax_launch("online", kBwd);
+      if (vec) return launch_one(softmax_online_kernel<Tl, Ts, A, V, kBwd>, "the online", kBwd, grid, block, 0, c, stream, p);
+      return launch_one(softmax_online_kernel<Tl, Ts, A, 1, kBwd>, "the online", kBwd, grid, block, 0, c, stream, p);
     case Engine::column:
-      softmax_column_kernel<Tl, Ts, A, kBwd><<<grid, block, 0, stream>>>(p);
-      return check_softmax_launch("column", kBwd);
+      return launch_one(softmax_column_kernel<Tl, Ts, A, kBwd>, "the column", kBwd, grid, block, 0, c, stream, p);
     case Engine::columns:
       if constexpr (std::is_same_v<A, float>) {  // f64 keeps the generic column engine (the plan's rule)
         if (p.mask_kind != MaskKind::none) return internal_error("[softmax] the columns engine takes no mask");
         if (c.threads != kColumnsThreads) return internal_error("[softmax] columns engine: wrong block size");
-        if (vec) softmax_columns_kernel<Tl, Ts, A, V, kBwd><<<grid, block, 0, stream>>>(p, c.columns_tx_log2);
-        else softmax_columns_kernel<Tl, Ts, A, 1, kBwd><<<grid, block, 0, stream>>>(p, c.columns_tx_log2);
-        return check_softmax_launch("columns", kBwd);
+        if (vec)
+          return launch_one(softmax_columns_kernel<Tl, Ts, A, V, kBwd>, "the columns", kBwd, grid, block, 0, c, stream, p,
+                            c.columns_tx_log2);
+        return launch_one(softmax_columns_kernel<Tl, Ts, A, 1, kBwd>, "the columns", kBwd, grid, block, 0, c, stream, p,
+                          c.columns_tx_log2);
       }
       return internal_error("[softmax] the columns engine computes in f32 only");
     case Engine::rows:
