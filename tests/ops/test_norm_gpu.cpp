@@ -466,8 +466,8 @@ TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
 TEST_F(GpuNormBackwardSweep, OneCtaSharedSums) { run_all("rows", "shared"); }
 
-// The wide rows' cluster kernel at two rows per step (kernels/norm_bwd_rows_cluster_pairs.cuh, the
-// default; BARACUDA_NORM_BWD_WIDE=legacy is one row per step): layer_norm with dweight and dbias,
+// The wide rows' cluster kernel at two rows per step (kernels/norm_bwd_rows_cluster_pairs.cuh,
+// opt-in BARACUDA_NORM_BWD_WIDE=pairs; legacy or unset: one row per step): layer_norm with dweight and dbias,
 // dweight only and dbias only, rms_norm with dweight; f32 / f16 / bf16 x, parameters in x's dtype
 // or f32; widths at both ends of the cluster range and between (16-bit 16400 / 24576 / 32768, f32
 // 8200 / 12288 / 16384; 16392, an odd number of 16-bit vectors, stays on one CTA per row); 1, 7 and
@@ -482,6 +482,7 @@ TEST_F(GpuNorm, BackwardWideRowPairs) {
   if (major < 9) GTEST_SKIP() << "the cluster kernels need sm_90";
   ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SUMS"), 0);
   ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_ENGINE"), 0);
+  ASSERT_EQ(setenv("BARACUDA_NORM_BWD_WIDE", "pairs", 1), 0);  // unset again at the end
   struct Params {
     NormOp op;
     bool weight, bias;
@@ -532,7 +533,7 @@ TEST_F(GpuNorm, BackwardWideRowPairs) {
             const std::vector<HostTensor> first = run_gpu(c, why), second = run_gpu(c, why);
             ASSERT_EQ(setenv("BARACUDA_NORM_BWD_WIDE", "legacy", 1), 0);
             const std::vector<HostTensor> one_row = run_gpu(c, why);
-            ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_WIDE"), 0);
+            ASSERT_EQ(setenv("BARACUDA_NORM_BWD_WIDE", "pairs", 1), 0);
             if (first.empty() || second.empty() || one_row.empty()) {
               ++failures;
               ADD_FAILURE() << what << ": " << why;
@@ -552,6 +553,7 @@ TEST_F(GpuNorm, BackwardWideRowPairs) {
               }
             }
           }
+  EXPECT_EQ(unsetenv("BARACUDA_NORM_BWD_WIDE"), 0);
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 

@@ -88,10 +88,36 @@ std::vector<HostTensor> outputs_for(const Desc& d) {
 using OutputCheck = std::function<std::string(const std::vector<HostTensor>& ins, size_t k, const HostTensor& got,
                                               const HostTensor& want)>;
 
-// The default check: bt::compare at the output dtype's default tolerance.
+double max_abs(const HostTensor& t) {
+  double m = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.get(i)));
+  return m;
+}
+
+// "" when every |got - want| <= rtol |want| + atol scale (NaN fails), else the count and the first.
+std::string scaled_mismatches(const HostTensor& got, const HostTensor& want, double rtol, double atol, double scale) {
+  int64_t bad = 0;
+  std::string first;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double g = got.get(i), v = want.get(i);
+    if (std::fabs(g - v) <= rtol * std::fabs(v) + atol * scale) continue;  // NaN fails
+    if (bad++ == 0) first = "element " + std::to_string(i) + ": got " + std::to_string(g) + ", want " + std::to_string(v);
+  }
+  return bad == 0 ? "" : std::to_string(bad) + " mismatches, first " + first;
+}
+
+// The default check, scaled by the output's largest magnitude: softmax backward outputs are
+// differences of terms that cancel and row sums add thousands of rounded terms, so an f32 result
+// sits ~5e-5 relative from the double reference where it is small (H200, 9d70547: softmax bwd f32
+// 0.0935566 against 0.0935613). The families' own tests hold the kernels to tighter tolerances;
+// here the reference only guards against PDL on and off being wrong alike.
 std::string default_check(const std::vector<HostTensor>&, size_t, const HostTensor& got, const HostTensor& want) {
-  const bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(want.dtype()));
-  return r.mismatches == 0 ? "" : r.to_string();
+  if (want.dtype() != DType::f32 && want.dtype() != DType::f16 && want.dtype() != DType::bf16) {
+    const bt::CompareResult r = bt::compare(got, want, bt::default_tolerance(want.dtype()));
+    return r.mismatches == 0 ? "" : r.to_string();
+  }
+  const bool wide = want.dtype() == DType::f32;
+  return scaled_mismatches(got, want, wide ? 1e-4 : 1.6e-2, wide ? 1e-5 : 8e-3, max_abs(want));
 }
 
 // A norm's outputs as tests/ops/test_norm_gpu.cpp compares them: |got - want| <= rtol |want| +
@@ -100,11 +126,6 @@ std::string default_check(const std::vector<HostTensor>&, size_t, const HostTens
 // least that size). `sig`: the plan's signature.
 OutputCheck norm_check(const NormSignature& sig) {
   return [sig](const std::vector<HostTensor>& ins, size_t k, const HostTensor& got, const HostTensor& want) {
-    const auto max_abs = [](const HostTensor& t) {
-      double m = 0;
-      for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.get(i)));
-      return m;
-    };
     // The tolerance of x's dtype (parameters in f32 beside 16-bit x carry x's rounding).
     const bool wide = sig.inputs[static_cast<size_t>(sig.input_index(NormRole::x))].dtype == DType::f32;
     const double rtol = wide ? 1e-4 : 1.6e-2, atol = wide ? 1e-5 : 8e-3;
@@ -116,15 +137,7 @@ OutputCheck norm_check(const NormSignature& sig) {
                                   (w >= 0 ? max_abs(ins[static_cast<size_t>(w)]) : 1.0) *
                                   (rs >= 0 ? max_abs(ins[static_cast<size_t>(rs)]) : 1.0));
     }
-    int64_t bad = 0;
-    std::string first;
-    for (int64_t i = 0; i < want.numel(); ++i) {
-      const double g = got.get(i), v = want.get(i);
-      if (std::fabs(g - v) <= rtol * std::fabs(v) + atol * scale) continue;  // NaN fails
-      if (bad++ == 0)
-        first = "element " + std::to_string(i) + ": got " + std::to_string(g) + ", want " + std::to_string(v);
-    }
-    return bad == 0 ? "" : std::to_string(bad) + " mismatches, first " + first;
+    return scaled_mismatches(got, want, rtol, atol, scale);
   };
 }
 

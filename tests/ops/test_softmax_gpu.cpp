@@ -656,9 +656,10 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   const std::vector<StagedWidth> w16 = {{1032, 4}, {2048, 4}, {3000, 8}, {4096, 8}};
   const std::vector<StagedWidth> w32 = {{520, 4}, {1024, 4}, {1500, 8}, {2048, 8}};
   const std::vector<ShortBwdMode> log_modes = {{nullptr, nullptr, true}, {"BARACUDA_SOFTMAX_LOG_BWD", "legacy", false}};
-  // The softmax backward's 16-bit 3000 and 4096 take the one-vector geometry by default
-  // (BackwardOneVectorDefaultReach); here the two-vector register kernel is asked for.
-  const std::vector<ShortBwdMode> softmax_modes = {{"BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "0", false}};
+  const std::vector<ShortBwdMode> softmax_modes = {{nullptr, nullptr, false}};
+  // 16-bit rows of 3000 and 4096 take the one-vector geometry by default
+  // (BackwardOneVectorDefaultReach); here the two-vector kernels are asked for.
+  ScopedEnv two_vectors("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "0");
   ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_LOG_BWD"), 0);
   auto backward = [this](const SoftmaxDescriptor& d, const HostTensor& x, const std::string& name, uint64_t s) {
     return backward_of(d, x, name, s);
@@ -749,8 +750,8 @@ TEST_F(GpuSoftmax, BackwardOneVector) {
     }
 }
 
-// The one-vector geometry's default reach (switch unset): the softmax backward of 16-bit rows of
-// 2049..4096 elements only; not log_softmax, not 16-bit rows of 1024, not f32; and
+// The one-vector geometry's default reach (switch unset): the softmax and log_softmax backward of
+// 16-bit rows of 2049..4096 elements only; not 16-bit rows of 1024 or 2048, not f32; and
 // BARACUDA_SOFTMAX_BWD_ONE_VECTOR=0 turns it off. Every case against the reference.
 TEST_F(GpuSoftmax, BackwardOneVectorDefaultReach) {
   constexpr const char* kOneVector = "one vector per thread, 1536 threads per SM";
@@ -769,7 +770,8 @@ TEST_F(GpuSoftmax, BackwardOneVectorDefaultReach) {
       {SoftmaxOp::softmax, DType::bf16, 2048, nullptr, false},
       {SoftmaxOp::softmax, DType::bf16, 1024, nullptr, false},
       {SoftmaxOp::softmax, DType::f32, 2048, nullptr, false},
-      {SoftmaxOp::log_softmax, DType::bf16, 4096, nullptr, false},
+      {SoftmaxOp::log_softmax, DType::bf16, 4096, nullptr, true},
+      {SoftmaxOp::log_softmax, DType::bf16, 1024, nullptr, false},
       {SoftmaxOp::softmax, DType::bf16, 4096, "0", false},
       {SoftmaxOp::log_softmax, DType::bf16, 4096, "1", true},
   };

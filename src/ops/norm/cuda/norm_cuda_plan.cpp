@@ -117,10 +117,11 @@ norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
 }
 
 // The cluster kernel of those wide rows two rows per step (kernels/norm_bwd_rows_cluster_pairs.cuh:
-// half the shared-memory traffic of the sums, half the barriers, twice the bytes in flight) unless
-// BARACUDA_NORM_BWD_WIDE=legacy (one row per step, kernels/norm_bwd_rows_cluster.cuh; the A/B row
-// norm_bwd_wide_legacy), read when the plan is made. Written without a GPU: not yet timed.
-bool bwd_wide_row_pairs_from_env() { return !env_is("BARACUDA_NORM_BWD_WIDE", "legacy"); }
+// half the shared-memory traffic of the sums, half the barriers, twice the bytes in flight), opt-in
+// (BARACUDA_NORM_BWD_WIDE=pairs, read when the plan is made): on the H200 (9d70547) it was slower
+// than the one-row kernel (kernels/norm_bwd_rows_cluster.cuh), the default: layer_norm dw+db
+// 4096x32768 bf16 0.3779 ms against 0.2867, rms_norm dw 0.3452 against 0.2514.
+bool bwd_wide_row_pairs_from_env() { return env_is("BARACUDA_NORM_BWD_WIDE", "pairs"); }
 
 // 16-bit rows held packed at 4 vectors per thread, so fewer warps share a row (one warp for 1024
 // columns: no barrier between warps per row). On the H200 (dae5e11, bf16) that helped the residual

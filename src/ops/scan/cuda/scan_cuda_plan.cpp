@@ -156,11 +156,13 @@ int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILE
 // The same lines through the pipelined flat kernel (scan_flat_pipelined_kernel, scan_flat_engine.cuh:
 // a persistent grid, the next chunk's loads in flight during the current chunk's look-back and
 // scan, a look-back of 128 predecessors a round trip over fence-free status words). Written without
-// a GPU, not yet measured; the analysis is in docs/perf/scan.md. BARACUDA_SCAN_FLAT=legacy, read
-// when the plan is made, keeps scan_chunk_onchip_kernel (A/B). BARACUDA_SCAN_FLAT_TILES=N (N >= 3)
-// sets its chunk length in tiles (default: about 48 KB of staging, 3 f32 tiles, 6 16-bit ones).
+// a GPU. Opt-in (BARACUDA_SCAN_FLAT=pipelined, read when the plan is made): on the H200 (9d70547)
+// it was six times slower than scan_chunk_onchip_kernel, the default (cumsum f32 2^28 4.018 ms
+// against 0.682; bf16 2.451 against 0.398), though correct (ScanGpu.FlatPipelinedLongLines).
+// BARACUDA_SCAN_FLAT_TILES=N (N >= 3) sets its chunk length in tiles (default: about 48 KB of
+// staging, 3 f32 tiles, 6 16-bit ones).
 bool flat_pipelined_enabled() {
-  return !env_is("BARACUDA_SCAN_FLAT", "legacy");
+  return env_is("BARACUDA_SCAN_FLAT", "pipelined");
 }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
 

@@ -106,18 +106,19 @@ ShortBwd log_bwd_from_env() {
 // 40 registers (rows_bwd_min_blocks: 1536 threads per SM; at 32 registers for all 2048 the vectors
 // spilled): close to the geometry of PyTorch's backward (one block per row, one vector per operand
 // per thread). Where, read when the plan is made from BARACUDA_SOFTMAX_BWD_ONE_VECTOR:
-//   default: the softmax (not log_softmax) backward's 16-bit rows of 2049..4096 elements (16
-//            warps). Measured on the H200, bf16 32768x4096: 0.1937 ms (c917ae4) against the
-//            two-vector kernel's 0.2039 (c7d0f5f); at 4 warps (65536x1024) it lost, 0.1070 against
-//            0.1017.
-//   1:       every row that fits, log_softmax too (its y is then loaded with dy: one vector each
-//            leaves nothing else in flight during the reduction). Not yet timed for log_softmax.
+//   default: the softmax and log_softmax backward's 16-bit rows of 2049..4096 elements (16
+//            warps). Measured on the H200, bf16 32768x4096: softmax 0.1937 ms (c917ae4) against
+//            the two-vector kernel's 0.2039 (c7d0f5f); log_softmax (its y loaded with dy: one
+//            vector each leaves nothing else in flight during the reduction) 0.1949 against the
+//            staged kernel's 0.2130 (9d70547, same run). At 4 warps (65536x1024) it lost: softmax
+//            0.1069 against 0.1001 (9d70547).
+//   1:       every row that fits.
 //   0:       never (the two-vector kernel, as before).
-enum class BwdOneVector { never, softmax_16_warps, everywhere };
+enum class BwdOneVector { never, rows_16_warps, everywhere };
 BwdOneVector bwd_one_vector_from_env() {
   if (env_is("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "1")) return BwdOneVector::everywhere;
   if (env_is("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "0")) return BwdOneVector::never;
-  return BwdOneVector::softmax_16_warps;
+  return BwdOneVector::rows_16_warps;
 }
 constexpr int kBwdOneVectorMaxWarps = 16;
 
@@ -139,7 +140,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     sku_.impl = "cuda_rows";
     sku_.tactic = std::string(dtype_name(pr.load)) + " loads, 16-byte vectors when rows are aligned";
     if (const std::string e = aligned_engine(); !e.empty()) sku_.tactic += "; this shape, aligned: " + e;
-    if (pdl_) sku_.tactic += kPdlTactic;
+    if (pdl_) sku_.tactic += std::string(kPdlTactic) + " (every engine but columns)";
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
@@ -161,7 +162,9 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     cuda::KernelParams p = build_params(args);
     const Pair pr = kernel_pair(d_, sig_);
     cuda::LaunchConfig c = choose(p, args, pr, bwd);
-    c.pdl = pdl_;
+    // Not the columns engine: with PDL it measured slower on the H200 (9d70547, softmax backward over
+    // dim 1 of 64x4096x256 bf16: 0.2580 ms against 0.2447 plain; forward 0.2111 against 0.2080).
+    c.pdl = pdl_ && c.engine != cuda::Engine::columns;
     return cuda::launch_softmax(bwd, pr.load, pr.store, p, c, static_cast<cudaStream_t>(stream.cuda_stream()));
   }
 
@@ -378,8 +381,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     if (p.n > per_warp * kBwdOneVectorMaxWarps) return false;
     switch (bwd_one_vector_) {
       case BwdOneVector::everywhere: return true;
-      case BwdOneVector::softmax_16_warps:  // measured for 16-bit rows only
-        return !p.log && V == 8 && p.n > per_warp * (kBwdOneVectorMaxWarps / 2);
+      case BwdOneVector::rows_16_warps:  // measured for 16-bit rows only
+        return V == 8 && p.n > per_warp * (kBwdOneVectorMaxWarps / 2);
       case BwdOneVector::never: return false;
     }
     return false;
