@@ -386,12 +386,11 @@ __device__ __forceinline__ void bwd_write_row(R (&dy)[ITEMS], R (&y)[ITEMS], flo
   }
 }
 
-// Blocks per SM of the backward register kernel: rows_min_blocks, except the opt-in one-vector
-// geometry (ITEMS 1 at 2 .. 16 warps per row, BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1), whose blocks
-// must give the SM 1536 threads (at most 40 registers; ptxas -v, sm_90a: softmax 40, no spills;
-// log_softmax 40 with spills, 56 unbounded: f32 loads 16 bytes of loop invariants, bf16 loads 64
-// bytes, three 16-bit elements of y among them, per row). 2048 threads (32 registers) spilled the
-// row's vectors (f32 loads: 56-100 bytes).
+// Blocks per SM of the backward register kernel: rows_min_blocks, except the one-vector geometry
+// (ITEMS 1 at 2 .. 16 warps per row; the plan's BwdOneVector), whose blocks
+// must give the SM 1536 threads (at most 40 registers; ptxas -v, sm_90a: softmax and log_softmax
+// 40, no spills, since log_softmax loads y with dy there; with both load orders compiled it spilled
+// 64 bytes). 2048 threads (32 registers) spilled the row's vectors (f32 loads: 56-100 bytes).
 template <int ITEMS, int GW>
 constexpr int rows_bwd_min_blocks() {
   return ITEMS == 1 && GW > 1 ? 1536 / rows_block_threads(GW) : rows_min_blocks(rows_block_threads(GW));

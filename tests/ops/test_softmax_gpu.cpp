@@ -698,7 +698,7 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   }
 }
 
-// ---- the backward's opt-in one-vector geometry (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1) ----
+// ---- the backward's one-vector geometry everywhere it fits (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1) ----
 // Rows that fit 16 warps x one 16-byte vector of dy and y per thread (16-bit up to 4096 elements,
 // f32 loads up to 2048) take the register kernel at one vector per thread, twice the default warps
 // per row, never staged; wider rows keep the default geometry. Both ops, every dtype the path

@@ -122,8 +122,8 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
   else return launch_one(softmax_rows_fwd_kernel<Tl, Ts, V, IT, GW, kLog>, "the rows", kBwd, grid, block, 0, c, stream, p);
 }
 
-// The backward's opt-in one-vector geometry (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1, the plan's
-// choice): GW = 2 .. 16 warps per row, one vector of dy and y per thread, always the register
+// The backward's one-vector geometry (the plan's BwdOneVector: 16-bit rows of 2049..4096 by
+// default, BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1|0 everywhere it fits or never): GW = 2 .. 16 warps per row, one vector of dy and y per thread, always the register
 // kernel (no staged kernel is instantiated for it).
 template <class Tl, class Ts, int GW, bool kLog>
 Status launch_rows_bwd_one_vector(const KernelParams& p, const LaunchConfig& c, cudaStream_t stream) {
