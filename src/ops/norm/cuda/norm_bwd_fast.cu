@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/norm_bwd_rows_cluster_pairs.cuh"  // nb_pair_stage_bytes
 #include "kernels/norm_bwd_rows_fast.cuh"
 #include "kernels/pdl.cuh"
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
@@ -78,7 +77,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params, c.row_pairs);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -114,9 +113,8 @@ bool device_is_sm90_or_newer() {
 
 // The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
 // 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
-// row_pairs: the kernel of two rows per step.
 BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
-                             int sm_count, bool row_pairs) {
+                             int sm_count) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
   const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * kDxItems;
   if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
@@ -128,10 +126,8 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   c.items = kNcItems;
   c.threads = kNcThreads;
   c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
-  c.row_pairs = row_pairs;
-  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params) +
-                 (row_pairs ? nb_pair_stage_bytes(c.items) : 0);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params, c.row_pairs);
+  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params);
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {
@@ -148,7 +144,7 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
 }  // namespace
 
 BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
-                              int sm_count, BwdSums sums, bool wide_row_pairs) {
+                              int sm_count, BwdSums sums) {
   BwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -161,9 +157,7 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
     return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
   };
   if (sums == BwdSums::cluster) {
-    BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count, wide_row_pairs);
-    if (k.group_warps == 0 && wide_row_pairs)  // no room for the second row's staging: one row per step
-      k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count, false);
+    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count);
     if (k.group_warps) return k;
     sums = BwdSums::shared;  // elsewhere the cluster option is the shared-memory sums
   }
@@ -227,7 +221,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
     if (c.cluster) {
-      BARACUDA_TRY(launch_bwd_cluster(k, c.row_pairs, c.grid, c.smem_bytes, p, stream, c.pdl));
+      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.pdl));
     } else {
       const kernels::KernelLaunch l{dim3(static_cast<unsigned>(c.grid)), dim3(static_cast<unsigned>(c.threads)),
                                     static_cast<size_t>(c.smem_bytes), stream, c.pdl};

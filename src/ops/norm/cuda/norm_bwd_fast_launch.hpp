@@ -30,9 +30,6 @@ struct BwdFastConfig {
   // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
   // cluster one partial row.
   bool cluster = false;
-  // The cluster kernel at two rows per step (kernels/norm_bwd_rows_cluster_pairs.cuh; smem_bytes
-  // then includes its staging of the second row).
-  bool row_pairs = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -59,9 +56,9 @@ enum class BwdSums {
 // dtypes, cols == 0, rows wider than its register budget: 32768 16-bit / 16384 f32 elements).
 // param_count: how many of dweight / dbias are wanted (0, 1 or 2); want_dweight: whether dweight
 // is one of them. Queries the dx kernel's occupancy (and its shared-memory limit) on the current
-// device. wide_row_pairs: where sums == cluster picks the cluster kernel, its two-rows-per-step form.
+// device.
 BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
-                              int sm_count, BwdSums sums = BwdSums::shared, bool wide_row_pairs = false);
+                              int sm_count, BwdSums sums = BwdSums::shared);
 
 // dx (p.dsum must be null) and, when c.params, the partials in p.partial_dw / p.partial_db
 // (c.partial_rows() rows of cols floats each; either may be null) summed into dweight / dbias
@@ -71,12 +68,12 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
                        cudaStream_t stream);
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
-// dtype w and SUMS (1: dweight, 2: dweight and dbias slots), one row per step or two (row_pairs),
-// null for other types; and its launch with cluster dims (2, 1, 1), kNcThreads threads and
-// smem_bytes of dynamic shared memory (pdl: as a programmatic dependent launch).
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots), null for other types; and its launch
+// with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
+// a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool row_pairs);
-Status launch_bwd_cluster(BwdKernel k, bool row_pairs, int64_t grid, int smem_bytes, const BwdParams& p,
-                          cudaStream_t stream, bool pdl);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
+                          bool pdl);
 
 }  // namespace baracuda::norm::cuda

@@ -116,13 +116,6 @@ norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   return BwdSums::cluster;
 }
 
-// The cluster kernel of those wide rows two rows per step (kernels/norm_bwd_rows_cluster_pairs.cuh:
-// half the shared-memory traffic of the sums, half the barriers, twice the bytes in flight), opt-in
-// (BARACUDA_NORM_BWD_WIDE=pairs, read when the plan is made): on the H200 (9d70547) it was slower
-// than the one-row kernel (kernels/norm_bwd_rows_cluster.cuh), the default: layer_norm dw+db
-// 4096x32768 bf16 0.3779 ms against 0.2867, rms_norm dw 0.3452 against 0.2514.
-bool bwd_wide_row_pairs_from_env() { return env_is("BARACUDA_NORM_BWD_WIDE", "pairs"); }
-
 // 16-bit rows held packed at 4 vectors per thread, so fewer warps share a row (one warp for 1024
 // columns: no barrier between warps per row). On the H200 (dae5e11, bf16) that helped the residual
 // ops on one-warp rows (add_rms_norm 65536x1024 0.1432 -> 0.1389 ms) and slowed the others
@@ -173,8 +166,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of 2 CTAs (sm_90)" + std::string(c.row_pairs ? ", two rows per step" : "") +
-         ", per-cluster dweight/dbias partials summed in shared memory";
+    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
@@ -215,7 +207,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       if (engine != BwdEngine::legacy && (d_.op == NormOp::layer_norm || d_.op == NormOp::rms_norm))
         fast_ = norm::cuda::bwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels,
                                             (want_dw_ ? 1 : 0) + (want_db_ ? 1 : 0), want_dw_, sm_count_,
-                                            bwd_sums_from_env(engine), bwd_wide_row_pairs_from_env());
+                                            bwd_sums_from_env(engine));
       // With the rows engine the legacy fallback (pointers not 16-byte aligned at run time) uses
       // the engine's partial rows, so the workspace is booked once for either.
       chunks_ = fast_.group_warps && fast_.params
