@@ -141,6 +141,14 @@ __device__ __forceinline__ void nb_prefetch_row(const T* xr, const T* dyr, int64
   }
 }
 
+// One element of pass 1 (weight wj, ignored unless weighted): adds g into sg and g * (x - mean)
+// into sgd.
+__device__ __forceinline__ void nb_pass1_element(float d, float x, float wj, bool weighted, float mean, float& sg,
+                                                 float& sgd) {
+  const float g = weighted ? d * wj : d;
+  sg += g;
+  sgd = fmaf(g, x - mean, sgd);
+}
 // Pass 1 of a row, one vector (weight w, or null, at column col): adds its g = dy * w (dy without
 // weight) into sg and g * (x - mean) into sgd, two chains each by element parity (a fixed order).
 // Shared by the rows and cluster kernels, so both sum a vector the same way.
@@ -150,25 +158,26 @@ __device__ __forceinline__ void nb_pass1_vector(const Pack<T, VEC>& dv, const Pa
   Pack<W, VEC> wv;
   if (w) wv = load_pack<W, VEC>(w + col);
 #pragma unroll
-  for (int j = 0; j < VEC; ++j) {
-    const float d = nb_elem(dv, j);
-    const float g = w ? d * nb_elem(wv, j) : d;
-    sg[j & 1] += g;
-    sgd[j & 1] = fmaf(g, nb_elem(xv, j) - mean, sgd[j & 1]);
-  }
+  for (int j = 0; j < VEC; ++j)
+    nb_pass1_element(nb_elem(dv, j), nb_elem(xv, j), w ? nb_elem(wv, j) : 0.f, w != nullptr, mean, sg[j & 1],
+                     sgd[j & 1]);
 }
 
 // Pass 2, one element: xhat = (x - mean) * rstd and dx = rstd * (g - mg - xhat * mgx).
 struct NbDx {
   float xhat, dx;
 };
+// The same from the element's values (weight wj, ignored unless weighted).
+__device__ __forceinline__ NbDx nb_dx_value(float d, float x, float wj, bool weighted, float mean, float rstd, float mg,
+                                            float mgx) {
+  const float g = weighted ? d * wj : d;
+  const float xhat = (x - mean) * rstd;
+  return {xhat, rstd * fmaf(-xhat, mgx, g - mg)};
+}
 template <class T, class W, int VEC>
 __device__ __forceinline__ NbDx nb_dx_element(const Pack<T, VEC>& dv, const Pack<T, VEC>& xv, const Pack<W, VEC>& wv,
                                               bool weighted, int j, float mean, float rstd, float mg, float mgx) {
-  const float d = nb_elem(dv, j);
-  const float g = weighted ? d * nb_elem(wv, j) : d;
-  const float xhat = (nb_elem(xv, j) - mean) * rstd;
-  return {xhat, rstd * fmaf(-xhat, mgx, g - mg)};
+  return nb_dx_value(nb_elem(dv, j), nb_elem(xv, j), weighted ? nb_elem(wv, j) : 0.f, weighted, mean, rstd, mg, mgx);
 }
 
 constexpr int nb_block_threads(int gw) { return gw * 32 > 256 ? gw * 32 : 256; }

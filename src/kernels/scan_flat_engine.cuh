@@ -1,17 +1,19 @@
 #pragma once
 // The pipelined flat scan: one long contiguous line (a flat tensor) in one pass, HBM seeing one read
 // and one write, with the next chunk's loads in flight while the current one is looked back over,
-// scanned and stored. The default for the lines scan_chunk_onchip_kernel took
-// (BARACUDA_SCAN_FLAT=legacy keeps that one); why it replaces it is in docs/perf/scan.md.
+// scanned and stored. Opt-in (BARACUDA_SCAN_FLAT=pipelined) for the lines scan_chunk_onchip_kernel
+// takes: at d53835c six times slower on the H200, reworked since, not yet measured (docs/perf/scan.md).
 //
 // A persistent grid (the blocks resident at once, 2 per SM) takes chunks of a few tiles by ticket
-// and double-buffers them in shared memory. Per chunk:
-//   A. each warp folds its segment of every tile from shared memory into a warp total (no block
-//      barrier per tile);
-//   B. warp 0 folds the warp totals into the chunk's aggregate, publishes it and looks back, then
-//      turns the table of warp totals into the carry into each warp's segment of each tile;
-//   C. each warp scans its segments from shared memory with those carries and stores them.
-// The loads of the block's next chunk were issued before A, so they stream during A-C.
+// and double-buffers them in shared memory. Per chunk, while the block holds the current chunk
+// (staged, its aggregate published) and the ticket of the next:
+//   A. warps 1..7 (the loaders) load the next chunk into the other stage, fold each of its segments
+//      into a segment total and publish its aggregate; meanwhile
+//   B. warp 0 looks back over the current chunk, takes the ticket of the chunk after next and turns
+//      the current chunk's table of segment totals into the carry into each segment;
+//   C. after a block barrier every warp scans its segments of the current chunk from shared memory
+//      with those carries and stores them; a second barrier frees the stage.
+// So a chunk's aggregate never waits on a look-back (see the kernel's comment for why that matters).
 //
 // Why the look-back is not lookback_warp's: there a chunk waits on up to 32 flags per round trip,
 // then loads the aggregates 32 per round trip and folds them one shuffle at a time, each publish
@@ -64,13 +66,16 @@ __device__ __forceinline__ unsigned long long flat_poll(const unsigned long long
   return w;
 }
 
-// The lane's kFlatWindowPerLane words of first[0, count): all loads issued before any is used, so a
-// window costs one round trip (a lane past `count` reads first[count - 1] again, unused).
+// The lane's kFlatWindowPerLane words of first[0, count), word k * 32 + lane in w[k]: all loads
+// issued before any is used, so a window costs one round trip, and each load instruction reads 32
+// consecutive words (8 whole sectors; lane-major words made every instruction touch all 32 sectors of
+// the window, 4 times the L2 requests of 264 polling warps). A lane past `count` reads
+// first[count - 1] again, unused.
 __device__ __forceinline__ void flat_poll_window(const unsigned long long* first, int count, int lane,
                                                  unsigned long long (&w)[kFlatWindowPerLane]) {
 #pragma unroll
   for (int k = 0; k < kFlatWindowPerLane; ++k) {
-    const int i = lane * kFlatWindowPerLane + k;
+    const int i = k * 32 + lane;
     w[k] = flat_poll(first + (i < count ? i : count - 1));
   }
 }
@@ -90,19 +95,22 @@ __device__ __forceinline__ typename Op::State flat_fold_window(const unsigned lo
   return run;
 }
 
-// Publishes chunk `chunk`'s aggregate `total` and returns the fold of every chunk before it (every
-// lane gets it); publishes the chunk's inclusive prefix too. Called by one whole warp. `words`: one
-// per chunk, zeroed before the launch; `window`: kFlatWindow words of shared memory.
+// Publishes chunk `chunk`'s aggregate `total` (chunk 0's is its inclusive prefix). One lane.
+template <class Op>
+__device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words, int64_t chunk,
+                                                       typename Op::State total) {
+  flat_publish(words + chunk, flat_word(chunk == 0 ? kFlatInclusive : kFlatAggregate, total));
+}
+
+// The fold of every chunk before `chunk` (every lane gets it), whose aggregate `total` is already
+// published (flat_publish_aggregate); publishes the chunk's inclusive prefix. Called by one whole
+// warp. `words`: one per chunk, zeroed before the launch; `window`: kFlatWindow words of shared memory.
 template <class Op>
 __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t chunk, typename Op::State total,
                                             unsigned long long* window) {
   using State = typename Op::State;
   const int lane = static_cast<int>(threadIdx.x) & 31;
-  if (chunk == 0) {
-    if (lane == 0) flat_publish(words, flat_word(kFlatInclusive, total));
-    return Op::identity();
-  }
-  if (lane == 0) flat_publish(words + chunk, flat_word(kFlatAggregate, total));
+  if (chunk == 0) return Op::identity();
 
   // 1. Down from chunk - 1, a window at a time, until a window holds an inclusive prefix; every word
   // of a window must have landed first (those above the anchor are folded).
@@ -118,13 +126,13 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
       bool missing = false;
 #pragma unroll
       for (int k = 0; k < kFlatWindowPerLane; ++k)
-        missing |= lane * kFlatWindowPerLane + k < count && flat_status(w[k]) == 0;
+        missing |= k * 32 + lane < count && flat_status(w[k]) == 0;
       if (!__any_sync(0xffffffffu, missing)) break;
     }
     int nearest = -1;
 #pragma unroll
     for (int k = 0; k < kFlatWindowPerLane; ++k)
-      if (lane * kFlatWindowPerLane + k < count && flat_status(w[k]) == kFlatInclusive) nearest = lane * kFlatWindowPerLane + k;
+      if (k * 32 + lane < count && flat_status(w[k]) == kFlatInclusive) nearest = k * 32 + lane;
     anchor = __reduce_max_sync(0xffffffffu, nearest);
     if (anchor >= 0) break;
     top = lo - 1;  // lo > 0: chunk 0's word, once landed, is inclusive
@@ -134,7 +142,7 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
   // words have landed; one that turned inclusive since holds the same fold).
   State run = Op::identity();
 #pragma unroll
-  for (int k = 0; k < kFlatWindowPerLane; ++k) window[lane * kFlatWindowPerLane + k] = w[k];
+  for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
   __syncwarp();
   if (lane == 0) run = flat_fold_window<Op>(window, anchor, static_cast<int>(top - lo + 1), run);
   for (int64_t base = top + 1; base < chunk; base += kFlatWindow) {
@@ -142,13 +150,28 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
     __syncwarp();  // lane 0 has read the window
     flat_poll_window(words + base, count, lane, w);
 #pragma unroll
-    for (int k = 0; k < kFlatWindowPerLane; ++k) window[lane * kFlatWindowPerLane + k] = w[k];
+    for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
     __syncwarp();
     if (lane == 0) run = flat_fold_window<Op>(window, 0, count, run);
   }
   if (lane == 0) flat_publish(words + chunk, flat_word(kFlatInclusive, Op::combine(run, total)));
   __syncwarp();  // the window is free for the next chunk
   return shfl(run, 0);
+}
+
+// The chunk's aggregate from its table of segment totals (tiles x warps, in order). Every caller
+// folds in this order, so the aggregate published and the one the look-back combines are the same bits.
+template <class Op, int kWarps>
+__device__ __forceinline__ typename Op::State flat_table_total(const typename Op::State (*table)[kWarps], int tiles) {
+  typename Op::State total = table[0][0];
+  for (int t = 0; t < tiles; ++t)
+    for (int v = t == 0 ? 1 : 0; v < kWarps; ++v) total = Op::combine(total, table[t][v]);
+  return total;
+}
+
+// The loader warps (all but warp 0) wait for each other, not for the look-back warp.
+__device__ __forceinline__ void flat_loaders_barrier(int threads) {
+  asm volatile("bar.sync 1, %0;" ::"r"(threads) : "memory");
 }
 
 // Shared memory per tile of a chunk, one stage: every warp's staging area (as the on-chip kernel).
@@ -159,8 +182,17 @@ constexpr size_t flat_tile_bytes() {
 
 // The kernel (see the top of the file). `chunk_tiles` in [1, kFlatMaxTiles] (the launcher keeps it
 // >= 3 so that the words fit its workspace); dynamic shared memory: 2 stages of chunk_tiles tiles.
-// `counter` (the ticket) and `words` (>= chunks) zeroed before the launch. Any grid size works: a block holds tickets in increasing order and publishes a chunk's
-// aggregate without waiting on any later chunk, so the lowest unfinished chunk can always finish.
+// `counter` (the ticket) and `words` (>= chunks) zeroed before the launch. Any grid size works: a
+// block holds tickets in increasing order and publishes a chunk's aggregate without waiting on any
+// other chunk, so the lowest unfinished chunk can always finish.
+//
+// Why the warps split (docs/perf/scan.md, "Why it was six times slower"): a ticket a block holds
+// must reach its published aggregate without waiting on any look-back. Before, warp 0 folded the
+// prefetched chunk only after its look-back over the current one, so a chunk's aggregate waited on
+// its block's look-back, which waited on the chunk before it, held the same way by another block:
+// a chain one link per chunk. Now warps 1..7 (the loaders) load the next chunk, fold it and publish
+// its aggregate while warp 0 looks back over the current one, and warp 0 takes the ticket of the
+// chunk after next only once its look-back is done.
 template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
@@ -168,10 +200,11 @@ __global__ void __launch_bounds__(kThreads, 2)
                                unsigned long long* words) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
-  constexpr int kStage = line_stage_chunks<In, Out>();  // uint4 per warp and tile
+  constexpr int kLoaders = kWarps - 1;  // warps 1..7
+  constexpr int kStage = line_stage_chunks<In, Out>();  // uint4 per warp segment of a tile
   constexpr int kSegment = 32 * kItems;
   extern __shared__ uint4 flat_stage[];  // [2][chunk_tiles][kWarps][kStage]
-  // Per chunk parity: the warp totals of A, turned by B into the carry into each warp's segment.
+  // Per stage: the segment totals of the loaders' fold, turned by warp 0 into each segment's carry.
   __shared__ State carry[2][kFlatMaxTiles][kWarps];
   __shared__ unsigned long long window[kFlatWindow];
   __shared__ unsigned long long first_tickets[2];
@@ -179,21 +212,45 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int64_t chunk_len = static_cast<int64_t>(chunk_tiles) * kTile;
-  const auto segment = [&](int stage, int t) {
-    return flat_stage + ((static_cast<size_t>(stage) * chunk_tiles + t) * kWarps + warp) * kStage;
+  // Segment w of tile t of a stage (the on-chip kernel's per-warp layout; here any warp may load or
+  // fold it, and warp w scans it).
+  const auto segment = [&](int stage, int t, int w) {
+    return flat_stage + ((static_cast<size_t>(stage) * chunk_tiles + t) * kWarps + w) * kStage;
   };
   const auto length_of = [&](int64_t c) { return c * chunk_len + chunk_len < n ? chunk_len : n - c * chunk_len; };
-  // The warp's segments of chunk c into `stage` (the warp touches no other warp's segments, so no
-  // block barrier guards the buffers).
-  const auto load_chunk = [&](int64_t c, int stage) {
-    if (c >= chunks) return;
+  // Loaders only: chunk c into `stage`, its segment totals into carry[stage], its aggregate
+  // published. Segments go round-robin over the 7 loaders (segment g = t * kWarps + w).
+  const auto load_fold_publish = [&](int64_t c, int stage) {
+    if (c >= chunks) return;  // the same for every loader: the barrier below is skipped by all
     const int64_t begin = c * chunk_len, len = length_of(c);
     const int tiles = static_cast<int>((len + kTile - 1) / kTile);
-    for (int t = 0; t < tiles; ++t)
-      stage_warp_segment<In>(segment(stage, t), x + begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment,
-                             segment_valid(len, t, warp), lane);
+    for (int g = warp - 1; g < tiles * kWarps; g += kLoaders) {
+      const int t = g / kWarps, w = g % kWarps;
+      stage_warp_segment<In>(segment(stage, t, w), x + begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(w) * kSegment,
+                             segment_valid(len, t, w), lane);
+    }
+    stage_commit();
+    stage_wait_all();
+    __syncwarp();
+    // Each segment: its lanes' runs, then the warp's shuffle tree (the same trees as the scan).
+    for (int g = warp - 1; g < tiles * kWarps; g += kLoaders) {
+      const int t = g / kWarps, w = g % kWarps;
+      const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(w) * kSegment + lane * kItems;
+      State loc[kItems];
+      load_lane_items<Op, In>(segment(stage, t, w), lane, segment_valid(len, t, w), p0, loc);
+      State acc = loc[0];
+#pragma unroll
+      for (int j = 1; j < kItems; ++j) acc = Op::combine(acc, loc[j]);
+      State lanes_before;
+      const State inclusive = warp_scan_lane_totals<Op>(acc, lane, lanes_before);
+      if (lane == 31) carry[stage][t][w] = inclusive;
+    }
+    flat_loaders_barrier(kLoaders * 32);
+    if (warp == 1 && lane == 0) flat_publish_aggregate<Op>(words, c, flat_table_total<Op, kWarps>(carry[stage], tiles));
   };
 
+  // Two tickets to start: the second is loaded, folded and published by the loaders during the
+  // first chunk's look-back, which it does not wait for.
   if (threadIdx.x == 0) {
     first_tickets[0] = atomicAdd(counter, 1ull);
     first_tickets[1] = atomicAdd(counter, 1ull);
@@ -201,66 +258,47 @@ __global__ void __launch_bounds__(kThreads, 2)
   __syncthreads();
   int64_t cur = static_cast<int64_t>(first_tickets[0]);
   int64_t nxt = static_cast<int64_t>(first_tickets[1]);
-  load_chunk(cur, 0);
-  stage_commit();
-  for (int it = 0; cur < chunks; ++it) {
-    const int s = it & 1;
-    load_chunk(nxt, s ^ 1);
-    stage_commit();  // possibly empty: "all but the newest" is then the current chunk's group
-    stage_wait_all_but_newest();
-    __syncwarp();
+  if (warp != 0) load_fold_publish(cur, 0);
+  __syncthreads();  // cur: staged, its table filled, its aggregate published
+
+  for (int s = 0; cur < chunks; s ^= 1) {
     const int64_t begin = cur * chunk_len, len = length_of(cur);
     const int tiles = static_cast<int>((len + kTile - 1) / kTile);
-
-    // A. Warp totals: each lane folds its run, the warp its lanes (the same trees as in C).
-    for (int t = 0; t < tiles; ++t) {
-      const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment + lane * kItems;
-      State loc[kItems];
-      load_lane_items<Op, In>(segment(s, t), lane, segment_valid(len, t, warp), p0, loc);
-      State acc = loc[0];
-#pragma unroll
-      for (int j = 1; j < kItems; ++j) acc = Op::combine(acc, loc[j]);
-      State lanes_before;
-      const State inclusive = warp_scan_lane_totals<Op>(acc, lane, lanes_before);
-      if (lane == 31) carry[s][t][warp] = inclusive;
-    }
-    __syncthreads();
-
-    // B. Warp 0: the aggregate (warp totals in order), the look-back, the carries; the ticket of
-    // the chunk after next, asked for first so that its round trip overlaps the look-back.
-    if (warp == 0) {
-      unsigned long long ticket = 0;
-      if (lane == 0) ticket = atomicAdd(counter, 1ull);
-      State total = carry[s][0][0];
-      for (int t = 0; t < tiles; ++t)
-        for (int v = t == 0 ? 1 : 0; v < kWarps; ++v) total = Op::combine(total, carry[s][t][v]);
-      __syncwarp();  // every lane has read the table before lane 0 rewrites it (chunk 0 has no collective)
+    if (warp != 0) {
+      load_fold_publish(nxt, s ^ 1);
+    } else {
+      // The look-back, then (lane 0) the ticket of the chunk after next, its round trip under the
+      // carries: taken only now, so that no look-back lies between any ticket and its aggregate.
+      const State total = flat_table_total<Op, kWarps>(carry[s], tiles);
+      __syncwarp();  // every lane has read the table before lane 0 rewrites it
       const State prefix = flat_lookback<Op>(words, cur, total, window);
       if (lane == 0) {
+        const unsigned long long ticket = atomicAdd(counter, 1ull);
         State c = prefix;
         for (int t = 0; t < tiles; ++t)
           for (int v = 0; v < kWarps; ++v) {
-            const State warp_total = carry[s][t][v];
+            const State segment_total = carry[s][t][v];
             carry[s][t][v] = c;
-            c = Op::combine(c, warp_total);
+            c = Op::combine(c, segment_total);
           }
         next_ticket = ticket;
       }
     }
-    __syncthreads();
+    __syncthreads();  // the carries of cur; the loaders' copies of nxt visible to every warp
     const int64_t after = static_cast<int64_t>(next_ticket);
 
-    // C. Scan each segment from its carry and store it (through the staging area, coalesced).
+    // Each warp scans its segment of every tile from its carry and stores it (coalesced).
     for (int t = 0; t < tiles; ++t) {
       const int valid = segment_valid(len, t, warp);
       const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
       State loc[kItems];
-      scan_lane_items<Op, In>(segment(s, t), lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
+      scan_lane_items<Op, In>(segment(s, t, warp), lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
       State lanes_before;
       (void)warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lanes_before);
       const State before = Op::combine(carry[s][t][warp], lanes_before);
-      store_lane_results<Op, Out>(segment(s, t), y + warp_p0, lane, valid, exclusive, before, loc);
+      store_lane_results<Op, Out>(segment(s, t, warp), y + warp_p0, lane, valid, exclusive, before, loc);
     }
+    __syncthreads();  // stage s and carry[s] are free for the chunk after next; next_ticket read
     cur = nxt;
     nxt = after;
   }

@@ -630,7 +630,9 @@ void run_case_against_legacy(const GpuCase& c) {
 // partial last chunk), 2^20 + 1 (one element in the last tile), and 258 tiles = 86 f32 chunks = 43
 // 16-bit chunks exactly, one less (a tile one short) and one more (a tile of one); sum, prod and
 // logaddexp; f32, f16, bf16; inclusive and exclusive; a chunk length forced up (16 tiles: capped at
-// what fits) and down (1: raised to the kernel's minimum of 3; 3 for 16-bit, twice their chunks);
+// what fits) and down (1: raised to the kernel's minimum of 3; 3 for 16-bit, twice their chunks), and
+// 5 (40 segments a chunk over the 7 loader warps, which load and fold them round-robin: 5 or 6
+// each; the last chunk 3 tiles, 20 segments);
 // and, unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (5462 f32 chunks, 2731 16-bit: look-back walks
 // across thousands of chunks and many rounds of the persistent grid). Each case is checked against
 // the reference, twice for determinism, and against the legacy kernel. Lines of 1, 4095 and 4097
@@ -662,7 +664,7 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
       run_case_against_legacy(make_case(op, t, {boundary - 1}, 0, true, false, {}, ++seed));
     }
   run_case_against_legacy(make_case(ScanOp::logcumsumexp, DType::f16, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
-  for (const char* tiles : {"16", "1", "3"}) {
+  for (const char* tiles : {"16", "1", "3", "5"}) {
     ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
     run_case_against_legacy(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
     run_case_against_legacy(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
