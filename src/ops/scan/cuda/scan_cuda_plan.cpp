@@ -159,6 +159,9 @@ int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILE
 // a GPU. Opt-in (BARACUDA_SCAN_FLAT=pipelined, read when the plan is made): on the H200 (9d70547)
 // it was six times slower than scan_chunk_onchip_kernel, the default (cumsum f32 2^28 4.018 ms
 // against 0.682; bf16 2.451 against 0.398), though correct (ScanGpu.FlatPipelinedLongLines).
+// Code reading found a serial chain (a prefetched chunk's aggregate published only after the
+// block's look-back over its current chunk); 4d4b36d reworks that (docs/perf/scan.md), not yet
+// measured.
 // BARACUDA_SCAN_FLAT_TILES=N (N >= 3) sets its chunk length in tiles (default: about 48 KB of
 // staging, 3 f32 tiles, 6 16-bit ones).
 bool flat_pipelined_enabled() {
