@@ -601,6 +601,40 @@ TEST_F(GpuNorm, ForwardRowsPacked) {
                 "held as loaded", [](DType, int64_t cols) { return cols > 512 && cols <= 4096; }, 7000);
 }
 
+// BARACUDA_NORM_FWD_WAVES=1: the register rows kernel on up to 8 waves of blocks instead of one
+// persistent wave (the staged and cluster kernels keep theirs). The one-warp, multi-warp and f32
+// geometries with more rows than a persistent wave holds (its warps loop; the wave grid's do not),
+// a width that is not a multiple of 32 vectors; every result against the reference, and the
+// outputs bitwise equal to the persistent grid's (each row's arithmetic is the same).
+TEST_F(GpuNorm, ForwardWaveGrid) {
+  forward_sweep("BARACUDA_NORM_FWD_WAVES", {DType::f32, DType::bf16},
+                {{1024, 9000}, {1000, 5000}, {4096, 2500}, {8192, 700}, {32768, 40}}, "waves of blocks",
+                [](DType t, int64_t cols) { return cols <= (t == DType::f32 ? 8192 : 16384); }, 7500);
+  uint64_t seed = 7700;
+  for (NormOp op : kRowOps)
+    for (DType t : {DType::f32, DType::bf16})
+      for (int64_t cols : {1024, 4096}) {
+        NormDescriptor d = row_desc(op, t, 9000, cols, Direction::forward);
+        d.weight = true;
+        d.bias = op == NormOp::layer_norm || op == NormOp::add_layer_norm;
+        d.save_stats = true;
+        auto made = bt::make_norm_case(d, ++seed);
+        ASSERT_TRUE(made) << made.status().to_string();
+        NormCase c = std::move(made).value();
+        std::string why;
+        ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_WAVES"), 0);
+        const std::vector<HostTensor> persistent = run_gpu(c, why);
+        ASSERT_EQ(setenv("BARACUDA_NORM_FWD_WAVES", "1", 1), 0);
+        const std::vector<HostTensor> waves = run_gpu(c, why);
+        ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_WAVES"), 0);
+        ASSERT_FALSE(persistent.empty()) << NormFamily::describe(d) << ": " << why;
+        ASSERT_EQ(waves.size(), persistent.size()) << NormFamily::describe(d) << ": " << why;
+        for (size_t k = 0; k < waves.size(); ++k)
+          EXPECT_EQ(std::memcmp(waves[k].storage().data(), persistent[k].storage().data(), waves[k].storage().size()), 0)
+              << NormFamily::describe(d) << ": output " << k << " differs between the wave and persistent grids";
+      }
+}
+
 // BARACUDA_NORM_FWD_CLUSTER=1 (sm_90; by default only the residual ops' rows): rows one CTA holds
 // only through shared memory or not at all (16-bit 16385..32768, f32 8193..16384 columns, an even
 // number of vectors) split over a cluster of two CTAs. Widths at both ends of the range, an

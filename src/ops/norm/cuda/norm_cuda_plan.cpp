@@ -140,6 +140,25 @@ bool fwd_cluster(bool residual) {
   return residual;
 }
 
+// Opt-in (BARACUDA_NORM_FWD_WAVES=1, read when the plan is made): the register rows kernel (not
+// the staged or cluster ones) launched as softmax's rows engine is, one block per row group up to
+// 8 waves of resident blocks, instead of one persistent wave. Why: at 65536x1024 bf16 (H200,
+// d53835c) the persistent 528 blocks x 8 warps give each warp 15.5 rows, so a quarter of the warps
+// run one row more than the rest, and the forward reached 3711 (layer_norm) / 3771 (rms_norm) GB/s
+// where softmax, 8192 blocks of one row per warp, reached 3857. The kernel strides by its grid,
+// so any grid is correct; each row's arithmetic is the same, so the output is bitwise the same.
+bool fwd_waves_from_env() { return env_is("BARACUDA_NORM_FWD_WAVES", "1"); }
+constexpr int64_t kFwdWaves = 8;
+
+// The wave grid for `rows` rows (the register rows kernel only; others keep their grid).
+void use_wave_grid(norm::cuda::FwdFastConfig& c, int64_t rows, int sm_count) {
+  if (!c.group_warps || c.cluster || c.stages > 0) return;
+  const int64_t groups = c.threads / (c.group_warps * 32);
+  c.grid = std::max<int64_t>(1, std::min((rows + groups - 1) / groups,
+                                          static_cast<int64_t>(sm_count) * c.blocks_per_sm * kFwdWaves));
+  c.waves = true;
+}
+
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.cluster)
@@ -154,8 +173,9 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread held as " + (c.items * vec > 16 ? "loaded" : "f32") +
          (prefetch ? ", next row prefetched into L2" : "");
-  return t + ", " + std::to_string(c.grid) + " persistent blocks of " + std::to_string(c.threads) +
-         "; legacy kernels for unaligned pointers";
+  return t + ", " + std::to_string(c.grid) +
+         (c.waves ? " blocks (up to 8 waves of blocks, BARACUDA_NORM_FWD_WAVES=1) of " : " persistent blocks of ") +
+         std::to_string(c.threads) + "; legacy kernels for unaligned pointers";
 }
 
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
@@ -197,6 +217,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
                                          fwd_cluster(residual));
+      if (fwd_waves_from_env()) use_wave_grid(fwd_, sig_.outer, sm_count_);
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }

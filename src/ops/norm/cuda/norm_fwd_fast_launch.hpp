@@ -19,10 +19,11 @@ struct FwdFastConfig {
   int stages = 0;       // > 0: the staged kernel (rows in shared memory, `stages` rows per block in flight)
   int smem = 0;         // dynamic shared memory of the staged kernel, bytes
   int blocks_per_sm = 0;
-  int64_t grid = 0;     // persistent blocks (the cluster kernel: 2 x clusters)
+  int64_t grid = 0;     // persistent blocks (the cluster kernel: 2 x clusters; `waves`: more)
   bool residual = false;
   bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
   bool pdl = false;      // a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
+  bool waves = false;    // grid: up to 8 waves of blocks, not one persistent wave (BARACUDA_NORM_FWD_WAVES=1)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
