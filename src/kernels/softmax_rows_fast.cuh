@@ -396,9 +396,13 @@ constexpr int rows_bwd_min_blocks() {
   return ITEMS == 1 && GW > 1 ? 1536 / rows_block_threads(GW) : rows_min_blocks(rows_block_threads(GW));
 }
 
-template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
+// kExpEarly (log_softmax in the one-vector geometry only; the plan's BARACUDA_SOFTMAX_LOG_BWD_EXP_EARLY=1):
+// the row's exps are taken before the group reduction instead of after it, so their latency
+// overlaps the reduction's barrier rather than following it. Same expression per element.
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog, bool kExpEarly = false>
 __global__ void __launch_bounds__(rows_block_threads(GW), (rows_bwd_min_blocks<ITEMS, GW>())) softmax_rows_bwd_kernel(const KernelParams p) {
   kernels::pdl_enter();
+  static_assert(!kExpEarly || (kLog && ITEMS == 1 && GW >= 2), "exps early: the log_softmax one-vector geometry");
   constexpr int W = GW * 32;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
@@ -428,6 +432,17 @@ __global__ void __launch_bounds__(rows_block_threads(GW), (rows_bwd_min_blocks<I
       if (!y_late) load_or_pad(y[i], yr, col, n, zero);
     }
     float s = bwd_partial_dot<VEC, ITEMS, kLog>(dy, y);
+    if constexpr (kExpEarly) {
+      float e[VEC];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) e[j] = exp_plain<sizeof(Ts) == 2>(elem(y[0], j));
+      s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity] + pos.g * GW, 1 + pos.g);
+      float o[VEC];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) o[j] = scale * (elem(dy[0], j) - e[j] * s);
+      store_vec<Ts, VEC>(o, static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out, pos.t * VEC, n);
+      continue;
+    }
     s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity] + pos.g * GW, 1 + pos.g);
     if (y_late) {  // the loads overlap the reduction
 #pragma unroll

@@ -788,6 +788,57 @@ TEST_F(GpuSoftmax, BackwardOneVectorDefaultReach) {
   }
 }
 
+// BARACUDA_SOFTMAX_LOG_BWD_EXP_EARLY=1: the log_softmax backward's one-vector kernel takes the
+// row's exps before its reduction. 16-bit rows of 2049..4096 (its default reach) and, with
+// BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1, 2 .. 8 warps and f32; many rows (the grid loops), a partial
+// last vector; against the reference, the tactic naming it, and dx bitwise the default kernel's
+// (the same expression per element). The softmax backward and wider rows are left alone.
+TEST_F(GpuSoftmax, LogBackwardExpsEarly) {
+  constexpr const char* kExpEarly = "exps before the row's reduction";
+  const int64_t rows = looping_rows(sm_count(), 16);
+  uint64_t seed = 9950;
+  struct Case {
+    SoftmaxOp op;
+    DType t;
+    int64_t rows, n;
+    bool everywhere;  // BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1
+    bool early;
+  };
+  const Case cases[] = {
+      {SoftmaxOp::log_softmax, DType::bf16, rows, 4096, false, true},
+      {SoftmaxOp::log_softmax, DType::f16, rows, 2056, false, true},
+      {SoftmaxOp::log_softmax, DType::bf16, 1, 4095, false, true},
+      {SoftmaxOp::log_softmax, DType::bf16, rows, 1032, true, true},
+      {SoftmaxOp::log_softmax, DType::f32, rows, 2048, true, true},
+      {SoftmaxOp::log_softmax, DType::bf16, rows, 1024, false, false},
+      {SoftmaxOp::log_softmax, DType::bf16, 64, 8192, false, false},
+      {SoftmaxOp::softmax, DType::bf16, rows, 4096, false, false},
+  };
+  for (const Case& k : cases) {
+    std::optional<ScopedEnv> everywhere;
+    if (k.everywhere) everywhere.emplace("BARACUDA_SOFTMAX_BWD_ONE_VECTOR", "1");
+    HostTensor x = random_tensor(k.t, {k.rows, k.n}, ++seed);
+    const Problem b = backward_of(last_dim_desc(k.op, std::nullopt), x, tag(k.op, k.t, {k.rows, k.n}, -1), seed);
+    SCOPED_TRACE(b.name);
+    std::vector<uint8_t> early_dx, default_dx;
+    {
+      ScopedEnv on("BARACUDA_SOFTMAX_LOG_BWD_EXP_EARLY", "1");
+      auto plan = SoftmaxPlan::select(gpu_, b.desc);
+      ASSERT_TRUE(plan) << plan.status().to_string();
+      EXPECT_EQ(plan->sku().tactic.find(kExpEarly) != std::string::npos, k.early) << plan->sku().tactic;
+      check(b);  // check()'s plan is made under the same switch
+      run_bytes(*plan, b, early_dx);
+    }
+    auto plan = SoftmaxPlan::select(gpu_, b.desc);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    EXPECT_EQ(plan->sku().tactic.find(kExpEarly), std::string::npos) << plan->sku().tactic;
+    run_bytes(*plan, b, default_dx);
+    ASSERT_EQ(early_dx.size(), default_dx.size());
+    EXPECT_EQ(std::memcmp(early_dx.data(), default_dx.data(), early_dx.size()), 0)
+        << "the exps-early kernel differs from the default";
+  }
+}
+
 // ---- the masked rows kernels (kernels/softmax_rows_masked.cuh) ----
 constexpr const char* kMaskedFwd = "softmax_rows_masked_fwd_kernel";
 constexpr const char* kMaskedBwd = "softmax_rows_masked_bwd_kernel";

@@ -131,6 +131,10 @@ Status launch_rows_bwd_one_vector(const KernelParams& p, const LaunchConfig& c, 
   if (c.engine != Engine::rows) return internal_error("[softmax] no staged kernel for this row geometry");
   if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] rows engine: wrong block size");
   const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
+  if constexpr (kLog) {
+    if (c.log_exp_early)
+      return launch_one(softmax_rows_bwd_kernel<Tl, Ts, V, 1, GW, true, true>, "the rows", true, grid, block, 0, c, stream, p);
+  }
   return launch_one(softmax_rows_bwd_kernel<Tl, Ts, V, 1, GW, kLog>, "the rows", true, grid, block, 0, c, stream, p);
 }
 
