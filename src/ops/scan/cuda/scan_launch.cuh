@@ -39,24 +39,30 @@ inline Status resident_blocks(int per_sm, int64_t& resident) {
   return Status::ok();
 }
 
+// The dynamic shared memory the chunked kernels may ask for: what one block may have (227 KB on
+// sm_90), less their static shared memory.
+inline constexpr size_t kDynamicLimit = 224 * 1024;
+
+// Lets `kernel` (named `name` in the error) take kDynamicLimit bytes of dynamic shared memory. Per
+// launch (a host-side attribute, not stream work): the attribute belongs to the current device's
+// context, and a plan may run on another device than the one that first launched.
+template <class Kernel>
+Status allow_dynamic_smem(Kernel kernel, const char* name) {
+  const cudaError_t e =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kDynamicLimit));
+  if (e == cudaSuccess) return Status::ok();
+  (void)cudaGetLastError();
+  return backend_error(std::string("[scan] cudaFuncSetAttribute(") + name + ") failed: " + cudaGetErrorString(e));
+}
+
 // The one-kernel form (scan_chunk_onchip_kernel): chunks of g.chunk_tiles whole tiles held in
-// dynamic shared memory, capped at what one block may have (227 KB on sm_90, less the kernel's
-// static shared memory).
+// dynamic shared memory, capped at kDynamicLimit.
 template <class Op, class In, class Out>
 Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, int64_t slots) {
   const Geometry& g = *a.geometry;
-  constexpr size_t kDynamicLimit = 224 * 1024;
   constexpr size_t tile_bytes = onchip_tile_bytes<In, Out>();
   const auto kernel = scan_chunk_onchip_kernel<Op, In, Out>;
-  // Per launch (a host-side attribute, not stream work): the attribute belongs to the current
-  // device's context, and a plan may run on another device than the one that first launched.
-  if (const cudaError_t e =
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kDynamicLimit));
-      e != cudaSuccess) {
-    (void)cudaGetLastError();
-    return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_chunk_onchip_kernel) failed: ") +
-                         cudaGetErrorString(e));
-  }
+  BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_chunk_onchip_kernel"));
   const int64_t fit = static_cast<int64_t>(kDynamicLimit / tile_bytes);
   const int64_t tiles = std::clamp<int64_t>(g.chunk_tiles, 1, fit);
   const int64_t chunk_len = tiles * kTile;
@@ -68,8 +74,8 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
   return check_launch("scan_chunk_onchip_kernel");
 }
 
-// The pipelined flat scan (scan_flat_pipelined_kernel), the default for one long line: a
-// persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: about 48 KB of
+// The pipelined flat scan (scan_flat_pipelined_kernel; opt-in, BARACUDA_SCAN_FLAT=pipelined) for
+// one long line: a persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: about 48 KB of
 // staging a stage, 3 f32 tiles or 6 16-bit ones, so that 2 blocks of 2 stages share an SM), clamped
 // to [3, what fits]. At 3 tiles or more the chunk words (8 bytes each) fit in the flags region the
 // plan clears (4 bytes per tile): `words_bytes`.
@@ -77,16 +83,9 @@ inline constexpr size_t kFlatStageBudget = 48 * 1024;
 template <class Op, class In, class Out>
 Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
   const Geometry& g = *a.geometry;
-  constexpr size_t kDynamicLimit = 224 * 1024;
   constexpr size_t tile_bytes = flat_tile_bytes<In, Out>();
   const auto kernel = scan_flat_pipelined_kernel<Op, In, Out>;
-  if (const cudaError_t e =
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kDynamicLimit));
-      e != cudaSuccess) {
-    (void)cudaGetLastError();
-    return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_flat_pipelined_kernel) failed: ") +
-                         cudaGetErrorString(e));
-  }
+  BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_pipelined_kernel"));
   const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (2 * tile_bytes)));
   const int64_t wanted = g.flat_tiles > 0 ? g.flat_tiles : static_cast<int64_t>(kFlatStageBudget / tile_bytes);
   const int64_t tiles = std::clamp<int64_t>(wanted, 3, fit);
