@@ -1,8 +1,9 @@
 #pragma once
 // The pipelined flat scan: one long contiguous line (a flat tensor) in one pass, HBM seeing one read
 // and one write, with the next chunk's loads in flight while the current one is looked back over,
-// scanned and stored. Opt-in (BARACUDA_SCAN_FLAT=pipelined) for the lines scan_chunk_onchip_kernel
-// takes: at d53835c six times slower on the H200, reworked since, not yet measured (docs/perf/scan.md).
+// scanned and stored. The default for the lines scan_chunk_onchip_kernel also takes
+// (BARACUDA_SCAN_FLAT=legacy: that one): six times slower on the H200 as first written (d53835c),
+// faster since its rework (b5d1a5e: cumsum f32 2^28 0.652 ms against 0.681; docs/perf/scan.md).
 //
 // A persistent grid (the blocks resident at once, 2 per SM) takes chunks of a few tiles by ticket
 // and double-buffers them in shared memory. Per chunk, while the block holds the current chunk

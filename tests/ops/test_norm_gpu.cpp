@@ -601,12 +601,14 @@ TEST_F(GpuNorm, ForwardRowsPacked) {
                 "held as loaded", [](DType, int64_t cols) { return cols > 512 && cols <= 4096; }, 7000);
 }
 
-// BARACUDA_NORM_FWD_WAVES=1: the register rows kernel on up to 8 waves of blocks instead of one
-// persistent wave (the staged and cluster kernels keep theirs). The one-warp, multi-warp and f32
+// The wave grid (BARACUDA_NORM_FWD_WAVES=1 forces it for every dtype; the default for 16-bit
+// inputs): the register rows kernel on up to 8 waves of blocks instead of one persistent wave (the
+// staged and cluster kernels keep theirs). The one-warp, multi-warp and f32
 // geometries with more rows than a persistent wave holds (H200: 528 blocks x 8 one-warp rows =
 // 4224 rows at 1024 columns; its warps loop, the wave grid's do not),
 // a width that is not a multiple of 32 vectors; every result against the reference, and the
-// outputs bitwise equal to the persistent grid's (each row's arithmetic is the same).
+// outputs bitwise equal to the persistent grid's (BARACUDA_NORM_FWD_WAVES=0; each row's arithmetic
+// is the same). Then the default: waves for bf16, the persistent grid for f32.
 TEST_F(GpuNorm, ForwardWaveGrid) {
   forward_sweep("BARACUDA_NORM_FWD_WAVES", {DType::f32, DType::bf16},
                 {{1024, 4500}, {1000, 4500}, {4096, 2500}, {8192, 700}, {32768, 40}}, "waves of blocks",
@@ -623,7 +625,7 @@ TEST_F(GpuNorm, ForwardWaveGrid) {
         ASSERT_TRUE(made) << made.status().to_string();
         NormCase c = std::move(made).value();
         std::string why;
-        ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_WAVES"), 0);
+        ASSERT_EQ(setenv("BARACUDA_NORM_FWD_WAVES", "0", 1), 0);
         const std::vector<HostTensor> persistent = run_gpu(c, why);
         ASSERT_EQ(setenv("BARACUDA_NORM_FWD_WAVES", "1", 1), 0);
         const std::vector<HostTensor> waves = run_gpu(c, why);
@@ -634,6 +636,11 @@ TEST_F(GpuNorm, ForwardWaveGrid) {
           EXPECT_EQ(std::memcmp(waves[k].storage().data(), persistent[k].storage().data(), waves[k].storage().size()), 0)
               << NormFamily::describe(d) << ": output " << k << " differs between the wave and persistent grids";
       }
+  for (DType t : {DType::f32, DType::bf16}) {
+    auto plan = NormPlan::select(gpu_, row_desc(NormOp::layer_norm, t, 4500, 1024, Direction::forward));
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    EXPECT_EQ(plan->sku().tactic.find("waves of blocks") != std::string::npos, t == DType::bf16) << plan->sku().tactic;
+  }
 }
 
 // BARACUDA_NORM_FWD_CLUSTER=1 (sm_90; by default only the residual ops' rows): rows one CTA holds

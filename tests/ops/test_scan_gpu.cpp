@@ -527,7 +527,7 @@ TEST(ScanGpu, ChunkedLongLines) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
 }
 
-// The default for one long line: the chunked scan as one kernel (scan_chunk_onchip_kernel: each
+// The legacy kernel for one long line (BARACUDA_SCAN_FLAT=legacy): the chunked scan as one kernel (scan_chunk_onchip_kernel: each
 // chunk held in shared memory, folded, looked back over and scanned from there). Chunks of the
 // default 6 tiles and forced to 1, 3, 4 and 100 tiles (BARACUDA_SCAN_CHUNK_TILES; 1: many chunks, long
 // look-back walks; 100 exceeds the shared memory of a block and is capped by the launcher); a
@@ -538,7 +538,7 @@ TEST(ScanGpu, ChunkLookbackLongLines) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_TILES"), 0);
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);  // the on-chip kernel (the default), not the pipelined opt-in
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);  // the on-chip kernel, not the pipelined default
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
@@ -592,16 +592,17 @@ HostTensor device_output(const GpuCase& c) {
   return out;
 }
 
-// run_case on the opt-in pipelined kernel (BARACUDA_SCAN_FLAT=pipelined; checked against the
-// reference, twice bitwise equal), then its output against the default on-chip kernel's on the same flat input:
+// run_case on the pipelined kernel (the default; checked against the
+// reference, twice bitwise equal), then its output against the on-chip kernel's (BARACUDA_SCAN_FLAT=legacy) on the same flat input:
 // both within the reference bound of the exact result, so within twice that bound of each other (or
 // the same inf / NaN). Flat (1-D) cases only.
 void run_case_against_legacy(const GpuCase& c) {
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "pipelined", 1), 0);
   run_case(c);
   const HostTensor fresh = device_output(c);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);
   const HostTensor legacy = device_output(c);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
   auto sig = infer_signature(c.desc);
   ASSERT_TRUE(sig);
   const int64_t n = c.x.numel();
@@ -623,8 +624,9 @@ void run_case_against_legacy(const GpuCase& c) {
   }
 }
 
-// The opt-in for one long contiguous line (BARACUDA_SCAN_FLAT=pipelined; six times slower than the
-// default on the H200 at 9d70547): the pipelined flat kernel (scan_flat_pipelined_kernel,
+// The default for one long contiguous line (BARACUDA_SCAN_FLAT=legacy: the on-chip kernel; the
+// pipelined kernel's first version was six times slower on the H200 at 9d70547, its rework faster
+// at b5d1a5e): the pipelined flat kernel (scan_flat_pipelined_kernel,
 // a persistent grid double-buffering chunks of 3 f32 / 6 16-bit tiles of 4096; tile 4096, chunk
 // 12288 f32 / 24576 16-bit). Lengths start at 2^20 (shorter lines never take it): 2^20 itself (a
 // partial last chunk), 2^20 + 1 (one element in the last tile), and 258 tiles = 86 f32 chunks = 43
@@ -646,10 +648,10 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
-  EXPECT_NE(tactic_for(*stream, probe).find("held in shared memory, folded"), std::string::npos)
-      << tactic_for(*stream, probe);
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "pipelined", 1), 0);
   EXPECT_NE(tactic_for(*stream, probe).find("persistent grid double-buffering"), std::string::npos)
+      << tactic_for(*stream, probe);
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);
+  EXPECT_NE(tactic_for(*stream, probe).find("held in shared memory, folded"), std::string::npos)
       << tactic_for(*stream, probe);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
 

@@ -140,14 +140,21 @@ bool fwd_cluster(bool residual) {
   return residual;
 }
 
-// Opt-in (BARACUDA_NORM_FWD_WAVES=1, read when the plan is made): the register rows kernel (not
-// the staged or cluster ones) launched as softmax's rows engine is, one block per row group up to
-// 8 waves of resident blocks, instead of one persistent wave. Why: at 65536x1024 bf16 (H200,
-// d53835c) the persistent 528 blocks x 8 warps give each warp 15.5 rows, so a quarter of the warps
-// run one row more than the rest, and the forward reached 3711 (layer_norm) / 3771 (rms_norm) GB/s
-// where softmax, 8192 blocks of one row per warp, reached 3857. The kernel strides by its grid,
-// so any grid is correct; each row's arithmetic is the same, so the output is bitwise the same.
-bool fwd_waves_from_env() { return env_is("BARACUDA_NORM_FWD_WAVES", "1"); }
+// The register rows kernel (not the staged or cluster ones) launched as softmax's rows engine is,
+// one block per row group up to 8 waves of resident blocks, instead of one persistent wave. Why:
+// at 65536x1024 bf16 the persistent 528 blocks x 8 warps give each warp 15.5 rows, so a quarter of
+// the warps run one row more than the rest. The kernel strides by its grid, so any grid is
+// correct; each row's arithmetic is the same, so the output is bitwise the same. H200, b5d1a5e,
+// same call, persistent -> waves (ms): layer_norm bf16 65536x1024 0.0723 -> 0.0692, 32768x4096
+// 0.1410 -> 0.1377; rms_norm bf16 0.0707 -> 0.0675, 0.1373 -> 0.1339; add_rms_norm 0.1398 -> 0.1344;
+// f16 layer_norm 0.1436 -> 0.1399; but f32 layer_norm 32768x4096 0.2634 -> 0.2688 (rms_norm f32
+// 0.2702 -> 0.2648). So by default 16-bit inputs take the waves and f32 keeps the persistent grid.
+// BARACUDA_NORM_FWD_WAVES (read when the plan is made): "1" every dtype, "0" none.
+bool fwd_waves(DType input) {
+  if (env_is("BARACUDA_NORM_FWD_WAVES", "1")) return true;
+  if (env_is("BARACUDA_NORM_FWD_WAVES", "0")) return false;
+  return input == DType::f16 || input == DType::bf16;
+}
 constexpr int64_t kFwdWaves = 8;
 
 // The wave grid for `rows` rows (the register rows kernel only; others keep their grid).
@@ -174,7 +181,7 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
          " x 16-byte vectors per thread held as " + (c.items * vec > 16 ? "loaded" : "f32") +
          (prefetch ? ", next row prefetched into L2" : "");
   return t + ", " + std::to_string(c.grid) +
-         (c.waves ? " blocks (up to 8 waves of blocks, BARACUDA_NORM_FWD_WAVES=1) of " : " persistent blocks of ") +
+         (c.waves ? " blocks (up to 8 waves of blocks; BARACUDA_NORM_FWD_WAVES=0: one persistent wave) of " : " persistent blocks of ") +
          std::to_string(c.threads) + "; legacy kernels for unaligned pointers";
 }
 
@@ -217,7 +224,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
                                          fwd_cluster(residual));
-      if (fwd_waves_from_env()) use_wave_grid(fwd_, sig_.outer, sm_count_);
+      if (fwd_waves(d_.input.dtype)) use_wave_grid(fwd_, sig_.outer, sm_count_);
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);
     }

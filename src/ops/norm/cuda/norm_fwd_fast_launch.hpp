@@ -23,7 +23,7 @@ struct FwdFastConfig {
   bool residual = false;
   bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
   bool pdl = false;      // a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
-  bool waves = false;    // grid: up to 8 waves of blocks, not one persistent wave (BARACUDA_NORM_FWD_WAVES=1)
+  bool waves = false;    // grid: up to 8 waves of blocks, not one persistent wave (16-bit default; BARACUDA_NORM_FWD_WAVES)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the

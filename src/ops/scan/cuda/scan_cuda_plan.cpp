@@ -155,17 +155,15 @@ int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILE
 
 // The same lines through the pipelined flat kernel (scan_flat_pipelined_kernel, scan_flat_engine.cuh:
 // a persistent grid, the next chunk's loads in flight during the current chunk's look-back and
-// scan, a look-back of 128 predecessors a round trip over fence-free status words). Written without
-// a GPU. Opt-in (BARACUDA_SCAN_FLAT=pipelined, read when the plan is made): on the H200 (9d70547)
-// it was six times slower than scan_chunk_onchip_kernel, the default (cumsum f32 2^28 4.018 ms
-// against 0.682; bf16 2.451 against 0.398), though correct (ScanGpu.FlatPipelinedLongLines).
-// Code reading found a serial chain (a prefetched chunk's aggregate published only after the
-// block's look-back over its current chunk); 4d4b36d reworks that (docs/perf/scan.md), not yet
-// measured.
+// scan, a look-back of 128 predecessors a round trip over fence-free status words). The default
+// since the H200 timed its rework (4d4b36d) at b5d1a5e, same call: cumsum f32 2^28 0.6518 ms
+// against scan_chunk_onchip_kernel's 0.6808, bf16 0.3486 against 0.3983 (its first version, with
+// a serial chain of look-backs, was six times slower). BARACUDA_SCAN_FLAT=legacy (read when the
+// plan is made) keeps the on-chip kernel.
 // BARACUDA_SCAN_FLAT_TILES=N (N >= 3) sets its chunk length in tiles (default: about 48 KB of
 // staging, 3 f32 tiles, 6 16-bit ones).
 bool flat_pipelined_enabled() {
-  return env_is("BARACUDA_SCAN_FLAT", "pipelined");
+  return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
 

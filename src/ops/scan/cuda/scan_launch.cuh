@@ -74,7 +74,7 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
   return check_launch("scan_chunk_onchip_kernel");
 }
 
-// The pipelined flat scan (scan_flat_pipelined_kernel; opt-in, BARACUDA_SCAN_FLAT=pipelined) for
+// The pipelined flat scan (scan_flat_pipelined_kernel; the default, BARACUDA_SCAN_FLAT=legacy: off) for
 // one long line: a persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: about 48 KB of
 // staging a stage, 3 f32 tiles or 6 16-bit ones, so that 2 blocks of 2 stages share an SM), clamped
 // to [3, what fits]. At 3 tiles or more the chunk words (8 bytes each) fit in the flags region the
