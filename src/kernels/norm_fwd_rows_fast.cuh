@@ -67,6 +67,55 @@ __device__ __forceinline__ float nf_group_sum(float v, float* slots, int bar_id)
   return v;
 }
 
+// A set of values' count, mean and M2 (sum of squared deviations from the mean).
+struct NfStats {
+  float n, mean, m2;
+};
+
+// Two disjoint sets' NfStats combined (Chan, Golub and LeVeque's pairwise update): the mean of the
+// union, and M2 = M2_a + M2_b + d^2 n_a n_b / n with d the difference of the means. Never E[x^2] -
+// E[x]^2. Equal counts (every full thread of a row) take the division-free form: n_a n_b / n =
+// n_a / 2. Empty sets (pad lanes) leave the other unchanged.
+__device__ __forceinline__ NfStats nf_stats_merge(const NfStats& a, const NfStats& b) {
+  const float d = b.mean - a.mean;
+  if (a.n == b.n) return {a.n + b.n, 0.5f * (a.mean + b.mean), (a.m2 + b.m2) + d * d * (0.5f * a.n)};
+  if (b.n == 0.f) return a;
+  if (a.n == 0.f) return b;
+  const float n = a.n + b.n;
+  return {n, (a.n * a.mean + b.n * b.mean) / n, (a.m2 + b.m2) + d * d * (a.n * b.n / n)};
+}
+
+// Each thread's NfStats combined over the row group (of GW warps) and returned to every thread of
+// it: one shuffle tree and one shared-memory exchange (3 x GW floats of `slots`; callers alternate
+// two slot arrays, as for nf_group_sum), so a layer norm row needs one barrier instead of two
+// (nf_group_sum of x, then of (x - mean)^2). Lane 0's result is broadcast: deterministic.
+template <int GW>
+__device__ __forceinline__ NfStats nf_group_stats(NfStats v, float* slots, int bar_id) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const NfStats other{__shfl_xor_sync(0xffffffffu, v.n, o), __shfl_xor_sync(0xffffffffu, v.mean, o),
+                        __shfl_xor_sync(0xffffffffu, v.m2, o)};
+    v = nf_stats_merge(v, other);
+  }
+  if constexpr (GW > 1) {
+    const int lane = threadIdx.x & 31, w = (threadIdx.x >> 5) % GW;
+    if (lane == 0) {
+      slots[w] = v.n;
+      slots[GW + w] = v.mean;
+      slots[2 * GW + w] = v.m2;
+    }
+    nb_group_barrier(bar_id, GW * 32);
+    v = lane < GW ? NfStats{slots[lane], slots[GW + lane], slots[2 * GW + lane]} : NfStats{0.f, 0.f, 0.f};
+#pragma unroll
+    for (int o = (GW > 16 ? 16 : GW / 2); o > 0; o >>= 1) {
+      const NfStats other{__shfl_xor_sync(0xffffffffu, v.n, o), __shfl_xor_sync(0xffffffffu, v.mean, o),
+                          __shfl_xor_sync(0xffffffffu, v.m2, o)};
+      v = nf_stats_merge(v, other);
+    }
+  }
+  return {v.n, __shfl_sync(0xffffffffu, v.mean, 0), __shfl_sync(0xffffffffu, v.m2, 0)};
+}
+
 // One output vector: y_j = centered(j) * rstd (* w_j) (+ b_j) (the legacy kernels' order), rounded
 // to T, one 16-byte store; centered(j) is x_j - mean (rms: x_j). w_at / b_at may be null. Shared
 // by the rows and cluster kernels.
@@ -229,6 +278,8 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
 // ---- staged: 16-bit rows of 16385 .. 32768 elements, no residual ----
 constexpr int kNfStagedThreads = 1024, kNfStagedItems = 4;  // 32 warps x 4 vectors of 8: 32768
 
+// OPT: kNfStaged* option bits (kernels/norm_rows_params.hpp).
+
 template <int STAGES>
 constexpr int nf_staged_smem_bytes() {
   return STAGES * kNfStagedItems * kNfStagedThreads * 16;
@@ -240,15 +291,17 @@ constexpr int nf_staged_smem_bytes() {
 // kNfStagedThreads * kNfStagedItems * VEC. Each thread copies and reads back only its own slots:
 // cp.async.wait_group makes them visible to it, and a stage is refilled (prefetch of the row
 // STAGES-1 ahead) only in the iteration after this thread's last read of it fed its stores.
-template <class T, class W, int VEC, int STAGES>
+template <class T, class W, int VEC, int STAGES, int OPT = 0>
 __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kernel(const FwdParams p) {
   kernels::pdl_enter();
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(STAGES >= 2, "at least one row ahead");
   constexpr int NT = kNfStagedThreads, ITEMS = kNfStagedItems, kSpan = NT * VEC;
+  constexpr bool kMerged = (OPT & kNfStagedMergedStats) != 0;
+  constexpr bool kParamsInRegs = (OPT & kNfStagedParamsInRegs) != 0 && sizeof(W) == 2;
   using P = Pack<T, VEC>;
   extern __shared__ __align__(16) unsigned char nf_stage_mem[];
-  __shared__ float red[2][NT / 32];
+  __shared__ float red[2][(kMerged ? 3 : 1) * NT / 32];
   P* my_slots = reinterpret_cast<P*>(nf_stage_mem) + threadIdx.x;  // stage s, item i: [(s * ITEMS + i) * NT]
   const int tcol = static_cast<int>(threadIdx.x) * VEC;
   const int left = static_cast<int>(p.cols) - tcol;
@@ -257,6 +310,15 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
   const W* w = p.weight ? static_cast<const W*>(p.weight) + tcol : nullptr;
   const W* b = p.bias ? static_cast<const W*>(p.bias) + tcol : nullptr;
   const int64_t step = gridDim.x;
+  Pack<W, VEC> w_held[kParamsInRegs ? ITEMS : 1], b_held[kParamsInRegs ? ITEMS : 1];
+  if constexpr (kParamsInRegs) {
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      if (i * kSpan >= left) continue;
+      if (w) w_held[i] = load_pack<W, VEC>(w + i * kSpan);
+      if (b) b_held[i] = load_pack<W, VEC>(b + i * kSpan);
+    }
+  }
   auto prefetch = [&](int64_t row, int stage) {
     if (row < p.rows) {
       const T* xt = static_cast<const T*>(p.x) + row * p.x_stride + tcol;
@@ -275,23 +337,21 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
     nf_stage_wait<STAGES - 1>();
     const P* slots = my_slots + stage * ITEMS * NT;
     auto elem = [&](int i, int j) { return nb_elem(slots[i * NT], j); };
-    float acc[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-    for (int i = 0; i < ITEMS; ++i) {
-      if (i * kSpan >= left) continue;
-      const P v = slots[i * NT];
-#pragma unroll
-      for (int j = 0; j < VEC; ++j) {
-        const float x = nb_elem(v, j);
-        acc[j % 4] = p.rms ? fmaf(x, x, acc[j % 4]) : acc[j % 4] + x;
-      }
-    }
-    const float first = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     float mean = 0.f, rstd;
-    if (p.rms) {
-      rstd = 1.f / sqrtf(nf_group_sum<32>(first, red[parity], 1) * inv_n + eps);
-    } else {
-      mean = nf_group_sum<32>(first, red[0], 1) * inv_n;
+    if (kMerged && !p.rms) {
+      // This thread's count, sum and (after its own mean) M2, then one group reduction.
+      float acc[4] = {0.f, 0.f, 0.f, 0.f};
+      int count = 0;
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        if (i * kSpan >= left) continue;
+        const P v = slots[i * NT];
+        count += VEC;
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) acc[j % 4] += nb_elem(v, j);
+      }
+      const float n_t = static_cast<float>(count);
+      const float m_t = count ? ((acc[0] + acc[1]) + (acc[2] + acc[3])) / n_t : 0.f;
       float q[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
       for (int i = 0; i < ITEMS; ++i) {
@@ -299,11 +359,43 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
         const P v = slots[i * NT];
 #pragma unroll
         for (int j = 0; j < VEC; ++j) {
-          const float d = nb_elem(v, j) - mean;
+          const float d = nb_elem(v, j) - m_t;
           q[j % 4] = fmaf(d, d, q[j % 4]);
         }
       }
-      rstd = 1.f / sqrtf(nf_group_sum<32>((q[0] + q[1]) + (q[2] + q[3]), red[1], 1) * inv_n + eps);
+      const NfStats st = nf_group_stats<32>({n_t, m_t, (q[0] + q[1]) + (q[2] + q[3])}, red[parity], 1);
+      mean = st.mean;
+      rstd = 1.f / sqrtf(st.m2 * inv_n + eps);
+    } else {
+      float acc[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        if (i * kSpan >= left) continue;
+        const P v = slots[i * NT];
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) {
+          const float x = nb_elem(v, j);
+          acc[j % 4] = p.rms ? fmaf(x, x, acc[j % 4]) : acc[j % 4] + x;
+        }
+      }
+      const float first = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      if (p.rms) {
+        rstd = 1.f / sqrtf(nf_group_sum<32>(first, red[parity], 1) * inv_n + eps);
+      } else {
+        mean = nf_group_sum<32>(first, red[0], 1) * inv_n;
+        float q[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+        for (int i = 0; i < ITEMS; ++i) {
+          if (i * kSpan >= left) continue;
+          const P v = slots[i * NT];
+#pragma unroll
+          for (int j = 0; j < VEC; ++j) {
+            const float d = nb_elem(v, j) - mean;
+            q[j % 4] = fmaf(d, d, q[j % 4]);
+          }
+        }
+        rstd = 1.f / sqrtf(nf_group_sum<32>((q[0] + q[1]) + (q[2] + q[3]), red[1], 1) * inv_n + eps);
+      }
     }
     if (threadIdx.x == 0) {
       if (p.mean) static_cast<float*>(p.mean)[row] = mean;
@@ -314,8 +406,13 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
     for (int i = 0; i < ITEMS; ++i) {
       if (i * kSpan >= left) continue;
       Pack<W, VEC> wv, bv;
-      if (w) wv = load_pack<W, VEC>(w + i * kSpan);
-      if (b) bv = load_pack<W, VEC>(b + i * kSpan);
+      if constexpr (kParamsInRegs) {
+        wv = w_held[i];
+        bv = b_held[i];
+      } else {
+        if (w) wv = load_pack<W, VEC>(w + i * kSpan);
+        if (b) bv = load_pack<W, VEC>(b + i * kSpan);
+      }
       float o[VEC];
 #pragma unroll
       for (int j = 0; j < VEC; ++j) {

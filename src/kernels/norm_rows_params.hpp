@@ -23,6 +23,15 @@ struct FwdParams {
   bool row_prefetch = true;
 };
 
+// Options of the staged kernel (opt-in, BARACUDA_NORM_FWD_STAGED; an A/B of the layer_norm forward
+// at 4096x32768 bf16, 3639 GB/s at b5d1a5e where rms_norm, one reduction and no bias, reached 3879):
+//   kNfStagedMergedStats: layer norm's mean and M2 from one group reduction of per-thread
+//     (count, mean, M2) (nf_group_stats, kernels/norm_fwd_rows_fast.cuh): one barrier per row
+//     instead of two, and the two passes over the thread's slots adjacent (no barrier between);
+//   kNfStagedParamsInRegs: 16-bit weight and bias loaded once per block into registers (16 each
+//     at 4 vectors) instead of from L2 once per row (f32 parameters: unchanged).
+constexpr int kNfStagedMergedStats = 1, kNfStagedParamsInRegs = 2;
+
 struct BwdParams {
   const void* dy;
   const void* dsum;      // add_* ops: gradient of the sum output, added to dx

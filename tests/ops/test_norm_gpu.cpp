@@ -155,10 +155,12 @@ class GpuNorm : public testing::Test {
   }
 
   // One case: CUDA vs the CPU reference on the same inputs. Returns "" on success.
-  std::string check(const NormDescriptor& d, uint64_t seed) {
+  // `adjust` may change the generated inputs first (adversarial data).
+  std::string check(const NormDescriptor& d, uint64_t seed, const std::function<void(NormCase&)>& adjust = {}) {
     auto made = bt::make_norm_case(d, seed);
     if (!made) return "case: " + made.status().to_string();
     NormCase c = std::move(made).value();
+    if (adjust) adjust(c);
     NormCase want = c;
     if (Status s = bt::run_norm_cpu(d, want.args()); !s.is_ok()) return "reference: " + s.to_string();
     std::string why;
@@ -193,8 +195,9 @@ class GpuNorm : public testing::Test {
   }
 
   // check(d, seed) in a sweep: a mismatch counts in `failures` and is reported as "<what>: <m>".
-  void check_counted(const NormDescriptor& d, uint64_t seed, const std::string& what, int& failures) {
-    const std::string m = check(d, seed);
+  void check_counted(const NormDescriptor& d, uint64_t seed, const std::string& what, int& failures,
+                     const std::function<void(NormCase&)>& adjust = {}) {
+    const std::string m = check(d, seed, adjust);
     if (m.empty()) return;
     ++failures;
     ADD_FAILURE() << what << ": " << m;
@@ -641,6 +644,51 @@ TEST_F(GpuNorm, ForwardWaveGrid) {
     ASSERT_TRUE(plan) << plan.status().to_string();
     EXPECT_EQ(plan->sku().tactic.find("waves of blocks") != std::string::npos, t == DType::bf16) << plan->sku().tactic;
   }
+}
+
+// BARACUDA_NORM_FWD_STAGED=merged|params|both: the staged forward kernel's options (16-bit rows of
+// 16385..32768 without a residual): layer norm's statistics from one reduction of per-thread
+// (count, mean, M2), and 16-bit weight and bias held in registers. layer_norm and rms_norm, f16 and
+// bf16, no affine / params in x's dtype / f32 params (held in registers only when 16-bit), widths
+// of a full row (32768), a partial last vector round (24584: threads with 3 and 4 vectors, the
+// uneven-count merge) and just above the register kernels (16392); against the reference, also
+// with every row shifted by 1000 (bf16: values 8 apart there) and by -3e4 with one outlier of +3e4
+// per row, where E[x^2] - E[x]^2 would lose the variance.
+TEST_F(GpuNorm, StagedForwardOptions) {
+  int failures = 0, cases = 0;
+  for (const char* opt : {"merged", "params", "both"}) {
+    ASSERT_EQ(setenv("BARACUDA_NORM_FWD_STAGED", opt, 1), 0);
+    const bool merged = std::strcmp(opt, "params") != 0, params = std::strcmp(opt, "merged") != 0;
+    for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+      for (DType t : {DType::f16, DType::bf16})
+        for (int64_t cols : {32768, 24584, 16392})
+          for (int affine = 0; affine < 3; ++affine) {
+            NormDescriptor d = row_desc(op, t, 37, cols, Direction::forward);
+            d.weight = affine > 0;
+            d.bias = affine > 0 && op == NormOp::layer_norm;
+            if (affine == 2) d.param_dtype = DType::f32;
+            d.save_stats = true;
+            auto plan = NormPlan::select(gpu_, d);
+            ASSERT_TRUE(plan) << plan.status().to_string();
+            const std::string& tactic = plan->sku().tactic;
+            const std::string what = NormFamily::describe(d) + " [" + opt + ": " + tactic + "]";
+            EXPECT_NE(tactic.find("staged"), std::string::npos) << what;
+            EXPECT_EQ(tactic.find("statistics from one reduction") != std::string::npos, merged) << what;
+            EXPECT_EQ(tactic.find("held in registers") != std::string::npos, params) << what;
+            for (int shift = 0; shift < 3; ++shift) {
+              ++cases;
+              check_counted(d, 8100 + static_cast<uint64_t>(cases), what + " shift " + std::to_string(shift), failures,
+                            [&](NormCase& c) {
+                              if (shift == 0) return;
+                              HostTensor& x = c.in(NormRole::x);
+                              for (int64_t i = 0; i < x.numel(); ++i)
+                                x.set(i, x.get(i) + (shift == 1 ? 1000.0 : (i % cols == 12345 ? 3e4 : -3e4)));
+                            });
+            }
+          }
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_STAGED"), 0);
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
 // BARACUDA_NORM_FWD_CLUSTER=1 (sm_90; by default only the residual ops' rows): rows one CTA holds

@@ -157,6 +157,18 @@ bool fwd_waves(DType input) {
 }
 constexpr int64_t kFwdWaves = 8;
 
+// The staged kernel's options (16-bit rows of 16385..32768 without a residual; kNfStaged* in
+// kernels/norm_rows_params.hpp), opt-in until timed: BARACUDA_NORM_FWD_STAGED (read when the plan is
+// made) = "merged" (layer norm's statistics from one reduction), "params" (16-bit weight and bias
+// held in registers), "both".
+int fwd_staged_opt_from_env() {
+  if (env_is("BARACUDA_NORM_FWD_STAGED", "merged")) return norm::cuda::kNfStagedMergedStats;
+  if (env_is("BARACUDA_NORM_FWD_STAGED", "params")) return norm::cuda::kNfStagedParamsInRegs;
+  if (env_is("BARACUDA_NORM_FWD_STAGED", "both"))
+    return norm::cuda::kNfStagedMergedStats | norm::cuda::kNfStagedParamsInRegs;
+  return 0;
+}
+
 // The wave grid for `rows` rows (the register rows kernel only; others keep their grid).
 void use_wave_grid(norm::cuda::FwdFastConfig& c, int64_t rows, int sm_count) {
   if (!c.group_warps || c.cluster || c.stages > 0) return;
@@ -175,7 +187,9 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
   else if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
-         "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)";
+         "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)" +
+         ((c.staged_opt & norm::cuda::kNfStagedMergedStats) ? ", layer norm statistics from one reduction" : "") +
+         ((c.staged_opt & norm::cuda::kNfStagedParamsInRegs) ? ", 16-bit weight and bias held in registers" : "");
   else
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread held as " + (c.items * vec > 16 ? "loaded" : "f32") +
@@ -223,7 +237,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
-                                         fwd_cluster(residual));
+                                         fwd_cluster(residual), fwd_staged_opt_from_env());
       if (fwd_waves(d_.input.dtype)) use_wave_grid(fwd_, sig_.outer, sm_count_);
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);

@@ -11,11 +11,13 @@
 namespace baracuda::norm::cuda {
 namespace {
 
-FwdFastKernel kernel_for(DType t, DType w, int gw, int items, bool residual, int stages) {
+FwdFastKernel kernel_for(DType t, DType w, int gw, int items, bool residual, int stages, int staged_opt) {
   switch (t) {
-    case DType::f32: return w == DType::f32 ? fwd_fast_kernel_f32(w, gw, items, residual, stages) : nullptr;
-    case DType::f16: return w == t || w == DType::f32 ? fwd_fast_kernel_f16(w, gw, items, residual, stages) : nullptr;
-    case DType::bf16: return w == t || w == DType::f32 ? fwd_fast_kernel_bf16(w, gw, items, residual, stages) : nullptr;
+    case DType::f32: return w == DType::f32 ? fwd_fast_kernel_f32(w, gw, items, residual, stages, staged_opt) : nullptr;
+    case DType::f16:
+      return w == t || w == DType::f32 ? fwd_fast_kernel_f16(w, gw, items, residual, stages, staged_opt) : nullptr;
+    case DType::bf16:
+      return w == t || w == DType::f32 ? fwd_fast_kernel_bf16(w, gw, items, residual, stages, staged_opt) : nullptr;
     default: return nullptr;
   }
 }
@@ -57,7 +59,7 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
 }  // namespace
 
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed, bool cluster) {
+                              bool allow_staged, bool packed, bool cluster, int staged_opt) {
   FwdFastConfig c;
   if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return c;
   if (w != t && w != DType::f32) return c;
@@ -98,7 +100,8 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
     c.smem = staged_smem(c.stages);
   }
   c.group_warps = gw;
-  const FwdFastKernel k = kernel_for(t, w, gw, c.items, residual, c.stages);
+  if (c.stages > 0) c.staged_opt = staged_opt;
+  const FwdFastKernel k = kernel_for(t, w, gw, c.items, residual, c.stages, c.staged_opt);
   int per_sm = 0;
   if (k == nullptr ||
       (c.smem > 0 && cudaFuncSetAttribute(reinterpret_cast<const void*>(k), cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -122,7 +125,7 @@ Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams
     if (p.rows == 0) return Status::ok();
     return launch_fwd_cluster(k, std::min<int64_t>(c.grid, 2 * p.rows), p, stream, c.pdl);
   }
-  const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages);
+  const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages, c.staged_opt);
   if (k == nullptr || c.residual != (p.residual != nullptr))
     return internal_error("[norm] forward rows engine: no kernel for this configuration");
   if (p.rows == 0) return Status::ok();

@@ -3,9 +3,9 @@
 
 namespace baracuda::norm::cuda {
 
-FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages) {
-  return w == DType::f32 ? fwd_fast_kernel_typed<__half, float>(gw, items, residual, stages)
-                         : fwd_fast_kernel_typed<__half, __half>(gw, items, residual, stages);
+FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages, int staged_opt) {
+  return w == DType::f32 ? fwd_fast_kernel_typed<__half, float>(gw, items, residual, stages, staged_opt)
+                         : fwd_fast_kernel_typed<__half, __half>(gw, items, residual, stages, staged_opt);
 }
 
 }  // namespace baracuda::norm::cuda

@@ -3,9 +3,9 @@
 
 namespace baracuda::norm::cuda {
 
-FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages) {
+FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages, int staged_opt) {
   (void)w;
-  return fwd_fast_kernel_typed<float, float>(gw, items, residual, stages);
+  return fwd_fast_kernel_typed<float, float>(gw, items, residual, stages, staged_opt);
 }
 
 }  // namespace baracuda::norm::cuda

@@ -24,6 +24,7 @@ struct FwdFastConfig {
   bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
   bool pdl = false;      // a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
   bool waves = false;    // grid: up to 8 waves of blocks, not one persistent wave (16-bit default; BARACUDA_NORM_FWD_WAVES)
+  int staged_opt = 0;    // the staged kernel's options (kNfStaged* bits; BARACUDA_NORM_FWD_STAGED)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -34,8 +35,9 @@ struct FwdFastConfig {
 // packed: 16-bit rows of at most 4096 values held packed, 4 vectors per thread (fewer warps per row).
 // cluster (sm_90): rows one CTA holds only through shared memory or not at all (16-bit 16385 ..
 // 32768, f32 8193 .. 16384 values, an even number of vectors) split over a cluster of two CTAs.
+// staged_opt: the staged kernel's kNfStaged* option bits (kernels/norm_fwd_rows_fast.cuh).
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
-                              bool allow_staged, bool packed = false, bool cluster = false);
+                              bool allow_staged, bool packed = false, bool cluster = false, int staged_opt = 0);
 
 // Needs 16-byte aligned x, residual, y, sum, weight, bias and row strides that are multiples of the
 // vector; p.residual set iff c.residual.
@@ -44,9 +46,9 @@ Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams
 // Per-dtype kernel tables (one translation unit each: norm_fwd_fast_{f32,f16,bf16}.cu). w is the
 // parameter dtype (x's or f32); null for a geometry that is not instantiated.
 using FwdFastKernel = void (*)(const FwdParams);
-FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages);
-FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages);
-FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages);
+FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages, int staged_opt);
+FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages, int staged_opt);
+FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages, int staged_opt);
 // The cluster kernel (norm_fwd_cluster.cu) and its launch (grid = 2 x clusters; pdl: as a
 // programmatic dependent launch).
 FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual);

@@ -10,14 +10,26 @@
 namespace baracuda::norm::cuda {
 
 template <class T, class W>
-FwdFastKernel fwd_fast_kernel_typed(int gw, int items, bool residual, int stages) {
+FwdFastKernel fwd_fast_kernel_typed(int gw, int items, bool residual, int stages, int staged_opt) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   constexpr int I = sizeof(T) == 2 ? kFwdMaxItems16 : kFwdMaxItems32;
   if (stages > 0) {
     if constexpr (sizeof(T) == 2) {
       if (residual || gw != kFwdStagedGw || items != kFwdStagedItems) return nullptr;
-      if (stages == 3) return norm_fwd_rows_staged_kernel<T, W, V, 3>;
-      if (stages == 2) return norm_fwd_rows_staged_kernel<T, W, V, 2>;
+#define BARACUDA_NF_STAGED(S)                                                                   \
+  if (stages == S) {                                                                            \
+    switch (staged_opt) {                                                                       \
+      case 0: return norm_fwd_rows_staged_kernel<T, W, V, S, 0>;                                \
+      case kNfStagedMergedStats: return norm_fwd_rows_staged_kernel<T, W, V, S, kNfStagedMergedStats>; \
+      case kNfStagedParamsInRegs: return norm_fwd_rows_staged_kernel<T, W, V, S, kNfStagedParamsInRegs>; \
+      case kNfStagedMergedStats | kNfStagedParamsInRegs:                                        \
+        return norm_fwd_rows_staged_kernel<T, W, V, S, kNfStagedMergedStats | kNfStagedParamsInRegs>; \
+      default: return nullptr;                                                                  \
+    }                                                                                           \
+  }
+      BARACUDA_NF_STAGED(3)
+      BARACUDA_NF_STAGED(2)
+#undef BARACUDA_NF_STAGED
     }
     return nullptr;
   }
