@@ -246,9 +246,15 @@ constexpr int staged_smem_bytes() {
 
 // Needs n % VEC == 0 (every vector of the row whole) and 16-byte aligned rows. Each thread copies
 // and later reads only its own slots, so the stages need no block barrier: cp.async.wait_group
-// makes a thread's own copies visible to it, and a stage is refilled (by the next iteration's
-// prefetch) only after this thread consumed its values into registers for this row's reductions.
-template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
+// makes a thread's own copies visible to it, and a stage is refilled only after this thread
+// consumed its values into registers for this row's reductions.
+// kRefillEarly (opt-in, the plan's BARACUDA_SOFTMAX_FWD_REFILL=early): the stage just read into
+// registers is refilled with the row two ahead before this row is reduced and written, so two rows
+// stream in per block during its work instead of one (128 KB at 32768 16-bit values, against 64;
+// the softmax backward's staged kernel refills its stage the same way). Otherwise the other stage
+// is filled with the next row at the top of each row. The copies' memory clobbers keep the shared
+// loads of the slots before the copies into them. Same arithmetic: bitwise the same output.
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog, bool kRefillEarly = false>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
   kernels::pdl_enter();
   constexpr int W = GW * 32;
@@ -270,9 +276,15 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
   int64_t row = blockIdx.x;
   if (row < p.rows) prefetch(row, 0);
   stage_commit();
+  if constexpr (kRefillEarly) {
+    if (row + gridDim.x < p.rows) prefetch(row + gridDim.x, 1);
+    stage_commit();  // possibly empty: every row commits one group, so "all but the newest" is this row's
+  }
   for (int stage = 0; row < p.rows; row += gridDim.x, stage ^= 1) {
-    if (row + gridDim.x < p.rows) prefetch(row + gridDim.x, stage ^ 1);
-    stage_commit();  // possibly empty: keeps "all but the newest" meaning "this row's"
+    if constexpr (!kRefillEarly) {
+      if (row + gridDim.x < p.rows) prefetch(row + gridDim.x, stage ^ 1);
+      stage_commit();  // possibly empty: keeps "all but the newest" meaning "this row's"
+    }
     stage_wait_all_but_newest();
     Vec<Tl, VEC> raw[ITEMS];
 #pragma unroll
@@ -284,6 +296,10 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
 #pragma unroll
         for (int j = 0; j < VEC; ++j) raw[i].v[j] = pad;
       }
+    }
+    if constexpr (kRefillEarly) {
+      if (row + 2 * static_cast<int64_t>(gridDim.x) < p.rows) prefetch(row + 2 * static_cast<int64_t>(gridDim.x), stage);
+      stage_commit();
     }
     float v[VEC * ITEMS];
     unpack_items(raw, v);
@@ -396,13 +412,9 @@ constexpr int rows_bwd_min_blocks() {
   return ITEMS == 1 && GW > 1 ? 1536 / rows_block_threads(GW) : rows_min_blocks(rows_block_threads(GW));
 }
 
-// kExpEarly (log_softmax in the one-vector geometry only; the plan's BARACUDA_SOFTMAX_LOG_BWD_EXP_EARLY=1):
-// the row's exps are taken before the group reduction instead of after it, so their latency
-// overlaps the reduction's barrier rather than following it. Same expression per element.
-template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog, bool kExpEarly = false>
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), (rows_bwd_min_blocks<ITEMS, GW>())) softmax_rows_bwd_kernel(const KernelParams p) {
   kernels::pdl_enter();
-  static_assert(!kExpEarly || (kLog && ITEMS == 1 && GW >= 2), "exps early: the log_softmax one-vector geometry");
   constexpr int W = GW * 32;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
@@ -432,17 +444,6 @@ __global__ void __launch_bounds__(rows_block_threads(GW), (rows_bwd_min_blocks<I
       if (!y_late) load_or_pad(y[i], yr, col, n, zero);
     }
     float s = bwd_partial_dot<VEC, ITEMS, kLog>(dy, y);
-    if constexpr (kExpEarly) {
-      float e[VEC];
-#pragma unroll
-      for (int j = 0; j < VEC; ++j) e[j] = exp_plain<sizeof(Ts) == 2>(elem(y[0], j));
-      s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity] + pos.g * GW, 1 + pos.g);
-      float o[VEC];
-#pragma unroll
-      for (int j = 0; j < VEC; ++j) o[j] = scale * (elem(dy[0], j) - e[j] * s);
-      store_vec<Ts, VEC>(o, static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out, pos.t * VEC, n);
-      continue;
-    }
     s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red[parity] + pos.g * GW, 1 + pos.g);
     if (y_late) {  // the loads overlap the reduction
 #pragma unroll

@@ -165,7 +165,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     // Not the columns engine: with PDL it measured slower on the H200 (9d70547, softmax backward over
     // dim 1 of 64x4096x256 bf16: 0.2580 ms against 0.2447 plain; forward 0.2111 against 0.2080).
     c.pdl = pdl_ && c.engine != cuda::Engine::columns;
-    c.log_exp_early = bwd && log_exp_early_ && p.log && one_vector_geometry(p, c);
+    c.staged_refill_early = !bwd && staged_refill_early_ && c.engine == cuda::Engine::rows_staged;
     return cuda::launch_softmax(bwd, pr.load, pr.store, p, c, static_cast<cudaStream_t>(stream.cuda_stream()));
   }
 
@@ -441,8 +441,11 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
                          " shared-memory stage of dy and y, refilled with the block's next row by cp.async as soon "
                          "as its values are in registers; persistent blocks)"
                    : "staged forward kernel softmax_rows_fwd_staged_kernel (" + geom +
-                         " per thread; two shared-memory stages of x, " + kb + ", the next row by cp.async; "
-                         "persistent blocks)";
+                         " per thread; two shared-memory stages of x, " + kb +
+                         (staged_refill_early_ ? ", a stage refilled with the row two ahead as soon as it is in registers "
+                                                 "(BARACUDA_SOFTMAX_FWD_REFILL=early)"
+                                               : ", the next row by cp.async") +
+                         "; persistent blocks)";
       case cuda::Engine::rows: {
         if (p.mask_kind != cuda::MaskKind::none)
           return std::string("masked rows kernel ") +
@@ -452,8 +455,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
         std::string t = "rows engine (" + geom + (bwd ? " of dy and y" : "") + " per thread)";
         if (bwd && one_vector_geometry(p, c))
           return t + ", one vector per thread, 1536 threads per SM (one-vector backward; off: "
-                     "BARACUDA_SOFTMAX_BWD_ONE_VECTOR=0)" +
-                 (p.log && log_exp_early_ ? ", exps before the row's reduction (BARACUDA_SOFTMAX_LOG_BWD_EXP_EARLY=1)" : "");
+                     "BARACUDA_SOFTMAX_BWD_ONE_VECTOR=0)";
         if (bwd && !bwd_staged_ && policy_ != EnginePolicy::no_staged && staged_fits(p, c, bwd))
           t += ", staged backward kernel off (BARACUDA_SOFTMAX_BWD_STAGED=0)";
         if (bwd && p.log && (c.group_warps == 4 || c.group_warps == 8) && log_bwd_ == ShortBwd::register_kernel)
@@ -493,11 +495,12 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   ShortBwd log_bwd_ = log_bwd_from_env();
   // Where the backward takes the one-vector geometry (bwd_one_vector_from_env).
   BwdOneVector bwd_one_vector_ = bwd_one_vector_from_env();
-  // Opt-in (read when the plan is made): the log_softmax backward's one-vector kernel takes the
-  // row's exps before its reduction, so their latency overlaps the reduction's barrier (against
-  // PyTorch's 0.1929 ms at 32768x4096 bf16, where the default took 0.1956 at d53835c). Not yet run
-  // on a GPU.
-  bool log_exp_early_ = env_is("BARACUDA_SOFTMAX_LOG_BWD_EXP_EARLY", "1");
+  // Opt-in (read when the plan is made): the staged forward kernel refills the stage it has just
+  // read into registers with the row two ahead, so two rows stream in per block while it works
+  // (softmax forward 4096x32768 bf16: 3680 GB/s at b5d1a5e with one row in flight). Not yet timed.
+  // (An earlier opt-in, the log_softmax backward's exps before its reduction, measured 0.1952 ms
+  // against the default's 0.1948 at 32768x4096 bf16, b5d1a5e, and was removed.)
+  bool staged_refill_early_ = env_is("BARACUDA_SOFTMAX_FWD_REFILL", "early");
   KernelSku sku_;
   PrecisionGuarantee pg_;
 };

@@ -112,7 +112,10 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
       if constexpr (kBwd)
         return launch_staged(softmax_rows_bwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
       else
-        return launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
+        return c.staged_refill_early
+                   ? launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog, true>, GW * 32, smem, kBwd, p, c,
+                                   stream)
+                   : launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
     }
   }
   if (c.engine == Engine::rows_staged) return internal_error("[softmax] no staged kernel for this row geometry");
@@ -131,10 +134,6 @@ Status launch_rows_bwd_one_vector(const KernelParams& p, const LaunchConfig& c, 
   if (c.engine != Engine::rows) return internal_error("[softmax] no staged kernel for this row geometry");
   if (c.threads != rows_block_threads(GW)) return internal_error("[softmax] rows engine: wrong block size");
   const dim3 grid(static_cast<unsigned>(c.grid)), block(static_cast<unsigned>(c.threads));
-  if constexpr (kLog) {
-    if (c.log_exp_early)
-      return launch_one(softmax_rows_bwd_kernel<Tl, Ts, V, 1, GW, true, true>, "the rows", true, grid, block, 0, c, stream, p);
-  }
   return launch_one(softmax_rows_bwd_kernel<Tl, Ts, V, 1, GW, kLog>, "the rows", true, grid, block, 0, c, stream, p);
 }
 
