@@ -140,16 +140,23 @@ inline bool write_json(const std::string& path, const std::string& family, const
   return true;
 }
 
-// [--json out.json] [--reps N]
+// [--json out.json] [--reps N] [--only SUBSTRING]
 struct Options {
   std::string json_path;
   int reps = 30;
+  std::string only;  // time only the cases whose name contains it (an interleaved A/B of a few cases)
 };
+
+// Whether case `name` is timed under --only (drivers that honour it: norm, softmax).
+inline bool wanted(const Options& o, const std::string& name) {
+  return o.only.empty() || name.find(o.only) != std::string::npos;
+}
 inline Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json") && i + 1 < argc) o.json_path = argv[++i];
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
   }
   return o;
 }

@@ -11,7 +11,7 @@
 // count too (at most a few hundred KB next to 134 MB or more: the two conventions differ by < 0.1%).
 // bench/twins/norm.py holds their PyTorch twins, under the same case names.
 //
-//   baracuda_norm_bench [--json out.json] [--reps N]
+//   baracuda_norm_bench [--json out.json] [--reps N] [--only SUBSTRING]
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
   // One case: buffers for every operand of the signature (random x/dy/residual, weights near 1,
   // plausible statistics), the plan's workspace, then the timing.
   auto run_case = [&](const std::string& case_name, const char* op_name, const NormDescriptor& desc, double bytes) {
+    if (!bench::wanted(opts, case_name)) return;
     auto plan = NormPlan::select(*stream, desc);
     if (!plan) {
       std::printf("%-34s select failed: %s\n", case_name.c_str(), plan.status().to_string().c_str());

@@ -9,7 +9,7 @@
 // bench/twins/softmax.py. Their bytes are every operand the kernel reads, once, plus the output,
 // once (a mask at its own shape and dtype: a broadcast [1, cols] mask counts cols elements).
 //
-//   baracuda_softmax_bench [--json out.json] [--reps N]
+//   baracuda_softmax_bench [--json out.json] [--reps N] [--only SUBSTRING]
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
       SoftmaxDescriptor desc{.op = SoftmaxOp::softmax, .direction = dir, .input = Operand::tensor(DType::bf16, shape),
                              .dim = -1};
       const std::string cas = std::string(bwd ? "softmax_bwd_bf16_" : "softmax_bf16_") + dims;
+      if (!bench::wanted(opts, cas)) continue;
       auto plan = SoftmaxPlan::select(*stream, desc);
       if (!plan) {
         std::printf("%-28s select failed: %s\n", cas.c_str(), plan.status().to_string().c_str());
@@ -150,6 +151,7 @@ int main(int argc, char** argv) {
   // run prints why, and the driver goes on.
   auto run_softmax = [&](const std::string& cas, const SoftmaxDescriptor& desc, const std::vector<const void*>& in,
                          void* out) {
+    if (!bench::wanted(opts, cas)) return;
     const bool bwd = desc.direction == Direction::backward;
     auto sig = infer_signature(desc);
     if (!sig) {
