@@ -23,8 +23,8 @@ struct FwdParams {
   bool row_prefetch = true;
 };
 
-// Options of the staged kernel (opt-in, BARACUDA_NORM_FWD_STAGED; an A/B of the layer_norm forward
-// at 4096x32768 bf16, 3639 GB/s at b5d1a5e where rms_norm, one reduction and no bias, reached 3879):
+// Options of the staged forward kernel (the plan's choice: both for layer_norm with a 16-bit
+// weight, see fwd_staged_opt in norm_cuda_plan.cpp; BARACUDA_NORM_FWD_STAGED overrides):
 //   kNfStagedMergedStats: layer norm's mean and M2 from one group reduction of per-thread
 //     (count, mean, M2) (nf_group_stats, kernels/norm_fwd_rows_fast.cuh): one barrier per row
 //     instead of two, and the two passes over the thread's slots adjacent (no barrier between);

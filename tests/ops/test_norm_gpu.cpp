@@ -646,19 +646,24 @@ TEST_F(GpuNorm, ForwardWaveGrid) {
   }
 }
 
-// BARACUDA_NORM_FWD_STAGED=merged|params|both: the staged forward kernel's options (16-bit rows of
-// 16385..32768 without a residual): layer norm's statistics from one reduction of per-thread
-// (count, mean, M2), and 16-bit weight and bias held in registers. layer_norm and rms_norm, f16 and
-// bf16, no affine / params in x's dtype / f32 params (held in registers only when 16-bit), widths
-// of a full row (32768), a partial last vector round (24584: threads with 3 and 4 vectors, the
-// uneven-count merge) and just above the register kernels (16392); against the reference, also
-// with every row shifted by 1000 (bf16: values 8 apart there) and by -3e4 with one outlier of +3e4
-// per row, where E[x^2] - E[x]^2 would lose the variance.
+// The staged forward kernel's options (16-bit rows of 16385..32768 without a residual): layer
+// norm's statistics from one reduction of per-thread (count, mean, M2), and a 16-bit weight and
+// bias held in registers; by default both for layer_norm with a 16-bit weight, neither otherwise;
+// BARACUDA_NORM_FWD_STAGED=none|merged|params|both overrides (only the options that apply are
+// kept). layer_norm and rms_norm, f16 and bf16, no affine / params in x's dtype / f32 params,
+// widths of a full row (32768), a partial last vector round (24584: threads with 3 and 4 vectors,
+// the uneven-count merge) and just above the register kernels (16392); the tactic naming exactly
+// the options that run; against the reference, and where the statistics are merged also with every
+// row shifted by 1000 (bf16: values 8 apart there) and by -3e4 with one outlier of +3e4 per row,
+// where E[x^2] - E[x]^2 would lose the variance.
 TEST_F(GpuNorm, StagedForwardOptions) {
   int failures = 0, cases = 0;
-  for (const char* opt : {"merged", "params", "both"}) {
-    ASSERT_EQ(setenv("BARACUDA_NORM_FWD_STAGED", opt, 1), 0);
-    const bool merged = std::strcmp(opt, "params") != 0, params = std::strcmp(opt, "merged") != 0;
+  for (const char* opt : {"default", "none", "merged", "params", "both"}) {
+    const bool by_default = std::strcmp(opt, "default") == 0;
+    if (by_default) ASSERT_EQ(unsetenv("BARACUDA_NORM_FWD_STAGED"), 0);
+    else ASSERT_EQ(setenv("BARACUDA_NORM_FWD_STAGED", opt, 1), 0);
+    const bool want_merged = by_default || !std::strcmp(opt, "merged") || !std::strcmp(opt, "both");
+    const bool want_params = by_default || !std::strcmp(opt, "params") || !std::strcmp(opt, "both");
     for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
       for (DType t : {DType::f16, DType::bf16})
         for (int64_t cols : {32768, 24584, 16392})
@@ -673,9 +678,13 @@ TEST_F(GpuNorm, StagedForwardOptions) {
             const std::string& tactic = plan->sku().tactic;
             const std::string what = NormFamily::describe(d) + " [" + opt + ": " + tactic + "]";
             EXPECT_NE(tactic.find("staged"), std::string::npos) << what;
+            // Default: both for layer_norm with a 16-bit weight; explicit: those that apply.
+            const bool ln = op == NormOp::layer_norm, held = affine == 1;
+            const bool params = want_params && held && (!by_default || ln);
+            const bool merged = want_merged && ln && (!by_default || held);
             EXPECT_EQ(tactic.find("statistics from one reduction") != std::string::npos, merged) << what;
             EXPECT_EQ(tactic.find("held in registers") != std::string::npos, params) << what;
-            for (int shift = 0; shift < 3; ++shift) {
+            for (int shift = 0; shift < (merged ? 3 : 1); ++shift) {  // shifted rows: the merged statistics
               ++cases;
               check_counted(d, 8100 + static_cast<uint64_t>(cases), what + " shift " + std::to_string(shift), failures,
                             [&](NormCase& c) {

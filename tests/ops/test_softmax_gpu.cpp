@@ -788,57 +788,6 @@ TEST_F(GpuSoftmax, BackwardOneVectorDefaultReach) {
   }
 }
 
-// BARACUDA_SOFTMAX_FWD_REFILL=early: the staged forward kernel refills the stage it has read with
-// the row two ahead. Widths of 16 and 32 warps per row (16-bit 32768, 20000, 12000; f32 16384),
-// rows that take every block around its loop several times, one row (the prologue's second copy
-// skipped) and fewer rows than blocks; both ops; against the reference, the tactic naming it
-// exactly where the default takes the staged kernel, and y bitwise the default kernel's (same
-// arithmetic). A register-kernel width (4096) is left alone.
-TEST_F(GpuSoftmax, StagedForwardRefillEarly) {
-  constexpr const char* kEarly = "refilled with the row two ahead";
-  const int64_t sms = sm_count();
-  uint64_t seed = 9950;
-  struct Case {
-    SoftmaxOp op;
-    DType t;
-    int64_t rows, n;
-  };
-  const Case cases[] = {
-      {SoftmaxOp::softmax, DType::bf16, 3 * sms + 5, 32768}, {SoftmaxOp::log_softmax, DType::f16, 5 * sms + 3, 20000},
-      {SoftmaxOp::softmax, DType::f32, 5 * sms + 1, 16384},  {SoftmaxOp::log_softmax, DType::bf16, 5 * sms + 7, 12000},
-      {SoftmaxOp::softmax, DType::bf16, 1, 32768},           {SoftmaxOp::softmax, DType::f16, sms / 2 + 1, 32760},
-      {SoftmaxOp::softmax, DType::bf16, 300, 4096},
-  };
-  for (const Case& k : cases) {
-    HostTensor x = random_tensor(k.t, {k.rows, k.n}, ++seed);
-    SoftmaxDescriptor d = last_dim_desc(k.op, std::nullopt);
-    d.direction = Direction::forward;
-    d.input = x.operand();
-    const Problem f{tag(k.op, k.t, {k.rows, k.n}, -1), d, {x}};
-    SCOPED_TRACE(f.name);
-    auto plan = SoftmaxPlan::select(gpu_, f.desc);
-    ASSERT_TRUE(plan) << plan.status().to_string();
-    const bool staged = plan->sku().tactic.find("staged forward kernel") != std::string::npos;
-    EXPECT_EQ(plan->sku().tactic.find(kEarly), std::string::npos) << plan->sku().tactic;
-    if (k.t != DType::f32) {  // 16-bit: 16 or 32 warps per row
-      EXPECT_EQ(staged, k.n > 4096) << plan->sku().tactic;
-    }
-    std::vector<uint8_t> early_y, default_y;
-    run_bytes(*plan, f, default_y);
-    {
-      ScopedEnv on("BARACUDA_SOFTMAX_FWD_REFILL", "early");
-      auto early = SoftmaxPlan::select(gpu_, f.desc);
-      ASSERT_TRUE(early) << early.status().to_string();
-      EXPECT_EQ(early->sku().tactic.find(kEarly) != std::string::npos, staged) << early->sku().tactic;
-      check(f);  // check()'s plan is made under the same switch
-      run_bytes(*early, f, early_y);
-    }
-    ASSERT_EQ(early_y.size(), default_y.size());
-    EXPECT_EQ(std::memcmp(early_y.data(), default_y.data(), early_y.size()), 0)
-        << "the early-refill kernel differs from the default";
-  }
-}
-
 // ---- the masked rows kernels (kernels/softmax_rows_masked.cuh) ----
 constexpr const char* kMaskedFwd = "softmax_rows_masked_fwd_kernel";
 constexpr const char* kMaskedBwd = "softmax_rows_masked_bwd_kernel";

@@ -158,15 +158,27 @@ bool fwd_waves(DType input) {
 constexpr int64_t kFwdWaves = 8;
 
 // The staged kernel's options (16-bit rows of 16385..32768 without a residual; kNfStaged* in
-// kernels/norm_rows_params.hpp), opt-in until timed: BARACUDA_NORM_FWD_STAGED (read when the plan is
-// made) = "merged" (layer norm's statistics from one reduction), "params" (16-bit weight and bias
-// held in registers), "both".
-int fwd_staged_opt_from_env() {
-  if (env_is("BARACUDA_NORM_FWD_STAGED", "merged")) return norm::cuda::kNfStagedMergedStats;
-  if (env_is("BARACUDA_NORM_FWD_STAGED", "params")) return norm::cuda::kNfStagedParamsInRegs;
-  if (env_is("BARACUDA_NORM_FWD_STAGED", "both"))
-    return norm::cuda::kNfStagedMergedStats | norm::cuda::kNfStagedParamsInRegs;
-  return 0;
+// kernels/norm_rows_params.hpp). H200, 7bc01c7, tools/ab-interleaved (5 rounds, medians; spreads
+// under 1%), 4096x32768 bf16 with bf16 weight (and bias), ms:
+//               default   merged   params   both
+//   layer_norm   0.1482   0.1573   0.1510   0.1401
+//   rms_norm     0.1384   0.1381   0.1468   0.1471
+// Neither option helps alone, and holding the weight in registers slows rms_norm; together they
+// take layer_norm from 3622 to 3832 GB/s. So layer_norm with a 16-bit weight takes both, everything
+// else neither (f32 parameters cannot be held, and "merged" alone is slower). The cause of the
+// interaction is not known (not profiled). BARACUDA_NORM_FWD_STAGED (read when the plan is made)
+// = "none", "merged", "params" or "both" overrides it.
+// Only the options that apply are kept (so the tactic says what runs): "merged" for layer_norm,
+// "params" for a 16-bit weight.
+int fwd_staged_opt(NormOp op, bool weight, DType param_dtype) {
+  constexpr int merged = norm::cuda::kNfStagedMergedStats, params = norm::cuda::kNfStagedParamsInRegs;
+  const bool ln = op == NormOp::layer_norm, held = weight && dtype_size(param_dtype) == 2;
+  int bits = ln && held ? merged | params : 0;
+  if (env_is("BARACUDA_NORM_FWD_STAGED", "none")) bits = 0;
+  if (env_is("BARACUDA_NORM_FWD_STAGED", "merged")) bits = merged;
+  if (env_is("BARACUDA_NORM_FWD_STAGED", "params")) bits = params;
+  if (env_is("BARACUDA_NORM_FWD_STAGED", "both")) bits = merged | params;
+  return (ln ? bits : bits & ~merged) & (held ? ~0 : ~params);
 }
 
 // The wave grid for `rows` rows (the register rows kernel only; others keep their grid).
@@ -237,7 +249,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       fwd_ = norm::cuda::fwd_fast_config(d_.input.dtype, sig_.param_dtype, sig_.outer, sig_.channels, residual,
                                          sm_count_, device.ordinal, fwd_engine == FwdEngine::rows,
                                          fwd_packed(residual, sig_.channels, norm::cuda::pack_elems(d_.input.dtype)),
-                                         fwd_cluster(residual), fwd_staged_opt_from_env());
+                                         fwd_cluster(residual), fwd_staged_opt(d_.op, d_.weight, sig_.param_dtype));
       if (fwd_waves(d_.input.dtype)) use_wave_grid(fwd_, sig_.outer, sm_count_);
       if (fwd_.group_warps)
         sku_.tactic = fwd_fast_tactic(fwd_, norm::cuda::pack_elems(d_.input.dtype), row_prefetch_ && !residual);

@@ -77,9 +77,6 @@ struct LaunchConfig {
   // Every kernel as a programmatic dependent launch (BARACUDA_PDL, read when the plan is made;
   // core/pdl_switch.hpp, kernels/pdl.cuh).
   bool pdl = false;
-  // The staged forward kernel refilling the stage it just read with the row two ahead
-  // (BARACUDA_SOFTMAX_FWD_REFILL=early, read when the plan is made; opt-in).
-  bool staged_refill_early = false;
 };
 
 // Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)
