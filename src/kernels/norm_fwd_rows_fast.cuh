@@ -337,6 +337,21 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
     nf_stage_wait<STAGES - 1>();
     const P* slots = my_slots + stage * ITEMS * NT;
     auto elem = [&](int i, int j) { return nb_elem(slots[i * NT], j); };
+    // This thread's sum of (x - center)^2, 4 chains in a fixed order.
+    const auto squared_deviations = [&](float center) {
+      float q[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        if (i * kSpan >= left) continue;
+        const P v = slots[i * NT];
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) {
+          const float d = nb_elem(v, j) - center;
+          q[j % 4] = fmaf(d, d, q[j % 4]);
+        }
+      }
+      return (q[0] + q[1]) + (q[2] + q[3]);
+    };
     float mean = 0.f, rstd;
     if (kMerged && !p.rms) {
       // This thread's count, sum and (after its own mean) M2, then one group reduction.
@@ -352,18 +367,7 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
       }
       const float n_t = static_cast<float>(count);
       const float m_t = count ? ((acc[0] + acc[1]) + (acc[2] + acc[3])) / n_t : 0.f;
-      float q[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        if (i * kSpan >= left) continue;
-        const P v = slots[i * NT];
-#pragma unroll
-        for (int j = 0; j < VEC; ++j) {
-          const float d = nb_elem(v, j) - m_t;
-          q[j % 4] = fmaf(d, d, q[j % 4]);
-        }
-      }
-      const NfStats st = nf_group_stats<32>({n_t, m_t, (q[0] + q[1]) + (q[2] + q[3])}, red[parity], 1);
+      const NfStats st = nf_group_stats<32>({n_t, m_t, squared_deviations(m_t)}, red[parity], 1);
       mean = st.mean;
       rstd = 1.f / sqrtf(st.m2 * inv_n + eps);
     } else {
@@ -383,18 +387,7 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
         rstd = 1.f / sqrtf(nf_group_sum<32>(first, red[parity], 1) * inv_n + eps);
       } else {
         mean = nf_group_sum<32>(first, red[0], 1) * inv_n;
-        float q[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-        for (int i = 0; i < ITEMS; ++i) {
-          if (i * kSpan >= left) continue;
-          const P v = slots[i * NT];
-#pragma unroll
-          for (int j = 0; j < VEC; ++j) {
-            const float d = nb_elem(v, j) - mean;
-            q[j % 4] = fmaf(d, d, q[j % 4]);
-          }
-        }
-        rstd = 1.f / sqrtf(nf_group_sum<32>((q[0] + q[1]) + (q[2] + q[3]), red[1], 1) * inv_n + eps);
+        rstd = 1.f / sqrtf(nf_group_sum<32>(squared_deviations(mean), red[1], 1) * inv_n + eps);
       }
     }
     if (threadIdx.x == 0) {
