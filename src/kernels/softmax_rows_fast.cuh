@@ -145,12 +145,10 @@ struct GroupPos {
   }
 };
 
-// The forward of one row whose E = VEC*ITEMS elements per thread are in v (pads -inf): writes y.
-template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
-__device__ __forceinline__ void forward_row(float (&v)[VEC * ITEMS], float scale, Ts* y, int n, int t,
-                                            float* red_max, float* red_sum, int bar_id) {
-  constexpr int E = VEC * ITEMS, W = GW * 32;
-  constexpr bool kFast = sizeof(Ts) == 2;
+// The thread's E values of v multiplied by scale (the temperature; skipped at 1), and their
+// maximum (4 chains; pads -inf).
+template <int E>
+__device__ __forceinline__ float scaled_thread_max(float (&v)[E], float scale) {
   if (scale != 1.f) {
 #pragma unroll
     for (int k = 0; k < E; ++k) v[k] *= scale;
@@ -158,26 +156,43 @@ __device__ __forceinline__ void forward_row(float (&v)[VEC * ITEMS], float scale
   float mx[4] = {v[0], v[E > 1 ? 1 : 0], v[E > 2 ? 2 : 0], v[E > 3 ? 3 : 0]};
 #pragma unroll
   for (int k = 4; k < E; ++k) mx[k % 4] = fmaxf(mx[k % 4], v[k]);
-  float m = fmaxf(fmaxf(mx[0], mx[1]), fmaxf(mx[2], mx[3]));
-  m = group_reduce_fast<GW>(m, FMax{}, neg_inf<float>(), red_max, bar_id);
+  return fmaxf(fmaxf(mx[0], mx[1]), fmaxf(mx[2], mx[3]));
+}
+
+// The row's output from the thread's values v and exps e: log_softmax (v - M) - log S, softmax
+// e * (e_scale / S) (e_scale brings the thread's exps to the row maximum M); 16-byte stores.
+template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__device__ __forceinline__ void store_row_output(const float (&v)[VEC * ITEMS], const float (&e)[VEC * ITEMS], float M,
+                                                 float S, float e_scale, Ts* y, int n, int t) {
+  constexpr int E = VEC * ITEMS, W = GW * 32;
+  float o[E];
+  if constexpr (kLog) {
+    const float ls = logf(S);
+#pragma unroll
+    for (int k = 0; k < E; ++k) o[k] = (v[k] - M) - ls;
+  } else {
+    const float inv = e_scale / S;
+#pragma unroll
+    for (int k = 0; k < E; ++k) o[k] = e[k] * inv;
+  }
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i) store_vec<Ts, VEC>(o + i * VEC, y, (i * W + t) * VEC, n);
+}
+
+// The forward of one row whose E = VEC*ITEMS elements per thread are in v (pads -inf): writes y.
+template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__device__ __forceinline__ void forward_row(float (&v)[VEC * ITEMS], float scale, Ts* y, int n, int t,
+                                            float* red_max, float* red_sum, int bar_id) {
+  constexpr int E = VEC * ITEMS;
+  constexpr bool kFast = sizeof(Ts) == 2;
+  const float m = group_reduce_fast<GW>(scaled_thread_max(v, scale), FMax{}, neg_inf<float>(), red_max, bar_id);
   const float mb = m * kLog2e;
   float e[E];
 #pragma unroll
   for (int k = 0; k < E; ++k) e[k] = exp_shifted<kFast>(v[k], m, mb);
   float s = sum4<E>(e);
   s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red_sum, bar_id);
-  float o[E];
-  if constexpr (kLog) {
-    const float ls = logf(s);
-#pragma unroll
-    for (int k = 0; k < E; ++k) o[k] = (v[k] - m) - ls;
-  } else {
-    const float inv = 1.f / s;
-#pragma unroll
-    for (int k = 0; k < E; ++k) o[k] = e[k] * inv;
-  }
-#pragma unroll
-  for (int i = 0; i < ITEMS; ++i) store_vec<Ts, VEC>(o + i * VEC, y, (i * W + t) * VEC, n);
+  store_row_output<Ts, VEC, ITEMS, GW, kLog>(v, e, m, s, 1.f, y, n, t);
 }
 
 // s (a sum of exps taken relative to m) rescaled to the maximum M >= m: s exp(m - M); exactly s
@@ -228,35 +243,18 @@ __device__ __forceinline__ float2 group_reduce_online(float m, float s, float* s
 template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __device__ __forceinline__ void forward_row_one_reduction(float (&v)[VEC * ITEMS], float scale, Ts* y, int n, int t,
                                                           float* slots, int bar_id) {
-  constexpr int E = VEC * ITEMS, W = GW * 32;
+  constexpr int E = VEC * ITEMS;
   constexpr bool kFast = sizeof(Ts) == 2;
-  if (scale != 1.f) {
-#pragma unroll
-    for (int k = 0; k < E; ++k) v[k] *= scale;
-  }
-  float mx[4] = {v[0], v[E > 1 ? 1 : 0], v[E > 2 ? 2 : 0], v[E > 3 ? 3 : 0]};
-#pragma unroll
-  for (int k = 4; k < E; ++k) mx[k % 4] = fmaxf(mx[k % 4], v[k]);
-  const float m_t = fmaxf(fmaxf(mx[0], mx[1]), fmaxf(mx[2], mx[3]));
+  const float m_t = scaled_thread_max(v, scale);
   const float m_ref = m_t == neg_inf<float>() ? 0.f : m_t;
   const float mb = m_ref * kLog2e;
   float e[E];
 #pragma unroll
   for (int k = 0; k < E; ++k) e[k] = exp_shifted<kFast>(v[k], m_ref, mb);
   const float2 ms = group_reduce_online<GW, kFast>(m_t, sum4<E>(e), slots, bar_id);
-  const float M = ms.x, S = ms.y;
-  float o[E];
-  if constexpr (kLog) {
-    const float ls = logf(S);
-#pragma unroll
-    for (int k = 0; k < E; ++k) o[k] = (v[k] - M) - ls;
-  } else {
-    const float inv = (m_t == neg_inf<float>() ? 0.f : exp_shifted<kFast>(m_t, M, M * kLog2e)) / S;
-#pragma unroll
-    for (int k = 0; k < E; ++k) o[k] = e[k] * inv;
-  }
-#pragma unroll
-  for (int i = 0; i < ITEMS; ++i) store_vec<Ts, VEC>(o + i * VEC, y, (i * W + t) * VEC, n);
+  const float M = ms.x;
+  const float e_scale = kLog || m_t == neg_inf<float>() ? 0.f : exp_shifted<kFast>(m_t, M, M * kLog2e);
+  store_row_output<Ts, VEC, ITEMS, GW, kLog>(v, e, M, ms.y, e_scale, y, n, t);
 }
 
 template <class Tl, int VEC, int ITEMS>
