@@ -35,7 +35,7 @@ struct FwdFastConfig {
 // packed: 16-bit rows of at most 4096 values held packed, 4 vectors per thread (fewer warps per row).
 // cluster (sm_90): rows one CTA holds only through shared memory or not at all (16-bit 16385 ..
 // 32768, f32 8193 .. 16384 values, an even number of vectors) split over a cluster of two CTAs.
-// staged_opt: the staged kernel's kNfStaged* option bits (kernels/norm_fwd_rows_fast.cuh).
+// staged_opt: the staged kernel's kNfStaged* option bits (kernels/norm_rows_params.hpp).
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
                               bool allow_staged, bool packed = false, bool cluster = false, int staged_opt = 0);
 
