@@ -145,10 +145,12 @@ struct GroupPos {
   }
 };
 
-// The thread's E values of v multiplied by scale (the temperature; skipped at 1), and their
-// maximum (4 chains; pads -inf).
-template <int E>
-__device__ __forceinline__ float scaled_thread_max(float (&v)[E], float scale) {
+// The forward of one row whose E = VEC*ITEMS elements per thread are in v (pads -inf): writes y.
+template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
+__device__ __forceinline__ void forward_row(float (&v)[VEC * ITEMS], float scale, Ts* y, int n, int t,
+                                            float* red_max, float* red_sum, int bar_id) {
+  constexpr int E = VEC * ITEMS, W = GW * 32;
+  constexpr bool kFast = sizeof(Ts) == 2;
   if (scale != 1.f) {
 #pragma unroll
     for (int k = 0; k < E; ++k) v[k] *= scale;
@@ -156,105 +158,26 @@ __device__ __forceinline__ float scaled_thread_max(float (&v)[E], float scale) {
   float mx[4] = {v[0], v[E > 1 ? 1 : 0], v[E > 2 ? 2 : 0], v[E > 3 ? 3 : 0]};
 #pragma unroll
   for (int k = 4; k < E; ++k) mx[k % 4] = fmaxf(mx[k % 4], v[k]);
-  return fmaxf(fmaxf(mx[0], mx[1]), fmaxf(mx[2], mx[3]));
-}
-
-// The row's output from the thread's values v and exps e: log_softmax (v - M) - log S, softmax
-// e * (e_scale / S) (e_scale brings the thread's exps to the row maximum M); 16-byte stores.
-template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
-__device__ __forceinline__ void store_row_output(const float (&v)[VEC * ITEMS], const float (&e)[VEC * ITEMS], float M,
-                                                 float S, float e_scale, Ts* y, int n, int t) {
-  constexpr int E = VEC * ITEMS, W = GW * 32;
-  float o[E];
-  if constexpr (kLog) {
-    const float ls = logf(S);
-#pragma unroll
-    for (int k = 0; k < E; ++k) o[k] = (v[k] - M) - ls;
-  } else {
-    const float inv = e_scale / S;
-#pragma unroll
-    for (int k = 0; k < E; ++k) o[k] = e[k] * inv;
-  }
-#pragma unroll
-  for (int i = 0; i < ITEMS; ++i) store_vec<Ts, VEC>(o + i * VEC, y, (i * W + t) * VEC, n);
-}
-
-// The forward of one row whose E = VEC*ITEMS elements per thread are in v (pads -inf): writes y.
-template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
-__device__ __forceinline__ void forward_row(float (&v)[VEC * ITEMS], float scale, Ts* y, int n, int t,
-                                            float* red_max, float* red_sum, int bar_id) {
-  constexpr int E = VEC * ITEMS;
-  constexpr bool kFast = sizeof(Ts) == 2;
-  const float m = group_reduce_fast<GW>(scaled_thread_max(v, scale), FMax{}, neg_inf<float>(), red_max, bar_id);
+  float m = fmaxf(fmaxf(mx[0], mx[1]), fmaxf(mx[2], mx[3]));
+  m = group_reduce_fast<GW>(m, FMax{}, neg_inf<float>(), red_max, bar_id);
   const float mb = m * kLog2e;
   float e[E];
 #pragma unroll
   for (int k = 0; k < E; ++k) e[k] = exp_shifted<kFast>(v[k], m, mb);
   float s = sum4<E>(e);
   s = group_reduce_fast<GW>(s, FAdd{}, 0.f, red_sum, bar_id);
-  store_row_output<Ts, VEC, ITEMS, GW, kLog>(v, e, m, s, 1.f, y, n, t);
-}
-
-// s (a sum of exps taken relative to m) rescaled to the maximum M >= m: s exp(m - M); exactly s
-// when m is M (the larger side of every merge: one exp per merge), 0 for an empty side (m = -inf).
-template <bool kFast>
-__device__ __forceinline__ float rescale_sum(float s, float m, float M) {
-  if (m == M) return s;
-  if (m == neg_inf<float>()) return 0.f;
-  return s * exp_shifted<kFast>(m, M, M * kLog2e);
-}
-
-// The row group's (max, sum of exps relative to that max) from each thread's (m, s): pairs merged
-// online (M = max(m_a, m_b), S = rescaled s_a + rescaled s_b) through one shuffle tree and one
-// shared-memory exchange, so the forward needs one barrier per row instead of two. `slots` holds
-// 2 x GW floats; callers alternate two slot arrays between rows (one barrier per reduction).
-// Lane 0's result is broadcast: deterministic.
-template <int GW, bool kFast>
-__device__ __forceinline__ float2 group_reduce_online(float m, float s, float* slots, int bar_id) {
-  const auto merge = [](float& m, float& s, float m2, float s2) {
-    const float M = fmaxf(m, m2);
-    s = rescale_sum<kFast>(s, m, M) + rescale_sum<kFast>(s2, m2, M);
-    m = M;
-  };
+  float o[E];
+  if constexpr (kLog) {
+    const float ls = logf(s);
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1)
-    merge(m, s, __shfl_xor_sync(0xffffffffu, m, o), __shfl_xor_sync(0xffffffffu, s, o));
-  if constexpr (GW > 1) {
-    const int lane = threadIdx.x & 31, w = (threadIdx.x >> 5) % GW;
-    if (lane == 0) {
-      slots[w] = m;
-      slots[GW + w] = s;
-    }
-    group_barrier(bar_id, GW * 32);
-    m = lane < GW ? slots[lane] : neg_inf<float>();
-    s = lane < GW ? slots[GW + lane] : 0.f;
+    for (int k = 0; k < E; ++k) o[k] = (v[k] - m) - ls;
+  } else {
+    const float inv = 1.f / s;
 #pragma unroll
-    for (int o = (GW > 16 ? 16 : GW / 2); o > 0; o >>= 1)
-      merge(m, s, __shfl_xor_sync(0xffffffffu, m, o), __shfl_xor_sync(0xffffffffu, s, o));
+    for (int k = 0; k < E; ++k) o[k] = e[k] * inv;
   }
-  return make_float2(__shfl_sync(0xffffffffu, m, 0), __shfl_sync(0xffffffffu, s, 0));
-}
-
-// forward_row with one reduction (the staged kernel's opt-in): each thread takes its exps relative
-// to its own maximum m_t, then the group's (M, S) come from group_reduce_online, and the output is
-// e * (exp(m_t - M) / S) (log_softmax: (v - M) - log S). Same special values as forward_row: a row
-// with NaN or +inf is NaN, an all -inf row NaN (0 / 0), a -inf element 0 (log: -inf). A thread
-// whose values are all -inf (or pads) takes its exps relative to 0: they are 0, and so is its sum.
-template <class Ts, int VEC, int ITEMS, int GW, bool kLog>
-__device__ __forceinline__ void forward_row_one_reduction(float (&v)[VEC * ITEMS], float scale, Ts* y, int n, int t,
-                                                          float* slots, int bar_id) {
-  constexpr int E = VEC * ITEMS;
-  constexpr bool kFast = sizeof(Ts) == 2;
-  const float m_t = scaled_thread_max(v, scale);
-  const float m_ref = m_t == neg_inf<float>() ? 0.f : m_t;
-  const float mb = m_ref * kLog2e;
-  float e[E];
 #pragma unroll
-  for (int k = 0; k < E; ++k) e[k] = exp_shifted<kFast>(v[k], m_ref, mb);
-  const float2 ms = group_reduce_online<GW, kFast>(m_t, sum4<E>(e), slots, bar_id);
-  const float M = ms.x;
-  const float e_scale = kLog || m_t == neg_inf<float>() ? 0.f : exp_shifted<kFast>(m_t, M, M * kLog2e);
-  store_row_output<Ts, VEC, ITEMS, GW, kLog>(v, e, M, ms.y, e_scale, y, n, t);
+  for (int i = 0; i < ITEMS; ++i) store_vec<Ts, VEC>(o + i * VEC, y, (i * W + t) * VEC, n);
 }
 
 template <class Tl, int VEC, int ITEMS>
@@ -328,15 +251,12 @@ constexpr int staged_smem_bytes() {
 // at the top of each row, into the other stage). Refilling the stage just read with the row two
 // ahead instead (two rows in flight per block) measured slower on the H200 (7bc01c7, 4096x32768
 // bf16: softmax 0.1497 ms against 0.1441, log_softmax 0.1470 against 0.1418) and was removed.
-// kOneReduction (opt-in, the plan's BARACUDA_SOFTMAX_FWD_ONE_REDUCTION=1): forward_row_one_reduction,
-// one barrier per row instead of two (ncu at b04c68a: this kernel had no eligible warp in 46% of
-// cycles at 4096x32768 bf16, one 1024-thread block per SM).
-template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog, bool kOneReduction = false>
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
   kernels::pdl_enter();
   constexpr int W = GW * 32;
   extern __shared__ __align__(16) unsigned char stage_mem[];
-  __shared__ float red[kOneReduction ? 4 : 2][32];  // one reduction: two (max, sum) slot pairs, by row parity
+  __shared__ float red[2][32];
   const GroupPos<GW> pos;
   const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
   Vec<Tl, VEC>* stages = reinterpret_cast<Vec<Tl, VEC>*>(stage_mem);
@@ -353,7 +273,7 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
   int64_t row = blockIdx.x;
   if (row < p.rows) prefetch(row, 0);
   stage_commit();
-  for (int stage = 0; row < p.rows; row += gridDim.x, stage ^= 1) {  // stage also alternates the rows' slots
+  for (int stage = 0; row < p.rows; row += gridDim.x, stage ^= 1) {
     if (row + gridDim.x < p.rows) prefetch(row + gridDim.x, stage ^ 1);
     stage_commit();  // possibly empty: keeps "all but the newest" meaning "this row's"
     stage_wait_all_but_newest();
@@ -370,11 +290,9 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
     }
     float v[VEC * ITEMS];
     unpack_items(raw, v);
-    Ts* const y = static_cast<Ts*>(const_cast<void*>(p.out.data)) + row_bases(p, row).out;
-    if constexpr (kOneReduction)
-      forward_row_one_reduction<Ts, VEC, ITEMS, GW, kLog>(v, static_cast<float>(p.scale), y, n, pos.t, red[2 * stage], 1);
-    else
-      forward_row<Ts, VEC, ITEMS, GW, kLog>(v, static_cast<float>(p.scale), y, n, pos.t, red[0], red[1], 1);
+    forward_row<Ts, VEC, ITEMS, GW, kLog>(v, static_cast<float>(p.scale),
+                                          static_cast<Ts*>(const_cast<void*>(p.out.data)) + row_bases(p, row).out, n,
+                                          pos.t, red[0], red[1], 1);
   }
 }
 

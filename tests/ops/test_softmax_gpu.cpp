@@ -792,55 +792,6 @@ TEST_F(GpuSoftmax, BackwardOneVectorDefaultReach) {
 constexpr const char* kMaskedFwd = "softmax_rows_masked_fwd_kernel";
 constexpr const char* kMaskedBwd = "softmax_rows_masked_bwd_kernel";
 
-// BARACUDA_SOFTMAX_FWD_ONE_REDUCTION=1: the staged forward merges each thread's (max, sum of exps)
-// online in one group reduction. Widths that take the staged kernel (16-bit 32768, 32760, 20000,
-// 12000; f32 16384), many rows (every block loops, through both slot pairs) and one row, both ops;
-// besides random rows: a NaN, a +inf, all -inf, one -inf, a uniform row; a row whose finite
-// values are all in one thread's vector (every other thread's maximum -inf); a row whose halves
-// sit at +1000 and -1000 (thread maxima far apart). Against the reference (forward and backward),
-// and the tactic naming it exactly where the staged kernel runs (always for 16-bit rows over 4096).
-TEST_F(GpuSoftmax, StagedForwardOneReduction) {
-  constexpr const char* kOne = "one (max, sum) reduction per row";
-  const int64_t sms = sm_count();
-  uint64_t seed = 9970;
-  ScopedEnv on("BARACUDA_SOFTMAX_FWD_ONE_REDUCTION", "1");
-  struct Case {
-    DType t;
-    int64_t rows, n;
-  };
-  const Case cases[] = {{DType::bf16, 3 * sms + 5, 32768}, {DType::f16, 5 * sms + 3, 20000},
-                        {DType::bf16, 5 * sms + 7, 12000}, {DType::f32, 2 * sms + 1, 16384},
-                        {DType::bf16, 1, 32768},           {DType::f16, 9, 32760},
-                        {DType::bf16, 300, 4096}};
-  for (SoftmaxOp op : kOps)
-    for (const Case& k : cases) {
-      const int64_t n = k.n;
-      HostTensor x = random_tensor(k.t, {k.rows, n}, ++seed);
-      if (k.rows >= 8) {
-        x.set(n / 2, kNaN);                                                      // row 0: NaN
-        x.set(n + n - 1, kInf);                                                  // row 1: +inf
-        for (int64_t c = 0; c < n; ++c) x.set(2 * n + c, -kInf);                 // row 2: all -inf
-        x.set(3 * n, -kInf);                                                     // row 3: one -inf
-        for (int64_t c = 0; c < n; ++c) x.set(4 * n + c, 1.5);                   // row 4: uniform
-        for (int64_t c = 0; c < n; ++c)                                          // row 5: one vector finite
-          x.set(5 * n + c, c >= 104 && c < 108 ? 0.25 * static_cast<double>(c - 100) : -kInf);
-        for (int64_t c = 0; c < n; ++c)                                          // row 6: halves at +-1000
-          x.set(6 * n + c, x.get(6 * n + c) + (c < n / 2 ? 1000.0 : -1000.0));
-      }
-      SoftmaxDescriptor d = last_dim_desc(op, std::nullopt);
-      SoftmaxDescriptor f = d;
-      f.direction = Direction::forward;
-      f.input = x.operand();
-      const std::string tactic = tactic_of(f);
-      const bool staged = tactic.find("staged forward kernel") != std::string::npos;
-      EXPECT_EQ(tactic.find(kOne) != std::string::npos, staged) << tactic;
-      if (k.t != DType::f32) {
-        EXPECT_EQ(staged, n > 4096) << tactic;
-      }
-      check_both(d, x, {}, tag(op, k.t, {k.rows, n}, -1) + " one reduction", seed);
-    }
-}
-
 // A mask along the last dim with unit stride, boolean or additive of x's dtype, full-shape or
 // broadcast over the rows: the forward takes the masked rows kernel, the boolean backward its
 // masked backward, the additive backward (mask unread) the unmasked rows kernels. Widths: one

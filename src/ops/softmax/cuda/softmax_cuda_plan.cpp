@@ -165,7 +165,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     // Not the columns engine: with PDL it measured slower on the H200 (9d70547, softmax backward over
     // dim 1 of 64x4096x256 bf16: 0.2580 ms against 0.2447 plain; forward 0.2111 against 0.2080).
     c.pdl = pdl_ && c.engine != cuda::Engine::columns;
-    c.fwd_one_reduction = !bwd && fwd_one_reduction_ && c.engine == cuda::Engine::rows_staged;
     return cuda::launch_softmax(bwd, pr.load, pr.store, p, c, static_cast<cudaStream_t>(stream.cuda_stream()));
   }
 
@@ -441,9 +440,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
                          " shared-memory stage of dy and y, refilled with the block's next row by cp.async as soon "
                          "as its values are in registers; persistent blocks)"
                    : "staged forward kernel softmax_rows_fwd_staged_kernel (" + geom +
-                         " per thread; two shared-memory stages of x, " + kb + ", the next row by cp.async; " +
-                         (fwd_one_reduction_ ? "one (max, sum) reduction per row (BARACUDA_SOFTMAX_FWD_ONE_REDUCTION=1); "
-                                             : "") +
+                         " per thread; two shared-memory stages of x, " + kb + ", the next row by cp.async; "
                          "persistent blocks)";
       case cuda::Engine::rows: {
         if (p.mask_kind != cuda::MaskKind::none)
@@ -494,10 +491,6 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   ShortBwd log_bwd_ = log_bwd_from_env();
   // Where the backward takes the one-vector geometry (bwd_one_vector_from_env).
   BwdOneVector bwd_one_vector_ = bwd_one_vector_from_env();
-  // Opt-in (read when the plan is made): the staged forward merges each thread's (max, sum of exps)
-  // online in one group reduction, one barrier per row instead of two (softmax forward 4096x32768
-  // bf16: 3670 GB/s at f476ecb; ncu: no eligible warp in 46% of cycles). Not yet run on a GPU.
-  bool fwd_one_reduction_ = env_is("BARACUDA_SOFTMAX_FWD_ONE_REDUCTION", "1");
   // (Removed opt-ins, measured on the H200: the log_softmax backward's exps before its reduction,
   // 0.1952 ms against the default's 0.1948 at 32768x4096 bf16, b5d1a5e; the staged forward's early
   // refill, see softmax_rows_fwd_staged_kernel.)

@@ -77,9 +77,6 @@ struct LaunchConfig {
   // Every kernel as a programmatic dependent launch (BARACUDA_PDL, read when the plan is made;
   // core/pdl_switch.hpp, kernels/pdl.cuh).
   bool pdl = false;
-  // The staged forward with one (max, sum) reduction per row (BARACUDA_SOFTMAX_FWD_ONE_REDUCTION=1,
-  // read when the plan is made; opt-in).
-  bool fwd_one_reduction = false;
 };
 
 // Launches the forward (load dtype = x's, store dtype = y's) or backward (load = y's, store = dx's)

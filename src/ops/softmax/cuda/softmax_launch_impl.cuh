@@ -112,10 +112,7 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
       if constexpr (kBwd)
         return launch_staged(softmax_rows_bwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
       else
-        return c.fwd_one_reduction
-                   ? launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog, true>, GW * 32, smem, kBwd, p, c,
-                                   stream)
-                   : launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
+        return launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
     }
   }
   if (c.engine == Engine::rows_staged) return internal_error("[softmax] no staged kernel for this row geometry");
