@@ -147,7 +147,7 @@ struct Options {
   std::string only;  // time only the cases whose name contains it (an interleaved A/B of a few cases)
 };
 
-// Whether case `name` is timed under --only (drivers that honour it: norm, softmax).
+// Whether case `name` is timed under --only (drivers that honour it: norm, softmax, scan).
 inline bool wanted(const Options& o, const std::string& name) {
   return o.only.empty() || name.find(o.only) != std::string::npos;
 }

@@ -8,7 +8,7 @@
 // Their bytes are every operand the kernel reads, once, plus every output, once (cummax/cummin's
 // i64 indices at 8 bytes each).
 //
-//   baracuda_scan_bench [--json out.json] [--reps N]
+//   baracuda_scan_bench [--json out.json] [--reps N] [--only SUBSTRING]
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
 
   std::vector<Record> records;
   auto run_case = [&](const char* case_name, ScanOp op, std::vector<int64_t> shape, int axis) {
+    if (!bench::wanted(opts, case_name)) return;
     ScanDescriptor desc;
     desc.op = op;
     desc.input = Operand::tensor(DType::f32, shape);
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   // would overstate the traffic. A case that cannot be selected or run prints why, and the driver
   // goes on.
   auto run_scan = [&](const std::string& cas, const ScanDescriptor& desc, float lo, float hi) {
+    if (!bench::wanted(opts, cas)) return;
     const bool bwd = desc.direction == Direction::backward;
     auto sig = infer_signature(desc);
     if (!sig) {

@@ -15,6 +15,10 @@
 //   C. after a block barrier every warp scans its segments of the current chunk from shared memory
 //      with those carries and stores them; a second barrier frees the stage.
 // So a chunk's aggregate never waits on a look-back (see the kernel's comment for why that matters).
+// With three stages (`stages` = 3) the loaders issue the copies of the chunk after next at the start
+// of C, into the third stage, and only wait for them and fold them in the next A: the loads stay in
+// flight while the block scans and stores (with two, a block's loads and its scan never overlap:
+// ncu at 093b016 put the two-stage kernel at 68% of DRAM peak, 66% of cycles with no eligible warp).
 //
 // Why the look-back is not lookback_warp's: there a chunk waits on up to 32 flags per round trip,
 // then loads the aggregates 32 per round trip and folds them one shuffle at a time, each publish
@@ -34,6 +38,7 @@
 namespace baracuda::sc::cuda {
 
 inline constexpr int kFlatMaxTiles = 16;  // tiles per chunk at most (the size of the carry table)
+inline constexpr int kFlatMaxStages = 3;
 inline constexpr int kFlatWindowPerLane = 4;
 inline constexpr int kFlatWindow = 32 * kFlatWindowPerLane;  // predecessors per look-back round trip
 inline constexpr unsigned kFlatAggregate = 1, kFlatInclusive = 2;  // a chunk word's status (0: not yet)
@@ -182,7 +187,8 @@ constexpr size_t flat_tile_bytes() {
 }
 
 // The kernel (see the top of the file). `chunk_tiles` in [1, kFlatMaxTiles] (the launcher keeps it
-// >= 3 so that the words fit its workspace); dynamic shared memory: 2 stages of chunk_tiles tiles.
+// >= 2 so that the words fit its workspace); `stages` 2 or 3; dynamic shared memory: `stages`
+// stages of chunk_tiles tiles.
 // `counter` (the ticket) and `words` (>= chunks) zeroed before the launch. Any grid size works: a
 // block holds tickets in increasing order and publishes a chunk's aggregate without waiting on any
 // other chunk, so the lowest unfinished chunk can always finish.
@@ -198,15 +204,15 @@ template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
-                               unsigned long long* words) {
+                               unsigned long long* words, int stages) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kLoaders = kWarps - 1;  // warps 1..7
   constexpr int kStage = line_stage_chunks<In, Out>();  // uint4 per warp segment of a tile
   constexpr int kSegment = 32 * kItems;
-  extern __shared__ uint4 flat_stage[];  // [2][chunk_tiles][kWarps][kStage]
+  extern __shared__ uint4 flat_stage[];  // [stages][chunk_tiles][kWarps][kStage]
   // Per stage: the segment totals of the loaders' fold, turned by warp 0 into each segment's carry.
-  __shared__ State carry[2][kFlatMaxTiles][kWarps];
+  __shared__ State carry[kFlatMaxStages][kFlatMaxTiles][kWarps];
   __shared__ unsigned long long window[kFlatWindow];
   __shared__ unsigned long long first_tickets[2];
   __shared__ unsigned long long next_ticket;
@@ -219,19 +225,29 @@ __global__ void __launch_bounds__(kThreads, 2)
     return flat_stage + ((static_cast<size_t>(stage) * chunk_tiles + t) * kWarps + w) * kStage;
   };
   const auto length_of = [&](int64_t c) { return c * chunk_len + chunk_len < n ? chunk_len : n - c * chunk_len; };
-  // Loaders only: chunk c into `stage`, its segment totals into carry[stage], its aggregate
-  // published. Segments go round-robin over the 7 loaders (segment g = t * kWarps + w).
-  const auto load_fold_publish = [&](int64_t c, int stage) {
+  // Loaders only: the copies of chunk c into `stage` (one commit group, possibly empty). Segments go
+  // round-robin over the 7 loaders (segment g = t * kWarps + w).
+  const auto issue_chunk = [&](int64_t c, int stage) {
+    if (c < chunks) {
+      const int64_t begin = c * chunk_len, len = length_of(c);
+      const int tiles = static_cast<int>((len + kTile - 1) / kTile);
+      for (int g = warp - 1; g < tiles * kWarps; g += kLoaders) {
+        const int t = g / kWarps, w = g % kWarps;
+        stage_warp_segment<In>(segment(stage, t, w),
+                               x + begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(w) * kSegment,
+                               segment_valid(len, t, w), lane);
+      }
+    }
+    stage_commit();
+  };
+  // Loaders only: once chunk c's copies into `stage` have landed (one newer group may still be in
+  // flight when `newer_in_flight`), its segment totals into carry[stage] and its aggregate published.
+  const auto fold_publish = [&](int64_t c, int stage, bool newer_in_flight) {
     if (c >= chunks) return;  // the same for every loader: the barrier below is skipped by all
     const int64_t begin = c * chunk_len, len = length_of(c);
     const int tiles = static_cast<int>((len + kTile - 1) / kTile);
-    for (int g = warp - 1; g < tiles * kWarps; g += kLoaders) {
-      const int t = g / kWarps, w = g % kWarps;
-      stage_warp_segment<In>(segment(stage, t, w), x + begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(w) * kSegment,
-                             segment_valid(len, t, w), lane);
-    }
-    stage_commit();
-    stage_wait_all();
+    if (newer_in_flight) stage_wait_all_but_newest();
+    else stage_wait_all();
     __syncwarp();
     // Each segment: its lanes' runs, then the warp's shuffle tree (the same trees as the scan).
     for (int g = warp - 1; g < tiles * kWarps; g += kLoaders) {
@@ -259,14 +275,21 @@ __global__ void __launch_bounds__(kThreads, 2)
   __syncthreads();
   int64_t cur = static_cast<int64_t>(first_tickets[0]);
   int64_t nxt = static_cast<int64_t>(first_tickets[1]);
-  if (warp != 0) load_fold_publish(cur, 0);
+  const bool three = stages == 3;
+  if (warp != 0) {
+    issue_chunk(cur, 0);
+    if (three) issue_chunk(nxt, 1);
+    fold_publish(cur, 0, three);
+  }
   __syncthreads();  // cur: staged, its table filled, its aggregate published
 
-  for (int s = 0; cur < chunks; s ^= 1) {
+  for (int s = 0; cur < chunks; s = s + 1 == stages ? 0 : s + 1) {
     const int64_t begin = cur * chunk_len, len = length_of(cur);
     const int tiles = static_cast<int>((len + kTile - 1) / kTile);
+    const int s_next = s + 1 == stages ? 0 : s + 1;
     if (warp != 0) {
-      load_fold_publish(nxt, s ^ 1);
+      if (!three) issue_chunk(nxt, s_next);  // three stages: issued during the last scan
+      fold_publish(nxt, s_next, false);
     } else {
       // The look-back, then (lane 0) the ticket of the chunk after next, its round trip under the
       // carries: taken only now, so that no look-back lies between any ticket and its aggregate.
@@ -287,6 +310,9 @@ __global__ void __launch_bounds__(kThreads, 2)
     }
     __syncthreads();  // the carries of cur; the loaders' copies of nxt visible to every warp
     const int64_t after = static_cast<int64_t>(next_ticket);
+    // Three stages: the third one held the chunk scanned last round (freed by the barrier that
+    // ended it); the chunk after next streams into it while this one is scanned.
+    if (three && warp != 0) issue_chunk(after, s_next + 1 == stages ? 0 : s_next + 1);
 
     // Each warp scans its segment of every tile from its carry and stores it (coalesced).
     for (int t = 0; t < tiles; ++t) {
@@ -299,7 +325,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       const State before = Op::combine(carry[s][t][warp], lanes_before);
       store_lane_results<Op, Out>(segment(s, t, warp), y + warp_p0, lane, valid, exclusive, before, loc);
     }
-    __syncthreads();  // stage s and carry[s] are free for the chunk after next; next_ticket read
+    __syncthreads();  // stage s and carry[s] are free; next_ticket read
     cur = nxt;
     nxt = after;
   }

@@ -632,7 +632,7 @@ void run_case_against_legacy(const GpuCase& c) {
 // partial last chunk), 2^20 + 1 (one element in the last tile), and 258 tiles = 86 f32 chunks = 43
 // 16-bit chunks exactly, one less (a tile one short) and one more (a tile of one); sum, prod and
 // logaddexp; f32, f16, bf16; inclusive and exclusive; a chunk length forced up (16 tiles: capped at
-// what fits) and down (1: raised to the kernel's minimum of 3; 3 for 16-bit, twice their chunks), and
+// what fits) and down (1: raised to the kernel's minimum of 2; 3 for 16-bit, twice their chunks), and
 // 5 (40 segments a chunk over the 7 loader warps, which load and fold them round-robin: 5 or 6
 // each; the last chunk 3 tiles, 20 segments);
 // and, unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (5462 f32 chunks, 2731 16-bit: look-back walks
@@ -680,6 +680,52 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
     run_case_against_legacy(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
     run_case_against_legacy(make_case(ScanOp::logcumsumexp, DType::f32, {large}, 0, false, false, {}, ++seed));
   }
+}
+
+// BARACUDA_SCAN_FLAT_STAGES=3: the pipelined flat kernel with three chunk stages (the chunk after
+// next loading while the current one is scanned). Its tactic says so; every case against the
+// reference and twice bitwise equal (run_case), then bitwise equal to the two-stage kernel at the
+// same chunk length (the same chunks folded in the same order). Chunks of the default length and
+// of 2 (the smallest, an odd tile count: the last chunk one tile), 3 and 5 tiles; a partial last
+// tile; sum, prod, logaddexp; f32 and bf16; inclusive and exclusive; 2^26 + 3 unless
+// BARACUDA_TEST_SKIP_LARGE=1 (thousands of chunks over many rounds of the persistent grid).
+TEST(ScanGpu, FlatPipelinedThreeStages) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
+  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
+  EXPECT_NE(tactic_for(*stream, probe).find("triple-buffering"), std::string::npos) << tactic_for(*stream, probe);
+  uint64_t seed = 90;
+  const auto both_ways = [&](const GpuCase& c) {
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
+    run_case(c);
+    const HostTensor three = device_output(c);
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "2", 1), 0);
+    const HostTensor two = device_output(c);
+    ASSERT_EQ(three.storage().size(), two.storage().size());
+    EXPECT_EQ(std::memcmp(three.storage().data(), two.storage().data(), two.storage().size()), 0)
+        << ScanFamily::describe(c.desc) << ": three stages differ from two";
+  };
+  for (const char* tiles : {"", "2", "3", "5"}) {
+    if (*tiles) ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
+    else ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
+    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
+  both_ways(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
+  both_ways(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
+  if (large_cases_enabled()) {
+    const int64_t large = (int64_t{1} << 26) + 3;
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
+    both_ways(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

@@ -160,12 +160,17 @@ int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILE
 // against scan_chunk_onchip_kernel's 0.6808, bf16 0.3486 against 0.3983 (its first version, with
 // a serial chain of look-backs, was six times slower). BARACUDA_SCAN_FLAT=legacy (read when the
 // plan is made) keeps the on-chip kernel.
-// BARACUDA_SCAN_FLAT_TILES=N (N >= 3) sets its chunk length in tiles (default: about 48 KB of
+// BARACUDA_SCAN_FLAT_TILES=N (N >= 2) sets its chunk length in tiles (default: about 48 KB of
 // staging, 3 f32 tiles, 6 16-bit ones).
 bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
+// BARACUDA_SCAN_FLAT_STAGES=3 (read when the plan is made; opt-in, not yet measured): three chunk
+// stages, the loads of the chunk after next in flight while the current chunk is scanned and
+// stored (ncu at 093b016: the two-stage kernel at 68% of DRAM peak, no eligible warp in 66% of
+// cycles, its loads and its scan never overlapping within a block). Fewer blocks fit per SM.
+int flat_stages_from_env() { return env_is("BARACUDA_SCAN_FLAT_STAGES", "3") ? 3 : 2; }
 
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
@@ -223,6 +228,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.chunk_tiles = chunk_tiles_from_env();
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
+    geometry_.flat_stages = flat_stages_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -266,11 +272,13 @@ class CudaScan final : public Executable<ScanFamily> {
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                           "one pass, a persistent grid double-buffering chunks of " +
+                           "one pass, a persistent grid " +
+                               std::string(geometry_.flat_stages == 3 ? "triple" : "double") + "-buffering chunks of " +
                                (geometry_.flat_tiles > 0 ? std::to_string(geometry_.flat_tiles) + " tiles"
                                                          : std::string("about 48 KB")) +
                                " in shared memory, the next chunk loading while the current one is looked back "
-                               "over, 128 chunks a round trip, and scanned)"
+                               "over, 128 chunks a round trip, and scanned" +
+                               (geometry_.flat_stages == 3 ? ", the chunk after next loading during the scan)" : ")")
                      : geometry_.chunk_lookback
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan in one kernel, chunks of up to " +

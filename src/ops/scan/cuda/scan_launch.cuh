@@ -77,8 +77,8 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
 // The pipelined flat scan (scan_flat_pipelined_kernel; the default, BARACUDA_SCAN_FLAT=legacy: off) for
 // one long line: a persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: about 48 KB of
 // staging a stage, 3 f32 tiles or 6 16-bit ones, so that 2 blocks of 2 stages share an SM), clamped
-// to [3, what fits]. At 3 tiles or more the chunk words (8 bytes each) fit in the flags region the
-// plan clears (4 bytes per tile): `words_bytes`.
+// to [2, what fits] (g.flat_stages stages of them). At 2 tiles or more the chunk words (8 bytes each)
+// fit in the flags region the plan clears (4 bytes per tile, an even count): `words_bytes`.
 inline constexpr size_t kFlatStageBudget = 48 * 1024;
 template <class Op, class In, class Out>
 Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
@@ -86,15 +86,16 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   constexpr size_t tile_bytes = flat_tile_bytes<In, Out>();
   const auto kernel = scan_flat_pipelined_kernel<Op, In, Out>;
   BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_pipelined_kernel"));
-  const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (2 * tile_bytes)));
+  const int stages = g.flat_stages == 3 ? 3 : 2;
+  const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (stages * tile_bytes)));
   const int64_t wanted = g.flat_tiles > 0 ? g.flat_tiles : static_cast<int64_t>(kFlatStageBudget / tile_bytes);
-  const int64_t tiles = std::clamp<int64_t>(wanted, 3, fit);
+  const int64_t tiles = std::clamp<int64_t>(wanted, 2, fit);
   const int64_t chunk_len = tiles * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
     return internal_error("[scan] " + std::to_string(chunks) + " chunk words, the cleared workspace holds " +
                           std::to_string(words_bytes) + " bytes");
-  const size_t smem = 2 * static_cast<size_t>(tiles) * tile_bytes;
+  const size_t smem = static_cast<size_t>(stages) * static_cast<size_t>(tiles) * tile_bytes;
   int per_sm = 0;
   if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem) != cudaSuccess) {
     (void)cudaGetLastError();
@@ -105,7 +106,7 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   const int64_t grid = std::min(resident, chunks);
   kernel<<<static_cast<unsigned>(grid), kThreads, smem, a.stream>>>(
       static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), chunks, g.exclusive,
-      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags));
+      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags), stages);
   return check_launch("scan_flat_pipelined_kernel");
 }
 

@@ -45,7 +45,8 @@ inline LookbackLayout lookback_layout(int64_t slots, size_t state_bytes) {
     return at;
   };
   l.counter = book(sizeof(unsigned long long));
-  l.flags = book(static_cast<size_t>(slots) * sizeof(int));
+  // An even count: the pipelined flat kernel keeps one 8-byte word per chunk of >= 2 tiles here.
+  l.flags = book(static_cast<size_t>((slots + 1) / 2 * 2) * sizeof(int));
   l.clear_bytes = off;
   l.aggregate = book(static_cast<size_t>(slots) * state_bytes);
   l.inclusive = book(static_cast<size_t>(slots) * state_bytes);
