@@ -17,31 +17,17 @@
 // half of the cluster's partial row at the end ([clusters, cols] f32 per parameter, summed by
 // norm_bwd_params in a fixed order): deterministic for a given grid, no atomics.
 //
-// STAGED: the CTA's half of the next row also streams into shared memory (cp.async), beside the
-// sums, from the moment the current row's group reduction is done until the next row begins, so
-// a row starts from shared memory instead of a round trip to L2 (the L2 prefetch, issued earlier,
-// still brings it from HBM). Each thread copies and later reads only its own vectors, so one
-// stage needs no barrier of its own: the copies are issued after the group reduction's barrier,
-// which follows this thread's reads of the stage.
-//
 // Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
-// nb_cluster_smem_bytes(ITEMS, VEC, SUMS, STAGED) of dynamic shared memory; p.cols a multiple of
+// nb_smem_sums_bytes(32, ITEMS, VEC, SUMS) of dynamic shared memory; p.cols a multiple of
 // 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight), 2 (dweight, dbias).
 #include <cooperative_groups.h>
 
 #include "kernels/cluster_pair_exchange.cuh"
-#include "kernels/cp_async.cuh"
 #include "kernels/norm_bwd_rows_fast.cuh"  // nb_* helpers, Pack, load_pack, store_pack
 
 namespace baracuda::norm::cuda {
 
-// Dynamic shared memory of the cluster kernel: the sums, then (STAGED) one stage of the CTA's
-// half row, x and dy.
-constexpr int nb_cluster_smem_bytes(int items, int vec, int sums, bool staged) {
-  return nb_smem_sums_bytes(kNcThreads / 32, items, vec, sums) + (staged ? kNcThreads * items * 2 * 16 : 0);
-}
-
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool STAGED>
+template <class T, class W, int VEC, int ITEMS, int SUMS>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -54,7 +40,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   const unsigned rank = cluster.block_rank();
   __shared__ float red[2][2 * GW];
   __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
-  extern __shared__ __align__(16) float nc_sums[];  // [SUMS][E / 4][WT][4], then STAGED: [ITEMS][2][WT] uint4
+  extern __shared__ __align__(16) float nc_sums[];  // [SUMS][E / 4][WT][4]
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
@@ -73,40 +59,17 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     if constexpr (SUMS == 2) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
 
-  // STAGED: this thread's vector i of x at stage[(2 * i) * WT], of dy at stage[(2 * i + 1) * WT].
-  uint4* const stage = reinterpret_cast<uint4*>(nc_sums + SUMS * E * WT) + t;
-  // Copies this thread's vectors of `row` (this CTA's half) into the stage: none past the last row.
-  const auto stage_row = [&](int64_t row) {
-    const bool live = row < p.rows;
-    const T* xr = static_cast<const T*>(p.x) + (live ? row : 0) * p.x_stride + c0;
-    const T* dyr = static_cast<const T*>(p.dy) + (live ? row : 0) * p.dy_stride + c0;
-#pragma unroll
-    for (int i = 0; i < ITEMS; ++i) {
-      const int col = (i * WT + t) * VEC;
-      kernels::stage_copy16_if(stage + (2 * i) * WT, xr + col, live && col < half);
-      kernels::stage_copy16_if(stage + (2 * i + 1) * WT, dyr + col, live && col < half);
-    }
-    kernels::stage_commit();
-  };
-  if constexpr (STAGED) stage_row(blockIdx.x / 2);
-
   int parity = 0;
   for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1) {
     const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
     const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
-    if constexpr (STAGED) kernels::stage_wait_all();
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;  // within the half
       if (col < half) {
-        if constexpr (STAGED) {
-          xv[i] = *reinterpret_cast<const Pack<T, VEC>*>(stage + (2 * i) * WT);
-          dv[i] = *reinterpret_cast<const Pack<T, VEC>*>(stage + (2 * i + 1) * WT);
-        } else {
-          xv[i] = load_pack<T, VEC>(xr + col);
-          dv[i] = load_pack<T, VEC>(dyr + col);
-        }
+        xv[i] = load_pack<T, VEC>(xr + col);
+        dv[i] = load_pack<T, VEC>(dyr + col);
       }
     }
     if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
@@ -120,8 +83,6 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    // Past the group barrier this thread's reads of the stage are done: the next row may land there.
-    if constexpr (STAGED) stage_row(row + step);
     const float2 other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
     const float o_g = other.x, o_gd = other.y;
     // Rank order, so both CTAs hold bitwise the same totals.

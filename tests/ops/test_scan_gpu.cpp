@@ -627,15 +627,15 @@ void run_case_against_legacy(const GpuCase& c) {
 // The default for one long contiguous line (BARACUDA_SCAN_FLAT=legacy: the on-chip kernel; the
 // pipelined kernel's first version was six times slower on the H200 at 9d70547, its rework faster
 // at b5d1a5e): the pipelined flat kernel (scan_flat_pipelined_kernel,
-// a persistent grid double-buffering chunks of 3 f32 / 6 16-bit tiles of 4096; tile 4096, chunk
-// 12288 f32 / 24576 16-bit). Lengths start at 2^20 (shorter lines never take it): 2^20 itself (a
-// partial last chunk), 2^20 + 1 (one element in the last tile), and 258 tiles = 86 f32 chunks = 43
-// 16-bit chunks exactly, one less (a tile one short) and one more (a tile of one); sum, prod and
+// a persistent grid of chunks of tiles of 4096: f32 three stages of 4 tiles (chunk 16384), 16-bit
+// two stages of 6 (chunk 24576)). Lengths start at 2^20 (shorter lines never take it): 2^20 itself
+// (a partial last chunk), 2^20 + 1 (one element in the last tile), and 258 tiles = 43 16-bit chunks
+// exactly (64.5 f32 chunks), one less (a tile one short) and one more (a tile of one); sum, prod and
 // logaddexp; f32, f16, bf16; inclusive and exclusive; a chunk length forced up (16 tiles: capped at
 // what fits) and down (1: raised to the kernel's minimum of 2; 3 for 16-bit, twice their chunks), and
 // 5 (40 segments a chunk over the 7 loader warps, which load and fold them round-robin: 5 or 6
-// each; the last chunk 3 tiles, 20 segments);
-// and, unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (5462 f32 chunks, 2731 16-bit: look-back walks
+// each; capped at 4 for f32's three stages);
+// and, unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (4097 f32 chunks, 2731 16-bit: look-back walks
 // across thousands of chunks and many rounds of the persistent grid). Each case is checked against
 // the reference, twice for determinism, and against the legacy kernel. Lines of 1, 4095 and 4097
 // (one tile less and more) run too: the switch must leave the short-line kernels alone.
@@ -648,8 +648,11 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
-  EXPECT_NE(tactic_for(*stream, probe).find("persistent grid double-buffering"), std::string::npos)
-      << tactic_for(*stream, probe);
+  EXPECT_NE(tactic_for(*stream, probe).find("persistent grid triple-buffering"), std::string::npos)
+      << tactic_for(*stream, probe);  // f32: three stages by default
+  const GpuCase probe16 = make_case(ScanOp::cumsum, DType::bf16, {int64_t{1} << 20}, 0);
+  EXPECT_NE(tactic_for(*stream, probe16).find("persistent grid double-buffering"), std::string::npos)
+      << tactic_for(*stream, probe16);
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);
   EXPECT_NE(tactic_for(*stream, probe).find("held in shared memory, folded"), std::string::npos)
       << tactic_for(*stream, probe);
@@ -682,11 +685,12 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
   }
 }
 
-// BARACUDA_SCAN_FLAT_STAGES=3: the pipelined flat kernel with three chunk stages (the chunk after
-// next loading while the current one is scanned). Its tactic says so; every case against the
-// reference and twice bitwise equal (run_case), then bitwise equal to the two-stage kernel at the
-// same chunk length (the same chunks folded in the same order). Chunks of the default length and
-// of 2 (the smallest, an odd tile count: the last chunk one tile), 3 and 5 tiles; a partial last
+// BARACUDA_SCAN_FLAT_STAGES=3 (the default for f32): the pipelined flat kernel with three chunk
+// stages (the chunk after next loading while the current one is scanned). Its tactic says so; every
+// case against the reference and twice bitwise equal (run_case), then bitwise equal to the
+// two-stage kernel at the same chunk length (the same chunks folded in the same order; at 5 f32
+// tiles three stages do not fit, and the launcher's cap of 4 made the lengths differ). Chunks of 2
+// (the smallest, an odd tile count: the last chunk one tile), 3 and 4 tiles; a partial last
 // tile; sum, prod, logaddexp; f32 and bf16; inclusive and exclusive; 2^26 + 3 unless
 // BARACUDA_TEST_SKIP_LARGE=1 (thousands of chunks over many rounds of the persistent grid).
 TEST(ScanGpu, FlatPipelinedThreeStages) {
@@ -710,14 +714,12 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
     EXPECT_EQ(std::memcmp(three.storage().data(), two.storage().data(), two.storage().size()), 0)
         << ScanFamily::describe(c.desc) << ": three stages differ from two";
   };
-  for (const char* tiles : {"", "2", "3", "5"}) {
-    if (*tiles) ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
-    else ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
+  for (const char* tiles : {"2", "3", "4"}) {
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
     both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
     both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
     both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
   }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
   both_ways(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
   both_ways(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
   if (large_cases_enabled()) {
@@ -725,7 +727,11 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
     both_ways(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
     both_ways(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
   }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
+  // The defaults (f32: three stages of 4 tiles; bf16: two of 6) against the reference.
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
+  run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
+  run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

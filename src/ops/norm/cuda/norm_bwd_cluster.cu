@@ -8,37 +8,27 @@
 namespace baracuda::norm::cuda {
 namespace {
 
-template <class T, class W, bool STAGED>
+template <class T, class W>
 BwdKernel cluster_kernel(int sums) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, STAGED>;
-  if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, STAGED>;
+  if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1>;
+  if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2>;
   return nullptr;
-}
-
-template <class T, class W>
-BwdKernel cluster_kernel(int sums, bool staged) {
-  return staged ? cluster_kernel<T, W, true>(sums) : cluster_kernel<T, W, false>(sums);
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool staged) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, staged) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, staged)
-                 : w == t ? cluster_kernel<__half, __half>(sums, staged) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums) : w == t ? cluster_kernel<__half, __half>(sums) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, staged)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, staged) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums) : nullptr;
     default: return nullptr;
   }
-}
-
-int bwd_cluster_smem_bytes(DType t, int sums, bool staged) {
-  return nb_cluster_smem_bytes(kNcItems, 16 / static_cast<int>(dtype_size(t)), sums, staged);
 }
 
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,

@@ -106,16 +106,13 @@ bool row_prefetch_from_env() {
 // H200, 0b87af5, bf16 4096x32768, same call: layer_norm dweight/dbias 0.3467 -> 0.2863 ms, rms_norm
 // dweight 0.2945 -> 0.2504). A/B: "shared" (one CTA per row everywhere: the column pass for
 // layer_norm's two sums at 32768 columns), "registers" (register sums, the column pass beyond 8192
-// columns), "wide" (register sums, shared memory beyond), "cluster_staged" (the cluster kernel
-// streaming each next row of its half into shared memory beside the sums: opt-in, not yet
-// measured), "cluster" (the default).
+// columns), "wide" (register sums, shared memory beyond).
 norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   using norm::cuda::BwdSums;
   if (engine == BwdEngine::column_pass) return BwdSums::column_pass;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "wide")) return BwdSums::wide_shared;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "shared")) return BwdSums::shared;
-  if (env_is("BARACUDA_NORM_BWD_SUMS", "cluster_staged")) return BwdSums::cluster_staged;
   return BwdSums::cluster;
 }
 
@@ -222,9 +219,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += std::string(", each row split over a cluster of 2 CTAs (sm_90), ") +
-         (c.cluster_staged ? "the next row streamed into shared memory (cp.async), " : "") +
-         "per-cluster dweight/dbias partials summed in shared memory";
+    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";

@@ -166,11 +166,19 @@ bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
-// BARACUDA_SCAN_FLAT_STAGES=3 (read when the plan is made; opt-in, not yet measured): three chunk
-// stages, the loads of the chunk after next in flight while the current chunk is scanned and
-// stored (ncu at 093b016: the two-stage kernel at 68% of DRAM peak, no eligible warp in 66% of
-// cycles, its loads and its scan never overlapping within a block). Fewer blocks fit per SM.
-int flat_stages_from_env() { return env_is("BARACUDA_SCAN_FLAT_STAGES", "3") ? 3 : 2; }
+// Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
+// scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
+// plan is made) sets them. Why: ncu at 093b016 put the two-stage kernel at 68% of DRAM peak with
+// no eligible warp in 66% of cycles, a block's loads and its scan never overlapping. Interleaved
+// A/B on the H200 at 6692fed (4 rounds, 2^28 elements, ms): f32 two stages of 3 tiles 0.6595,
+// three of 3 tiles 0.6683 (one block per SM), of 2 tiles 0.6523 (two), of 4 tiles **0.6240** (one
+// block of 192 KB per SM: the default, with 4 tiles); bf16 two stages of 6 tiles 0.3529, three of
+// 4 tiles 0.3519, of 6 tiles 0.4531, of 2 tiles 0.4899.
+int flat_stages_for(DType in) {
+  if (env_is("BARACUDA_SCAN_FLAT_STAGES", "2")) return 2;
+  if (env_is("BARACUDA_SCAN_FLAT_STAGES", "3")) return 3;
+  return in == DType::f32 ? 3 : 2;
+}
 
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
@@ -228,7 +236,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.chunk_tiles = chunk_tiles_from_env();
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
-    geometry_.flat_stages = flat_stages_from_env();
+    geometry_.flat_stages = flat_stages_for(d_.input.dtype);
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -275,7 +283,8 @@ class CudaScan final : public Executable<ScanFamily> {
                            "one pass, a persistent grid " +
                                std::string(geometry_.flat_stages == 3 ? "triple" : "double") + "-buffering chunks of " +
                                (geometry_.flat_tiles > 0 ? std::to_string(geometry_.flat_tiles) + " tiles"
-                                                         : std::string("about 48 KB")) +
+                                : geometry_.flat_stages == 3 ? std::string("about 64 KB")
+                                                             : std::string("about 48 KB")) +
                                " in shared memory, the next chunk loading while the current one is looked back "
                                "over, 128 chunks a round trip, and scanned" +
                                (geometry_.flat_stages == 3 ? ", the chunk after next loading during the scan)" : ")")

@@ -75,11 +75,12 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
 }
 
 // The pipelined flat scan (scan_flat_pipelined_kernel; the default, BARACUDA_SCAN_FLAT=legacy: off) for
-// one long line: a persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: about 48 KB of
-// staging a stage, 3 f32 tiles or 6 16-bit ones, so that 2 blocks of 2 stages share an SM), clamped
+// one long line: a persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: with
+// two stages about 48 KB of staging a stage, 3 f32 tiles or 6 16-bit ones, so that 2 blocks share an
+// SM; with three about 64 KB, 4 f32 tiles: one block of 192 KB per SM, the fastest measured), clamped
 // to [2, what fits] (g.flat_stages stages of them). At 2 tiles or more the chunk words (8 bytes each)
 // fit in the flags region the plan clears (4 bytes per tile, an even count): `words_bytes`.
-inline constexpr size_t kFlatStageBudget = 48 * 1024;
+inline constexpr size_t kFlatStageBudget = 48 * 1024, kFlatThreeStageBudget = 64 * 1024;
 template <class Op, class In, class Out>
 Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
   const Geometry& g = *a.geometry;
@@ -88,7 +89,9 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_pipelined_kernel"));
   const int stages = g.flat_stages == 3 ? 3 : 2;
   const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (stages * tile_bytes)));
-  const int64_t wanted = g.flat_tiles > 0 ? g.flat_tiles : static_cast<int64_t>(kFlatStageBudget / tile_bytes);
+  const int64_t wanted = g.flat_tiles > 0 ? g.flat_tiles
+                                           : static_cast<int64_t>((stages == 3 ? kFlatThreeStageBudget : kFlatStageBudget) /
+                                                                  tile_bytes);
   const int64_t tiles = std::clamp<int64_t>(wanted, 2, fit);
   const int64_t chunk_len = tiles * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
