@@ -690,7 +690,7 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
 // case against the reference and twice bitwise equal (run_case), then bitwise equal to the
 // two-stage kernel at the same chunk length (the same chunks folded in the same order; at 5 f32
 // tiles three stages do not fit, and the launcher's cap of 4 made the lengths differ). Chunks of 2
-// (the smallest, an odd tile count: the last chunk one tile), 3 and 4 tiles; a partial last
+// (the smallest, an odd tile count: the last chunk one tile), 3 and 4 tiles, 8 for bf16; a partial last
 // tile; sum, prod, logaddexp; f32 and bf16; inclusive and exclusive; 2^26 + 3 unless
 // BARACUDA_TEST_SKIP_LARGE=1 (thousands of chunks over many rounds of the persistent grid).
 TEST(ScanGpu, FlatPipelinedThreeStages) {
@@ -720,6 +720,9 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
     both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
     both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
   }
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "8", 1), 0);  // 16-bit only: 8 f32 tiles do not fit three stages
+  both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, false, false, {}, ++seed));
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "4", 1), 0);
   both_ways(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
   both_ways(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
   if (large_cases_enabled()) {
