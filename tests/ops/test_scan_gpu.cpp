@@ -685,6 +685,31 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
   }
 }
 
+// A flat-scan switch against its other setting on case `c`: under `var`=`tried`, run_case (against
+// the reference, twice bitwise equal); then the output under `tried` bitwise equal to the one under
+// `baseline` (`what` names the pair in the failure). Leaves `var` at `baseline`.
+void same_bits_both_ways(const GpuCase& c, const char* var, const char* tried, const char* baseline,
+                         const char* what) {
+  ASSERT_EQ(setenv(var, tried, 1), 0);
+  run_case(c);
+  const HostTensor got = device_output(c);
+  ASSERT_EQ(setenv(var, baseline, 1), 0);
+  const HostTensor base = device_output(c);
+  ASSERT_EQ(got.storage().size(), base.storage().size());
+  EXPECT_EQ(std::memcmp(got.storage().data(), base.storage().data(), base.storage().size()), 0)
+      << ScanFamily::describe(c.desc) << ": " << what;
+}
+
+// The pipelined flat kernel's switches start unset; a tactic probe of one 2^20 f32 line.
+std::string flat_probe_tactic() {
+  EXPECT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+  EXPECT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
+  EXPECT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
+  auto stream = Stream::cuda();
+  if (!stream) return "no CUDA stream";
+  return tactic_for(*stream, make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0));
+}
+
 // BARACUDA_SCAN_FLAT_STAGES=3 (the default for f32): the pipelined flat kernel with three chunk
 // stages (the chunk after next loading while the current one is scanned). Its tactic says so; every
 // case against the reference and twice bitwise equal (run_case), then bitwise equal to the
@@ -695,24 +720,12 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
 // BARACUDA_TEST_SKIP_LARGE=1 (thousands of chunks over many rounds of the persistent grid).
 TEST(ScanGpu, FlatPipelinedThreeStages) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
-  auto stream = Stream::cuda();
-  ASSERT_TRUE(stream);
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
-  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
-  EXPECT_NE(tactic_for(*stream, probe).find("triple-buffering"), std::string::npos) << tactic_for(*stream, probe);
+  const std::string tactic = flat_probe_tactic();
+  EXPECT_NE(tactic.find("triple-buffering"), std::string::npos) << tactic;
   uint64_t seed = 90;
-  const auto both_ways = [&](const GpuCase& c) {
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
-    run_case(c);
-    const HostTensor three = device_output(c);
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "2", 1), 0);
-    const HostTensor two = device_output(c);
-    ASSERT_EQ(three.storage().size(), two.storage().size());
-    EXPECT_EQ(std::memcmp(three.storage().data(), two.storage().data(), two.storage().size()), 0)
-        << ScanFamily::describe(c.desc) << ": three stages differ from two";
+  const auto both_ways = [](const GpuCase& c) {
+    same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_STAGES", "3", "2", "three stages differ from two");
   };
   for (const char* tiles : {"2", "3", "4"}) {
     ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
@@ -746,24 +759,12 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
 // 3 unless BARACUDA_TEST_SKIP_LARGE=1.
 TEST(ScanGpu, FlatPipelinedSixteenWarps) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
-  auto stream = Stream::cuda();
-  ASSERT_TRUE(stream);
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_WARPS", "16", 1), 0);
-  const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
-  EXPECT_NE(tactic_for(*stream, probe).find("blocks of 16 warps"), std::string::npos) << tactic_for(*stream, probe);
+  const std::string tactic = flat_probe_tactic();
+  EXPECT_NE(tactic.find("blocks of 16 warps"), std::string::npos) << tactic;
   uint64_t seed = 120;
-  const auto both_ways = [&](const GpuCase& c) {
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_WARPS", "16", 1), 0);
-    run_case(c);
-    const HostTensor wide = device_output(c);
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_WARPS", "8", 1), 0);
-    const HostTensor narrow = device_output(c);
-    ASSERT_EQ(wide.storage().size(), narrow.storage().size());
-    EXPECT_EQ(std::memcmp(wide.storage().data(), narrow.storage().data(), narrow.storage().size()), 0)
-        << ScanFamily::describe(c.desc) << ": 16 warps differ from 8";
+  const auto both_ways = [](const GpuCase& c) {
+    same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_WARPS", "16", "8", "16 warps differ from 8");
   };
   for (const char* stages : {"2", "3"}) {
     ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", stages, 1), 0);
