@@ -145,6 +145,10 @@ struct Options {
   std::string json_path;
   int reps = 30;
   std::string only;  // time only the cases whose name contains it (an interleaved A/B of a few cases)
+  // Rows of the norm and softmax drivers' 32768-column shape (4096, the baseline's): environment
+  // BENCH_WIDE_ROWS, so that tools/ab-interleaved can time the same kernel at other row counts
+  // (a probe of the last partial wave of rows: 4096 rows over 132 SMs are 31 rows a block and 4 over).
+  int64_t wide_rows = 4096;
 };
 
 // Whether case `name` is timed under --only (drivers that honour it: norm, softmax, scan).
@@ -158,6 +162,7 @@ inline Options parse_options(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) o.reps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
   }
+  if (const char* w = std::getenv("BENCH_WIDE_ROWS"); w && std::atoll(w) > 0) o.wide_rows = std::atoll(w);
   return o;
 }
 

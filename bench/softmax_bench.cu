@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   const double copy_gbs = session.copy_gbs;
 
   std::vector<Record> records;
-  const int64_t shapes[][2] = {{32768, 4096}, {4096, 32768}, {65536, 1024}};
+  const int64_t shapes[][2] = {{32768, 4096}, {opts.wide_rows, 32768}, {65536, 1024}};
   for (const auto& rc : shapes) {
     const std::vector<int64_t> shape{rc[0], rc[1]};
     const int64_t n = rc[0] * rc[1];

@@ -10,6 +10,14 @@ namespace baracuda {
 
 inline bool pdl_from_env(const Device& device) { return device.sm >= 90 && env_switch_on("BARACUDA_PDL"); }
 
+// Whether the wide-row kernels that support it (the staged softmax forward, the norm backward's
+// cluster kernel) prefetch their first row into L2 before griddepcontrol.wait
+// (kernels/pdl.cuh, "Before the wait"). BARACUDA_PDL_PREFETCH=1, read when the plan is made: an
+// opt-in for A/B until measured.
+inline bool pdl_prefetch_from_env(const Device& device) {
+  return pdl_from_env(device) && env_is("BARACUDA_PDL_PREFETCH", "1");
+}
+
 // What a plan's tactic says when its launches are programmatic dependent ones.
 inline constexpr const char* kPdlTactic = ", programmatic dependent launch";
 

@@ -29,6 +29,17 @@ namespace baracuda::norm::cuda {
 
 template <class T, class W, int VEC, int ITEMS, int SUMS>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (p.prefetch_before_wait) {  // the first two rows of this half, into L2 (kernels/pdl.cuh, "Before the wait")
+    const int64_t first = blockIdx.x / 2, clusters = gridDim.x / 2;
+    const int c0 = static_cast<int>(blockIdx.x % 2) * static_cast<int>(p.cols / 2);
+    const T* xr = static_cast<const T*>(p.x) + first * p.x_stride + c0;
+    const T* dyr = static_cast<const T*>(p.dy) + first * p.dy_stride + c0;
+    for (int64_t k = 0; k < 2 && first + k * clusters < p.rows; ++k)
+      nb_prefetch_row<VEC, ITEMS, kNcThreads>(xr, dyr, k * clusters, p.x_stride, p.dy_stride,
+                                              static_cast<int>(threadIdx.x), static_cast<int>(p.cols / 2));
+  }
+#endif
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");

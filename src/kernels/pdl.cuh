@@ -20,6 +20,13 @@ namespace baracuda::kernels {
 // (RAW) nor overwriting what it still reads (WAR) can race. Only then may the next kernel launch
 // (launch_dependents), whose CTAs wait the same way at their own top. Without a programmatic
 // dependency (a plain launch, or BARACUDA_PDL=0) both instructions return at once.
+//
+// Before the wait: the one access allowed is an L2 prefetch of an input (prefetch.global.L2).
+// It returns no value, and L2 is the device's point of coherence, so a line the previous grid
+// writes afterwards is updated in L2 and the loads after the wait still see its final value (no
+// L1 fill is made, which is the cache that could go stale). What it buys: a CTA placed while the
+// previous grid's last CTAs still run (its tail, when its rows do not divide evenly over the
+// SMs) starts its first row's DRAM traffic then instead of after the wait.
 __device__ __forceinline__ void pdl_enter() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");

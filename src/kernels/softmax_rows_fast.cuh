@@ -253,12 +253,22 @@ constexpr int staged_smem_bytes() {
 // bf16: softmax 0.1497 ms against 0.1441, log_softmax 0.1470 against 0.1418) and was removed.
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
-  kernels::pdl_enter();
   constexpr int W = GW * 32;
   extern __shared__ __align__(16) unsigned char stage_mem[];
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
   const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
+  // The rows of the two stages' first copies, into L2 (kernels/pdl.cuh, "Before the wait").
+  for (int64_t r = blockIdx.x; p.prefetch_before_wait && r < p.rows && r < blockIdx.x + 2 * int64_t{gridDim.x};
+       r += gridDim.x) {
+    const Tl* x = static_cast<const Tl*>(p.in0.data) + row_bases(p, r).in0;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * W + pos.t) * VEC;
+      if (col < n) kernels::prefetch_l2(x + col);
+    }
+  }
+  kernels::pdl_enter();
   Vec<Tl, VEC>* stages = reinterpret_cast<Vec<Tl, VEC>*>(stage_mem);
   auto slot = [&](int stage, int i) { return stages + (stage * ITEMS + i) * W + pos.t; };
   auto prefetch = [&](int64_t row, int stage) {

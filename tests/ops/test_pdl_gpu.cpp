@@ -32,26 +32,34 @@ using namespace baracuda;
 using bt::DeviceBuffer;
 using bt::HostTensor;
 
-// Sets BARACUDA_PDL while alive (plans read it when they are made); restores the old value.
-class PdlSwitch {
+// Sets an environment variable while alive (plans read their switches when they are made);
+// restores the old value.
+class EnvSwitch {
  public:
-  explicit PdlSwitch(bool on) {
-    if (const char* v = std::getenv("BARACUDA_PDL")) {
+  EnvSwitch(const char* name, const char* value) : name_(name) {
+    if (const char* v = std::getenv(name)) {
       had_ = true;
       saved_ = v;
     }
-    (void)setenv("BARACUDA_PDL", on ? "1" : "0", 1);
+    (void)setenv(name, value, 1);
   }
-  ~PdlSwitch() {
-    if (had_) (void)setenv("BARACUDA_PDL", saved_.c_str(), 1);
-    else (void)unsetenv("BARACUDA_PDL");
+  ~EnvSwitch() {
+    if (had_) (void)setenv(name_, saved_.c_str(), 1);
+    else (void)unsetenv(name_);
   }
-  PdlSwitch(const PdlSwitch&) = delete;
-  PdlSwitch& operator=(const PdlSwitch&) = delete;
+  EnvSwitch(const EnvSwitch&) = delete;
+  EnvSwitch& operator=(const EnvSwitch&) = delete;
 
  private:
+  const char* name_;
   std::string saved_;
   bool had_ = false;
+};
+
+// BARACUDA_PDL on or off while alive.
+class PdlSwitch : public EnvSwitch {
+ public:
+  explicit PdlSwitch(bool on) : EnvSwitch("BARACUDA_PDL", on ? "1" : "0") {}
 };
 
 std::vector<std::byte> bytes_of(const HostTensor& t) {
@@ -613,6 +621,43 @@ TEST_F(GpuPdlChain, NormBackwardOfNormForward) {
           (check_chain<NormFamily, NormFamily>(fwd, bwd, seed, name, links, norm_check(*sig))));
       seed += 100;
     }
+}
+
+// BARACUDA_PDL_PREFETCH=1: the staged softmax forward and the norm backward's cluster kernel
+// prefetch their first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh, "Before the
+// wait"), while the kernel before them may still write those rows. Chains where that kernel
+// writes exactly the rows prefetched: softmax(softmax) over 300 x 32768 bf16 rows (both staged),
+// and layer_norm backward right behind its forward (300 x 24576 bf16: the cluster kernel).
+TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
+  EnvSwitch prefetch("BARACUDA_PDL_PREFETCH", "1");
+  const bool sm90 = gpu_.device().sm >= 90;
+  const SoftmaxDescriptor sd = softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::bf16, {300, 32768});
+  {
+    PdlSwitch on(true);
+    auto p = SoftmaxPlan::select(gpu_, sd);
+    ASSERT_TRUE(p.has_value()) << p.status().to_string();
+    EXPECT_EQ(p->sku().tactic.find("prefetched before the wait") != std::string::npos, sm90) << p->sku().to_string();
+  }
+  check_chain<SoftmaxFamily, SoftmaxFamily>(sd, sd, 800, "softmax(softmax) bf16 300x32768, prefetch before wait");
+
+  const NormDescriptor fwd = norm_desc(NormOp::layer_norm, DType::bf16, 300, 24576);
+  NormDescriptor bwd = fwd;
+  bwd.direction = Direction::backward;
+  auto fsig = infer_signature(fwd);
+  auto sig = infer_signature(bwd);
+  ASSERT_TRUE(fsig.has_value() && sig.has_value());
+  {
+    PdlSwitch on(true);
+    auto p = NormPlan::select(gpu_, bwd);
+    ASSERT_TRUE(p.has_value()) << p.status().to_string();
+    EXPECT_EQ(p->sku().tactic.find("prefetched before the wait") != std::string::npos, sm90) << p->sku().to_string();
+  }
+  ChainLinks links;
+  for (auto [out, in] : {std::pair{NormRole::y, NormRole::dy}, std::pair{NormRole::mean, NormRole::mean},
+                         std::pair{NormRole::rstd, NormRole::rstd}})
+    links.push_back({static_cast<size_t>(fsig->output_index(out)), static_cast<size_t>(sig->input_index(in))});
+  check_chain<NormFamily, NormFamily>(fwd, bwd, 900, "layer_norm backward(forward) bf16 300x24576, prefetch before wait",
+                                      links, norm_check(*sig));
 }
 
 TEST_F(GpuPdlChain, ReduceOfNorm) {

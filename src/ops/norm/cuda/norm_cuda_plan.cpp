@@ -273,6 +273,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     }
     fwd_.pdl = fast_.pdl = pdl_;
     if (pdl_) sku_.tactic += kPdlTactic;
+    if (pdl_prefetch_ && fast_.cluster) sku_.tactic += ", first rows prefetched before the wait";
   }
 
   Status can_implement(const NormArgs& args) const override {
@@ -342,6 +343,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.cols = sig_.channels;
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     p.row_prefetch = row_prefetch_;
+    p.prefetch_before_wait = pdl_prefetch_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -362,6 +364,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   // Every kernel, forward and backward, a programmatic dependent launch (BARACUDA_PDL, read when
   // the plan is made; core/pdl_switch.hpp).
   bool pdl_ = pdl_from_env(device_);
+  bool pdl_prefetch_ = pdl_prefetch_from_env(device_);  // the cluster backward's first rows, before the wait
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;
