@@ -50,9 +50,6 @@ struct BwdParams {
   // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
   // turns it off: A/B).
   bool row_prefetch = true;
-  // Cluster kernel: prefetch the CTA's first two half-rows into L2 before griddepcontrol.wait
-  // (kernels/pdl.cuh; BARACUDA_PDL_PREFETCH=1, opt-in).
-  bool prefetch_before_wait = false;
 };
 
 // The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors

@@ -8,8 +8,8 @@
 // A persistent grid (the blocks resident at once, 2 per SM) takes chunks of a few tiles by ticket
 // and double-buffers them in shared memory. Per chunk, while the block holds the current chunk
 // (staged, its aggregate published) and the ticket of the next:
-//   A. the loaders (every warp but warp 0) load the next chunk into the other stage, fold each of
-//      its segments into a segment total and publish its aggregate; meanwhile
+//   A. warps 1..7 (the loaders) load the next chunk into the other stage, fold each of its segments
+//      into a segment total and publish its aggregate; meanwhile
 //   B. warp 0 looks back over the current chunk, takes the ticket of the chunk after next and turns
 //      the current chunk's table of segment totals into the carry into each segment;
 //   C. after a block barrier every warp scans its segments of the current chunk from shared memory
@@ -197,25 +197,17 @@ constexpr size_t flat_tile_bytes() {
 // must reach its published aggregate without waiting on any look-back. Before, warp 0 folded the
 // prefetched chunk only after its look-back over the current one, so a chunk's aggregate waited on
 // its block's look-back, which waited on the chunk before it, held the same way by another block:
-// a chain one link per chunk. Now the loaders (every warp but 0) load the next chunk, fold it and
-// publish its aggregate while warp 0 looks back over the current one, and warp 0 takes the ticket of the
+// a chain one link per chunk. Now warps 1..7 (the loaders) load the next chunk, fold it and publish
+// its aggregate while warp 0 looks back over the current one, and warp 0 takes the ticket of the
 // chunk after next only once its look-back is done.
-//
-// BLOCK_WARPS: the block's warps (kThreads / 32, or twice that). The tile keeps its kThreads / 32
-// segments either way; with more warps the loaders fold and the warps scan fewer segments each
-// (segment g of a chunk, g = t * segments + v, goes to warp g % BLOCK_WARPS in the scan). Why: with
-// three stages one block of 192 KB holds an SM, so 8 warps do all of its folding and scanning.
-// Each segment is folded and scanned by the same instructions whichever warp takes it, so the
-// outputs are bitwise the same at any BLOCK_WARPS.
-template <class Op, class In, class Out, int BLOCK_WARPS = kThreads / 32>
-__global__ void __launch_bounds__(BLOCK_WARPS * 32, BLOCK_WARPS * 32 == kThreads ? 2 : 1)
+template <class Op, class In, class Out>
+__global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
                                unsigned long long* words, int stages) {
   using State = typename Op::State;
-  constexpr int kWarps = kThreads / 32;  // segments per tile
-  static_assert(BLOCK_WARPS >= kWarps && BLOCK_WARPS % kWarps == 0 && BLOCK_WARPS <= 32, "whole tiles of warps");
-  constexpr int kLoaders = BLOCK_WARPS - 1;  // warps 1..BLOCK_WARPS-1
+  constexpr int kWarps = kThreads / 32;
+  constexpr int kLoaders = kWarps - 1;  // warps 1..7
   constexpr int kStage = line_stage_chunks<In, Out>();  // uint4 per warp segment of a tile
   constexpr int kSegment = 32 * kItems;
   extern __shared__ uint4 flat_stage[];  // [stages][chunk_tiles][kWarps][kStage]
@@ -227,14 +219,14 @@ __global__ void __launch_bounds__(BLOCK_WARPS * 32, BLOCK_WARPS * 32 == kThreads
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int64_t chunk_len = static_cast<int64_t>(chunk_tiles) * kTile;
-  // Segment w of tile t of a stage (the on-chip kernel's per-warp layout; here any warp may load,
-  // fold or scan it).
+  // Segment w of tile t of a stage (the on-chip kernel's per-warp layout; here any warp may load or
+  // fold it, and warp w scans it).
   const auto segment = [&](int stage, int t, int w) {
     return flat_stage + ((static_cast<size_t>(stage) * chunk_tiles + t) * kWarps + w) * kStage;
   };
   const auto length_of = [&](int64_t c) { return c * chunk_len + chunk_len < n ? chunk_len : n - c * chunk_len; };
   // Loaders only: the copies of chunk c into `stage` (one commit group, possibly empty). Segments go
-  // round-robin over the loaders (segment g = t * kWarps + w).
+  // round-robin over the 7 loaders (segment g = t * kWarps + w).
   const auto issue_chunk = [&](int64_t c, int stage) {
     if (c < chunks) {
       const int64_t begin = c * chunk_len, len = length_of(c);
@@ -322,22 +314,16 @@ __global__ void __launch_bounds__(BLOCK_WARPS * 32, BLOCK_WARPS * 32 == kThreads
     // ended it); the chunk after next streams into it while this one is scanned.
     if (three && warp != 0) issue_chunk(after, s_next + 1 == stages ? 0 : s_next + 1);
 
-    // Each warp scans its segments g = warp, warp + BLOCK_WARPS, ... (segment g % kWarps of tile
-    // g / kWarps: one segment position in every BLOCK_WARPS / kWarps-th tile) from their carries and
-    // stores them (coalesced). Written per tile, with the kWarps-warp case spelled out, because a
-    // loop over g with its division cost the bf16 kernels 16 registers (ptxas).
-    constexpr int kScanStep = BLOCK_WARPS / kWarps;  // tiles per step
-    const int first_tile = BLOCK_WARPS == kWarps ? 0 : warp / kWarps;
-    for (int t = first_tile; t < tiles; t += kScanStep) {
-      const int v = BLOCK_WARPS == kWarps ? warp : warp % kWarps;
-      const int valid = segment_valid(len, t, v);
-      const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(v) * kSegment;
+    // Each warp scans its segment of every tile from its carry and stores it (coalesced).
+    for (int t = 0; t < tiles; ++t) {
+      const int valid = segment_valid(len, t, warp);
+      const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
       State loc[kItems];
-      scan_lane_items<Op, In>(segment(s, t, v), lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
+      scan_lane_items<Op, In>(segment(s, t, warp), lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
       State lanes_before;
       (void)warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lanes_before);
-      const State before = Op::combine(carry[s][t][v], lanes_before);
-      store_lane_results<Op, Out>(segment(s, t, v), y + warp_p0, lane, valid, exclusive, before, loc);
+      const State before = Op::combine(carry[s][t][warp], lanes_before);
+      store_lane_results<Op, Out>(segment(s, t, warp), y + warp_p0, lane, valid, exclusive, before, loc);
     }
     __syncthreads();  // stage s and carry[s] are free; next_ticket read
     cur = nxt;

@@ -196,11 +196,13 @@ constexpr int rows_min_blocks(int threads) { return 65536 / (64 * threads); }
 // Forward, rows in registers: blockDim.x = rows_block_threads(GW), blockDim.x / (GW*32) rows at a time.
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_block_threads(GW))) softmax_rows_fwd_kernel(const KernelParams p) {
-  kernels::pdl_enter();
   constexpr int W = GW * 32;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
   const int64_t per_block = blockDim.x / W;
+  if (p.pdl_prefetch >= 2)
+    prefetch_rows_before_wait<Tl, VEC, ITEMS, W>(p, false, blockIdx.x * per_block + pos.g, 0, 1, pos.t);
+  kernels::pdl_enter();
   const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
   const Tl pad = from_compute<Tl>(neg_inf<float>());
   for (int64_t row = blockIdx.x * per_block + pos.g; row < p.rows; row += gridDim.x * per_block) {
@@ -226,6 +228,28 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
     forward_row<Ts, VEC, ITEMS, GW, kLog>(v, static_cast<float>(p.scale),
                                           static_cast<Ts*>(const_cast<void*>(p.out.data)) + b.out, n, pos.t,
                                           red[0] + pos.g * GW, red[1] + pos.g * GW, 1 + pos.g);
+  }
+}
+
+// Rows first, first + step, ... (count of them, those below p.rows) of the kernel's inputs (x;
+// dy and y when `both`) into L2, each thread its own vectors: a kernel's first rows, issued
+// before griddepcontrol.wait (kernels/pdl.cuh, "Before the wait").
+template <class Tl, int VEC, int ITEMS, int W>
+__device__ __forceinline__ void prefetch_rows_before_wait(const KernelParams& p, bool both, int64_t first,
+                                                          int64_t step, int count, int t) {
+  const int n = static_cast<int>(p.n);
+  for (int k = 0; k < count && first + k * step < p.rows; ++k) {
+    const RowBases b = row_bases(p, first + k * step);
+    const Tl* a = static_cast<const Tl*>(p.in0.data) + b.in0;
+    const Tl* c = both ? static_cast<const Tl*>(p.in1.data) + b.in1 : nullptr;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * W + t) * VEC;
+      if (col < n) {
+        kernels::prefetch_l2(a + col);
+        if (both) kernels::prefetch_l2(c + col);
+      }
+    }
   }
 }
 
@@ -258,16 +282,8 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
   const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
-  // The rows of the two stages' first copies, into L2 (kernels/pdl.cuh, "Before the wait").
-  for (int64_t r = blockIdx.x; p.prefetch_before_wait && r < p.rows && r < blockIdx.x + 2 * int64_t{gridDim.x};
-       r += gridDim.x) {
-    const Tl* x = static_cast<const Tl*>(p.in0.data) + row_bases(p, r).in0;
-#pragma unroll
-    for (int i = 0; i < ITEMS; ++i) {
-      const int col = (i * W + pos.t) * VEC;
-      if (col < n) kernels::prefetch_l2(x + col);
-    }
-  }
+  // The rows of the two stages' first copies.
+  if (p.pdl_prefetch >= 1) prefetch_rows_before_wait<Tl, VEC, ITEMS, W>(p, false, blockIdx.x, gridDim.x, 2, pos.t);
   kernels::pdl_enter();
   Vec<Tl, VEC>* stages = reinterpret_cast<Vec<Tl, VEC>*>(stage_mem);
   auto slot = [&](int stage, int i) { return stages + (stage * ITEMS + i) * W + pos.t; };
@@ -411,11 +427,13 @@ constexpr int rows_bwd_min_blocks() {
 
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(rows_block_threads(GW), (rows_bwd_min_blocks<ITEMS, GW>())) softmax_rows_bwd_kernel(const KernelParams p) {
-  kernels::pdl_enter();
   constexpr int W = GW * 32;
   __shared__ float red[2][32];
   const GroupPos<GW> pos;
   const int64_t per_block = blockDim.x / W;
+  if (p.pdl_prefetch >= 2)
+    prefetch_rows_before_wait<Tl, VEC, ITEMS, W>(p, true, blockIdx.x * per_block + pos.g, 0, 1, pos.t);
+  kernels::pdl_enter();
   const int n = static_cast<int>(p.n);  // <= 32768: the plan's limit for these engines
   const float scale = static_cast<float>(p.scale);
   const Tl zero = from_compute<Tl>(0.f);
@@ -503,10 +521,12 @@ __device__ __forceinline__ Words16<T> slot_or_zero(const Vec<T, VEC>* slot, bool
 
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_bwd_staged_kernel(const KernelParams p) {
-  kernels::pdl_enter();
   // The zero slot is read after the first reduction's barrier: one-warp groups have none.
   static_assert(GW >= 2, "the staged backward needs at least 2 warps per row");
   constexpr int W = GW * 32;
+  if (p.pdl_prefetch >= 2)
+    prefetch_rows_before_wait<Tl, VEC, ITEMS, W>(p, true, blockIdx.x, gridDim.x, 2, static_cast<int>(threadIdx.x));
+  kernels::pdl_enter();
   extern __shared__ __align__(16) unsigned char stage_mem[];
   __shared__ float red[2][32];
   __shared__ uint32_t opaque_zero;  // see rekey()

@@ -623,41 +623,38 @@ TEST_F(GpuPdlChain, NormBackwardOfNormForward) {
     }
 }
 
-// BARACUDA_PDL_PREFETCH=1: the staged softmax forward and the norm backward's cluster kernel
-// prefetch their first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh, "Before the
-// wait"), while the kernel before them may still write those rows. Chains where that kernel
-// writes exactly the rows prefetched: softmax(softmax) over 300 x 32768 bf16 rows (both staged),
-// and layer_norm backward right behind its forward (300 x 24576 bf16: the cluster kernel).
+// Softmax kernels prefetch their first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh,
+// "Before the wait"; BARACUDA_PDL_PREFETCH: the staged forward by default, "all" the register rows
+// kernels and the staged backward too, "0" none) while the kernel before them may still write
+// those rows. Chains where it does: softmax(softmax) and softmax backward fed the forward's y,
+// over 300 x 32768 bf16 rows (the staged kernels) and 1023 x 1000 f32 rows (the register rows
+// kernels). The tactic names the prefetch exactly when it is on (PDL, sm_90).
 TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
-  EnvSwitch prefetch("BARACUDA_PDL_PREFETCH", "1");
   const bool sm90 = gpu_.device().sm >= 90;
-  const SoftmaxDescriptor sd = softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::bf16, {300, 32768});
-  {
+  const SoftmaxDescriptor wide = softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::bf16, {300, 32768});
+  for (const char* v : {"0", "1", "all"}) {
+    EnvSwitch sw("BARACUDA_PDL_PREFETCH", v);
     PdlSwitch on(true);
-    auto p = SoftmaxPlan::select(gpu_, sd);
+    auto p = SoftmaxPlan::select(gpu_, wide);
     ASSERT_TRUE(p.has_value()) << p.status().to_string();
-    EXPECT_EQ(p->sku().tactic.find("prefetched before the wait") != std::string::npos, sm90) << p->sku().to_string();
+    EXPECT_EQ(p->sku().tactic.find("prefetched before the wait") != std::string::npos, sm90 && v[0] != '0')
+        << v << ": " << p->sku().to_string();
   }
-  check_chain<SoftmaxFamily, SoftmaxFamily>(sd, sd, 800, "softmax(softmax) bf16 300x32768, prefetch before wait");
-
-  const NormDescriptor fwd = norm_desc(NormOp::layer_norm, DType::bf16, 300, 24576);
-  NormDescriptor bwd = fwd;
-  bwd.direction = Direction::backward;
-  auto fsig = infer_signature(fwd);
-  auto sig = infer_signature(bwd);
-  ASSERT_TRUE(fsig.has_value() && sig.has_value());
-  {
-    PdlSwitch on(true);
-    auto p = NormPlan::select(gpu_, bwd);
-    ASSERT_TRUE(p.has_value()) << p.status().to_string();
-    EXPECT_EQ(p->sku().tactic.find("prefetched before the wait") != std::string::npos, sm90) << p->sku().to_string();
+  uint64_t seed = 800;
+  for (const char* v : {"1", "all"}) {
+    EnvSwitch sw("BARACUDA_PDL_PREFETCH", v);
+    for (const SoftmaxDescriptor& fwd :
+         {wide, softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::f32, {1023, 1000})}) {
+      SoftmaxDescriptor bwd = fwd;
+      bwd.direction = Direction::backward;
+      const std::string shape = std::string(dtype_name(fwd.input.dtype)) + " " + std::to_string(fwd.input.shape[0]) +
+                                "x" + std::to_string(fwd.input.shape[1]) + ", BARACUDA_PDL_PREFETCH=" + v;
+      ASSERT_NO_FATAL_FAILURE(
+          (check_chain<SoftmaxFamily, SoftmaxFamily>(fwd, fwd, seed++, "softmax(softmax) " + shape)));
+      ASSERT_NO_FATAL_FAILURE(
+          (check_chain<SoftmaxFamily, SoftmaxFamily>(fwd, bwd, seed++, "softmax backward(forward) " + shape, {{0, 1}})));
+    }
   }
-  ChainLinks links;
-  for (auto [out, in] : {std::pair{NormRole::y, NormRole::dy}, std::pair{NormRole::mean, NormRole::mean},
-                         std::pair{NormRole::rstd, NormRole::rstd}})
-    links.push_back({static_cast<size_t>(fsig->output_index(out)), static_cast<size_t>(sig->input_index(in))});
-  check_chain<NormFamily, NormFamily>(fwd, bwd, 900, "layer_norm backward(forward) bf16 300x24576, prefetch before wait",
-                                      links, norm_check(*sig));
 }
 
 TEST_F(GpuPdlChain, ReduceOfNorm) {

@@ -750,42 +750,6 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
-// BARACUDA_SCAN_FLAT_WARPS=16: the pipelined flat kernel with blocks of 16 warps (the tile and its
-// 8 segments unchanged; 15 loaders fold, 16 warps scan). Its tactic says so; every case against the
-// reference and twice bitwise equal (run_case), then bitwise equal to the 8-warp kernel at the same
-// stages and chunk length (each segment folded and scanned by the same instructions). Two and three
-// stages; chunks of 2 (odd tile counts: a last chunk of one tile, fewer segments than warps), 3 and
-// 4 tiles; a partial last tile; sum, prod, logaddexp; f32 and bf16; inclusive and exclusive; 2^26 +
-// 3 unless BARACUDA_TEST_SKIP_LARGE=1.
-TEST(ScanGpu, FlatPipelinedSixteenWarps) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_WARPS", "16", 1), 0);
-  const std::string tactic = flat_probe_tactic();
-  EXPECT_NE(tactic.find("blocks of 16 warps"), std::string::npos) << tactic;
-  uint64_t seed = 120;
-  const auto both_ways = [](const GpuCase& c) {
-    same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_WARPS", "16", "8", "16 warps differ from 8");
-  };
-  for (const char* stages : {"2", "3"}) {
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", stages, 1), 0);
-    for (const char* tiles : {"2", "3", "4"}) {
-      ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
-      both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-      both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    }
-    both_ways(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, true, false, {}, ++seed));
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  if (large_cases_enabled()) {
-    const int64_t large = (int64_t{1} << 26) + 3;
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_WARPS"), 0);
-}
-
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

@@ -85,11 +85,7 @@ template <class Op, class In, class Out>
 Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
   const Geometry& g = *a.geometry;
   constexpr size_t tile_bytes = flat_tile_bytes<In, Out>();
-  // g.flat_warps: the block's warps (kThreads / 32, or twice that: BARACUDA_SCAN_FLAT_WARPS).
-  const bool wide = g.flat_warps == 2 * (kThreads / 32);
-  const auto kernel = wide ? scan_flat_pipelined_kernel<Op, In, Out, 2 * (kThreads / 32)>
-                           : scan_flat_pipelined_kernel<Op, In, Out>;
-  const int threads = wide ? 2 * kThreads : kThreads;
+  const auto kernel = scan_flat_pipelined_kernel<Op, In, Out>;
   BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_pipelined_kernel"));
   const int stages = g.flat_stages == 3 ? 3 : 2;
   const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (stages * tile_bytes)));
@@ -104,14 +100,14 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
                           std::to_string(words_bytes) + " bytes");
   const size_t smem = static_cast<size_t>(stages) * static_cast<size_t>(tiles) * tile_bytes;
   int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem) != cudaSuccess) {
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem) != cudaSuccess) {
     (void)cudaGetLastError();
     per_sm = 1;
   }
   int64_t resident = 0;
   BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
   const int64_t grid = std::min(resident, chunks);
-  kernel<<<static_cast<unsigned>(grid), threads, smem, a.stream>>>(
+  kernel<<<static_cast<unsigned>(grid), kThreads, smem, a.stream>>>(
       static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), chunks, g.exclusive,
       ws.counter, reinterpret_cast<unsigned long long*>(ws.flags), stages);
   return check_launch("scan_flat_pipelined_kernel");

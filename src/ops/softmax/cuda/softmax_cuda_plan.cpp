@@ -141,7 +141,9 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     sku_.tactic = std::string(dtype_name(pr.load)) + " loads, 16-byte vectors when rows are aligned";
     if (const std::string e = aligned_engine(); !e.empty()) sku_.tactic += "; this shape, aligned: " + e;
     if (pdl_) sku_.tactic += std::string(kPdlTactic) + " (every engine but columns)";
-    if (pdl_prefetch_) sku_.tactic += ", first row prefetched before the wait";
+    if (pdl_prefetch_)
+      sku_.tactic += pdl_prefetch_ > 1 ? ", first rows prefetched before the wait (rows engines)"
+                                       : ", first rows prefetched before the wait (staged forward)";
     pg_.accumulator = sig_.accumulate;
     pg_.math = std::string(dtype_name(sig_.accumulate)) +
                " math (max, sum of exp, fixed-order warp/block reductions), one rounding to the output dtype; "
@@ -233,7 +235,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     p.scale = 1.0 / d_.temperature;
     p.row_prefetch = row_prefetch_;
     p.log_bwd_y_late = log_bwd_y_late_;
-    p.prefetch_before_wait = pdl_prefetch_;
+    p.pdl_prefetch = pdl_prefetch_;
     return p;
   }
 
@@ -481,7 +483,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   EnginePolicy policy_;
   bool bwd_staged_;
   bool pdl_ = pdl_from_env(device_);  // every kernel as a programmatic dependent launch
-  bool pdl_prefetch_ = pdl_prefetch_from_env(device_);  // the staged forward's first row, before the wait
+  int pdl_prefetch_ = pdl_prefetch_from_env(device_);  // first rows into L2 before the wait: 0, 1 or 2
   bool row_prefetch_ = row_prefetch_from_env();
   bool masked_rows_ = masked_rows_from_env();
   bool columns_ = columns_from_env();

@@ -61,9 +61,10 @@ struct KernelParams {
   // Backward register rows kernel, log_softmax: load y after the row's reduction (the default)
   // instead of with dy (BARACUDA_SOFTMAX_LOG_BWD_Y=early, A/B).
   bool log_bwd_y_late = true;
-  // Staged forward kernel: prefetch the block's first row into L2 before griddepcontrol.wait
-  // (kernels/pdl.cuh; BARACUDA_PDL_PREFETCH=1, opt-in).
-  bool prefetch_before_wait = false;
+  // Prefetch the block's first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh): 1 the
+  // staged forward kernel (with PDL unless BARACUDA_PDL_PREFETCH=0), 2 also the register rows
+  // kernels and the staged backward (BARACUDA_PDL_PREFETCH=all, A/B); core/pdl_switch.hpp.
+  int pdl_prefetch = 0;
 };
 
 enum class Engine : int { warp, block, online, column, rows, rows_staged, columns };
