@@ -10,17 +10,20 @@ namespace baracuda {
 
 inline bool pdl_from_env(const Device& device) { return device.sm >= 90 && env_switch_on("BARACUDA_PDL"); }
 
-// Whether kernels prefetch their first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh,
-// "Before the wait"): the staged softmax forward with PDL, unless BARACUDA_PDL_PREFETCH=0 when
-// the plan is made (A/B). H200, 730407c, interleaved A/B, 4096x32768 bf16, 5 rounds: softmax
-// 0.1417 -> 0.1403 ms, log_softmax 0.1389 -> 0.1375 (no overlap of the rounds' ranges). The norm
-// backward's cluster kernel measured no gain with it (layer_norm dw+db 0.2875 -> 0.2869, ranges
-// overlapping; rms_norm dw 0.2495 -> 0.2510) and does not prefetch.
-// Level: 0 none (no PDL, or "0"); 1 where it measured faster (the default); 2 every kernel that
-// supports it ("all": softmax's register rows kernels and staged backward too, A/B).
+// Whether the rows kernels of softmax and the norms prefetch their first rows into L2 before
+// griddepcontrol.wait (kernels/pdl.cuh, "Before the wait"), read when the plan is made. Level 0:
+// none (no PDL, or BARACUDA_PDL_PREFETCH=0); 1: the staged softmax forward only ("staged", A/B);
+// 2 (the default): softmax's register rows kernels, staged forward and staged backward, and the
+// norms' register rows kernels (forward and backward) and staged forward; not the norm
+// backward's cluster kernel, which measured no gain (H200, 730407c, layer_norm dw+db 4096x32768
+// bf16 0.2875 -> 0.2869 ms, ranges overlapping; rms_norm dw 0.2495 -> 0.2510).
+// Interleaved A/B on the H200, bf16, ms: at 730407c (5 rounds) the staged forward 4096x32768
+// softmax 0.1417 -> 0.1403, log_softmax 0.1389 -> 0.1375; at 647a055 (3 rounds, none -> all)
+// softmax forward 65536x1024 0.0704 -> 0.0665, 32768x4096 0.1317 -> 0.1292, backward 65536x1024
+// 0.1013 -> 0.0968, 4096x32768 0.2131 -> 0.2110, f32 forward 32768x4096 0.2827 -> 0.2777.
 inline int pdl_prefetch_from_env(const Device& device) {
   if (!pdl_from_env(device) || env_is("BARACUDA_PDL_PREFETCH", "0")) return 0;
-  return env_is("BARACUDA_PDL_PREFETCH", "all") ? 2 : 1;
+  return env_is("BARACUDA_PDL_PREFETCH", "staged") ? 1 : 2;
 }
 
 // What a plan's tactic says when its launches are programmatic dependent ones.

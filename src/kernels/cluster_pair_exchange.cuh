@@ -33,31 +33,4 @@ __device__ __forceinline__ float2 cluster_pair_exchange(float (&slot)[2], float 
 #endif
 }
 
-// cluster_pair_exchange in two halves, so that a CTA works while its partner catches up: publish
-// (thread 0 writes the pair, every thread arrives at the cluster barrier with release semantics),
-// then work that needs neither pair, then collect (wait with acquire, read the partner's pair).
-// Every thread of both CTAs calls both, in that order, with no other cluster barrier between; the
-// slots alternate between rows as for cluster_pair_exchange (the read of a slot precedes the
-// reader's next arrive, which its partner waits for before writing that slot again).
-__device__ __forceinline__ void cluster_pair_publish(float (&slot)[2], float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if (threadIdx.x == 0) {
-    slot[0] = a;
-    slot[1] = b;
-  }
-  asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ float2 cluster_pair_collect(float (&slot)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  namespace cg = cooperative_groups;
-  asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
-  const cg::cluster_group cluster = cg::this_cluster();
-  const float* other = cluster.map_shared_rank(&slot[0], cluster.block_rank() ^ 1u);
-  return make_float2(other[0], other[1]);
-#else
-  return make_float2(slot[0], slot[1]);  // never called before sm_90 (the kernels trap there)
-#endif
-}
-
 }  // namespace baracuda::kernels

@@ -27,12 +27,7 @@
 
 namespace baracuda::norm::cuda {
 
-// SPLIT (BARACUDA_NORM_BWD_SUMS=cluster_split, A/B): the exchange's cluster barrier in two
-// halves (cluster_pair_publish / cluster_pair_collect) with the dweight/dbias sums between them:
-// the sums need xhat = (x - mean) * rstd from the forward's saved statistics, not the row's
-// totals, so the shared-memory read-modify-writes overlap the wait for the partner. Same
-// operations in the same order per slot: bitwise the unsplit kernel's results.
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool SPLIT = false>
+template <class T, class W, int VEC, int ITEMS, int SUMS>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -88,36 +83,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    // Element quad jq of vector i into the sums: dweight += dy * xhat, dbias += dy.
-    const auto add_sums = [&](int i, int jq, const float (&xq)[4]) {
-      const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
-                  d3 = nb_elem(dv[i], jq + 3);
-      float4& sw = quads[((i * VEC + jq) / 4) * WT];
-      sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z), fmaf(d3, xq[3], sw.w));
-      if constexpr (SUMS == 2) {
-        float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
-        sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
-      }
-    };
-    float2 other;
-    if constexpr (SPLIT) {
-      kernels::cluster_pair_publish(xchg[parity], s_g, s_gd);
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        if ((i * WT + t) * VEC < half) {
-#pragma unroll
-          for (int jq = 0; jq < VEC; jq += 4) {
-            float xq[4];
-#pragma unroll
-            for (int u = 0; u < 4; ++u) xq[u] = (nb_elem(xv[i], jq + u) - mean) * rstd;  // nb_dx_value's xhat
-            add_sums(i, jq, xq);
-          }
-        }
-      }
-      other = kernels::cluster_pair_collect(xchg[parity]);
-    } else {
-      other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
-    }
+    const float2 other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
     const float o_g = other.x, o_gd = other.y;
     // Rank order, so both CTAs hold bitwise the same totals.
     const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
@@ -146,7 +112,14 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
             xq[u] = r.xhat;
             o[jq + u] = r.dx;
           }
-          if constexpr (!SPLIT) add_sums(i, jq, xq);
+          const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
+                      d3 = nb_elem(dv[i], jq + 3);
+          float4& sw = quads[((i * VEC + jq) / 4) * WT];
+          sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z), fmaf(d3, xq[3], sw.w));
+          if constexpr (SUMS == 2) {
+            float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
+            sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
+          }
         }
         store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));
       }

@@ -34,6 +34,16 @@ __device__ __forceinline__ void pdl_enter() {
 #endif
 }
 
+// The L2 prefetches a kernel issues before the wait (above): `count` lines at base, base + step,
+// ... (bytes; one 16-byte vector of this thread each, a warp's 32 coalescing into its lines). Not
+// inlined: at the kernels' 64-register cap, inlined address arithmetic ahead of the row loop
+// moved the allocation and added spills (ptxas -v, sm_90a: 4-60 bytes in norm forward variants).
+static __device__ __noinline__ void pdl_prefetch_lines(const char* base, int step, int count) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  for (int k = 0; k < count; ++k) asm volatile("prefetch.global.L2 [%0];" ::"l"(base + static_cast<int64_t>(k) * step));
+#endif
+}
+
 // One kernel launch: its geometry and stream, whether it goes out as a programmatic dependent
 // launch (the kernel must begin with pdl_enter), and for the cluster kernels the cluster size
 // along x (0: no cluster attribute).

@@ -469,63 +469,6 @@ TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
 TEST_F(GpuNormBackwardSweep, OneCtaSharedSums) { run_all("rows", "shared"); }
 
-// BARACUDA_NORM_BWD_SUMS=cluster_split (sm_90): the two-CTA cluster backward adding its
-// dweight/dbias sums between the two halves of the exchange's cluster barrier. Rows fewer and
-// several times more than the clusters (the exchange slots alternate over many rows), widths at
-// both ends of the cluster's range and an uneven item round, padded row strides, affine parameters
-// in x's dtype and in f32, dweight alone and with dbias. Every case against the reference and
-// bitwise equal to the default cluster kernel (the same operations in the same order per slot).
-TEST_F(GpuNorm, BackwardClusterSplitBarrier) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "clusters need sm_90";
-  int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (DType t : {DType::f32, DType::f16, DType::bf16})
-      for (int64_t cols : {8200, 16384, 16400, 20000, 32768})
-        for (int64_t rows : {9, 301})
-          for (int affine = 1; affine < 3; ++affine) {  // 1: params in x's dtype, 2: f32 params
-            if ((t == DType::f32) != (cols <= 16384)) continue;  // the cluster's widths per dtype
-            if (affine == 2 && t == DType::f32) continue;
-            NormDescriptor d = row_desc(op, t, rows, cols, Direction::backward);
-            d.weight = true;
-            d.bias = op == NormOp::layer_norm;
-            if (affine == 2) d.param_dtype = DType::f32;
-            d.param_grads = true;
-            if (rows == 301) {  // padded rows, still 16-byte aligned
-              d.input.strides = bt::padded_strides({rows, cols}, 8);
-              d.strides.push_back({NormRole::dy, bt::padded_strides({rows, cols}, 16)});
-            }
-            const uint64_t seed = 8300 + static_cast<uint64_t>(++cases);
-            ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SUMS", "cluster_split", 1), 0);
-            auto plan = NormPlan::select(gpu_, d);
-            ASSERT_TRUE(plan) << plan.status().to_string();
-            if (plan->sku().tactic.find("while the halves' exchange completes") == std::string::npos) {
-              ++failures;
-              ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << plan->sku().tactic;
-            }
-            check_counted(d, seed, NormFamily::describe(d) + " [" + plan->sku().tactic + "]", failures);
-            auto made = bt::make_norm_case(d, seed);
-            ASSERT_TRUE(made) << made.status().to_string();
-            NormCase c = std::move(made).value();
-            std::string why;
-            const std::vector<HostTensor> split = run_gpu(c, why);
-            ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SUMS", "cluster", 1), 0);
-            const std::vector<HostTensor> plain = run_gpu(c, why);
-            ASSERT_FALSE(plain.empty()) << NormFamily::describe(d) << ": " << why;
-            ASSERT_EQ(split.size(), plain.size()) << NormFamily::describe(d) << ": " << why;
-            for (size_t k = 0; k < plain.size(); ++k)
-              if (std::memcmp(split[k].storage().data(), plain[k].storage().data(), plain[k].storage().size()) != 0) {
-                ++failures;
-                ADD_FAILURE() << NormFamily::describe(d) << ": output " << k << " differs from the default cluster kernel's";
-              }
-          }
-  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SUMS"), 0);
-  EXPECT_GT(cases, 0);
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)
 // or not (the legacy fallback at run time, inside the workspace the engine booked), and

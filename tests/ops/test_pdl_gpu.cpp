@@ -623,16 +623,18 @@ TEST_F(GpuPdlChain, NormBackwardOfNormForward) {
     }
 }
 
-// Softmax kernels prefetch their first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh,
-// "Before the wait"; BARACUDA_PDL_PREFETCH: the staged forward by default, "all" the register rows
-// kernels and the staged backward too, "0" none) while the kernel before them may still write
-// those rows. Chains where it does: softmax(softmax) and softmax backward fed the forward's y,
-// over 300 x 32768 bf16 rows (the staged kernels) and 1023 x 1000 f32 rows (the register rows
-// kernels). The tactic names the prefetch exactly when it is on (PDL, sm_90).
+// The rows kernels of softmax and the norms prefetch their first rows into L2 before
+// griddepcontrol.wait (kernels/pdl.cuh, "Before the wait"; BARACUDA_PDL_PREFETCH: every rows
+// kernel by default, "staged" the staged softmax forward only, "0" none) while the kernel before
+// them may still write those rows. Chains where it does: softmax(softmax) and softmax backward
+// fed the forward's y, over 300 x 32768 bf16 rows (the staged kernels) and 1023 x 1000 f32 rows
+// (the register rows kernels); layer_norm(layer_norm) over 300 x 32768 bf16 rows (the staged
+// norm forward; the register norm kernels' chains are NormOfNorm and NormBackwardOfNormForward,
+// under the default). The tactic names the prefetch exactly when it is on (PDL, sm_90).
 TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
   const bool sm90 = gpu_.device().sm >= 90;
   const SoftmaxDescriptor wide = softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::bf16, {300, 32768});
-  for (const char* v : {"0", "1", "all"}) {
+  for (const char* v : {"0", "staged", "all"}) {
     EnvSwitch sw("BARACUDA_PDL_PREFETCH", v);
     PdlSwitch on(true);
     auto p = SoftmaxPlan::select(gpu_, wide);
@@ -641,7 +643,7 @@ TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
         << v << ": " << p->sku().to_string();
   }
   uint64_t seed = 800;
-  for (const char* v : {"1", "all"}) {
+  for (const char* v : {"staged", "all"}) {
     EnvSwitch sw("BARACUDA_PDL_PREFETCH", v);
     for (const SoftmaxDescriptor& fwd :
          {wide, softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::f32, {1023, 1000})}) {
@@ -655,6 +657,14 @@ TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
           (check_chain<SoftmaxFamily, SoftmaxFamily>(fwd, bwd, seed++, "softmax backward(forward) " + shape, {{0, 1}})));
     }
   }
+  const NormDescriptor ln = norm_desc(NormOp::layer_norm, DType::bf16, 300, 32768);
+  {
+    PdlSwitch on(true);
+    auto p = NormPlan::select(gpu_, ln);
+    ASSERT_TRUE(p.has_value()) << p.status().to_string();
+    EXPECT_EQ(p->sku().tactic.find("prefetched before the wait") != std::string::npos, sm90) << p->sku().to_string();
+  }
+  ASSERT_NO_FATAL_FAILURE((check_chain<NormFamily, NormFamily>(ln, ln, seed++, "layer_norm(layer_norm) bf16 300x32768")));
 }
 
 TEST_F(GpuPdlChain, ReduceOfNorm) {

@@ -9,26 +9,24 @@ namespace baracuda::norm::cuda {
 namespace {
 
 template <class T, class W>
-BwdKernel cluster_kernel(int sums, bool split) {
+BwdKernel cluster_kernel(int sums) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  if (sums == 1) return split ? norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, true>
-                              : norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, false>;
-  if (sums == 2) return split ? norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, true>
-                              : norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, false>;
+  if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1>;
+  if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2>;
   return nullptr;
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool split) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, split) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, split) : w == t ? cluster_kernel<__half, __half>(sums, split) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums) : w == t ? cluster_kernel<__half, __half>(sums) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, split)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, split) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums) : nullptr;
     default: return nullptr;
   }
 }

@@ -77,7 +77,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params, c.cluster_split);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -114,7 +114,7 @@ bool device_is_sm90_or_newer() {
 // The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
 // 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
 BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
-                             int sm_count, bool split) {
+                             int sm_count) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
   const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * kDxItems;
   if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
@@ -122,13 +122,12 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
     return BwdFastConfig{};
   BwdFastConfig c;
   c.params = c.cluster = c.shared_sums = true;
-  c.cluster_split = split;
   c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
   c.threads = kNcThreads;
   c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params, split);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params);
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {
@@ -157,9 +156,8 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
     while (gw < 32 && cols > static_cast<int64_t>(gw) * 32 * vec * items) gw *= 2;
     return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
   };
-  if (sums == BwdSums::cluster || sums == BwdSums::cluster_split) {
-    const BwdFastConfig k =
-        cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count, sums == BwdSums::cluster_split);
+  if (sums == BwdSums::cluster) {
+    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count);
     if (k.group_warps) return k;
     sums = BwdSums::shared;  // elsewhere the cluster option is the shared-memory sums
   }

@@ -30,7 +30,6 @@ struct BwdFastConfig {
   // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
   // cluster one partial row.
   bool cluster = false;
-  bool cluster_split = false;  // its SPLIT variant (BwdSums::cluster_split)
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -50,7 +49,6 @@ enum class BwdSums {
   column_pass,  // always the column pass (A/B)
   cluster,      // as shared, and rows one CTA holds only at 4 vectors per thread (16-bit > 16384,
                 // f32 > 8192 columns) split over a cluster of two CTAs (sm_90; the plans' default)
-  cluster_split,  // as cluster, the kernel's SPLIT variant (A/B)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -70,11 +68,11 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
                        cudaStream_t stream);
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
-// dtype w, SUMS (1: dweight, 2: dweight and dbias slots) and SPLIT, null for other types; and its launch
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots), null for other types; and its launch
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool split = false);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
 

@@ -106,15 +106,13 @@ bool row_prefetch_from_env() {
 // H200, 0b87af5, bf16 4096x32768, same call: layer_norm dweight/dbias 0.3467 -> 0.2863 ms, rms_norm
 // dweight 0.2945 -> 0.2504). A/B: "shared" (one CTA per row everywhere: the column pass for
 // layer_norm's two sums at 32768 columns), "registers" (register sums, the column pass beyond 8192
-// columns), "wide" (register sums, shared memory beyond), "cluster_split" (the cluster kernel with
-// its sums between the two halves of the exchange's barrier).
+// columns), "wide" (register sums, shared memory beyond).
 norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   using norm::cuda::BwdSums;
   if (engine == BwdEngine::column_pass) return BwdSums::column_pass;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "wide")) return BwdSums::wide_shared;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "shared")) return BwdSums::shared;
-  if (env_is("BARACUDA_NORM_BWD_SUMS", "cluster_split")) return BwdSums::cluster_split;
   return BwdSums::cluster;
 }
 
@@ -221,8 +219,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory" +
-         std::string(c.cluster_split ? " while the halves' exchange completes" : "");
+    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
@@ -276,6 +273,9 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     }
     fwd_.pdl = fast_.pdl = pdl_;
     if (pdl_) sku_.tactic += kPdlTactic;
+    const bool rows_kernel = d_.direction == Direction::forward ? fwd_.group_warps && !fwd_.cluster
+                                                                : fast_.group_warps && !fast_.cluster;
+    if (pdl_prefetch_ > 1 && rows_kernel) sku_.tactic += ", first rows prefetched before the wait";
   }
 
   Status can_implement(const NormArgs& args) const override {
@@ -319,6 +319,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       p.eps = sig_.eps;
       p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
       p.row_prefetch = row_prefetch_;
+      p.pdl_prefetch = pdl_prefetch_;
       if (fwd_.group_warps && vec_ok) return norm::cuda::launch_fwd_fast(d_.input.dtype, sig_.param_dtype, fwd_, p, st);
       return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st, pdl_);
     }
@@ -345,6 +346,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.cols = sig_.channels;
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     p.row_prefetch = row_prefetch_;
+    p.pdl_prefetch = pdl_prefetch_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -365,6 +367,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   // Every kernel, forward and backward, a programmatic dependent launch (BARACUDA_PDL, read when
   // the plan is made; core/pdl_switch.hpp).
   bool pdl_ = pdl_from_env(device_);
+  int pdl_prefetch_ = pdl_prefetch_from_env(device_);  // first rows into L2 before the wait (>= 2: rows kernels)
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;

@@ -62,8 +62,8 @@ struct KernelParams {
   // instead of with dy (BARACUDA_SOFTMAX_LOG_BWD_Y=early, A/B).
   bool log_bwd_y_late = true;
   // Prefetch the block's first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh): 1 the
-  // staged forward kernel (with PDL unless BARACUDA_PDL_PREFETCH=0), 2 also the register rows
-  // kernels and the staged backward (BARACUDA_PDL_PREFETCH=all, A/B); core/pdl_switch.hpp.
+  // staged forward kernel (BARACUDA_PDL_PREFETCH=staged, A/B), 2 also the register rows kernels
+  // and the staged backward (the default with PDL); core/pdl_switch.hpp.
   int pdl_prefetch = 0;
 };
 
