@@ -10,13 +10,15 @@ namespace baracuda {
 
 inline bool pdl_from_env(const Device& device) { return device.sm >= 90 && env_switch_on("BARACUDA_PDL"); }
 
-// Whether the rows kernels of softmax and the norms prefetch their first rows into L2 before
-// griddepcontrol.wait (kernels/pdl.cuh, "Before the wait"), read when the plan is made. Level 0:
-// none (no PDL, or BARACUDA_PDL_PREFETCH=0); 1: the staged softmax forward only ("staged", A/B);
-// 2 (the default): softmax's register rows kernels, staged forward and staged backward, and the
-// norms' register rows kernels (forward and backward) and staged forward; not the norm
-// backward's cluster kernel, which measured no gain (H200, 730407c, layer_norm dw+db 4096x32768
-// bf16 0.2875 -> 0.2869 ms, ranges overlapping; rms_norm dw 0.2495 -> 0.2510).
+// Whether rows kernels prefetch their first rows into L2 before griddepcontrol.wait
+// (kernels/pdl.cuh, "Before the wait"), read when the plan is made. Level 0: none (no PDL, or
+// BARACUDA_PDL_PREFETCH=0); 1: the staged forward kernels of softmax and the norms ("staged",
+// A/B); 2 (the default): also softmax's register rows kernels and staged backward. Not the norms'
+// register rows kernels (forward and backward; at 79cf5f1 layer_norm forward 65536x1024 0.0690
+// -> 0.0697 ms, dweight/dbias 65536x1024 0.1132 -> 0.1143) nor the norm backward's cluster kernel
+// (730407c: layer_norm dw+db 4096x32768 bf16 0.2875 -> 0.2869 ms, ranges overlapping; rms_norm dw
+// 0.2495 -> 0.2510). The staged norm forward, at 79cf5f1 (3 rounds): rms_norm 4096x32768 0.1392
+// -> 0.1369, layer_norm 0.1412 -> 0.1399.
 // Interleaved A/B on the H200, bf16, ms: at 730407c (5 rounds) the staged forward 4096x32768
 // softmax 0.1417 -> 0.1403, log_softmax 0.1389 -> 0.1375; at 647a055 (3 rounds, none -> all)
 // softmax forward 65536x1024 0.0704 -> 0.0665, 32768x4096 0.1317 -> 0.1292, backward 65536x1024

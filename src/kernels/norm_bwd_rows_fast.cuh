@@ -210,6 +210,7 @@ constexpr int nb_min_blocks(int threads) { return 65536 / (64 * threads); }
 template <class T, class W, int VEC, int ITEMS, int GW, bool PARAMS, int SHARED_SUMS = 0>
 __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_bwd_rows_fast_kernel(const BwdParams p) {
+  kernels::pdl_enter();
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
   constexpr bool SMEM_SUMS = SHARED_SUMS > 0;
@@ -225,11 +226,6 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
   const float* rstd_p = static_cast<const float*>(p.rstd);
-  if (const int64_t first = static_cast<int64_t>(blockIdx.x) * kGroups + pos.g; p.pdl_prefetch >= 2 && first < p.rows)
-    nb_prefetch_row<VEC, ITEMS, WT>(static_cast<const T*>(p.x) + first * p.x_stride,
-                                    static_cast<const T*>(p.dy) + first * p.dy_stride, 0, p.x_stride, p.dy_stride, pos.t,
-                                    n);  // the first row, into L2 (kernels/pdl.cuh, "Before the wait")
-  kernels::pdl_enter();
   float dw[kRegSums ? E : 1], db[kRegSums ? E : 1];
 #pragma unroll
   for (int e = 0; e < (kRegSums ? E : 1); ++e) dw[e] = db[e] = 0.f;

@@ -140,6 +140,7 @@ __device__ __forceinline__ void nf_store_vector(T* y_at, const W* w_at, const W*
 template <class T, class W, int VEC, int ITEMS, int GW, bool RES>
 __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_threads(GW)))
     norm_fwd_rows_fast_kernel(const FwdParams p) {
+  kernels::pdl_enter();
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   constexpr int WT = GW * 32, kThreads = nb_block_threads(GW), kGroups = kThreads / WT, E = ITEMS * VEC;
   // Up to 16 values per thread the row is held as f32 (converted once); beyond, as loaded (16-bit
@@ -165,12 +166,6 @@ __global__ void __launch_bounds__(nb_block_threads(GW), nb_min_blocks(nb_block_t
   const int64_t step = static_cast<int64_t>(gridDim.x) * kGroups;
 
   int64_t row = static_cast<int64_t>(blockIdx.x) * kGroups + pos.g;
-  // The first row, into L2 (kernels/pdl.cuh, "Before the wait"). Not with a residual: those
-  // kernels do not prefetch their next rows either (two input rows in flight already).
-  if (!RES && p.pdl_prefetch >= 2 && row < p.rows && left > 0)
-    kernels::pdl_prefetch_lines(reinterpret_cast<const char*>(static_cast<const T*>(p.x) + row * p.x_stride + tcol),
-                                kSpan * static_cast<int>(sizeof(T)), min(ITEMS, (left + kSpan - 1) / kSpan));
-  kernels::pdl_enter();
   int parity = 0;  // rms norm: alternates the two reduction slot arrays between rows
   for (; row < p.rows; row += step, parity ^= 1) {
     // ---- the row's vectors, once ----
@@ -314,7 +309,7 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
   const W* w = p.weight ? static_cast<const W*>(p.weight) + tcol : nullptr;
   const W* b = p.bias ? static_cast<const W*>(p.bias) + tcol : nullptr;
   const int64_t step = gridDim.x;
-  if (p.pdl_prefetch >= 2 && left > 0) {  // the rows of the first copies, into L2 (kernels/pdl.cuh, "Before the wait")
+  if (p.pdl_prefetch >= 1 && left > 0) {  // the rows of the first copies, into L2 (kernels/pdl.cuh, "Before the wait")
     for (int64_t r = blockIdx.x, k = 0; k < STAGES - 1 && r < p.rows; ++k, r += step)
       kernels::pdl_prefetch_lines(reinterpret_cast<const char*>(static_cast<const T*>(p.x) + r * p.x_stride + tcol),
                                   kSpan * static_cast<int>(sizeof(T)), min(ITEMS, (left + kSpan - 1) / kSpan));

@@ -21,8 +21,8 @@ struct FwdParams {
   // Rows engine: load the next row while this one is reduced (BARACUDA_NORM_ROW_PREFETCH=0 turns
   // it off: A/B).
   bool row_prefetch = true;
-  // >= 2: the register rows and staged kernels prefetch their first rows into L2 before
-  // griddepcontrol.wait (kernels/pdl.cuh, "Before the wait"; core/pdl_switch.hpp).
+  // >= 1: the staged kernel prefetches its first rows into L2 before griddepcontrol.wait
+  // (kernels/pdl.cuh, "Before the wait"; core/pdl_switch.hpp).
   int pdl_prefetch = 0;
 };
 
@@ -53,9 +53,6 @@ struct BwdParams {
   // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
   // turns it off: A/B).
   bool row_prefetch = true;
-  // >= 2: the rows kernel (not the cluster one) prefetches its first row into L2 before
-  // griddepcontrol.wait (kernels/pdl.cuh, "Before the wait"; core/pdl_switch.hpp).
-  int pdl_prefetch = 0;
 };
 
 // The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors

@@ -237,16 +237,19 @@ __global__ void __launch_bounds__(rows_block_threads(GW), rows_min_blocks(rows_b
 template <class Tl, int VEC, int ITEMS, int W>
 __device__ __forceinline__ void prefetch_rows_before_wait(const KernelParams& p, bool both, int64_t first,
                                                           int64_t step, int count, int t) {
-  const int left = static_cast<int>(p.n) - t * VEC, span = W * VEC;  // this thread's vectors: i * span < left
-  if (left <= 0) return;
-  const int vectors = min(ITEMS, (left + span - 1) / span), step_bytes = span * static_cast<int>(sizeof(Tl));
+  const int n = static_cast<int>(p.n);
   for (int k = 0; k < count && first + k * step < p.rows; ++k) {
     const RowBases b = row_bases(p, first + k * step);
-    kernels::pdl_prefetch_lines(reinterpret_cast<const char*>(static_cast<const Tl*>(p.in0.data) + b.in0 + t * VEC),
-                                step_bytes, vectors);
-    if (both)
-      kernels::pdl_prefetch_lines(reinterpret_cast<const char*>(static_cast<const Tl*>(p.in1.data) + b.in1 + t * VEC),
-                                  step_bytes, vectors);
+    const Tl* a = static_cast<const Tl*>(p.in0.data) + b.in0;
+    const Tl* c = both ? static_cast<const Tl*>(p.in1.data) + b.in1 : nullptr;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * W + t) * VEC;
+      if (col < n) {
+        kernels::prefetch_l2(a + col);
+        if (both) kernels::prefetch_l2(c + col);
+      }
+    }
   }
 }
 

@@ -623,14 +623,13 @@ TEST_F(GpuPdlChain, NormBackwardOfNormForward) {
     }
 }
 
-// The rows kernels of softmax and the norms prefetch their first rows into L2 before
-// griddepcontrol.wait (kernels/pdl.cuh, "Before the wait"; BARACUDA_PDL_PREFETCH: every rows
-// kernel by default, "staged" the staged softmax forward only, "0" none) while the kernel before
-// them may still write those rows. Chains where it does: softmax(softmax) and softmax backward
-// fed the forward's y, over 300 x 32768 bf16 rows (the staged kernels) and 1023 x 1000 f32 rows
-// (the register rows kernels); layer_norm(layer_norm) over 300 x 32768 bf16 rows (the staged
-// norm forward; the register norm kernels' chains are NormOfNorm and NormBackwardOfNormForward,
-// under the default). The tactic names the prefetch exactly when it is on (PDL, sm_90).
+// Rows kernels prefetch their first rows into L2 before griddepcontrol.wait (kernels/pdl.cuh,
+// "Before the wait"; BARACUDA_PDL_PREFETCH: by default softmax's rows kernels and the staged norm
+// forward, "staged" the staged forwards only, "0" none) while the kernel before them may still
+// write those rows. Chains where it does: softmax(softmax) and softmax backward fed the forward's
+// y, over 300 x 32768 bf16 rows (the staged kernels) and 1023 x 1000 f32 rows (the register rows
+// kernels); layer_norm(layer_norm) over 300 x 32768 bf16 rows (the staged norm forward). The
+// tactic names the prefetch exactly when it is on (PDL, sm_90).
 TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
   const bool sm90 = gpu_.device().sm >= 90;
   const SoftmaxDescriptor wide = softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::bf16, {300, 32768});

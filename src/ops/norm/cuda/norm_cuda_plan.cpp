@@ -273,9 +273,8 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     }
     fwd_.pdl = fast_.pdl = pdl_;
     if (pdl_) sku_.tactic += kPdlTactic;
-    const bool rows_kernel = d_.direction == Direction::forward ? fwd_.group_warps && !fwd_.cluster
-                                                                : fast_.group_warps && !fast_.cluster;
-    if (pdl_prefetch_ > 1 && rows_kernel) sku_.tactic += ", first rows prefetched before the wait";
+    if (pdl_prefetch_ > 0 && d_.direction == Direction::forward && fwd_.group_warps && fwd_.stages > 0)
+      sku_.tactic += ", first rows prefetched before the wait";
   }
 
   Status can_implement(const NormArgs& args) const override {
@@ -346,7 +345,6 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.cols = sig_.channels;
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     p.row_prefetch = row_prefetch_;
-    p.pdl_prefetch = pdl_prefetch_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -367,7 +365,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   // Every kernel, forward and backward, a programmatic dependent launch (BARACUDA_PDL, read when
   // the plan is made; core/pdl_switch.hpp).
   bool pdl_ = pdl_from_env(device_);
-  int pdl_prefetch_ = pdl_prefetch_from_env(device_);  // first rows into L2 before the wait (>= 2: rows kernels)
+  int pdl_prefetch_ = pdl_prefetch_from_env(device_);  // first rows into L2 before the wait (>= 1: staged forward)
   norm::cuda::BwdFastConfig fast_;  // group_warps == 0: the legacy backward kernels
   norm::cuda::FwdFastConfig fwd_;   // group_warps == 0: the legacy forward kernels
   int64_t chunks_ = 0;
