@@ -53,8 +53,8 @@ __global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_ker
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
-  const int half = n / CL;  // this CTA's part of the row (a half, or a quarter)
-  const int c0 = static_cast<int>(rank) * half;  // this CTA's first column
+  const int part = n / CL;  // this CTA's columns of the row (a half, or a quarter)
+  const int c0 = static_cast<int>(rank) * part;  // this CTA's first column
   const float inv_n = 1.f / static_cast<float>(n);
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
@@ -75,20 +75,20 @@ __global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_ker
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
-      const int col = (i * WT + t) * VEC;  // within the half
-      if (col < half) {
+      const int col = (i * WT + t) * VEC;  // within the part
+      if (col < part) {
         xv[i] = load_pack<T, VEC>(xr + col);
         dv[i] = load_pack<T, VEC>(dyr + col);
       }
     }
-    if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
-      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, half);
+    if (p.row_prefetch && row + step < p.rows)  // the next row of this part into L2
+      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, part);
     const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
     float sg[2] = {0.f, 0.f}, sgd[2] = {0.f, 0.f};
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < half) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
+      if (col < part) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
@@ -121,7 +121,7 @@ __global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_ker
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < half) {
+      if (col < part) {
         Pack<W, VEC> wv;
         if (w) wv = load_pack<W, VEC>(w + c0 + col);
         float o[VEC];
@@ -153,19 +153,19 @@ __global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_ker
   // This CTA's part of the cluster's partial rows: element e = i * VEC + j of the thread sits at
   // column c0 + (i * WT + t) * VEC + j.
   const int64_t at = static_cast<int64_t>(blockIdx.x / CL) * p.cols + c0;
-  const auto store_half = [&](float* row, int first_quad) {
+  const auto store_part = [&](float* row, int first_quad) {
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < half) {
+      if (col < part) {
 #pragma unroll
         for (int j = 0; j < VEC; j += 4)
           *reinterpret_cast<float4*>(row + col + j) = quads[first_quad + ((i * VEC + j) / 4) * WT];
       }
     }
   };
-  if (p.partial_dw) store_half(static_cast<float*>(p.partial_dw) + at, 0);
-  if (SUMS == 2 && p.partial_db) store_half(static_cast<float*>(p.partial_db) + at, kDbQuads);
+  if (p.partial_dw) store_part(static_cast<float*>(p.partial_dw) + at, 0);
+  if (SUMS == 2 && p.partial_db) store_part(static_cast<float*>(p.partial_db) + at, kDbQuads);
 #else
   __trap();  // the host launches it on sm_90 and newer only
 #endif
