@@ -17,26 +17,6 @@ namespace {
 using namespace baracuda;
 using bt::HostTensor;
 
-// Restores an environment variable on scope exit.
-class EnvGuard {
- public:
-  explicit EnvGuard(const char* name) : name_(name) {
-    const char* v = std::getenv(name);
-    if (v) old_ = v;
-    had_ = v != nullptr;
-  }
-  ~EnvGuard() {
-    if (had_) setenv(name_, old_.c_str(), 1);
-    else unsetenv(name_);
-  }
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
 
 ElementwiseDescriptor gelu_desc(DType dt = DType::f32) {
   ElementwiseDescriptor d;
@@ -407,7 +387,7 @@ TEST(Plan, ForceAndExclude) {
 }
 
 TEST(Plan, EnvironmentOverride) {
-  EnvGuard guard("BARACUDA_IMPL");
+  bt::ScopedEnv guard("BARACUDA_IMPL");
   setenv("BARACUDA_IMPL", "cuda_strided", 1);
   EXPECT_EQ(detail::forced_implementation_from_env(), "cuda_strided");
   auto p = ElementwisePlan::select(Stream::cpu(), gelu_desc());
@@ -433,7 +413,7 @@ TEST(Plan, SelectOnDeviceForComposedPlans) {
   ASSERT_TRUE(p) << p.status().to_string();
   EXPECT_TRUE(p->device().is_cpu());
   EXPECT_EQ(p->sku().impl, "cpu_reference");
-  EnvGuard guard("BARACUDA_IMPL");
+  bt::ScopedEnv guard("BARACUDA_IMPL");
   setenv("BARACUDA_IMPL", "cuda_strided", 1);
   EXPECT_FALSE(ElementwisePlan::select(Stream::cpu(), gelu_desc()));
   EXPECT_TRUE(ElementwisePlan::select_on(Device::cpu(), gelu_desc()));
@@ -521,7 +501,7 @@ TEST(Plan, MaxWorkspaceBytes) {
 }
 
 TEST(Plan, DispatchLog) {
-  EnvGuard guard("BARACUDA_LOG");
+  bt::ScopedEnv guard("BARACUDA_LOG");
   setenv("BARACUDA_LOG", "alloc,dispatch", 1);
   EXPECT_TRUE(detail::dispatch_log_enabled());
   testing::internal::CaptureStderr();

@@ -32,34 +32,10 @@ using namespace baracuda;
 using bt::DeviceBuffer;
 using bt::HostTensor;
 
-// Sets an environment variable while alive (plans read their switches when they are made);
-// restores the old value.
-class EnvSwitch {
- public:
-  EnvSwitch(const char* name, const char* value) : name_(name) {
-    if (const char* v = std::getenv(name)) {
-      had_ = true;
-      saved_ = v;
-    }
-    (void)setenv(name, value, 1);
-  }
-  ~EnvSwitch() {
-    if (had_) (void)setenv(name_, saved_.c_str(), 1);
-    else (void)unsetenv(name_);
-  }
-  EnvSwitch(const EnvSwitch&) = delete;
-  EnvSwitch& operator=(const EnvSwitch&) = delete;
-
- private:
-  const char* name_;
-  std::string saved_;
-  bool had_ = false;
-};
-
 // BARACUDA_PDL on or off while alive.
-class PdlSwitch : public EnvSwitch {
+class PdlSwitch : public bt::ScopedEnv {
  public:
-  explicit PdlSwitch(bool on) : EnvSwitch("BARACUDA_PDL", on ? "1" : "0") {}
+  explicit PdlSwitch(bool on) : bt::ScopedEnv("BARACUDA_PDL", on ? "1" : "0") {}
 };
 
 std::vector<std::byte> bytes_of(const HostTensor& t) {
@@ -634,7 +610,7 @@ TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
   const bool sm90 = gpu_.device().sm >= 90;
   const SoftmaxDescriptor wide = softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::bf16, {300, 32768});
   for (const char* v : {"0", "staged", "all"}) {
-    EnvSwitch sw("BARACUDA_PDL_PREFETCH", v);
+    bt::ScopedEnv sw("BARACUDA_PDL_PREFETCH", v);
     PdlSwitch on(true);
     auto p = SoftmaxPlan::select(gpu_, wide);
     ASSERT_TRUE(p.has_value()) << p.status().to_string();
@@ -643,7 +619,7 @@ TEST_F(GpuPdlChain, PrefetchBeforeWaitReadsFinalValues) {
   }
   uint64_t seed = 800;
   for (const char* v : {"staged", "all"}) {
-    EnvSwitch sw("BARACUDA_PDL_PREFETCH", v);
+    bt::ScopedEnv sw("BARACUDA_PDL_PREFETCH", v);
     for (const SoftmaxDescriptor& fwd :
          {wide, softmax_desc(SoftmaxOp::softmax, Direction::forward, DType::f32, {1023, 1000})}) {
       SoftmaxDescriptor bwd = fwd;

@@ -3,6 +3,7 @@
 // elementwise test-case builders (descriptor + inputs + outputs, forward and backward), and the
 // comparison of two results in the output dtype's tolerance.
 #include <array>
+#include <cstdlib>
 #include <complex>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,29 @@
 #include "baracuda/baracuda.hpp"
 
 namespace bt {
+
+// Restores an environment variable's old value (or its absence) on scope exit; with a value, also
+// sets it for the scope. Plans read their switches when they are made.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(const char* name) : name_(name) {
+    const char* v = std::getenv(name);
+    had_ = v != nullptr;
+    if (had_) old_ = v;
+  }
+  ScopedEnv(const char* name, const char* value) : ScopedEnv(name) { (void)setenv(name, value, 1); }
+  ~ScopedEnv() {
+    if (had_) (void)setenv(name_, old_.c_str(), 1);
+    else (void)unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
 
 using namespace baracuda;
 
