@@ -17,17 +17,9 @@
 // half of the cluster's partial row at the end ([clusters, cols] f32 per parameter, summed by
 // norm_bwd_params in a fixed order): deterministic for a given grid, no atomics.
 //
-// Clusters of four (CL = 4, NT = 512; BARACUDA_NORM_BWD_SUMS=cluster_quarters, A/B): each CTA a
-// quarter of the row, two CTAs per SM. Why: the two-CTA kernel holds an SM with one block of
-// 1024 threads, so every per-row barrier (the group reduction, the cluster exchange) stalls the
-// whole SM; ncu found no eligible warp in 46% of its cycles (5033a26). Two blocks per SM, each at
-// another row, can cover each other's barriers, with the same bytes in flight per SM (2 x 512
-// threads x 2 vectors of x and dy) and the same shared memory for the sums (2 x a quarter row).
-// The exchange then reads all four pairs, in rank order, in every CTA.
-//
-// Launch: grid.x = CL x clusters, cluster dims (CL, 1, 1) (cudaLaunchKernelEx), NT threads,
-// nb_smem_sums_bytes(NT / 32, ITEMS, VEC, SUMS) of dynamic shared memory; p.cols a multiple of
-// CL x VEC with p.cols / CL <= NT * ITEMS * VEC. SUMS: 1 (dweight), 2 (dweight, dbias).
+// Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
+// nb_smem_sums_bytes(32, ITEMS, VEC, SUMS) of dynamic shared memory; p.cols a multiple of
+// 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight), 2 (dweight, dbias).
 #include <cooperative_groups.h>
 
 #include "kernels/cluster_pair_exchange.cuh"
@@ -35,31 +27,30 @@
 
 namespace baracuda::norm::cuda {
 
-template <class T, class W, int VEC, int ITEMS, int SUMS, int CL = 2, int NT = kNcThreads>
-__global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_kernel(const BwdParams p) {
+template <class T, class W, int VEC, int ITEMS, int SUMS>
+__global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(SUMS == 1 || SUMS == 2, "dweight, or dweight and dbias");
-  static_assert((CL == 2 && NT == kNcThreads) || (CL == 4 && NT == kNcThreads / 2), "halves of 1024 or quarters of 512");
-  constexpr int WT = NT, E = ITEMS * VEC, GW = WT / 32;
+  constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
   const cg::cluster_group cluster = cg::this_cluster();
   const unsigned rank = cluster.block_rank();
   __shared__ float red[2][2 * GW];
-  __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its part
+  __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
   extern __shared__ __align__(16) float nc_sums[];  // [SUMS][E / 4][WT][4]
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
-  const int part = n / CL;  // this CTA's columns of the row (a half, or a quarter)
-  const int c0 = static_cast<int>(rank) * part;  // this CTA's first column
+  const int half = n / 2;
+  const int c0 = static_cast<int>(rank) * half;  // this CTA's first column
   const float inv_n = 1.f / static_cast<float>(n);
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
   const float* rstd_p = static_cast<const float*>(p.rstd);
-  const int64_t clusters = gridDim.x / CL, step = clusters;
+  const int64_t clusters = gridDim.x / 2, step = clusters;
   constexpr int kDbQuads = (E / 4) * WT;
   float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
 #pragma unroll
@@ -69,47 +60,34 @@ __global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_ker
   }
 
   int parity = 0;
-  for (int64_t row = blockIdx.x / CL; row < p.rows; row += step, parity ^= 1) {
+  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1) {
     const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
     const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
-      const int col = (i * WT + t) * VEC;  // within the part
-      if (col < part) {
+      const int col = (i * WT + t) * VEC;  // within the half
+      if (col < half) {
         xv[i] = load_pack<T, VEC>(xr + col);
         dv[i] = load_pack<T, VEC>(dyr + col);
       }
     }
-    if (p.row_prefetch && row + step < p.rows)  // the next row of this part into L2
-      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, part);
+    if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
+      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, half);
     const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
     float sg[2] = {0.f, 0.f}, sgd[2] = {0.f, 0.f};
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < part) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
+      if (col < half) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    // Rank order, so every CTA of the cluster holds bitwise the same totals.
-    float tot_g, tot_gd;
-    if constexpr (CL == 2) {
-      const float2 other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
-      tot_g = rank == 0 ? s_g + other.x : other.x + s_g;
-      tot_gd = rank == 0 ? s_gd + other.y : other.y + s_gd;
-    } else {
-      kernels::cluster_publish_pair(xchg[parity], s_g, s_gd);
-      const float* r0 = cluster.map_shared_rank(&xchg[parity][0], 0u);
-      tot_g = r0[0];
-      tot_gd = r0[1];
-#pragma unroll
-      for (unsigned r = 1; r < CL; ++r) {
-        const float* o = cluster.map_shared_rank(&xchg[parity][0], r);
-        tot_g += o[0];
-        tot_gd += o[1];
-      }
-    }
+    const float2 other = kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
+    const float o_g = other.x, o_gd = other.y;
+    // Rank order, so both CTAs hold bitwise the same totals.
+    const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
+    const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
     const float mg = p.rms ? 0.f : tot_g * inv_n;
     const float mgx = rstd * tot_gd * inv_n;
 #pragma unroll
@@ -121,7 +99,7 @@ __global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_ker
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < part) {
+      if (col < half) {
         Pack<W, VEC> wv;
         if (w) wv = load_pack<W, VEC>(w + c0 + col);
         float o[VEC];
@@ -147,25 +125,25 @@ __global__ void __launch_bounds__(NT, kNcThreads / NT) norm_bwd_rows_cluster_ker
       }
     }
   }
-  // The partners may still read this CTA's exchange slots: none leaves before all are done.
+  // The partner may still read this CTA's exchange slots: neither leaves before both are done.
   cluster.sync();
 
-  // This CTA's part of the cluster's partial rows: element e = i * VEC + j of the thread sits at
+  // This CTA's half of the cluster's partial rows: element e = i * VEC + j of the thread sits at
   // column c0 + (i * WT + t) * VEC + j.
-  const int64_t at = static_cast<int64_t>(blockIdx.x / CL) * p.cols + c0;
-  const auto store_part = [&](float* row, int first_quad) {
+  const int64_t at = static_cast<int64_t>(blockIdx.x / 2) * p.cols + c0;
+  const auto store_half = [&](float* row, int first_quad) {
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < part) {
+      if (col < half) {
 #pragma unroll
         for (int j = 0; j < VEC; j += 4)
           *reinterpret_cast<float4*>(row + col + j) = quads[first_quad + ((i * VEC + j) / 4) * WT];
       }
     }
   };
-  if (p.partial_dw) store_part(static_cast<float*>(p.partial_dw) + at, 0);
-  if (SUMS == 2 && p.partial_db) store_part(static_cast<float*>(p.partial_db) + at, kDbQuads);
+  if (p.partial_dw) store_half(static_cast<float*>(p.partial_dw) + at, 0);
+  if (SUMS == 2 && p.partial_db) store_half(static_cast<float*>(p.partial_db) + at, kDbQuads);
 #else
   __trap();  // the host launches it on sm_90 and newer only
 #endif

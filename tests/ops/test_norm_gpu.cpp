@@ -469,54 +469,6 @@ TEST_F(GpuNormBackwardSweep, DefaultEngine) { run_all(""); }
 TEST_F(GpuNormBackwardSweep, WideSharedSums) { run_all("rows", "wide"); }
 TEST_F(GpuNormBackwardSweep, OneCtaSharedSums) { run_all("rows", "shared"); }
 
-// BARACUDA_NORM_BWD_SUMS=cluster_quarters (sm_90): the wide backward over clusters of four CTAs of
-// 512 threads (two per SM) where the columns split into quarters of whole vectors, the two-CTA
-// kernel elsewhere. Rows fewer and several times more than the clusters, widths at both ends of
-// the range (16-bit 16416 and 32768, f32 8208 and 16384: quarters; 16-bit 16400, 20016 and f32 8200:
-// halves only), padded row strides, parameters in x's dtype and in f32, dweight alone and with
-// dbias. Each case against the reference and bitwise repeatable (check); the tactic names the
-// cluster size.
-TEST_F(GpuNorm, BackwardClusterQuarters) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "clusters need sm_90";
-  ASSERT_EQ(setenv("BARACUDA_NORM_BWD_SUMS", "cluster_quarters", 1), 0);
-  int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (DType t : {DType::f32, DType::f16, DType::bf16})
-      for (int64_t cols : {8200, 8208, 16384, 16400, 16416, 20016, 32768})
-        for (int64_t rows : {9, 301})
-          for (int affine = 1; affine < 3; ++affine) {  // 1: params in x's dtype, 2: f32 params
-            if ((t == DType::f32) != (cols <= 16384)) continue;  // the cluster kernels' widths per dtype
-            if (affine == 2 && t == DType::f32) continue;
-            NormDescriptor d = row_desc(op, t, rows, cols, Direction::backward);
-            d.weight = true;
-            d.bias = op == NormOp::layer_norm;
-            if (affine == 2) d.param_dtype = DType::f32;
-            d.param_grads = true;
-            if (rows == 301) {  // padded rows, still 16-byte aligned
-              d.input.strides = bt::padded_strides({rows, cols}, 8);
-              d.strides.push_back({NormRole::dy, bt::padded_strides({rows, cols}, 16)});
-            }
-            ++cases;
-            auto plan = NormPlan::select(gpu_, d);
-            ASSERT_TRUE(plan) << plan.status().to_string();
-            const int vec = t == DType::f32 ? 4 : 8;
-            const bool quarters = cols % (4 * vec) == 0;
-            const std::string& tactic = plan->sku().tactic;
-            if (tactic.find(quarters ? "cluster of 4 CTAs" : "cluster of 2 CTAs") == std::string::npos) {
-              ++failures;
-              ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
-            }
-            check_counted(d, 8600 + static_cast<uint64_t>(cases), NormFamily::describe(d) + " [" + tactic + "]",
-                          failures);
-          }
-  ASSERT_EQ(unsetenv("BARACUDA_NORM_BWD_SUMS"), 0);
-  EXPECT_GT(cases, 0);
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The rows engine's edges: an empty batch with dweight/dbias (zero partials from one block),
 // one row, rows whose base pointers stay 16-byte aligned through a padded row stride (engine)
 // or not (the legacy fallback at run time, inside the workspace the engine booked), and

@@ -9,37 +9,33 @@ namespace baracuda::norm::cuda {
 namespace {
 
 template <class T, class W>
-BwdKernel cluster_kernel(int sums, int cl) {
-  constexpr int V = 16 / static_cast<int>(sizeof(T)), Q = kNcThreads / 2;
-  if (cl == 2 && sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1>;
-  if (cl == 2 && sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2>;
-  if (cl == 4 && sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, 4, Q>;
-  if (cl == 4 && sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, 4, Q>;
+BwdKernel cluster_kernel(int sums) {
+  constexpr int V = 16 / static_cast<int>(sizeof(T));
+  if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1>;
+  if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2>;
   return nullptr;
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, int cluster_size) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, cluster_size) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, cluster_size) : w == t ? cluster_kernel<__half, __half>(sums, cluster_size) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums) : w == t ? cluster_kernel<__half, __half>(sums) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, cluster_size)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, cluster_size) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums) : nullptr;
     default: return nullptr;
   }
 }
 
-Status launch_bwd_cluster(BwdKernel k, int cluster_size, int64_t grid, int smem_bytes, const BwdParams& p,
-                          cudaStream_t stream, bool pdl) {
-  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(grid)),
-                                dim3(static_cast<unsigned>(bwd_cluster_threads(cluster_size))),
-                                static_cast<size_t>(smem_bytes), stream, pdl, static_cast<unsigned>(cluster_size)};
-  return kernels::launch_kernel(l, "norm", "norm_bwd_rows_cluster_kernel",
-                                cluster_size == 4 ? " (clusters of 4 CTAs)" : " (clusters of 2 CTAs)", k, p);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
+                          bool pdl) {
+  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(grid)), dim3(kNcThreads), static_cast<size_t>(smem_bytes),
+                                stream, pdl, 2};
+  return kernels::launch_kernel(l, "norm", "norm_bwd_rows_cluster_kernel", " (clusters of 2 CTAs)", k, p);
 }
 
 }  // namespace baracuda::norm::cuda

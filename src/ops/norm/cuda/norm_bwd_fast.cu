@@ -77,7 +77,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params, c.cluster_size);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -113,48 +113,21 @@ bool device_is_sm90_or_newer() {
 
 // The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
 // 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
-// The clusters that can be resident at once for kernel k in clusters of cl CTAs (0 when the
-// query fails): the GPCs bound how clusters pack, beyond the blocks per SM.
-int64_t max_active_clusters(FastKernel k, int cl, int threads, int smem_bytes) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(cl));
-  config.blockDim = dim3(static_cast<unsigned>(threads));
-  config.dynamicSmemBytes = static_cast<size_t>(smem_bytes);
-  cudaLaunchAttribute attr{};
-  attr.id = cudaLaunchAttributeClusterDimension;
-  attr.val.clusterDim.x = static_cast<unsigned>(cl);
-  attr.val.clusterDim.y = 1;
-  attr.val.clusterDim.z = 1;
-  config.attrs = &attr;
-  config.numAttrs = 1;
-  int n = 0;
-  if (cudaOccupancyMaxActiveClusters(&n, k, &config) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return 0;
-  }
-  return n;
-}
-
-// The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
-// 0 when it does not apply: narrower rows, columns that do not split into cl parts of whole
-// vectors, pre-sm_90 devices, no room). cl: 2 (halves, CTAs of 1024 threads) or 4 (quarters, 512).
 BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
-                             int sm_count, int cl) {
+                             int sm_count) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
-  const int threads = bwd_cluster_threads(cl);
   const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * kDxItems;
-  if (param_count == 0 || cols <= one_cta || cols % (cl * vec) != 0 ||
-      cols / cl > static_cast<int64_t>(threads) * vec * kNcItems || !device_is_sm90_or_newer())
+  if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
+      cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems || !device_is_sm90_or_newer())
     return BwdFastConfig{};
   BwdFastConfig c;
   c.params = c.cluster = c.shared_sums = true;
-  c.cluster_size = cl;
-  c.group_warps = threads / 32;
+  c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
-  c.threads = threads;
+  c.threads = kNcThreads;
   c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params, cl);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params);
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {
@@ -163,15 +136,8 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   }
   c.blocks_per_sm = per_sm;
   // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
-  // Two-CTA clusters keep their formula (SMs / 2 x blocks per SM, the measured default); clusters
-  // of four take the occupancy query's count, since four CTAs pack into GPCs less evenly.
-  int64_t resident = static_cast<int64_t>(sm_count / 2) * per_sm;
-  if (cl != 2) {
-    resident = max_active_clusters(k, cl, c.threads, c.smem_bytes);
-    if (resident <= 0) resident = static_cast<int64_t>(sm_count) * per_sm / cl;
-  }
-  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, resident));
-  c.grid = cl * clusters;
+  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
+  c.grid = 2 * clusters;
   return c;
 }
 
@@ -190,13 +156,8 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
     while (gw < 32 && cols > static_cast<int64_t>(gw) * 32 * vec * items) gw *= 2;
     return cols > static_cast<int64_t>(gw) * 32 * vec * items ? 0 : gw;
   };
-  if (sums == BwdSums::cluster_quarters) {  // quarters where the row splits so, else halves
-    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count, 4);
-    if (k.group_warps) return k;
-    sums = BwdSums::cluster;
-  }
   if (sums == BwdSums::cluster) {
-    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count, 2);
+    const BwdFastConfig k = cluster_config(t, w, rows, cols, param_count, want_dweight, sm_count);
     if (k.group_warps) return k;
     sums = BwdSums::shared;  // elsewhere the cluster option is the shared-memory sums
   }
@@ -260,7 +221,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
     if (c.cluster) {
-      BARACUDA_TRY(launch_bwd_cluster(k, c.cluster_size, c.grid, c.smem_bytes, p, stream, c.pdl));
+      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.pdl));
     } else {
       const kernels::KernelLaunch l{dim3(static_cast<unsigned>(c.grid)), dim3(static_cast<unsigned>(c.threads)),
                                     static_cast<size_t>(c.smem_bytes), stream, c.pdl};

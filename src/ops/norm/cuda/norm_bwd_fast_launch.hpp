@@ -27,18 +27,15 @@ struct BwdFastConfig {
   // memory instead of registers (it then runs the dx-only geometry); see BwdSums.
   bool shared_sums = false;
   int shared_params = 0;  // shared-memory parameter slots: 1 (dweight alone) or 2 (dweight, dbias)
-  // The cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = cluster_size x clusters, each
-  // cluster one partial row; 2 CTAs of 1024 threads, or 4 of 512 (BwdSums::cluster_quarters).
+  // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
+  // cluster one partial row.
   bool cluster = false;
-  int cluster_size = 2;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
   bool fused_params() const { return params && col_chunks == 0; }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
-  int64_t partial_rows() const {
-    return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / cluster_size : grid);
-  }
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
 };
 
 // Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
@@ -52,8 +49,6 @@ enum class BwdSums {
   column_pass,  // always the column pass (A/B)
   cluster,      // as shared, and rows one CTA holds only at 4 vectors per thread (16-bit > 16384,
                 // f32 > 8192 columns) split over a cluster of two CTAs (sm_90; the plans' default)
-  cluster_quarters,  // as cluster, with clusters of four CTAs of 512 threads, two per SM, where
-                     // the columns split into quarters of whole vectors (A/B)
 };
 
 // The engine's geometry for rows x cols of x dtype t (f32, f16, bf16; cols a multiple of the
@@ -73,14 +68,12 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
                        cudaStream_t stream);
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
-// dtype w, SUMS (1: dweight, 2: dweight and dbias slots) and cluster size (2: CTAs of kNcThreads
-// threads; 4: of kNcThreads / 2), null for other types; its block size; and its launch with
-// cluster dims (cluster_size, 1, 1) and smem_bytes of dynamic shared memory (pdl: as a
-// programmatic dependent launch).
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots), null for other types; and its launch
+// with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
+// a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, int cluster_size = 2);
-constexpr int bwd_cluster_threads(int cluster_size) { return cluster_size == 4 ? kNcThreads / 2 : kNcThreads; }
-Status launch_bwd_cluster(BwdKernel k, int cluster_size, int64_t grid, int smem_bytes, const BwdParams& p,
-                          cudaStream_t stream, bool pdl);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
+                          bool pdl);
 
 }  // namespace baracuda::norm::cuda

@@ -106,15 +106,13 @@ bool row_prefetch_from_env() {
 // H200, 0b87af5, bf16 4096x32768, same call: layer_norm dweight/dbias 0.3467 -> 0.2863 ms, rms_norm
 // dweight 0.2945 -> 0.2504). A/B: "shared" (one CTA per row everywhere: the column pass for
 // layer_norm's two sums at 32768 columns), "registers" (register sums, the column pass beyond 8192
-// columns), "wide" (register sums, shared memory beyond), "cluster_quarters" (clusters of four CTAs
-// of 512 threads, two per SM, where the row splits into quarters of whole vectors).
+// columns), "wide" (register sums, shared memory beyond).
 norm::cuda::BwdSums bwd_sums_from_env(BwdEngine engine) {
   using norm::cuda::BwdSums;
   if (engine == BwdEngine::column_pass) return BwdSums::column_pass;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "registers")) return BwdSums::registers;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "wide")) return BwdSums::wide_shared;
   if (env_is("BARACUDA_NORM_BWD_SUMS", "shared")) return BwdSums::shared;
-  if (env_is("BARACUDA_NORM_BWD_SUMS", "cluster_quarters")) return BwdSums::cluster_quarters;
   return BwdSums::cluster;
 }
 
@@ -216,14 +214,12 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
   const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
-  const std::string per_cluster = std::to_string(c.cluster_size);
-  std::string t = "rows engine: " + (c.cluster ? per_cluster + " x " : std::string()) + std::to_string(c.group_warps) +
+  std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
                   " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of " + per_cluster + " CTAs (sm_90" +
-         (c.cluster_size == 4 ? ", two per SM" : "") + "), per-cluster dweight/dbias partials summed in shared memory";
+    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
