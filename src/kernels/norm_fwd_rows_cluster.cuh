@@ -14,7 +14,8 @@
 //     registers, as the one-CTA kernel), combined as Chan et al.: mean = (m_0 + m_1) / 2,
 //     M2 = M2_0 + M2_1 + (m_1 - m_0)^2 n / 4 (equal halves): never E[x^2] - E[x]^2.
 // The exchange slots alternate between rows (rewritten two rows later, after the partner passed
-// the barrier that follows its read); the next row of the half is prefetched into L2 before the
+// the barrier that follows its read; MAILBOX: pushed into the partner's shared memory, each CTA
+// waiting on its own mbarrier, kernels/cluster_pair_exchange.cuh); the next row of the half is prefetched into L2 before the
 // barrier (not with a residual: two input rows are already in flight).
 //
 // Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1), kNcThreads threads, no dynamic shared
@@ -26,7 +27,7 @@
 
 namespace baracuda::norm::cuda {
 
-template <class T, class W, int VEC, bool RES>
+template <class T, class W, int VEC, bool RES, bool MAILBOX>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(const FwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -39,6 +40,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
   const unsigned rank = cluster.block_rank();
   __shared__ float red[2][GW];
   __shared__ float xchg[2][2];  // per parity: this half's (sum x^2) or (mean, M2)
+  __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
 
   const int t = static_cast<int>(threadIdx.x);
   const int half = static_cast<int>(p.cols) / 2;
@@ -51,8 +53,11 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
   const W* b = p.bias ? static_cast<const W*>(p.bias) + c0 + tcol : nullptr;
   const int64_t step = gridDim.x / 2;
 
+  if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
+
   int parity = 0;
-  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1) {
+  unsigned use = 0;
+  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1, ++use) {
     P xv[ITEMS], rv[RES ? ITEMS : 1];
     const T* xt = static_cast<const T*>(p.x) + row * p.x_stride + c0 + tcol;
 #pragma unroll
@@ -120,7 +125,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
         bq = nf_group_sum<GW>((q[0] + q[1]) + (q[2] + q[3]), red[1], 1);
       }
     }
-    const float2 other = kernels::cluster_pair_exchange(xchg[parity], a, bq);
+    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange(mailbox, use, a, bq)
+                                 : kernels::cluster_pair_exchange(xchg[parity], a, bq);
     const float oa = other.x, ob = other.y;
     const float a0 = rank == 0 ? a : oa, a1 = rank == 0 ? oa : a;  // rank order
     const float b0 = rank == 0 ? bq : ob, b1 = rank == 0 ? ob : bq;
@@ -145,7 +151,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
                                  [&](int j) { return v[i * VEC + j] - mean; });
     }
   }
-  cluster.sync();  // the partner may still read this CTA's exchange slots
+  cluster.sync();  // the partner may still read this CTA's exchange slots, or have a push in flight
 #else
   __trap();  // the host launches it on sm_90 and newer only
 #endif

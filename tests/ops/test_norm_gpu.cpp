@@ -718,6 +718,58 @@ TEST_F(GpuNorm, ForwardRowsCluster) {
                 5000);
 }
 
+// The cluster kernels' two per-row exchanges (core/cluster_switch.hpp): the pushed mailbox (the
+// default) and the published pair behind a cluster barrier (BARACUDA_CLUSTER_EXCHANGE=barrier).
+// 700 rows: every cluster walks several, so both mailbox slots go through several mbarrier phases.
+// The default against the CPU reference; the two forms bitwise equal on the same inputs (the same
+// sums in the same order); each tactic names its form.
+TEST_F(GpuNorm, ClusterExchangeForms) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
+  bt::ScopedEnv every_wide_row("BARACUDA_NORM_FWD_CLUSTER", "1");
+  int failures = 0, cases = 0;
+  for (Direction dir : {Direction::forward, Direction::backward})
+    for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm, NormOp::add_rms_norm})
+      for (DType t : {DType::bf16, DType::f32}) {
+        if (dir == Direction::backward && op == NormOp::add_rms_norm) continue;  // rms_norm's backward
+        NormDescriptor d = row_desc(op, t, 700, t == DType::f32 ? 16384 : 32768, dir);
+        d.weight = true;
+        d.bias = op == NormOp::layer_norm;
+        d.param_grads = dir == Direction::backward;
+        const std::string what = NormFamily::describe(d);
+        ++cases;
+        check_counted(d, 7100 + static_cast<uint64_t>(cases), what + " (pushed)", failures);
+        auto made = bt::make_norm_case(d, 7200 + static_cast<uint64_t>(cases));
+        ASSERT_TRUE(made) << made.status().to_string();
+        NormCase c = std::move(made).value();
+        std::string why;
+        std::vector<HostTensor> forms[2];
+        for (int published = 0; published < 2; ++published) {
+          bt::ScopedEnv exchange("BARACUDA_CLUSTER_EXCHANGE", published ? "barrier" : "mailbox");
+          auto plan = NormPlan::select(gpu_, d);
+          ASSERT_TRUE(plan) << what << ": " << plan.status().to_string();
+          const std::string& tactic = plan->sku().tactic;
+          const char* form = published ? "(behind a cluster barrier)" : "(pushed, mbarrier-completed)";
+          if (tactic.find("cluster of 2") == std::string::npos || tactic.find(form) == std::string::npos) {
+            ++failures;
+            ADD_FAILURE() << what << ": tactic " << tactic << " does not name " << form;
+          }
+          forms[published] = run_gpu(c, why);
+          ASSERT_FALSE(forms[published].empty()) << what << ": " << why;
+        }
+        ASSERT_EQ(forms[0].size(), forms[1].size());
+        for (size_t k = 0; k < forms[0].size(); ++k)
+          if (std::memcmp(forms[0][k].storage().data(), forms[1][k].storage().data(), forms[0][k].storage().size()) != 0) {
+            ++failures;
+            ADD_FAILURE() << what << ": output " << norm_role_name(c.sig.output_roles[k])
+                          << " differs bitwise between the pushed and the published exchange";
+          }
+      }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

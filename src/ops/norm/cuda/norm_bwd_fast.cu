@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/cluster_switch.hpp"
 #include "kernels/norm_bwd_rows_fast.cuh"
 #include "kernels/pdl.cuh"
 #include "ops/norm/cuda/norm_bwd_fast_launch.hpp"
@@ -77,7 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params, c.cluster_mailbox);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -122,12 +123,13 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
     return BwdFastConfig{};
   BwdFastConfig c;
   c.params = c.cluster = c.shared_sums = true;
+  c.cluster_mailbox = cluster_mailbox_from_env();
   c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
   c.threads = kNcThreads;
   c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params, c.cluster_mailbox);
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {

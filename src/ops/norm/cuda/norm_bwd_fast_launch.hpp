@@ -30,6 +30,7 @@ struct BwdFastConfig {
   // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
   // cluster one partial row.
   bool cluster = false;
+  bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -68,11 +69,12 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
                        cudaStream_t stream);
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
-// dtype w and SUMS (1: dweight, 2: dweight and dbias slots), null for other types; and its launch
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots) with the pushed (mailbox) or
+// published per-row exchange, null for other types; and its launch
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
 

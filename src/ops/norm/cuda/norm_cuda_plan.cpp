@@ -195,7 +195,8 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
   if (c.cluster)
     t += "each row split over a cluster of 2 CTAs (sm_90), " + std::to_string(c.items) +
          " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "") +
-         ", halves' statistics exchanged through distributed shared memory";
+         ", halves' statistics exchanged through distributed shared memory" +
+         (c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)");
   else if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
@@ -219,7 +220,9 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of 2 CTAs (sm_90), per-cluster dweight/dbias partials summed in shared memory";
+    t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
+         std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
+         ", per-cluster dweight/dbias partials summed in shared memory";
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";

@@ -3,6 +3,7 @@
 // time), and the launch.
 #include <algorithm>
 
+#include "core/cluster_switch.hpp"
 #include "kernels/norm_fwd_rows_fast.cuh"  // nf_staged_smem_bytes
 #include "kernels/pdl.cuh"
 #include "ops/norm/cuda/norm_fwd_fast_launch.hpp"
@@ -38,7 +39,8 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
     (void)cudaGetLastError();
     return FwdFastConfig{};
   }
-  const FwdFastKernel k = fwd_cluster_kernel(t, w, residual);
+  const bool mailbox = cluster_mailbox_from_env();
+  const FwdFastKernel k = fwd_cluster_kernel(t, w, residual, mailbox);
   int per_sm = 0;
   if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, kNcThreads, 0) != cudaSuccess ||
       per_sm <= 0) {
@@ -47,6 +49,7 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
   }
   FwdFastConfig c;
   c.cluster = true;
+  c.cluster_mailbox = mailbox;
   c.residual = residual;
   c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
@@ -119,7 +122,7 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
 
 Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams& p, cudaStream_t stream) {
   if (c.cluster) {
-    const FwdFastKernel k = fwd_cluster_kernel(t, w, c.residual);
+    const FwdFastKernel k = fwd_cluster_kernel(t, w, c.residual, c.cluster_mailbox);
     if (k == nullptr || c.residual != (p.residual != nullptr))
       return internal_error("[norm] forward cluster kernel: no kernel for this configuration");
     if (p.rows == 0) return Status::ok();
