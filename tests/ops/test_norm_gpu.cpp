@@ -203,6 +203,35 @@ class GpuNorm : public testing::Test {
     ADD_FAILURE() << what << ": " << m;
   }
 
+  // One case run with `env` set to a.value and then to b.value, on the same inputs: "" when the
+  // outputs are bitwise equal and each plan's tactic names its form (a.marker, b.marker).
+  struct EnvForm {
+    const char* value;
+    const char* marker;
+  };
+  std::string same_bits_under(const NormDescriptor& d, uint64_t seed, const char* env, EnvForm a, EnvForm b) {
+    auto made = bt::make_norm_case(d, seed);
+    if (!made) return "case: " + made.status().to_string();
+    NormCase c = std::move(made).value();
+    std::vector<HostTensor> got[2];
+    const EnvForm forms[2] = {a, b};
+    for (int k = 0; k < 2; ++k) {
+      bt::ScopedEnv set(env, forms[k].value);
+      auto plan = NormPlan::select(gpu_, d);
+      if (!plan) return std::string(forms[k].value) + ": select: " + plan.status().to_string();
+      if (plan->sku().tactic.find(forms[k].marker) == std::string::npos)
+        return std::string(forms[k].value) + ": tactic " + plan->sku().tactic + " does not name " + forms[k].marker;
+      std::string why;
+      got[k] = run_gpu(c, why);
+      if (got[k].empty()) return std::string(forms[k].value) + ": " + why;
+    }
+    for (size_t k = 0; k < got[0].size(); ++k)
+      if (std::memcmp(got[0][k].storage().data(), got[1][k].storage().data(), got[0][k].storage().size()) != 0)
+        return std::string(norm_role_name(c.sig.output_roles[k])) + " differs bitwise between " + a.value + " and " +
+               b.value;
+    return "";
+  }
+
   cudaStream_t cs_ = nullptr;
   // The forward of every row op over `dtypes` x `widths` x affine (none, x's dtype, f32), with the
   // environment variable `env` set to "1": each case against the CPU reference, and its tactic
@@ -741,32 +770,45 @@ TEST_F(GpuNorm, ClusterExchangeForms) {
         const std::string what = NormFamily::describe(d);
         ++cases;
         check_counted(d, 7100 + static_cast<uint64_t>(cases), what + " (pushed)", failures);
-        auto made = bt::make_norm_case(d, 7200 + static_cast<uint64_t>(cases));
-        ASSERT_TRUE(made) << made.status().to_string();
-        NormCase c = std::move(made).value();
-        std::string why;
-        std::vector<HostTensor> forms[2];
-        for (int published = 0; published < 2; ++published) {
-          bt::ScopedEnv exchange("BARACUDA_CLUSTER_EXCHANGE", published ? "barrier" : "mailbox");
-          auto plan = NormPlan::select(gpu_, d);
-          ASSERT_TRUE(plan) << what << ": " << plan.status().to_string();
-          const std::string& tactic = plan->sku().tactic;
-          const char* form = published ? "(behind a cluster barrier)" : "(pushed, mbarrier-completed)";
-          if (tactic.find("cluster of 2") == std::string::npos || tactic.find(form) == std::string::npos) {
-            ++failures;
-            ADD_FAILURE() << what << ": tactic " << tactic << " does not name " << form;
-          }
-          forms[published] = run_gpu(c, why);
-          ASSERT_FALSE(forms[published].empty()) << what << ": " << why;
+        const std::string m = same_bits_under(d, 7200 + static_cast<uint64_t>(cases), "BARACUDA_CLUSTER_EXCHANGE",
+                                              {"mailbox", "(pushed, mbarrier-completed)"},
+                                              {"barrier", "(behind a cluster barrier)"});
+        if (!m.empty()) {
+          ++failures;
+          ADD_FAILURE() << what << ": " << m;
         }
-        ASSERT_EQ(forms[0].size(), forms[1].size());
-        for (size_t k = 0; k < forms[0].size(); ++k)
-          if (std::memcmp(forms[0][k].storage().data(), forms[1][k].storage().data(), forms[0][k].storage().size()) != 0) {
-            ++failures;
-            ADD_FAILURE() << what << ": output " << norm_role_name(c.sig.output_roles[k])
-                          << " differs bitwise between the pushed and the published exchange";
-          }
       }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
+// BARACUDA_NORM_BWD_DB=registers: the cluster backward with dweight and dbias keeps the dbias
+// sums in registers (SUMS 3). Against the CPU reference, and bitwise the default's outputs (the
+// same additions in the same order), for every parameter dtype at 700 rows.
+TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
+  int failures = 0, cases = 0;
+  for (DType t : {DType::bf16, DType::f16, DType::f32})
+    for (bool f32_params : {false, true}) {
+      if (t == DType::f32 && f32_params) continue;
+      NormDescriptor d = row_desc(NormOp::layer_norm, t, 700, t == DType::f32 ? 16384 : 32768, Direction::backward);
+      d.weight = d.bias = d.param_grads = true;
+      if (f32_params) d.param_dtype = DType::f32;
+      const std::string what = NormFamily::describe(d);
+      ++cases;
+      {
+        bt::ScopedEnv regs("BARACUDA_NORM_BWD_DB", "registers");
+        check_counted(d, 7300 + static_cast<uint64_t>(cases), what + " (dbias in registers)", failures);
+      }
+      const std::string m = same_bits_under(d, 7400 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_DB",
+                                            {"registers", "(dbias in registers)"}, {"shared", "summed in shared memory, fixed-order sum"});
+      if (!m.empty()) {
+        ++failures;
+        ADD_FAILURE() << what << ": " << m;
+      }
+    }
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 

@@ -13,6 +13,7 @@ BwdKernel cluster_kernel_with(int sums) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, MAILBOX>;
   if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, MAILBOX>;
+  if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, MAILBOX>;
   return nullptr;
 }
 

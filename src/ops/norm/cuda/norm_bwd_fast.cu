@@ -78,7 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.shared_params, c.cluster_mailbox);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -128,8 +128,9 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   c.items = kNcItems;
   c.threads = kNcThreads;
   c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
-  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.shared_params);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.shared_params, c.cluster_mailbox);
+  c.db_in_registers = c.shared_params == 2 && env_is("BARACUDA_NORM_BWD_DB", "registers");
+  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.db_in_registers ? 1 : c.shared_params);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {

@@ -31,10 +31,15 @@ struct BwdFastConfig {
   // cluster one partial row.
   bool cluster = false;
   bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
+  // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
+  // memory (its SUMS 3; BARACUDA_NORM_BWD_DB=registers, an A/B).
+  bool db_in_registers = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
   bool fused_params() const { return params && col_chunks == 0; }
+  // The cluster kernel's SUMS (kernels/norm_bwd_rows_cluster.cuh).
+  int cluster_sums() const { return db_in_registers ? 3 : shared_params; }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
   int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
 };
@@ -69,7 +74,8 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
                        cudaStream_t stream);
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
-// dtype w and SUMS (1: dweight, 2: dweight and dbias slots) with the pushed (mailbox) or
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots, 3: a dweight slot and dbias in
+// registers) with the pushed (mailbox) or
 // published per-row exchange, null for other types; and its launch
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
