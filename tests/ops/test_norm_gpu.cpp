@@ -781,9 +781,10 @@ TEST_F(GpuNorm, ClusterExchangeForms) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_BWD_DB=registers: the cluster backward with dweight and dbias keeps the dbias
-// sums in registers (SUMS 3). Against the CPU reference, and bitwise the default's outputs (the
-// same additions in the same order), for every parameter dtype at 700 rows.
+// The cluster backward with dweight and dbias keeps the dbias sums in registers (SUMS 3, the
+// default) or, with BARACUDA_NORM_BWD_DB=shared, in shared memory beside dweight's. Against the
+// CPU reference, and the two bitwise equal (the same additions in the same order), for every
+// parameter dtype at 700 rows.
 TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);

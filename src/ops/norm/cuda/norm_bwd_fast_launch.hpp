@@ -32,7 +32,7 @@ struct BwdFastConfig {
   bool cluster = false;
   bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
-  // memory (its SUMS 3; BARACUDA_NORM_BWD_DB=registers, an A/B).
+  // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
   bool db_in_registers = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
