@@ -152,31 +152,25 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   // This CTA's half of the cluster's partial rows: element e = i * VEC + j of the thread sits at
   // column c0 + (i * WT + t) * VEC + j.
   const int64_t at = static_cast<int64_t>(blockIdx.x / 2) * p.cols + c0;
-  const auto store_half = [&](float* row, int first_quad) {
+  // quad_at(e): the 4 sums of elements e .. e + 3.
+  const auto store_half = [&](float* row, const auto& quad_at) {
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
       if (col < half) {
 #pragma unroll
-        for (int j = 0; j < VEC; j += 4)
-          *reinterpret_cast<float4*>(row + col + j) = quads[first_quad + ((i * VEC + j) / 4) * WT];
+        for (int j = 0; j < VEC; j += 4) *reinterpret_cast<float4*>(row + col + j) = quad_at(i * VEC + j);
       }
     }
   };
-  if (p.partial_dw) store_half(static_cast<float*>(p.partial_dw) + at, 0);
-  if (kDbShared && p.partial_db) store_half(static_cast<float*>(p.partial_db) + at, kDbQuads);
-  if (kDbRegs && p.partial_db) {
-    float* row = static_cast<float*>(p.partial_db) + at;
-#pragma unroll
-    for (int i = 0; i < ITEMS; ++i) {
-      const int col = (i * WT + t) * VEC;
-      if (col < half) {
-#pragma unroll
-        for (int j = 0; j < VEC; j += 4)
-          *reinterpret_cast<float4*>(row + col + j) = make_float4(db_regs[i * VEC + j], db_regs[i * VEC + j + 1],
-                                                                  db_regs[i * VEC + j + 2], db_regs[i * VEC + j + 3]);
-      }
-    }
+  float* const dw = static_cast<float*>(p.partial_dw);
+  float* const db = static_cast<float*>(p.partial_db);
+  if (dw) store_half(dw + at, [&](int e) { return quads[(e / 4) * WT]; });
+  if constexpr (kDbShared) {
+    if (db) store_half(db + at, [&](int e) { return quads[kDbQuads + (e / 4) * WT]; });
+  }
+  if constexpr (kDbRegs) {
+    if (db) store_half(db + at, [&](int e) { return make_float4(db_regs[e], db_regs[e + 1], db_regs[e + 2], db_regs[e + 3]); });
   }
 #else
   __trap();  // the host launches it on sm_90 and newer only
