@@ -350,34 +350,9 @@ TEST_F(GpuReduce, EveryOpEveryDtypeBackward) {
 // tactic must name "rows-vec16", or "general f64" where the layout is not covered) and under
 // BARACUDA_REDUCE_BWD_ENGINE=legacy (always "general f64"), against the CPU reference.
 
-// Sets the environment variable `name` to `value` (or unsets it, `value` null) while alive;
-// restores the old value.
-class ScopedEnvVar {
- public:
-  ScopedEnvVar(const char* name, const char* value) : name_(name) {
-    if (const char* v = std::getenv(name_)) {
-      had_ = true;
-      saved_ = v;
-    }
-    if (value) (void)setenv(name_, value, 1);
-    else (void)unsetenv(name_);
-  }
-  ~ScopedEnvVar() {
-    if (had_) (void)setenv(name_, saved_.c_str(), 1);
-    else (void)unsetenv(name_);
-  }
-  ScopedEnvVar(const ScopedEnvVar&) = delete;
-  ScopedEnvVar& operator=(const ScopedEnvVar&) = delete;
-
- private:
-  const char* name_;
-  std::string saved_;
-  bool had_ = false;
-};
-
 // Sets the engine switch `name` to "legacy" (or unsets it) while alive; restores the old value.
-struct LegacyEngineEnv : ScopedEnvVar {
-  LegacyEngineEnv(const char* name, bool legacy) : ScopedEnvVar(name, legacy ? "legacy" : nullptr) {}
+struct LegacyEngineEnv : bt::ScopedEnv {
+  LegacyEngineEnv(const char* name, bool legacy) : bt::ScopedEnv(name, legacy ? "legacy" : nullptr) {}
 };
 
 // Sets BARACUDA_REDUCE_BWD_ENGINE=legacy (or unsets it) while alive; restores the old value.
@@ -1010,8 +985,8 @@ TEST_F(GpuReduce, GraphCapture) {
 // programmatic edges replays to the same bits.
 
 // Sets BARACUDA_PDL to "1" or "0" while alive; restores the old value.
-struct PdlEnv : ScopedEnvVar {
-  explicit PdlEnv(bool on) : ScopedEnvVar("BARACUDA_PDL", on ? "1" : "0") {}
+struct PdlEnv : bt::ScopedEnv {
+  explicit PdlEnv(bool on) : bt::ScopedEnv("BARACUDA_PDL", on ? "1" : "0") {}
 };
 
 constexpr const char* kPdlTactic = ", programmatic dependent launch";

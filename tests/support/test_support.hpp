@@ -18,7 +18,8 @@
 namespace bt {
 
 // Restores an environment variable's old value (or its absence) on scope exit; with a value, also
-// sets it for the scope. Plans read their switches when they are made.
+// sets it for the scope (a null value unsets it for the scope). Plans read their switches when
+// they are made.
 class ScopedEnv {
  public:
   explicit ScopedEnv(const char* name) : name_(name) {
@@ -26,7 +27,10 @@ class ScopedEnv {
     had_ = v != nullptr;
     if (had_) old_ = v;
   }
-  ScopedEnv(const char* name, const char* value) : ScopedEnv(name) { (void)setenv(name, value, 1); }
+  ScopedEnv(const char* name, const char* value) : ScopedEnv(name) {
+    if (value) (void)setenv(name, value, 1);
+    else (void)unsetenv(name);
+  }
   ~ScopedEnv() {
     if (had_) (void)setenv(name_, old_.c_str(), 1);
     else (void)unsetenv(name_);
