@@ -69,7 +69,8 @@ __device__ __forceinline__ void cluster_mailbox_init(ClusterPairMailbox& m) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   if (threadIdx.x == 0) {
 #pragma unroll
-    for (int s = 0; s < 2; ++s) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(&m.full[s])));
+    for (int s = 0; s < 2; ++s)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(&m.full[s])));
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   cooperative_groups::this_cluster().sync();
@@ -85,7 +86,9 @@ __device__ __forceinline__ float2 cluster_mailbox_exchange(ClusterPairMailbox& m
   if (threadIdx.x == 0) {
     const unsigned peer = cooperative_groups::this_cluster().block_rank() ^ 1u;
     uint32_t peer_pair, peer_full;
-    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(peer_pair) : "r"(shared_address(&m.pair[slot])), "r"(peer));
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;"
+                 : "=r"(peer_pair)
+                 : "r"(shared_address(&m.pair[slot])), "r"(peer));
     asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(peer_full) : "r"(full), "r"(peer));
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], 8;" ::"r"(full) : "memory");
     asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v2.b32 [%0], {%1, %2}, [%3];" ::"r"(peer_pair),

@@ -170,7 +170,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     if (db) store_half(db + at, [&](int e) { return quads[kDbQuads + (e / 4) * WT]; });
   }
   if constexpr (kDbRegs) {
-    if (db) store_half(db + at, [&](int e) { return make_float4(db_regs[e], db_regs[e + 1], db_regs[e + 2], db_regs[e + 3]); });
+    if (db)
+      store_half(db + at, [&](int e) { return make_float4(db_regs[e], db_regs[e + 1], db_regs[e + 2], db_regs[e + 3]); });
   }
 #else
   __trap();  // the host launches it on sm_90 and newer only

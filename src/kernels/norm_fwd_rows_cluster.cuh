@@ -15,8 +15,8 @@
 //     M2 = M2_0 + M2_1 + (m_1 - m_0)^2 n / 4 (equal halves): never E[x^2] - E[x]^2.
 // The exchange slots alternate between rows (rewritten two rows later, after the partner passed
 // the barrier that follows its read; MAILBOX: pushed into the partner's shared memory, each CTA
-// waiting on its own mbarrier, kernels/cluster_pair_exchange.cuh); the next row of the half is prefetched into L2 before the
-// barrier (not with a residual: two input rows are already in flight).
+// waiting on its own mbarrier, kernels/cluster_pair_exchange.cuh); the next row of the half is
+// prefetched into L2 before the barrier (not with a residual: two input rows are already in flight).
 //
 // Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1), kNcThreads threads, no dynamic shared
 // memory; p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * kNcItems * VEC.

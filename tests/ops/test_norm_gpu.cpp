@@ -804,7 +804,8 @@ TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
         check_counted(d, 7300 + static_cast<uint64_t>(cases), what + " (dbias in registers)", failures);
       }
       const std::string m = same_bits_under(d, 7400 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_DB",
-                                            {"registers", "(dbias in registers)"}, {"shared", "summed in shared memory, fixed-order sum"});
+                                            {"registers", "(dbias in registers)"},
+                                            {"shared", "summed in shared memory, fixed-order sum"});
       if (!m.empty()) {
         ++failures;
         ADD_FAILURE() << what << ": " << m;

@@ -29,7 +29,8 @@ BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox) {
   switch (t) {
     case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, mailbox) : w == t ? cluster_kernel<__half, __half>(sums, mailbox) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox) : nullptr;
     case DType::bf16:
       return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox)
                  : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox) : nullptr;

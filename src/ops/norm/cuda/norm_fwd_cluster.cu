@@ -27,7 +27,8 @@ FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual, bool mailbox) 
   switch (t) {
     case DType::f32: return w32 ? cluster_kernel<float, float>(residual, mailbox) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(residual, mailbox) : w == t ? cluster_kernel<__half, __half>(residual, mailbox) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(residual, mailbox)
+                 : w == t ? cluster_kernel<__half, __half>(residual, mailbox) : nullptr;
     case DType::bf16:
       return w32 ? cluster_kernel<__nv_bfloat16, float>(residual, mailbox)
                  : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(residual, mailbox) : nullptr;
