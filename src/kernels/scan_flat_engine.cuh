@@ -111,21 +111,27 @@ __device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words
 // The fold of every chunk before `chunk` (every lane gets it), whose aggregate `total` is already
 // published (flat_publish_aggregate); publishes the chunk's inclusive prefix. Called by one whole
 // warp. `words`: one per chunk, zeroed before the launch; `window`: kFlatWindow words of shared memory.
+// `floor` (optional, < chunk): a chunk whose inclusive prefix the caller already holds
+// (`floor_inclusive`, the same bits as the one it published): the walk stops there even when no
+// word above it has turned inclusive yet (the register flat kernel passes its own previous chunk).
 template <class Op>
 __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t chunk, typename Op::State total,
-                                            unsigned long long* window) {
+                                            unsigned long long* window, int64_t floor = -1,
+                                            typename Op::State floor_inclusive = Op::identity()) {
   using State = typename Op::State;
   const int lane = static_cast<int>(threadIdx.x) & 31;
   if (chunk == 0) return Op::identity();
 
-  // 1. Down from chunk - 1, a window at a time, until a window holds an inclusive prefix; every word
-  // of a window must have landed first (those above the anchor are folded).
+  // 1. Down from chunk - 1, a window at a time, until a window holds an inclusive prefix or reaches
+  // the floor; every word of a window must have landed first (those above the anchor are folded).
   int64_t top = chunk - 1;
-  int64_t lo = 0;
-  int anchor = -1;  // in the window [lo, top]
+  int64_t lo = chunk;  // an empty window: the floor is chunk - 1
+  int anchor = -1;     // in the window [lo, top]; -1 with at_floor: start from floor_inclusive
+  bool at_floor = floor == chunk - 1;
   unsigned long long w[kFlatWindowPerLane];
-  for (;;) {
-    lo = top - (kFlatWindow - 1) > 0 ? top - (kFlatWindow - 1) : 0;
+  while (!at_floor) {
+    lo = top - (kFlatWindow - 1) > floor + 1 ? top - (kFlatWindow - 1) : floor + 1;
+    lo = lo > 0 ? lo : 0;
     const int count = static_cast<int>(top - lo + 1);
     for (;;) {
       flat_poll_window(words + lo, count, lane, w);
@@ -141,24 +147,31 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
       if (k * 32 + lane < count && flat_status(w[k]) == kFlatInclusive) nearest = k * 32 + lane;
     anchor = __reduce_max_sync(0xffffffffu, nearest);
     if (anchor >= 0) break;
+    if (floor >= 0 && lo == floor + 1) {
+      at_floor = true;  // every word above the floor is an aggregate: fold them all onto it
+      break;
+    }
     top = lo - 1;  // lo > 0: chunk 0's word, once landed, is inclusive
   }
 
-  // 2. Forward from the anchor: this window from registers, the ones above it read again (their
-  // words have landed; one that turned inclusive since holds the same fold).
-  State run = Op::identity();
-#pragma unroll
-  for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
-  __syncwarp();
-  if (lane == 0) run = flat_fold_window<Op>(window, anchor, static_cast<int>(top - lo + 1), run);
-  for (int64_t base = top + 1; base < chunk; base += kFlatWindow) {
-    const int count = chunk - base < kFlatWindow ? static_cast<int>(chunk - base) : kFlatWindow;
-    __syncwarp();  // lane 0 has read the window
-    flat_poll_window(words + base, count, lane, w);
+  // 2. Forward from the anchor (or the floor): this window from registers, the ones above it read
+  // again (their words have landed; one that turned inclusive since holds the same fold).
+  State run = at_floor ? floor_inclusive : Op::identity();
+  const int count = static_cast<int>(top - lo + 1);
+  if (count > 0) {
 #pragma unroll
     for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
     __syncwarp();
-    if (lane == 0) run = flat_fold_window<Op>(window, 0, count, run);
+    if (lane == 0) run = flat_fold_window<Op>(window, at_floor ? 0 : anchor, count, run);
+  }
+  for (int64_t base = top + 1; base < chunk; base += kFlatWindow) {
+    const int n = chunk - base < kFlatWindow ? static_cast<int>(chunk - base) : kFlatWindow;
+    __syncwarp();  // lane 0 has read the window
+    flat_poll_window(words + base, n, lane, w);
+#pragma unroll
+    for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
+    __syncwarp();
+    if (lane == 0) run = flat_fold_window<Op>(window, 0, n, run);
   }
   if (lane == 0) flat_publish(words + chunk, flat_word(kFlatInclusive, Op::combine(run, total)));
   __syncwarp();  // the window is free for the next chunk
