@@ -7,20 +7,23 @@
 // data, so occupancy is set by registers alone.
 //
 // A persistent grid takes chunks by ticket; a chunk is kBlock threads x kVecs 16-byte vectors
-// (32 KB at 512 threads), vector k*kBlock + t of the chunk loaded by thread t (coalesced). Per
-// iteration, holding chunk t0 (loaded, its aggregate published) and the ticket of t1:
-//   1. every thread issues the loads of t1 into its second set of registers;
-//   2. warp 0 looks back over t0 (flat_lookback, 128 predecessors a round trip) and takes the ticket
-//      of the chunk after t1; the other warps wait at the barrier, t1's loads in flight;
-//   3. every thread scans its vectors of t0 from the look-back's prefix and its in-chunk prefixes
-//      and stores them (coalesced, 16 bytes per vector);
-//   4. t1 (landed meanwhile) is folded: per-vector totals, a warp scan, one barrier, the chunk's
-//      aggregate published and each vector's in-chunk prefix kept for the next iteration's step 3.
-// A chunk's aggregate (step 4) follows its block's look-back over the chunk before it (step 2), but
-// that look-back only needs aggregates published an iteration earlier (the blocks take tickets in
-// rounds), so no chain forms within a round. Deadlock-free for any grid: the lowest chunk whose
-// aggregate is unpublished is some block's t1, and that block's look-back (over a lower t0) needs
-// only aggregates below it.
+// (32 KB at 512 threads), vector k*kBlock + t of the chunk loaded by thread t (coalesced). Each
+// thread holds three chunks' vectors: at the top of a round, cur (folded, its aggregate published),
+// nxt (its loads in flight since the last round) and the ticket of aft. Per round:
+//   1. every thread issues the loads of aft;
+//   2. nxt (landed meanwhile) is folded: per-vector totals, a warp scan, one barrier, its aggregate
+//      published and each vector's in-chunk prefix kept;
+//   3. warp 0 looks back over cur (flat_lookback, 128 predecessors a round trip) while its lane 0's
+//      atomic takes the next ticket; the other warps wait at the barrier, two chunks' loads in flight;
+//   4. every thread scans its vectors of cur from the look-back's prefix and its in-chunk prefixes
+//      and stores them (coalesced, 16 bytes per vector).
+// A chunk's aggregate (step 2) never waits on the look-back of the same round, only on the block's
+// previous round; a look-back needs aggregates published a round earlier, so a block may run a round
+// ahead of the slowest before it waits. (The first form, two chunks a thread, folded nxt after the
+// look-back: every look-back then waited for every block's previous round, a grid-wide barrier per
+// round, and ran at half the pipelined kernel's speed.) Deadlock-free for any grid: the lowest chunk
+// whose aggregate is unpublished is some block's nxt or aft, and that block's look-back (over a lower
+// cur) needs only aggregates below it.
 //
 // The look-back's floor is the block's own previous chunk, whose inclusive prefix it computed:
 // the walk stops there even when none of the chunks between has published an inclusive prefix yet
@@ -65,9 +68,9 @@ __device__ __forceinline__ typename Op::State flat_item(const uint4& r, int64_t 
   return p0 + j < n ? Op::make(v, p0 + j) : Op::identity();
 }
 
-// Step 4 of the kernel: a chunk's fold (vector k of r at position base + k * kBlock * kPer). Every thread gets the
+// Step 2 of the kernel: a chunk's fold (vector k of r at position base + k * kBlock * kPer). Every thread gets the
 // aggregate (returned) and its vectors' in-chunk prefixes (`before`). One block barrier; `table`
-// is rewritten only after every thread passed a later barrier (the kernel's step 2).
+// is rewritten only after every thread passed a later barrier (the kernel's step 3).
 template <class Op, class In, int kBlock, bool kFull>
 __device__ __forceinline__ typename Op::State flat_registers_fold(const uint4 (&r)[kFlatRegVecs], int64_t base, int64_t n,
                                                                   typename Op::State (*table)[kBlock / 32],
@@ -101,7 +104,7 @@ __device__ __forceinline__ typename Op::State flat_registers_fold(const uint4 (&
   return rows_before;
 }
 
-// Step 3 of the kernel: a chunk's results from the fold of every chunk before it (`prefix`) and the
+// Step 4 of the kernel: a chunk's results from the fold of every chunk before it (`prefix`) and the
 // vectors' in-chunk prefixes, stored (16 bytes a vector; element by element past n).
 template <class Op, class In, class Out, int kBlock, bool kFull>
 __device__ __forceinline__ void flat_registers_store(const uint4 (&r)[kFlatRegVecs], int64_t base, int64_t n, bool exclusive, typename Op::State prefix,
@@ -130,8 +133,8 @@ __device__ __forceinline__ void flat_registers_store(const uint4 (&r)[kFlatRegVe
   }
 }
 
-template <class Op, class In, class Out, int kBlock, int kMinBlocks>
-__global__ void __launch_bounds__(kBlock, kMinBlocks)
+template <class Op, class In, class Out, int kBlock>
+__global__ void __launch_bounds__(kBlock, 1)
     scan_flat_registers_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunks,
                                bool exclusive, unsigned long long* counter, unsigned long long* words) {
   using State = typename Op::State;
@@ -139,7 +142,7 @@ __global__ void __launch_bounds__(kBlock, kMinBlocks)
   constexpr int64_t kChunk = flat_registers_chunk_len<kBlock, In>();
   __shared__ State table[kFlatRegVecs][kBlock / 32];  // warp totals per vector row
   __shared__ unsigned long long window[kFlatWindow];
-  __shared__ unsigned long long tickets[2];
+  __shared__ unsigned long long tickets[3];
   __shared__ State prefix_slot;
   const int t = static_cast<int>(threadIdx.x);
   const int lane = t & 31, warp = t >> 5;
@@ -168,50 +171,60 @@ __global__ void __launch_bounds__(kBlock, kMinBlocks)
   if (t == 0) {
     tickets[0] = atomicAdd(counter, 1ull);
     tickets[1] = atomicAdd(counter, 1ull);
+    tickets[2] = atomicAdd(counter, 1ull);
   }
   __syncthreads();
   int64_t cur = static_cast<int64_t>(tickets[0]);
   int64_t nxt = static_cast<int64_t>(tickets[1]);
-  uint4 r0[kFlatRegVecs], r1[kFlatRegVecs];
-  State before0[kFlatRegVecs], before1[kFlatRegVecs];
-  State total0 = Op::identity();
+  int64_t aft = static_cast<int64_t>(tickets[2]);
+  uint4 ra[kFlatRegVecs], rb[kFlatRegVecs], rc[kFlatRegVecs];  // cur, nxt, aft
+  State before_a[kFlatRegVecs], before_b[kFlatRegVecs];
+  State total_a = Op::identity(), total_b = Op::identity();
   if (cur < chunks) {
-    load(cur, r0);
-    total0 = fold(r0, cur, before0);
-    if (t == 0) flat_publish_aggregate<Op>(words, cur, total0);
+    load(cur, ra);
+    if (nxt < chunks) load(nxt, rb);
+    total_a = fold(ra, cur, before_a);
+    if (t == 0) flat_publish_aggregate<Op>(words, cur, total_a);
   }
   int64_t floor = -1;  // warp 0: the block's previous chunk and its inclusive prefix
   State floor_inclusive = Op::identity();
 
+  // Held at the top of each round: cur (in ra, folded, its aggregate published), nxt (its loads in
+  // flight in rb), aft (its ticket).
   while (cur < chunks) {
-    if (nxt < chunks) load(nxt, r1);  // 1.
-    if (warp == 0) {  // 2.
-      const State prefix = flat_lookback<Op>(words, cur, total0, window, floor, floor_inclusive);
+    if (aft < chunks) load(aft, rc);  // 1.
+    if (nxt < chunks) {               // 2. (one barrier; it also orders step 4's reads of the slots
+      total_b = fold(rb, nxt, before_b);  //    before their rewrite in the next round's step 3)
+      if (t == 0) flat_publish_aggregate<Op>(words, nxt, total_b);
+    }
+    if (warp == 0) {  // 3.
+      unsigned long long ticket = 0;
+      if (lane == 0) ticket = atomicAdd(counter, 1ull);  // its round trip under the look-back
+      const State prefix = flat_lookback<Op>(words, cur, total_a, window, floor, floor_inclusive);
       floor = cur;
-      floor_inclusive = cur == 0 ? total0 : Op::combine(prefix, total0);  // the bits published
+      floor_inclusive = cur == 0 ? total_a : Op::combine(prefix, total_a);  // the bits published
       if (lane == 0) {
         prefix_slot = prefix;
-        tickets[0] = atomicAdd(counter, 1ull);
+        tickets[0] = ticket;
       }
     }
     __syncthreads();
     const State prefix = prefix_slot;
-    const int64_t after = static_cast<int64_t>(tickets[0]);
-    if (full(cur))  // 3.
-      flat_registers_store<Op, In, Out, kBlock, true>(r0, base(cur), n, exclusive, prefix, before0, y);
+    const int64_t later = static_cast<int64_t>(tickets[0]);
+    if (full(cur))  // 4.
+      flat_registers_store<Op, In, Out, kBlock, true>(ra, base(cur), n, exclusive, prefix, before_a, y);
     else
-      flat_registers_store<Op, In, Out, kBlock, false>(r0, base(cur), n, exclusive, prefix, before0, y);
-    if (nxt < chunks) {  // 4. (its barrier also orders step 3's reads of the slots before their rewrite)
-      total0 = fold(r1, nxt, before1);
-      if (t == 0) flat_publish_aggregate<Op>(words, nxt, total0);
+      flat_registers_store<Op, In, Out, kBlock, false>(ra, base(cur), n, exclusive, prefix, before_a, y);
 #pragma unroll
-      for (int k = 0; k < kFlatRegVecs; ++k) {
-        r0[k] = r1[k];
-        before0[k] = before1[k];
-      }
+    for (int k = 0; k < kFlatRegVecs; ++k) {
+      ra[k] = rb[k];
+      rb[k] = rc[k];
+      before_a[k] = before_b[k];
     }
+    total_a = total_b;
     cur = nxt;
-    nxt = after;
+    nxt = aft;
+    aft = later;
   }
 }
 

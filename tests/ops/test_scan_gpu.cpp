@@ -758,36 +758,25 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
-// BARACUDA_SCAN_FLAT=registers: the register flat kernel (scan_flat_registers_kernel), each of its
-// blocks (BARACUDA_SCAN_FLAT_BLOCK unset: 512 threads, one per SM; 512x2; 1024). Chunks are
-// block x 4 16-byte vectors: 8192 f32 / 16384 16-bit elements at 512 threads, twice that at 1024.
-// Its tactic says so; every case against the reference and twice bitwise equal (run_case, outputs
-// and workspace poisoned), then within twice the reference bound of the pipelined kernel's output
-// (expect_outputs_close, here against the default). Lengths: 2^20 (whole chunks at
-// every block), one more (a last chunk of one element), 3000001 and 3000003 (a last vector cut short:
-// the element-wise tail), 128 f32 chunks at 512 threads exactly and one less; sum, prod, logaddexp;
-// f32, f16, bf16; inclusive and exclusive; unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (thousands of
+// BARACUDA_SCAN_FLAT=registers: the register flat kernel (scan_flat_registers_kernel), chunks of
+// 512 threads x 4 16-byte vectors: 8192 f32 / 16384 16-bit elements. Its tactic says so; every case
+// against the reference and twice bitwise equal (run_case, outputs and workspace poisoned), then
+// within twice the reference bound of the default kernel's output (expect_outputs_close). Lengths:
+// 2^20 (whole chunks), one more (a last chunk of one element), 3000001 and 3000003 (a last vector
+// cut short: the element-wise tail), 128 f32 chunks exactly and one less; sum, prod, logaddexp; f32,
+// f16, bf16; inclusive and exclusive; unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (thousands of
 // chunks: look-backs over many rounds of the persistent grid, walks stopping at the floor).
 TEST(ScanGpu, FlatRegisters) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_BLOCK"), 0);
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "registers", 1), 0);
-  const std::string tactic = flat_probe_tactic();  // unsets BARACUDA_SCAN_FLAT
+  const std::string tactic = flat_probe_tactic();  // the switches unset
   EXPECT_NE(tactic.find("persistent grid triple-buffering"), std::string::npos) << tactic;  // the default
   uint64_t seed = 120;
-  for (const char* block : {"", "512x2", "1024"}) {
-    SCOPED_TRACE(std::string("BARACUDA_SCAN_FLAT_BLOCK=") + block);
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_BLOCK", block, 1), 0);
+  {
     ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "registers", 1), 0);
     auto stream = Stream::cuda();
     ASSERT_TRUE(stream);
     const std::string registers = tactic_for(*stream, make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0));
-    EXPECT_NE(registers.find("holding chunks of 4 16-byte vectors a thread in registers"), std::string::npos)
-        << registers;
-    EXPECT_NE(registers.find(std::string(block) == "512x2" ? "two per SM"
-                             : std::string(block) == "1024" ? "blocks of 1024 threads"
-                                                             : "blocks of 512 threads"),
-              std::string::npos)
+    EXPECT_NE(registers.find("three chunks of 4 16-byte vectors a thread in registers"), std::string::npos)
         << registers;
     const auto against_default = [&](const GpuCase& c) {
       ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "registers", 1), 0);
@@ -815,7 +804,6 @@ TEST(ScanGpu, FlatRegisters) {
     }
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_BLOCK"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

@@ -166,22 +166,9 @@ bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
-// The register flat kernel (scan_flat_registers_kernel: chunks held in registers, no staging, the
-// occupancy set by registers): BARACUDA_SCAN_FLAT=registers, a block of 512 threads, one per SM;
-// BARACUDA_SCAN_FLAT_BLOCK=512x2 (two per SM, at most 64 registers) or 1024 picks another block.
-cuda::FlatRegisters flat_registers_from_env() {
-  if (!env_is("BARACUDA_SCAN_FLAT", "registers")) return cuda::FlatRegisters::off;
-  if (env_is("BARACUDA_SCAN_FLAT_BLOCK", "512x2")) return cuda::FlatRegisters::block512x2;
-  if (env_is("BARACUDA_SCAN_FLAT_BLOCK", "1024")) return cuda::FlatRegisters::block1024;
-  return cuda::FlatRegisters::block512;
-}
-const char* flat_registers_block(cuda::FlatRegisters r) {
-  switch (r) {
-    case cuda::FlatRegisters::block512x2: return "blocks of 512 threads, two per SM";
-    case cuda::FlatRegisters::block1024: return "blocks of 1024 threads";
-    default: return "blocks of 512 threads";
-  }
-}
+// The register flat kernel (scan_flat_registers_kernel: three chunks a thread held in registers, no
+// staging): BARACUDA_SCAN_FLAT=registers (read when the plan is made).
+bool flat_registers_enabled() { return env_is("BARACUDA_SCAN_FLAT", "registers"); }
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
 // scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
 // plan is made) sets them. Why: ncu at 093b016 put the two-stage kernel at 68% of DRAM peak with
@@ -253,7 +240,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
-    geometry_.flat_registers = flat_registers_from_env();
+    geometry_.flat_registers = flat_registers_enabled();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -295,14 +282,12 @@ class CudaScan final : public Executable<ScanFamily> {
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line walking it from the end, carrying the suffix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
-      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined &&
-                             geometry_.flat_registers != cuda::FlatRegisters::off
-                         ? std::string(" (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not "
-                                       "cummax/cummin: one pass, a persistent grid of ") +
-                               flat_registers_block(geometry_.flat_registers) +
-                               " holding chunks of 4 16-byte vectors a thread in registers, the next chunk loading "
-                               "while the current one is looked back over (128 chunks a round trip, down to the "
-                               "block's previous chunk), scanned and stored)"
+      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined && geometry_.flat_registers
+                         ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
+                           "one pass, a persistent grid of blocks of 512 threads holding three chunks of 4 16-byte "
+                           "vectors a thread in registers: the chunk after next loading and the next one folded "
+                           "while the current one is looked back over (128 chunks a round trip, down to the "
+                           "block's previous chunk), scanned and stored)"
                      : geometry_.chunk_lookback && geometry_.flat_pipelined
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "one pass, a persistent grid " +
@@ -340,10 +325,10 @@ class CudaScan final : public Executable<ScanFamily> {
                   "every device";
     if (geometry_.chunked && !choice_.fused)
       pg_.math += geometry_.chunk_lookback && geometry_.flat_pipelined &&
-                          geometry_.flat_registers != cuda::FlatRegisters::off
+                          geometry_.flat_registers
                       ? "; a long aligned line: each chunk's 16-byte vectors folded in order, their totals in a "
                         "fixed warp tree, the chunk folds folded in order by the look-back (chunk length fixed by "
-                        "the dtype and block: the same on every device)"
+                        "the dtype: the same on every device)"
                   : geometry_.chunk_lookback && geometry_.flat_pipelined
                       ? "; a long aligned line: each chunk's warp segments folded in a fixed tree, the chunk folds "
                         "folded in order by the look-back, then the segments in order (chunk length fixed by the "

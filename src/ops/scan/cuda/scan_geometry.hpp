@@ -22,9 +22,6 @@ struct TensorStrides {
   int64_t inner[kMaxDims] = {};
 };
 
-// The register flat kernel's block (scan_flat_registers.cuh) or off (the pipelined kernel).
-enum class FlatRegisters { off, block512, block512x2, block1024 };
-
 struct Geometry {
   int64_t n = 0;            // scan length
   int64_t inner = 1;        // columns: product of the dims after the axis
@@ -46,7 +43,7 @@ struct Geometry {
   bool flat_pipelined = true;   // ... through the pipelined flat kernel instead (the default; A/B switch: =legacy off)
   int64_t flat_tiles = 0;       // its chunk length in tiles (0: the launcher's default; clamped to [2, what fits])
   int flat_stages = 2;          // its chunk stages: 2, or 3 (the chunk after next loading during the scan)
-  FlatRegisters flat_registers = FlatRegisters::off;  // ... or the register flat kernel, with this block
+  bool flat_registers = false;  // ... or the register flat kernel (scan_flat_registers.cuh; A/B switch)
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   bool row_carry_reverse = true;  // ... reverse ones too, walked from the end (A/B switch: =legacy off)
   bool row_carry_indices = true;  // ... cummax/cummin ones too, with their indices (A/B switch: =legacy off)

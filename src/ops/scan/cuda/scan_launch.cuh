@@ -115,14 +115,14 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
 }
 
 // The register flat scan (scan_flat_registers_kernel, scan_flat_registers.cuh; BARACUDA_SCAN_FLAT=registers)
-// for one long line: a persistent grid of the blocks resident at once (registers decide how many),
-// chunks of kBlock x 4 16-byte vectors. Its chunk words (8 bytes each) fit in the flags region the
+// for one long line: a persistent grid of the blocks resident at once (one of 512 threads per SM:
+// 112 registers a thread), chunks of kBlock x 4 16-byte vectors. Its chunk words (8 bytes each) fit in the flags region the
 // plan clears (4 bytes per 4096-element tile): a chunk spans at least 2 tiles at kBlock >= 512.
-template <class Op, class In, class Out, int kBlock, int kMinBlocks>
-Status launch_flat_registers_as(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
+template <class Op, class In, class Out, int kBlock = 512>
+Status launch_flat_registers(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
   static_assert(flat_registers_chunk_len<kBlock, In>() >= 2 * kTile, "a chunk word needs two tiles of flags");
   const Geometry& g = *a.geometry;
-  const auto kernel = scan_flat_registers_kernel<Op, In, Out, kBlock, kMinBlocks>;
+  const auto kernel = scan_flat_registers_kernel<Op, In, Out, kBlock>;
   constexpr int64_t chunk_len = flat_registers_chunk_len<kBlock, In>();
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
@@ -141,15 +141,6 @@ Status launch_flat_registers_as(const LaunchArgs& a, const LookbackStorage<typen
                                                               reinterpret_cast<unsigned long long*>(ws.flags));
   return check_launch("scan_flat_registers_kernel");
 }
-template <class Op, class In, class Out>
-Status launch_flat_registers(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
-  switch (a.geometry->flat_registers) {
-    case FlatRegisters::block512x2: return launch_flat_registers_as<Op, In, Out, 512, 2>(a, ws, words_bytes);
-    case FlatRegisters::block1024: return launch_flat_registers_as<Op, In, Out, 1024, 1>(a, ws, words_bytes);
-    default: return launch_flat_registers_as<Op, In, Out, 512, 1>(a, ws, words_bytes);
-  }
-}
-
 template <class Op, class In, class Out>
 Status launch_chunked(const LaunchArgs& a, typename Op::State* totals, int64_t slots) {
   if constexpr (!chunked_types_ok<Op, In, Out>()) {
@@ -194,7 +185,7 @@ Status launch_scan(const LaunchArgs& a) {
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     if constexpr (flat_types_ok<Op, In, Out>()) {
-      if (g.chunk_lookback && g.flat_pipelined && g.flat_registers != FlatRegisters::off)
+      if (g.chunk_lookback && g.flat_pipelined && g.flat_registers)
         return launch_flat_registers<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
       if (g.chunk_lookback && g.flat_pipelined) return launch_flat_pipelined<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
     }
