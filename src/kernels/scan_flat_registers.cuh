@@ -38,11 +38,11 @@
 
 namespace baracuda::sc::cuda {
 
-inline constexpr int kFlatRegVecs = 4;  // 16-byte vectors per thread per chunk
 
-template <int kBlock, class In>
+// kVecs: 16-byte vectors per thread per chunk.
+template <int kBlock, int kVecs, class In>
 constexpr int64_t flat_registers_chunk_len() {
-  return static_cast<int64_t>(kBlock) * kFlatRegVecs * (16 / static_cast<int>(sizeof(In)));
+  return static_cast<int64_t>(kBlock) * kVecs * (16 / static_cast<int>(sizeof(In)));
 }
 
 // kPer Out values to dst (aligned to kPer * sizeof(Out) bytes: 8, 16 or 32).
@@ -68,10 +68,11 @@ __device__ __forceinline__ typename Op::State flat_item(const uint4& r, int64_t 
   return p0 + j < n ? Op::make(v, p0 + j) : Op::identity();
 }
 
-// Step 2 of the kernel: a chunk's fold (vector k of r at position base + k * kBlock * kPer). Every thread gets the
-// aggregate (returned) and its vectors' in-chunk prefixes (`before`). One block barrier; `table`
-// is rewritten only after every thread passed a later barrier (the kernel's step 3).
-template <class Op, class In, int kBlock, bool kFull>
+// Step 2 of the kernel: a chunk's fold by the kBlock data threads (vector k of r at position base +
+// k * kBlock * kPer). Every data thread gets the aggregate (returned) and its vectors' in-chunk
+// prefixes (`before`). One barrier of the data threads; `table` is rewritten only after every one
+// passed a later barrier (the kernel's step 3).
+template <class Op, class In, int kBlock, int kFlatRegVecs, bool kFull>
 __device__ __forceinline__ typename Op::State flat_registers_fold(const uint4 (&r)[kFlatRegVecs], int64_t base, int64_t n,
                                                                   typename Op::State (*table)[kBlock / 32],
                                                                   typename Op::State (&before)[kFlatRegVecs]) {
@@ -88,7 +89,7 @@ __device__ __forceinline__ typename Op::State flat_registers_fold(const uint4 (&
     const State inclusive = warp_scan_lane_totals<Op>(s, lane, lane_before[k]);
     if (lane == 31) table[k][warp] = inclusive;
   }
-  __syncthreads();
+  flat_loaders_barrier(kBlock);
   // Every warp scans the table the same way (lane w holds row k's warp w), so every thread gets the
   // same bits for the aggregate: rows in order, each row's warps in the shuffle tree.
   static_assert(kBlock / 32 <= 32, "one lane per warp of the block");
@@ -106,7 +107,7 @@ __device__ __forceinline__ typename Op::State flat_registers_fold(const uint4 (&
 
 // Step 4 of the kernel: a chunk's results from the fold of every chunk before it (`prefix`) and the
 // vectors' in-chunk prefixes, stored (16 bytes a vector; element by element past n).
-template <class Op, class In, class Out, int kBlock, bool kFull>
+template <class Op, class In, class Out, int kBlock, int kFlatRegVecs, bool kFull>
 __device__ __forceinline__ void flat_registers_store(const uint4 (&r)[kFlatRegVecs], int64_t base, int64_t n, bool exclusive, typename Op::State prefix,
                                                      const typename Op::State (&before)[kFlatRegVecs],
                                                      Out* __restrict__ y) {
@@ -133,19 +134,24 @@ __device__ __forceinline__ void flat_registers_store(const uint4 (&r)[kFlatRegVe
   }
 }
 
-template <class Op, class In, class Out, int kBlock>
-__global__ void __launch_bounds__(kBlock, 1)
+// kBlock data threads and one look-back warp (the last): kBlock + 32 threads a block.
+template <class Op, class In, class Out, int kBlock, int kFlatRegVecs>
+__global__ void __launch_bounds__(kBlock + 32, 1)
     scan_flat_registers_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunks,
                                bool exclusive, unsigned long long* counter, unsigned long long* words) {
   using State = typename Op::State;
   constexpr int kPer = 16 / static_cast<int>(sizeof(In));
-  constexpr int64_t kChunk = flat_registers_chunk_len<kBlock, In>();
+  constexpr int64_t kChunk = flat_registers_chunk_len<kBlock, kFlatRegVecs, In>();
   __shared__ State table[kFlatRegVecs][kBlock / 32];  // warp totals per vector row
   __shared__ unsigned long long window[kFlatWindow];
-  __shared__ unsigned long long tickets[3];
-  __shared__ State prefix_slot;
+  __shared__ unsigned long long first_tickets[3];
+  // Handed over at each round's block barrier, two slots alternating by round: the look-back warp's
+  // prefix of cur and the ticket it took; the data threads' aggregate of nxt.
+  __shared__ State prefix_slot[2], total_slot[2];
+  __shared__ unsigned long long ticket_slot[2];
   const int t = static_cast<int>(threadIdx.x);
-  const int lane = t & 31, warp = t >> 5;
+  const int lane = t & 31;
+  const bool lookback_warp = t >= kBlock;
 
   // Vector k of chunk c starts at position base(c) + k * kBlock * kPer.
   const auto base = [&](int64_t c) { return c * kChunk + static_cast<int64_t>(t) * kPer; };
@@ -163,65 +169,76 @@ __global__ void __launch_bounds__(kBlock, 1)
       }
     }
   };
-  const auto fold = [&](const uint4 (&r)[kFlatRegVecs], int64_t c, State (&before)[kFlatRegVecs]) {
-    return full(c) ? flat_registers_fold<Op, In, kBlock, true>(r, base(c), n, table, before)
-                   : flat_registers_fold<Op, In, kBlock, false>(r, base(c), n, table, before);
+  // Data threads: chunk c's fold, its aggregate published and handed to the look-back warp.
+  const auto fold = [&](const uint4 (&r)[kFlatRegVecs], int64_t c, State (&before)[kFlatRegVecs], int slot) {
+    const State total = full(c) ? flat_registers_fold<Op, In, kBlock, kFlatRegVecs, true>(r, base(c), n, table, before)
+                                : flat_registers_fold<Op, In, kBlock, kFlatRegVecs, false>(r, base(c), n, table, before);
+    if (t == 0) {
+      flat_publish_aggregate<Op>(words, c, total);
+      total_slot[slot] = total;
+    }
   };
 
   if (t == 0) {
-    tickets[0] = atomicAdd(counter, 1ull);
-    tickets[1] = atomicAdd(counter, 1ull);
-    tickets[2] = atomicAdd(counter, 1ull);
+#pragma unroll
+    for (int i = 0; i < 3; ++i) first_tickets[i] = atomicAdd(counter, 1ull);
   }
   __syncthreads();
-  int64_t cur = static_cast<int64_t>(tickets[0]);
-  int64_t nxt = static_cast<int64_t>(tickets[1]);
-  int64_t aft = static_cast<int64_t>(tickets[2]);
-  uint4 ra[kFlatRegVecs], rb[kFlatRegVecs], rc[kFlatRegVecs];  // cur, nxt, aft
+  int64_t cur = static_cast<int64_t>(first_tickets[0]);
+  int64_t nxt = static_cast<int64_t>(first_tickets[1]);
+  int64_t aft = static_cast<int64_t>(first_tickets[2]);
+
+  if (lookback_warp) {
+    // Per round: the look-back over cur (its aggregate handed over at the previous barrier) and the
+    // ticket of the chunk after aft, both handed over at this round's barrier.
+    int64_t floor = -1;  // the block's previous chunk and its inclusive prefix
+    State floor_inclusive = Op::identity();
+    if (cur < chunks) __syncthreads();  // the data threads' fold of cur
+    for (int round = 0; cur < chunks; ++round) {
+      const State total = total_slot[round & 1];
+      unsigned long long ticket = 0;
+      if (lane == 0) ticket = atomicAdd(counter, 1ull);  // its round trip under the look-back
+      const State prefix = flat_lookback<Op>(words, cur, total, window, floor, floor_inclusive);
+      floor = cur;
+      floor_inclusive = cur == 0 ? total : Op::combine(prefix, total);  // the bits published
+      if (lane == 0) {
+        prefix_slot[round & 1] = prefix;
+        ticket_slot[round & 1] = ticket;
+      }
+      __syncthreads();
+      cur = nxt;
+      nxt = aft;
+      aft = static_cast<int64_t>(__shfl_sync(0xffffffffu, ticket, 0));
+    }
+    return;
+  }
+
+  // Data threads. Held at the top of each round: cur (in ra, folded, its aggregate published), nxt
+  // (its loads in flight in rb), aft (its ticket).
+  uint4 ra[kFlatRegVecs], rb[kFlatRegVecs], rc[kFlatRegVecs];
   State before_a[kFlatRegVecs], before_b[kFlatRegVecs];
-  State total_a = Op::identity(), total_b = Op::identity();
   if (cur < chunks) {
     load(cur, ra);
     if (nxt < chunks) load(nxt, rb);
-    total_a = fold(ra, cur, before_a);
-    if (t == 0) flat_publish_aggregate<Op>(words, cur, total_a);
-  }
-  int64_t floor = -1;  // warp 0: the block's previous chunk and its inclusive prefix
-  State floor_inclusive = Op::identity();
-
-  // Held at the top of each round: cur (in ra, folded, its aggregate published), nxt (its loads in
-  // flight in rb), aft (its ticket).
-  while (cur < chunks) {
-    if (aft < chunks) load(aft, rc);  // 1.
-    if (nxt < chunks) {               // 2. (one barrier; it also orders step 4's reads of the slots
-      total_b = fold(rb, nxt, before_b);  //    before their rewrite in the next round's step 3)
-      if (t == 0) flat_publish_aggregate<Op>(words, nxt, total_b);
-    }
-    if (warp == 0) {  // 3.
-      unsigned long long ticket = 0;
-      if (lane == 0) ticket = atomicAdd(counter, 1ull);  // its round trip under the look-back
-      const State prefix = flat_lookback<Op>(words, cur, total_a, window, floor, floor_inclusive);
-      floor = cur;
-      floor_inclusive = cur == 0 ? total_a : Op::combine(prefix, total_a);  // the bits published
-      if (lane == 0) {
-        prefix_slot = prefix;
-        tickets[0] = ticket;
-      }
-    }
+    fold(ra, cur, before_a, 0);
     __syncthreads();
-    const State prefix = prefix_slot;
-    const int64_t later = static_cast<int64_t>(tickets[0]);
+  }
+  for (int round = 0; cur < chunks; ++round) {
+    if (aft < chunks) load(aft, rc);                              // 1.
+    if (nxt < chunks) fold(rb, nxt, before_b, (round + 1) & 1);  // 2.
+    __syncthreads();                                              // 3. the look-back warp's prefix of cur
+    const State prefix = prefix_slot[round & 1];
+    const int64_t later = static_cast<int64_t>(ticket_slot[round & 1]);
     if (full(cur))  // 4.
-      flat_registers_store<Op, In, Out, kBlock, true>(ra, base(cur), n, exclusive, prefix, before_a, y);
+      flat_registers_store<Op, In, Out, kBlock, kFlatRegVecs, true>(ra, base(cur), n, exclusive, prefix, before_a, y);
     else
-      flat_registers_store<Op, In, Out, kBlock, false>(ra, base(cur), n, exclusive, prefix, before_a, y);
+      flat_registers_store<Op, In, Out, kBlock, kFlatRegVecs, false>(ra, base(cur), n, exclusive, prefix, before_a, y);
 #pragma unroll
     for (int k = 0; k < kFlatRegVecs; ++k) {
       ra[k] = rb[k];
       rb[k] = rc[k];
       before_a[k] = before_b[k];
     }
-    total_a = total_b;
     cur = nxt;
     nxt = aft;
     aft = later;

@@ -759,7 +759,8 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
 }
 
 // BARACUDA_SCAN_FLAT=registers: the register flat kernel (scan_flat_registers_kernel), chunks of
-// 512 threads x 4 16-byte vectors: 8192 f32 / 16384 16-bit elements. Its tactic says so; every case
+// 512 threads x 4 16-byte vectors (8192 f32 / 16384 16-bit elements) or, with
+// BARACUDA_SCAN_FLAT_VECTORS=6, 6 (12288 / 24576). Its tactic says so; every case
 // against the reference and twice bitwise equal (run_case, outputs and workspace poisoned), then
 // within twice the reference bound of the default kernel's output (expect_outputs_close). Lengths:
 // 2^20 (whole chunks), one more (a last chunk of one element), 3000001 and 3000003 (a last vector
@@ -771,12 +772,15 @@ TEST(ScanGpu, FlatRegisters) {
   const std::string tactic = flat_probe_tactic();  // the switches unset
   EXPECT_NE(tactic.find("persistent grid triple-buffering"), std::string::npos) << tactic;  // the default
   uint64_t seed = 120;
-  {
+  for (const char* vectors : {"4", "6"}) {
+    SCOPED_TRACE(std::string("BARACUDA_SCAN_FLAT_VECTORS=") + vectors);
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_VECTORS", vectors, 1), 0);
     ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "registers", 1), 0);
     auto stream = Stream::cuda();
     ASSERT_TRUE(stream);
     const std::string registers = tactic_for(*stream, make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0));
-    EXPECT_NE(registers.find("three chunks of 4 16-byte vectors a thread in registers"), std::string::npos)
+    EXPECT_NE(registers.find(std::string("three chunks of ") + vectors + " 16-byte vectors a thread in registers"),
+              std::string::npos)
         << registers;
     const auto against_default = [&](const GpuCase& c) {
       ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "registers", 1), 0);
@@ -804,6 +808,7 @@ TEST(ScanGpu, FlatRegisters) {
     }
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_VECTORS"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

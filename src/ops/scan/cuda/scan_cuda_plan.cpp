@@ -168,7 +168,9 @@ bool flat_pipelined_enabled() {
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
 // The register flat kernel (scan_flat_registers_kernel: three chunks a thread held in registers, no
 // staging): BARACUDA_SCAN_FLAT=registers (read when the plan is made).
+// BARACUDA_SCAN_FLAT_VECTORS=6: chunks of 6 16-byte vectors a thread instead of 4.
 bool flat_registers_enabled() { return env_is("BARACUDA_SCAN_FLAT", "registers"); }
+int flat_vectors_from_env() { return env_is("BARACUDA_SCAN_FLAT_VECTORS", "6") ? 6 : 4; }
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
 // scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
 // plan is made) sets them. Why: ncu at 093b016 put the two-stage kernel at 68% of DRAM peak with
@@ -241,6 +243,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
     geometry_.flat_registers = flat_registers_enabled();
+    geometry_.flat_vectors = flat_vectors_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -284,10 +287,12 @@ class CudaScan final : public Executable<ScanFamily> {
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
       sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined && geometry_.flat_registers
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                           "one pass, a persistent grid of blocks of 512 threads holding three chunks of 4 16-byte "
-                           "vectors a thread in registers: the chunk after next loading and the next one folded "
-                           "while the current one is looked back over (128 chunks a round trip, down to the "
-                           "block's previous chunk), scanned and stored)"
+                           "one pass, a persistent grid of blocks of 512 threads holding three chunks of " +
+                               std::to_string(geometry_.flat_vectors) +
+                               " 16-byte vectors a thread in registers and a look-back warp: the chunk after next "
+                               "loading and the next one folded while the warp looks back over the current one (128 "
+                               "chunks a round trip, down to the block's previous chunk), which is then scanned and "
+                               "stored)"
                      : geometry_.chunk_lookback && geometry_.flat_pipelined
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "one pass, a persistent grid " +
