@@ -758,6 +758,32 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
+// BARACUDA_SCAN_FLAT_LOOKBACK (the pipelined flat kernel's look-back options: early_ticket, floor,
+// wide): each alone and all three, every case against the reference and twice bitwise equal
+// (run_case), then bitwise equal to the default look-back (the options change when and how far a
+// block walks, never the left fold of the chunk aggregates). f32 and bf16 (two and three stages),
+// inclusive and exclusive, cumsum and logcumsumexp, a partial last tile; 2^26 + 3 unless
+// BARACUDA_TEST_SKIP_LARGE=1 (thousands of chunks: walks over many rounds of the persistent grid).
+TEST(ScanGpu, FlatLookbackOptions) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
+  (void)flat_probe_tactic();  // the other flat switches unset
+  uint64_t seed = 150;
+  for (const char* options : {"early_ticket", "floor", "wide", "early_ticket,floor,wide"}) {
+    SCOPED_TRACE(std::string("BARACUDA_SCAN_FLAT_LOOKBACK=") + options);
+    const auto both_ways = [&](const GpuCase& c) {
+      same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_LOOKBACK", options, "", "look-back options change the bits");
+    };
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
+    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
+    both_ways(make_case(ScanOp::logcumsumexp, DType::f32, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
+    if (large_cases_enabled())
+      both_ways(make_case(ScanOp::cumsum, DType::f32, {(int64_t{1} << 26) + 3}, 0, false, false, {}, ++seed));
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_LOOKBACK"), 0);
+}
+
 // BARACUDA_SCAN_FLAT=registers: the register flat kernel (scan_flat_registers_kernel), chunks of
 // 512 threads x 4 16-byte vectors (8192 f32 / 16384 16-bit elements) or, with
 // BARACUDA_SCAN_FLAT_VECTORS=6, 6 (12288 / 24576). Its tactic says so; every case

@@ -171,6 +171,18 @@ int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES"
 // BARACUDA_SCAN_FLAT_VECTORS=6: chunks of 6 16-byte vectors a thread instead of 4.
 bool flat_registers_enabled() { return env_is("BARACUDA_SCAN_FLAT", "registers"); }
 int flat_vectors_from_env() { return env_is("BARACUDA_SCAN_FLAT_VECTORS", "6") ? 6 : 4; }
+// The pipelined kernel's look-back options (the same prefixes, bit for bit): BARACUDA_SCAN_FLAT_LOOKBACK
+// a comma-separated list of early_ticket (the ticket's atomic issued before the look-back), floor
+// (the block's previous chunk stops the walk) and wide (256 predecessors a round trip, not 128).
+int flat_lookback_from_env() {
+  const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_FLAT_LOOKBACK");
+  if (!v) return 0;
+  int bits = 0;
+  if (v->find("early_ticket") != std::string_view::npos) bits |= cuda::kFlatLookbackEarlyTicket;
+  if (v->find("floor") != std::string_view::npos) bits |= cuda::kFlatLookbackFloor;
+  if (v->find("wide") != std::string_view::npos) bits |= cuda::kFlatLookbackWide;
+  return bits;
+}
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
 // scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
 // plan is made) sets them. Why: ncu at 093b016 put the two-stage kernel at 68% of DRAM peak with
@@ -244,6 +256,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
     geometry_.flat_registers = flat_registers_enabled();
     geometry_.flat_vectors = flat_vectors_from_env();
+    geometry_.flat_lookback = flat_lookback_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
