@@ -39,8 +39,8 @@ namespace baracuda::sc::cuda {
 
 inline constexpr int kFlatMaxTiles = 16;  // tiles per chunk at most (the size of the carry table)
 inline constexpr int kFlatMaxStages = 3;
-inline constexpr int kFlatWindowPerLane = 4;  // the default look-back window: 128 predecessors a round trip
-inline constexpr int kFlatMaxWindow = 256;  // the shared-memory window of the kernels (8 words a lane at most)
+inline constexpr int kFlatWindowPerLane = 4;
+inline constexpr int kFlatWindow = 32 * kFlatWindowPerLane;  // predecessors per look-back round trip
 inline constexpr unsigned kFlatAggregate = 1, kFlatInclusive = 2;  // a chunk word's status (0: not yet)
 
 template <class Op, class In, class Out>
@@ -72,16 +72,15 @@ __device__ __forceinline__ unsigned long long flat_poll(const unsigned long long
   return w;
 }
 
-// The lane's kPerLane words of first[0, count), word k * 32 + lane in w[k]: all loads issued
+// The lane's kFlatWindowPerLane words of first[0, count), word k * 32 + lane in w[k]: all loads issued
 // before any is used, so a window costs one round trip, and each load instruction reads 32
 // consecutive words (8 whole sectors; lane-major words made every instruction touch all 32 sectors of
 // the window, 4 times the L2 requests of 264 polling warps). A lane past `count` reads
 // first[count - 1] again, unused.
-template <int kPerLane>
 __device__ __forceinline__ void flat_poll_window(const unsigned long long* first, int count, int lane,
-                                                 unsigned long long (&w)[kPerLane]) {
+                                                 unsigned long long (&w)[kFlatWindowPerLane]) {
 #pragma unroll
-  for (int k = 0; k < kPerLane; ++k) {
+  for (int k = 0; k < kFlatWindowPerLane; ++k) {
     const int i = k * 32 + lane;
     w[k] = flat_poll(first + (i < count ? i : count - 1));
   }
@@ -121,18 +120,15 @@ __device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words
 
 // The fold of every chunk before `chunk` (every lane gets it), whose aggregate `total` is already
 // published (flat_publish_aggregate); publishes the chunk's inclusive prefix. Called by one whole
-// warp. `words`: one per chunk, zeroed before the launch; `window`: 32 * kPerLane words of shared
-// memory (kPerLane words a lane polled per round trip).
+// warp. `words`: one per chunk, zeroed before the launch; `window`: kFlatWindow words of shared memory.
 // `floor` (optional, < chunk): a chunk whose inclusive prefix the caller already holds
 // (`floor_inclusive`, the same bits as the one it published): the walk stops there even when no
 // word above it has turned inclusive yet (the register flat kernel passes its own previous chunk).
-template <class Op, int kPerLane = kFlatWindowPerLane>
+template <class Op>
 __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t chunk, typename Op::State total,
                                             unsigned long long* window, int64_t floor = -1,
                                             typename Op::State floor_inclusive = Op::identity()) {
   using State = typename Op::State;
-  constexpr int kWindow = 32 * kPerLane;
-  static_assert(kWindow <= kFlatMaxWindow, "the window fits the kernels' shared memory");
   const int lane = static_cast<int>(threadIdx.x) & 31;
   if (chunk == 0) return Op::identity();
 
@@ -142,22 +138,22 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
   int64_t lo = chunk;  // an empty window: the floor is chunk - 1
   int anchor = -1;     // in the window [lo, top]; -1 with at_floor: start from floor_inclusive
   bool at_floor = floor == chunk - 1;
-  unsigned long long w[kPerLane];
+  unsigned long long w[kFlatWindowPerLane];
   while (!at_floor) {
-    lo = top - (kWindow - 1) > floor + 1 ? top - (kWindow - 1) : floor + 1;
+    lo = top - (kFlatWindow - 1) > floor + 1 ? top - (kFlatWindow - 1) : floor + 1;
     lo = lo > 0 ? lo : 0;
     const int count = static_cast<int>(top - lo + 1);
     for (;;) {
       flat_poll_window(words + lo, count, lane, w);
       bool missing = false;
 #pragma unroll
-      for (int k = 0; k < kPerLane; ++k)
+      for (int k = 0; k < kFlatWindowPerLane; ++k)
         missing |= k * 32 + lane < count && flat_status(w[k]) == 0;
       if (!__any_sync(0xffffffffu, missing)) break;
     }
     int nearest = -1;
 #pragma unroll
-    for (int k = 0; k < kPerLane; ++k)
+    for (int k = 0; k < kFlatWindowPerLane; ++k)
       if (k * 32 + lane < count && flat_status(w[k]) == kFlatInclusive) nearest = k * 32 + lane;
     anchor = __reduce_max_sync(0xffffffffu, nearest);
     if (anchor >= 0) break;
@@ -174,19 +170,19 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
   const int count = static_cast<int>(top - lo + 1);
   if (count > 0) {
 #pragma unroll
-    for (int k = 0; k < kPerLane; ++k) window[k * 32 + lane] = w[k];
+    for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
     __syncwarp();
     if (lane == 0) {
       if (!at_floor) run = flat_value<State>(window[anchor]);
       run = flat_fold_aggregates<Op>(window, at_floor ? 0 : anchor + 1, count, run);
     }
   }
-  for (int64_t base = top + 1; base < chunk; base += kWindow) {
-    const int n = chunk - base < kWindow ? static_cast<int>(chunk - base) : kWindow;
+  for (int64_t base = top + 1; base < chunk; base += kFlatWindow) {
+    const int n = chunk - base < kFlatWindow ? static_cast<int>(chunk - base) : kFlatWindow;
     __syncwarp();  // lane 0 has read the window
     flat_poll_window(words + base, n, lane, w);
 #pragma unroll
-    for (int k = 0; k < kPerLane; ++k) window[k * 32 + lane] = w[k];
+    for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
     __syncwarp();
     if (lane == 0) run = flat_fold_window<Op>(window, 0, n, run);
   }
@@ -243,7 +239,7 @@ __global__ void __launch_bounds__(kThreads, 2)
   extern __shared__ uint4 flat_stage[];  // [stages][chunk_tiles][kWarps][kStage]
   // Per stage: the segment totals of the loaders' fold, turned by warp 0 into each segment's carry.
   __shared__ State carry[kFlatMaxStages][kFlatMaxTiles][kWarps];
-  __shared__ unsigned long long window[kFlatMaxWindow];
+  __shared__ unsigned long long window[kFlatWindow];
   __shared__ unsigned long long first_tickets[2];
   __shared__ unsigned long long next_ticket;
   const int lane = static_cast<int>(threadIdx.x) & 31;
@@ -307,10 +303,9 @@ __global__ void __launch_bounds__(kThreads, 2)
   int64_t nxt = static_cast<int64_t>(first_tickets[1]);
   const bool three = stages == 3;
   // Look-back options (kFlatLookback*): the ticket's atomic issued before the look-back instead of
-  // after it; the block's previous chunk as the walk's floor; 256 predecessors a round trip.
+  // after it; the block's previous chunk as the walk's floor.
   const bool early_ticket = lookback_options & kFlatLookbackEarlyTicket;
   const bool use_floor = lookback_options & kFlatLookbackFloor;
-  const bool wide_window = lookback_options & kFlatLookbackWide;
   int64_t floor_chunk = -1;  // warp 0: the block's previous chunk and its inclusive prefix
   State floor_inclusive = Op::identity();
   if (warp != 0) {
@@ -335,8 +330,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       unsigned long long ticket = 0;
       if (early_ticket && lane == 0) ticket = atomicAdd(counter, 1ull);
       const int64_t floor = use_floor ? floor_chunk : -1;
-      const State prefix = wide_window ? flat_lookback<Op, 8>(words, cur, total, window, floor, floor_inclusive)
-                                       : flat_lookback<Op>(words, cur, total, window, floor, floor_inclusive);
+      const State prefix = flat_lookback<Op>(words, cur, total, window, floor, floor_inclusive);
       floor_chunk = cur;
       floor_inclusive = cur == 0 ? total : Op::combine(prefix, total);  // the bits flat_lookback published
       if (lane == 0) {

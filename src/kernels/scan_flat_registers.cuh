@@ -143,7 +143,7 @@ __global__ void __launch_bounds__(kBlock + 32, 1)
   constexpr int kPer = 16 / static_cast<int>(sizeof(In));
   constexpr int64_t kChunk = flat_registers_chunk_len<kBlock, kFlatRegVecs, In>();
   __shared__ State table[kFlatRegVecs][kBlock / 32];  // warp totals per vector row
-  __shared__ unsigned long long window[kFlatMaxWindow];
+  __shared__ unsigned long long window[kFlatWindow];
   __shared__ unsigned long long first_tickets[3];
   // Handed over at each round's block barrier, two slots alternating by round: the look-back warp's
   // prefix of cur and the ticket it took; the data threads' aggregate of nxt.

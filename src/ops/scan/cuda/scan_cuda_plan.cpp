@@ -172,15 +172,14 @@ int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES"
 bool flat_registers_enabled() { return env_is("BARACUDA_SCAN_FLAT", "registers"); }
 int flat_vectors_from_env() { return env_is("BARACUDA_SCAN_FLAT_VECTORS", "6") ? 6 : 4; }
 // The pipelined kernel's look-back options (the same prefixes, bit for bit): BARACUDA_SCAN_FLAT_LOOKBACK
-// a comma-separated list of early_ticket (the ticket's atomic issued before the look-back), floor
-// (the block's previous chunk stops the walk) and wide (256 predecessors a round trip, not 128).
+// a comma-separated list of early_ticket (the ticket's atomic issued before the look-back) and floor
+// (the block's previous chunk stops the walk).
 int flat_lookback_from_env() {
   const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_FLAT_LOOKBACK");
   if (!v) return 0;
   int bits = 0;
   if (v->find("early_ticket") != std::string_view::npos) bits |= cuda::kFlatLookbackEarlyTicket;
   if (v->find("floor") != std::string_view::npos) bits |= cuda::kFlatLookbackFloor;
-  if (v->find("wide") != std::string_view::npos) bits |= cuda::kFlatLookbackWide;
   return bits;
 }
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is

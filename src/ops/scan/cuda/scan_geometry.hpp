@@ -53,7 +53,7 @@ struct Geometry {
 };
 
 // scan_flat_pipelined_kernel's look-back options (Geometry::flat_lookback, a bit mask).
-constexpr int kFlatLookbackEarlyTicket = 1, kFlatLookbackFloor = 2, kFlatLookbackWide = 4;
+constexpr int kFlatLookbackEarlyTicket = 1, kFlatLookbackFloor = 2;
 
 // Tile-status flags.
 constexpr int kFlagNone = 0, kFlagAggregate = 1, kFlagPrefix = 2;
