@@ -72,8 +72,8 @@ __device__ __forceinline__ unsigned long long flat_poll(const unsigned long long
   return w;
 }
 
-// The lane's kFlatWindowPerLane words of first[0, count), word k * 32 + lane in w[k]: all loads issued
-// before any is used, so a window costs one round trip, and each load instruction reads 32
+// The lane's kFlatWindowPerLane words of first[0, count), word k * 32 + lane in w[k]: all loads
+// issued before any is used, so a window costs one round trip, and each load instruction reads 32
 // consecutive words (8 whole sectors; lane-major words made every instruction touch all 32 sectors of
 // the window, 4 times the L2 requests of 264 polling warps). A lane past `count` reads
 // first[count - 1] again, unused.
@@ -101,16 +101,6 @@ __device__ __forceinline__ typename Op::State flat_fold_window(const unsigned lo
   return run;
 }
 
-// The same over words known to be aggregates (the part of the anchor's window above the anchor, as
-// polled): no status to test, so the loop-carried chain is the combine alone.
-template <class Op>
-__device__ __forceinline__ typename Op::State flat_fold_aggregates(const unsigned long long* window, int from,
-                                                                   int count, typename Op::State run) {
-#pragma unroll 8
-  for (int i = from; i < count; ++i) run = Op::combine(run, flat_value<typename Op::State>(window[i]));
-  return run;
-}
-
 // Publishes chunk `chunk`'s aggregate `total` (chunk 0's is its inclusive prefix). One lane.
 template <class Op>
 __device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words, int64_t chunk,
@@ -121,27 +111,21 @@ __device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words
 // The fold of every chunk before `chunk` (every lane gets it), whose aggregate `total` is already
 // published (flat_publish_aggregate); publishes the chunk's inclusive prefix. Called by one whole
 // warp. `words`: one per chunk, zeroed before the launch; `window`: kFlatWindow words of shared memory.
-// `floor` (optional, < chunk): a chunk whose inclusive prefix the caller already holds
-// (`floor_inclusive`, the same bits as the one it published): the walk stops there even when no
-// word above it has turned inclusive yet (the register flat kernel passes its own previous chunk).
 template <class Op>
 __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t chunk, typename Op::State total,
-                                            unsigned long long* window, int64_t floor = -1,
-                                            typename Op::State floor_inclusive = Op::identity()) {
+                                            unsigned long long* window) {
   using State = typename Op::State;
   const int lane = static_cast<int>(threadIdx.x) & 31;
   if (chunk == 0) return Op::identity();
 
-  // 1. Down from chunk - 1, a window at a time, until a window holds an inclusive prefix or reaches
-  // the floor; every word of a window must have landed first (those above the anchor are folded).
+  // 1. Down from chunk - 1, a window at a time, until a window holds an inclusive prefix; every word
+  // of a window must have landed first (those above the anchor are folded).
   int64_t top = chunk - 1;
-  int64_t lo = chunk;  // an empty window: the floor is chunk - 1
-  int anchor = -1;     // in the window [lo, top]; -1 with at_floor: start from floor_inclusive
-  bool at_floor = floor == chunk - 1;
+  int64_t lo = 0;
+  int anchor = -1;  // in the window [lo, top]
   unsigned long long w[kFlatWindowPerLane];
-  while (!at_floor) {
-    lo = top - (kFlatWindow - 1) > floor + 1 ? top - (kFlatWindow - 1) : floor + 1;
-    lo = lo > 0 ? lo : 0;
+  for (;;) {
+    lo = top - (kFlatWindow - 1) > 0 ? top - (kFlatWindow - 1) : 0;
     const int count = static_cast<int>(top - lo + 1);
     for (;;) {
       flat_poll_window(words + lo, count, lane, w);
@@ -157,34 +141,24 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
       if (k * 32 + lane < count && flat_status(w[k]) == kFlatInclusive) nearest = k * 32 + lane;
     anchor = __reduce_max_sync(0xffffffffu, nearest);
     if (anchor >= 0) break;
-    if (floor >= 0 && lo == floor + 1) {
-      at_floor = true;  // every word above the floor is an aggregate: fold them all onto it
-      break;
-    }
     top = lo - 1;  // lo > 0: chunk 0's word, once landed, is inclusive
   }
 
-  // 2. Forward from the anchor (or the floor): this window from registers, the ones above it read
-  // again (their words have landed; one that turned inclusive since holds the same fold).
-  State run = at_floor ? floor_inclusive : Op::identity();
-  const int count = static_cast<int>(top - lo + 1);
-  if (count > 0) {
+  // 2. Forward from the anchor: this window from registers, the ones above it read again (their
+  // words have landed; one that turned inclusive since holds the same fold).
+  State run = Op::identity();
 #pragma unroll
-    for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
-    __syncwarp();
-    if (lane == 0) {
-      if (!at_floor) run = flat_value<State>(window[anchor]);
-      run = flat_fold_aggregates<Op>(window, at_floor ? 0 : anchor + 1, count, run);
-    }
-  }
+  for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
+  __syncwarp();
+  if (lane == 0) run = flat_fold_window<Op>(window, anchor, static_cast<int>(top - lo + 1), run);
   for (int64_t base = top + 1; base < chunk; base += kFlatWindow) {
-    const int n = chunk - base < kFlatWindow ? static_cast<int>(chunk - base) : kFlatWindow;
+    const int count = chunk - base < kFlatWindow ? static_cast<int>(chunk - base) : kFlatWindow;
     __syncwarp();  // lane 0 has read the window
-    flat_poll_window(words + base, n, lane, w);
+    flat_poll_window(words + base, count, lane, w);
 #pragma unroll
     for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
     __syncwarp();
-    if (lane == 0) run = flat_fold_window<Op>(window, 0, n, run);
+    if (lane == 0) run = flat_fold_window<Op>(window, 0, count, run);
   }
   if (lane == 0) flat_publish(words + chunk, flat_word(kFlatInclusive, Op::combine(run, total)));
   __syncwarp();  // the window is free for the next chunk
@@ -230,7 +204,7 @@ template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
-                               unsigned long long* words, int stages, int lookback_options) {
+                               unsigned long long* words, int stages) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kLoaders = kWarps - 1;  // warps 1..7
@@ -302,12 +276,6 @@ __global__ void __launch_bounds__(kThreads, 2)
   int64_t cur = static_cast<int64_t>(first_tickets[0]);
   int64_t nxt = static_cast<int64_t>(first_tickets[1]);
   const bool three = stages == 3;
-  // Look-back options (kFlatLookback*): the ticket's atomic issued before the look-back instead of
-  // after it; the block's previous chunk as the walk's floor.
-  const bool early_ticket = lookback_options & kFlatLookbackEarlyTicket;
-  const bool use_floor = lookback_options & kFlatLookbackFloor;
-  int64_t floor_chunk = -1;  // warp 0: the block's previous chunk and its inclusive prefix
-  State floor_inclusive = Op::identity();
   if (warp != 0) {
     issue_chunk(cur, 0);
     if (three) issue_chunk(nxt, 1);
@@ -327,14 +295,9 @@ __global__ void __launch_bounds__(kThreads, 2)
       // carries: taken only now, so that no look-back lies between any ticket and its aggregate.
       const State total = flat_table_total<Op, kWarps>(carry[s], tiles);
       __syncwarp();  // every lane has read the table before lane 0 rewrites it
-      unsigned long long ticket = 0;
-      if (early_ticket && lane == 0) ticket = atomicAdd(counter, 1ull);
-      const int64_t floor = use_floor ? floor_chunk : -1;
-      const State prefix = flat_lookback<Op>(words, cur, total, window, floor, floor_inclusive);
-      floor_chunk = cur;
-      floor_inclusive = cur == 0 ? total : Op::combine(prefix, total);  // the bits flat_lookback published
+      const State prefix = flat_lookback<Op>(words, cur, total, window);
       if (lane == 0) {
-        if (!early_ticket) ticket = atomicAdd(counter, 1ull);
+        const unsigned long long ticket = atomicAdd(counter, 1ull);
         State c = prefix;
         for (int t = 0; t < tiles; ++t)
           for (int v = 0; v < kWarps; ++v) {

@@ -592,32 +592,6 @@ HostTensor device_output(const GpuCase& c) {
   return out;
 }
 
-// Two device outputs of flat case `c`, each within the reference bound of the exact result, so
-// within twice that bound of each other (or the same inf / NaN).
-void expect_outputs_close(const GpuCase& c, const HostTensor& fresh, const HostTensor& other, const char* fresh_name,
-                          const char* other_name) {
-  auto sig = infer_signature(c.desc);
-  ASSERT_TRUE(sig);
-  const int64_t n = c.x.numel();
-  ASSERT_EQ(fresh.numel(), n);
-  ASSERT_EQ(other.numel(), n);
-  const ScanOp op = c.desc.op;
-  double running = 0;
-  int bad = 0;
-  for (int64_t i = 0; i < n && bad < 5; ++i) {
-    running += std::fabs(c.x.get(i));
-    const double a = fresh.get(i), b = other.get(i);
-    const bool special = !std::isfinite(a) || !std::isfinite(b);
-    const bool ok = special ? (std::isnan(a) ? std::isnan(b) : a == b)
-                            : std::fabs(a - b) <= 2.0 * tolerance(op, sig->accumulate, fresh.dtype(), n, b, running);
-    if (!ok) {
-      ++bad;
-      ADD_FAILURE() << ScanFamily::describe(c.desc) << " element " << i << ": " << fresh_name << " " << a << ", "
-                    << other_name << " " << b;
-    }
-  }
-}
-
 // run_case on the pipelined kernel (the default; checked against the
 // reference, twice bitwise equal), then its output against the on-chip kernel's (BARACUDA_SCAN_FLAT=legacy) on the same flat input:
 // both within the reference bound of the exact result, so within twice that bound of each other (or
@@ -629,7 +603,25 @@ void run_case_against_legacy(const GpuCase& c) {
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "legacy", 1), 0);
   const HostTensor legacy = device_output(c);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
-  expect_outputs_close(c, fresh, legacy, "pipelined", "legacy");
+  auto sig = infer_signature(c.desc);
+  ASSERT_TRUE(sig);
+  const int64_t n = c.x.numel();
+  ASSERT_EQ(fresh.numel(), n);
+  ASSERT_EQ(legacy.numel(), n);
+  const ScanOp op = c.desc.op;
+  double running = 0;
+  int bad = 0;
+  for (int64_t i = 0; i < n && bad < 5; ++i) {
+    running += std::fabs(c.x.get(i));
+    const double a = fresh.get(i), b = legacy.get(i);
+    const bool special = !std::isfinite(a) || !std::isfinite(b);
+    const bool ok = special ? (std::isnan(a) ? std::isnan(b) : a == b)
+                            : std::fabs(a - b) <= 2.0 * tolerance(op, sig->accumulate, fresh.dtype(), n, b, running);
+    if (!ok) {
+      ++bad;
+      ADD_FAILURE() << ScanFamily::describe(c.desc) << " element " << i << ": pipelined " << a << ", legacy " << b;
+    }
+  }
 }
 
 // The default for one long contiguous line (BARACUDA_SCAN_FLAT=legacy: the on-chip kernel; the
@@ -756,85 +748,6 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
   run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-}
-
-// BARACUDA_SCAN_FLAT_LOOKBACK (the pipelined flat kernel's look-back options: early_ticket, floor):
-// each alone and both, every case against the reference and twice bitwise equal
-// (run_case), then bitwise equal to the default look-back (the options change when and how far a
-// block walks, never the left fold of the chunk aggregates). f32 and bf16 (two and three stages),
-// inclusive and exclusive, cumsum and logcumsumexp, a partial last tile; 2^26 + 3 unless
-// BARACUDA_TEST_SKIP_LARGE=1 (thousands of chunks: walks over many rounds of the persistent grid).
-TEST(ScanGpu, FlatLookbackOptions) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  (void)flat_probe_tactic();  // the other flat switches unset
-  uint64_t seed = 150;
-  for (const char* options : {"early_ticket", "floor", "early_ticket,floor"}) {
-    SCOPED_TRACE(std::string("BARACUDA_SCAN_FLAT_LOOKBACK=") + options);
-    const auto both_ways = [&](const GpuCase& c) {
-      same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_LOOKBACK", options, "", "look-back options change the bits");
-    };
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    both_ways(make_case(ScanOp::logcumsumexp, DType::f32, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
-    if (large_cases_enabled())
-      both_ways(make_case(ScanOp::cumsum, DType::f32, {(int64_t{1} << 26) + 3}, 0, false, false, {}, ++seed));
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_LOOKBACK"), 0);
-}
-
-// BARACUDA_SCAN_FLAT=registers: the register flat kernel (scan_flat_registers_kernel), chunks of
-// 512 threads x 4 16-byte vectors (8192 f32 / 16384 16-bit elements) or, with
-// BARACUDA_SCAN_FLAT_VECTORS=6, 6 (12288 / 24576). Its tactic says so; every case
-// against the reference and twice bitwise equal (run_case, outputs and workspace poisoned), then
-// within twice the reference bound of the default kernel's output (expect_outputs_close). Lengths:
-// 2^20 (whole chunks), one more (a last chunk of one element), 3000001 and 3000003 (a last vector
-// cut short: the element-wise tail), 128 f32 chunks exactly and one less; sum, prod, logaddexp; f32,
-// f16, bf16; inclusive and exclusive; unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (thousands of
-// chunks: look-backs over many rounds of the persistent grid, walks stopping at the floor).
-TEST(ScanGpu, FlatRegisters) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  const std::string tactic = flat_probe_tactic();  // the switches unset
-  EXPECT_NE(tactic.find("persistent grid triple-buffering"), std::string::npos) << tactic;  // the default
-  uint64_t seed = 120;
-  for (const char* vectors : {"4", "6"}) {
-    SCOPED_TRACE(std::string("BARACUDA_SCAN_FLAT_VECTORS=") + vectors);
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_VECTORS", vectors, 1), 0);
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "registers", 1), 0);
-    auto stream = Stream::cuda();
-    ASSERT_TRUE(stream);
-    const std::string registers = tactic_for(*stream, make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0));
-    EXPECT_NE(registers.find(std::string("three chunks of ") + vectors + " 16-byte vectors a thread in registers"),
-              std::string::npos)
-        << registers;
-    const auto against_default = [&](const GpuCase& c) {
-      ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "registers", 1), 0);
-      run_case(c);
-      const HostTensor got = device_output(c);
-      ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
-      const HostTensor base = device_output(c);
-      expect_outputs_close(c, got, base, "registers", "default");
-    };
-    for (int64_t n : {int64_t{1} << 20, (int64_t{1} << 20) + 1, int64_t{3000001}, int64_t{128 * 8192},
-                      int64_t{128 * 8192 - 1}})
-      for (DType t : {DType::f32, DType::f16, DType::bf16})
-        for (bool exclusive : {false, true})
-          against_default(make_case(ScanOp::cumsum, t, {n}, 0, exclusive, false, {}, ++seed));
-    against_default(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    for (ScanOp op : {ScanOp::cumprod, ScanOp::logcumsumexp})
-      for (DType t : {DType::f32, DType::bf16}) {
-        against_default(make_case(op, t, {3000001}, 0, false, false, {}, ++seed));
-        against_default(make_case(op, t, {(int64_t{1} << 20) + 7}, 0, true, false, {}, ++seed));
-      }
-    if (large_cases_enabled()) {
-      const int64_t large = (int64_t{1} << 26) + 3;
-      against_default(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
-      against_default(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
-    }
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_VECTORS"), 0);
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

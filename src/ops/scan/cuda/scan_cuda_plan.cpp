@@ -166,22 +166,6 @@ bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
-// The register flat kernel (scan_flat_registers_kernel: three chunks a thread held in registers, no
-// staging): BARACUDA_SCAN_FLAT=registers (read when the plan is made).
-// BARACUDA_SCAN_FLAT_VECTORS=6: chunks of 6 16-byte vectors a thread instead of 4.
-bool flat_registers_enabled() { return env_is("BARACUDA_SCAN_FLAT", "registers"); }
-int flat_vectors_from_env() { return env_is("BARACUDA_SCAN_FLAT_VECTORS", "6") ? 6 : 4; }
-// The pipelined kernel's look-back options (the same prefixes, bit for bit): BARACUDA_SCAN_FLAT_LOOKBACK
-// a comma-separated list of early_ticket (the ticket's atomic issued before the look-back) and floor
-// (the block's previous chunk stops the walk).
-int flat_lookback_from_env() {
-  const std::optional<std::string_view> v = env_value("BARACUDA_SCAN_FLAT_LOOKBACK");
-  if (!v) return 0;
-  int bits = 0;
-  if (v->find("early_ticket") != std::string_view::npos) bits |= cuda::kFlatLookbackEarlyTicket;
-  if (v->find("floor") != std::string_view::npos) bits |= cuda::kFlatLookbackFloor;
-  return bits;
-}
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
 // scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
 // plan is made) sets them. Why: ncu at 093b016 put the two-stage kernel at 68% of DRAM peak with
@@ -253,9 +237,6 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
-    geometry_.flat_registers = flat_registers_enabled();
-    geometry_.flat_vectors = flat_vectors_from_env();
-    geometry_.flat_lookback = flat_lookback_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -297,15 +278,7 @@ class CudaScan final : public Executable<ScanFamily> {
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line walking it from the end, carrying the suffix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
-      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined && geometry_.flat_registers
-                         ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                           "one pass, a persistent grid of blocks of 512 threads holding three chunks of " +
-                               std::to_string(geometry_.flat_vectors) +
-                               " 16-byte vectors a thread in registers and a look-back warp: the chunk after next "
-                               "loading and the next one folded while the warp looks back over the current one (128 "
-                               "chunks a round trip, down to the block's previous chunk), which is then scanned and "
-                               "stored)"
-                     : geometry_.chunk_lookback && geometry_.flat_pipelined
+      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "one pass, a persistent grid " +
                                std::string(geometry_.flat_stages == 3 ? "triple" : "double") + "-buffering chunks of " +
@@ -341,12 +314,7 @@ class CudaScan final : public Executable<ScanFamily> {
       pg_.math += "; many long aligned lines (a block per line): each line's tiles folded in order, the same on "
                   "every device";
     if (geometry_.chunked && !choice_.fused)
-      pg_.math += geometry_.chunk_lookback && geometry_.flat_pipelined &&
-                          geometry_.flat_registers
-                      ? "; a long aligned line: each chunk's 16-byte vectors folded in order, their totals in a "
-                        "fixed warp tree, the chunk folds folded in order by the look-back (chunk length fixed by "
-                        "the dtype: the same on every device)"
-                  : geometry_.chunk_lookback && geometry_.flat_pipelined
+      pg_.math += geometry_.chunk_lookback && geometry_.flat_pipelined
                       ? "; a long aligned line: each chunk's warp segments folded in a fixed tree, the chunk folds "
                         "folded in order by the look-back, then the segments in order (chunk length fixed by the "
                         "dtype: the same on every device)"

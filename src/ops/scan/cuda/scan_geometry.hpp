@@ -43,17 +43,11 @@ struct Geometry {
   bool flat_pipelined = true;   // ... through the pipelined flat kernel instead (the default; A/B switch: =legacy off)
   int64_t flat_tiles = 0;       // its chunk length in tiles (0: the launcher's default; clamped to [2, what fits])
   int flat_stages = 2;          // its chunk stages: 2, or 3 (the chunk after next loading during the scan)
-  bool flat_registers = false;  // ... or the register flat kernel (scan_flat_registers.cuh; A/B switch)
-  int flat_vectors = 4;         // its 16-byte vectors per thread per chunk: 4 or 6
-  int flat_lookback = 0;        // the pipelined kernel's look-back options (kFlatLookback* bits)
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   bool row_carry_reverse = true;  // ... reverse ones too, walked from the end (A/B switch: =legacy off)
   bool row_carry_indices = true;  // ... cummax/cummin ones too, with their indices (A/B switch: =legacy off)
   TensorStrides in, out, idx;
 };
-
-// scan_flat_pipelined_kernel's look-back options (Geometry::flat_lookback, a bit mask).
-constexpr int kFlatLookbackEarlyTicket = 1, kFlatLookbackFloor = 2;
 
 // Tile-status flags.
 constexpr int kFlagNone = 0, kFlagAggregate = 1, kFlagPrefix = 2;

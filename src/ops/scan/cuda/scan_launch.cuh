@@ -7,7 +7,6 @@
 #include "kernels/scan_chunked_engine.cuh"
 #include "kernels/scan_engine.cuh"
 #include "kernels/scan_flat_engine.cuh"
-#include "kernels/scan_flat_registers.cuh"
 #include "kernels/scan_indices_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
 #include "kernels/scan_reverse_engine.cuh"
@@ -110,41 +109,8 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   const int64_t grid = std::min(resident, chunks);
   kernel<<<static_cast<unsigned>(grid), kThreads, smem, a.stream>>>(
       static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), chunks, g.exclusive,
-      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags), stages, g.flat_lookback);
+      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags), stages);
   return check_launch("scan_flat_pipelined_kernel");
-}
-
-// The register flat scan (scan_flat_registers_kernel, scan_flat_registers.cuh; BARACUDA_SCAN_FLAT=registers)
-// for one long line: a persistent grid of the blocks resident at once (one per SM: kBlock = 512 data
-// threads and a look-back warp), chunks of kBlock x kVecs 16-byte vectors (g.flat_vectors: 4 or 6). Its chunk words (8 bytes each) fit in the flags region the
-// plan clears (4 bytes per 4096-element tile): a chunk spans at least 2 tiles at kBlock >= 512.
-template <class Op, class In, class Out, int kBlock, int kVecs>
-Status launch_flat_registers_as(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
-  static_assert(flat_registers_chunk_len<kBlock, kVecs, In>() >= 2 * kTile, "a chunk word needs two tiles of flags");
-  const Geometry& g = *a.geometry;
-  const auto kernel = scan_flat_registers_kernel<Op, In, Out, kBlock, kVecs>;
-  constexpr int64_t chunk_len = flat_registers_chunk_len<kBlock, kVecs, In>();
-  const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
-  if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
-    return internal_error("[scan] " + std::to_string(chunks) + " chunk words, the cleared workspace holds " +
-                          std::to_string(words_bytes) + " bytes");
-  int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kBlock + 32, 0) != cudaSuccess) {
-    (void)cudaGetLastError();
-    per_sm = 1;
-  }
-  int64_t resident = 0;
-  BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
-  const int64_t grid = std::min(resident, chunks);
-  kernel<<<static_cast<unsigned>(grid), kBlock + 32, 0, a.stream>>>(static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n,
-                                                              chunks, g.exclusive, ws.counter,
-                                                              reinterpret_cast<unsigned long long*>(ws.flags));
-  return check_launch("scan_flat_registers_kernel");
-}
-template <class Op, class In, class Out>
-Status launch_flat_registers(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
-  return a.geometry->flat_vectors == 6 ? launch_flat_registers_as<Op, In, Out, 512, 6>(a, ws, words_bytes)
-                                       : launch_flat_registers_as<Op, In, Out, 512, 4>(a, ws, words_bytes);
 }
 
 template <class Op, class In, class Out>
@@ -191,8 +157,6 @@ Status launch_scan(const LaunchArgs& a) {
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     if constexpr (flat_types_ok<Op, In, Out>()) {
-      if (g.chunk_lookback && g.flat_pipelined && g.flat_registers)
-        return launch_flat_registers<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
       if (g.chunk_lookback && g.flat_pipelined) return launch_flat_pipelined<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
     }
     if constexpr (chunked_types_ok<Op, In, Out>()) {
