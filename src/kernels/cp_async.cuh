@@ -50,6 +50,14 @@ __device__ __forceinline__ void stage_wait_all_but_newest() {
   asm volatile("cp.async.wait_group 1;" ::: "memory");
 #endif
 }
+// Waits until at most N of this thread's committed groups are still in flight (a ring of N + 1
+// stages: this row's group landed, the N newer ones may not have).
+template <int N>
+__device__ __forceinline__ void stage_wait_all_but() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+#endif
+}
 
 // Asks L2 for the 128-byte line holding `gmem` without waiting for it or holding a register: the
 // rows kernels issue it for the next row before a row's reductions, so HBM keeps streaming across

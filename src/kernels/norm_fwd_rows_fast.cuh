@@ -43,9 +43,7 @@ namespace baracuda::norm::cuda {
 // Waits until at most N of this thread's committed cp.async groups are still in flight.
 template <int N>
 __device__ __forceinline__ void nf_stage_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-#endif
+  kernels::stage_wait_all_but<N>();
 }
 
 // v summed over the row group and returned to every thread of it, in a fixed order (bitwise

@@ -259,13 +259,13 @@ using kernels::stage_commit;
 using kernels::stage_copy16;
 using kernels::stage_wait_all_but_newest;
 
-// Dynamic shared memory of the staged kernel: two stages of the row, at most kStagedSmemLimit
-// (under Hopper's 227 KB per block; the plan also checks the device's opt-in limit, 163 KB on an
-// A100).
+// Dynamic shared memory of the staged kernel: STAGES stages of the row (2 by default), at most
+// kStagedSmemLimit (under Hopper's 227 KB per block; the plan also checks the device's opt-in
+// limit, 163 KB on an A100).
 constexpr int kStagedSmemLimit = 200 * 1024;
-template <class Tl, int VEC, int ITEMS, int GW>
+template <class Tl, int VEC, int ITEMS, int GW, int STAGES = 2>
 constexpr int staged_smem_bytes() {
-  return 2 * ITEMS * GW * 32 * VEC * static_cast<int>(sizeof(Tl));
+  return STAGES * ITEMS * GW * 32 * VEC * static_cast<int>(sizeof(Tl));
 }
 
 // Needs n % VEC == 0 (every vector of the row whole) and 16-byte aligned rows. Each thread copies
@@ -275,7 +275,9 @@ constexpr int staged_smem_bytes() {
 // at the top of each row, into the other stage). Refilling the stage just read with the row two
 // ahead instead (two rows in flight per block) measured slower on the H200 (7bc01c7, 4096x32768
 // bf16: softmax 0.1497 ms against 0.1441, log_softmax 0.1470 against 0.1418) and was removed.
-template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog>
+// STAGES = 3 (BARACUDA_SOFTMAX_FWD_STAGES=3) is the norm staged forward's ring instead: the copies
+// of the row two steps ahead issued at the top of each row, into the stage read one row ago.
+template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog, int STAGES = 2>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
   constexpr int W = GW * 32;
   extern __shared__ __align__(16) unsigned char stage_mem[];
@@ -296,13 +298,18 @@ __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_row
     }
   };
   const Tl pad = from_compute<Tl>(neg_inf<float>());
+  static_assert(STAGES == 2 || STAGES == 3, "two or three stages");
   int64_t row = blockIdx.x;
-  if (row < p.rows) prefetch(row, 0);
-  stage_commit();
-  for (int stage = 0; row < p.rows; row += gridDim.x, stage ^= 1) {
-    if (row + gridDim.x < p.rows) prefetch(row + gridDim.x, stage ^ 1);
-    stage_commit();  // possibly empty: keeps "all but the newest" meaning "this row's"
-    stage_wait_all_but_newest();
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (row + s * static_cast<int64_t>(gridDim.x) < p.rows) prefetch(row + s * static_cast<int64_t>(gridDim.x), s);
+    stage_commit();
+  }
+  for (int stage = 0; row < p.rows; row += gridDim.x, stage = stage + 1 == STAGES ? 0 : stage + 1) {
+    const int64_t ahead = row + (STAGES - 1) * static_cast<int64_t>(gridDim.x);
+    if (ahead < p.rows) prefetch(ahead, stage == 0 ? STAGES - 1 : stage - 1);
+    stage_commit();  // possibly empty: keeps "all but the newest STAGES - 1" meaning "this row's"
+    kernels::stage_wait_all_but<STAGES - 1>();
     Vec<Tl, VEC> raw[ITEMS];
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {

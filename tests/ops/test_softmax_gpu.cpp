@@ -595,6 +595,51 @@ TEST_F(GpuSoftmax, StagedBackwardSwitchOffAndBitwise) {
   }
 }
 
+// ---- the staged forward's three stages (BARACUDA_SOFTMAX_FWD_STAGES=3) ----
+// The forward's rows on three shared-memory stages of x (the rows one and two steps ahead in
+// flight): the tactic says so, every case against the reference (poisoned outputs, check()), and
+// bitwise the two-stage kernel's output (the same per-row math; only when the copies are issued
+// differs). Both ops, every dtype the staged forward loads (bf16 with dtype=f32), the widest rows
+// (32 warps x 4 vectors: 64 KB a stage, 192 KB for three) and a narrower staged width, at rows
+// enough for every block to go around the ring several times, at fewer rows than SMs and at
+// between one and two rows a block (the ring's prologue with its second row missing).
+TEST_F(GpuSoftmax, StagedForwardThreeStages) {
+  const int sms = sm_count();
+  uint64_t seed = 9000;
+  const DtypeCase cases[] = {{DType::bf16, std::nullopt}, {DType::f16, std::nullopt}, {DType::f32, std::nullopt},
+                             {DType::bf16, DType::f32}};
+  for (SoftmaxOp op : kOps)
+    for (const DtypeCase& c : cases) {
+      const bool f32_loads = c.t == DType::f32;
+      for (int64_t n : f32_loads ? std::vector<int64_t>{16384, 12000} : std::vector<int64_t>{32768, 20000})
+        for (int64_t rows : {int64_t{4} * sms + 5, int64_t{std::max(1, sms / 3)}, int64_t{sms} + 7}) {
+          const std::vector<int64_t> shape{rows, n};
+          HostTensor x = random_tensor(c.t, shape, ++seed);
+          SoftmaxDescriptor d = last_dim_desc(op, c.out);
+          d.input = x.operand();
+          const Problem f{tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : ""), d, {x}};
+          SCOPED_TRACE(f.name);
+          ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_FWD_STAGES"), 0);
+          auto two = SoftmaxPlan::select(gpu_, f.desc);
+          ASSERT_TRUE(two) << two.status().to_string();
+          EXPECT_NE(two->sku().tactic.find("two shared-memory stages of x"), std::string::npos) << two->sku().tactic;
+          std::vector<uint8_t> two_y, three_y;
+          run_bytes(*two, f, two_y);
+          {
+            ScopedEnv three_stages("BARACUDA_SOFTMAX_FWD_STAGES", "3");
+            auto three = SoftmaxPlan::select(gpu_, f.desc);
+            ASSERT_TRUE(three) << three.status().to_string();
+            EXPECT_NE(three->sku().tactic.find("three shared-memory stages of x"), std::string::npos)
+                << three->sku().tactic;
+            run_bytes(*three, f, three_y);
+            check(f);  // check()'s plan is made under the switch too
+          }
+          ASSERT_EQ(two_y.size(), three_y.size());
+          EXPECT_EQ(std::memcmp(two_y.data(), three_y.data(), two_y.size()), 0) << "three stages differ from two";
+        }
+    }
+}
+
 // ---- the backward's short rows (4 or 8 warps per row) on the staged kernel ----
 // The log_softmax backward takes softmax_rows_bwd_staged_kernel by default (8 warps x 2 vectors,
 // 4 x 2 for shorter rows); BARACUDA_SOFTMAX_LOG_BWD=legacy: the register kernel. The softmax

@@ -69,6 +69,9 @@ bool row_prefetch_from_env() {
 // unless the environment has BARACUDA_SOFTMAX_MASKED=legacy when the plan is made (A/B and
 // fallback: the masked calls then take the warp / block / online engines as before).
 bool masked_rows_from_env() { return !env_is("BARACUDA_SOFTMAX_MASKED", "legacy"); }
+// The staged forward's shared-memory stages of x: 2, or 3 with BARACUDA_SOFTMAX_FWD_STAGES=3 (read
+// when the plan is made; A/B switch): the norm staged forward's ring, two rows in flight a block.
+int fwd_stages_from_env() { return env_is("BARACUDA_SOFTMAX_FWD_STAGES", "3") ? 3 : 2; }
 
 // Whether a dim that is not innermost may take the columns engine (kernels/softmax_columns.cuh):
 // on unless the environment has BARACUDA_SOFTMAX_COLUMNS=legacy when the plan is made (A/B and
@@ -322,6 +325,9 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     if (!masked && policy_ != EnginePolicy::no_staged && (!bwd || bwd_staged_) && staged_fits(p, c, bwd)) {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
+      // Three stages of x where they fit (the launcher instantiates them only under the limit).
+      const int64_t three = 3 * static_cast<int64_t>(c.items) * gw * 32 * 16;
+      if (!bwd && fwd_stages_ == 3 && three <= std::min<int64_t>(kStagedSmemLimit, smem_optin_ - 1024)) c.fwd_stages = 3;
       return true;
     }
     c.engine = cuda::Engine::rows;
@@ -443,9 +449,14 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
                          " of dy and y per thread; one " + kb +
                          " shared-memory stage of dy and y, refilled with the block's next row by cp.async as soon "
                          "as its values are in registers; persistent blocks)"
-                   : "staged forward kernel softmax_rows_fwd_staged_kernel (" + geom +
-                         " per thread; two shared-memory stages of x, " + kb + ", the next row by cp.async; "
-                         "persistent blocks)";
+                   : c.fwd_stages == 3
+                         ? "staged forward kernel softmax_rows_fwd_staged_kernel (" + geom +
+                               " per thread; three shared-memory stages of x, " +
+                               std::to_string(3 * c.items * c.group_warps * 32 * 16 / 1024) +
+                               " KB, the rows one and two steps ahead by cp.async; persistent blocks)"
+                         : "staged forward kernel softmax_rows_fwd_staged_kernel (" + geom +
+                               " per thread; two shared-memory stages of x, " + kb + ", the next row by cp.async; "
+                               "persistent blocks)";
       case cuda::Engine::rows: {
         if (p.mask_kind != cuda::MaskKind::none)
           return std::string("masked rows kernel ") +
@@ -485,6 +496,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   bool pdl_ = pdl_from_env(device_);  // every kernel as a programmatic dependent launch
   int pdl_prefetch_ = pdl_prefetch_from_env(device_);  // first rows into L2 before the wait: 0, 1 or 2
   bool row_prefetch_ = row_prefetch_from_env();
+  int fwd_stages_ = fwd_stages_from_env();
   bool masked_rows_ = masked_rows_from_env();
   bool columns_ = columns_from_env();
   // The log_softmax backward register kernel (rows the staged kernel does not take, and

@@ -78,6 +78,7 @@ struct LaunchConfig {
   int group_warps = 1;  // rows engines: warps per row
   int sm_count = 1;     // rows_staged: the grid is sized from the kernel's occupancy at launch
   int columns_tx_log2 = 5;  // columns: log2 of the threads (vectors of columns) across a tile
+  int fwd_stages = 2;       // rows_staged forward: shared-memory stages of x (2 or 3)
   // Every kernel as a programmatic dependent launch (BARACUDA_PDL, read when the plan is made;
   // core/pdl_switch.hpp, kernels/pdl.cuh).
   bool pdl = false;

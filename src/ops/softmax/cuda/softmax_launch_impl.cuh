@@ -109,8 +109,14 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
   if constexpr (rows_staged_warps<kBwd, kLog>(GW) && rows_staged_smem<Tl, IT, GW, kBwd>() <= kStagedSmemLimit) {
     if (c.engine == Engine::rows_staged) {
       constexpr int smem = rows_staged_smem<Tl, IT, GW, kBwd>();
+      constexpr int smem3 = staged_smem_bytes<Tl, V, IT, GW, 3>();
       if constexpr (kBwd)
         return launch_staged(softmax_rows_bwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
+      else if constexpr (smem3 <= kStagedSmemLimit)
+        return c.fwd_stages == 3
+                   ? launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog, 3>, GW * 32, smem3, kBwd, p, c,
+                                   stream)
+                   : launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
       else
         return launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
     }
