@@ -275,8 +275,11 @@ constexpr int staged_smem_bytes() {
 // at the top of each row, into the other stage). Refilling the stage just read with the row two
 // ahead instead (two rows in flight per block) measured slower on the H200 (7bc01c7, 4096x32768
 // bf16: softmax 0.1497 ms against 0.1441, log_softmax 0.1470 against 0.1418) and was removed.
-// STAGES = 3 (BARACUDA_SOFTMAX_FWD_STAGES=3) is the norm staged forward's ring instead: the copies
-// of the row two steps ahead issued at the top of each row, into the stage read one row ago.
+// STAGES = 3 (the default for 64 KB stages; BARACUDA_SOFTMAX_FWD_STAGES=2|3) is the norm staged
+// forward's ring instead: the copies of the row two steps ahead issued at the top of each row,
+// into the stage read one row ago. It measured faster (4096x32768 bf16 at 360e9be: log_softmax
+// 0.1425 -> 0.1391 ms, softmax 0.1414 -> 0.1409), unlike the early refill: that one issued its
+// copies between a row's loads and its reductions.
 template <class Tl, class Ts, int VEC, int ITEMS, int GW, bool kLog, int STAGES = 2>
 __global__ void __launch_bounds__(GW * 32, rows_min_blocks(GW * 32)) softmax_rows_fwd_staged_kernel(const KernelParams p) {
   constexpr int W = GW * 32;

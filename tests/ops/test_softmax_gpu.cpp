@@ -595,11 +595,11 @@ TEST_F(GpuSoftmax, StagedBackwardSwitchOffAndBitwise) {
   }
 }
 
-// ---- the staged forward's three stages (BARACUDA_SOFTMAX_FWD_STAGES=3) ----
+// ---- the staged forward's three stages (the default for 64 KB stages) ----
 // The forward's rows on three shared-memory stages of x (the rows one and two steps ahead in
-// flight): the tactic says so, every case against the reference (poisoned outputs, check()), and
-// bitwise the two-stage kernel's output (the same per-row math; only when the copies are issued
-// differs). Both ops, every dtype the staged forward loads (bf16 with dtype=f32), the widest rows
+// flight; BARACUDA_SOFTMAX_FWD_STAGES unset or =3): the tactic says so, every case against the
+// reference (poisoned outputs, check()), and bitwise the two-stage kernel's output
+// (BARACUDA_SOFTMAX_FWD_STAGES=2; the same per-row math, only when the copies are issued differs). Both ops, every dtype the staged forward loads (bf16 with dtype=f32), the widest rows
 // (32 warps x 4 vectors: 64 KB a stage, 192 KB for three) and a narrower staged width, at rows
 // enough for every block to go around the ring several times, at fewer rows than SMs and at
 // between one and two rows a block (the ring's prologue with its second row missing).
@@ -619,20 +619,23 @@ TEST_F(GpuSoftmax, StagedForwardThreeStages) {
           d.input = x.operand();
           const Problem f{tag(op, c.t, shape, -1) + (c.out ? " dtype=f32" : ""), d, {x}};
           SCOPED_TRACE(f.name);
-          ASSERT_EQ(unsetenv("BARACUDA_SOFTMAX_FWD_STAGES"), 0);
-          auto two = SoftmaxPlan::select(gpu_, f.desc);
-          ASSERT_TRUE(two) << two.status().to_string();
-          EXPECT_NE(two->sku().tactic.find("two shared-memory stages of x"), std::string::npos) << two->sku().tactic;
           std::vector<uint8_t> two_y, three_y;
-          run_bytes(*two, f, two_y);
           {
-            ScopedEnv three_stages("BARACUDA_SOFTMAX_FWD_STAGES", "3");
+            ScopedEnv two_stages("BARACUDA_SOFTMAX_FWD_STAGES", "2");
+            auto two = SoftmaxPlan::select(gpu_, f.desc);
+            ASSERT_TRUE(two) << two.status().to_string();
+            EXPECT_NE(two->sku().tactic.find("two shared-memory stages of x"), std::string::npos) << two->sku().tactic;
+            run_bytes(*two, f, two_y);
+          }
+          for (const char* three_stages : {"", "3"}) {  // the default, then the switch
+            std::optional<ScopedEnv> env;
+            if (*three_stages) env.emplace("BARACUDA_SOFTMAX_FWD_STAGES", three_stages);
             auto three = SoftmaxPlan::select(gpu_, f.desc);
             ASSERT_TRUE(three) << three.status().to_string();
             EXPECT_NE(three->sku().tactic.find("three shared-memory stages of x"), std::string::npos)
                 << three->sku().tactic;
             run_bytes(*three, f, three_y);
-            check(f);  // check()'s plan is made under the switch too
+            check(f);  // check()'s plan is made under the same setting
           }
           ASSERT_EQ(two_y.size(), three_y.size());
           EXPECT_EQ(std::memcmp(two_y.data(), three_y.data(), two_y.size()), 0) << "three stages differ from two";

@@ -69,9 +69,17 @@ bool row_prefetch_from_env() {
 // unless the environment has BARACUDA_SOFTMAX_MASKED=legacy when the plan is made (A/B and
 // fallback: the masked calls then take the warp / block / online engines as before).
 bool masked_rows_from_env() { return !env_is("BARACUDA_SOFTMAX_MASKED", "legacy"); }
-// The staged forward's shared-memory stages of x: 2, or 3 with BARACUDA_SOFTMAX_FWD_STAGES=3 (read
-// when the plan is made; A/B switch): the norm staged forward's ring, two rows in flight a block.
-int fwd_stages_from_env() { return env_is("BARACUDA_SOFTMAX_FWD_STAGES", "3") ? 3 : 2; }
+// The staged forward's shared-memory stages of x (read when the plan is made): by default three for
+// the widest staged rows (64 KB a stage: 16-bit rows of 16385..32768, f32 of 8193..16384), two
+// below; BARACUDA_SOFTMAX_FWD_STAGES=2 or =3 everywhere (where three fit). Three is the norm staged
+// forward's ring, two rows in flight a block. Interleaved A/B on the H200 at 360e9be (5 rounds,
+// 4096x32768 bf16, ms): softmax 0.1414 (two) -> 0.1409 (three), log_softmax 0.1425 -> 0.1391;
+// narrower staged rows were not timed.
+int fwd_stages_from_env() {
+  if (env_is("BARACUDA_SOFTMAX_FWD_STAGES", "2")) return 2;
+  if (env_is("BARACUDA_SOFTMAX_FWD_STAGES", "3")) return 3;
+  return 0;  // the default: by stage size
+}
 
 // Whether a dim that is not innermost may take the columns engine (kernels/softmax_columns.cuh):
 // on unless the environment has BARACUDA_SOFTMAX_COLUMNS=legacy when the plan is made (A/B and
@@ -326,8 +334,9 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
       c.engine = cuda::Engine::rows_staged;  // block size and grid: from the kernel's occupancy
       c.threads = gw * 32;
       // Three stages of x where they fit (the launcher instantiates them only under the limit).
-      const int64_t three = 3 * static_cast<int64_t>(c.items) * gw * 32 * 16;
-      if (!bwd && fwd_stages_ == 3 && three <= std::min<int64_t>(kStagedSmemLimit, smem_optin_ - 1024)) c.fwd_stages = 3;
+      const int64_t stage = static_cast<int64_t>(c.items) * gw * 32 * 16;
+      const bool wanted = fwd_stages_ == 3 || (fwd_stages_ == 0 && stage == 64 * 1024);
+      if (!bwd && wanted && 3 * stage <= std::min<int64_t>(kStagedSmemLimit, smem_optin_ - 1024)) c.fwd_stages = 3;
       return true;
     }
     c.engine = cuda::Engine::rows;
