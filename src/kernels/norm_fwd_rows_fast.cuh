@@ -40,12 +40,6 @@
 
 namespace baracuda::norm::cuda {
 
-// Waits until at most N of this thread's committed cp.async groups are still in flight.
-template <int N>
-__device__ __forceinline__ void nf_stage_wait() {
-  kernels::stage_wait_all_but<N>();
-}
-
 // v summed over the row group and returned to every thread of it, in a fixed order (bitwise
 // reproducible). `slots` holds the group's GW floats; callers alternate two slot arrays (see
 // nb_group_sum2), so one barrier per reduction suffices.
@@ -337,7 +331,7 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
   int parity = 0;
   for (int stage = 0; row < p.rows; row += step, stage = stage + 1 == STAGES ? 0 : stage + 1, parity ^= 1) {
     prefetch(row + (STAGES - 1) * step, stage == 0 ? STAGES - 1 : stage - 1);
-    nf_stage_wait<STAGES - 1>();
+    kernels::stage_wait_all_but<STAGES - 1>();
     const P* slots = my_slots + stage * ITEMS * NT;
     auto elem = [&](int i, int j) { return nb_elem(slots[i * NT], j); };
     // This thread's sum of (x - center)^2, 4 chains in a fixed order.

@@ -257,7 +257,6 @@ __device__ __forceinline__ void prefetch_rows_before_wait(const KernelParams& p,
 
 using kernels::stage_commit;
 using kernels::stage_copy16;
-using kernels::stage_wait_all_but_newest;
 
 // Dynamic shared memory of the staged kernel: STAGES stages of the row (2 by default), at most
 // kStagedSmemLimit (under Hopper's 227 KB per block; the plan also checks the device's opt-in

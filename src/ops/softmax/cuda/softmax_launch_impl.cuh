@@ -109,16 +109,16 @@ Status launch_rows_one(const KernelParams& p, const LaunchConfig& c, cudaStream_
   if constexpr (rows_staged_warps<kBwd, kLog>(GW) && rows_staged_smem<Tl, IT, GW, kBwd>() <= kStagedSmemLimit) {
     if (c.engine == Engine::rows_staged) {
       constexpr int smem = rows_staged_smem<Tl, IT, GW, kBwd>();
-      constexpr int smem3 = staged_smem_bytes<Tl, V, IT, GW, 3>();
-      if constexpr (kBwd)
+      constexpr int smem3 = staged_smem_bytes<Tl, V, IT, GW, 3>();  // three stages of x (c.fwd_stages)
+      if constexpr (kBwd) {
         return launch_staged(softmax_rows_bwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
-      else if constexpr (smem3 <= kStagedSmemLimit)
-        return c.fwd_stages == 3
-                   ? launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog, 3>, GW * 32, smem3, kBwd, p, c,
-                                   stream)
-                   : launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
-      else
+      } else {
+        if constexpr (smem3 <= kStagedSmemLimit) {
+          auto* three = softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog, 3>;
+          if (c.fwd_stages == 3) return launch_staged(three, GW * 32, smem3, kBwd, p, c, stream);
+        }
         return launch_staged(softmax_rows_fwd_staged_kernel<Tl, Ts, V, IT, GW, kLog>, GW * 32, smem, kBwd, p, c, stream);
+      }
     }
   }
   if (c.engine == Engine::rows_staged) return internal_error("[softmax] no staged kernel for this row geometry");
