@@ -53,9 +53,6 @@ struct BwdParams {
   // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
   // turns it off: A/B).
   bool row_prefetch = true;
-  // The cluster kernel's L2 prefetch distance in rows of its CTA: 1, or 2 (the rows after next
-  // too, twice the bytes in flight; BARACUDA_NORM_BWD_PREFETCH_ROWS=2, opt-in until measured).
-  int prefetch_rows = 1;
 };
 
 // The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors

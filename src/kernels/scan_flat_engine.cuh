@@ -200,7 +200,7 @@ constexpr size_t flat_tile_bytes() {
 // a chain one link per chunk. Now warps 1..7 (the loaders) load the next chunk, fold it and publish
 // its aggregate while warp 0 looks back over the current one, and warp 0 takes the ticket of the
 // chunk after next only once its look-back is done.
-template <class Op, class In, class Out, bool LOOKAHEAD = false>
+template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
@@ -266,86 +266,6 @@ __global__ void __launch_bounds__(kThreads, 2)
     if (warp == 1 && lane == 0) flat_publish_aggregate<Op>(words, c, flat_table_total<Op, kWarps>(carry[stage], tiles));
   };
 
-  // Warp 0: the look-back over chunk c (its table of segment totals in carry[stage]), then (lane 0)
-  // the next ticket into next_ticket, its round trip under the carries, and the table turned into
-  // the carry into each segment.
-  const auto look_back_and_carry = [&](int64_t c, int stage) {
-    const int tiles = static_cast<int>((length_of(c) + kTile - 1) / kTile);
-    const State total = flat_table_total<Op, kWarps>(carry[stage], tiles);
-    __syncwarp();  // every lane has read the table before lane 0 rewrites it
-    const State prefix = flat_lookback<Op>(words, c, total, window);
-    if (lane == 0) {
-      const unsigned long long ticket = atomicAdd(counter, 1ull);
-      State run = prefix;
-      for (int t = 0; t < tiles; ++t)
-        for (int v = 0; v < kWarps; ++v) {
-          const State segment_total = carry[stage][t][v];
-          carry[stage][t][v] = run;
-          run = Op::combine(run, segment_total);
-        }
-      next_ticket = ticket;
-    }
-  };
-  // One warp: segment w of tile t of chunk [begin, begin + len) in `stage`, scanned from its carry
-  // and stored (coalesced, through the segment's own staging area).
-  const auto scan_segment = [&](int stage, int64_t begin, int64_t len, int t, int w) {
-    const int valid = segment_valid(len, t, w);
-    const int64_t p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(w) * kSegment;
-    State loc[kItems];
-    scan_lane_items<Op, In>(segment(stage, t, w), lane, valid, p0 + static_cast<int64_t>(lane) * kItems, loc);
-    State lanes_before;
-    (void)warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lanes_before);
-    const State before = Op::combine(carry[stage][t][w], lanes_before);
-    store_lane_results<Op, Out>(segment(stage, t, w), y + p0, lane, valid, exclusive, before, loc);
-  };
-
-  if constexpr (LOOKAHEAD) {
-    // Three stages; per round, with `cur` staged and its carries known, `nxt` staged (or landing)
-    // and `after`'s ticket held:
-    //   loaders (warps 1..7): issue `after` into the stage the last round scanned, fold `nxt`,
-    //     publish its aggregate and hand its table to warp 0 (named barrier 2), then scan `cur`;
-    //   warp 0: the look-back over `nxt` and its carries, while the loaders scan `cur`.
-    // So the look-back leaves the round's critical path, which it bounded in the default form
-    // (look-back, then scan: about 3.3 us of a 5 us round at 2^28 f32, docs/perf/scan.md). Deadlock
-    // freedom as before: a look-back waits only on lower chunks' aggregates, and the lowest
-    // unpublished one's holder reaches its fold (its previous look-back is over lower chunks still).
-    if (threadIdx.x == 0) {
-      first_tickets[0] = atomicAdd(counter, 1ull);
-      first_tickets[1] = atomicAdd(counter, 1ull);
-    }
-    __syncthreads();
-    int64_t cur = static_cast<int64_t>(first_tickets[0]);
-    int64_t nxt = static_cast<int64_t>(first_tickets[1]);
-    if (warp != 0) {
-      issue_chunk(cur, 0);
-      issue_chunk(nxt, 1);
-      fold_publish(cur, 0, true);
-    }
-    __syncthreads();  // cur's table filled and its aggregate published
-    if (warp == 0 && cur < chunks) look_back_and_carry(cur, 0);
-    __syncthreads();  // cur's carries; next_ticket
-    int64_t after = cur < chunks ? static_cast<int64_t>(next_ticket) : chunks;
-    for (int s = 0; cur < chunks; s = s + 1 == 3 ? 0 : s + 1) {
-      const int s1 = s + 1 == 3 ? 0 : s + 1, s2 = s1 + 1 == 3 ? 0 : s1 + 1;
-      if (warp != 0) {
-        issue_chunk(after, s2);       // s2 held the chunk scanned last round
-        fold_publish(nxt, s1, true);  // nxt's copies landed (after's may still be in flight)
-        if (nxt < chunks) asm volatile("bar.arrive 2, %0;" ::"r"(kThreads) : "memory");
-        const int64_t begin = cur * chunk_len, len = length_of(cur);
-        const int tiles = static_cast<int>((len + kTile - 1) / kTile);
-        for (int g = warp - 1; g < tiles * kWarps; g += kLoaders) scan_segment(s, begin, len, g / kWarps, g % kWarps);
-      } else if (nxt < chunks) {
-        asm volatile("bar.sync 2, %0;" ::"r"(kThreads) : "memory");  // nxt's table complete
-        look_back_and_carry(nxt, s1);
-      }
-      __syncthreads();  // stage s free; nxt's carries; next_ticket
-      const int64_t following = nxt < chunks ? static_cast<int64_t>(next_ticket) : chunks;
-      cur = nxt;
-      nxt = after;
-      after = following;
-    }
-    return;
-  }
   // Two tickets to start: the second is loaded, folded and published by the loaders during the
   // first chunk's look-back, which it does not wait for.
   if (threadIdx.x == 0) {
@@ -373,7 +293,20 @@ __global__ void __launch_bounds__(kThreads, 2)
     } else {
       // The look-back, then (lane 0) the ticket of the chunk after next, its round trip under the
       // carries: taken only now, so that no look-back lies between any ticket and its aggregate.
-      look_back_and_carry(cur, s);
+      const State total = flat_table_total<Op, kWarps>(carry[s], tiles);
+      __syncwarp();  // every lane has read the table before lane 0 rewrites it
+      const State prefix = flat_lookback<Op>(words, cur, total, window);
+      if (lane == 0) {
+        const unsigned long long ticket = atomicAdd(counter, 1ull);
+        State c = prefix;
+        for (int t = 0; t < tiles; ++t)
+          for (int v = 0; v < kWarps; ++v) {
+            const State segment_total = carry[s][t][v];
+            carry[s][t][v] = c;
+            c = Op::combine(c, segment_total);
+          }
+        next_ticket = ticket;
+      }
     }
     __syncthreads();  // the carries of cur; the loaders' copies of nxt visible to every warp
     const int64_t after = static_cast<int64_t>(next_ticket);
@@ -382,7 +315,16 @@ __global__ void __launch_bounds__(kThreads, 2)
     if (three && warp != 0) issue_chunk(after, s_next + 1 == stages ? 0 : s_next + 1);
 
     // Each warp scans its segment of every tile from its carry and stores it (coalesced).
-    for (int t = 0; t < tiles; ++t) scan_segment(s, begin, len, t, warp);
+    for (int t = 0; t < tiles; ++t) {
+      const int valid = segment_valid(len, t, warp);
+      const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
+      State loc[kItems];
+      scan_lane_items<Op, In>(segment(s, t, warp), lane, valid, warp_p0 + static_cast<int64_t>(lane) * kItems, loc);
+      State lanes_before;
+      (void)warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lanes_before);
+      const State before = Op::combine(carry[s][t][warp], lanes_before);
+      store_lane_results<Op, Out>(segment(s, t, warp), y + warp_p0, lane, valid, exclusive, before, loc);
+    }
     __syncthreads();  // stage s and carry[s] are free; next_ticket read
     cur = nxt;
     nxt = after;

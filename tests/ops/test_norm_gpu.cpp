@@ -789,37 +789,6 @@ TEST_F(GpuNorm, ClusterExchangeForms) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// The cluster backward's L2 prefetch two rows ahead (BARACUDA_NORM_BWD_PREFETCH_ROWS=2) against
-// one: a hint only, so the outputs are bitwise the same; rows counts that leave the last rows of
-// some clusters without a row two ahead (700: 66 clusters walk 10 or 11 rows), and fewer rows than
-// clusters (40).
-TEST_F(GpuNorm, BackwardClusterPrefetchTwoRows) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (int64_t rows : {int64_t{700}, int64_t{40}}) {
-      NormDescriptor d = row_desc(op, DType::bf16, rows, 32768, Direction::backward);
-      d.weight = d.param_grads = true;
-      d.bias = op == NormOp::layer_norm;
-      const std::string what = NormFamily::describe(d);
-      ++cases;
-      {
-        bt::ScopedEnv two("BARACUDA_NORM_BWD_PREFETCH_ROWS", "2");
-        check_counted(d, 7400 + static_cast<uint64_t>(cases), what + " (two rows ahead)", failures);
-      }
-      const std::string m = same_bits_under(d, 7450 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_PREFETCH_ROWS",
-                                            {"2", "next two rows prefetched"}, {"1", "next row prefetched"});
-      if (!m.empty()) {
-        ++failures;
-        ADD_FAILURE() << what << ": " << m;
-      }
-    }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The cluster backward with dweight and dbias keeps the dbias sums in registers (SUMS 3, the
 // default) or, with BARACUDA_NORM_BWD_DB=shared, in shared memory beside dweight's. Against the
 // CPU reference, and the two bitwise equal (the same additions in the same order), for every

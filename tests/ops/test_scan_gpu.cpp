@@ -750,45 +750,6 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
-// BARACUDA_SCAN_FLAT_LOOKAHEAD=1: the pipelined flat kernel's look-ahead form (warp 0 looks back
-// over the next chunk while warps 1..7 scan the current one; three stages). Its tactic says so;
-// every case against the reference and twice bitwise equal (run_case), then bitwise equal to the
-// default three-stage kernel at the same chunk length (the same chunks folded in the same order).
-// Chunks of 2, 3 and 4 tiles (8 for bf16), a partial last tile, sum / prod / logaddexp, inclusive
-// and exclusive, fewer chunks than blocks, and 2^26 + 3 (thousands of chunks, many rounds of the
-// persistent grid) unless BARACUDA_TEST_SKIP_LARGE=1.
-TEST(ScanGpu, FlatPipelinedLookahead) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_LOOKAHEAD", "1", 1), 0);
-  const std::string tactic = flat_probe_tactic();
-  EXPECT_NE(tactic.find("looked back over by one warp while seven scan"), std::string::npos) << tactic;
-  uint64_t seed = 190;
-  const auto both_ways = [](const GpuCase& c) {
-    same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_LOOKAHEAD", "1", "0", "the look-ahead form differs from the default");
-  };
-  for (const char* tiles : {"2", "3", "4"}) {
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {5 * 4096 + 17}, 0, false, false, {}, ++seed));  // few chunks
-  }
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "8", 1), 0);  // 16-bit only
-  both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, false, false, {}, ++seed));
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "4", 1), 0);
-  both_ways(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
-  both_ways(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
-  if (large_cases_enabled()) {
-    const int64_t large = (int64_t{1} << 26) + 3;
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_LOOKAHEAD"), 0);
-}
-
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

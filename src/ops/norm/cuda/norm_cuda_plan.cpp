@@ -94,10 +94,6 @@ FwdEngine fwd_engine_from_env() {
 bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_NORM_ROW_PREFETCH");
 }
-// The backward cluster kernel's prefetch distance (BwdParams::prefetch_rows): 2 under
-// BARACUDA_NORM_BWD_PREFETCH_ROWS=2 (opt-in: ncu put the layer_norm dw+db kernel at 71% of DRAM
-// with one row, about 8 MB, in flight ahead), 1 otherwise.
-int bwd_prefetch_rows_from_env() { return env_is("BARACUDA_NORM_BWD_PREFETCH_ROWS", "2") ? 2 : 1; }
 
 // Where the rows engine keeps the fused dweight/dbias sums (norm::cuda::BwdSums), environment
 // BARACUDA_NORM_BWD_SUMS read when the plan is made. Unset: shared memory wherever it fits, which
@@ -226,12 +222,12 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
          std::to_string(c.threads) + "; legacy kernels for unaligned pointers";
 }
 
-std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch, int prefetch_rows) {
+std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
   const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
   std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
                   " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors of x and dy per thread held as loaded, " +
-                  (prefetched ? (c.cluster && prefetch_rows >= 2 ? "next two rows prefetched into L2, " : "next row prefetched into L2, ") : "") + std::to_string(c.grid) + " persistent blocks of " +
+                  (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
     t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
@@ -285,7 +281,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       chunks_ = fast_.group_warps && fast_.params
                     ? fast_.partial_rows()
                     : norm::cuda::bwd_row_chunks(d_.input.dtype, sig_.outer, sig_.channels, sm_count_);
-      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_, row_prefetch_, bwd_prefetch_rows_);
+      if (fast_.group_warps) sku_.tactic = fast_tactic(fast_, row_prefetch_);
       const size_t one = round_up(static_cast<size_t>(chunks_ * sig_.channels) * acc_size());
       workspace_ = (want_dw_ ? one : 0) + (want_db_ ? one : 0);
     }
@@ -363,7 +359,6 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.cols = sig_.channels;
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     p.row_prefetch = row_prefetch_;
-    p.prefetch_rows = bwd_prefetch_rows_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -381,7 +376,6 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   Device device_;
   int sm_count_;
   bool row_prefetch_ = row_prefetch_from_env();
-  int bwd_prefetch_rows_ = bwd_prefetch_rows_from_env();
   // Every kernel, forward and backward, a programmatic dependent launch (BARACUDA_PDL, read when
   // the plan is made; core/pdl_switch.hpp).
   bool pdl_ = pdl_from_env(device_);

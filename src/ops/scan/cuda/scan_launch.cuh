@@ -85,11 +85,9 @@ template <class Op, class In, class Out>
 Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
   const Geometry& g = *a.geometry;
   constexpr size_t tile_bytes = flat_tile_bytes<In, Out>();
-  // The look-ahead form (BARACUDA_SCAN_FLAT_LOOKAHEAD=1): three stages always.
-  const auto kernel = g.flat_lookahead ? scan_flat_pipelined_kernel<Op, In, Out, true>
-                                       : scan_flat_pipelined_kernel<Op, In, Out, false>;
+  const auto kernel = scan_flat_pipelined_kernel<Op, In, Out>;
   BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_pipelined_kernel"));
-  const int stages = g.flat_stages == 3 || g.flat_lookahead ? 3 : 2;
+  const int stages = g.flat_stages == 3 ? 3 : 2;
   const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (stages * tile_bytes)));
   const int64_t wanted = g.flat_tiles > 0 ? g.flat_tiles
                                            : static_cast<int64_t>((stages == 3 ? kFlatThreeStageBudget : kFlatStageBudget) /
