@@ -15,8 +15,6 @@
 
 #include <cstdint>
 
-#include "kernels/cluster_exchange_mode.hpp"
-
 namespace baracuda::kernels {
 
 // Thread 0 writes this CTA's pair (a, b) into `slot` (shared memory), then the cluster barrier
@@ -81,17 +79,6 @@ __device__ __forceinline__ void cluster_mailbox_init(ClusterPairMailbox& m) {
 
 // Use `use` of the mailbox (see above): pushes (a, b) to the partner and returns the partner's
 // pair. Called by every thread of both CTAs, with the same `use` sequence.
-//
-// The wait's scope. st.async's complete-tx on the partner's mbarrier releases at cluster scope;
-// an acquire at cluster scope pairs with it by the letter of the PTX memory model, and the SASS
-// then invalidates this SM's L1 at every wait (CCTL.IVALL: 3.8% of the stall samples of the
-// layer_norm backward at 4096x32768, twelfth session), so the weight vectors the row reads from
-// L1 come from L2 again every row. kCtaScope waits with the default CTA-scope acquire instead:
-// the 8 bytes land in this CTA's own shared memory, which L1 never caches, and that is the form
-// in which TMA multicast consumers (remote-issued async writes completing a local mbarrier)
-// commonly wait. The global loads after the wait read x, dy and the weight, which no thread of
-// the cluster writes, so nothing global needs the cluster-scope acquire.
-template <bool kCtaScope = false>
 __device__ __forceinline__ float2 cluster_mailbox_exchange(ClusterPairMailbox& m, unsigned use, float a, float b) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   const unsigned slot = use & 1u, phase = (use >> 1) & 1u;
@@ -110,37 +97,18 @@ __device__ __forceinline__ float2 cluster_mailbox_exchange(ClusterPairMailbox& m
   }
   uint32_t done = 0;
   do {
-    if constexpr (kCtaScope) {
-      asm volatile(
-          "{\n .reg .pred landed;\n"
-          " mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 landed, [%1], %2;\n"
-          " selp.u32 %0, 1, 0, landed;\n}"
-          : "=r"(done)
-          : "r"(full), "r"(phase)
-          : "memory");
-    } else {
-      asm volatile(
-          "{\n .reg .pred landed;\n"
-          " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 landed, [%1], %2;\n"
-          " selp.u32 %0, 1, 0, landed;\n}"
-          : "=r"(done)
-          : "r"(full), "r"(phase)
-          : "memory");
-    }
+    asm volatile(
+        "{\n .reg .pred landed;\n"
+        " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 landed, [%1], %2;\n"
+        " selp.u32 %0, 1, 0, landed;\n}"
+        : "=r"(done)
+        : "r"(full), "r"(phase)
+        : "memory");
   } while (done == 0);
   return m.pair[slot];
 #else
   return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
 #endif
-}
-
-// The pair exchange of the kernels' mode XCHG (kernels/cluster_exchange_mode.hpp): `slot` for
-// the barrier form, `m` for the pushed ones. Called by every thread of both CTAs.
-template <ClusterExchange XCHG>
-__device__ __forceinline__ float2 cluster_exchange(float (&slot)[2], ClusterPairMailbox& m, unsigned use, float a,
-                                                   float b) {
-  if constexpr (XCHG == ClusterExchange::barrier) return cluster_pair_exchange(slot, a, b);
-  else return cluster_mailbox_exchange<XCHG == ClusterExchange::pushed_cta>(m, use, a, b);
 }
 
 }  // namespace baracuda::kernels

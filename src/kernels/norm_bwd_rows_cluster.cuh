@@ -11,7 +11,7 @@
 // into its exchange slot, and after one cluster barrier reads its partner's slot through
 // distributed shared memory; both add the pairs in rank order, so both halves see the same
 // totals. The slots alternate between rows (a slot is rewritten two rows later, after the
-// partner passed the barrier that follows its read). XCHG pushed: the pair is pushed into the
+// partner passed the barrier that follows its read). MAILBOX: the pair is pushed into the
 // partner's shared memory instead, and each CTA waits on its own mbarrier, not on a cluster
 // barrier (kernels/cluster_pair_exchange.cuh says why). The next row is prefetched into L2 before
 // the barrier so that HBM keeps streaming across it. Each CTA keeps its columns' dweight/dbias
@@ -31,7 +31,7 @@
 
 namespace baracuda::norm::cuda {
 
-template <class T, class W, int VEC, int ITEMS, int SUMS, kernels::ClusterExchange XCHG>
+template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -45,7 +45,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   const unsigned rank = cluster.block_rank();
   __shared__ float red[2][2 * GW];
   __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
-  __shared__ kernels::ClusterPairMailbox mailbox;  // pushed modes: the partner's pair
+  __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
   extern __shared__ __align__(16) float nc_sums[];  // [SUMS][E / 4][WT][4]
 
   const int t = static_cast<int>(threadIdx.x);
@@ -68,7 +68,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
 #pragma unroll
   for (int e = 0; e < (kDbRegs ? E : 1); ++e) db_regs[e] = 0.f;
 
-  if constexpr (XCHG != kernels::ClusterExchange::barrier) kernels::cluster_mailbox_init(mailbox);
+  if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
 
   int parity = 0;
   unsigned use = 0;
@@ -95,7 +95,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    const float2 other = kernels::cluster_exchange<XCHG>(xchg[parity], mailbox, use, s_g, s_gd);
+    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange(mailbox, use, s_g, s_gd)
+                                 : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
     const float o_g = other.x, o_gd = other.y;
     // Rank order, so both CTAs hold bitwise the same totals.
     const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;

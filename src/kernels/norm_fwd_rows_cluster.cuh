@@ -14,7 +14,7 @@
 //     registers, as the one-CTA kernel), combined as Chan et al.: mean = (m_0 + m_1) / 2,
 //     M2 = M2_0 + M2_1 + (m_1 - m_0)^2 n / 4 (equal halves): never E[x^2] - E[x]^2.
 // The exchange slots alternate between rows (rewritten two rows later, after the partner passed
-// the barrier that follows its read; pushed modes (XCHG): pushed into the partner's shared memory, each CTA
+// the barrier that follows its read; MAILBOX: pushed into the partner's shared memory, each CTA
 // waiting on its own mbarrier, kernels/cluster_pair_exchange.cuh); the next row of the half is
 // prefetched into L2 before the barrier (not with a residual: two input rows are already in flight).
 //
@@ -27,7 +27,7 @@
 
 namespace baracuda::norm::cuda {
 
-template <class T, class W, int VEC, bool RES, kernels::ClusterExchange XCHG>
+template <class T, class W, int VEC, bool RES, bool MAILBOX>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(const FwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -40,7 +40,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
   const unsigned rank = cluster.block_rank();
   __shared__ float red[2][GW];
   __shared__ float xchg[2][2];  // per parity: this half's (sum x^2) or (mean, M2)
-  __shared__ kernels::ClusterPairMailbox mailbox;  // pushed modes: the partner's pair
+  __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
 
   const int t = static_cast<int>(threadIdx.x);
   const int half = static_cast<int>(p.cols) / 2;
@@ -53,7 +53,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
   const W* b = p.bias ? static_cast<const W*>(p.bias) + c0 + tcol : nullptr;
   const int64_t step = gridDim.x / 2;
 
-  if constexpr (XCHG != kernels::ClusterExchange::barrier) kernels::cluster_mailbox_init(mailbox);
+  if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
 
   int parity = 0;
   unsigned use = 0;
@@ -125,7 +125,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
         bq = nf_group_sum<GW>((q[0] + q[1]) + (q[2] + q[3]), red[1], 1);
       }
     }
-    const float2 other = kernels::cluster_exchange<XCHG>(xchg[parity], mailbox, use, a, bq);
+    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange(mailbox, use, a, bq)
+                                 : kernels::cluster_pair_exchange(xchg[parity], a, bq);
     const float oa = other.x, ob = other.y;
     const float a0 = rank == 0 ? a : oa, a1 = rank == 0 ? oa : a;  // rank order
     const float b0 = rank == 0 ? bq : ob, b1 = rank == 0 ? ob : bq;

@@ -8,38 +8,32 @@
 namespace baracuda::norm::cuda {
 namespace {
 
-template <class T, class W, kernels::ClusterExchange XCHG>
+template <class T, class W, bool MAILBOX>
 BwdKernel cluster_kernel_with(int sums) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, XCHG>;
-  if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, XCHG>;
-  if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, XCHG>;
+  if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, MAILBOX>;
+  if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, MAILBOX>;
+  if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, MAILBOX>;
   return nullptr;
 }
 
 template <class T, class W>
-BwdKernel cluster_kernel(int sums, kernels::ClusterExchange x) {
-  using kernels::ClusterExchange;
-  switch (x) {
-    case ClusterExchange::barrier: return cluster_kernel_with<T, W, ClusterExchange::barrier>(sums);
-    case ClusterExchange::pushed: return cluster_kernel_with<T, W, ClusterExchange::pushed>(sums);
-    case ClusterExchange::pushed_cta: return cluster_kernel_with<T, W, ClusterExchange::pushed_cta>(sums);
-  }
-  return nullptr;
+BwdKernel cluster_kernel(int sums, bool mailbox) {
+  return mailbox ? cluster_kernel_with<T, W, true>(sums) : cluster_kernel_with<T, W, false>(sums);
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, kernels::ClusterExchange exchange) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, exchange) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, exchange)
-                 : w == t ? cluster_kernel<__half, __half>(sums, exchange) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, exchange)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, exchange) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox) : nullptr;
     default: return nullptr;
   }
 }

@@ -8,7 +8,6 @@
 
 #include "baracuda/core/dtype.hpp"
 #include "baracuda/core/status.hpp"
-#include "kernels/cluster_exchange_mode.hpp"
 #include "kernels/norm_rows_params.hpp"
 
 namespace baracuda::norm::cuda {
@@ -31,7 +30,7 @@ struct BwdFastConfig {
   // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
   // cluster one partial row.
   bool cluster = false;
-  kernels::ClusterExchange cluster_exchange = kernels::ClusterExchange::pushed;  // its per-row pair (core/cluster_switch.hpp)
+  bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
   // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
   bool db_in_registers = false;
@@ -76,11 +75,12 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
 // dtype w and SUMS (1: dweight, 2: dweight and dbias slots, 3: a dweight slot and dbias in
-// registers) with the per-row exchange `exchange`, null for other types; and its launch
+// registers) with the pushed (mailbox) or
+// published per-row exchange, null for other types; and its launch
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, kernels::ClusterExchange exchange);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
 

@@ -190,23 +190,13 @@ void use_wave_grid(norm::cuda::FwdFastConfig& c, int64_t rows, int sm_count) {
   c.waves = true;
 }
 
-// The tactic's words for the cluster kernels' per-row exchange.
-std::string cluster_exchange_words(kernels::ClusterExchange x) {
-  switch (x) {
-    case kernels::ClusterExchange::barrier: return " (behind a cluster barrier)";
-    case kernels::ClusterExchange::pushed: return " (pushed, mbarrier-completed)";
-    case kernels::ClusterExchange::pushed_cta: return " (pushed, mbarrier-completed, CTA-scope wait)";
-  }
-  return "";
-}
-
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.cluster)
     t += "each row split over a cluster of 2 CTAs (sm_90), " + std::to_string(c.items) +
          " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "") +
          ", halves' statistics exchanged through distributed shared memory" +
-         cluster_exchange_words(c.cluster_exchange);
+         (c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)");
   else if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
@@ -231,7 +221,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                   std::to_string(c.threads);
   if (c.cluster)
     t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
-         cluster_exchange_words(c.cluster_exchange) +
+         std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
          ", per-cluster dweight/dbias partials summed in shared memory" +
          std::string(c.db_in_registers ? " (dbias in registers)" : "");
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";

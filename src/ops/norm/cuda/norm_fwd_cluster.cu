@@ -8,36 +8,30 @@
 namespace baracuda::norm::cuda {
 namespace {
 
-template <class T, class W, kernels::ClusterExchange XCHG>
+template <class T, class W, bool MAILBOX>
 FwdFastKernel cluster_kernel_with(bool residual) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  return residual ? norm_fwd_rows_cluster_kernel<T, W, V, true, XCHG>
-                  : norm_fwd_rows_cluster_kernel<T, W, V, false, XCHG>;
+  return residual ? norm_fwd_rows_cluster_kernel<T, W, V, true, MAILBOX>
+                  : norm_fwd_rows_cluster_kernel<T, W, V, false, MAILBOX>;
 }
 
 template <class T, class W>
-FwdFastKernel cluster_kernel(bool residual, kernels::ClusterExchange x) {
-  using kernels::ClusterExchange;
-  switch (x) {
-    case ClusterExchange::barrier: return cluster_kernel_with<T, W, ClusterExchange::barrier>(residual);
-    case ClusterExchange::pushed: return cluster_kernel_with<T, W, ClusterExchange::pushed>(residual);
-    case ClusterExchange::pushed_cta: return cluster_kernel_with<T, W, ClusterExchange::pushed_cta>(residual);
-  }
-  return nullptr;
+FwdFastKernel cluster_kernel(bool residual, bool mailbox) {
+  return mailbox ? cluster_kernel_with<T, W, true>(residual) : cluster_kernel_with<T, W, false>(residual);
 }
 
 }  // namespace
 
-FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual, kernels::ClusterExchange exchange) {
+FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual, bool mailbox) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(residual, exchange) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(residual, mailbox) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(residual, exchange)
-                 : w == t ? cluster_kernel<__half, __half>(residual, exchange) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(residual, mailbox)
+                 : w == t ? cluster_kernel<__half, __half>(residual, mailbox) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(residual, exchange)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(residual, exchange) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(residual, mailbox)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(residual, mailbox) : nullptr;
     default: return nullptr;
   }
 }

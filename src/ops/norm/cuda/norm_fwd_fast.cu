@@ -39,8 +39,8 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
     (void)cudaGetLastError();
     return FwdFastConfig{};
   }
-  const kernels::ClusterExchange exchange = cluster_exchange_from_env();
-  const FwdFastKernel k = fwd_cluster_kernel(t, w, residual, exchange);
+  const bool mailbox = cluster_mailbox_from_env();
+  const FwdFastKernel k = fwd_cluster_kernel(t, w, residual, mailbox);
   int per_sm = 0;
   if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, kNcThreads, 0) != cudaSuccess ||
       per_sm <= 0) {
@@ -49,7 +49,7 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
   }
   FwdFastConfig c;
   c.cluster = true;
-  c.cluster_exchange = exchange;
+  c.cluster_mailbox = mailbox;
   c.residual = residual;
   c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
@@ -122,7 +122,7 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
 
 Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams& p, cudaStream_t stream) {
   if (c.cluster) {
-    const FwdFastKernel k = fwd_cluster_kernel(t, w, c.residual, c.cluster_exchange);
+    const FwdFastKernel k = fwd_cluster_kernel(t, w, c.residual, c.cluster_mailbox);
     if (k == nullptr || c.residual != (p.residual != nullptr))
       return internal_error("[norm] forward cluster kernel: no kernel for this configuration");
     if (p.rows == 0) return Status::ok();

@@ -8,7 +8,6 @@
 
 #include "baracuda/core/dtype.hpp"
 #include "baracuda/core/status.hpp"
-#include "kernels/cluster_exchange_mode.hpp"
 #include "kernels/norm_rows_params.hpp"
 
 namespace baracuda::norm::cuda {
@@ -23,7 +22,7 @@ struct FwdFastConfig {
   int64_t grid = 0;     // persistent blocks (the cluster kernel: 2 x clusters; `waves`: more)
   bool residual = false;
   bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
-  kernels::ClusterExchange cluster_exchange = kernels::ClusterExchange::pushed;  // its per-row pair (core/cluster_switch.hpp)
+  bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
   bool pdl = false;      // a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
   bool waves = false;    // grid: up to 8 waves of blocks, not one persistent wave (16-bit default; BARACUDA_NORM_FWD_WAVES)
   int staged_opt = 0;    // the staged kernel's options (kNfStaged* bits; BARACUDA_NORM_FWD_STAGED)
@@ -53,7 +52,7 @@ FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int
 FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages, int staged_opt);
 // The cluster kernel (norm_fwd_cluster.cu; mailbox: the pushed per-row exchange) and its launch (grid = 2 x clusters; pdl: as a
 // programmatic dependent launch).
-FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual, kernels::ClusterExchange exchange);
+FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual, bool mailbox);
 Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream, bool pdl);
 
 // Limits shared by the host choice and the kernel tables.
