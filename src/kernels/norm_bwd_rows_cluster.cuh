@@ -31,10 +31,7 @@
 
 namespace baracuda::norm::cuda {
 
-// HINTS (opt-in, BARACUDA_NORM_BWD_STREAM): bit 1, x and dy loaded evict-first (ld.global.cs: each
-// is read once, after its L2 prefetch); bit 2, dx stored evict-first (st.global.cs), leaving L2 to
-// the rows prefetched ahead. Cache hints only: the results are the same bits.
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX, int HINTS = 0>
+template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -72,25 +69,6 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   for (int e = 0; e < (kDbRegs ? E : 1); ++e) db_regs[e] = 0.f;
 
   if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
-  const auto load_row_pack = [](const T* at) {
-    if constexpr ((HINTS & 1) != 0) {
-      const uint4 raw = __ldcs(reinterpret_cast<const uint4*>(at));
-      Pack<T, VEC> v;
-      memcpy(&v, &raw, sizeof(raw));
-      return v;
-    } else {
-      return load_pack<T, VEC>(at);
-    }
-  };
-  const auto store_row_pack = [](T* at, const Pack<T, VEC>& v) {
-    if constexpr ((HINTS & 2) != 0) {
-      uint4 raw;
-      memcpy(&raw, &v, sizeof(raw));
-      __stcs(reinterpret_cast<uint4*>(at), raw);
-    } else {
-      store_pack<T, VEC>(at, v);
-    }
-  };
 
   int parity = 0;
   unsigned use = 0;
@@ -102,8 +80,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;  // within the half
       if (col < half) {
-        xv[i] = load_row_pack(xr + col);
-        dv[i] = load_row_pack(dyr + col);
+        xv[i] = load_pack<T, VEC>(xr + col);
+        dv[i] = load_pack<T, VEC>(dyr + col);
       }
     }
     if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
@@ -163,7 +141,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
             sb[3] += d3;
           }
         }
-        store_row_pack(dxr + col, nb_round<T, VEC>(o));
+        store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));
       }
     }
   }

@@ -290,7 +290,6 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
   constexpr int NT = kNfStagedThreads, ITEMS = kNfStagedItems, kSpan = NT * VEC;
   constexpr bool kMerged = (OPT & kNfStagedMergedStats) != 0;
   constexpr bool kParamsInRegs = (OPT & kNfStagedParamsInRegs) != 0 && sizeof(W) == 2;
-  constexpr bool kStreamStores = (OPT & kNfStagedStreamStores) != 0;
   using P = Pack<T, VEC>;
   extern __shared__ __align__(16) unsigned char nf_stage_mem[];
   __shared__ float red[2][(kMerged ? 3 : 1) * NT / 32];
@@ -412,14 +411,7 @@ __global__ void __launch_bounds__(kNfStagedThreads, 1) norm_fwd_rows_staged_kern
         if (b) r += nb_elem(bv, j);
         o[j] = r;
       }
-      const P out = nb_round<T, VEC>(o);
-      if constexpr (kStreamStores) {
-        uint4 raw;
-        memcpy(&raw, &out, sizeof(raw));
-        __stcs(reinterpret_cast<uint4*>(yt + i * kSpan), raw);
-      } else {
-        store_pack<T, VEC>(yt + i * kSpan, out);
-      }
+      store_pack<T, VEC>(yt + i * kSpan, nb_round<T, VEC>(o));
     }
   }
 }

@@ -33,9 +33,7 @@ struct FwdParams {
 //     instead of two, and the two passes over the thread's slots adjacent (no barrier between);
 //   kNfStagedParamsInRegs: 16-bit weight and bias loaded once per block into registers (16 each
 //     at 4 vectors) instead of from L2 once per row (f32 parameters: unchanged).
-//   kNfStagedStreamStores: y stored evict-first (st.global.cs; opt-in, only with the other two:
-//     BARACUDA_NORM_FWD_STAGED=both_stream).
-constexpr int kNfStagedMergedStats = 1, kNfStagedParamsInRegs = 2, kNfStagedStreamStores = 4;
+constexpr int kNfStagedMergedStats = 1, kNfStagedParamsInRegs = 2;
 
 struct BwdParams {
   const void* dy;

@@ -781,56 +781,6 @@ TEST_F(GpuNorm, ClusterExchangeForms) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// The staged forward's evict-first y stores (BARACUDA_NORM_FWD_STAGED=both_stream, on top of the
-// default "both" for layer_norm with a 16-bit weight): a hint only, so bitwise the default's output.
-TEST_F(GpuNorm, ForwardStagedStreamStores) {
-  int failures = 0, cases = 0;
-  for (DType t : {DType::bf16, DType::f16})
-    for (int64_t cols : {int64_t{32768}, int64_t{20000}}) {
-      NormDescriptor d = row_desc(NormOp::layer_norm, t, 700, cols, Direction::forward);
-      d.weight = d.bias = true;
-      const std::string what = NormFamily::describe(d);
-      ++cases;
-      const std::string m = same_bits_under(d, 7600 + static_cast<uint64_t>(cases), "BARACUDA_NORM_FWD_STAGED",
-                                            {"both_stream", "y stored evict-first"},
-                                            {"both", "weight and bias held in registers"});
-      if (!m.empty()) {
-        ++failures;
-        ADD_FAILURE() << what << ": " << m;
-      }
-    }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
-// The cluster backward's cache hints (BARACUDA_NORM_BWD_STREAM=loads|stores|both, evict-first x /
-// dy loads and dx stores): hints only, so bitwise the default's outputs, for layer_norm with
-// dweight and dbias (SUMS 3) and rms_norm with dweight (SUMS 1); 700 rows (several per cluster).
-TEST_F(GpuNorm, BackwardClusterStreamingHints) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  int failures = 0, cases = 0;
-  const char* forms[3][2] = {{"loads", "x and dy loaded evict-first"},
-                             {"stores", "dx stored evict-first"},
-                             {"both", "x and dy loaded and dx stored evict-first"}};
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (const auto& form : forms) {
-      NormDescriptor d = row_desc(op, DType::bf16, 700, 32768, Direction::backward);
-      d.weight = d.param_grads = true;
-      d.bias = op == NormOp::layer_norm;
-      const std::string what = NormFamily::describe(d) + " (" + form[0] + ")";
-      ++cases;
-      const std::string m = same_bits_under(d, 7500 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_STREAM",
-                                            {form[0], form[1]}, {"none", "partials summed in shared memory"});
-      if (!m.empty()) {
-        ++failures;
-        ADD_FAILURE() << what << ": " << m;
-      }
-    }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The cluster backward with dweight and dbias keeps the dbias sums in registers (SUMS 3, the
 // default) or, with BARACUDA_NORM_BWD_DB=shared, in shared memory beside dweight's. Against the
 // CPU reference, and the two bitwise equal (the same additions in the same order), for every

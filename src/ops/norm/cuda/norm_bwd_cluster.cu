@@ -9,21 +9,8 @@ namespace baracuda::norm::cuda {
 namespace {
 
 template <class T, class W, bool MAILBOX>
-BwdKernel cluster_kernel_with(int sums, int hints) {
+BwdKernel cluster_kernel_with(int sums) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  // The cache-hint forms (A/B opt-in) only for the defaults' SUMS 1 and 3 with the pushed exchange.
-  if constexpr (MAILBOX) {
-    if (hints != 0 && (sums == 1 || sums == 3)) {
-      if (sums == 1)
-        return hints == 1 ? norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, true, 1>
-               : hints == 2 ? norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, true, 2>
-                            : norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, true, 3>;
-      return hints == 1 ? norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, true, 1>
-             : hints == 2 ? norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, true, 2>
-                          : norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, true, 3>;
-    }
-  }
-  (void)hints;  // cluster_config clears hints for the other forms
   if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, MAILBOX>;
   if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, MAILBOX>;
   if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, MAILBOX>;
@@ -31,22 +18,22 @@ BwdKernel cluster_kernel_with(int sums, int hints) {
 }
 
 template <class T, class W>
-BwdKernel cluster_kernel(int sums, bool mailbox, int hints) {
-  return mailbox ? cluster_kernel_with<T, W, true>(sums, hints) : cluster_kernel_with<T, W, false>(sums, hints);
+BwdKernel cluster_kernel(int sums, bool mailbox) {
+  return mailbox ? cluster_kernel_with<T, W, true>(sums) : cluster_kernel_with<T, W, false>(sums);
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int hints) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox, hints) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, mailbox, hints)
-                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox, hints) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox, hints)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox, hints) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox) : nullptr;
     default: return nullptr;
   }
 }

@@ -78,7 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.cluster_hints);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -124,10 +124,6 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   BwdFastConfig c;
   c.params = c.cluster = c.shared_sums = true;
   c.cluster_mailbox = cluster_mailbox_from_env();
-  c.cluster_hints = env_is("BARACUDA_NORM_BWD_STREAM", "loads")    ? 1
-                    : env_is("BARACUDA_NORM_BWD_STREAM", "stores") ? 2
-                    : env_is("BARACUDA_NORM_BWD_STREAM", "both")   ? 3
-                                                                   : 0;
   c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
   c.threads = kNcThreads;
@@ -136,8 +132,7 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // rounds: 0.2600 -> 0.2431 ms); BARACUDA_NORM_BWD_DB=shared keeps both sums in shared memory.
   c.db_in_registers = c.shared_params == 2 && !env_is("BARACUDA_NORM_BWD_DB", "shared");
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.db_in_registers ? 1 : c.shared_params);
-  if (!c.cluster_mailbox || (c.cluster_sums() != 1 && c.cluster_sums() != 3)) c.cluster_hints = 0;
-  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.cluster_hints);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {

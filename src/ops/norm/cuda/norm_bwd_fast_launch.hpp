@@ -31,9 +31,6 @@ struct BwdFastConfig {
   // cluster one partial row.
   bool cluster = false;
   bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
-  // Its cache hints (the kernel's HINTS: 1 evict-first loads of x and dy, 2 evict-first dx stores;
-  // BARACUDA_NORM_BWD_STREAM=loads|stores|both, opt-in until measured).
-  int cluster_hints = 0;
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
   // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
   bool db_in_registers = false;
@@ -83,7 +80,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int hints = 0);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
 

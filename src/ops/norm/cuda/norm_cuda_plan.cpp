@@ -178,8 +178,6 @@ int fwd_staged_opt(NormOp op, bool weight, DType param_dtype) {
   if (env_is("BARACUDA_NORM_FWD_STAGED", "merged")) bits = merged;
   if (env_is("BARACUDA_NORM_FWD_STAGED", "params")) bits = params;
   if (env_is("BARACUDA_NORM_FWD_STAGED", "both")) bits = merged | params;
-  // Opt-in: evict-first y stores on top of both (layer_norm with a 16-bit weight only).
-  if (env_is("BARACUDA_NORM_FWD_STAGED", "both_stream") && ln && held) return merged | params | norm::cuda::kNfStagedStreamStores;
   return (ln ? bits : bits & ~merged) & (held ? ~0 : ~params);
 }
 
@@ -204,8 +202,7 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
          " x 16-byte vectors per thread re-read from shared memory, " + std::to_string(c.stages) +
          "-stage cp.async prefetch (" + std::to_string(c.smem / 1024) + " KB)" +
          ((c.staged_opt & norm::cuda::kNfStagedMergedStats) ? ", layer norm statistics from one reduction" : "") +
-         ((c.staged_opt & norm::cuda::kNfStagedParamsInRegs) ? ", 16-bit weight and bias held in registers" : "") +
-         ((c.staged_opt & norm::cuda::kNfStagedStreamStores) ? ", y stored evict-first" : "");
+         ((c.staged_opt & norm::cuda::kNfStagedParamsInRegs) ? ", 16-bit weight and bias held in registers" : "");
   else
     t += std::to_string(c.group_warps) + " warp(s)/row, " + std::to_string(c.items) +
          " x 16-byte vectors per thread held as " + (c.items * vec > 16 ? "loaded" : "f32") +
@@ -226,11 +223,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
     t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
          std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
          ", per-cluster dweight/dbias partials summed in shared memory" +
-         std::string(c.db_in_registers ? " (dbias in registers)" : "") +
-         (c.cluster_hints == 1   ? ", x and dy loaded evict-first"
-          : c.cluster_hints == 2 ? ", dx stored evict-first"
-          : c.cluster_hints == 3 ? ", x and dy loaded and dx stored evict-first"
-                                 : "");
+         std::string(c.db_in_registers ? " (dbias in registers)" : "");
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";

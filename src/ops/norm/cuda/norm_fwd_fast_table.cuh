@@ -24,8 +24,6 @@ FwdFastKernel fwd_fast_kernel_typed(int gw, int items, bool residual, int stages
       case kNfStagedParamsInRegs: return norm_fwd_rows_staged_kernel<T, W, V, S, kNfStagedParamsInRegs>; \
       case kNfStagedMergedStats | kNfStagedParamsInRegs:                                        \
         return norm_fwd_rows_staged_kernel<T, W, V, S, kNfStagedMergedStats | kNfStagedParamsInRegs>; \
-      case kNfStagedMergedStats | kNfStagedParamsInRegs | kNfStagedStreamStores:                \
-        return norm_fwd_rows_staged_kernel<T, W, V, S, kNfStagedMergedStats | kNfStagedParamsInRegs | kNfStagedStreamStores>; \
       default: return nullptr;                                                                  \
     }                                                                                           \
   }
