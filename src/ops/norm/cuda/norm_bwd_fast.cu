@@ -147,26 +147,8 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   }
   c.blocks_per_sm = per_sm;
   // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
-  int64_t resident = static_cast<int64_t>(sm_count) * per_sm / c.cluster_size;
-  if (c.cluster_size == 4) {
-    // Quartets: as many as the device co-schedules (GPC placement may hold fewer than SMs x 2 / 4;
-    // a persistent grid larger than that would run in two waves).
-    cudaLaunchConfig_t cfg = {};
-    cudaLaunchAttribute attr;
-    attr.id = cudaLaunchAttributeClusterDimension;
-    attr.val.clusterDim.x = 4;
-    attr.val.clusterDim.y = attr.val.clusterDim.z = 1;
-    cfg.gridDim = dim3(static_cast<unsigned>(4 * resident));
-    cfg.blockDim = dim3(static_cast<unsigned>(c.threads));
-    cfg.dynamicSmemBytes = static_cast<size_t>(c.smem_bytes);
-    cfg.attrs = &attr;
-    cfg.numAttrs = 1;
-    int active = 0;
-    if (cudaOccupancyMaxActiveClusters(&active, k, &cfg) == cudaSuccess && active > 0)
-      resident = std::min<int64_t>(resident, active);
-    (void)cudaGetLastError();
-  }
-  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, resident));
+  const int64_t clusters = std::max<int64_t>(
+      1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count) * per_sm / c.cluster_size));
   c.grid = c.cluster_size * clusters;
   return c;
 }
