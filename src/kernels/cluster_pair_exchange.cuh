@@ -63,39 +63,19 @@ __device__ __forceinline__ uint32_t shared_address(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-// Every thread: waits until phase `phase` of the mbarrier at shared address `full` completed
-// (acquire at cluster scope: the partners' pushes are visible after it).
-__device__ __forceinline__ void mailbox_wait(uint32_t full, unsigned phase) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  uint32_t done = 0;
-  do {
-    asm volatile(
-        "{\n .reg .pred landed;\n"
-        " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 landed, [%1], %2;\n"
-        " selp.u32 %0, 1, 0, landed;\n}"
-        : "=r"(done)
-        : "r"(full), "r"(phase)
-        : "memory");
-  } while (done == 0);
-#endif
-}
-
-// Thread 0 initializes a mailbox's two mbarriers (one arrival each: its own thread 0); then one
-// cluster barrier, so that no partner pushes into an mbarrier before it is initialized. Called
-// once by every thread of every CTA of the cluster.
-__device__ __forceinline__ void mailbox_init_barriers(unsigned long long (&full)[2]) {
+// Thread 0 initializes the two mbarriers; then one cluster barrier, so that no partner pushes into
+// an mbarrier before it is initialized. Called once by every thread of both CTAs.
+__device__ __forceinline__ void cluster_mailbox_init(ClusterPairMailbox& m) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < 2; ++s)
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(&full[s])));
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(&m.full[s])));
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   cooperative_groups::this_cluster().sync();
 #endif
 }
-__device__ __forceinline__ void cluster_mailbox_init(ClusterPairMailbox& m) { mailbox_init_barriers(m.full); }
-
 
 // Use `use` of the mailbox (see above): pushes (a, b) to the partner and returns the partner's
 // pair. Called by every thread of both CTAs, with the same `use` sequence.
@@ -115,63 +95,17 @@ __device__ __forceinline__ float2 cluster_mailbox_exchange(ClusterPairMailbox& m
                  "r"(__float_as_uint(a)), "r"(__float_as_uint(b)), "r"(peer_full)
                  : "memory");
   }
-  mailbox_wait(full, phase);
+  uint32_t done = 0;
+  do {
+    asm volatile(
+        "{\n .reg .pred landed;\n"
+        " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 landed, [%1], %2;\n"
+        " selp.u32 %0, 1, 0, landed;\n}"
+        : "=r"(done)
+        : "r"(full), "r"(phase)
+        : "memory");
+  } while (done == 0);
   return m.pair[slot];
-#else
-  return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
-#endif
-}
-
-// The pushed exchange for clusters of N CTAs (N > 2): each slot holds every CTA's pair at its
-// rank, and each slot's mbarrier counts this CTA's thread 0 (announcing (N - 1) x 8 bytes) and the
-// N - 1 partners' st.async deliveries. Slot reuse is safe as for the pair (each partner
-// separately): a partner pushes use k + 2 only after it has received this CTA's use k + 1 push,
-// which thread 0 sends only after every thread of this CTA read its use-k slot.
-template <int N>
-struct ClusterMailbox {
-  float2 pair[2][N];            // per slot: the pairs by rank (this CTA's own entry unused)
-  unsigned long long full[2];   // per slot: the mbarrier that says the partners' pairs have landed
-};
-
-// As cluster_mailbox_init, for ClusterMailbox<N>.
-template <int N>
-__device__ __forceinline__ void cluster_mailbox_init(ClusterMailbox<N>& m) {
-  mailbox_init_barriers(m.full);
-}
-
-// Use `use` of the mailbox: pushes (a, b) to the N - 1 partners and returns the sums of the N
-// pairs in rank order (((p0 + p1) + p2) + ...: bitwise the same in every CTA). Called by every
-// thread of every CTA of the cluster, with the same `use` sequence.
-template <int N>
-__device__ __forceinline__ float2 cluster_mailbox_sum(ClusterMailbox<N>& m, unsigned use, float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  const unsigned slot = use & 1u, phase = (use >> 1) & 1u;
-  const unsigned rank = cooperative_groups::this_cluster().block_rank();
-  const uint32_t full = shared_address(&m.full[slot]);
-  if (threadIdx.x == 0) {
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(full), "r"(8 * (N - 1)) : "memory");
-#pragma unroll
-    for (unsigned peer = 0; peer < static_cast<unsigned>(N); ++peer) {
-      if (peer == rank) continue;
-      uint32_t peer_pair, peer_full;
-      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;"
-                   : "=r"(peer_pair)
-                   : "r"(shared_address(&m.pair[slot][rank])), "r"(peer));
-      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(peer_full) : "r"(full), "r"(peer));
-      asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v2.b32 [%0], {%1, %2}, [%3];" ::"r"(peer_pair),
-                   "r"(__float_as_uint(a)), "r"(__float_as_uint(b)), "r"(peer_full)
-                   : "memory");
-    }
-  }
-  mailbox_wait(full, phase);
-  float2 s = rank == 0 ? make_float2(a, b) : m.pair[slot][0];
-#pragma unroll
-  for (int r = 1; r < N; ++r) {
-    const float2 q = static_cast<unsigned>(r) == rank ? make_float2(a, b) : m.pair[slot][r];
-    s.x += q.x;
-    s.y += q.y;
-  }
-  return s;
 #else
   return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
 #endif

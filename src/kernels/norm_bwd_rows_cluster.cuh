@@ -19,8 +19,7 @@
 // half of the cluster's partial row at the end ([clusters, cols] f32 per parameter, summed by
 // norm_bwd_params in a fixed order): deterministic for a given grid, no atomics.
 //
-// Launch (CLUSTER = 4: read 4 for 2, nc_threads<4>() threads, quarters for halves): grid.x = 2 x
-// clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
+// Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
 // nb_smem_sums_bytes(32, ITEMS, VEC, SUMS == 3 ? 1 : SUMS) of dynamic shared memory;
 // p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight),
 // 2 (dweight, dbias), 3 (dweight in shared memory, dbias in registers: half the shared-memory
@@ -32,24 +31,14 @@
 
 namespace baracuda::norm::cuda {
 
-// CLUSTER = 4 (opt-in, BARACUDA_NORM_BWD_CLUSTER=4; pushed exchange only): clusters of four CTAs
-// of 512 threads, each owning a quarter of the row at the same 2 vectors per thread, so two CTAs
-// (of different rows, or quarters) share an SM and one's loads, reductions and exchange overlap
-// the other's; the four pairs are summed in rank order (cluster_mailbox_sum).
-template <int CLUSTER>
-constexpr int nc_threads() {
-  return CLUSTER == 2 ? kNcThreads : kNcThreads / 2;
-}
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX, int CLUSTER = 2>
-__global__ void __launch_bounds__(nc_threads<CLUSTER>(), CLUSTER == 2 ? 1 : 2)
-    norm_bwd_rows_cluster_kernel(const BwdParams p) {
+template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX>
+__global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(SUMS >= 1 && SUMS <= 3, "dweight, or dweight and dbias (in shared memory, or dbias in registers)");
   constexpr bool kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
-  static_assert(CLUSTER == 2 || (CLUSTER == 4 && MAILBOX), "pairs, or quartets with the pushed exchange");
-  constexpr int WT = nc_threads<CLUSTER>(), E = ITEMS * VEC, GW = WT / 32;
+  constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
   const cg::cluster_group cluster = cg::this_cluster();
@@ -57,18 +46,17 @@ __global__ void __launch_bounds__(nc_threads<CLUSTER>(), CLUSTER == 2 ? 1 : 2)
   __shared__ float red[2][2 * GW];
   __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
   __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
-  __shared__ kernels::ClusterMailbox<CLUSTER> quartet;  // CLUSTER 4: the partners' pairs
   extern __shared__ __align__(16) float nc_sums[];  // [SUMS][E / 4][WT][4]
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
-  const int half = n / CLUSTER;  // this CTA's part of the row (a half, or a quarter)
+  const int half = n / 2;
   const int c0 = static_cast<int>(rank) * half;  // this CTA's first column
   const float inv_n = 1.f / static_cast<float>(n);
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
   const float* rstd_p = static_cast<const float*>(p.rstd);
-  const int64_t clusters = gridDim.x / CLUSTER, step = clusters;
+  const int64_t clusters = gridDim.x / 2, step = clusters;
   constexpr int kDbQuads = (E / 4) * WT;
   float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
 #pragma unroll
@@ -80,12 +68,11 @@ __global__ void __launch_bounds__(nc_threads<CLUSTER>(), CLUSTER == 2 ? 1 : 2)
 #pragma unroll
   for (int e = 0; e < (kDbRegs ? E : 1); ++e) db_regs[e] = 0.f;
 
-  if constexpr (CLUSTER == 4) kernels::cluster_mailbox_init(quartet);
-  else if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
+  if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
 
   int parity = 0;
   unsigned use = 0;
-  for (int64_t row = blockIdx.x / CLUSTER; row < p.rows; row += step, parity ^= 1, ++use) {
+  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1, ++use) {
     const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
     const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
@@ -108,19 +95,12 @@ __global__ void __launch_bounds__(nc_threads<CLUSTER>(), CLUSTER == 2 ? 1 : 2)
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    float tot_g, tot_gd;
-    if constexpr (CLUSTER == 4) {
-      const float2 tot = kernels::cluster_mailbox_sum(quartet, use, s_g, s_gd);
-      tot_g = tot.x;
-      tot_gd = tot.y;
-    } else {
-      const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange(mailbox, use, s_g, s_gd)
-                                   : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
-      const float o_g = other.x, o_gd = other.y;
-      // Rank order, so both CTAs hold bitwise the same totals.
-      tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
-      tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
-    }
+    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange(mailbox, use, s_g, s_gd)
+                                 : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
+    const float o_g = other.x, o_gd = other.y;
+    // Rank order, so both CTAs hold bitwise the same totals.
+    const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
+    const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
     const float mg = p.rms ? 0.f : tot_g * inv_n;
     const float mgx = rstd * tot_gd * inv_n;
 #pragma unroll
@@ -171,7 +151,7 @@ __global__ void __launch_bounds__(nc_threads<CLUSTER>(), CLUSTER == 2 ? 1 : 2)
 
   // This CTA's half of the cluster's partial rows: element e = i * VEC + j of the thread sits at
   // column c0 + (i * WT + t) * VEC + j.
-  const int64_t at = static_cast<int64_t>(blockIdx.x / CLUSTER) * p.cols + c0;
+  const int64_t at = static_cast<int64_t>(blockIdx.x / 2) * p.cols + c0;
   // quad_at(e): the 4 sums of elements e .. e + 3.
   const auto store_half = [&](float* row, const auto& quad_at) {
 #pragma unroll

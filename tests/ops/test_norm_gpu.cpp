@@ -781,40 +781,6 @@ TEST_F(GpuNorm, ClusterExchangeForms) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// The cluster backward over quartets (BARACUDA_NORM_BWD_CLUSTER=4: four CTAs of 512 threads, a
-// quarter row each, two CTAs per SM; the four pairs summed in rank order): against the CPU
-// reference, twice bitwise equal (check_counted), with the tactic naming it; layer_norm with
-// dweight and dbias and rms_norm with dweight, every dtype, full and partial last vectors of a
-// quarter (32768, 20000), rows walking several per cluster (700) and fewer rows than clusters (40).
-TEST_F(GpuNorm, BackwardClusterQuartets) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  bt::ScopedEnv quartets("BARACUDA_NORM_BWD_CLUSTER", "4");
-  int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (DType t : {DType::bf16, DType::f16, DType::f32})
-      for (int64_t cols : {int64_t{32768}, int64_t{20000}})
-        for (int64_t rows : {int64_t{700}, int64_t{40}}) {
-          const int64_t width = t == DType::f32 ? cols / 2 : cols;
-          NormDescriptor d = row_desc(op, t, rows, width, Direction::backward);
-          d.weight = d.param_grads = true;
-          d.bias = op == NormOp::layer_norm;
-          auto plan = NormPlan::select(gpu_, d);
-          ASSERT_TRUE(plan) << plan.status().to_string();
-          const std::string tactic = plan->sku().tactic;
-          ++cases;
-          if (tactic.find("cluster of 4 CTAs") == std::string::npos) {
-            ++failures;
-            ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
-            continue;
-          }
-          check_counted(d, 7700 + static_cast<uint64_t>(cases), NormFamily::describe(d) + " (quartets)", failures);
-        }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The cluster backward with dweight and dbias keeps the dbias sums in registers (SUMS 3, the
 // default) or, with BARACUDA_NORM_BWD_DB=shared, in shared memory beside dweight's. Against the
 // CPU reference, and the two bitwise equal (the same additions in the same order), for every

@@ -18,39 +18,31 @@ BwdKernel cluster_kernel_with(int sums) {
 }
 
 template <class T, class W>
-BwdKernel cluster_kernel(int sums, bool mailbox, int cluster) {
-  constexpr int V = 16 / static_cast<int>(sizeof(T));
-  if (cluster == 4) {  // the quartet form (pushed exchange only; SUMS 1 and 3, the defaults' sums)
-    if (!mailbox) return nullptr;
-    if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, true, 4>;
-    if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, true, 4>;
-    return nullptr;
-  }
+BwdKernel cluster_kernel(int sums, bool mailbox) {
   return mailbox ? cluster_kernel_with<T, W, true>(sums) : cluster_kernel_with<T, W, false>(sums);
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int cluster) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox, cluster) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, mailbox, cluster)
-                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox, cluster) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox, cluster)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox, cluster) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox) : nullptr;
     default: return nullptr;
   }
 }
 
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
-                          bool pdl, int cluster) {
-  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(grid)), dim3(cluster == 4 ? nc_threads<4>() : kNcThreads),
-                                static_cast<size_t>(smem_bytes), stream, pdl, static_cast<unsigned>(cluster)};
-  return kernels::launch_kernel(l, "norm", "norm_bwd_rows_cluster_kernel",
-                                cluster == 4 ? " (clusters of 4 CTAs)" : " (clusters of 2 CTAs)", k, p);
+                          bool pdl) {
+  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(grid)), dim3(kNcThreads), static_cast<size_t>(smem_bytes),
+                                stream, pdl, 2};
+  return kernels::launch_kernel(l, "norm", "norm_bwd_rows_cluster_kernel", " (clusters of 2 CTAs)", k, p);
 }
 
 }  // namespace baracuda::norm::cuda

@@ -78,7 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.cluster_size);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -131,14 +131,8 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // dbias in registers (H200, 150a92a, layer_norm dweight/dbias 4096x32768 bf16, 5 interleaved
   // rounds: 0.2600 -> 0.2431 ms); BARACUDA_NORM_BWD_DB=shared keeps both sums in shared memory.
   c.db_in_registers = c.shared_params == 2 && !env_is("BARACUDA_NORM_BWD_DB", "shared");
-  if (env_is("BARACUDA_NORM_BWD_CLUSTER", "4") && c.cluster_mailbox && (c.cluster_sums() == 1 || c.cluster_sums() == 3) &&
-      cols % (4 * vec) == 0) {
-    c.cluster_size = 4;
-    c.group_warps = kNcThreads / 2 / 32;
-    c.threads = kNcThreads / 2;
-  }
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.db_in_registers ? 1 : c.shared_params);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.cluster_size);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {
@@ -147,9 +141,8 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   }
   c.blocks_per_sm = per_sm;
   // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
-  const int64_t clusters = std::max<int64_t>(
-      1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count) * per_sm / c.cluster_size));
-  c.grid = c.cluster_size * clusters;
+  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
+  c.grid = 2 * clusters;
   return c;
 }
 
@@ -233,7 +226,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
     if (c.cluster) {
-      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.pdl, c.cluster_size));
+      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.pdl));
     } else {
       const kernels::KernelLaunch l{dim3(static_cast<unsigned>(c.grid)), dim3(static_cast<unsigned>(c.threads)),
                                     static_cast<size_t>(c.smem_bytes), stream, c.pdl};

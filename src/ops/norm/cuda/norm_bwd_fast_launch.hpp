@@ -31,9 +31,6 @@ struct BwdFastConfig {
   // cluster one partial row.
   bool cluster = false;
   bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
-  // CTAs per cluster: 2 (halves of 1024 threads), or 4 (quarters of 512, two CTAs per SM;
-  // BARACUDA_NORM_BWD_CLUSTER=4, opt-in until measured; pushed exchange, SUMS 1 or 3).
-  int cluster_size = 2;
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
   // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
   bool db_in_registers = false;
@@ -44,7 +41,7 @@ struct BwdFastConfig {
   // The cluster kernel's SUMS (kernels/norm_bwd_rows_cluster.cuh).
   int cluster_sums() const { return db_in_registers ? 3 : shared_params; }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
-  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / cluster_size : grid); }
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
 };
 
 // Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
@@ -83,8 +80,8 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int cluster = 2);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
-                          bool pdl, int cluster = 2);
+                          bool pdl);
 
 }  // namespace baracuda::norm::cuda
