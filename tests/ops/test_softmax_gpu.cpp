@@ -749,6 +749,44 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   }
 }
 
+// ---- the register rows kernels' grid cap (BARACUDA_SOFTMAX_GRID_WAVES) ----
+// The grid only decides which block takes which rows, so every setting gives bitwise the default's
+// output: =0 (a block per row group, no cap), =1 (every block strides over many rows) against the
+// default 8 waves, for the one-vector backward (16-bit rows of 4096, the default's reach) and the
+// register forward (rows of 1024), both ops, at rows beyond 8 waves of blocks.
+TEST_F(GpuSoftmax, GridWavesSwitch) {
+  const int sms = sm_count();
+  uint64_t seed = 9950;
+  for (SoftmaxOp op : kOps)
+    for (bool bwd : {true, false}) {
+      const int64_t n = bwd ? 4096 : 1024;
+      const std::vector<int64_t> shape{int64_t{sms} * 40 + 3, n};
+      HostTensor x = random_tensor(DType::bf16, shape, ++seed);
+      SoftmaxDescriptor d = last_dim_desc(op, std::nullopt);
+      d.input = x.operand();
+      const Problem f{tag(op, DType::bf16, shape, -1), d, {x}};
+      const Problem p = bwd ? backward_of(d, x, f.name + " backward", seed) : f;
+      SCOPED_TRACE(p.name);
+      std::vector<uint8_t> base;
+      {
+        auto plan = SoftmaxPlan::select(gpu_, p.desc);
+        ASSERT_TRUE(plan) << plan.status().to_string();
+        EXPECT_EQ(plan->sku().tactic.find(kStagedBwd), std::string::npos) << plan->sku().tactic;
+        run_bytes(*plan, p, base);
+      }
+      for (const char* waves : {"0", "1"}) {
+        ScopedEnv env("BARACUDA_SOFTMAX_GRID_WAVES", waves);
+        auto plan = SoftmaxPlan::select(gpu_, p.desc);
+        ASSERT_TRUE(plan) << plan.status().to_string();
+        std::vector<uint8_t> got;
+        run_bytes(*plan, p, got);
+        ASSERT_EQ(got.size(), base.size());
+        EXPECT_EQ(std::memcmp(got.data(), base.data(), base.size()), 0) << "BARACUDA_SOFTMAX_GRID_WAVES=" << waves;
+        check(p);
+      }
+    }
+}
+
 // ---- the backward's one-vector geometry everywhere it fits (BARACUDA_SOFTMAX_BWD_ONE_VECTOR=1) ----
 // Rows that fit 16 warps x one 16-byte vector of dy and y per thread (16-bit up to 4096 elements,
 // f32 loads up to 2048) take the register kernel at one vector per thread, twice the default warps
