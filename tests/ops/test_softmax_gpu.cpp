@@ -749,10 +749,10 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
   }
 }
 
-// ---- the register rows kernels' grid cap (BARACUDA_SOFTMAX_GRID_WAVES) ----
+// ---- the register rows kernels' grid cap (BARACUDA_SOFTMAX_GRID_WAVES, _BWD_GRID_WAVES) ----
 // The grid only decides which block takes which rows, so every setting gives bitwise the default's
-// output: =0 (a block per row group, no cap), =1 (every block strides over many rows) against the
-// default 8 waves, for the one-vector backward (16-bit rows of 4096, the default's reach) and the
+// output: =0 (a block per row group, no cap), =1 (every block strides over many rows) and =8
+// against the defaults (8 waves forward, 16 backward), for the one-vector backward (16-bit rows of 4096, the default's reach) and the
 // register forward (rows of 1024), both ops, at rows beyond 8 waves of blocks.
 TEST_F(GpuSoftmax, GridWavesSwitch) {
   const int sms = sm_count();
@@ -774,8 +774,8 @@ TEST_F(GpuSoftmax, GridWavesSwitch) {
         EXPECT_EQ(plan->sku().tactic.find(kStagedBwd), std::string::npos) << plan->sku().tactic;
         run_bytes(*plan, p, base);
       }
-      for (const char* waves : {"0", "1"}) {
-        ScopedEnv env("BARACUDA_SOFTMAX_GRID_WAVES", waves);
+      for (const char* waves : {"0", "1", "8"}) {
+        ScopedEnv env("BARACUDA_SOFTMAX_GRID_WAVES", waves), env_bwd("BARACUDA_SOFTMAX_BWD_GRID_WAVES", waves);
         auto plan = SoftmaxPlan::select(gpu_, p.desc);
         ASSERT_TRUE(plan) << plan.status().to_string();
         std::vector<uint8_t> got;

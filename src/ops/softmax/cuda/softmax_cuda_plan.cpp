@@ -81,16 +81,19 @@ int fwd_stages_from_env() {
   return 0;  // the default: by stage size
 }
 
-// The register rows kernels' grid cap, in waves of resident blocks (read when the plan is made):
-// 8 by default (the kernels stride over the rows past it); BARACUDA_SOFTMAX_GRID_WAVES=N sets N,
-// and =0 lifts the cap (a block per row group, as PyTorch's one block per row). Opt-in A/B: the
-// log_softmax backward at 32768x4096 bf16 is 1.6% behind PyTorch (0.1956 against 0.1925 ms).
-int64_t grid_waves_from_env() {
-  const std::optional<std::string_view> v = env_value("BARACUDA_SOFTMAX_GRID_WAVES");
-  if (!v || v->empty() || v->size() > 4) return 8;
+// The register rows kernels' grid cap, in waves of resident blocks (read when the plan is made; the
+// kernels stride over the rows past it): 8 for the forward, 16 for the backward;
+// BARACUDA_SOFTMAX_GRID_WAVES=N / BARACUDA_SOFTMAX_BWD_GRID_WAVES=N set N, =0 lifts the cap (a block
+// per row group, as PyTorch's one block per row). Interleaved A/B on the H200 at 742b7ba (3
+// rounds, 32768x4096 bf16, ms, 8 / 16 / uncapped): the backward's softmax 0.1933 / 0.1918 / 0.2018,
+// log_softmax 0.1953 / 0.1938 / 0.2046, masked and temperature forms alike; the forward slower at
+// 16 (softmax 0.1288 / 0.1324, log_softmax 0.1332 / 0.1407).
+int64_t grid_waves_from_env(const char* name, int64_t fallback) {
+  const std::optional<std::string_view> v = env_value(name);
+  if (!v || v->empty() || v->size() > 4) return fallback;
   int64_t n = 0;
   for (char ch : *v) {
-    if (ch < '0' || ch > '9') return 8;
+    if (ch < '0' || ch > '9') return fallback;
     n = n * 10 + (ch - '0');
   }
   return n;
@@ -343,7 +346,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
       c.sm_count = sm_count_;
       c.engine = cuda::Engine::rows;  // the register kernel (bwd_one_vector_)
       c.threads = std::max(256, gw * 32);
-      c.grid = rows_grid(ceil_div(p.rows, c.threads / (gw * 32)), c.threads, sm_count_, grid_waves_);
+      c.grid = rows_grid(ceil_div(p.rows, c.threads / (gw * 32)), c.threads, sm_count_, bwd_grid_waves_);
       return true;
     }
     c.group_warps = gw;
@@ -363,7 +366,7 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     const int64_t rows_per_block = c.threads / (gw * 32);
     // One block per rows_per_block rows, capped at a few waves of resident blocks (the kernels
     // stride over the rest).
-    c.grid = rows_grid(ceil_div(p.rows, rows_per_block), c.threads, sm_count_, grid_waves_);
+    c.grid = rows_grid(ceil_div(p.rows, rows_per_block), c.threads, sm_count_, bwd ? bwd_grid_waves_ : grid_waves_);
     return true;
   }
 
@@ -525,7 +528,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   int pdl_prefetch_ = pdl_prefetch_from_env(device_);  // first rows into L2 before the wait: 0, 1 or 2
   bool row_prefetch_ = row_prefetch_from_env();
   int fwd_stages_ = fwd_stages_from_env();
-  int64_t grid_waves_ = grid_waves_from_env();
+  int64_t grid_waves_ = grid_waves_from_env("BARACUDA_SOFTMAX_GRID_WAVES", 8);
+  int64_t bwd_grid_waves_ = grid_waves_from_env("BARACUDA_SOFTMAX_BWD_GRID_WAVES", 16);
   bool masked_rows_ = masked_rows_from_env();
   bool columns_ = columns_from_env();
   // The log_softmax backward register kernel (rows the staged kernel does not take, and
