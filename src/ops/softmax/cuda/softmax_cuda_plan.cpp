@@ -82,12 +82,17 @@ int fwd_stages_from_env() {
 }
 
 // The register rows kernels' grid cap, in waves of resident blocks (read when the plan is made; the
-// kernels stride over the rows past it): 8 for the forward, 16 for the backward;
-// BARACUDA_SOFTMAX_GRID_WAVES=N / BARACUDA_SOFTMAX_BWD_GRID_WAVES=N set N, =0 lifts the cap (a block
-// per row group, as PyTorch's one block per row). Interleaved A/B on the H200 at 742b7ba (3
-// rounds, 32768x4096 bf16, ms, 8 / 16 / uncapped): the backward's softmax 0.1933 / 0.1918 / 0.2018,
-// log_softmax 0.1953 / 0.1938 / 0.2046, masked and temperature forms alike; the forward slower at
-// 16 (softmax 0.1288 / 0.1324, log_softmax 0.1332 / 0.1407).
+// kernels stride over the rows past it): 8, except 16 for the backward of rows longer than 2048
+// elements; BARACUDA_SOFTMAX_GRID_WAVES=N (the forward, and the backward's shorter rows) and
+// BARACUDA_SOFTMAX_BWD_GRID_WAVES=N (the backward's longer rows) set N, =0 lifts the cap (a block
+// per row group, as PyTorch's one block per row). Interleaved A/B on the H200, bf16, 3 rounds, ms:
+//   742b7ba, 32768x4096, 8 / 16 / uncapped: backward softmax 0.1933 / 0.1918 / 0.2018, log_softmax
+//     0.1953 / 0.1938 / 0.2046, masked and temperature backward alike; the forward slower at 16
+//     (softmax 0.1288 / 0.1324, log_softmax 0.1332 / 0.1407);
+//   e5b9d57, 16 / 8 / 24 / 32: 32768x4096 backward softmax 0.1924 / 0.1937 / 0.1929 / 0.1937,
+//     log_softmax 0.1946 / 0.1955 / 0.1963 / 0.1980; but 65536x1024 softmax backward 0.0985 /
+//     0.0966 / 0.0986 / 0.0988: rows of 1024 keep 8.
+constexpr int64_t kBwdLongRowElements = 2048;  // the backward's rows longer than this take bwd_grid_waves_
 int64_t grid_waves_from_env(const char* name, int64_t fallback) {
   const std::optional<std::string_view> v = env_value(name);
   if (!v || v->empty() || v->size() > 4) return fallback;
@@ -346,7 +351,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
       c.sm_count = sm_count_;
       c.engine = cuda::Engine::rows;  // the register kernel (bwd_one_vector_)
       c.threads = std::max(256, gw * 32);
-      c.grid = rows_grid(ceil_div(p.rows, c.threads / (gw * 32)), c.threads, sm_count_, bwd_grid_waves_);
+      c.grid = rows_grid(ceil_div(p.rows, c.threads / (gw * 32)), c.threads, sm_count_,
+                         p.n > kBwdLongRowElements ? bwd_grid_waves_ : grid_waves_);
       return true;
     }
     c.group_warps = gw;
@@ -366,7 +372,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
     const int64_t rows_per_block = c.threads / (gw * 32);
     // One block per rows_per_block rows, capped at a few waves of resident blocks (the kernels
     // stride over the rest).
-    c.grid = rows_grid(ceil_div(p.rows, rows_per_block), c.threads, sm_count_, bwd ? bwd_grid_waves_ : grid_waves_);
+    c.grid = rows_grid(ceil_div(p.rows, rows_per_block), c.threads, sm_count_,
+                       bwd && p.n > kBwdLongRowElements ? bwd_grid_waves_ : grid_waves_);
     return true;
   }
 
