@@ -752,8 +752,9 @@ TEST_F(GpuSoftmax, ShortRowsStagedBackward) {
 // ---- the register rows kernels' grid cap (BARACUDA_SOFTMAX_GRID_WAVES, _BWD_GRID_WAVES) ----
 // The grid only decides which block takes which rows, so every setting gives bitwise the default's
 // output: =0 (a block per row group, no cap), =1 (every block strides over many rows) and =8
-// against the defaults (8 waves forward, 16 backward), for the one-vector backward (16-bit rows of 4096, the default's reach) and the
-// register forward (rows of 1024), both ops, at rows beyond 8 waves of blocks.
+// (both variables set alike) against the defaults (8 waves; 16 for the backward's rows longer than
+// 2048), for the one-vector backward (16-bit rows of 4096, its default reach) and the register
+// forward (rows of 1024), both ops, at rows beyond 8 waves of blocks.
 TEST_F(GpuSoftmax, GridWavesSwitch) {
   const int sms = sm_count();
   uint64_t seed = 9950;
@@ -781,7 +782,7 @@ TEST_F(GpuSoftmax, GridWavesSwitch) {
         std::vector<uint8_t> got;
         run_bytes(*plan, p, got);
         ASSERT_EQ(got.size(), base.size());
-        EXPECT_EQ(std::memcmp(got.data(), base.data(), base.size()), 0) << "BARACUDA_SOFTMAX_GRID_WAVES=" << waves;
+        EXPECT_EQ(std::memcmp(got.data(), base.data(), base.size()), 0) << "grid waves " << waves;
         check(p);
       }
     }

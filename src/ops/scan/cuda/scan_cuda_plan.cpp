@@ -142,13 +142,7 @@ bool chunk_lookback_enabled() {
 constexpr int64_t kDefaultChunkTiles = 6;
 // A positive tile count from the variable `name`, else `fallback`.
 int64_t tiles_from_env(const char* name, int64_t fallback) {
-  const std::optional<std::string_view> v = env_value(name);
-  if (!v || v->empty()) return fallback;
-  int64_t n = 0;
-  for (char ch : *v) {
-    if (ch < '0' || ch > '9' || n > (int64_t{1} << 40)) return fallback;
-    n = n * 10 + (ch - '0');
-  }
+  const int64_t n = env_count(name, fallback);
   return n > 0 ? n : fallback;
 }
 int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILES", kDefaultChunkTiles); }

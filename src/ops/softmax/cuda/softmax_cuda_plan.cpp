@@ -93,20 +93,11 @@ int fwd_stages_from_env() {
 //     log_softmax 0.1946 / 0.1955 / 0.1963 / 0.1980; but 65536x1024 softmax backward 0.0985 /
 //     0.0966 / 0.0986 / 0.0988: rows of 1024 keep 8.
 constexpr int64_t kBwdLongRowElements = 2048;  // the backward's rows longer than this take bwd_grid_waves_
-int64_t grid_waves_from_env(const char* name, int64_t fallback) {
-  const std::optional<std::string_view> v = env_value(name);
-  if (!v || v->empty() || v->size() > 4) return fallback;
-  int64_t n = 0;
-  for (char ch : *v) {
-    if (ch < '0' || ch > '9') return fallback;
-    n = n * 10 + (ch - '0');
-  }
-  return n;
-}
 // The grid for `groups` row groups of blocks of `threads`: at most `waves` waves of resident blocks
 // (0: no cap).
 int64_t rows_grid(int64_t groups, int threads, int sm_count, int64_t waves) {
-  return waves == 0 ? groups : std::min(groups, static_cast<int64_t>(sm_count) * (2048 / threads) * waves);
+  const int64_t per_wave = static_cast<int64_t>(sm_count) * (2048 / threads);
+  return waves == 0 || waves > (int64_t{1} << 20) ? groups : std::min(groups, per_wave * waves);
 }
 
 // Whether a dim that is not innermost may take the columns engine (kernels/softmax_columns.cuh):
@@ -535,8 +526,8 @@ class CudaSoftmax final : public Executable<SoftmaxFamily> {
   int pdl_prefetch_ = pdl_prefetch_from_env(device_);  // first rows into L2 before the wait: 0, 1 or 2
   bool row_prefetch_ = row_prefetch_from_env();
   int fwd_stages_ = fwd_stages_from_env();
-  int64_t grid_waves_ = grid_waves_from_env("BARACUDA_SOFTMAX_GRID_WAVES", 8);
-  int64_t bwd_grid_waves_ = grid_waves_from_env("BARACUDA_SOFTMAX_BWD_GRID_WAVES", 16);
+  int64_t grid_waves_ = env_count("BARACUDA_SOFTMAX_GRID_WAVES", 8);
+  int64_t bwd_grid_waves_ = env_count("BARACUDA_SOFTMAX_BWD_GRID_WAVES", 16);
   bool masked_rows_ = masked_rows_from_env();
   bool columns_ = columns_from_env();
   // The log_softmax backward register kernel (rows the staged kernel does not take, and
