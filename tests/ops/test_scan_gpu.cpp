@@ -710,6 +710,20 @@ std::string flat_probe_tactic() {
   return tactic_for(*stream, make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0));
 }
 
+// The flat kernels' op and long-line cases, each through `check`: cumprod f32 and logcumsumexp bf16
+// just past 2^20, then (unless BARACUDA_TEST_SKIP_LARGE=1) cumsum f32 inclusive and bf16 exclusive
+// at 2^26 + 3 (thousands of chunks over many rounds of the persistent grid).
+template <class Check>
+void flat_ops_and_long_lines(const Check& check, uint64_t& seed) {
+  check(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
+  check(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
+  if (large_cases_enabled()) {
+    const int64_t large = (int64_t{1} << 26) + 3;
+    check(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
+    check(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
+  }
+}
+
 // BARACUDA_SCAN_FLAT_STAGES=3 (the default for f32): the pipelined flat kernel with three chunk
 // stages (the chunk after next loading while the current one is scanned). Its tactic says so; every
 // case against the reference and twice bitwise equal (run_case), then bitwise equal to the
@@ -736,13 +750,7 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "8", 1), 0);  // 16-bit only: 8 f32 tiles do not fit three stages
   both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, false, false, {}, ++seed));
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "4", 1), 0);
-  both_ways(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
-  both_ways(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
-  if (large_cases_enabled()) {
-    const int64_t large = (int64_t{1} << 26) + 3;
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
-  }
+  flat_ops_and_long_lines(both_ways, seed);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
   // The defaults (f32: three stages of 4 tiles; bf16: two of 6) against the reference.
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
@@ -780,14 +788,8 @@ TEST(ScanGpu, FlatPipelinedGroups) {
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "8", 1), 0);
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, false, false, {}, ++seed));
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  run_case(make_case(ScanOp::cumprod, DType::f32, {(int64_t{1} << 20) + 1}, 0, false, false, {}, ++seed));
-  run_case(make_case(ScanOp::logcumsumexp, DType::bf16, {(int64_t{1} << 20) + 7}, 0, false, false, {}, ++seed));
   run_case(make_case(ScanOp::logcumsumexp, DType::f32, {(int64_t{1} << 21) + 3}, 0, true, false, {}, ++seed));
-  if (large_cases_enabled()) {
-    const int64_t large = (int64_t{1} << 26) + 3;
-    run_case(make_case(ScanOp::cumsum, DType::f32, {large}, 0, false, false, {}, ++seed));
-    run_case(make_case(ScanOp::cumsum, DType::bf16, {large}, 0, true, false, {}, ++seed));
-  }
+  flat_ops_and_long_lines([](const GpuCase& c) { run_case(c); }, seed);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_GROUPS"), 0);
 }
 
