@@ -23,7 +23,13 @@
 // nb_smem_sums_bytes(32, ITEMS, VEC, SUMS == 3 ? 1 : SUMS) of dynamic shared memory;
 // p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight),
 // 2 (dweight, dbias), 3 (dweight in shared memory, dbias in registers: half the shared-memory
-// traffic per row; layer_norm's row time exceeds rms_norm's by about what its dbias slots cost).
+// traffic per row; layer_norm's row time exceeds rms_norm's by about what its dbias slots cost),
+// 4 (dweight) and 5 (dweight, dbias) with every sum in registers and no dynamic shared memory:
+// x and dy are not held across the exchange but read again after it, from L1 (the half row of
+// each is 32 KB; the mailbox then waits at CTA scope, which leaves L1 valid, so MAILBOX must be
+// set). Why: per row a CTA reads and writes 64 KB of shared-memory sums per parameter, on the
+// same SRAM and load/store pipe as the global loads; the re-read moves 64 KB a row instead of 128
+// (SUMS 1, 3) or 256 (SUMS 2), and the registers the held row took carry the sums.
 #include <cooperative_groups.h>
 
 #include "kernels/cluster_pair_exchange.cuh"
@@ -36,8 +42,10 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
-  static_assert(SUMS >= 1 && SUMS <= 3, "dweight, or dweight and dbias (in shared memory, or dbias in registers)");
-  constexpr bool kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
+  static_assert(SUMS >= 1 && SUMS <= 5, "dweight, or dweight and dbias (see above)");
+  constexpr bool kReread = SUMS >= 4;  // every sum in registers, x and dy read again after the exchange
+  static_assert(!kReread || MAILBOX, "the re-read needs L1 valid after the exchange: the CTA-scope mailbox wait");
+  constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3 || SUMS == 5;
   constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
@@ -46,7 +54,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   __shared__ float red[2][2 * GW];
   __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
   __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
-  extern __shared__ __align__(16) float nc_sums[];  // [SUMS][E / 4][WT][4]
+  extern __shared__ __align__(16) float nc_sums[];  // [1 or 2][E / 4][WT][4] (none when kReread)
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
@@ -59,12 +67,17 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   const int64_t clusters = gridDim.x / 2, step = clusters;
   constexpr int kDbQuads = (E / 4) * WT;
   float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
+  if constexpr (!kDwRegs) {
 #pragma unroll
-  for (int q = 0; q < E / 4; ++q) {
-    quads[q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
-    if constexpr (kDbShared) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int q = 0; q < E / 4; ++q) {
+      quads[q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
+      if constexpr (kDbShared) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
+    }
   }
-  float db_regs[kDbRegs ? E : 1];  // SUMS 3: this thread's dbias sums
+  float dw_regs[kDwRegs ? E : 1];  // SUMS 4, 5: this thread's dweight sums
+  float db_regs[kDbRegs ? E : 1];  // SUMS 3, 5: this thread's dbias sums
+#pragma unroll
+  for (int e = 0; e < (kDwRegs ? E : 1); ++e) dw_regs[e] = 0.f;
 #pragma unroll
   for (int e = 0; e < (kDbRegs ? E : 1); ++e) db_regs[e] = 0.f;
 
@@ -95,7 +108,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange(mailbox, use, s_g, s_gd)
+    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange<kReread>(mailbox, use, s_g, s_gd)
                                  : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
     const float o_g = other.x, o_gd = other.y;
     // Rank order, so both CTAs hold bitwise the same totals.
@@ -103,16 +116,24 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
     const float mg = p.rms ? 0.f : tot_g * inv_n;
     const float mgx = rstd * tot_gd * inv_n;
+    if constexpr (!kReread) {
 #pragma unroll
-    for (int i = 0; i < ITEMS; ++i) {
-      nb_keep_packed(xv[i]);
-      nb_keep_packed(dv[i]);
+      for (int i = 0; i < ITEMS; ++i) {
+        nb_keep_packed(xv[i]);
+        nb_keep_packed(dv[i]);
+      }
     }
     T* dxr = static_cast<T*>(p.dx) + row * p.dx_stride + c0;
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
       if (col < half) {
+        if constexpr (kReread) {
+          // The exchange's wait clobbers memory, so these are loads again (L1 hits), not copies of
+          // the registers of pass 1, which it has let go.
+          xv[i] = load_pack<T, VEC>(xr + col);
+          dv[i] = load_pack<T, VEC>(dyr + col);
+        }
         Pack<W, VEC> wv;
         if (w) wv = load_pack<W, VEC>(w + c0 + col);
         float o[VEC];
@@ -127,8 +148,17 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
           }
           const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
                       d3 = nb_elem(dv[i], jq + 3);
-          float4& sw = quads[((i * VEC + jq) / 4) * WT];
-          sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z), fmaf(d3, xq[3], sw.w));
+          if constexpr (kDwRegs) {
+            float* sw = dw_regs + i * VEC + jq;
+            sw[0] = fmaf(d0, xq[0], sw[0]);
+            sw[1] = fmaf(d1, xq[1], sw[1]);
+            sw[2] = fmaf(d2, xq[2], sw[2]);
+            sw[3] = fmaf(d3, xq[3], sw[3]);
+          } else {
+            float4& sw = quads[((i * VEC + jq) / 4) * WT];
+            sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z),
+                             fmaf(d3, xq[3], sw.w));
+          }
           if constexpr (kDbShared) {
             float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
             sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
@@ -142,6 +172,9 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
           }
         }
         store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));
+        // One vector's re-read at a time: hoisting the next vector's loads above this one's sums
+        // would hold 8 more registers beside the 32 sums.
+        if constexpr (kReread) asm volatile("" ::: "memory");
       }
     }
   }
@@ -165,7 +198,12 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   };
   float* const dw = static_cast<float*>(p.partial_dw);
   float* const db = static_cast<float*>(p.partial_db);
-  if (dw) store_half(dw + at, [&](int e) { return quads[(e / 4) * WT]; });
+  if constexpr (kDwRegs) {
+    if (dw)
+      store_half(dw + at, [&](int e) { return make_float4(dw_regs[e], dw_regs[e + 1], dw_regs[e + 2], dw_regs[e + 3]); });
+  } else {
+    if (dw) store_half(dw + at, [&](int e) { return quads[(e / 4) * WT]; });
+  }
   if constexpr (kDbShared) {
     if (db) store_half(db + at, [&](int e) { return quads[kDbQuads + (e / 4) * WT]; });
   }

@@ -814,6 +814,41 @@ TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
+// BARACUDA_NORM_BWD_REREAD=1: the cluster backward with every dweight/dbias sum in registers and
+// x, dy read again from L1 after the exchange (SUMS 4: dweight; 5: dweight and dbias). Each case
+// against the CPU reference, then bitwise against the default form on the same inputs (the same
+// operations in the same order; only where the sums live and where x and dy come from differ).
+TEST_F(GpuNorm, BackwardClusterReread) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
+  int failures = 0, cases = 0;
+  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+    for (DType t : {DType::bf16, DType::f16, DType::f32})
+      for (bool f32_params : {false, true}) {
+        if (t == DType::f32 && f32_params) continue;
+        NormDescriptor d = row_desc(op, t, 700, t == DType::f32 ? 16384 : 32768, Direction::backward);
+        d.weight = d.param_grads = true;
+        d.bias = op == NormOp::layer_norm;
+        if (f32_params) d.param_dtype = DType::f32;
+        const std::string what = NormFamily::describe(d);
+        ++cases;
+        {
+          bt::ScopedEnv reread("BARACUDA_NORM_BWD_REREAD", "1");
+          check_counted(d, 7500 + static_cast<uint64_t>(cases), what + " (re-read)", failures);
+        }
+        const std::string m = same_bits_under(d, 7600 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_REREAD",
+                                              {"1", "summed in registers (x and dy re-read from L1)"},
+                                              {"0", "summed in shared memory"});
+        if (!m.empty()) {
+          ++failures;
+          ADD_FAILURE() << what << ": " << m;
+        }
+      }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

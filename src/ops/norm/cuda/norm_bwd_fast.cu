@@ -131,8 +131,15 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // dbias in registers (H200, 150a92a, layer_norm dweight/dbias 4096x32768 bf16, 5 interleaved
   // rounds: 0.2600 -> 0.2431 ms); BARACUDA_NORM_BWD_DB=shared keeps both sums in shared memory.
   c.db_in_registers = c.shared_params == 2 && !env_is("BARACUDA_NORM_BWD_DB", "shared");
-  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, c.db_in_registers ? 1 : c.shared_params);
+  c.reread = c.cluster_mailbox && env_is("BARACUDA_NORM_BWD_REREAD", "1");
+  c.smem_bytes =
+      c.reread ? 0 : nb_smem_sums_bytes(c.group_warps, c.items, vec, c.db_in_registers ? 1 : c.shared_params);
   const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
+  // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
+  // weight): the smallest shared-memory carve-out (a hint; it uses under 1 KB of static slots).
+  if (c.reread && k != nullptr &&
+      cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxL1) != cudaSuccess)
+    (void)cudaGetLastError();
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, c.threads, c.smem_bytes) != cudaSuccess || per_sm <= 0) {

@@ -34,12 +34,18 @@ struct BwdFastConfig {
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
   // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
   bool db_in_registers = false;
+  // The cluster kernel with every sum in registers, x and dy read again from L1 after the
+  // exchange (its SUMS 4 and 5; BARACUDA_NORM_BWD_REREAD=1, opt-in until measured; mailbox only).
+  bool reread = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
   bool fused_params() const { return params && col_chunks == 0; }
   // The cluster kernel's SUMS (kernels/norm_bwd_rows_cluster.cuh).
-  int cluster_sums() const { return db_in_registers ? 3 : shared_params; }
+  int cluster_sums() const {
+    if (reread) return shared_params == 1 ? 4 : 5;
+    return db_in_registers ? 3 : shared_params;
+  }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
   int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
 };
