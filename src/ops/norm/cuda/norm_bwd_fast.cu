@@ -132,11 +132,13 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // rounds: 0.2600 -> 0.2431 ms); BARACUDA_NORM_BWD_DB=shared keeps both sums in shared memory.
   c.db_in_registers = c.shared_params == 2 && !env_is("BARACUDA_NORM_BWD_DB", "shared");
   c.reread = c.cluster_mailbox && env_is("BARACUDA_NORM_BWD_REREAD", "1");
-  c.smem_bytes =
-      c.reread ? 0 : nb_smem_sums_bytes(c.group_warps, c.items, vec, c.db_in_registers ? 1 : c.shared_params);
+  // Shared-memory slots: none (re-read, dweight alone), one parameter's (dbias beside the re-read,
+  // or dweight beside register dbias), or both.
+  const int slot_params = c.reread ? c.shared_params - 1 : c.db_in_registers ? 1 : c.shared_params;
+  c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
   const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
-  // weight): the smallest shared-memory carve-out (a hint; it uses under 1 KB of static slots).
+  // weight): the smallest shared-memory carve-out that holds its slots (a hint).
   if (c.reread && k != nullptr &&
       cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxL1) != cudaSuccess)
     (void)cudaGetLastError();

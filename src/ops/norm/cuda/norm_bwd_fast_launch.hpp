@@ -34,8 +34,9 @@ struct BwdFastConfig {
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
   // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
   bool db_in_registers = false;
-  // The cluster kernel with every sum in registers, x and dy read again from L1 after the
-  // exchange (its SUMS 4 and 5; BARACUDA_NORM_BWD_REREAD=1, opt-in until measured; mailbox only).
+  // The cluster kernel with dweight summed in registers (dbias in shared memory), x and dy read
+  // again from L1 after the exchange (its SUMS 4 and 5; BARACUDA_NORM_BWD_REREAD=1, opt-in until
+  // measured; mailbox only).
   bool reread = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
