@@ -357,27 +357,25 @@ __global__ void __launch_bounds__(kParamWarps * 32) norm_bwd_params(const Acc* p
     const int64_t c = c0 + lane;
     Acc sw = 0, sb = 0;
     if (c < cols) {
-      // kParamDepth rows' loads of each parameter in flight per step, the last step's beyond the
-      // chunks masked (a warp walks a few partial rows (the cluster backward: 66 over 16 warps)
-      // to ~530; one dependent L2 round trip per row was most of this kernel's time, and so was
-      // the one-row remainder loop this replaces, through which every row of 66 went), added in
-      // row order: the same sums, bitwise, as one row per step.
-      for (int64_t i = warp; i < chunks; i += static_cast<int64_t>(kParamDepth) * warps) {
-        Acc vw[kParamDepth], vb[kParamDepth];
+      // kParamDepth rows' loads in flight per step (a warp walks up to ~530 partial rows; one
+      // dependent L2 round trip per row was most of this kernel's time), added in row order: the
+      // same sums, bitwise, as one row per step.
+      const auto column_sum = [&](const Acc* partial) {
+        Acc sum = 0;
+        if (partial == nullptr) return sum;
+        int64_t i = warp;
+        for (; i + (kParamDepth - 1) * warps < chunks; i += kParamDepth * warps) {
+          Acc v[kParamDepth];
 #pragma unroll
-        for (int u = 0; u < kParamDepth; ++u) {
-          const int64_t r = i + static_cast<int64_t>(u) * warps;
-          vw[u] = partial_dw != nullptr && r < chunks ? partial_dw[r * cols + c] : Acc(0);
-          vb[u] = partial_db != nullptr && r < chunks ? partial_db[r * cols + c] : Acc(0);
-        }
+          for (int u = 0; u < kParamDepth; ++u) v[u] = partial[(i + static_cast<int64_t>(u) * warps) * cols + c];
 #pragma unroll
-        for (int u = 0; u < kParamDepth; ++u) {
-          if (i + static_cast<int64_t>(u) * warps < chunks) {
-            sw += vw[u];
-            sb += vb[u];
-          }
+          for (int u = 0; u < kParamDepth; ++u) sum += v[u];
         }
-      }
+        for (; i < chunks; i += warps) sum += partial[i * cols + c];
+        return sum;
+      };
+      sw = column_sum(partial_dw);
+      sb = column_sum(partial_db);
     }
     sdw[warp][lane] = sw;
     sdb[warp][lane] = sb;
