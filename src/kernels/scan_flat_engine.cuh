@@ -165,150 +165,6 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
   return shfl(run, 0);
 }
 
-// ---- Two-level look-back (GROUPS, opt-in BARACUDA_SCAN_FLAT_GROUPS=1; not yet run on a GPU) ----
-// Chunks form groups of kFlatGroup. The inclusive prefix of chunk c in group g is defined as
-//   P(c) = (((GP(g) + a_s) + a_s+1) + ...) + a_c      (s = g * kFlatGroup; for g = 0, a_0 first)
-//   GP(g + 1) = GP(g) + GA(g),  GP(1) = GA(0),  GA(g) = ((a_s + a_s+1) + ...) + a_last
-// (a: chunk aggregates, GA: group aggregates, GP: group prefixes). Every path below computes exactly
-// these expressions, so the results are deterministic; they differ from the one-level form's
-// (a left fold over all chunks) in the last bits.
-// Why: the one-level walk covers the ~132 chunks of a round of the grid, 128 a round trip, and lane 0
-// folds them one at a time. Here a walk reads at most 31 chunk words of its own group and a window
-// of group words, in one round trip each, and folds at most 31 + a few values.
-// Storage (the cleared words region): after the chunk words, `groups` group words (status and value,
-// as chunk words; group 0's is inclusive), `groups` counters and one aggregate value per chunk (the
-// chunk words may turn inclusive, so the group fold reads these).
-inline constexpr int kFlatGroup = 32;
-
-template <class State>
-struct FlatGroups {
-  unsigned long long* words;  // per group: GA(g) (aggregate) or GP(g + 1) (inclusive)
-  unsigned* counts;           // per group: chunk aggregates published so far
-  State* values;              // per chunk: its aggregate
-};
-
-// Bytes of the grouped form's storage after `chunks` chunk words.
-__host__ __device__ constexpr size_t flat_groups_bytes(int64_t chunks, size_t state_bytes) {
-  const int64_t groups = (chunks + kFlatGroup - 1) / kFlatGroup;
-  return static_cast<size_t>(groups) * (sizeof(unsigned long long) + sizeof(unsigned)) +
-         static_cast<size_t>(chunks) * state_bytes;
-}
-
-template <class State>
-__device__ __forceinline__ FlatGroups<State> flat_groups_at(unsigned long long* words, int64_t chunks) {
-  const int64_t groups = (chunks + kFlatGroup - 1) / kFlatGroup;
-  FlatGroups<State> gr;
-  gr.words = words + chunks;
-  gr.counts = reinterpret_cast<unsigned*>(gr.words + groups);
-  gr.values = reinterpret_cast<State*>(gr.counts + groups);
-  return gr;
-}
-
-// One lane: publishes chunk `chunk`'s aggregate `total` (as flat_publish_aggregate), then counts it
-// in its group; the lane whose count completes the group folds the group's aggregates in order and
-// publishes GA (group 0: inclusive, GP(1)). The count's acq_rel orders each value before its count
-// and every value before the completing lane's reads. Waits on nothing.
-template <class Op>
-__device__ void flat_group_publish(unsigned long long* words, const FlatGroups<typename Op::State>& gr,
-                                   int64_t chunk, int64_t chunks, typename Op::State total) {
-  using State = typename Op::State;
-  gr.values[chunk] = total;
-  flat_publish_aggregate<Op>(words, chunk, total);
-  const int64_t g = chunk / kFlatGroup, s = g * kFlatGroup;
-  const unsigned n = static_cast<unsigned>(chunks - s < kFlatGroup ? chunks - s : kFlatGroup);
-  unsigned before;
-  asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(before) : "l"(gr.counts + g) : "memory");
-  if (before + 1 != n) return;
-  State v[kFlatGroup];
-#pragma unroll
-  for (int i = 0; i < kFlatGroup; ++i) {
-    if (static_cast<unsigned>(i) < n) {
-      unsigned bits;
-      asm volatile("ld.relaxed.gpu.global.b32 %0, [%1];" : "=r"(bits) : "l"(gr.values + s + i) : "memory");
-      memcpy(&v[i], &bits, sizeof(bits));
-    }
-  }
-  State run = v[0];
-#pragma unroll
-  for (int i = 1; i < kFlatGroup; ++i)
-    if (static_cast<unsigned>(i) < n) run = Op::combine(run, v[i]);
-  flat_publish(gr.words + g, flat_word(g == 0 ? kFlatInclusive : kFlatAggregate, run));
-}
-
-// GP(g), g >= 1, for every lane of the calling warp: down the group words from g - 1, 32 a round
-// trip, to the nearest inclusive one (every word of a window landed first), then forward folding
-// the aggregates above it (a word that turned inclusive since holds the same fold). Publishes word
-// g - 1 as inclusive (GP(g)) for later walkers when it was not.
-template <class Op>
-__device__ typename Op::State flat_group_prefix(unsigned long long* group_words, int64_t g, int lane) {
-  using State = typename Op::State;
-  int64_t top = g - 1;
-  unsigned long long w = 0;
-  int anchor_lane = -1;  // lane k holds word top - k
-  for (;;) {
-    const int count = top >= kFlatGroup - 1 ? kFlatGroup : static_cast<int>(top + 1);
-    for (;;) {
-      w = lane < count ? flat_poll(group_words + top - lane) : 0;
-      if (!__any_sync(0xffffffffu, lane < count && flat_status(w) == 0)) break;
-    }
-    const unsigned inclusive = __ballot_sync(0xffffffffu, lane < count && flat_status(w) == kFlatInclusive);
-    if (inclusive != 0) {
-      anchor_lane = __ffs(inclusive) - 1;  // the nearest to top
-      break;
-    }
-    top -= count;  // >= 0: group 0's word, once landed, is inclusive
-  }
-  const unsigned long long anchor_word = __shfl_sync(0xffffffffu, w, anchor_lane);
-  State run = flat_value<State>(anchor_word);
-  for (int k = anchor_lane - 1; k >= 0; --k) {  // the anchor window's words above it: aggregates
-    run = Op::combine(run, flat_value<State>(__shfl_sync(0xffffffffu, w, k)));
-  }
-  for (int64_t base = top + 1; base < g; base += kFlatGroup) {  // windows walked down past: landed
-    const int count = g - base < kFlatGroup ? static_cast<int>(g - base) : kFlatGroup;
-    const unsigned long long u = lane < count ? flat_poll(group_words + base + lane) : 0;
-    for (int k = 0; k < count; ++k) {
-      const unsigned long long uk = __shfl_sync(0xffffffffu, u, k);
-      run = flat_status(uk) == kFlatInclusive ? flat_value<State>(uk) : Op::combine(run, flat_value<State>(uk));
-    }
-  }
-  if (lane == 0 && !(top == g - 1 && anchor_lane == 0)) flat_publish(group_words + g - 1, flat_word(kFlatInclusive, run));
-  return run;
-}
-
-// The grouped form of flat_lookback (same contract): the fold of every chunk before `chunk` (every
-// lane gets it); publishes the chunk's inclusive prefix. Called by one whole warp.
-template <class Op>
-__device__ typename Op::State flat_lookback_grouped(unsigned long long* words, const FlatGroups<typename Op::State>& gr,
-                                                    int64_t chunk, typename Op::State total) {
-  using State = typename Op::State;
-  const int lane = static_cast<int>(threadIdx.x) & 31;
-  if (chunk == 0) return Op::identity();
-  const int64_t g = chunk / kFlatGroup, s = g * kFlatGroup;
-  const int before = static_cast<int>(chunk - s);  // this group's chunks before `chunk`
-  // This group's words before the chunk: the nearest inclusive one anchors, every word above it landed.
-  unsigned long long w = 0;
-  int anchor = -1;
-  if (before > 0) {
-    for (;;) {
-      w = lane < before ? flat_poll(words + s + lane) : 0;
-      anchor = __reduce_max_sync(0xffffffffu, lane < before && flat_status(w) == kFlatInclusive ? lane : -1);
-      if (!__any_sync(0xffffffffu, lane < before && lane > anchor && flat_status(w) == 0)) break;
-    }
-  }
-  State run;
-  int from;
-  if (anchor >= 0) {
-    run = flat_value<State>(__shfl_sync(0xffffffffu, w, anchor));
-    from = anchor + 1;
-  } else {  // g >= 1 here (group 0's first word is chunk 0's, inclusive)
-    run = flat_group_prefix<Op>(gr.words, g, lane);
-    from = 0;
-  }
-  for (int k = from; k < before; ++k) run = Op::combine(run, flat_value<State>(__shfl_sync(0xffffffffu, w, k)));
-  if (lane == 0) flat_publish(words + chunk, flat_word(kFlatInclusive, Op::combine(run, total)));
-  return run;
-}
-
 // The chunk's aggregate from its table of segment totals (tiles x warps, in order). Every caller
 // folds in this order, so the aggregate published and the one the look-back combines are the same bits.
 template <class Op, int kWarps>
@@ -344,8 +200,7 @@ constexpr size_t flat_tile_bytes() {
 // a chain one link per chunk. Now warps 1..7 (the loaders) load the next chunk, fold it and publish
 // its aggregate while warp 0 looks back over the current one, and warp 0 takes the ticket of the
 // chunk after next only once its look-back is done.
-// GROUPS: the two-level look-back above (the words region then also holds flat_groups_bytes).
-template <class Op, class In, class Out, bool GROUPS = false>
+template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
@@ -364,7 +219,6 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int64_t chunk_len = static_cast<int64_t>(chunk_tiles) * kTile;
-  const FlatGroups<State> groups = flat_groups_at<State>(words, chunks);  // GROUPS only
   // Segment w of tile t of a stage (the on-chip kernel's per-warp layout; here any warp may load or
   // fold it, and warp w scans it).
   const auto segment = [&](int stage, int t, int w) {
@@ -409,11 +263,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       if (lane == 31) carry[stage][t][w] = inclusive;
     }
     flat_loaders_barrier(kLoaders * 32);
-    if (warp == 1 && lane == 0) {
-      const State total = flat_table_total<Op, kWarps>(carry[stage], tiles);
-      if constexpr (GROUPS) flat_group_publish<Op>(words, groups, c, chunks, total);
-      else flat_publish_aggregate<Op>(words, c, total);
-    }
+    if (warp == 1 && lane == 0) flat_publish_aggregate<Op>(words, c, flat_table_total<Op, kWarps>(carry[stage], tiles));
   };
 
   // Two tickets to start: the second is loaded, folded and published by the loaders during the
@@ -445,9 +295,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       // carries: taken only now, so that no look-back lies between any ticket and its aggregate.
       const State total = flat_table_total<Op, kWarps>(carry[s], tiles);
       __syncwarp();  // every lane has read the table before lane 0 rewrites it
-      State prefix;
-      if constexpr (GROUPS) prefix = flat_lookback_grouped<Op>(words, groups, cur, total);
-      else prefix = flat_lookback<Op>(words, cur, total, window);
+      const State prefix = flat_lookback<Op>(words, cur, total, window);
       if (lane == 0) {
         const unsigned long long ticket = atomicAdd(counter, 1ull);
         State c = prefix;

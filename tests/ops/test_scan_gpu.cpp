@@ -758,41 +758,6 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
-// BARACUDA_SCAN_FLAT_GROUPS=1: the pipelined flat kernel's two-level look-back (groups of 32
-// chunks, scan_flat_engine.cuh). Its sums are associated differently from the one-level walk's, so
-// every case is checked against the reference and for two bitwise-equal runs (run_case). Covered:
-// chunks of 4, 6 and 8 tiles; lines whose last group is partial and lines of fewer than 32 chunks;
-// chunks of 2 tiles, where the storage does not fit and the one-level walk runs; sum / prod /
-// logaddexp; inclusive and exclusive; two and three stages; and 2^26 + 3 (128 groups of 4-tile
-// chunks over many rounds of the grid) unless BARACUDA_TEST_SKIP_LARGE=1.
-TEST(ScanGpu, FlatPipelinedGroups) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_GROUPS", "1", 1), 0);
-  const std::string tactic = flat_probe_tactic();
-  EXPECT_NE(tactic.find("two-level look-back over groups of 32 chunks"), std::string::npos) << tactic;
-  uint64_t seed = 290;
-  for (const char* stages : {"3", "2"}) {
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", stages, 1), 0);
-    for (const char* tiles : {"4", "2"}) {
-      ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", tiles, 1), 0);
-      run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-      run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, true, false, {}, ++seed));
-      run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-      run_case(make_case(ScanOp::cumsum, DType::f32, {20 * 4 * 4096 + 5}, 0, false, false, {}, ++seed));  // < 32 chunks
-    }
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "6", 1), 0);  // the 16-bit default's chunk
-  run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, false, false, {}, ++seed));
-  run_case(make_case(ScanOp::cumsum, DType::f16, {(int64_t{1} << 22) + 9}, 0, true, false, {}, ++seed));
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "8", 1), 0);
-  run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, false, false, {}, ++seed));
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  run_case(make_case(ScanOp::logcumsumexp, DType::f32, {(int64_t{1} << 21) + 3}, 0, true, false, {}, ++seed));
-  flat_ops_and_long_lines([](const GpuCase& c) { run_case(c); }, seed);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_GROUPS"), 0);
-}
-
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

@@ -85,6 +85,8 @@ template <class Op, class In, class Out>
 Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
   const Geometry& g = *a.geometry;
   constexpr size_t tile_bytes = flat_tile_bytes<In, Out>();
+  const auto kernel = scan_flat_pipelined_kernel<Op, In, Out>;
+  BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_pipelined_kernel"));
   const int stages = g.flat_stages == 3 ? 3 : 2;
   const int64_t fit = std::min<int64_t>(kFlatMaxTiles, static_cast<int64_t>(kDynamicLimit / (stages * tile_bytes)));
   const int64_t wanted = g.flat_tiles > 0 ? g.flat_tiles
@@ -93,16 +95,9 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   const int64_t tiles = std::clamp<int64_t>(wanted, 2, fit);
   const int64_t chunk_len = tiles * kTile;
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
-  const size_t chunk_words = static_cast<size_t>(chunks) * sizeof(unsigned long long);
-  if (chunk_words > words_bytes)
+  if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
     return internal_error("[scan] " + std::to_string(chunks) + " chunk words, the cleared workspace holds " +
                           std::to_string(words_bytes) + " bytes");
-  // The two-level look-back (BARACUDA_SCAN_FLAT_GROUPS=1) where its storage fits the cleared region
-  // too (chunks of 4 tiles and more, at all but the shortest lines); the one-level walk otherwise.
-  const bool grouped =
-      g.flat_groups && chunk_words + flat_groups_bytes(chunks, sizeof(typename Op::State)) <= words_bytes;
-  const auto kernel = grouped ? scan_flat_pipelined_kernel<Op, In, Out, true> : scan_flat_pipelined_kernel<Op, In, Out, false>;
-  BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_pipelined_kernel"));
   const size_t smem = static_cast<size_t>(stages) * static_cast<size_t>(tiles) * tile_bytes;
   int per_sm = 0;
   if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem) != cudaSuccess) {
