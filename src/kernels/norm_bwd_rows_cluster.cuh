@@ -24,12 +24,13 @@
 // p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight),
 // 2 (dweight, dbias), 3 (dweight in shared memory, dbias in registers: half the shared-memory
 // traffic per row; layer_norm's row time exceeds rms_norm's by about what its dbias slots cost),
-// 4 (dweight in registers, no dynamic shared memory) and 5 (dweight in registers, dbias in
-// shared memory): x and dy are not held across the exchange but read again after it, from L1
-// (the half row of each is 32 KB; the mailbox then waits at CTA scope, which leaves L1 valid and
-// the weight in it, so MAILBOX must be set). Why: the registers the held row took carry the
-// dweight sums, and nothing spills (SUMS 3 spills 12 bytes in the row loop; both sums in
-// registers with the re-read spilled 124 bytes and ran at 0.3769 ms against 0.2414, a4c08e1).
+// 4 (dweight alone, in registers, no dynamic shared memory): x and dy are not held across the
+// exchange but read again after it, from L1 (the half row of each is 32 KB; the mailbox then
+// waits at CTA scope, which leaves L1 valid and the weight in it, so MAILBOX must be set): the
+// registers the held row took carry the sums, and their shared-memory round trip per row goes
+// (H200, rms_norm dw 4096x32768 bf16: 0.2162 against 0.2191 ms). With dbias beside it the form
+// lost: both sums in registers spilled 124 bytes (0.3769 against 0.2414 ms, a4c08e1), dbias in
+// shared memory beside the re-read ran 0.2730 against 0.2494 (c42180b).
 #include <cooperative_groups.h>
 
 #include "kernels/cluster_pair_exchange.cuh"
@@ -42,10 +43,10 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
-  static_assert(SUMS >= 1 && SUMS <= 5, "dweight, or dweight and dbias (see above)");
-  constexpr bool kReread = SUMS >= 4;  // dweight in registers, x and dy read again after the exchange
+  static_assert(SUMS >= 1 && SUMS <= 4, "dweight, or dweight and dbias (see above)");
+  constexpr bool kReread = SUMS == 4;  // dweight in registers, x and dy read again after the exchange
   static_assert(!kReread || MAILBOX, "the re-read needs L1 valid after the exchange: the CTA-scope mailbox wait");
-  constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2 || SUMS == 5, kDbRegs = SUMS == 3;
+  constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
   constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
@@ -54,7 +55,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   __shared__ float red[2][2 * GW];
   __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
   __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
-  extern __shared__ __align__(16) float nc_sums[];  // [1 or 2][E / 4][WT][4]: dweight unless kDwRegs, dbias
+  extern __shared__ __align__(16) float nc_sums[];  // [1 or 2][E / 4][WT][4]: dweight, dbias (none at SUMS 4)
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
@@ -65,14 +66,14 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
   const float* rstd_p = static_cast<const float*>(p.rstd);
   const int64_t clusters = gridDim.x / 2, step = clusters;
-  constexpr int kDbQuads = kDwRegs ? 0 : (E / 4) * WT;  // the dbias slots' first quad
+  constexpr int kDbQuads = (E / 4) * WT;  // the dbias slots' first quad
   float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
 #pragma unroll
   for (int q = 0; q < E / 4; ++q) {
     if constexpr (!kDwRegs) quads[q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
     if constexpr (kDbShared) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
-  float dw_regs[kDwRegs ? E : 1];  // SUMS 4, 5: this thread's dweight sums
+  float dw_regs[kDwRegs ? E : 1];  // SUMS 4: this thread's dweight sums
   float db_regs[kDbRegs ? E : 1];  // SUMS 3: this thread's dbias sums
 #pragma unroll
   for (int e = 0; e < (kDwRegs ? E : 1); ++e) dw_regs[e] = 0.f;
@@ -172,7 +173,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
         store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));
         // One vector's re-read at a time: hoisting the next vector's loads above this one's sums
         // would hold 8 more registers beside the 32 sums.
-        if constexpr (kReread && SUMS == 4) asm volatile("" ::: "memory");
+        if constexpr (kReread) asm volatile("" ::: "memory");
       }
     }
   }

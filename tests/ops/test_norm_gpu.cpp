@@ -814,39 +814,50 @@ TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_BWD_REREAD=1: the cluster backward with the dweight sums in registers and x, dy
-// read again from L1 after the exchange (SUMS 4: dweight; 5: and dbias in shared memory). Each case
-// against the CPU reference, then bitwise against the default form on the same inputs (the same
-// operations in the same order; only where the sums live and where x and dy come from differ).
+// The cluster backward with dweight alone (rms_norm; layer_norm with a weight and no bias) summed
+// in registers, x and dy read again from L1 after the exchange (SUMS 4): the default where the
+// weight has x's dtype, BARACUDA_NORM_BWD_REREAD=1 forces it with f32 weights, =0 turns it off.
+// Each case against the CPU reference under =1, then bitwise against =0 on the same inputs (the
+// same operations in the same order; only where the sums live and where x and dy come from
+// differ). layer_norm with both parameters keeps dbias in registers whatever the switch says.
 TEST_F(GpuNorm, BackwardClusterReread) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
   ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
   if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
+  const char* marker = "summed in registers (x and dy re-read from L1)";
   int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+  for (NormOp op : {NormOp::rms_norm, NormOp::layer_norm})
     for (DType t : {DType::bf16, DType::f16, DType::f32})
       for (bool f32_params : {false, true}) {
         if (t == DType::f32 && f32_params) continue;
         // 300 rows: several a cluster (66 clusters on an H200), a short last round.
         NormDescriptor d = row_desc(op, t, 300, t == DType::f32 ? 16384 : 32768, Direction::backward);
         d.weight = d.param_grads = true;
-        d.bias = op == NormOp::layer_norm;
+        d.bias = false;
         if (f32_params) d.param_dtype = DType::f32;
         const std::string what = NormFamily::describe(d);
         ++cases;
         {
+          auto plan = NormPlan::select(gpu_, d);  // the default
+          ASSERT_TRUE(plan) << plan.status().to_string();
+          EXPECT_EQ(plan->sku().tactic.find(marker) != std::string::npos, !f32_params) << what << ": " << plan->sku().tactic;
           bt::ScopedEnv reread("BARACUDA_NORM_BWD_REREAD", "1");
           check_counted(d, 7500 + static_cast<uint64_t>(cases), what + " (re-read)", failures);
         }
         const std::string m = same_bits_under(d, 7600 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_REREAD",
-                                              {"1", "summed in registers (x and dy re-read from L1)"},
-                                              {"0", "summed in shared memory"});
+                                              {"1", marker}, {"0", "summed in shared memory"});
         if (!m.empty()) {
           ++failures;
           ADD_FAILURE() << what << ": " << m;
         }
       }
+  NormDescriptor both = row_desc(NormOp::layer_norm, DType::bf16, 300, 32768, Direction::backward);
+  both.weight = both.bias = both.param_grads = true;
+  bt::ScopedEnv reread("BARACUDA_NORM_BWD_REREAD", "1");
+  auto plan = NormPlan::select(gpu_, both);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  EXPECT_NE(plan->sku().tactic.find("(dbias in registers)"), std::string::npos) << plan->sku().tactic;
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 

@@ -14,9 +14,8 @@ BwdKernel cluster_kernel_with(int sums) {
   if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, MAILBOX>;
   if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, MAILBOX>;
   if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, MAILBOX>;
-  if constexpr (MAILBOX) {  // the re-read forms wait at CTA scope, on the mailbox only
+  if constexpr (MAILBOX) {  // the re-read form waits at CTA scope, on the mailbox only
     if (sums == 4) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 4, true>;
-    if (sums == 5) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 5, true>;
   }
   return nullptr;
 }

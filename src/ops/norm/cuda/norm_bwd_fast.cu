@@ -131,10 +131,14 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // dbias in registers (H200, 150a92a, layer_norm dweight/dbias 4096x32768 bf16, 5 interleaved
   // rounds: 0.2600 -> 0.2431 ms); BARACUDA_NORM_BWD_DB=shared keeps both sums in shared memory.
   c.db_in_registers = c.shared_params == 2 && !env_is("BARACUDA_NORM_BWD_DB", "shared");
-  c.reread = c.cluster_mailbox && env_is("BARACUDA_NORM_BWD_REREAD", "1");
-  // Shared-memory slots: none (re-read, dweight alone), one parameter's (dbias beside the re-read,
-  // or dweight beside register dbias), or both.
-  const int slot_params = c.reread ? c.shared_params - 1 : c.db_in_registers ? 1 : c.shared_params;
+  // dweight alone: summed in registers, x and dy re-read from L1 (H200, a4c08e1, rms_norm dw
+  // 4096x32768 bf16, 4 interleaved rounds: 0.2191 -> 0.2162 ms), where that does not spill (ptxas:
+  // 16-bit x with f32 weights spills 24-68 bytes); BARACUDA_NORM_BWD_REREAD=0 / =1 off / forced.
+  const bool reread_fits = w == t;
+  c.reread = c.cluster_mailbox && c.shared_params == 1 && !env_is("BARACUDA_NORM_BWD_REREAD", "0") &&
+             (reread_fits || env_is("BARACUDA_NORM_BWD_REREAD", "1"));
+  // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
+  const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
   const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the

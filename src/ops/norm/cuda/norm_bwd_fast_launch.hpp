@@ -34,9 +34,9 @@ struct BwdFastConfig {
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
   // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
   bool db_in_registers = false;
-  // The cluster kernel with dweight summed in registers (dbias in shared memory), x and dy read
-  // again from L1 after the exchange (its SUMS 4 and 5; BARACUDA_NORM_BWD_REREAD=1, opt-in until
-  // measured; mailbox only).
+  // The cluster kernel with dweight alone, summed in registers, x and dy read again from L1 after
+  // the exchange (its SUMS 4; mailbox only): the default where it does not spill (weight of x's
+  // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
@@ -44,7 +44,7 @@ struct BwdFastConfig {
   bool fused_params() const { return params && col_chunks == 0; }
   // The cluster kernel's SUMS (kernels/norm_bwd_rows_cluster.cuh).
   int cluster_sums() const {
-    if (reread) return shared_params == 1 ? 4 : 5;
+    if (reread) return 4;
     return db_in_registers ? 3 : shared_params;
   }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
