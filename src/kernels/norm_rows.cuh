@@ -345,14 +345,11 @@ __global__ void __launch_bounds__(512) norm_bwd_rows(BwdParams p) {
 constexpr int kParamWarps = 16;
 constexpr int kParamDepth = 8;
 
-// norm_bwd_params_masked (opt-in, BARACUDA_NORM_PARAMS_MASKED=1, the rows engine's partials): the
-// last step's rows beyond the chunks masked instead of a one-row remainder loop, whose loads the
-// compiler issues one round trip at a time (a warp of the cluster backward walks 66 / 16 rows,
-// all through that loop); the same sums, bitwise. At most 32 registers: 4 blocks of 512 per SM
-// (c42180b's both-parameters step took 78, one block per SM, and ran 8 us slower at 32768 columns).
-template <class W, class Acc, bool MASKED>
-__device__ __forceinline__ void norm_bwd_params_body(const Acc* partial_dw, const Acc* partial_db, W* dweight,
-                                                     W* dbias, int64_t chunks, int64_t cols) {
+template <class W, class Acc>
+__global__ void __launch_bounds__(kParamWarps * 32) norm_bwd_params(const Acc* partial_dw, const Acc* partial_db,
+                                                                    W* dweight, W* dbias, int64_t chunks,
+                                                                    int64_t cols) {
+  kernels::pdl_enter();
   __shared__ Acc sdw[kParamWarps][32], sdb[kParamWarps][32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int warps = static_cast<int>(blockDim.x >> 5);  // <= kParamWarps
@@ -367,20 +364,6 @@ __device__ __forceinline__ void norm_bwd_params_body(const Acc* partial_dw, cons
         Acc sum = 0;
         if (partial == nullptr) return sum;
         int64_t i = warp;
-        if constexpr (MASKED) {
-          for (; i < chunks; i += static_cast<int64_t>(kParamDepth) * warps) {
-            Acc v[kParamDepth];
-#pragma unroll
-            for (int u = 0; u < kParamDepth; ++u) {
-              const int64_t r = i + static_cast<int64_t>(u) * warps;
-              v[u] = r < chunks ? partial[r * cols + c] : Acc(0);
-            }
-#pragma unroll
-            for (int u = 0; u < kParamDepth; ++u)
-              if (i + static_cast<int64_t>(u) * warps < chunks) sum += v[u];
-          }
-          return sum;
-        }
         for (; i + (kParamDepth - 1) * warps < chunks; i += kParamDepth * warps) {
           Acc v[kParamDepth];
 #pragma unroll
@@ -408,21 +391,6 @@ __device__ __forceinline__ void norm_bwd_params_body(const Acc* partial_dw, cons
     }
     __syncthreads();  // the next column block rewrites sdw / sdb
   }
-}
-
-template <class W, class Acc>
-__global__ void __launch_bounds__(kParamWarps * 32) norm_bwd_params(const Acc* partial_dw, const Acc* partial_db,
-                                                                    W* dweight, W* dbias, int64_t chunks,
-                                                                    int64_t cols) {
-  kernels::pdl_enter();
-  norm_bwd_params_body<W, Acc, false>(partial_dw, partial_db, dweight, dbias, chunks, cols);
-}
-template <class W, class Acc>
-__global__ void __launch_bounds__(kParamWarps * 32, 4)
-    norm_bwd_params_masked(const Acc* partial_dw, const Acc* partial_db, W* dweight, W* dbias, int64_t chunks,
-                           int64_t cols) {
-  kernels::pdl_enter();
-  norm_bwd_params_body<W, Acc, true>(partial_dw, partial_db, dweight, dbias, chunks, cols);
 }
 
 }  // namespace baracuda::norm::cuda

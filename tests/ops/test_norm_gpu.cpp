@@ -861,26 +861,6 @@ TEST_F(GpuNorm, BackwardClusterReread) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_PARAMS_MASKED=1: the rows engine's dweight/dbias partials summed by
-// norm_bwd_params_masked, bitwise the default's sums: the cluster kernel's partial rows (66 on an
-// H200), the one-CTA kernel's (hundreds), and a batch of fewer rows than warps of the sum.
-TEST_F(GpuNorm, ParamsMaskedSameBits) {
-  int failures = 0;
-  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{300, 32768}, {3000, 4096}, {5, 1024}})
-    for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm}) {
-      NormDescriptor d = row_desc(op, DType::bf16, rows, cols, Direction::backward);
-      d.weight = d.param_grads = true;
-      d.bias = op == NormOp::layer_norm;
-      const std::string m = same_bits_under(d, 7700 + static_cast<uint64_t>(rows), "BARACUDA_NORM_PARAMS_MASKED",
-                                            {"1", "rows engine"}, {"0", "rows engine"});
-      if (!m.empty()) {
-        ++failures;
-        ADD_FAILURE() << NormFamily::describe(d) << ": " << m;
-      }
-    }
-  EXPECT_EQ(failures, 0);
-}
-
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

@@ -156,7 +156,6 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
   const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
   c.grid = 2 * clusters;
-  c.params_masked = env_is("BARACUDA_NORM_PARAMS_MASKED", "1");
   return c;
 }
 
@@ -225,7 +224,6 @@ BwdFastConfig bwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, int 
   const int64_t needed = (rows + groups - 1) / groups;
   // At least one block: with fused partials it writes the zero partials of an empty batch.
   c.grid = std::max<int64_t>(1, std::min<int64_t>(needed, static_cast<int64_t>(sm_count) * per_sm));
-  c.params_masked = env_is("BARACUDA_NORM_PARAMS_MASKED", "1");
   return c;
 }
 
@@ -263,8 +261,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
       const int64_t blocks = (p.cols + 31) / 32;  // 32 columns per block
       const kernels::KernelLaunch l{dim3(static_cast<unsigned>(std::min<int64_t>(blocks, 65535))),
                                     dim3(kParamWarps * 32), 0, stream, c.pdl};
-      return kernels::launch_kernel(l, "norm", "norm_bwd_params", "",
-                                    c.params_masked ? norm_bwd_params_masked<W, float> : norm_bwd_params<W, float>,
+      return kernels::launch_kernel(l, "norm", "norm_bwd_params", "", norm_bwd_params<W, float>,
                                     static_cast<const float*>(p.partial_dw), static_cast<const float*>(p.partial_db),
                                     static_cast<W*>(dweight), static_cast<W*>(dbias), c.partial_rows(), p.cols);
     }

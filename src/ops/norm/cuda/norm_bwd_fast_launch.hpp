@@ -39,7 +39,6 @@ struct BwdFastConfig {
   // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
   int smem_bytes = 0;
-  bool params_masked = false;  // norm_bwd_params<..., MASKED> (BARACUDA_NORM_PARAMS_MASKED=1, opt-in until measured)
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
   bool fused_params() const { return params && col_chunks == 0; }
