@@ -476,8 +476,8 @@ class GpuNormBackwardSweep : public GpuNorm {
                   (cluster_expected && !reread_expected) ||
                   (fast_expected && params && mode != "column_pass" && shared_fits && !cluster_expected &&
                    (sums.empty() || sums == "shared" || (sums == "wide" && wd.cols > 8192)));
-              const bool col_pass_expected =
-                  fast_expected && params && (wd.cols > 8192 || mode == "column_pass") && !smem_expected;
+              const bool col_pass_expected = fast_expected && params && (wd.cols > 8192 || mode == "column_pass") &&
+                                             !smem_expected && !reread_expected;
               const std::string& tactic = plan->sku().tactic;
               if ((tactic.rfind("rows engine", 0) == 0) != fast_expected ||
                   (tactic.find("column pass") != std::string::npos) != col_pass_expected ||
