@@ -53,6 +53,10 @@ struct BwdParams {
   // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
   // turns it off: A/B).
   bool row_prefetch = true;
+  // 1 / cols in f32, rounded on the host: the cluster kernel reads it from the constant bank
+  // instead of holding its own division's result in a register across the row loop (where it
+  // spilled: bitwise the same value).
+  float inv_cols = 0.f;
 };
 
 // The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors
