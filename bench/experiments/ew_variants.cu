@@ -16,6 +16,7 @@
 
 #include "kernels/ew_engine.cuh"
 #include "kernels/ew_functors_fast.cuh"
+#include "kernels/ew_functors_unary.cuh"
 
 #define CHECK_CUDA(x)                                                                                    \
   do {                                                                                                   \
@@ -220,6 +221,40 @@ void engine_unary_policies(const char* op, const __nv_bfloat16* in, __nv_bfloat1
   engine_unary<Fn, 1, 1>("1 pack, no cap", in, out, n);
 }
 
+// The same for f32 storage with the accurate functors (what the engine runs for f32 tensors): two
+// packs of 4 floats and no register cap now; f32 gelu_tanh/silu/exp ran 1.7-2.4% behind PyTorch at
+// 2^28 elements (bench/results/h200.md, a455da4).
+template <class Fn, int UNROLL, int MIN_BLOCKS>
+void engine_unary_f32(const char* name, const float* in, float* out, int64_t n) {
+  namespace ew = baracuda::ew::cuda;
+  ew::VecParams<1, 1> p{};
+  p.in[0] = reinterpret_cast<const char*>(in);
+  p.out[0] = reinterpret_cast<char*>(out);
+  p.rows = 1;
+  p.cols = n;
+  ew::ScalarInputs<float, 1> s{};
+  const Fn fn{baracuda::ElementwiseAttrs{}};
+  const int64_t per_block = int64_t{ew::kBlock} * UNROLL * 4;
+  dim3 grid(static_cast<unsigned>((n + per_block - 1) / per_block), 1);
+  const double ms = median_ms([&] {
+    ew::ew_vectorized_kernel<Fn, float, float, float, 1, 1, 4, false, false, UNROLL, MIN_BLOCKS>
+        <<<grid, ew::kBlock>>>(p, s, fn);
+  });
+  report(name, 2.0 * 4.0 * static_cast<double>(n), ms);
+}
+
+template <class Fn>
+void engine_unary_f32_policies(const char* op, const float* in, float* out, int64_t n) {
+  std::printf("-- %s f32 through the engine kernel, 2^28 elements\n", op);
+  engine_unary_f32<Fn, 2, 1>("2 packs, no cap (engine now)", in, out, n);
+  engine_unary_f32<Fn, 4, 1>("4 packs, no cap", in, out, n);
+  engine_unary_f32<Fn, 4, 4>("4 packs, 4 blocks/SM (<=64 regs)", in, out, n);
+  engine_unary_f32<Fn, 2, 4>("2 packs, 4 blocks/SM (<=64 regs)", in, out, n);
+  engine_unary_f32<Fn, 2, 8>("2 packs, 8 blocks/SM (<=32 regs)", in, out, n);
+  engine_unary_f32<Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs)", in, out, n);
+  engine_unary_f32<Fn, 8, 1>("8 packs, no cap", in, out, n);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -285,6 +320,18 @@ int main(int argc, char** argv) {
   engine_unary_policies<ew::GeluTanhFwdFast<float>>("gelu_tanh", a, out, n);
   engine_unary_policies<ew::SiluFwdFast<float>>("silu", a, out, n);
   engine_unary_policies<ew::ExpFwdFast<float>>("exp", a, out, n);
+  {  // f32: 2^28 floats in and out (the a / out buffers hold 2^28 bf16 each: new ones)
+    float *fa, *fout;
+    CHECK_CUDA(cudaMalloc(&fa, n * 4));
+    CHECK_CUDA(cudaMalloc(&fout, n * 4));
+    fill<<<1024, 256>>>(reinterpret_cast<__nv_bfloat16*>(fa), 2 * n, 3);  // bf16 bit patterns: finite floats
+    CHECK_CUDA(cudaDeviceSynchronize());
+    engine_unary_f32_policies<ew::GeluTanhFwd<float>>("gelu_tanh", fa, fout, n);
+    engine_unary_f32_policies<ew::SiluFwd<float>>("silu", fa, fout, n);
+    engine_unary_f32_policies<ew::ExpFwd<float>>("exp", fa, fout, n);
+    CHECK_CUDA(cudaFree(fa));
+    CHECK_CUDA(cudaFree(fout));
+  }
   CHECK_CUDA(cudaFree(a));
   CHECK_CUDA(cudaFree(b));
   CHECK_CUDA(cudaFree(out));

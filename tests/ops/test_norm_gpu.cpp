@@ -824,8 +824,8 @@ TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
 // weight has x's dtype, BARACUDA_NORM_BWD_REREAD=1 forces it with f32 weights, =0 turns it off.
 // Each case against the CPU reference under =1, then bitwise against =0 on the same inputs (the
 // same operations in the same order; only where the sums live and where x and dy come from
-// differ). layer_norm with both parameters: =1 is the re-read beside dweight's shared-memory
-// slots and register dbias (SUMS 5), opt-in.
+// differ). layer_norm with both parameters keeps dbias in registers whatever the switch says (its
+// re-read beside dweight's shared-memory slots ran 12% slower, 667ba05, and was removed).
 TEST_F(GpuNorm, BackwardClusterReread) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
@@ -858,28 +858,12 @@ TEST_F(GpuNorm, BackwardClusterReread) {
           ADD_FAILURE() << what << ": " << m;
         }
       }
-  // layer_norm with both parameters: =1 re-reads x and dy beside dweight's shared-memory slots and
-  // register dbias (SUMS 5), against the reference and bitwise against the default (SUMS 3).
-  for (DType t : {DType::bf16, DType::f16, DType::f32})
-    for (bool f32_params : {false, true}) {
-      if (t == DType::f32 && f32_params) continue;
-      NormDescriptor both = row_desc(NormOp::layer_norm, t, 300, t == DType::f32 ? 16384 : 32768, Direction::backward);
-      both.weight = both.bias = both.param_grads = true;
-      if (f32_params) both.param_dtype = DType::f32;
-      const std::string what = NormFamily::describe(both);
-      ++cases;
-      {
-        bt::ScopedEnv reread("BARACUDA_NORM_BWD_REREAD", "1");
-        check_counted(both, 7700 + static_cast<uint64_t>(cases), what + " (both, re-read)", failures);
-      }
-      const std::string m = same_bits_under(both, 7800 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_REREAD",
-                                            {"1", "(dbias in registers; x and dy re-read from L1)"},
-                                            {"0", "(dbias in registers)"});
-      if (!m.empty()) {
-        ++failures;
-        ADD_FAILURE() << what << ": " << m;
-      }
-    }
+  NormDescriptor both = row_desc(NormOp::layer_norm, DType::bf16, 300, 32768, Direction::backward);
+  both.weight = both.bias = both.param_grads = true;
+  bt::ScopedEnv reread("BARACUDA_NORM_BWD_REREAD", "1");
+  auto plan = NormPlan::select(gpu_, both);
+  ASSERT_TRUE(plan) << plan.status().to_string();
+  EXPECT_NE(plan->sku().tactic.find("(dbias in registers)"), std::string::npos) << plan->sku().tactic;
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 

@@ -137,15 +137,12 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   const bool reread_fits = w == t;
   c.reread = c.cluster_mailbox && c.shared_params == 1 && !env_is("BARACUDA_NORM_BWD_REREAD", "0") &&
              (reread_fits || env_is("BARACUDA_NORM_BWD_REREAD", "1"));
-  // dweight and dbias: the re-read with dweight's slots and dbias in registers (SUMS 5), opt-in
-  // (BARACUDA_NORM_BWD_REREAD=1) until the H200 has timed it against SUMS 3.
-  if (c.cluster_mailbox && c.db_in_registers && env_is("BARACUDA_NORM_BWD_REREAD", "1")) c.reread = true;
-  // Shared-memory slots: none (dweight alone re-read), dweight's (beside register dbias), or both.
-  const int slot_params = c.reread && !c.db_in_registers ? 0 : c.db_in_registers ? 1 : c.shared_params;
+  // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
+  const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
   const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
-  // The re-read forms want L1 for the rows they read twice (64 KB of x and dy a CTA, plus the
-  // weight): the smallest shared-memory carve-out that holds their slots (a hint).
+  // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
+  // weight): the smallest shared-memory carve-out that holds its slots (a hint).
   if (c.reread && k != nullptr &&
       cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxL1) != cudaSuccess)
     (void)cudaGetLastError();
@@ -157,11 +154,9 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   }
   c.blocks_per_sm = per_sm;
   // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
-  // BARACUDA_NORM_BWD_CLUSTERS caps the count (A/B: 64 clusters give 4096 rows 64 each, where 66
-  // leave 4 clusters a 63rd row while the others idle).
-  const int64_t resident = static_cast<int64_t>(sm_count / 2) * per_sm;
-  const int64_t cap = std::max<int64_t>(1, std::min<int64_t>(resident, env_count("BARACUDA_NORM_BWD_CLUSTERS", resident)));
-  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, cap));
+  // (64 clusters, so that 4096 rows come 64 to each instead of 4 of 66 clusters taking a 63rd,
+  // ran slower on the H200 at 667ba05: layer_norm dw+db 4096x32768 bf16 0.2457 against 0.2407 ms.)
+  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
   c.grid = 2 * clusters;
   return c;
 }
