@@ -221,6 +221,25 @@ void engine_unary_policies(const char* op, const __nv_bfloat16* in, __nv_bfloat1
   engine_unary<Fn, 1, 1>("1 pack, no cap", in, out, n);
 }
 
+// The f32 sigmoid as the engine computed it before reciprocal_1_to_2 (the IEEE division), for an
+// A/B of the math alone (same kernel, same policy).
+__device__ __forceinline__ float sigmoid_ieee(float x) {
+  const float e = expf(-fabsf(x));
+  const float big = 1.f / (1.f + e);
+  return x >= 0.f ? big : e * big;
+}
+struct SiluIeee {
+  __host__ explicit SiluIeee(const baracuda::ElementwiseAttrs&) {}
+  __device__ __forceinline__ float operator()(float x) const { return x * sigmoid_ieee(x); }
+};
+struct GeluTanhIeee {
+  __host__ explicit GeluTanhIeee(const baracuda::ElementwiseAttrs&) {}
+  __device__ __forceinline__ float operator()(float x) const {
+    const float u = x * (0.7978845608028654f + 0.7978845608028654f * 0.044715f * x * x);
+    return x * sigmoid_ieee(2.f * u);
+  }
+};
+
 // The same for f32 storage with the accurate functors (what the engine runs for f32 tensors): two
 // packs of 4 floats and no register cap now; f32 gelu_tanh/silu/exp ran 1.7-2.4% behind PyTorch at
 // 2^28 elements (bench/results/h200.md, a455da4).
@@ -247,12 +266,13 @@ template <class Fn>
 void engine_unary_f32_policies(const char* op, const float* in, float* out, int64_t n) {
   std::printf("-- %s f32 through the engine kernel, 2^28 elements\n", op);
   engine_unary_f32<Fn, 2, 1>("2 packs, no cap (engine now)", in, out, n);
-  engine_unary_f32<Fn, 4, 1>("4 packs, no cap", in, out, n);
-  engine_unary_f32<Fn, 4, 4>("4 packs, 4 blocks/SM (<=64 regs)", in, out, n);
   engine_unary_f32<Fn, 2, 4>("2 packs, 4 blocks/SM (<=64 regs)", in, out, n);
   engine_unary_f32<Fn, 2, 8>("2 packs, 8 blocks/SM (<=32 regs)", in, out, n);
+  engine_unary_f32<Fn, 4, 1>("4 packs, no cap", in, out, n);
   engine_unary_f32<Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs)", in, out, n);
-  engine_unary_f32<Fn, 8, 1>("8 packs, no cap", in, out, n);
+  engine_unary_f32<Fn, 1, 6>("1 pack, 6 blocks/SM (<=40 regs)", in, out, n);
+  engine_unary_f32<Fn, 1, 4>("1 pack, 4 blocks/SM (<=64 regs)", in, out, n);
+  engine_unary_f32<Fn, 1, 1>("1 pack, no cap", in, out, n);
 }
 
 }  // namespace
@@ -327,8 +347,11 @@ int main(int argc, char** argv) {
     fill<<<1024, 256>>>(reinterpret_cast<__nv_bfloat16*>(fa), 2 * n, 3);  // bf16 bit patterns: finite floats
     CHECK_CUDA(cudaDeviceSynchronize());
     engine_unary_f32_policies<ew::GeluTanhFwd<float>>("gelu_tanh", fa, fout, n);
+    engine_unary_f32_policies<GeluTanhIeee>("gelu_tanh (IEEE division)", fa, fout, n);
     engine_unary_f32_policies<ew::SiluFwd<float>>("silu", fa, fout, n);
+    engine_unary_f32_policies<SiluIeee>("silu (IEEE division)", fa, fout, n);
     engine_unary_f32_policies<ew::ExpFwd<float>>("exp", fa, fout, n);
+    engine_unary_f32_policies<ew::SigmoidFwd<float>>("sigmoid", fa, fout, n);
     CHECK_CUDA(cudaFree(fa));
     CHECK_CUDA(cudaFree(fout));
   }

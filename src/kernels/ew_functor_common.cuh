@@ -219,9 +219,23 @@ struct SigmoidPair {
   C s;   // sigmoid(x)
   C sm;  // sigmoid(-x)
 };
+// 1 / d for d = 1 + exp(-|x|) in [1, 2] (NaN passes through). f32: the hardware reciprocal and
+// one Newton step, within 1 ulp of the IEEE quotient; on this range the division's range check
+// and slow-path branch can never fire, and dropping them is what lets the f32 sigmoid-based ops
+// stream (H200: docs/perf/elementwise.md). Other types: the division.
+template <class C>
+__device__ __forceinline__ C reciprocal_1_to_2(C d) {
+  if constexpr (std::is_same_v<C, float>) {
+    float r;
+    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(d));
+    return fmaf(r, fmaf(-d, r, 1.f), r);
+  } else {
+    return C(1) / d;
+  }
+}
 template <class C>
 __device__ __forceinline__ SigmoidPair<C> sigmoid_pair_from(C x, C e) {  // e = exp(-|x|)
-  const C big = C(1) / (C(1) + e);  // sigmoid(|x|)
+  const C big = reciprocal_1_to_2(C(1) + e);  // sigmoid(|x|)
   const C small = e * big;          // sigmoid(-|x|)
   return x >= C(0) ? SigmoidPair<C>{big, small} : SigmoidPair<C>{small, big};
 }
