@@ -240,9 +240,9 @@ struct GeluTanhIeee {
   }
 };
 
-// The same for f32 storage with the accurate functors (what the engine runs for f32 tensors): two
-// packs of 4 floats and no register cap now; f32 gelu_tanh/silu/exp ran 1.7-2.4% behind PyTorch at
-// 2^28 elements (bench/results/h200.md, a455da4).
+// The same for f32 storage with the accurate functors (what the engine runs for f32 tensors); f32
+// gelu_tanh/silu/exp ran 1.7-2.4% behind PyTorch at 2^28 elements with two packs and no register
+// cap (bench/results/h200.md, a455da4). Results: bench/results/experiments/ew_variants_f32_h200.log.
 template <class Fn, int UNROLL, int MIN_BLOCKS>
 void engine_unary_f32(const char* name, const float* in, float* out, int64_t n) {
   namespace ew = baracuda::ew::cuda;
@@ -265,11 +265,11 @@ void engine_unary_f32(const char* name, const float* in, float* out, int64_t n) 
 template <class Fn>
 void engine_unary_f32_policies(const char* op, const float* in, float* out, int64_t n) {
   std::printf("-- %s f32 through the engine kernel, 2^28 elements\n", op);
-  engine_unary_f32<Fn, 2, 1>("2 packs, no cap (engine now)", in, out, n);
+  engine_unary_f32<Fn, 2, 1>("2 packs, no cap (engine: gelu_tanh)", in, out, n);
   engine_unary_f32<Fn, 2, 4>("2 packs, 4 blocks/SM (<=64 regs)", in, out, n);
   engine_unary_f32<Fn, 2, 8>("2 packs, 8 blocks/SM (<=32 regs)", in, out, n);
   engine_unary_f32<Fn, 4, 1>("4 packs, no cap", in, out, n);
-  engine_unary_f32<Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs)", in, out, n);
+  engine_unary_f32<Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs; engine: the rest)", in, out, n);
   engine_unary_f32<Fn, 1, 6>("1 pack, 6 blocks/SM (<=40 regs)", in, out, n);
   engine_unary_f32<Fn, 1, 4>("1 pack, 4 blocks/SM (<=64 regs)", in, out, n);
   engine_unary_f32<Fn, 1, 1>("1 pack, no cap", in, out, n);

@@ -135,15 +135,25 @@ struct VecParams {
 
 // Each thread handles unroll_for<...>() packs of VEC elements per row, kBlock*VEC elements apart
 // (so each unrolled step is coalesced); all packs are loaded before any is computed. Measured on
-// the H200: ops moving <= 32 bytes per pack (one 16-byte input, one 16-byte output) gain from a
-// second pack in flight (f32 exp 77% -> 97% of copy bandwidth), ops moving 48 bytes or more lose
-// (bf16 add 102% -> 93%).
+// the H200: ops moving 48 bytes or more per pack lose from a second pack in flight (bf16 add 102%
+// -> 93% of copy bandwidth).
 // 16-bit operands always take one pack: held to 32 registers (8 blocks/SM) one pack beat two
 // packs at any register cap for bf16 gelu_tanh/silu/exp (90.2/94.3/97.5% of copy against
 // 89.8/91.7/94.3% for two packs uncapped; bench/results/experiments/ew_variants_h200.log).
-template <class Tin, class Tout, int NIN, int NOUT, int VEC>
+// f32 1-in/1-out ops take one pack too (at 8 blocks/SM, below), since the f32 sigmoid lost the
+// IEEE division's slow path (reciprocal_1_to_2): 2^28 elements on the H200, one pack against two
+// uncapped, exp 100.3% / 97.3% of copy, silu 99.2 / 96.7, sigmoid 99.1 / 96.8
+// (bench/results/experiments/ew_variants_f32_h200.log). gelu_tanh stayed faster at two packs
+// (98.9 / 98.1): a functor asks for them with `static constexpr bool kTwoF32Packs = true`.
+template <class Fn>
+constexpr bool wants_two_f32_packs() {
+  if constexpr (requires { Fn::kTwoF32Packs; }) return Fn::kTwoF32Packs;
+  else return false;
+}
+template <class Fn, class Tin, class Tout, int NIN, int NOUT, int VEC>
 constexpr int unroll_for() {
   if constexpr (sizeof(Tin) < 4 && sizeof(Tout) < 4) return 1;
+  if constexpr (NIN == 1 && NOUT == 1 && sizeof(Tin) == 4 && sizeof(Tout) == 4) return wants_two_f32_packs<Fn>() ? 2 : 1;
   return static_cast<int>((NIN * sizeof(Tin) + NOUT * sizeof(Tout)) * VEC) <= 32 ? 2 : 1;
 }
 
@@ -154,10 +164,10 @@ constexpr int unroll_for() {
 // holding <= 48 bytes of packs are held to 32 registers. Threads holding two packs (64 bytes:
 // the 1-in/1-out ops) are left to the compiler: held to 32 registers, bf16 silu/gelu/exp fell
 // from 88-94% to 34-36% of copy bandwidth.
-template <class Tin, class Tout, int NIN, int NOUT, int VEC>
+template <class Fn, class Tin, class Tout, int NIN, int NOUT, int VEC>
 constexpr int min_blocks_for() {
   constexpr int kPackBytes = static_cast<int>((NIN * sizeof(Tin) + NOUT * sizeof(Tout)) * VEC);
-  return kPackBytes * unroll_for<Tin, Tout, NIN, NOUT, VEC>() <= 48 ? 2048 / kBlock : 1;
+  return kPackBytes * unroll_for<Fn, Tin, Tout, NIN, NOUT, VEC>() <= 48 ? 2048 / kBlock : 1;
 }
 
 // One full pack: convert, apply the functor element by element, store the results.
@@ -222,7 +232,7 @@ __device__ __forceinline__ void row_tail(const VecParams<NIN, NOUT>& p, const Sc
 // kUnroll and kMinBlocks default to the engine's policy (unroll_for, min_blocks_for); the
 // engine-design experiment (bench/experiments/ew_variants.cu) instantiates other settings.
 template <class Fn, class C, class Tin, class Tout, int NIN, int NOUT, int VEC, bool kAmax, bool kScalars,
-          int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>(), int kMinBlocks = min_blocks_for<Tin, Tout, NIN, NOUT, VEC>()>
+          int kUnroll = unroll_for<Fn, Tin, Tout, NIN, NOUT, VEC>(), int kMinBlocks = min_blocks_for<Fn, Tin, Tout, NIN, NOUT, VEC>()>
 __global__ void __launch_bounds__(kBlock, kMinBlocks)
     ew_vectorized_kernel(VecParams<NIN, NOUT> p, ScalarInputs<C, NIN> s, Fn fn) {
   constexpr int kIn = NIN > 0 ? NIN : 1;
@@ -419,7 +429,7 @@ Status launch_vectorized_typed(const Bound& b, const LaunchContext& ctx, const F
   }
   p.amax = b.amax;
   int64_t col_packs = (p.cols + VEC - 1) / VEC;
-  constexpr int kUnroll = unroll_for<Tin, Tout, NIN, NOUT, VEC>();
+  constexpr int kUnroll = unroll_for<Fn, Tin, Tout, NIN, NOUT, VEC>();
   dim3 grid(static_cast<unsigned>((col_packs + kBlock * kUnroll - 1) / (kBlock * kUnroll)),
             static_cast<unsigned>(p.rows < 65535 ? p.rows : 65535));
   bool any_scalar = false;

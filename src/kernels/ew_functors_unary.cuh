@@ -603,6 +603,8 @@ struct GeluBwd {
 template <class C>
 struct GeluTanhFwd {
   BARACUDA_EW_NO_ATTRS(GeluTanhFwd)
+  // f32: two packs a thread measured faster than one (ew_engine.cuh, unroll_for).
+  static constexpr bool kTwoF32Packs = true;
   __device__ __forceinline__ C operator()(C x) const { return gelu_tanh(x); }
 };
 template <class C>
