@@ -30,9 +30,8 @@
 // registers the held row took carry the sums, and their shared-memory round trip per row goes
 // (H200, rms_norm dw 4096x32768 bf16: 0.2162 against 0.2191 ms). With dbias beside it the form
 // lost: both sums in registers spilled 124 bytes (0.3769 against 0.2414 ms, a4c08e1), dbias in
-// shared memory beside the re-read ran 0.2730 against 0.2494 (c42180b). 5 (dweight in shared
-// memory, dbias in registers, x and dy re-read as in 4): SUMS 3 without the row held across the
-// exchange, where SUMS 3 spills (ptxas, bf16: 12 bytes; 4 once 1 / cols comes from the parameters).
+// shared memory beside the re-read ran 0.2730 against 0.2494 (c42180b), and dweight in shared
+// memory beside register dbias with the re-read 0.2698 against SUMS 3's 0.2407 (667ba05).
 #include <cooperative_groups.h>
 
 #include "kernels/cluster_pair_exchange.cuh"
@@ -45,10 +44,10 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
-  static_assert(SUMS >= 1 && SUMS <= 5, "dweight, or dweight and dbias (see above)");
-  constexpr bool kReread = SUMS >= 4;  // x and dy read again after the exchange
+  static_assert(SUMS >= 1 && SUMS <= 4, "dweight, or dweight and dbias (see above)");
+  constexpr bool kReread = SUMS == 4;  // dweight in registers, x and dy read again after the exchange
   static_assert(!kReread || MAILBOX, "the re-read needs L1 valid after the exchange: the CTA-scope mailbox wait");
-  constexpr bool kDwRegs = SUMS == 4, kDbShared = SUMS == 2, kDbRegs = SUMS == 3 || SUMS == 5;
+  constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
   constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
@@ -66,9 +65,9 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
   const float* rstd_p = static_cast<const float*>(p.rstd);
-  // SUMS 3 and 5: 1 / cols from the constant bank (the host's division, bitwise the same): a
-  // register holding it spilled in SUMS 3's row loop. The other forms keep their own division
-  // (ptxas spilled 8 bytes in the f16 SUMS 4 kernel with the parameter instead).
+  // SUMS 3: 1 / cols from the constant bank (the host's division, bitwise the same): a register
+  // holding it spilled in the row loop (ptxas, bf16: 12 -> 4 bytes of spill). The other forms keep
+  // their own division (ptxas spilled 8 bytes in the f16 SUMS 4 kernel with the parameter instead).
   const float inv_n = kDbRegs ? p.inv_cols : 1.f / static_cast<float>(n);
   const int64_t clusters = gridDim.x / 2, step = clusters;
   constexpr int kDbQuads = (E / 4) * WT;  // the dbias slots' first quad
@@ -79,7 +78,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     if constexpr (kDbShared) quads[kDbQuads + q * WT] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
   float dw_regs[kDwRegs ? E : 1];  // SUMS 4: this thread's dweight sums
-  float db_regs[kDbRegs ? E : 1];  // SUMS 3, 5: this thread's dbias sums
+  float db_regs[kDbRegs ? E : 1];  // SUMS 3: this thread's dbias sums
 #pragma unroll
   for (int e = 0; e < (kDwRegs ? E : 1); ++e) dw_regs[e] = 0.f;
 #pragma unroll

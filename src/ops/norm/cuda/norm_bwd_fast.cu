@@ -137,22 +137,14 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   const bool reread_fits = w == t;
   c.reread = c.cluster_mailbox && c.shared_params == 1 && !env_is("BARACUDA_NORM_BWD_REREAD", "0") &&
              (reread_fits || env_is("BARACUDA_NORM_BWD_REREAD", "1"));
-  // dweight and dbias: the re-read with dweight's slots and dbias in registers (SUMS 5), opt-in
-  // (BARACUDA_NORM_BWD_REREAD=1): 0.2698 against SUMS 3's 0.2407 ms at 667ba05 with the carve-out
-  // hint below; BARACUDA_NORM_BWD_CARVEOUT=N (percent) sets the carve-out instead (A/B: whether
-  // its 64 KB of slots took the L1 that the re-read needs).
-  if (c.cluster_mailbox && c.db_in_registers && env_is("BARACUDA_NORM_BWD_REREAD", "1")) c.reread = true;
-  // Shared-memory slots: none (dweight alone re-read), dweight's (beside register dbias), or both.
-  const int slot_params = c.reread && !c.db_in_registers ? 0 : c.db_in_registers ? 1 : c.shared_params;
+  // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
+  const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
   const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
-  // The re-read forms want L1 for the rows they read twice (64 KB of x and dy a CTA, plus the
-  // weight): the smallest shared-memory carve-out that holds their slots (a hint).
-  const int64_t carveout = env_count("BARACUDA_NORM_BWD_CARVEOUT", -1);
+  // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
+  // weight): the smallest shared-memory carve-out that holds its slots (a hint).
   if (c.reread && k != nullptr &&
-      cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout,
-                           carveout >= 0 && carveout <= 100 ? static_cast<int>(carveout) : cudaSharedmemCarveoutMaxL1) !=
-          cudaSuccess)
+      cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxL1) != cudaSuccess)
     (void)cudaGetLastError();
   int per_sm = 0;
   if (k == nullptr || !allow_smem(k, c.smem_bytes) ||

@@ -36,9 +36,7 @@ struct BwdFastConfig {
   bool db_in_registers = false;
   // The cluster kernel with dweight alone, summed in registers, x and dy read again from L1 after
   // the exchange (its SUMS 4; mailbox only): the default where it does not spill (weight of x's
-  // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case. With
-  // db_in_registers (both parameters): dweight's shared-memory slots, dbias in registers, x and dy
-  // read again (its SUMS 5; BARACUDA_NORM_BWD_REREAD=1 only).
+  // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
@@ -46,7 +44,7 @@ struct BwdFastConfig {
   bool fused_params() const { return params && col_chunks == 0; }
   // The cluster kernel's SUMS (kernels/norm_bwd_rows_cluster.cuh).
   int cluster_sums() const {
-    if (reread) return db_in_registers ? 5 : 4;
+    if (reread) return 4;
     return db_in_registers ? 3 : shared_params;
   }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).

@@ -222,9 +222,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   if (c.cluster)
     t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
          std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
-         (c.reread && c.db_in_registers
-              ? ", per-cluster dweight/dbias partials summed in shared memory (dbias in registers; x and dy re-read from L1)"
-          : c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
+         (c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
                    : ", per-cluster dweight/dbias partials summed in shared memory" +
                          std::string(c.db_in_registers ? " (dbias in registers)" : ""));
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
