@@ -31,7 +31,9 @@
 // (H200, rms_norm dw 4096x32768 bf16: 0.2162 against 0.2191 ms). With dbias beside it the form
 // lost: both sums in registers spilled 124 bytes (0.3769 against 0.2414 ms, a4c08e1), dbias in
 // shared memory beside the re-read ran 0.2730 against 0.2494 (c42180b), and dweight in shared
-// memory beside register dbias with the re-read 0.2698 against SUMS 3's 0.2407 (667ba05).
+// memory beside register dbias with the re-read 0.2698 against SUMS 3's 0.2407 (667ba05). Not for
+// want of L1: ncu at 162f398 showed the 100 KB shared-memory configuration for both, an L1 hit
+// rate of 34% against 18%, and a larger carve-out (168 KB) slower still (0.3003 ms).
 #include <cooperative_groups.h>
 
 #include "kernels/cluster_pair_exchange.cuh"
