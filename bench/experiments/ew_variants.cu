@@ -187,12 +187,13 @@ void persistent(const char* name, Args p, int blocks_per_sm, int sms) {
   report(name, 3.0 * 2.0 * static_cast<double>(p.rows) * p.cols, ms);
 }
 
-// The engine's own vectorized kernel with a 16-bit unary fast functor, at a chosen number of
-// packs per thread (UNROLL) and resident blocks per SM (MIN_BLOCKS: the register cap). The engine
-// compiles 1-in/1-out 16-bit ops with two packs and no cap; gelu_tanh bf16 ran at 88.7% of copy.
-template <class Fn, int UNROLL, int MIN_BLOCKS>
-void engine_unary(const char* name, const __nv_bfloat16* in, __nv_bfloat16* out, int64_t n) {
+// The engine's own vectorized kernel with a unary functor over storage T (bf16: the fast 16-bit
+// functors; f32: the accurate ones), at a chosen number of packs per thread (UNROLL) and resident
+// blocks per SM (MIN_BLOCKS: the register cap).
+template <class T, class Fn, int UNROLL, int MIN_BLOCKS>
+void engine_unary(const char* name, const T* in, T* out, int64_t n) {
   namespace ew = baracuda::ew::cuda;
+  constexpr int kVec = 16 / static_cast<int>(sizeof(T));
   ew::VecParams<1, 1> p{};
   p.in[0] = reinterpret_cast<const char*>(in);
   p.out[0] = reinterpret_cast<char*>(out);
@@ -200,25 +201,26 @@ void engine_unary(const char* name, const __nv_bfloat16* in, __nv_bfloat16* out,
   p.cols = n;
   ew::ScalarInputs<float, 1> s{};
   const Fn fn{baracuda::ElementwiseAttrs{}};
-  const int64_t per_block = int64_t{ew::kBlock} * UNROLL * 8;
+  const int64_t per_block = int64_t{ew::kBlock} * UNROLL * kVec;
   dim3 grid(static_cast<unsigned>((n + per_block - 1) / per_block), 1);
   const double ms = median_ms([&] {
-    ew::ew_vectorized_kernel<Fn, float, __nv_bfloat16, __nv_bfloat16, 1, 1, 8, false, false, UNROLL, MIN_BLOCKS>
-        <<<grid, ew::kBlock>>>(p, s, fn);
+    ew::ew_vectorized_kernel<Fn, float, T, T, 1, 1, kVec, false, false, UNROLL, MIN_BLOCKS><<<grid, ew::kBlock>>>(p, s, fn);
   });
-  report(name, 2.0 * 2.0 * static_cast<double>(n), ms);
+  report(name, 2.0 * sizeof(T) * static_cast<double>(n), ms);
 }
 
+// bf16: the engine compiles 1-in/1-out 16-bit ops with one pack at 8 blocks/SM.
 template <class Fn>
 void engine_unary_policies(const char* op, const __nv_bfloat16* in, __nv_bfloat16* out, int64_t n) {
   std::printf("-- %s bf16 through the engine kernel, 2^28 elements\n", op);
-  engine_unary<Fn, 2, 1>("2 packs, no cap (engine now)", in, out, n);
-  engine_unary<Fn, 2, 4>("2 packs, 4 blocks/SM (<=64 regs)", in, out, n);
-  engine_unary<Fn, 2, 5>("2 packs, 5 blocks/SM (<=48 regs)", in, out, n);
-  engine_unary<Fn, 2, 6>("2 packs, 6 blocks/SM (<=40 regs)", in, out, n);
-  engine_unary<Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs)", in, out, n);
-  engine_unary<Fn, 1, 6>("1 pack, 6 blocks/SM (<=40 regs)", in, out, n);
-  engine_unary<Fn, 1, 1>("1 pack, no cap", in, out, n);
+  using T = __nv_bfloat16;
+  engine_unary<T, Fn, 2, 1>("2 packs, no cap", in, out, n);
+  engine_unary<T, Fn, 2, 4>("2 packs, 4 blocks/SM (<=64 regs)", in, out, n);
+  engine_unary<T, Fn, 2, 5>("2 packs, 5 blocks/SM (<=48 regs)", in, out, n);
+  engine_unary<T, Fn, 2, 6>("2 packs, 6 blocks/SM (<=40 regs)", in, out, n);
+  engine_unary<T, Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs; engine)", in, out, n);
+  engine_unary<T, Fn, 1, 6>("1 pack, 6 blocks/SM (<=40 regs)", in, out, n);
+  engine_unary<T, Fn, 1, 1>("1 pack, no cap", in, out, n);
 }
 
 // The f32 sigmoid as the engine computed it before reciprocal_1_to_2 (the IEEE division), for an
@@ -240,39 +242,20 @@ struct GeluTanhIeee {
   }
 };
 
-// The same for f32 storage with the accurate functors (what the engine runs for f32 tensors); f32
+// f32 storage with the accurate functors (what the engine runs for f32 tensors); f32
 // gelu_tanh/silu/exp ran 1.7-2.4% behind PyTorch at 2^28 elements with two packs and no register
 // cap (bench/results/h200.md, a455da4). Results: bench/results/experiments/ew_variants_f32_h200.log.
-template <class Fn, int UNROLL, int MIN_BLOCKS>
-void engine_unary_f32(const char* name, const float* in, float* out, int64_t n) {
-  namespace ew = baracuda::ew::cuda;
-  ew::VecParams<1, 1> p{};
-  p.in[0] = reinterpret_cast<const char*>(in);
-  p.out[0] = reinterpret_cast<char*>(out);
-  p.rows = 1;
-  p.cols = n;
-  ew::ScalarInputs<float, 1> s{};
-  const Fn fn{baracuda::ElementwiseAttrs{}};
-  const int64_t per_block = int64_t{ew::kBlock} * UNROLL * 4;
-  dim3 grid(static_cast<unsigned>((n + per_block - 1) / per_block), 1);
-  const double ms = median_ms([&] {
-    ew::ew_vectorized_kernel<Fn, float, float, float, 1, 1, 4, false, false, UNROLL, MIN_BLOCKS>
-        <<<grid, ew::kBlock>>>(p, s, fn);
-  });
-  report(name, 2.0 * 4.0 * static_cast<double>(n), ms);
-}
-
 template <class Fn>
 void engine_unary_f32_policies(const char* op, const float* in, float* out, int64_t n) {
   std::printf("-- %s f32 through the engine kernel, 2^28 elements\n", op);
-  engine_unary_f32<Fn, 2, 1>("2 packs, no cap (engine: gelu_tanh)", in, out, n);
-  engine_unary_f32<Fn, 2, 4>("2 packs, 4 blocks/SM (<=64 regs)", in, out, n);
-  engine_unary_f32<Fn, 2, 8>("2 packs, 8 blocks/SM (<=32 regs)", in, out, n);
-  engine_unary_f32<Fn, 4, 1>("4 packs, no cap", in, out, n);
-  engine_unary_f32<Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs; engine: the rest)", in, out, n);
-  engine_unary_f32<Fn, 1, 6>("1 pack, 6 blocks/SM (<=40 regs)", in, out, n);
-  engine_unary_f32<Fn, 1, 4>("1 pack, 4 blocks/SM (<=64 regs)", in, out, n);
-  engine_unary_f32<Fn, 1, 1>("1 pack, no cap", in, out, n);
+  engine_unary<float, Fn, 2, 1>("2 packs, no cap (engine: gelu_tanh)", in, out, n);
+  engine_unary<float, Fn, 2, 4>("2 packs, 4 blocks/SM (<=64 regs)", in, out, n);
+  engine_unary<float, Fn, 2, 8>("2 packs, 8 blocks/SM (<=32 regs)", in, out, n);
+  engine_unary<float, Fn, 4, 1>("4 packs, no cap", in, out, n);
+  engine_unary<float, Fn, 1, 8>("1 pack, 8 blocks/SM (<=32 regs; engine: the rest)", in, out, n);
+  engine_unary<float, Fn, 1, 6>("1 pack, 6 blocks/SM (<=40 regs)", in, out, n);
+  engine_unary<float, Fn, 1, 4>("1 pack, 4 blocks/SM (<=64 regs)", in, out, n);
+  engine_unary<float, Fn, 1, 1>("1 pack, no cap", in, out, n);
 }
 
 }  // namespace
