@@ -161,9 +161,9 @@ constexpr int unroll_for() {
 // kernel needs full occupancy to keep enough bytes in flight: the bf16 add kernel compiled to 60
 // registers (4 blocks of 256 per SM) ran at 88% of copy bandwidth where the same loop at 26
 // registers (8 blocks) ran at 103% (bench/results/experiments/ew_variants_h200.log). So threads
-// holding <= 48 bytes of packs are held to 32 registers. Threads holding two packs (64 bytes:
-// the 1-in/1-out ops) are left to the compiler: held to 32 registers, bf16 silu/gelu/exp fell
-// from 88-94% to 34-36% of copy bandwidth.
+// holding <= 48 bytes of packs are held to 32 registers. Threads holding two packs (64 bytes: the
+// f32 1-in/1-out ops that ask for two) are left to the compiler: two bf16 packs held to 32
+// registers made silu/gelu/exp fall from 88-94% to 34-36% of copy bandwidth.
 template <class Fn, class Tin, class Tout, int NIN, int NOUT, int VEC>
 constexpr int min_blocks_for() {
   constexpr int kPackBytes = static_cast<int>((NIN * sizeof(Tin) + NOUT * sizeof(Tout)) * VEC);

@@ -237,7 +237,7 @@ __device__ __forceinline__ C reciprocal_1_to_2(C d) {
 template <class C>
 __device__ __forceinline__ SigmoidPair<C> sigmoid_pair_from(C x, C e) {  // e = exp(-|x|)
   const C big = reciprocal_1_to_2(C(1) + e);  // sigmoid(|x|)
-  const C small = e * big;          // sigmoid(-|x|)
+  const C small = e * big;                     // sigmoid(-|x|)
   return x >= C(0) ? SigmoidPair<C>{big, small} : SigmoidPair<C>{small, big};
 }
 template <class C>
