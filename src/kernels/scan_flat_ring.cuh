@@ -33,13 +33,11 @@
 
 namespace baracuda::sc::cuda {
 
-inline constexpr int kRingMaxLookbackWarps = 4, kRingFoldWarps = 2, kRingScanWarps = 8;
-// Threads of a block with `lookback_warps` look-back warps.
-constexpr int ring_threads(int lookback_warps) { return 32 * (1 + lookback_warps + kRingFoldWarps + kRingScanWarps); }
-inline constexpr int kRingMaxThreads = ring_threads(kRingMaxLookbackWarps);
-inline constexpr int kRingRows = 8;          // 512-byte rows (16 bytes a lane) per segment
-inline constexpr int kRingGroupBytes = kRingScanWarps * kRingRows * 512;  // 32 KB: a segment per scan warp
-inline constexpr int kRingMaxGroups = 2;     // a chunk is 1 or 2 groups
+inline constexpr int kRingLookbackWarps = 2, kRingFoldWarps = 2, kRingScanWarps = 8;
+inline constexpr int kRingWarps = 1 + kRingLookbackWarps + kRingFoldWarps + kRingScanWarps;
+inline constexpr int kRingThreads = 32 * kRingWarps;
+inline constexpr int kRingRows = 8;          // 512-byte rows (16 bytes a lane) per scan warp and chunk
+inline constexpr int kRingChunkBytes = kRingScanWarps * kRingRows * 512;  // 32 KB
 inline constexpr int kRingMaxStages = 6;     // 6 x 32 KB + the static arrays stay under 227 KB
 inline constexpr int kRingWindowPerLane = 8;  // 256 predecessors a look-back round trip
 
@@ -85,27 +83,23 @@ __device__ __forceinline__ void ring_store_vector(Out* dst, const Out (&r)[kVec]
 // The kernel (see the top of the file). One block per SM (`stages` x 32 KB of dynamic shared
 // memory), a persistent grid of any size. `counter` (the ticket) and `words` (>= chunks) zeroed
 // before the launch. x and y 16-byte aligned.
-// `groups` (1 or 2): 32 KB groups per chunk; `lookback_warps` (1..4): blockDim.x = ring_threads(it).
 template <class Op, class In, class Out>
-__global__ void __launch_bounds__(kRingMaxThreads, 1)
+__global__ void __launch_bounds__(kRingThreads, 1)
     scan_flat_ring_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunks, int stages,
-                          int groups, int lookback_warps, bool exclusive, unsigned long long* counter,
-                          unsigned long long* words) {
+                          bool exclusive, unsigned long long* counter, unsigned long long* words) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   using State = typename Op::State;
   constexpr int kVec = 16 / static_cast<int>(sizeof(In));  // elements per lane and row
   constexpr int kRowElems = 32 * kVec;
   constexpr int kSegmentElems = kRingRows * kRowElems;
-  constexpr int kGroupElems = kRingScanWarps * kSegmentElems;
-  const int64_t chunk_len = static_cast<int64_t>(groups) * kGroupElems;
-  const int segments = groups * kRingScanWarps;
-  extern __shared__ uint4 ring[];  // [stages][groups * kRingGroupBytes / 16]
+  constexpr int64_t kChunkLen = kRingChunkBytes / static_cast<int64_t>(sizeof(In));
+  extern __shared__ uint4 ring[];  // [stages][kRingChunkBytes / 16]
   __shared__ uint64_t full[kRingMaxStages], folded[kRingMaxStages], carried[kRingMaxStages],
       consumed[kRingMaxStages];
   __shared__ int64_t chunk_of[kRingMaxStages];
   // Per stage: the segment totals of the fold, turned by the look-back into each segment's carry.
-  __shared__ State table[kRingMaxStages][kRingMaxGroups * kRingScanWarps];
-  __shared__ unsigned long long window[kRingMaxLookbackWarps][32 * kRingWindowPerLane];
+  __shared__ State table[kRingMaxStages][kRingScanWarps];
+  __shared__ unsigned long long window[kRingLookbackWarps][32 * kRingWindowPerLane];
   __shared__ int64_t end_at;  // the ring's first chunk number past the last chunk
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int lane = static_cast<int>(threadIdx.x) & 31;
@@ -123,11 +117,12 @@ __global__ void __launch_bounds__(kRingMaxThreads, 1)
   }
   __syncthreads();
 
-  const auto stage = [&](int s) { return ring + static_cast<size_t>(s) * groups * (kRingGroupBytes / 16); };
-  const auto length_of = [&](int64_t c) { return c * chunk_len + chunk_len < n ? chunk_len : n - c * chunk_len; };
+  const auto stage = [&](int s) { return ring + static_cast<size_t>(s) * (kRingChunkBytes / 16); };
+  const auto length_of = [&](int64_t c) { return c * kChunkLen + kChunkLen < n ? kChunkLen : n - c * kChunkLen; };
   const auto segment_total = [&](int s) {  // every caller folds the table in this order
     State total = table[s][0];
-    for (int g = 1; g < segments; ++g) total = Op::combine(total, table[s][g]);
+#pragma unroll
+    for (int w = 1; w < kRingScanWarps; ++w) total = Op::combine(total, table[s][w]);
     return total;
   };
 
@@ -149,15 +144,15 @@ __global__ void __launch_bounds__(kRingMaxThreads, 1)
       const int64_t len = length_of(c);
       const int64_t whole = len / kVec * kVec;  // in whole 16-byte vectors: the bulk copy
       In* dst = reinterpret_cast<In*>(stage(s));
-      for (int64_t i = whole; i < len; ++i) dst[i] = x[c * chunk_len + i];
+      for (int64_t i = whole; i < len; ++i) dst[i] = x[c * kChunkLen + i];
       const unsigned bytes = static_cast<unsigned>(whole * static_cast<int64_t>(sizeof(In)));
       kernels::mbarrier_arrive_expect_bytes(&full[s], bytes);
-      if (bytes > 0) kernels::bulk_copy_to_shared(dst, x + c * chunk_len, bytes, &full[s]);
+      if (bytes > 0) kernels::bulk_copy_to_shared(dst, x + c * kChunkLen, bytes, &full[s]);
     }
-  } else if (warp <= lookback_warps) {
-    // Look-back, chunk numbers k = i, i + lookback_warps, ...
+  } else if (warp <= kRingLookbackWarps) {
+    // Look-back, chunk numbers k = i, i + 2, ...
     const int i = warp - 1;
-    for (int64_t k = i;; k += lookback_warps) {
+    for (int64_t k = i;; k += kRingLookbackWarps) {
       const int s = static_cast<int>(k % stages);
       if (!ring_wait(&folded[s], static_cast<unsigned>(k / stages) & 1u, k, end)) return;
       const int64_t c = chunk_of[s];
@@ -166,24 +161,25 @@ __global__ void __launch_bounds__(kRingMaxThreads, 1)
       const State prefix = flat_lookback<Op, kRingWindowPerLane>(words, c, total, window[i]);
       if (lane == 0) {
         State run = prefix;
-        for (int g = 0; g < segments; ++g) {
-          const State t = table[s][g];
-          table[s][g] = run;
+#pragma unroll
+        for (int w = 0; w < kRingScanWarps; ++w) {
+          const State t = table[s][w];
+          table[s][w] = run;
           run = Op::combine(run, t);
         }
         kernels::mbarrier_arrive(&carried[s]);
       }
     }
-  } else if (warp <= lookback_warps + kRingFoldWarps) {
+  } else if (warp <= kRingLookbackWarps + kRingFoldWarps) {
     // Fold: segments f, f + 2, ... of every chunk.
-    const int f = warp - 1 - lookback_warps;
+    const int f = warp - 1 - kRingLookbackWarps;
     for (int64_t k = 0;; ++k) {
       const int s = static_cast<int>(k % stages);
       if (!ring_wait(&full[s], static_cast<unsigned>(k / stages) & 1u, k, end)) return;
       const int64_t c = chunk_of[s];
       const int64_t len = length_of(c);
-      const int64_t p0 = c * chunk_len;
-      for (int seg = f; seg < segments; seg += kRingFoldWarps) {
+      const int64_t p0 = c * kChunkLen;
+      for (int seg = f; seg < kRingScanWarps; seg += kRingFoldWarps) {
         State row_total[kRingRows];
 #pragma unroll
         for (int r = 0; r < kRingRows; ++r) {
@@ -215,52 +211,49 @@ __global__ void __launch_bounds__(kRingMaxThreads, 1)
       }
     }
   } else {
-    // Scan: segment g * 8 + w of every chunk, g = 0 .. groups - 1.
-    const int w = warp - 1 - lookback_warps - kRingFoldWarps;
+    // Scan: warp w's segment of every chunk.
+    const int w = warp - 1 - kRingLookbackWarps - kRingFoldWarps;
     for (int64_t k = 0;; ++k) {
       const int s = static_cast<int>(k % stages);
       if (!ring_wait(&carried[s], static_cast<unsigned>(k / stages) & 1u, k, end)) return;
       const int64_t c = chunk_of[s];
       const int64_t len = length_of(c);
-      const int64_t p0 = c * chunk_len;
-      for (int g = 0; g < groups; ++g) {
-        const int seg = g * kRingScanWarps + w;
-        State carry = table[s][seg];
-        uint4 raw[kRingRows];
+      const int64_t p0 = c * kChunkLen;
+      State carry = table[s][w];
+      uint4 raw[kRingRows];
 #pragma unroll
-        for (int r = 0; r < kRingRows; ++r) raw[r] = stage(s)[(seg * kRingRows + r) * 32 + lane];
-        if (g + 1 == groups) kernels::mbarrier_arrive(&consumed[s]);  // this lane's reads of the stage are done
+      for (int r = 0; r < kRingRows; ++r) raw[r] = stage(s)[(w * kRingRows + r) * 32 + lane];
+      kernels::mbarrier_arrive(&consumed[s]);  // this lane's reads of the stage are done
 
-        State loc[kRingRows][kVec], before_lane[kRingRows], row_total[kRingRows];
+      State loc[kRingRows][kVec], before_lane[kRingRows], row_total[kRingRows];
 #pragma unroll
-        for (int r = 0; r < kRingRows; ++r) {
-          const int e0 = seg * kSegmentElems + r * kRowElems + lane * kVec;
-          const In* v = reinterpret_cast<const In*>(&raw[r]);
+      for (int r = 0; r < kRingRows; ++r) {
+        const int e0 = w * kSegmentElems + r * kRowElems + lane * kVec;
+        const In* v = reinterpret_cast<const In*>(&raw[r]);
 #pragma unroll
-          for (int j = 0; j < kVec; ++j) loc[r][j] = e0 + j < len ? Op::make(v[j], p0 + e0 + j) : Op::identity();
+        for (int j = 0; j < kVec; ++j) loc[r][j] = e0 + j < len ? Op::make(v[j], p0 + e0 + j) : Op::identity();
 #pragma unroll
-          for (int j = 1; j < kVec; ++j) loc[r][j] = Op::combine(loc[r][j - 1], loc[r][j]);
-          const State inclusive = warp_scan_lane_totals<Op>(loc[r][kVec - 1], lane, before_lane[r]);
-          row_total[r] = shfl(inclusive, 31);
-        }
+        for (int j = 1; j < kVec; ++j) loc[r][j] = Op::combine(loc[r][j - 1], loc[r][j]);
+        const State inclusive = warp_scan_lane_totals<Op>(loc[r][kVec - 1], lane, before_lane[r]);
+        row_total[r] = shfl(inclusive, 31);
+      }
 #pragma unroll
-        for (int r = 0; r < kRingRows; ++r) {
-          const int e0 = seg * kSegmentElems + r * kRowElems + lane * kVec;
-          const State before = Op::combine(carry, before_lane[r]);
-          alignas(16) Out out[kVec];
+      for (int r = 0; r < kRingRows; ++r) {
+        const int e0 = w * kSegmentElems + r * kRowElems + lane * kVec;
+        const State before = Op::combine(carry, before_lane[r]);
+        alignas(16) Out out[kVec];
+#pragma unroll
+        for (int j = 0; j < kVec; ++j)
+          out[j] = from_acc<Out>(state_value(exclusive ? (j == 0 ? before : Op::combine(before, loc[r][j - 1]))
+                                                       : Op::combine(before, loc[r][j])));
+        if (e0 + kVec <= len) {
+          ring_store_vector<Out, kVec>(y + p0 + e0, out);
+        } else {
 #pragma unroll
           for (int j = 0; j < kVec; ++j)
-            out[j] = from_acc<Out>(state_value(exclusive ? (j == 0 ? before : Op::combine(before, loc[r][j - 1]))
-                                                         : Op::combine(before, loc[r][j])));
-          if (e0 + kVec <= len) {
-            ring_store_vector<Out, kVec>(y + p0 + e0, out);
-          } else {
-#pragma unroll
-            for (int j = 0; j < kVec; ++j)
-              if (e0 + j < len) y[p0 + e0 + j] = out[j];
-          }
-          carry = Op::combine(carry, row_total[r]);
+            if (e0 + j < len) y[p0 + e0 + j] = out[j];
         }
+        carry = Op::combine(carry, row_total[r]);
       }
     }
   }

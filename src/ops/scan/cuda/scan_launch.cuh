@@ -115,10 +115,9 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
 }
 
 // The ring flat scan (scan_flat_ring_kernel, BARACUDA_SCAN_FLAT=ring) for one long line on sm_90+:
-// a persistent grid of one block per SM, chunks of g.flat_ring_groups 32 KB groups (1 or 2) in
-// g.flat_ring_stages stages (clamped to what fits, at least 2), g.flat_ring_lookback_warps look-back
-// warps (1..4). Its chunk words (8 bytes each; a chunk of 32 KB of input is >= 2 tiles) fit in the
-// flags region the plan clears: `words_bytes`. Below sm_90, `taken` false and no launch.
+// a persistent grid of one block per SM, g.flat_ring_stages stages of 32 KB (clamped to [2, 6]).
+// Its chunk words (8 bytes each; chunks of 32 KB of input are >= 2 tiles) fit in the flags region
+// the plan clears: `words_bytes`. False in `taken` (and no launch) below sm_90.
 template <class Op, class In, class Out>
 Status launch_flat_ring(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes,
                         bool& taken) {
@@ -132,35 +131,32 @@ Status launch_flat_ring(const LaunchArgs& a, const LookbackStorage<typename Op::
   }
   if (major < 9) return Status::ok();
   const auto kernel = scan_flat_ring_kernel<Op, In, Out>;
-  const int groups = std::clamp(g.flat_ring_groups, 1, kRingMaxGroups);
-  const int chunk_bytes = groups * kRingGroupBytes;
-  const int stages = std::clamp(g.flat_ring_stages, 2, std::min(kRingMaxStages, kRingMaxStages * kRingGroupBytes / chunk_bytes));
-  const int lookback_warps = std::clamp(g.flat_ring_lookback_warps, 1, kRingMaxLookbackWarps);
-  const int threads = ring_threads(lookback_warps);
-  const size_t smem = static_cast<size_t>(stages) * chunk_bytes;
+  const int stages = std::clamp(g.flat_ring_stages, 2, kRingMaxStages);
   // Only what it takes: its 4.5 KB of static shared memory and kDynamicLimit exceed the 227 KB a block may have.
-  if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                 stages * kRingChunkBytes);
       e != cudaSuccess) {
     (void)cudaGetLastError();
     return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_flat_ring_kernel) failed: ") +
                          cudaGetErrorString(e));
   }
-  const int64_t chunk_len = chunk_bytes / static_cast<int64_t>(sizeof(In));
+  constexpr int64_t chunk_len = kRingChunkBytes / static_cast<int64_t>(sizeof(In));
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
     return internal_error("[scan] " + std::to_string(chunks) + " chunk words, the cleared workspace holds " +
                           std::to_string(words_bytes) + " bytes");
+  const size_t smem = static_cast<size_t>(stages) * kRingChunkBytes;
   int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem) != cudaSuccess) {
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kRingThreads, smem) != cudaSuccess) {
     (void)cudaGetLastError();
     per_sm = 1;
   }
   int64_t resident = 0;
   BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
   const int64_t grid = std::min(resident, chunks);
-  kernel<<<static_cast<unsigned>(grid), threads, smem, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunks, stages, groups, lookback_warps, g.exclusive,
-      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags));
+  kernel<<<static_cast<unsigned>(grid), kRingThreads, smem, a.stream>>>(
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunks, stages, g.exclusive, ws.counter,
+      reinterpret_cast<unsigned long long*>(ws.flags));
   taken = true;
   return check_launch("scan_flat_ring_kernel");
 }
