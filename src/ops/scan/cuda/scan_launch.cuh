@@ -131,15 +131,8 @@ Status launch_flat_ring(const LaunchArgs& a, const LookbackStorage<typename Op::
   }
   if (major < 9) return Status::ok();
   const auto kernel = scan_flat_ring_kernel<Op, In, Out>;
+  BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_ring_kernel"));
   const int stages = std::clamp(g.flat_ring_stages, 2, kRingMaxStages);
-  // Only what it takes: its 4.5 KB of static shared memory and kDynamicLimit exceed the 227 KB a block may have.
-  if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                 stages * kRingChunkBytes);
-      e != cudaSuccess) {
-    (void)cudaGetLastError();
-    return backend_error(std::string("[scan] cudaFuncSetAttribute(scan_flat_ring_kernel) failed: ") +
-                         cudaGetErrorString(e));
-  }
   constexpr int64_t chunk_len = kRingChunkBytes / static_cast<int64_t>(sizeof(In));
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
