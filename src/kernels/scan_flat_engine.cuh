@@ -72,16 +72,15 @@ __device__ __forceinline__ unsigned long long flat_poll(const unsigned long long
   return w;
 }
 
-// The lane's kPerLane words of first[0, count), word k * 32 + lane in w[k]: all loads
+// The lane's kFlatWindowPerLane words of first[0, count), word k * 32 + lane in w[k]: all loads
 // issued before any is used, so a window costs one round trip, and each load instruction reads 32
 // consecutive words (8 whole sectors; lane-major words made every instruction touch all 32 sectors of
 // the window, 4 times the L2 requests of 264 polling warps). A lane past `count` reads
 // first[count - 1] again, unused.
-template <int kPerLane = kFlatWindowPerLane>
 __device__ __forceinline__ void flat_poll_window(const unsigned long long* first, int count, int lane,
-                                                 unsigned long long (&w)[kPerLane]) {
+                                                 unsigned long long (&w)[kFlatWindowPerLane]) {
 #pragma unroll
-  for (int k = 0; k < kPerLane; ++k) {
+  for (int k = 0; k < kFlatWindowPerLane; ++k) {
     const int i = k * 32 + lane;
     w[k] = flat_poll(first + (i < count ? i : count - 1));
   }
@@ -111,13 +110,11 @@ __device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words
 
 // The fold of every chunk before `chunk` (every lane gets it), whose aggregate `total` is already
 // published (flat_publish_aggregate); publishes the chunk's inclusive prefix. Called by one whole
-// warp. `words`: one per chunk, zeroed before the launch; `window`: 32 * kPerLane words of shared
-// memory (kPerLane words a lane per round trip).
-template <class Op, int kPerLane = kFlatWindowPerLane>
+// warp. `words`: one per chunk, zeroed before the launch; `window`: kFlatWindow words of shared memory.
+template <class Op>
 __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t chunk, typename Op::State total,
                                             unsigned long long* window) {
   using State = typename Op::State;
-  constexpr int kWindow = 32 * kPerLane;
   const int lane = static_cast<int>(threadIdx.x) & 31;
   if (chunk == 0) return Op::identity();
 
@@ -126,21 +123,21 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
   int64_t top = chunk - 1;
   int64_t lo = 0;
   int anchor = -1;  // in the window [lo, top]
-  unsigned long long w[kPerLane];
+  unsigned long long w[kFlatWindowPerLane];
   for (;;) {
-    lo = top - (kWindow - 1) > 0 ? top - (kWindow - 1) : 0;
+    lo = top - (kFlatWindow - 1) > 0 ? top - (kFlatWindow - 1) : 0;
     const int count = static_cast<int>(top - lo + 1);
     for (;;) {
-      flat_poll_window<kPerLane>(words + lo, count, lane, w);
+      flat_poll_window(words + lo, count, lane, w);
       bool missing = false;
 #pragma unroll
-      for (int k = 0; k < kPerLane; ++k)
+      for (int k = 0; k < kFlatWindowPerLane; ++k)
         missing |= k * 32 + lane < count && flat_status(w[k]) == 0;
       if (!__any_sync(0xffffffffu, missing)) break;
     }
     int nearest = -1;
 #pragma unroll
-    for (int k = 0; k < kPerLane; ++k)
+    for (int k = 0; k < kFlatWindowPerLane; ++k)
       if (k * 32 + lane < count && flat_status(w[k]) == kFlatInclusive) nearest = k * 32 + lane;
     anchor = __reduce_max_sync(0xffffffffu, nearest);
     if (anchor >= 0) break;
@@ -151,15 +148,15 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
   // words have landed; one that turned inclusive since holds the same fold).
   State run = Op::identity();
 #pragma unroll
-  for (int k = 0; k < kPerLane; ++k) window[k * 32 + lane] = w[k];
+  for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
   __syncwarp();
   if (lane == 0) run = flat_fold_window<Op>(window, anchor, static_cast<int>(top - lo + 1), run);
-  for (int64_t base = top + 1; base < chunk; base += kWindow) {
-    const int count = chunk - base < kWindow ? static_cast<int>(chunk - base) : kWindow;
+  for (int64_t base = top + 1; base < chunk; base += kFlatWindow) {
+    const int count = chunk - base < kFlatWindow ? static_cast<int>(chunk - base) : kFlatWindow;
     __syncwarp();  // lane 0 has read the window
-    flat_poll_window<kPerLane>(words + base, count, lane, w);
+    flat_poll_window(words + base, count, lane, w);
 #pragma unroll
-    for (int k = 0; k < kPerLane; ++k) window[k * 32 + lane] = w[k];
+    for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
     __syncwarp();
     if (lane == 0) run = flat_fold_window<Op>(window, 0, count, run);
   }

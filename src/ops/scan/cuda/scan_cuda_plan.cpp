@@ -159,12 +159,6 @@ int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILE
 bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
-// The ring flat kernel (scan_flat_ring_kernel, scan_flat_ring.cuh: warp roles decoupled by
-// shared-memory barriers, bulk copies into a ring of 32 KB stages) on sm_90+: BARACUDA_SCAN_FLAT=ring
-// (read when the plan is made), an A/B switch until the H200 times it;
-// BARACUDA_SCAN_RING_STAGES=N sets its stage count (2..6, default 6).
-bool flat_ring_enabled() { return env_is("BARACUDA_SCAN_FLAT", "ring"); }
-int flat_ring_stages_from_env() { return static_cast<int>(env_count("BARACUDA_SCAN_RING_STAGES", 6)); }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
 // scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
@@ -237,8 +231,6 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
-    geometry_.flat_ring = flat_ring_enabled();
-    geometry_.flat_ring_stages = flat_ring_stages_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -280,14 +272,7 @@ class CudaScan final : public Executable<ScanFamily> {
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line walking it from the end, carrying the suffix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
-      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_ring
-                         ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                           "one pass, on sm_90+ a persistent grid of one block per SM streaming 32 KB chunks by "
-                           "bulk copies through a ring of " +
-                               std::to_string(geometry_.flat_ring_stages) +
-                               " shared-memory stages, fold, look-back and scan warps decoupled by mbarriers; "
-                               "below sm_90 the pipelined kernel)"
-                     : geometry_.chunk_lookback && geometry_.flat_pipelined
+      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "one pass, a persistent grid " +
                                std::string(geometry_.flat_stages == 3 ? "triple" : "double") + "-buffering chunks of " +

@@ -7,7 +7,6 @@
 #include "kernels/scan_chunked_engine.cuh"
 #include "kernels/scan_engine.cuh"
 #include "kernels/scan_flat_engine.cuh"
-#include "kernels/scan_flat_ring.cuh"
 #include "kernels/scan_indices_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
 #include "kernels/scan_reverse_engine.cuh"
@@ -114,46 +113,6 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   return check_launch("scan_flat_pipelined_kernel");
 }
 
-// The ring flat scan (scan_flat_ring_kernel, BARACUDA_SCAN_FLAT=ring) for one long line on sm_90+:
-// a persistent grid of one block per SM, g.flat_ring_stages stages of 32 KB (clamped to [2, 6]).
-// Its chunk words (8 bytes each; chunks of 32 KB of input are >= 2 tiles) fit in the flags region
-// the plan clears: `words_bytes`. False in `taken` (and no launch) below sm_90.
-template <class Op, class In, class Out>
-Status launch_flat_ring(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes,
-                        bool& taken) {
-  taken = false;
-  const Geometry& g = *a.geometry;
-  int device = 0, major = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return Status::ok();
-  }
-  if (major < 9) return Status::ok();
-  const auto kernel = scan_flat_ring_kernel<Op, In, Out>;
-  BARACUDA_TRY(allow_dynamic_smem(kernel, "scan_flat_ring_kernel"));
-  const int stages = std::clamp(g.flat_ring_stages, 2, kRingMaxStages);
-  constexpr int64_t chunk_len = kRingChunkBytes / static_cast<int64_t>(sizeof(In));
-  const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
-  if (static_cast<size_t>(chunks) * sizeof(unsigned long long) > words_bytes)
-    return internal_error("[scan] " + std::to_string(chunks) + " chunk words, the cleared workspace holds " +
-                          std::to_string(words_bytes) + " bytes");
-  const size_t smem = static_cast<size_t>(stages) * kRingChunkBytes;
-  int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kRingThreads, smem) != cudaSuccess) {
-    (void)cudaGetLastError();
-    per_sm = 1;
-  }
-  int64_t resident = 0;
-  BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
-  const int64_t grid = std::min(resident, chunks);
-  kernel<<<static_cast<unsigned>(grid), kRingThreads, smem, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunks, stages, g.exclusive, ws.counter,
-      reinterpret_cast<unsigned long long*>(ws.flags));
-  taken = true;
-  return check_launch("scan_flat_ring_kernel");
-}
-
 template <class Op, class In, class Out>
 Status launch_chunked(const LaunchArgs& a, typename Op::State* totals, int64_t slots) {
   if constexpr (!chunked_types_ok<Op, In, Out>()) {
@@ -198,13 +157,6 @@ Status launch_scan(const LaunchArgs& a) {
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     if constexpr (flat_types_ok<Op, In, Out>()) {
-      if constexpr (ring_types_ok<Op, In, Out>()) {
-        if (g.chunk_lookback && g.flat_ring) {
-          bool taken = false;
-          const Status st = launch_flat_ring<Op, In, Out>(a, ws, l.clear_bytes - l.flags, taken);
-          if (!st.is_ok() || taken) return st;
-        }
-      }
       if (g.chunk_lookback && g.flat_pipelined) return launch_flat_pipelined<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
     }
     if constexpr (chunked_types_ok<Op, In, Out>()) {
