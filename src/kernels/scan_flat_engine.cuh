@@ -101,39 +101,6 @@ __device__ __forceinline__ typename Op::State flat_fold_window(const unsigned lo
   return run;
 }
 
-// The left fold of the values of window[from, count) onto `run`, every one of those words an
-// aggregate (the caller starts after the window's last inclusive word, which it takes as `run`).
-// Eight words a step, the next eight loaded while these are combined, so the chain is the combines
-// alone: flat_fold_window tests each word's status and selects, and its loads wait at the top of
-// every step of four (SASS at bc929cf: about 14 cycles a word over the ~132 predecessors a chunk).
-// The same bits as flat_fold_window over the same words.
-template <class Op>
-__device__ __forceinline__ typename Op::State flat_fold_aggregates(const unsigned long long* window, int from, int count,
-                                                                   typename Op::State run) {
-  using State = typename Op::State;
-  constexpr int kStep = 8;
-  int i = from;
-  if (i + kStep <= count) {
-    State cur[kStep];
-#pragma unroll
-    for (int j = 0; j < kStep; ++j) cur[j] = flat_value<State>(window[i + j]);
-    for (;;) {
-      i += kStep;
-      const bool more = i + kStep <= count;
-      State next[kStep];
-#pragma unroll
-      for (int j = 0; j < kStep; ++j) next[j] = more ? flat_value<State>(window[i + j]) : cur[j];
-#pragma unroll
-      for (int j = 0; j < kStep; ++j) run = Op::combine(run, cur[j]);
-      if (!more) break;
-#pragma unroll
-      for (int j = 0; j < kStep; ++j) cur[j] = next[j];
-    }
-  }
-  for (; i < count; ++i) run = Op::combine(run, flat_value<State>(window[i]));
-  return run;
-}
-
 // Publishes chunk `chunk`'s aggregate `total` (chunk 0's is its inclusive prefix). One lane.
 template <class Op>
 __device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words, int64_t chunk,
@@ -144,11 +111,9 @@ __device__ __forceinline__ void flat_publish_aggregate(unsigned long long* words
 // The fold of every chunk before `chunk` (every lane gets it), whose aggregate `total` is already
 // published (flat_publish_aggregate); publishes the chunk's inclusive prefix. Called by one whole
 // warp. `words`: one per chunk, zeroed before the launch; `window`: kFlatWindow words of shared memory.
-// `plain_fold`: lane 0 folds each window from its last inclusive word by flat_fold_aggregates (else
-// by flat_fold_window: the A/B switch BARACUDA_SCAN_FLAT_FOLD=select); the same bits either way.
 template <class Op>
 __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t chunk, typename Op::State total,
-                                            unsigned long long* window, bool plain_fold) {
+                                            unsigned long long* window) {
   using State = typename Op::State;
   const int lane = static_cast<int>(threadIdx.x) & 31;
   if (chunk == 0) return Op::identity();
@@ -185,27 +150,15 @@ __device__ typename Op::State flat_lookback(unsigned long long* words, int64_t c
 #pragma unroll
   for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
   __syncwarp();
-  if (lane == 0) {
-    const int count = static_cast<int>(top - lo + 1);
-    run = plain_fold ? flat_fold_aggregates<Op>(window, anchor + 1, count, flat_value<State>(window[anchor]))
-                     : flat_fold_window<Op>(window, anchor, count, run);
-  }
+  if (lane == 0) run = flat_fold_window<Op>(window, anchor, static_cast<int>(top - lo + 1), run);
   for (int64_t base = top + 1; base < chunk; base += kFlatWindow) {
     const int count = chunk - base < kFlatWindow ? static_cast<int>(chunk - base) : kFlatWindow;
     __syncwarp();  // lane 0 has read the window
     flat_poll_window(words + base, count, lane, w);
-    int nearest = -1;  // the window's last inclusive word, if one turned inclusive since step 1
 #pragma unroll
-    for (int k = 0; k < kFlatWindowPerLane; ++k) {
-      window[k * 32 + lane] = w[k];
-      if (k * 32 + lane < count && flat_status(w[k]) == kFlatInclusive) nearest = k * 32 + lane;
-    }
-    const int last = __reduce_max_sync(0xffffffffu, nearest);
+    for (int k = 0; k < kFlatWindowPerLane; ++k) window[k * 32 + lane] = w[k];
     __syncwarp();
-    if (lane == 0)
-      run = !plain_fold  ? flat_fold_window<Op>(window, 0, count, run)
-            : last >= 0 ? flat_fold_aggregates<Op>(window, last + 1, count, flat_value<State>(window[last]))
-                        : flat_fold_aggregates<Op>(window, 0, count, run);
+    if (lane == 0) run = flat_fold_window<Op>(window, 0, count, run);
   }
   if (lane == 0) flat_publish(words + chunk, flat_word(kFlatInclusive, Op::combine(run, total)));
   __syncwarp();  // the window is free for the next chunk
@@ -251,7 +204,7 @@ template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
-                               unsigned long long* words, int stages, bool plain_fold) {
+                               unsigned long long* words, int stages) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kLoaders = kWarps - 1;  // warps 1..7
@@ -342,7 +295,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       // carries: taken only now, so that no look-back lies between any ticket and its aggregate.
       const State total = flat_table_total<Op, kWarps>(carry[s], tiles);
       __syncwarp();  // every lane has read the table before lane 0 rewrites it
-      const State prefix = flat_lookback<Op>(words, cur, total, window, plain_fold);
+      const State prefix = flat_lookback<Op>(words, cur, total, window);
       if (lane == 0) {
         const unsigned long long ticket = atomicAdd(counter, 1ull);
         State c = prefix;

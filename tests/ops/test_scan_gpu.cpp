@@ -724,32 +724,6 @@ void flat_ops_and_long_lines(const Check& check, uint64_t& seed) {
   }
 }
 
-// The look-back's window fold (flat_fold_aggregates: from the window's last inclusive word, eight
-// aggregates a step) against the word-by-word fold it replaced (BARACUDA_SCAN_FLAT_FOLD=select):
-// every case against the reference, twice bitwise equal, and bitwise equal to the select fold.
-// The default chunk lengths and 2 tiles (the most chunks, so the longest walks); sum, prod,
-// logaddexp; f32 and bf16; inclusive and exclusive; 2^26 + 3 unless BARACUDA_TEST_SKIP_LARGE=1.
-TEST(ScanGpu, FlatPipelinedFoldSameBits) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_FOLD"), 0);
-  const std::string tactic = flat_probe_tactic();
-  EXPECT_NE(tactic.find("persistent grid"), std::string::npos) << tactic;
-  uint64_t seed = 190;
-  const auto both_ways = [](const GpuCase& c) {
-    same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_FOLD", "default", "select", "the window folds differ");
-  };
-  both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-  both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-  flat_ops_and_long_lines(both_ways, seed);
-  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "2", 1), 0);
-  both_ways(make_case(ScanOp::cumsum, DType::f32, {(int64_t{1} << 24) + 5}, 0, false, false, {}, ++seed));
-  both_ways(make_case(ScanOp::logcumsumexp, DType::f32, {(int64_t{1} << 22) + 1}, 0, true, false, {}, ++seed));
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_FOLD"), 0);
-}
-
 // BARACUDA_SCAN_FLAT_STAGES=3 (the default for f32): the pipelined flat kernel with three chunk
 // stages (the chunk after next loading while the current one is scanned). Its tactic says so; every
 // case against the reference and twice bitwise equal (run_case), then bitwise equal to the

@@ -159,11 +159,6 @@ int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILE
 bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
-// Its look-back's fold of a window of chunk words (lane 0, ~132 predecessors a chunk): from the
-// window's last inclusive word, the aggregates after it eight a step with the next eight loading
-// (flat_fold_aggregates); BARACUDA_SCAN_FLAT_FOLD=select (read when the plan is made) keeps the
-// word-by-word status test and select. The same bits either way.
-bool flat_select_fold() { return env_is("BARACUDA_SCAN_FLAT_FOLD", "select"); }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
 // scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
@@ -236,7 +231,6 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
-    geometry_.flat_select_fold = flat_select_fold();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
