@@ -289,3 +289,23 @@ def adapter_of(x):
         a = _adapters[root] = factory()
     _by_type[tp] = a
     return a
+
+
+def tensor_argument(op, x, what="x", numpy_scalars=True):
+    """(adapter, tensor) for the tensor argument `what` of baracuda.ops.`op`; TypeError for anything
+    else. numpy_scalars: a numpy scalar becomes a 0-dim array (else it is refused like any non-tensor)."""
+    a = adapter_of(x)
+    if a is not None and not isinstance(x, a.array_type):
+        if numpy_scalars and a.name == "numpy" and isinstance(x, a.np.generic):
+            x = a.np.asarray(x)
+        else:
+            a = None
+    if a is None:
+        raise TypeError(f"baracuda.ops.{op}: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
+    return a, x
+
+
+def operand_spec(a, t):
+    """A tensor's operand spec for the plans: (dtype, shape, strides, is_scalar=False)."""
+    dtype, shape, strides = a.spec(t)
+    return (dtype, tuple(shape), strides, False)

@@ -22,7 +22,7 @@ None, 'relu', 'gelu' (erf), 'gelu_tanh' or 'silu'. f32 runs in IEEE f32 unless a
 from __future__ import annotations
 
 from . import _C
-from ._frameworks import adapter_of
+from ._frameworks import tensor_argument, operand_spec as _spec
 
 __all__ = ["gemm", "matmul", "mm", "bmm", "addmm", "baddbmm", "linear", "linear_backward", "scaled_mm", "int_mm",
            "clear_gemm_plan_cache", "gemm_plan_cache_size"]
@@ -43,17 +43,7 @@ def gemm_plan_cache_size():
 
 
 def _tensor(op, x, what):
-    a = adapter_of(x)
-    if a is not None and not isinstance(x, a.array_type):
-        a = None
-    if a is None:
-        raise TypeError(f"baracuda.ops.{op}: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
-    return a, x
-
-
-def _spec(a, t):
-    dtype, shape, strides = a.spec(t)
-    return (dtype, tuple(shape), strides, False)
+    return tensor_argument(op, x, what, numpy_scalars=False)
 
 
 def _broadcast(op, s, t):

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from . import _C
 from ._C import InvalidArgumentError, MisalignedError
-from ._frameworks import adapter_of
+from ._frameworks import adapter_of, operand_spec as _spec
 
 __all__ = ["grouped_mm", "clear_grouped_gemm_plan_cache", "grouped_gemm_plan_cache_size"]
 
@@ -71,11 +71,6 @@ def _tensor(x, what):
     if a is None or not isinstance(x, a.array_type):
         raise TypeError(f"baracuda.ops.grouped_mm: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
     return a
-
-
-def _spec(ad, t):
-    dtype, shape, strides = ad.spec(t)
-    return (dtype, tuple(shape), strides, False)
 
 
 def _rank(what, spec, rank, dims):

@@ -22,7 +22,7 @@ index gives NaN for that sample (the CPU raises InvalidArgumentError quoting it)
 from __future__ import annotations
 
 from . import _C
-from ._frameworks import adapter_of
+from ._frameworks import tensor_argument as _tensor, operand_spec as _spec
 
 __all__ = ["loss_catalog", "clear_loss_plan_cache"]
 
@@ -37,23 +37,6 @@ def loss_catalog():
 
 def clear_loss_plan_cache():
     _plan_cache.clear()
-
-
-def _tensor(op, x, what):
-    a = adapter_of(x)
-    if a is not None and not isinstance(x, a.array_type):
-        if a.name == "numpy" and isinstance(x, a.np.generic):
-            x = a.np.asarray(x)
-        else:
-            a = None
-    if a is None:
-        raise TypeError(f"baracuda.ops.{op}: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
-    return a, x
-
-
-def _spec(a, t):
-    dtype, shape, strides = a.spec(t)
-    return (dtype, tuple(shape), strides, False)
 
 
 _SLOTS = ("input", "target", "other", "weight", "pos_weight")

@@ -40,7 +40,7 @@ from __future__ import annotations
 import operator
 
 from . import _C
-from ._frameworks import adapter_of
+from ._frameworks import tensor_argument
 
 __all__ = [
     "norm_catalog", "clear_norm_plan_cache", "norm_plan_cache_size",
@@ -68,10 +68,7 @@ def norm_plan_cache_size():
 
 
 def _tensor(op, x, what="x"):
-    a = adapter_of(x)
-    if a is None or not isinstance(x, a.array_type):
-        raise TypeError(f"baracuda.ops.{op}: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
-    return a, x
+    return tensor_argument(op, x, what, numpy_scalars=False)
 
 
 def _shape(op, normalized_shape):

@@ -28,7 +28,7 @@ import operator
 
 from . import _C
 from ._C import InvalidArgumentError
-from ._frameworks import adapter_of
+from ._frameworks import tensor_argument as _tensor, operand_spec as _spec
 
 __all__ = ["reduce_catalog", "get_reduce_plan", "clear_reduce_plan_cache", "reduce_plan_cache_size"]
 
@@ -54,19 +54,6 @@ def reduce_plan_cache_size():
 # Drivers
 
 
-def _tensor(op, x, what="x"):
-    """(adapter, tensor) for a tensor argument; numpy scalars become 0-dim arrays."""
-    a = adapter_of(x)
-    if a is not None and not isinstance(x, a.array_type):
-        if a.name == "numpy" and isinstance(x, a.np.generic):
-            x = a.np.asarray(x)
-        else:
-            a = None
-    if a is None:
-        raise TypeError(f"baracuda.ops.{op}: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
-    return a, x
-
-
 def _dims(op, dim):
     """dim -> tuple of ints (() = every dim)."""
     if dim is None:
@@ -85,11 +72,6 @@ def _dims(op, dim):
     except TypeError:
         raise TypeError(f"baracuda.ops.{op}: dim must be None, an int or a tuple of ints, "
                         f"got {type(dim).__name__}") from None
-
-
-def _spec(a, t):
-    dtype, shape, strides = a.spec(t)
-    return (dtype, tuple(shape), strides, False)
 
 
 def _plan(op, direction, spec, axes, keepdim, correction, p, output_dtype, device, stream, grad_specs=None):

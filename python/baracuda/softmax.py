@@ -22,7 +22,7 @@ from __future__ import annotations
 import operator
 
 from . import _C
-from ._frameworks import adapter_of
+from ._frameworks import tensor_argument as _tensor, operand_spec as _spec
 
 __all__ = ["softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "softmax_catalog",
            "clear_softmax_plan_cache", "softmax_plan_cache_size"]
@@ -44,18 +44,6 @@ def softmax_plan_cache_size():
     return len(_plan_cache)
 
 
-def _tensor(op, x, what="x"):
-    a = adapter_of(x)
-    if a is not None and not isinstance(x, a.array_type):
-        if a.name == "numpy" and isinstance(x, a.np.generic):
-            x = a.np.asarray(x)
-        else:
-            a = None
-    if a is None:
-        raise TypeError(f"baracuda.ops.{op}: {what} must be a numpy / torch / cupy tensor, got {type(x).__name__}")
-    return a, x
-
-
 def _dim(op, dim):
     if isinstance(dim, bool):
         raise TypeError(f"baracuda.ops.{op}: dim must be an int, got a bool")
@@ -63,11 +51,6 @@ def _dim(op, dim):
         return operator.index(dim)
     except TypeError:
         raise TypeError(f"baracuda.ops.{op}: dim must be an int, got {type(dim).__name__}") from None
-
-
-def _spec(a, t):
-    dtype, shape, strides = a.spec(t)
-    return (dtype, tuple(shape), strides, False)
 
 
 def _plan(op, direction, spec, dim, temperature, mask_spec, output_dtype, device, stream, grad_spec=None, y_spec=None):

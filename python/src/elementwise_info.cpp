@@ -74,10 +74,7 @@ ElementwiseDescriptor make_descriptor(std::string_view op, nb::handle inputs, st
   auto id = elementwise_op_from_name(op);
   if (!id) throw_invalid("[elementwise] unknown op '" + std::string(op) + "' (see baracuda.catalog())");
   d.op = *id;
-  if (direction == "forward") d.direction = Direction::forward;
-  else if (direction == "backward") d.direction = Direction::backward;
-  else throw_invalid("[elementwise." + std::string(op) + "] direction must be 'forward' or 'backward', got '" +
-                     std::string(direction) + "'");
+  d.direction = parse_direction(direction, "[elementwise." + std::string(op) + "]");
   if (!nb::isinstance<nb::sequence>(inputs)) throw nb::type_error("inputs must be a sequence of operand specs");
   for (nb::handle h : inputs) d.inputs.push_back(to_operand(h, "input spec"));
   if (output_dtype.is_valid() && !output_dtype.is_none())

@@ -53,18 +53,14 @@ class PyElementwisePlan : public PlanHolder<ElementwiseFamily> {
   int num_outputs() const { return static_cast<int>(sig_.outputs.size()); }
 
   bool can_implement(nb::handle inputs, nb::handle scalars, nb::handle outputs) const {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    can_implement_args(make_args(inputs, scalars, outputs, keep_in, keep_out));
-    return true;
+    return can_implement_bound(
+        [&](auto& keep_in, auto& keep_out) { return make_args(inputs, scalars, outputs, keep_in, keep_out); });
   }
 
   void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle scalars,
            nb::handle outputs) {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    ElementwiseArgs args = make_args(inputs, scalars, outputs, keep_in, keep_out);
-    run_args(stream, workspace, workspace_bytes, args, keep_out);
+    run_bound(stream, workspace, workspace_bytes,
+              [&](auto& keep_in, auto& keep_out) { return make_args(inputs, scalars, outputs, keep_in, keep_out); });
   }
 
   std::string repr() const {

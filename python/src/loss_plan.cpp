@@ -7,12 +7,6 @@
 namespace baracuda::py {
 namespace {
 
-LossOp loss_op_from_name(std::string_view name) {
-  for (const LossOpInfo& i : all_loss_ops())
-    if (i.name == name) return i.op;
-  throw_invalid("[loss] unknown op '" + std::string(name) + "' (see baracuda.loss_catalog())");
-}
-
 LossReduction reduction_from_name(std::string_view op, std::string_view name) {
   for (LossReduction r : {LossReduction::none, LossReduction::mean, LossReduction::sum})
     if (loss_reduction_name(r) == name) return r;
@@ -32,12 +26,8 @@ struct LossOptions {
 LossDescriptor make_loss_descriptor(std::string_view op, nb::handle input, nb::handle target, nb::handle other,
                                     nb::handle weight, nb::handle pos_weight, const LossOptions& o) {
   LossDescriptor d;
-  d.op = loss_op_from_name(op);
-  if (o.direction == "forward") d.direction = Direction::forward;
-  else if (o.direction == "backward") d.direction = Direction::backward;
-  else
-    throw_invalid("[loss." + std::string(op) + "] direction must be 'forward' or 'backward', got '" +
-                  std::string(o.direction) + "'");
+  d.op = op_from_name(all_loss_ops(), op, "loss");
+  d.direction = parse_direction(o.direction, "[loss." + std::string(op) + "]");
   d.reduction = reduction_from_name(op, o.reduction);
   d.fused_backward = o.fused_backward;
   d.input = to_operand(input, "input spec");
@@ -117,19 +107,7 @@ class PyLossPlan : public PlanHolder<LossFamily> {
 void register_loss(nb::module_& m) {
   m.def(
       "loss_catalog",
-      []() {
-        nb::list l;
-        for (const LossOpInfo& i : all_loss_ops()) {
-          nb::dict d;
-          d["name"] = std::string(i.name);
-          d["differentiable"] = true;
-          d["torch_name"] = std::string(i.torch_name);
-          d["jax_name"] = std::string(i.jax_name);
-          d["family"] = "loss";
-          l.append(d);
-        }
-        return l;
-      },
+      []() { return family_catalog(all_loss_ops(), "loss"); },
       "Every loss op: dicts with name, differentiable, torch_name, jax_name, family.");
 
   m.def(

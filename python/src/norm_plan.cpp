@@ -8,12 +8,6 @@
 namespace baracuda::py {
 namespace {
 
-NormOp norm_op_from_name(std::string_view name) {
-  for (const NormOpInfo& i : all_norm_ops())
-    if (i.name == name) return i.op;
-  throw_invalid("[norm] unknown op '" + std::string(name) + "' (see baracuda.norm_catalog())");
-}
-
 NormRole norm_role_from_name(std::string_view name) {
   for (int r = 0; r <= static_cast<int>(NormRole::dbias); ++r)
     if (norm_role_name(static_cast<NormRole>(r)) == name) return static_cast<NormRole>(r);
@@ -39,12 +33,8 @@ struct NormOptions {
 
 NormDescriptor make_norm_descriptor(std::string_view op, nb::handle input, const NormOptions& o) {
   NormDescriptor d;
-  d.op = norm_op_from_name(op);
-  if (o.direction == "forward") d.direction = Direction::forward;
-  else if (o.direction == "backward") d.direction = Direction::backward;
-  else
-    throw_invalid("[norm." + std::string(op) + "] direction must be 'forward' or 'backward', got '" +
-                  std::string(o.direction) + "'");
+  d.op = op_from_name(all_norm_ops(), op, "norm");
+  d.direction = parse_direction(o.direction, "[norm." + std::string(op) + "]");
   d.input = to_operand(input, "input spec");
   d.normalized_shape = to_dims(o.normalized_shape, "normalized_shape");
   d.weight = o.weight;
@@ -68,13 +58,11 @@ NormDescriptor make_norm_descriptor(std::string_view op, nb::handle input, const
 
 nb::dict norm_signature_to_dict(const NormSignature& sig) {
   nb::dict d;
-  nb::list ins, outs, in_roles, out_roles;
-  for (const Operand& o : sig.inputs) ins.append(operand_to_tuple(o));
-  for (const Operand& o : sig.outputs) outs.append(operand_to_tuple(o));
+  nb::list in_roles, out_roles;
   for (NormRole r : sig.input_roles) in_roles.append(std::string(norm_role_name(r)));
   for (NormRole r : sig.output_roles) out_roles.append(std::string(norm_role_name(r)));
-  d["inputs"] = ins;
-  d["outputs"] = outs;
+  d["inputs"] = operand_tuples(sig.inputs);
+  d["outputs"] = operand_tuples(sig.outputs);
   d["input_roles"] = in_roles;
   d["output_roles"] = out_roles;
   d["param_dtype"] = std::string(dtype_name(sig.param_dtype));
@@ -98,16 +86,12 @@ class PyNormPlan : public PlanHolder<NormFamily> {
   int num_outputs() const { return static_cast<int>(sig_.outputs.size()); }
 
   bool can_implement(nb::handle inputs, nb::handle outputs) const {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    can_implement_args(make_args(inputs, outputs, keep_in, keep_out));
-    return true;
+    return can_implement_bound(
+        [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
   void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle outputs) {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    NormArgs args = make_args(inputs, outputs, keep_in, keep_out);
-    run_args(stream, workspace, workspace_bytes, args, keep_out);
+    run_bound(stream, workspace, workspace_bytes,
+              [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
   std::string repr() const { return "<baracuda.NormPlan " + describe() + " on " + device() + ": " + sku_string() + ">"; }
 
@@ -164,19 +148,7 @@ NormOptions options(nb::handle normalized_shape, std::string_view direction, boo
 void register_norm(nb::module_& m) {
   m.def(
       "norm_catalog",
-      []() {
-        nb::list l;
-        for (const NormOpInfo& i : all_norm_ops()) {
-          nb::dict d;
-          d["name"] = std::string(i.name);
-          d["differentiable"] = true;
-          d["torch_name"] = std::string(i.torch_name);
-          d["jax_name"] = std::string(i.jax_name);
-          d["family"] = "norm";
-          l.append(d);
-        }
-        return l;
-      },
+      []() { return family_catalog(all_norm_ops(), "norm"); },
       "Every normalization op: dicts with name, differentiable, torch_name, jax_name, family.");
 
   m.def(

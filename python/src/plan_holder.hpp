@@ -12,6 +12,42 @@
 
 namespace baracuda::py {
 
+// `direction` as Python names it ("forward" or "backward"); `where` starts the error, e.g.
+// "[scan.cumsum]".
+inline Direction parse_direction(std::string_view direction, const std::string& where) {
+  if (direction == "forward") return Direction::forward;
+  if (direction == "backward") return Direction::backward;
+  throw_invalid(where + " direction must be 'forward' or 'backward', got '" + std::string(direction) + "'");
+}
+
+// The op called `name` among a family's op infos `ops` (each with .name and .op); the error names
+// the family's catalog function (baracuda.<family>_catalog()).
+template <class Infos>
+auto op_from_name(const Infos& ops, std::string_view name, std::string_view family) {
+  for (const auto& i : ops)
+    if (i.name == name) return i.op;
+  throw_invalid("[" + std::string(family) + "] unknown op '" + std::string(name) + "' (see baracuda." +
+                std::string(family) + "_catalog())");
+}
+
+// A family's catalog for Python: a dict per op with name, differentiable (the info's flag where it
+// has one, else true: every op of the family is), torch_name, jax_name and family.
+template <class Infos>
+nb::list family_catalog(const Infos& ops, const char* family) {
+  nb::list l;
+  for (const auto& i : ops) {
+    nb::dict d;
+    d["name"] = std::string(i.name);
+    if constexpr (requires { i.differentiable; }) d["differentiable"] = i.differentiable;
+    else d["differentiable"] = true;
+    d["torch_name"] = std::string(i.torch_name);
+    d["jax_name"] = std::string(i.jax_name);
+    d["family"] = family;
+    l.append(d);
+  }
+  return l;
+}
+
 // The Stream a plan of `family` on `device` runs on: the CPU executor (handle must be 0), or the
 // cudaStream_t `handle` (0 = the legacy default stream).
 inline Stream plan_stream(std::string_view family, const Device& device, uintptr_t handle) {
@@ -42,6 +78,12 @@ inline std::optional<Operand> optional_operand(nb::handle spec, const char* what
 inline nb::object opt_tuple(const std::optional<Operand>& o) {
   if (!o) return nb::none();
   return operand_to_tuple(*o);
+}
+// A signature's operands as a list of tuples (operand_to_tuple).
+inline nb::list operand_tuples(const std::vector<Operand>& operands) {
+  nb::list l;
+  for (const Operand& o : operands) l.append(operand_to_tuple(o));
+  return l;
 }
 inline TensorRef opt_ref(nb::handle h, std::vector<InArray>& keep) {
   if (!h.is_valid() || h.is_none()) return {};
@@ -107,6 +149,23 @@ class PlanHolder {
 
  protected:
   void can_implement_args(const Args& args) const { check(plan_->can_implement(args)); }
+
+  // can_implement() and run() of a Python plan whose `bind(keep_in, keep_out)` converts its run()
+  // tensors to Args (the arrays it converts stay in keep_in / keep_out for the call).
+  template <class Bind>
+  bool can_implement_bound(const Bind& bind) const {
+    std::vector<InArray> keep_in;
+    std::vector<OutArray> keep_out;
+    can_implement_args(bind(keep_in, keep_out));
+    return true;
+  }
+  template <class Bind>
+  void run_bound(nb::handle stream, nb::handle workspace, size_t workspace_bytes, const Bind& bind) {
+    std::vector<InArray> keep_in;
+    std::vector<OutArray> keep_out;
+    const Args args = bind(keep_in, keep_out);
+    run_args(stream, workspace, workspace_bytes, args, keep_out);
+  }
 
   // stream: None (the plan's) or a cudaStream_t as int; workspace: None, an int address (with
   // workspace_bytes) or a DLPack buffer (its size, capped by workspace_bytes when given).

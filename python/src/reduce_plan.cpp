@@ -9,12 +9,6 @@
 namespace baracuda::py {
 namespace {
 
-ReduceOp reduce_op_from_name(std::string_view name) {
-  for (const ReduceOpInfo& i : all_reduce_ops())
-    if (i.name == name) return i.op;
-  throw_invalid("[reduce] unknown op '" + std::string(name) + "' (see baracuda.reduce_catalog())");
-}
-
 std::string reduce_tag(const ReduceDescriptor& d) {
   return "[reduce." + std::string(reduce_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
@@ -40,12 +34,8 @@ ReduceDescriptor make_reduce_descriptor(std::string_view op, nb::handle input, n
                                         std::string_view direction, double correction, double p,
                                         nb::handle output_dtype, nb::handle grad_outputs, nb::handle outputs) {
   ReduceDescriptor d;
-  d.op = reduce_op_from_name(op);
-  if (direction == "forward") d.direction = Direction::forward;
-  else if (direction == "backward") d.direction = Direction::backward;
-  else
-    throw_invalid("[reduce." + std::string(op) + "] direction must be 'forward' or 'backward', got '" +
-                  std::string(direction) + "'");
+  d.op = op_from_name(all_reduce_ops(), op, "reduce");
+  d.direction = parse_direction(direction, "[reduce." + std::string(op) + "]");
   d.input = to_operand(input, "input spec");
   d.axes = to_axes(axes);
   d.keepdim = keepdim;
@@ -64,11 +54,8 @@ nb::dict reduce_signature_to_dict(const ReduceSignature& sig) {
   nb::dict d;
   d["axes"] = nb::tuple(nb::cast(sig.axes));
   d["accumulate"] = std::string(dtype_name(sig.accumulate));
-  nb::list ins, outs;
-  for (const Operand& o : sig.inputs) ins.append(operand_to_tuple(o));
-  for (const Operand& o : sig.outputs) outs.append(operand_to_tuple(o));
-  d["inputs"] = ins;
-  d["outputs"] = outs;
+  d["inputs"] = operand_tuples(sig.inputs);
+  d["outputs"] = operand_tuples(sig.outputs);
   return d;
 }
 
@@ -91,17 +78,13 @@ class PyReducePlan : public PlanHolder<ReduceFamily> {
   int num_outputs() const { return static_cast<int>(sig_.outputs.size()); }
 
   bool can_implement(nb::handle inputs, nb::handle outputs) const {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    can_implement_args(make_args(inputs, outputs, keep_in, keep_out));
-    return true;
+    return can_implement_bound(
+        [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
 
   void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle outputs) {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    ReduceArgs args = make_args(inputs, outputs, keep_in, keep_out);
-    run_args(stream, workspace, workspace_bytes, args, keep_out);
+    run_bound(stream, workspace, workspace_bytes,
+              [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
 
   std::string repr() const {
@@ -110,8 +93,6 @@ class PyReducePlan : public PlanHolder<ReduceFamily> {
 
  private:
   bool backward() const { return desc_.direction == Direction::backward; }
-
-
 
   ReduceArgs make_args(nb::handle inputs, nb::handle outputs, std::vector<InArray>& keep_in,
                        std::vector<OutArray>& keep_out) const {
@@ -128,19 +109,7 @@ class PyReducePlan : public PlanHolder<ReduceFamily> {
 void register_reduce(nb::module_& m) {
   m.def(
       "reduce_catalog",
-      []() {
-        nb::list l;
-        for (const ReduceOpInfo& i : all_reduce_ops()) {
-          nb::dict d;
-          d["name"] = std::string(i.name);
-          d["differentiable"] = i.differentiable;
-          d["torch_name"] = std::string(i.torch_name);
-          d["jax_name"] = std::string(i.jax_name);
-          d["family"] = "reduce";
-          l.append(d);
-        }
-        return l;
-      },
+      []() { return family_catalog(all_reduce_ops(), "reduce"); },
       "Every reduction op: dicts with name, differentiable, torch_name, jax_name, family.");
 
   m.def(

@@ -8,12 +8,6 @@
 namespace baracuda::py {
 namespace {
 
-ScanOp scan_op_from_name(std::string_view name) {
-  for (const ScanOpInfo& i : all_scan_ops())
-    if (i.name == name) return i.op;
-  throw_invalid("[scan] unknown op '" + std::string(name) + "' (see baracuda.scan_catalog())");
-}
-
 std::string scan_tag(const ScanDescriptor& d) {
   return "[scan." + std::string(scan_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
@@ -22,12 +16,8 @@ ScanDescriptor make_scan_descriptor(std::string_view op, nb::handle input, int a
                                     std::string_view direction, nb::handle output_dtype, nb::handle grad_output,
                                     nb::handle outputs) {
   ScanDescriptor d;
-  d.op = scan_op_from_name(op);
-  if (direction == "forward") d.direction = Direction::forward;
-  else if (direction == "backward") d.direction = Direction::backward;
-  else
-    throw_invalid("[scan." + std::string(op) + "] direction must be 'forward' or 'backward', got '" +
-                  std::string(direction) + "'");
+  d.op = op_from_name(all_scan_ops(), op, "scan");
+  d.direction = parse_direction(direction, "[scan." + std::string(op) + "]");
   d.input = to_operand(input, "input spec");
   d.axis = axis;
   d.exclusive = exclusive;
@@ -45,11 +35,8 @@ nb::dict scan_signature_to_dict(const ScanSignature& sig) {
   d["axis"] = sig.axis;
   d["compute"] = std::string(dtype_name(sig.compute));
   d["accumulate"] = std::string(dtype_name(sig.accumulate));
-  nb::list ins, outs;
-  for (const Operand& o : sig.inputs) ins.append(operand_to_tuple(o));
-  for (const Operand& o : sig.outputs) outs.append(operand_to_tuple(o));
-  d["inputs"] = ins;
-  d["outputs"] = outs;
+  d["inputs"] = operand_tuples(sig.inputs);
+  d["outputs"] = operand_tuples(sig.outputs);
   return d;
 }
 
@@ -70,17 +57,13 @@ class PyScanPlan : public PlanHolder<ScanFamily> {
   int num_outputs() const { return static_cast<int>(sig_.outputs.size()); }
 
   bool can_implement(nb::handle inputs, nb::handle outputs) const {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    can_implement_args(make_args(inputs, outputs, keep_in, keep_out));
-    return true;
+    return can_implement_bound(
+        [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
 
   void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle outputs) {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    ScanArgs args = make_args(inputs, outputs, keep_in, keep_out);
-    run_args(stream, workspace, workspace_bytes, args, keep_out);
+    run_bound(stream, workspace, workspace_bytes,
+              [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
 
   std::string repr() const { return "<baracuda.ScanPlan " + describe() + " on " + device() + ": " + sku_string() + ">"; }
@@ -102,19 +85,7 @@ class PyScanPlan : public PlanHolder<ScanFamily> {
 void register_scan(nb::module_& m) {
   m.def(
       "scan_catalog",
-      []() {
-        nb::list l;
-        for (const ScanOpInfo& i : all_scan_ops()) {
-          nb::dict d;
-          d["name"] = std::string(i.name);
-          d["differentiable"] = i.differentiable;
-          d["torch_name"] = std::string(i.torch_name);
-          d["jax_name"] = std::string(i.jax_name);
-          d["family"] = "scan";
-          l.append(d);
-        }
-        return l;
-      },
+      []() { return family_catalog(all_scan_ops(), "scan"); },
       "Every scan op: dicts with name, differentiable, torch_name, jax_name, family.");
 
   m.def(

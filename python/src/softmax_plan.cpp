@@ -8,12 +8,6 @@
 namespace baracuda::py {
 namespace {
 
-SoftmaxOp softmax_op_from_name(std::string_view name) {
-  for (const SoftmaxOpInfo& i : all_softmax_ops())
-    if (i.name == name) return i.op;
-  throw_invalid("[softmax] unknown op '" + std::string(name) + "' (see baracuda.softmax_catalog())");
-}
-
 std::string softmax_tag(const SoftmaxDescriptor& d) {
   return "[softmax." + std::string(softmax_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
@@ -22,12 +16,8 @@ SoftmaxDescriptor make_softmax_descriptor(std::string_view op, nb::handle input,
                                           double temperature, nb::handle mask, nb::handle output_dtype,
                                           nb::handle grad_output, nb::handle forward_output, nb::handle output) {
   SoftmaxDescriptor d;
-  d.op = softmax_op_from_name(op);
-  if (direction == "forward") d.direction = Direction::forward;
-  else if (direction == "backward") d.direction = Direction::backward;
-  else
-    throw_invalid("[softmax." + std::string(op) + "] direction must be 'forward' or 'backward', got '" +
-                  std::string(direction) + "'");
+  d.op = op_from_name(all_softmax_ops(), op, "softmax");
+  d.direction = parse_direction(direction, "[softmax." + std::string(op) + "]");
   d.input = to_operand(input, "input spec");
   d.dim = dim;
   d.temperature = temperature;
@@ -45,11 +35,8 @@ nb::dict softmax_signature_to_dict(const SoftmaxSignature& sig) {
   d["dim"] = sig.dim;
   d["output_dtype"] = std::string(dtype_name(sig.output_dtype));
   d["accumulate"] = std::string(dtype_name(sig.accumulate));
-  nb::list ins, outs;
-  for (const Operand& o : sig.inputs) ins.append(operand_to_tuple(o));
-  for (const Operand& o : sig.outputs) outs.append(operand_to_tuple(o));
-  d["inputs"] = ins;
-  d["outputs"] = outs;
+  d["inputs"] = operand_tuples(sig.inputs);
+  d["outputs"] = operand_tuples(sig.outputs);
   return d;
 }
 
@@ -71,17 +58,13 @@ class PySoftmaxPlan : public PlanHolder<SoftmaxFamily> {
   int num_inputs() const { return static_cast<int>(sig_.inputs.size()); }
 
   bool can_implement(nb::handle inputs, nb::handle outputs) const {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    can_implement_args(make_args(inputs, outputs, keep_in, keep_out));
-    return true;
+    return can_implement_bound(
+        [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
 
   void run(nb::handle stream, nb::handle workspace, size_t workspace_bytes, nb::handle inputs, nb::handle outputs) {
-    std::vector<InArray> keep_in;
-    std::vector<OutArray> keep_out;
-    SoftmaxArgs args = make_args(inputs, outputs, keep_in, keep_out);
-    run_args(stream, workspace, workspace_bytes, args, keep_out);
+    run_bound(stream, workspace, workspace_bytes,
+              [&](auto& keep_in, auto& keep_out) { return make_args(inputs, outputs, keep_in, keep_out); });
   }
 
   std::string repr() const {
@@ -106,19 +89,7 @@ class PySoftmaxPlan : public PlanHolder<SoftmaxFamily> {
 void register_softmax(nb::module_& m) {
   m.def(
       "softmax_catalog",
-      []() {
-        nb::list l;
-        for (const SoftmaxOpInfo& i : all_softmax_ops()) {
-          nb::dict d;
-          d["name"] = std::string(i.name);
-          d["differentiable"] = true;
-          d["torch_name"] = std::string(i.torch_name);
-          d["jax_name"] = std::string(i.jax_name);
-          d["family"] = "softmax";
-          l.append(d);
-        }
-        return l;
-      },
+      []() { return family_catalog(all_softmax_ops(), "softmax"); },
       "Every softmax op: dicts with name, differentiable, torch_name, jax_name, family.");
 
   m.def(
