@@ -43,8 +43,6 @@ struct Geometry {
   bool flat_pipelined = true;   // ... through the pipelined flat kernel instead (the default; A/B switch: =legacy off)
   int64_t flat_tiles = 0;       // its chunk length in tiles (0: the launcher's default; clamped to [2, what fits])
   int flat_stages = 2;          // its chunk stages: 2, or 3 (the chunk after next loading during the scan)
-  bool flat_windows = false;    // ... or reduce-then-scan over windows kept in L2 (experiment: =windows)
-  int64_t flat_window = 256;    // its window length in 32 KB chunks (1..256)
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   bool row_carry_reverse = true;  // ... reverse ones too, walked from the end (A/B switch: =legacy off)
   bool row_carry_indices = true;  // ... cummax/cummin ones too, with their indices (A/B switch: =legacy off)
