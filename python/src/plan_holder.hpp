@@ -1,7 +1,9 @@
 #pragma once
 // The part of a Python plan object that every family shares: the Plan<Family> selected in the
 // constructor, one Stream per cudaStream_t handle (made outside run(): Stream::cuda queries the
-// device), the workspace argument, and run() with the GIL released.
+// device), the workspace argument, and run() with the GIL released. Also the pieces of each
+// family's module functions that are the same everywhere: the op by name, the direction, the
+// catalog, operand tuples.
 #include <algorithm>
 #include <optional>
 #include <string>
