@@ -77,15 +77,23 @@ __device__ __forceinline__ void cluster_mailbox_init(ClusterPairMailbox& m) {
 #endif
 }
 
-// Use `use` of the mailbox (see above), first half: thread 0 pushes (a, b) to the partner. Called
-// by every thread of both CTAs, with the same `use` sequence, each call followed by
-// cluster_mailbox_wait of the same use (work that needs no partner value may go between them: it
-// runs while the pair is in flight).
-__device__ __forceinline__ void cluster_mailbox_push(ClusterPairMailbox& m, unsigned use, float a, float b) {
+// Use `use` of the mailbox (see above): pushes (a, b) to the partner and returns the partner's
+// pair. Called by every thread of both CTAs, with the same `use` sequence.
+//
+// The wait's scope. st.async's complete-tx on the partner's mbarrier releases at cluster scope,
+// and an acquire at cluster scope pairs with it by the letter of the PTX memory model; the SASS
+// then invalidates the SM's L1 at every wait (CCTL.IVALL), so global data read before the wait
+// comes from L2 again after it. CTA_SCOPE waits with a CTA-scope acquire instead, which keeps L1:
+// for callers that read global data again after the wait (data no thread of the cluster writes).
+// The 8 bytes land in this CTA's own shared memory, which L1 never caches; TMA multicast
+// consumers (remote-issued async writes completing a local mbarrier) wait the same way. Alone,
+// this form measured no faster (4baf9cb: layer_norm dw+db 0.2433 against 0.2395 ms).
+template <bool CTA_SCOPE = false>
+__device__ __forceinline__ float2 cluster_mailbox_exchange(ClusterPairMailbox& m, unsigned use, float a, float b) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  const unsigned slot = use & 1u;
+  const unsigned slot = use & 1u, phase = (use >> 1) & 1u;
+  const uint32_t full = shared_address(&m.full[slot]);
   if (threadIdx.x == 0) {
-    const uint32_t full = shared_address(&m.full[slot]);
     const unsigned peer = cooperative_groups::this_cluster().block_rank() ^ 1u;
     uint32_t peer_pair, peer_full;
     asm volatile("mapa.shared::cluster.u32 %0, %1, %2;"
@@ -97,24 +105,6 @@ __device__ __forceinline__ void cluster_mailbox_push(ClusterPairMailbox& m, unsi
                  "r"(__float_as_uint(a)), "r"(__float_as_uint(b)), "r"(peer_full)
                  : "memory");
   }
-#endif
-}
-
-// The second half: waits for the partner's pair of use `use` and returns it.
-//
-// The wait's scope. st.async's complete-tx on the partner's mbarrier releases at cluster scope,
-// and an acquire at cluster scope pairs with it by the letter of the PTX memory model; the SASS
-// then invalidates the SM's L1 at every wait (CCTL.IVALL), so global data read before the wait
-// comes from L2 again after it. CTA_SCOPE waits with a CTA-scope acquire instead, which keeps L1:
-// for callers that read global data again after the wait (data no thread of the cluster writes).
-// The 8 bytes land in this CTA's own shared memory, which L1 never caches; TMA multicast
-// consumers (remote-issued async writes completing a local mbarrier) wait the same way. Alone,
-// this form measured no faster (4baf9cb: layer_norm dw+db 0.2433 against 0.2395 ms).
-template <bool CTA_SCOPE = false>
-__device__ __forceinline__ float2 cluster_mailbox_wait(ClusterPairMailbox& m, unsigned use) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  const unsigned slot = use & 1u, phase = (use >> 1) & 1u;
-  const uint32_t full = shared_address(&m.full[slot]);
   uint32_t done = 0;
   do {
     if constexpr (CTA_SCOPE) {
@@ -136,19 +126,6 @@ __device__ __forceinline__ float2 cluster_mailbox_wait(ClusterPairMailbox& m, un
     }
   } while (done == 0);
   return m.pair[slot];
-#else
-  (void)m;
-  (void)use;
-  return make_float2(0.f, 0.f);  // never called before sm_90 (the kernels trap there)
-#endif
-}
-
-// Both halves at once: pushes (a, b) and returns the partner's pair.
-template <bool CTA_SCOPE = false>
-__device__ __forceinline__ float2 cluster_mailbox_exchange(ClusterPairMailbox& m, unsigned use, float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  cluster_mailbox_push(m, use, a, b);
-  return cluster_mailbox_wait<CTA_SCOPE>(m, use);
 #else
   return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
 #endif

@@ -41,12 +41,7 @@
 
 namespace baracuda::norm::cuda {
 
-//
-// EARLY (an experiment, BARACUDA_NORM_BWD_EARLY_SUMS=1; MAILBOX only): dweight and dbias need only the
-// row's mean and rstd, not the exchanged totals, so their sums run between the push of this CTA's
-// pair and the wait for the partner's, while the pair is in flight; after the wait only dx is
-// left. The same additions in the same order: bitwise the same sums.
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX, bool EARLY = false>
+template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -54,7 +49,6 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   static_assert(SUMS >= 1 && SUMS <= 4, "dweight, or dweight and dbias (see above)");
   constexpr bool kReread = SUMS == 4;  // dweight in registers, x and dy read again after the exchange
   static_assert(!kReread || MAILBOX, "the re-read needs L1 valid after the exchange: the CTA-scope mailbox wait");
-  static_assert(!EARLY || MAILBOX, "the early sums go between the mailbox's push and its wait");
   constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
   constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
@@ -119,51 +113,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    // The parameter sums of vector i's elements jq .. jq + 3 (d: their dy, xq: their xhat).
-    const auto add_sums = [&](int i, int jq, const float (&d)[4], const float (&xq)[4]) {
-      if constexpr (kDwRegs) {
-        float* sw = dw_regs + i * VEC + jq;
-#pragma unroll
-        for (int u = 0; u < 4; ++u) sw[u] = fmaf(d[u], xq[u], sw[u]);
-      } else {
-        float4& sw = quads[((i * VEC + jq) / 4) * WT];
-        sw = make_float4(fmaf(d[0], xq[0], sw.x), fmaf(d[1], xq[1], sw.y), fmaf(d[2], xq[2], sw.z),
-                         fmaf(d[3], xq[3], sw.w));
-      }
-      if constexpr (kDbShared) {
-        float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
-        sb = make_float4(sb.x + d[0], sb.y + d[1], sb.z + d[2], sb.w + d[3]);
-      }
-      if constexpr (kDbRegs) {
-        float* sb = db_regs + i * VEC + jq;
-#pragma unroll
-        for (int u = 0; u < 4; ++u) sb[u] += d[u];
-      }
-    };
-    float2 other;
-    if constexpr (EARLY) {
-      kernels::cluster_mailbox_push(mailbox, use, s_g, s_gd);
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        const int col = (i * WT + t) * VEC;
-        if (col < half) {
-#pragma unroll
-          for (int jq = 0; jq < VEC; jq += 4) {
-            float d[4], xq[4];
-#pragma unroll
-            for (int u = 0; u < 4; ++u) {
-              d[u] = nb_elem(dv[i], jq + u);
-              xq[u] = (nb_elem(xv[i], jq + u) - mean) * rstd;  // nb_dx_value's xhat
-            }
-            add_sums(i, jq, d, xq);
-          }
-        }
-      }
-      other = kernels::cluster_mailbox_wait<kReread>(mailbox, use);
-    } else {
-      other = MAILBOX ? kernels::cluster_mailbox_exchange<kReread>(mailbox, use, s_g, s_gd)
-                      : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
-    }
+    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange<kReread>(mailbox, use, s_g, s_gd)
+                                 : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
     const float o_g = other.x, o_gd = other.y;
     // Rank order, so both CTAs hold bitwise the same totals.
     const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
@@ -200,12 +151,29 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
             xq[u] = r.xhat;
             o[jq + u] = r.dx;
           }
-          if constexpr (!EARLY) {
-            const float d[4] = {nb_elem(dv[i], jq), nb_elem(dv[i], jq + 1), nb_elem(dv[i], jq + 2),
-                                nb_elem(dv[i], jq + 3)};
-            add_sums(i, jq, d, xq);
+          const float d0 = nb_elem(dv[i], jq), d1 = nb_elem(dv[i], jq + 1), d2 = nb_elem(dv[i], jq + 2),
+                      d3 = nb_elem(dv[i], jq + 3);
+          if constexpr (kDwRegs) {
+            float* sw = dw_regs + i * VEC + jq;
+            sw[0] = fmaf(d0, xq[0], sw[0]);
+            sw[1] = fmaf(d1, xq[1], sw[1]);
+            sw[2] = fmaf(d2, xq[2], sw[2]);
+            sw[3] = fmaf(d3, xq[3], sw[3]);
           } else {
-            (void)xq;
+            float4& sw = quads[((i * VEC + jq) / 4) * WT];
+            sw = make_float4(fmaf(d0, xq[0], sw.x), fmaf(d1, xq[1], sw.y), fmaf(d2, xq[2], sw.z),
+                             fmaf(d3, xq[3], sw.w));
+          }
+          if constexpr (kDbShared) {
+            float4& sb = quads[kDbQuads + ((i * VEC + jq) / 4) * WT];
+            sb = make_float4(sb.x + d0, sb.y + d1, sb.z + d2, sb.w + d3);
+          }
+          if constexpr (kDbRegs) {
+            float* sb = db_regs + i * VEC + jq;
+            sb[0] += d0;
+            sb[1] += d1;
+            sb[2] += d2;
+            sb[3] += d3;
           }
         }
         store_pack<T, VEC>(dxr + col, nb_round<T, VEC>(o));

@@ -819,46 +819,6 @@ TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_BWD_EARLY_SUMS=1 (an experiment): the cluster backward's dweight/dbias sums run
-// between the mailbox's push and its wait. For layer_norm with both parameters (SUMS 3) and the
-// dweight-only re-read (SUMS 4), every dtype and parameter dtype: against the CPU reference, and
-// bitwise against the default (the same additions in the same order), at 300 rows.
-TEST_F(GpuNorm, BackwardClusterEarlySums) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  const char* marker = "parameter sums while the pair is in flight";
-  int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (DType t : {DType::bf16, DType::f16, DType::f32})
-      for (bool f32_params : {false, true}) {
-        if (t == DType::f32 && f32_params) continue;
-        NormDescriptor d = row_desc(op, t, 300, t == DType::f32 ? 16384 : 32768, Direction::backward);
-        d.weight = d.param_grads = true;
-        d.bias = op == NormOp::layer_norm;
-        if (f32_params) d.param_dtype = DType::f32;
-        const std::string what = NormFamily::describe(d);
-        // rms_norm with f32 weights takes neither SUMS 3 nor (by default) the re-read: force it.
-        bt::ScopedEnv reread("BARACUDA_NORM_BWD_REREAD", op == NormOp::rms_norm ? "1" : nullptr);
-        ++cases;
-        {
-          bt::ScopedEnv early("BARACUDA_NORM_BWD_EARLY_SUMS", "1");
-          auto plan = NormPlan::select(gpu_, d);
-          ASSERT_TRUE(plan) << plan.status().to_string();
-          EXPECT_NE(plan->sku().tactic.find(marker), std::string::npos) << what << ": " << plan->sku().tactic;
-          check_counted(d, 7700 + static_cast<uint64_t>(cases), what + " (early sums)", failures);
-        }
-        const std::string m = same_bits_under(d, 7800 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_EARLY_SUMS",
-                                              {"1", marker}, {"0", "exchanged through distributed shared memory"});
-        if (!m.empty()) {
-          ++failures;
-          ADD_FAILURE() << what << ": " << m;
-        }
-      }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The cluster backward with dweight alone (rms_norm; layer_norm with a weight and no bias) summed
 // in registers, x and dy read again from L1 after the exchange (SUMS 4): the default where the
 // weight has x's dtype, BARACUDA_NORM_BWD_REREAD=1 forces it with f32 weights, =0 turns it off.

@@ -9,12 +9,8 @@ namespace baracuda::norm::cuda {
 namespace {
 
 template <class T, class W, bool MAILBOX>
-BwdKernel cluster_kernel_with(int sums, bool early) {
+BwdKernel cluster_kernel_with(int sums) {
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  if constexpr (MAILBOX) {  // the early sums (an experiment): the two defaults' forms only
-    if (early && sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, true, true>;
-    if (early && sums == 4) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 4, true, true>;
-  }
   if (sums == 1) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 1, MAILBOX>;
   if (sums == 2) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 2, MAILBOX>;
   if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, MAILBOX>;
@@ -25,22 +21,22 @@ BwdKernel cluster_kernel_with(int sums, bool early) {
 }
 
 template <class T, class W>
-BwdKernel cluster_kernel(int sums, bool mailbox, bool early) {
-  return mailbox ? cluster_kernel_with<T, W, true>(sums, early) : cluster_kernel_with<T, W, false>(sums, false);
+BwdKernel cluster_kernel(int sums, bool mailbox) {
+  return mailbox ? cluster_kernel_with<T, W, true>(sums) : cluster_kernel_with<T, W, false>(sums);
 }
 
 }  // namespace
 
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, bool early) {
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox) {
   const bool w32 = w == DType::f32;
   switch (t) {
-    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox, early) : nullptr;
+    case DType::f32: return w32 ? cluster_kernel<float, float>(sums, mailbox) : nullptr;
     case DType::f16:
-      return w32 ? cluster_kernel<__half, float>(sums, mailbox, early)
-                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox, early) : nullptr;
+      return w32 ? cluster_kernel<__half, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__half, __half>(sums, mailbox) : nullptr;
     case DType::bf16:
-      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox, early)
-                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox, early) : nullptr;
+      return w32 ? cluster_kernel<__nv_bfloat16, float>(sums, mailbox)
+                 : w == t ? cluster_kernel<__nv_bfloat16, __nv_bfloat16>(sums, mailbox) : nullptr;
     default: return nullptr;
   }
 }

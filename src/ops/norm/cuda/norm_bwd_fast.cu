@@ -78,7 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.early_sums);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -137,11 +137,10 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   const bool reread_fits = w == t;
   c.reread = c.cluster_mailbox && c.shared_params == 1 && !env_is("BARACUDA_NORM_BWD_REREAD", "0") &&
              (reread_fits || env_is("BARACUDA_NORM_BWD_REREAD", "1"));
-  c.early_sums = c.cluster_mailbox && (c.reread || c.db_in_registers) && env_is("BARACUDA_NORM_BWD_EARLY_SUMS", "1");
   // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
   const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.early_sums);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
   // weight): the smallest shared-memory carve-out that holds its slots (a hint).
   if (c.reread && k != nullptr &&

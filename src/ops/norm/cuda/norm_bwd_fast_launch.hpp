@@ -38,9 +38,6 @@ struct BwdFastConfig {
   // the exchange (its SUMS 4; mailbox only): the default where it does not spill (weight of x's
   // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
-  // The parameter sums between the mailbox's push and its wait, while the pair is in flight
-  // (an experiment: BARACUDA_NORM_BWD_EARLY_SUMS=1; SUMS 3 and 4, mailbox only).
-  bool early_sums = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -90,8 +87,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-// early: the parameter sums between the mailbox's push and its wait (SUMS 3 and 4 only; mailbox).
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, bool early);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
 
