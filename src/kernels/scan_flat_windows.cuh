@@ -8,24 +8,29 @@
 // memory, for the slowest load among the ~132 chunks issued just before it.
 //
 // Here the line is cut into chunks of 32 KB of input and the chunks into windows of `window` chunks.
-// A persistent grid takes tasks by ticket, in this order:
-//   the reductions of window 0; then for each window w, the reductions of window w + 1 interleaved
-//   with the scans of window w; then the scans of the last window.
-// A reduction loads its chunk (HBM; the lines stay in L2), publishes the chunk's aggregate and counts
-// itself done in its window's counter (one acquire-release atomic). The block whose reduction
-// completed a window runs the window's "prep" at the start of its next task, under that task's
-// loads: it waits for window w - 1's prep (normally long done) and writes every chunk's prefix.
-// So the prep runs a whole phase (a window of scans) before the window's first scan is ticketed,
-// off the scans' path. (The first form, 28b4091, left the prep to the window's first scan: each
-// window then paid the prep's L2 round trips in series, 9-13 us a window, 2.7x slower.) A scan
-// loads its chunk again (L2) while it waits for its prefix, then scans and stores it.
+// A persistent grid takes tasks by ticket: the reductions of chunks [0, lead), then the reduction
+// of chunk lead + k and the scan of chunk k alternating, so each chunk's scan comes `lead` chunks
+// of reductions after its own (the chunk stays in L2 meanwhile, it is hoped).
+// A reduction loads its chunk (HBM), publishes the chunk's aggregate and counts itself done in its
+// window's counter (one acquire-release atomic). The block whose reduction completed a window runs
+// the window's "prep" at the start of its next task, under that task's loads: it scans the
+// window's aggregates, publishes the window's total, takes the fold of the earlier windows by a
+// decoupled look-back over their totals, and writes every chunk's prefix. A scan loads its chunk
+// again (L2) while it waits for its prefix, then scans and stores it.
+//
+// History: the first form (28b4091) left the prep to the window's first scan and chained each
+// prep to the previous one; at the second (1f8847e) the completing reduction ran it, still
+// chained, with the window's last reduction ticketed right before its first scan. Both took
+// 11-14 us a window (1.7 ms for f32 2^28 at windows of 256 chunks), 2.8x the pipelined kernel.
 //
 // No deadlock: a task waits only on tasks ticketed before it (a scan on its window's prep, run by
-// one of the window's reductions; a prep on the previous window's, run by one of that window's
-// reductions), and each block holds at most its running task and the next ticket, so the smallest
-// unfinished ticket can always run. Deterministic: chunk aggregates by a fixed tree, a window's
-// prefixes by a fixed scan over its aggregates, window to window in order; the chunk and window
-// lengths are plan constants; which block runs a prep does not change its arithmetic.
+// the block of one of the window's reductions, which are ticketed before every scan of the window
+// when lead >= window; a prep on the earlier windows' totals, published by their preps before
+// anything else they wait on), and each block holds at most its running task and the next ticket,
+// so the smallest unfinished ticket can always run. Deterministic: chunk aggregates by a fixed
+// tree, a window's prefixes by a fixed scan over its aggregates, window totals by a left fold;
+// the chunk and window lengths are plan constants; which block runs a prep does not change its
+// arithmetic.
 #include "kernels/scan_flat_engine.cuh"
 
 namespace baracuda::sc::cuda {
@@ -41,29 +46,16 @@ struct WindowTask {
   int64_t chunk;  // -1: no task left
 };
 
-// The task of ticket `t` (see the top of the file).
-__device__ __forceinline__ WindowTask window_task(int64_t t, int64_t chunks, int64_t window) {
-  const int64_t windows = (chunks + window - 1) / window;
-  const int64_t last = windows - 1, last_size = chunks - last * window;
-  const int64_t first_size = windows == 1 ? last_size : window;
-  if (t < first_size) return {false, t};  // the reductions of window 0
-  t -= first_size;
-  // Phases p = 1 .. windows - 2: window p's reductions and window p - 1's scans, alternating.
-  const int64_t full = windows >= 2 ? windows - 2 : 0;
-  if (t < full * 2 * window) {
-    const int64_t p = 1 + t / (2 * window), i = t % (2 * window);
-    return (i & 1) ? WindowTask{true, (p - 1) * window + i / 2} : WindowTask{false, p * window + i / 2};
-  }
-  t -= full * 2 * window;
-  if (windows >= 2) {  // phase `last`: its last_size reductions beside window last - 1's scans
-    if (t < 2 * last_size)
-      return (t & 1) ? WindowTask{true, (last - 1) * window + t / 2} : WindowTask{false, last * window + t / 2};
-    t -= 2 * last_size;
-    if (t < window - last_size) return {true, (last - 1) * window + last_size + t};
-    t -= window - last_size;
-  }
-  if (t < last_size) return {true, last * window + t};  // the scans of the last window
-  return {true, -1};
+// The task of ticket `t` (see the top of the file): the reductions of chunks [0, lead), then the
+// reduction of chunk lead + k and the scan of chunk k alternating, then the scans left.
+__device__ __forceinline__ WindowTask window_task(int64_t t, int64_t chunks, int64_t lead) {
+  const int64_t ahead = lead < chunks ? lead : chunks;
+  if (t < ahead) return {false, t};
+  t -= ahead;
+  const int64_t pairs = chunks - ahead;
+  if (t < 2 * pairs) return (t & 1) ? WindowTask{true, t / 2} : WindowTask{false, ahead + t / 2};
+  t -= 2 * pairs;
+  return pairs + t < chunks ? WindowTask{true, pairs + t} : WindowTask{true, -1};
 }
 
 // kVec outputs of one lane to 8-byte aligned `dst`, as 16- or 8-byte stores.
@@ -108,23 +100,20 @@ constexpr bool window_types_ok() {
   return flat_types_ok<Op, In, Out>() && (16 / sizeof(In) * sizeof(Out)) % 8 == 0;
 }
 
-// The prep of the window starting at chunk `first` (`count` chunks), by one whole warp: waits for
-// window w - 1's prep (the prefix of chunk first - 1) and for this window's aggregates, then writes
-// every chunk's prefix into `prefixes` and flips its word to kWinPrefix (after a fence).
+// The prep of window `win` (chunks first .. first + count - 1), by one whole warp: waits for this
+// window's chunk aggregates and scans them; publishes the window's total in `window_words` and
+// takes the fold of every earlier window from them by a decoupled look-back (flat_lookback: the
+// left fold of the window totals, so the same bits whichever earlier window it finds inclusive);
+// then writes every chunk's prefix into `prefixes` and flips its word to kWinPrefix (after a
+// fence). It waits on no other prep: only on earlier windows' totals, each published by its prep
+// before that prep's own look-back.
 template <class Op>
-__device__ void window_prep(unsigned long long* words, typename Op::State* prefixes, int64_t first, int count) {
+__device__ void window_prep(unsigned long long* words, unsigned long long* window_words,
+                            unsigned long long* lookback_smem, typename Op::State* prefixes, int64_t win,
+                            int64_t first, int count) {
   using State = typename Op::State;
   constexpr int kPer = kWinMaxWindow / 32;
   const int lane = static_cast<int>(threadIdx.x) & 31;
-  State base = Op::identity();
-  if (first > 0 && lane == 0) {
-    unsigned long long w;
-    do w = flat_poll(words + first - 1);
-    while (flat_status(w) != kWinPrefix);
-    __threadfence();
-    base = Op::combine(load_cg(prefixes + first - 1), flat_value<State>(w));
-  }
-  base = shfl(base, 0);
   // Lane l owns chunks first + l * per .. + per - 1 (per = ceil(count / 32)).
   const int per = (count + 31) / 32;
   State agg[kPer];
@@ -143,7 +132,9 @@ __device__ void window_prep(unsigned long long* words, typename Op::State* prefi
 #pragma unroll
   for (int i = 1; i < kPer; ++i) lane_total = Op::combine(lane_total, agg[i]);
   State lanes_before;
-  (void)warp_scan_lane_totals<Op>(lane_total, lane, lanes_before);
+  const State window_total = shfl(warp_scan_lane_totals<Op>(lane_total, lane, lanes_before), 31);
+  if (lane == 0) flat_publish_aggregate<Op>(window_words, win, window_total);
+  const State base = flat_lookback<Op>(window_words, win, window_total, lookback_smem);
   State run = Op::combine(base, lanes_before);
 #pragma unroll
   for (int i = 0; i < kPer; ++i) {
@@ -165,8 +156,10 @@ __device__ void window_prep(unsigned long long* words, typename Op::State* prefi
 template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kWinThreads, 2)
     scan_flat_windows_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int64_t chunks, int64_t window,
+                             int64_t lead,
                              bool exclusive, bool hints, unsigned long long* counter, unsigned long long* words,
-                             unsigned long long* window_done, typename Op::State* prefixes) {
+                             unsigned long long* window_done, unsigned long long* window_words,
+                             typename Op::State* prefixes) {
   using State = typename Op::State;
   constexpr int kVec = 16 / static_cast<int>(sizeof(In));
   constexpr int kRowElems = 32 * kVec;
@@ -176,6 +169,7 @@ __global__ void __launch_bounds__(kWinThreads, 2)
   __shared__ int task_scan;
   __shared__ State warp_total[kWinWarps];
   __shared__ State chunk_prefix;
+  __shared__ unsigned long long lookback_smem[kFlatWindow];  // the prep's look-back (warp 0)
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int lane = static_cast<int>(threadIdx.x) & 31;
 
@@ -203,12 +197,12 @@ __global__ void __launch_bounds__(kWinThreads, 2)
     pend_first = -1;
     first = __shfl_sync(0xffffffffu, first, 0);
     count = __shfl_sync(0xffffffffu, count, 0);
-    if (first >= 0) window_prep<Op>(words, prefixes, first, count);
+    if (first >= 0) window_prep<Op>(words, window_words, lookback_smem, prefixes, first / window, first, count);
   };
   if (threadIdx.x == 0) next = atomicAdd(counter, 1ull);
   for (;;) {
     if (threadIdx.x == 0) {
-      const WindowTask t = window_task(static_cast<int64_t>(next), chunks, window);
+      const WindowTask t = window_task(static_cast<int64_t>(next), chunks, lead);
       task_chunk = t.chunk;
       task_scan = t.scan;
       if (t.chunk >= 0) next = atomicAdd(counter, 1ull);

@@ -31,6 +31,7 @@
 #include <cstring>
 #include <optional>
 #include <tuple>
+#include <utility>
 #include <random>
 #include <string>
 #include <vector>
@@ -689,25 +690,28 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
 
 // Reduce-then-scan over windows kept in L2 (BARACUDA_SCAN_FLAT=windows, scan_flat_windows.cuh): a
 // persistent grid taking reduce and scan tasks by ticket, chunks of 32 KB of input (8192 f32, 16384
-// 16-bit elements), windows of BARACUDA_SCAN_WINDOW_CHUNKS chunks (default 256). Each case against
+// 16-bit elements), windows of BARACUDA_SCAN_WINDOW_CHUNKS chunks (default 128), each chunk's scan
+// BARACUDA_SCAN_WINDOW_LEAD chunks of reductions after its own (default 512). Each case against
 // the reference, twice bitwise equal, and against the pipelined kernel:
 //   - 2^20 (whole chunks, one window) and 2^20 + 1, + 5, + 13 (a last chunk of one element, a
 //     partial 16-byte vector); a last chunk one row short, one warp's rows long;
-//   - windows of 1 (a prep per chunk), 3 and 32 chunks (many windows, a partial last one);
+//   - windows of 1 (a prep per chunk), 3 and 32 chunks (many windows, a partial last one), with
+//     leads from one window (the least the kernel takes) to a few;
 //   - with BARACUDA_SCAN_WINDOW_HINTS=1 (L2 eviction policies);
 //   - sum, prod, logaddexp; f32, f16, bf16; inclusive and exclusive;
-//   - unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (8193 f32 chunks: 33 windows of 256).
+//   - unless BARACUDA_TEST_SKIP_LARGE=1, 2^26 + 3 (8193 f32 chunks: 65 windows of 128, a lead of 512).
 TEST(ScanGpu, FlatWindows) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNKED"), 0);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_CHUNK_LOOKBACK"), 0);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_WINDOW_CHUNKS"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_WINDOW_LEAD"), 0);
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT", "windows", 1), 0);
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
-  EXPECT_NE(tactic_for(*stream, probe).find("reduce-then-scan over windows of 256 chunks"), std::string::npos)
+  EXPECT_NE(tactic_for(*stream, probe).find("reduce-then-scan over windows of 128 chunks"), std::string::npos)
       << tactic_for(*stream, probe);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT"), 0);
 
@@ -724,14 +728,18 @@ TEST(ScanGpu, FlatWindows) {
       run_case_against_legacy(make_case(op, t, {m - 1 + 8192 * 3}, 0, true, false, {}, ++seed), "windows",
                               "pipelined");
     }
-  for (const char* window : {"1", "3", "32"}) {
+  const std::pair<const char*, const char*> windows_and_leads[] = {{"1", "1"}, {"1", "7"},   {"3", "3"},
+                                                                   {"3", "10"}, {"32", "32"}, {"32", "100"}};
+  for (const auto& [window, lead] : windows_and_leads) {
     ASSERT_EQ(setenv("BARACUDA_SCAN_WINDOW_CHUNKS", window, 1), 0);
+    ASSERT_EQ(setenv("BARACUDA_SCAN_WINDOW_LEAD", lead, 1), 0);
     run_case_against_legacy(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed), "windows",
                             "pipelined");
     run_case_against_legacy(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed), "windows",
                             "pipelined");
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_WINDOW_CHUNKS"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_WINDOW_LEAD"), 0);
   ASSERT_EQ(setenv("BARACUDA_SCAN_WINDOW_HINTS", "1", 1), 0);  // L2 eviction policies: the same bits
   run_case_against_legacy(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed), "windows",
                           "pipelined");

@@ -162,9 +162,11 @@ bool flat_pipelined_enabled() {
 }
 // Reduce-then-scan over windows kept in L2 (scan_flat_windows_kernel, scan_flat_windows.cuh):
 // BARACUDA_SCAN_FLAT=windows (read when the plan is made), an experiment until the H200 times it;
-// BARACUDA_SCAN_WINDOW_CHUNKS=N its window in 32 KB chunks (default 256, at most 256).
+// BARACUDA_SCAN_WINDOW_CHUNKS=N its window in 32 KB chunks (default 128, at most 256).
 bool flat_windows_enabled() { return env_is("BARACUDA_SCAN_FLAT", "windows"); }
-int64_t flat_window_from_env() { return tiles_from_env("BARACUDA_SCAN_WINDOW_CHUNKS", 256); }
+int64_t flat_window_from_env() { return tiles_from_env("BARACUDA_SCAN_WINDOW_CHUNKS", 128); }
+// BARACUDA_SCAN_WINDOW_LEAD=N: the chunks reduced ahead of each chunk's scan (default 512).
+int64_t flat_window_lead_from_env() { return tiles_from_env("BARACUDA_SCAN_WINDOW_LEAD", 512); }
 // BARACUDA_SCAN_WINDOW_HINTS=1: its loads and stores with L2 eviction policies (see the kernel).
 bool flat_window_hints_enabled() { return env_is("BARACUDA_SCAN_WINDOW_HINTS", "1"); }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
@@ -242,6 +244,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_windows = flat_windows_enabled();
     geometry_.flat_window = std::min<int64_t>(flat_window_from_env(), 256);  // the kernel's kWinMaxWindow
     geometry_.flat_window_hints = flat_window_hints_enabled();
+    geometry_.flat_window_lead = flat_window_lead_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -287,7 +290,8 @@ class CudaScan final : public Executable<ScanFamily> {
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "one HBM pass, reduce-then-scan over windows of " +
                                std::to_string(geometry_.flat_window) +
-                               " chunks of 32 KB, each window re-read from L2 for its scan, a persistent grid taking "
+                               " chunks of 32 KB, each chunk scanned " + std::to_string(geometry_.flat_window_lead) +
+                               " chunk reductions after its own and re-read from L2, a persistent grid taking "
                                "tasks by ticket)"
                      : geometry_.chunk_lookback && geometry_.flat_pipelined
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "

@@ -128,9 +128,11 @@ Status launch_flat_windows(const LaunchArgs& a, const LookbackStorage<typename O
   const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
   const int64_t window = std::clamp<int64_t>(g.flat_window, 1, kWinMaxWindow);
   const int64_t windows = (chunks + window - 1) / window;
-  // A word per chunk, then a done-counter per window.
-  if (static_cast<size_t>(chunks + windows) * sizeof(unsigned long long) > words_bytes || chunks > g.tiles)
-    return internal_error("[scan] " + std::to_string(chunks + windows) +
+  const int64_t lead = g.flat_window_lead;  // at least a window: a window's reductions before its scans
+  auto* const words = reinterpret_cast<unsigned long long*>(ws.flags);
+  // A word per chunk, then a done-counter and a total's word per window.
+  if (static_cast<size_t>(chunks + 2 * windows) * sizeof(unsigned long long) > words_bytes || chunks > g.tiles)
+    return internal_error("[scan] " + std::to_string(chunks + 2 * windows) +
                           " chunk and window words, the cleared workspace holds " + std::to_string(words_bytes) +
                           " bytes");
   int per_sm = 0;
@@ -142,9 +144,8 @@ Status launch_flat_windows(const LaunchArgs& a, const LookbackStorage<typename O
   BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
   const int64_t grid = std::min(resident, 2 * chunks);
   kernel<<<static_cast<unsigned>(grid), kWinThreads, 0, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunks, window, g.exclusive, g.flat_window_hints, ws.counter,
-      reinterpret_cast<unsigned long long*>(ws.flags), reinterpret_cast<unsigned long long*>(ws.flags) + chunks,
-      ws.inclusive);
+      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunks, window, std::max(lead, window), g.exclusive, g.flat_window_hints, ws.counter, words,
+      words + chunks, words + chunks + windows, ws.inclusive);
   return check_launch("scan_flat_windows_kernel");
 }
 
