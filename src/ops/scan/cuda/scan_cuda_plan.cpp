@@ -3,7 +3,6 @@
 // look-back flags and enqueues the single-pass kernel.
 #include <cuda_runtime_api.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -160,15 +159,6 @@ int64_t chunk_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_CHUNK_TILE
 bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
-// Reduce-then-scan over windows kept in L2 (scan_flat_windows_kernel, scan_flat_windows.cuh):
-// BARACUDA_SCAN_FLAT=windows (read when the plan is made), an experiment until the H200 times it;
-// BARACUDA_SCAN_WINDOW_CHUNKS=N its window in 32 KB chunks (default 128, at most 256).
-bool flat_windows_enabled() { return env_is("BARACUDA_SCAN_FLAT", "windows"); }
-int64_t flat_window_from_env() { return tiles_from_env("BARACUDA_SCAN_WINDOW_CHUNKS", 128); }
-// BARACUDA_SCAN_WINDOW_LEAD=N: the chunks reduced ahead of each chunk's scan (default 512).
-int64_t flat_window_lead_from_env() { return tiles_from_env("BARACUDA_SCAN_WINDOW_LEAD", 512); }
-// BARACUDA_SCAN_WINDOW_HINTS=1: its loads and stores with L2 eviction policies (see the kernel).
-bool flat_window_hints_enabled() { return env_is("BARACUDA_SCAN_WINDOW_HINTS", "1"); }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
 // Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
 // scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
@@ -241,10 +231,6 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
-    geometry_.flat_windows = flat_windows_enabled();
-    geometry_.flat_window = std::min<int64_t>(flat_window_from_env(), 256);  // the kernel's kWinMaxWindow
-    geometry_.flat_window_hints = flat_window_hints_enabled();
-    geometry_.flat_window_lead = flat_window_lead_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -253,7 +239,7 @@ class CudaScan final : public Executable<ScanFamily> {
       geometry_.reverse = d_.reverse;
       workspace_bytes_ = cuda::fused_workspace(geometry_, choice_.config).total;
     } else if (!geometry_.rows) {
-      layout_ = cuda::lookback_layout(geometry_.tiles * geometry_.width, state_bytes(d_, sig_), geometry_.flat_windows);
+      layout_ = cuda::lookback_layout(geometry_.tiles * geometry_.width, state_bytes(d_, sig_));
       workspace_bytes_ = layout_.total;
     }
     sku_.family = "scan";
@@ -286,14 +272,7 @@ class CudaScan final : public Executable<ScanFamily> {
       sku_.tactic += " (many contiguous aligned lines of 2-4 byte elements, each >= 4096 long, >= 8 per resident "
                      "block: a block per line walking it from the end, carrying the suffix tile to tile, no look-back)";
     if (geometry_.chunked && geometry_.width == 1 && !geometry_.reverse)
-      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_windows
-                         ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
-                           "one HBM pass, reduce-then-scan over windows of " +
-                               std::to_string(geometry_.flat_window) +
-                               " chunks of 32 KB, each chunk scanned " + std::to_string(geometry_.flat_window_lead) +
-                               " chunk reductions after its own and re-read from L2, a persistent grid taking "
-                               "tasks by ticket)"
-                     : geometry_.chunk_lookback && geometry_.flat_pipelined
+      sku_.tactic += geometry_.chunk_lookback && geometry_.flat_pipelined
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "one pass, a persistent grid " +
                                std::string(geometry_.flat_stages == 3 ? "triple" : "double") + "-buffering chunks of " +

@@ -7,7 +7,6 @@
 #include "kernels/scan_chunked_engine.cuh"
 #include "kernels/scan_engine.cuh"
 #include "kernels/scan_flat_engine.cuh"
-#include "kernels/scan_flat_windows.cuh"
 #include "kernels/scan_indices_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
 #include "kernels/scan_reverse_engine.cuh"
@@ -114,41 +113,6 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   return check_launch("scan_flat_pipelined_kernel");
 }
 
-// Reduce-then-scan over windows kept in L2 (scan_flat_windows_kernel, BARACUDA_SCAN_FLAT=windows,
-// an experiment) for one long line: a persistent grid, chunks of 32 KB of input (>= 2 tiles, so
-// their 8-byte words and the windows' counters fit in the flags region the plan clears:
-// `words_bytes`), windows of
-// g.flat_window chunks (clamped to [1, kWinMaxWindow]); the chunk prefixes go to the inclusive
-// slots (one state per tile).
-template <class Op, class In, class Out>
-Status launch_flat_windows(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
-  const Geometry& g = *a.geometry;
-  const auto kernel = scan_flat_windows_kernel<Op, In, Out>;
-  constexpr int64_t chunk_len = kWinChunkBytes / static_cast<int64_t>(sizeof(In));
-  const int64_t chunks = (g.n + chunk_len - 1) / chunk_len;
-  const int64_t window = std::clamp<int64_t>(g.flat_window, 1, kWinMaxWindow);
-  const int64_t windows = (chunks + window - 1) / window;
-  const int64_t lead = g.flat_window_lead;  // at least a window: a window's reductions before its scans
-  auto* const words = reinterpret_cast<unsigned long long*>(ws.flags);
-  // A word per chunk, then a done-counter and a total's word per window.
-  if (static_cast<size_t>(chunks + 2 * windows) * sizeof(unsigned long long) > words_bytes || chunks > g.tiles)
-    return internal_error("[scan] " + std::to_string(chunks + 2 * windows) +
-                          " chunk and window words, the cleared workspace holds " + std::to_string(words_bytes) +
-                          " bytes");
-  int per_sm = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kWinThreads, 0) != cudaSuccess) {
-    (void)cudaGetLastError();
-    per_sm = 1;
-  }
-  int64_t resident = 0;
-  BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
-  const int64_t grid = std::min(resident, 2 * chunks);
-  kernel<<<static_cast<unsigned>(grid), kWinThreads, 0, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, chunks, window, std::max(lead, window), g.exclusive, g.flat_window_hints, ws.counter, words,
-      words + chunks, words + chunks + windows, ws.inclusive);
-  return check_launch("scan_flat_windows_kernel");
-}
-
 template <class Op, class In, class Out>
 Status launch_chunked(const LaunchArgs& a, typename Op::State* totals, int64_t slots) {
   if constexpr (!chunked_types_ok<Op, In, Out>()) {
@@ -184,7 +148,7 @@ Status launch_scan(const LaunchArgs& a) {
     return check_launch("scan_rows_kernel");
   }
   if (g.tiles > INT_MAX) return not_supported("[scan] " + std::to_string(g.tiles) + " tiles exceed the grid limit");
-  const LookbackLayout l = lookback_layout(g.tiles * g.width, sizeof(State), g.flat_windows);
+  const LookbackLayout l = lookback_layout(g.tiles * g.width, sizeof(State));
   if (l.total > a.workspace_bytes)  // the plan booked the workspace for another state type: a bug, not bad input
     return internal_error("[scan] the kernel needs " + std::to_string(l.total) + " bytes of workspace, the plan booked " +
                           std::to_string(a.workspace_bytes));
@@ -193,9 +157,6 @@ Status launch_scan(const LaunchArgs& a) {
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     if constexpr (flat_types_ok<Op, In, Out>()) {
-      if constexpr (window_types_ok<Op, In, Out>()) {
-        if (g.chunk_lookback && g.flat_windows) return launch_flat_windows<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
-      }
       if (g.chunk_lookback && g.flat_pipelined) return launch_flat_pipelined<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
     }
     if constexpr (chunked_types_ok<Op, In, Out>()) {

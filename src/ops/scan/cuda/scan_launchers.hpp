@@ -35,9 +35,7 @@ Launcher find_logcumsumexp_launcher(DType in);
 struct LookbackLayout {
   size_t counter = 0, flags = 0, aggregate = 0, inclusive = 0, total = 0, clear_bytes = 0;
 };
-// `window_counters`: room for the windows flat kernel's per-window counters and totals too (two
-// 8-byte words per 2 slots at most, after its chunk words), only when that experiment is chosen.
-inline LookbackLayout lookback_layout(int64_t slots, size_t state_bytes, bool window_counters = false) {
+inline LookbackLayout lookback_layout(int64_t slots, size_t state_bytes) {
   LookbackLayout l;
   size_t off = 0;
   auto book = [&](size_t bytes) {
@@ -48,7 +46,7 @@ inline LookbackLayout lookback_layout(int64_t slots, size_t state_bytes, bool wi
   };
   l.counter = book(sizeof(unsigned long long));
   // An even count: the pipelined flat kernel keeps one 8-byte word per chunk of >= 2 tiles here.
-  l.flags = book(static_cast<size_t>((slots + 1) / 2 * 2 * (window_counters ? 3 : 1)) * sizeof(int));
+  l.flags = book(static_cast<size_t>((slots + 1) / 2 * 2) * sizeof(int));
   l.clear_bytes = off;
   l.aggregate = book(static_cast<size_t>(slots) * state_bytes);
   l.inclusive = book(static_cast<size_t>(slots) * state_bytes);
