@@ -867,6 +867,58 @@ TEST_F(GpuNorm, BackwardClusterReread) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
+// BARACUDA_NORM_BWD_STAGED=1: the wide cluster backward with x and dy half rows bulk-copied into
+// shared-memory stages and every parameter sum in registers (kernels/norm_bwd_rows_cluster_staged.cuh).
+// Each case against the CPU reference, then bitwise against the default (the same operations in
+// the same order), for layer_norm with both parameters, dbias alone and dweight alone, rms_norm,
+// every dtype and parameter dtype; widths at both ends of the cluster range and with a partial
+// last vector round; 300 rows (several per cluster, so every stage's barrier turns over) and 5
+// (fewer rows than stages).
+TEST_F(GpuNorm, BackwardClusterStaged) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
+  const char* marker = "shared-memory stages, per-cluster dweight/dbias partials summed in registers";
+  struct Params {
+    NormOp op;
+    bool weight, bias;
+  };
+  int failures = 0, cases = 0;
+  for (const Params& pr : {Params{NormOp::layer_norm, true, true}, Params{NormOp::layer_norm, false, true},
+                           Params{NormOp::layer_norm, true, false}, Params{NormOp::rms_norm, true, false}})
+    for (DType t : {DType::bf16, DType::f16, DType::f32})
+      for (bool f32_params : {false, true})
+        for (int64_t wide : {0, 1, 2})
+          for (int64_t rows : {300, 5}) {
+            if (t == DType::f32 && f32_params) continue;
+            if (rows == 5 && (wide != 0 || f32_params)) continue;
+            const int64_t full = t == DType::f32 ? 16384 : 32768;
+            const int64_t cols = wide == 0 ? full : wide == 1 ? full / 2 + 2 * (t == DType::f32 ? 4 : 8) : full - 48;
+            NormDescriptor d = row_desc(pr.op, t, rows, cols, Direction::backward);
+            d.weight = pr.weight;
+            d.bias = pr.bias;
+            d.param_grads = true;
+            if (f32_params) d.param_dtype = DType::f32;
+            const std::string what = NormFamily::describe(d);
+            ++cases;
+            {
+              bt::ScopedEnv staged("BARACUDA_NORM_BWD_STAGED", "1");
+              auto plan = NormPlan::select(gpu_, d);
+              ASSERT_TRUE(plan) << plan.status().to_string();
+              EXPECT_NE(plan->sku().tactic.find(marker), std::string::npos) << what << ": " << plan->sku().tactic;
+              check_counted(d, 9100 + static_cast<uint64_t>(cases), what + " (staged)", failures);
+            }
+            const std::string m = same_bits_under(d, 9300 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_STAGED",
+                                                  {"1", marker}, {"0", "per-cluster dweight"});
+            if (!m.empty()) {
+              ++failures;
+              ADD_FAILURE() << what << ": " << m;
+            }
+          }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the
