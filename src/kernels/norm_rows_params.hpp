@@ -66,5 +66,9 @@ constexpr int kNcThreads = 1024, kNcItems = 2;
 // of half a row of x and half a row of dy, so cols elements of x's size.
 inline constexpr int kNbStagedMaxStages = 4;
 inline constexpr int64_t norm_bwd_staged_stage_bytes(int64_t cols, int elem_bytes) { return cols * elem_bytes; }
+// ... and before the stages, half a row of the weight (elem_bytes each), padded to 128 bytes.
+inline constexpr int64_t norm_bwd_staged_weight_bytes(int64_t cols, int elem_bytes) {
+  return (cols / 2 * elem_bytes + 127) / 128 * 128;
+}
 
 }  // namespace baracuda::norm::cuda

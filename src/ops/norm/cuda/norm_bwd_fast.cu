@@ -149,10 +149,11 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
     if (cudaGetDevice(&device) != cudaSuccess ||
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
       (void)cudaGetLastError();
-    const int64_t fit = std::min<int64_t>(kNbStagedMaxStages, (optin - 1024) / stage);
+    const int64_t weight = norm_bwd_staged_weight_bytes(cols, static_cast<int>(dtype_size(w)));
+    const int64_t fit = std::min<int64_t>(kNbStagedMaxStages, (optin - 1024 - weight) / stage);
     if (fit >= 2) {
       c.staged_stages = static_cast<int>(fit);
-      c.smem_bytes = static_cast<int>(fit * stage);
+      c.smem_bytes = static_cast<int>(weight + fit * stage);
       c.reread = c.db_in_registers = false;
     }
   }
