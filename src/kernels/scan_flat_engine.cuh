@@ -204,7 +204,7 @@ template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
-                               unsigned long long* words, int stages) {
+                               unsigned long long* words, int stages, int l2_lead) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kLoaders = kWarps - 1;  // warps 1..7
@@ -313,6 +313,17 @@ __global__ void __launch_bounds__(kThreads, 2)
     // Three stages: the third one held the chunk scanned last round (freed by the barrier that
     // ended it); the chunk after next streams into it while this one is scanned.
     if (three && warp != 0) issue_chunk(after, s_next + 1 == stages ? 0 : s_next + 1);
+    // The L2 lead: `l2_lead` rounds past `after`, one bulk prefetch. Every block takes one ticket a
+    // round, so chunk after + l2_lead x grid is most likely this block's own l2_lead rounds on, and
+    // if not, another block's at about that time: the frontier goes into L2 a round or more ahead
+    // of its copies into shared memory, which then wait on L2 rather than HBM. A hint only.
+    if (l2_lead > 0 && warp == 1 && lane == 0) {
+      const int64_t ahead = after + static_cast<int64_t>(l2_lead) * gridDim.x;
+      if (ahead < chunks) {
+        const unsigned bytes = static_cast<unsigned>(length_of(ahead) * static_cast<int64_t>(sizeof(In))) & ~15u;
+        if (bytes > 0) kernels::prefetch_l2_bulk(x + ahead * chunk_len, bytes);
+      }
+    }
 
     // Each warp scans its segment of every tile from its carry and stores it (coalesced).
     for (int t = 0; t < tiles; ++t) {

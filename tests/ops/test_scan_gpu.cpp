@@ -758,6 +758,30 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
+// BARACUDA_SCAN_FLAT_L2_LEAD=N: the pipelined flat kernel prefetches the chunk N rounds past the one
+// whose copies start into L2 (a hint: no result may change). Its tactic says so; every case against
+// the reference and twice bitwise equal (run_case), then bitwise equal to the kernel without the
+// lead, at both stage counts and at leads 1 and 3; long lines run many rounds of the grid.
+TEST(ScanGpu, FlatPipelinedL2Lead) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_L2_LEAD", "1", 1), 0);
+  const std::string tactic = flat_probe_tactic();
+  EXPECT_NE(tactic.find("prefetched into L2"), std::string::npos) << tactic;
+  uint64_t seed = 190;
+  for (const char* lead : {"1", "3"}) {
+    const auto both_ways = [&](const GpuCase& c) {
+      same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_L2_LEAD", lead, "0", "the L2 lead changed a result");
+    };
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
+    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "2", 1), 0);
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
+    ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
+    flat_ops_and_long_lines(both_ways, seed);
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_L2_LEAD"), 0);
+}
+
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

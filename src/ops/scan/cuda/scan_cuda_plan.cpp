@@ -168,6 +168,13 @@ int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES"
 // three of 3 tiles 0.6683 (one block per SM), of 2 tiles 0.6523 (two), of 4 tiles **0.6240** (one
 // block of 192 KB per SM: the default, with 4 tiles); bf16 two stages of 6 tiles 0.3529, three of
 // 4 tiles 0.3519, of 6 tiles 0.4531, of 2 tiles 0.4899.
+// BARACUDA_SCAN_FLAT_L2_LEAD=N (0..4, default 0; read when the plan is made): each round one bulk L2
+// prefetch of the chunk N rounds past the one whose copies start then (scan_flat_engine.cuh).
+int flat_l2_lead_from_env() {
+  for (const char* v : {"1", "2", "3", "4"})
+    if (env_is("BARACUDA_SCAN_FLAT_L2_LEAD", v)) return v[0] - '0';
+  return 0;
+}
 int flat_stages_for(DType in) {
   if (env_is("BARACUDA_SCAN_FLAT_STAGES", "2")) return 2;
   if (env_is("BARACUDA_SCAN_FLAT_STAGES", "3")) return 3;
@@ -231,6 +238,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for(d_.input.dtype);
+    geometry_.flat_l2_lead = flat_l2_lead_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -281,7 +289,11 @@ class CudaScan final : public Executable<ScanFamily> {
                                                              : std::string("about 48 KB")) +
                                " in shared memory, the next chunk loading while the current one is looked back "
                                "over, 128 chunks a round trip, and scanned" +
-                               (geometry_.flat_stages == 3 ? ", the chunk after next loading during the scan)" : ")")
+                               (geometry_.flat_stages == 3 ? ", the chunk after next loading during the scan" : "") +
+                               (geometry_.flat_l2_lead > 0
+                                    ? ", the frontier " + std::to_string(geometry_.flat_l2_lead) +
+                                          " round(s) ahead prefetched into L2)"
+                                    : ")")
                      : geometry_.chunk_lookback
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan in one kernel, chunks of up to " +
