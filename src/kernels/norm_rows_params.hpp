@@ -62,13 +62,5 @@ struct BwdParams {
 // The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors
 // of x and dy per thread (each CTA holding half a row).
 constexpr int kNcThreads = 1024, kNcItems = 2;
-// Its staged form (norm_bwd_rows_cluster_staged.cuh): at most this many shared-memory stages, each
-// of half a row of x and half a row of dy, so cols elements of x's size.
-inline constexpr int kNbStagedMaxStages = 4;
-inline constexpr int64_t norm_bwd_staged_stage_bytes(int64_t cols, int elem_bytes) { return cols * elem_bytes; }
-// ... and before the stages, half a row of the weight (elem_bytes each), padded to 128 bytes.
-inline constexpr int64_t norm_bwd_staged_weight_bytes(int64_t cols, int elem_bytes) {
-  return (cols / 2 * elem_bytes + 127) / 128 * 128;
-}
 
 }  // namespace baracuda::norm::cuda

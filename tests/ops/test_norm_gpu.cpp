@@ -867,64 +867,6 @@ TEST_F(GpuNorm, BackwardClusterReread) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_BWD_STAGED=1: the wide cluster backward with x and dy half rows bulk-copied into
-// shared-memory stages and every parameter sum in registers (kernels/norm_bwd_rows_cluster_staged.cuh).
-// Each case against the CPU reference, then bitwise against the default (the same operations in
-// the same order), for layer_norm with both parameters, dbias alone and dweight alone, rms_norm,
-// every dtype and parameter dtype; widths at both ends of the cluster range and with a partial
-// last vector round; 300 and 700 rows (several per cluster, so the stages' barriers turn over) and
-// 5 (fewer rows than stages).
-TEST_F(GpuNorm, BackwardClusterStaged) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  const char* marker = "shared-memory stages, per-cluster dweight/dbias partials summed in registers";
-  struct Case {
-    NormOp op;
-    bool weight, bias;
-    DType t;
-    bool f32_params;
-    int width;  // 0: the widest the cluster takes; 1: one vector pair past the narrowest; 2: 48 short of the widest
-    int64_t rows;
-  };
-  constexpr NormOp ln = NormOp::layer_norm, rms = NormOp::rms_norm;
-  const Case all[] = {
-      {ln, true, true, DType::bf16, false, 0, 700},  {ln, true, true, DType::bf16, true, 0, 300},
-      {ln, true, true, DType::f16, false, 0, 300},   {ln, true, true, DType::f32, false, 0, 300},
-      {ln, true, true, DType::bf16, false, 1, 300},  {ln, true, true, DType::bf16, false, 2, 300},
-      {ln, true, true, DType::bf16, false, 0, 5},    {ln, false, true, DType::bf16, false, 0, 300},
-      {ln, true, false, DType::f16, false, 0, 300},  {rms, true, false, DType::bf16, false, 0, 300},
-      {rms, true, false, DType::bf16, true, 0, 300}, {rms, true, false, DType::f32, false, 0, 300},
-      {rms, true, false, DType::bf16, false, 1, 300}};
-  int failures = 0, cases = 0;
-  for (const Case& k : all) {
-    const int64_t vec = k.t == DType::f32 ? 4 : 8, widest = k.t == DType::f32 ? 16384 : 32768;
-    const int64_t cols = k.width == 0 ? widest : k.width == 1 ? widest / 2 + 2 * vec : widest - 48;
-    NormDescriptor d = row_desc(k.op, k.t, k.rows, cols, Direction::backward);
-    d.weight = k.weight;
-    d.bias = k.bias;
-    d.param_grads = true;
-    if (k.f32_params) d.param_dtype = DType::f32;
-    const std::string what = NormFamily::describe(d);
-    ++cases;
-    {
-      bt::ScopedEnv staged("BARACUDA_NORM_BWD_STAGED", "1");
-      auto plan = NormPlan::select(gpu_, d);
-      ASSERT_TRUE(plan) << plan.status().to_string();
-      EXPECT_NE(plan->sku().tactic.find(marker), std::string::npos) << what << ": " << plan->sku().tactic;
-      check_counted(d, 9100 + static_cast<uint64_t>(cases), what + " (staged)", failures);
-    }
-    const std::string m = same_bits_under(d, 9300 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_STAGED",
-                                          {"1", marker}, {"0", "per-cluster dweight"});
-    if (!m.empty()) {
-      ++failures;
-      ADD_FAILURE() << what << ": " << m;
-    }
-  }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

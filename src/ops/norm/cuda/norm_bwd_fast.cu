@@ -78,7 +78,6 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster && c.staged_stages > 0) return bwd_cluster_staged_kernel(t, w, c.shared_params == 2);
   if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
@@ -141,23 +140,7 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
   const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
-  // The staged kernel: as many stages of half rows as the device's shared memory holds (its
-  // mailbox wait is the CTA-scope one, so it needs the pushed exchange).
-  if (c.cluster_mailbox && env_is("BARACUDA_NORM_BWD_STAGED", "1")) {
-    const int64_t stage = norm_bwd_staged_stage_bytes(cols, static_cast<int>(dtype_size(t)));
-    int device = 0, optin = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-      (void)cudaGetLastError();
-    const int64_t weight = norm_bwd_staged_weight_bytes(cols, static_cast<int>(dtype_size(w)));
-    const int64_t fit = std::min<int64_t>(kNbStagedMaxStages, (optin - 1024 - weight) / stage);
-    if (fit >= 2) {
-      c.staged_stages = static_cast<int>(fit);
-      c.smem_bytes = static_cast<int>(weight + fit * stage);
-      c.reread = c.db_in_registers = false;
-    }
-  }
-  const FastKernel k = kernel_for(t, w, c);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
   // weight): the smallest shared-memory carve-out that holds its slots (a hint).
   if (c.reread && k != nullptr &&

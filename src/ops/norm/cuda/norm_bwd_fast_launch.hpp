@@ -38,10 +38,6 @@ struct BwdFastConfig {
   // the exchange (its SUMS 4; mailbox only): the default where it does not spill (weight of x's
   // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
-  // The staged cluster kernel (kernels/norm_bwd_rows_cluster_staged.cuh): x and dy half rows
-  // bulk-copied into this many shared-memory stages, both parameters' sums in registers (0: the
-  // register kernel). BARACUDA_NORM_BWD_STAGED=1 turns it on.
-  int staged_stages = 0;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -92,9 +88,6 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
 BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
-// The staged cluster kernel for x dtype t and parameter dtype w, with dbias (and dweight) or dweight
-// alone; null for other types. Launched by launch_bwd_cluster.
-BwdKernel bwd_cluster_staged_kernel(DType t, DType w, bool dbias);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
 

@@ -214,7 +214,7 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
 
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
-  const bool prefetched = c.cluster ? prefetch && c.staged_stages == 0 : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
+  const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
   std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
                   " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
@@ -222,10 +222,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   if (c.cluster)
     t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
          std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
-         (c.staged_stages > 0
-              ? ", x and dy half rows bulk-copied into " + std::to_string(c.staged_stages) +
-                    " shared-memory stages, per-cluster dweight/dbias partials summed in registers"
-          : c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
+         (c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
                    : ", per-cluster dweight/dbias partials summed in shared memory" +
                          std::string(c.db_in_registers ? " (dbias in registers)" : ""));
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
