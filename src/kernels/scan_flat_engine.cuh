@@ -313,12 +313,14 @@ __global__ void __launch_bounds__(kThreads, 2)
     // Three stages: the third one held the chunk scanned last round (freed by the barrier that
     // ended it); the chunk after next streams into it while this one is scanned.
     if (three && warp != 0) issue_chunk(after, s_next + 1 == stages ? 0 : s_next + 1);
-    // The L2 lead: `l2_lead` rounds past `after`, one bulk prefetch. Every block takes one ticket a
-    // round, so chunk after + l2_lead x grid is most likely this block's own l2_lead rounds on, and
-    // if not, another block's at about that time: the frontier goes into L2 a round or more ahead
-    // of its copies into shared memory, which then wait on L2 rather than HBM. A hint only.
+    // The L2 lead: one bulk prefetch of the chunk whose copies start `l2_lead` rounds from now (three
+    // stages: `after`'s start now, so after + l2_lead x grid; two: `after`'s start next round, so
+    // after + (l2_lead - 1) x grid). Every block takes one ticket a round, so that chunk is most
+    // likely this block's own, and if not, another block's at about that time: the frontier goes
+    // into L2 ahead of its copies into shared memory, which then wait on L2 rather than HBM. A hint
+    // only: no result depends on it.
     if (l2_lead > 0 && warp == 1 && lane == 0) {
-      const int64_t ahead = after + static_cast<int64_t>(l2_lead) * gridDim.x;
+      const int64_t ahead = after + static_cast<int64_t>(three ? l2_lead : l2_lead - 1) * gridDim.x;
       if (ahead < chunks) {
         const unsigned bytes = static_cast<unsigned>(length_of(ahead) * static_cast<int64_t>(sizeof(In))) & ~15u;
         if (bytes > 0) kernels::prefetch_l2_bulk(x + ahead * chunk_len, bytes);

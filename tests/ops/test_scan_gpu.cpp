@@ -758,10 +758,11 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
-// BARACUDA_SCAN_FLAT_L2_LEAD=N: the pipelined flat kernel prefetches the chunk N rounds past the one
-// whose copies start into L2 (a hint: no result may change). Its tactic says so; every case against
-// the reference and twice bitwise equal (run_case), then bitwise equal to the kernel without the
-// lead, at both stage counts and at leads 1 and 3; long lines run many rounds of the grid.
+// BARACUDA_SCAN_FLAT_L2_LEAD=N: the pipelined flat kernel prefetches into L2 the chunk whose copies
+// start N rounds later (a hint: no result may change; the default for three stages is 1). Its
+// tactic says so; every case against the reference and twice bitwise equal (run_case), then bitwise
+// equal to the kernel without the lead, at both stage counts and at leads 1 and 3; long lines run
+// many rounds of the grid.
 TEST(ScanGpu, FlatPipelinedL2Lead) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_L2_LEAD", "1", 1), 0);
@@ -780,6 +781,8 @@ TEST(ScanGpu, FlatPipelinedL2Lead) {
     flat_ops_and_long_lines(both_ways, seed);
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_L2_LEAD"), 0);
+  EXPECT_NE(flat_probe_tactic().find("1 round(s) ahead prefetched into L2"), std::string::npos)
+      << "the f32 default (three stages) leads by one round";
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
