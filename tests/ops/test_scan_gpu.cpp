@@ -648,8 +648,8 @@ TEST(ScanGpu, FlatPipelinedLongLines) {
   auto stream = Stream::cuda();
   ASSERT_TRUE(stream);
   const GpuCase probe = make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0);
-  EXPECT_NE(tactic_for(*stream, probe).find("persistent grid triple-buffering"), std::string::npos)
-      << tactic_for(*stream, probe);  // f32: three stages by default
+  EXPECT_NE(tactic_for(*stream, probe).find("persistent grid double-buffering"), std::string::npos)
+      << tactic_for(*stream, probe);  // two stages by default (f32 too, since the L2 lead)
   const GpuCase probe16 = make_case(ScanOp::cumsum, DType::bf16, {int64_t{1} << 20}, 0);
   EXPECT_NE(tactic_for(*stream, probe16).find("persistent grid double-buffering"), std::string::npos)
       << tactic_for(*stream, probe16);
@@ -724,7 +724,7 @@ void flat_ops_and_long_lines(const Check& check, uint64_t& seed) {
   }
 }
 
-// BARACUDA_SCAN_FLAT_STAGES=3 (the default for f32): the pipelined flat kernel with three chunk
+// BARACUDA_SCAN_FLAT_STAGES=3 (f32's default before the L2 lead): the pipelined flat kernel with three chunk
 // stages (the chunk after next loading while the current one is scanned). Its tactic says so; every
 // case against the reference and twice bitwise equal (run_case), then bitwise equal to the
 // two-stage kernel at the same chunk length (the same chunks folded in the same order; at 5 f32
@@ -752,14 +752,14 @@ TEST(ScanGpu, FlatPipelinedThreeStages) {
   ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_TILES", "4", 1), 0);
   flat_ops_and_long_lines(both_ways, seed);
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_TILES"), 0);
-  // The defaults (f32: three stages of 4 tiles; bf16: two of 6) against the reference.
+  // The defaults (two stages: 3 f32 tiles, 6 16-bit ones) against the reference.
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
   run_case(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
   run_case(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
 }
 
 // BARACUDA_SCAN_FLAT_L2_LEAD=N: the pipelined flat kernel prefetches into L2 the chunk whose copies
-// start N rounds later (a hint: no result may change; the default for three stages is 1). Its
+// start N rounds later (a hint: no result may change; the default is 1). Its
 // tactic says so; every case against the reference and twice bitwise equal (run_case), then bitwise
 // equal to the kernel without the lead, at both stage counts and at leads 1 and 3; long lines run
 // many rounds of the grid.
@@ -775,14 +775,14 @@ TEST(ScanGpu, FlatPipelinedL2Lead) {
     };
     both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
     both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "2", 1), 0);
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
     both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
     ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
     flat_ops_and_long_lines(both_ways, seed);
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_L2_LEAD"), 0);
   EXPECT_NE(flat_probe_tactic().find("1 round(s) ahead prefetched into L2"), std::string::npos)
-      << "the f32 default (three stages) leads by one round";
+      << "the default leads by one round";
 }
 
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block

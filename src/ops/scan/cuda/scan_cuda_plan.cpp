@@ -160,29 +160,32 @@ bool flat_pipelined_enabled() {
   return !env_is("BARACUDA_SCAN_FLAT", "legacy");
 }
 int64_t flat_tiles_from_env() { return tiles_from_env("BARACUDA_SCAN_FLAT_TILES", 0); }
-// Its chunk stages: three (the loads of the chunk after next in flight while the current chunk is
-// scanned and stored) for f32 input, two otherwise; BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the
-// plan is made) sets them. Why: ncu at 093b016 put the two-stage kernel at 68% of DRAM peak with
-// no eligible warp in 66% of cycles, a block's loads and its scan never overlapping. Interleaved
-// A/B on the H200 at 6692fed (4 rounds, 2^28 elements, ms): f32 two stages of 3 tiles 0.6595,
-// three of 3 tiles 0.6683 (one block per SM), of 2 tiles 0.6523 (two), of 4 tiles **0.6240** (one
-// block of 192 KB per SM: the default, with 4 tiles); bf16 two stages of 6 tiles 0.3529, three of
-// 4 tiles 0.3519, of 6 tiles 0.4531, of 2 tiles 0.4899.
 // Its L2 lead (scan_flat_engine.cuh): each round one bulk L2 prefetch of the chunk whose copies
-// start that many rounds later; 0: none. Default: 1 with three stages, 0 with two;
-// BARACUDA_SCAN_FLAT_L2_LEAD=0..4 (read when the plan is made) sets it. H200, interleaved, 3 rounds
-// (9f4ef28, cumsum 2^28, ms): f32 (three stages) 0.6297 without, 0.5989 at 1, 0.7184 at 2, 0.7555
-// at 3; bf16 (two stages, the chunk 1.5 rounds ahead) 0.3571 without, 0.3886.
-int flat_l2_lead_for(int stages) {
+// start that many rounds later; 0: none. Default 1; BARACUDA_SCAN_FLAT_L2_LEAD=0..4 (read when the
+// plan is made) sets it. H200, cumsum 2^28, interleaved (ms):
+//   - 9f4ef28, three stages for f32 and two for bf16, the lead then counted from `after` + 1 round
+//     (3 rounds): f32 0.6297 without, 0.5989 at 1, 0.7184 at 2, 0.7555 at 3; bf16 (1.5 rounds
+//     ahead) 0.3571 without, 0.3886;
+//   - d770646, counted as now (5 rounds): two stages at lead 1 f32 **0.5683**, bf16 **0.3243**;
+//     the defaults of then (f32: three stages at lead 1; bf16: two, no lead) 0.6014 / 0.3570;
+//     three stages of 2 tiles at lead 1 0.5738 / 0.5280. More in docs/perf/scan.md.
+int flat_l2_lead_from_env() {
   for (const char* v : {"0", "1", "2", "3", "4"})
     if (env_is("BARACUDA_SCAN_FLAT_L2_LEAD", v)) return v[0] - '0';
-  return stages == 3 ? 1 : 0;
+  return 1;
 }
-int flat_stages_for(DType in) {
-  if (env_is("BARACUDA_SCAN_FLAT_STAGES", "2")) return 2;
-  if (env_is("BARACUDA_SCAN_FLAT_STAGES", "3")) return 3;
-  return in == DType::f32 ? 3 : 2;
-}
+// Its chunk stages: two, or three (the loads of the chunk after next in flight while the current
+// chunk is scanned and stored): BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the plan is made). Three
+// were f32's default until the L2 lead (above). Why they were: ncu at 093b016 put the two-stage
+// kernel at 68% of DRAM peak with no eligible warp in 66% of cycles, a block's loads and its scan
+// never overlapping. Interleaved A/B on the H200 at 6692fed (4 rounds, 2^28 elements, ms, no L2
+// lead): f32 two stages of 3 tiles 0.6595, three of 3 tiles 0.6683 (one block per SM), of 2 tiles
+// 0.6523 (two), of 4 tiles **0.6240** (one block of 192 KB per SM: f32's default then); bf16 two
+// stages of 6 tiles 0.3529, three of 4 tiles 0.3519, of 6 tiles 0.4531, of 2 tiles 0.4899.
+// Since the L2 lead (eighteenth session, d770646) two stages for every dtype: with the lead, f32's
+// two stages of 3 tiles (two blocks per SM) beat its three of 4 (0.5683 against 0.6014 ms): the
+// lead keeps the frontier streaming from HBM into L2 without holding shared memory for it.
+int flat_stages_for() { return env_is("BARACUDA_SCAN_FLAT_STAGES", "3") ? 3 : 2; }
 
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
@@ -240,8 +243,8 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.chunk_tiles = chunk_tiles_from_env();
     geometry_.flat_pipelined = flat_pipelined_enabled();
     geometry_.flat_tiles = flat_tiles_from_env();
-    geometry_.flat_stages = flat_stages_for(d_.input.dtype);
-    geometry_.flat_l2_lead = flat_l2_lead_for(geometry_.flat_stages);
+    geometry_.flat_stages = flat_stages_for();
+    geometry_.flat_l2_lead = flat_l2_lead_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();

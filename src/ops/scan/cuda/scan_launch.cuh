@@ -77,8 +77,9 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
 // The pipelined flat scan (scan_flat_pipelined_kernel; the default, BARACUDA_SCAN_FLAT=legacy: off) for
 // one long line: a persistent grid of the blocks resident at once, chunks of g.flat_tiles tiles (0: with
 // two stages about 48 KB of staging a stage, 3 f32 tiles or 6 16-bit ones, so that 2 blocks share an
-// SM; with three about 64 KB, 4 f32 tiles: one block of 192 KB per SM, the fastest measured), clamped
-// to [2, what fits] (g.flat_stages stages of them). At 2 tiles or more the chunk words (8 bytes each)
+// SM, the default; with three about 64 KB, 4 f32 tiles: one block of 192 KB per SM, the fastest
+// without the L2 lead), clamped to [2, what fits] (g.flat_stages stages of them), and the L2 lead
+// g.flat_l2_lead. At 2 tiles or more the chunk words (8 bytes each)
 // fit in the flags region the plan clears (4 bytes per tile, an even count): `words_bytes`.
 inline constexpr size_t kFlatStageBudget = 48 * 1024, kFlatThreeStageBudget = 64 * 1024;
 template <class Op, class In, class Out>
