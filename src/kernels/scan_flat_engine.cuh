@@ -46,10 +46,8 @@ inline constexpr unsigned kFlatAggregate = 1, kFlatInclusive = 2;  // a chunk wo
 // evict_last; y's stores and x's copies into shared memory marked evict_first (both are touched
 // once); the lead issued at the start of the round, before the look-back, for the chunk one grid
 // past `nxt` (`after` is not known yet; every block takes one ticket a round, so it is about that).
-// Or issued later: after the scan and its stores (kFlatLateLead), or a tile at a time, tile t of the
-// chunk before tile t of the scan (kFlatSpreadLead).
 inline constexpr int kFlatPrefetchEvictLast = 1, kFlatStoreEvictFirst = 2, kFlatLoadEvictFirst = 4,
-                     kFlatEarlyLead = 8, kFlatLateLead = 16, kFlatSpreadLead = 32;
+                     kFlatEarlyLead = 8;
 
 template <class Op, class In, class Out>
 constexpr bool flat_types_ok() {
@@ -286,23 +284,16 @@ __global__ void __launch_bounds__(kThreads, 2)
   int64_t cur = static_cast<int64_t>(first_tickets[0]);
   int64_t nxt = static_cast<int64_t>(first_tickets[1]);
   const bool three = stages == 3;
-  // One bulk L2 prefetch of chunk c, or of its tile `tile` alone (>= 0); warp 1, lane 0 (the lead below).
-  const auto prefetch_chunk = [&](int64_t c, int tile = -1) {
+  // One bulk L2 prefetch of chunk c (warp 1, lane 0; see the lead below).
+  const auto prefetch_chunk = [&](int64_t c) {
     if (c >= chunks) return;
-    int64_t first = 0, len = length_of(c);
-    if (tile >= 0) {
-      first = static_cast<int64_t>(tile) * kTile;
-      len = len - first < kTile ? len - first : kTile;
-      if (len <= 0) return;
-    }
-    const unsigned bytes = static_cast<unsigned>(len * static_cast<int64_t>(sizeof(In))) & ~15u;
+    const unsigned bytes = static_cast<unsigned>(length_of(c) * static_cast<int64_t>(sizeof(In))) & ~15u;
     if (bytes == 0) return;
     if (l2_hints & kFlatPrefetchEvictLast)
-      kernels::prefetch_l2_bulk_hint(x + c * chunk_len + first, bytes, kernels::l2_policy_evict_last());
+      kernels::prefetch_l2_bulk_hint(x + c * chunk_len, bytes, kernels::l2_policy_evict_last());
     else
-      kernels::prefetch_l2_bulk(x + c * chunk_len + first, bytes);
+      kernels::prefetch_l2_bulk(x + c * chunk_len, bytes);
   };
-  constexpr int kNotNow = kFlatEarlyLead | kFlatLateLead | kFlatSpreadLead;
   if (warp != 0) {
     issue_chunk(cur, 0);
     if (three) issue_chunk(nxt, 1);
@@ -348,16 +339,11 @@ __global__ void __launch_bounds__(kThreads, 2)
     // likely this block's own, and if not, another block's at about that time: the frontier goes
     // into L2 ahead of its copies into shared memory, which then wait on L2 rather than HBM. A hint
     // only: no result depends on it.
-    const int64_t ahead = after + static_cast<int64_t>(three ? l2_lead : l2_lead - 1) * gridDim.x;
-    if (l2_lead > 0 && !(l2_hints & kNotNow) && warp == 1 && lane == 0) prefetch_chunk(ahead);
+    if (l2_lead > 0 && !(l2_hints & kFlatEarlyLead) && warp == 1 && lane == 0)
+      prefetch_chunk(after + static_cast<int64_t>(three ? l2_lead : l2_lead - 1) * gridDim.x);
 
     // Each warp scans its segment of every tile from its carry and stores it (coalesced).
     for (int t = 0; t < tiles; ++t) {
-      if (l2_lead > 0 && (l2_hints & kFlatSpreadLead) && warp == 1 && lane == 0) {
-        prefetch_chunk(ahead, t);
-        if (t + 1 == tiles)  // the chunk ahead may have more tiles than this one (the last)
-          for (int u = tiles; u < chunk_tiles; ++u) prefetch_chunk(ahead, u);
-      }
       const int valid = segment_valid(len, t, warp);
       const int64_t warp_p0 = begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(warp) * kSegment;
       State loc[kItems];
@@ -367,7 +353,6 @@ __global__ void __launch_bounds__(kThreads, 2)
       const State before = Op::combine(carry[s][t][warp], lanes_before);
       store_lane_results<Op, Out>(segment(s, t, warp), y + warp_p0, lane, valid, exclusive, before, loc, store_policy);
     }
-    if (l2_lead > 0 && (l2_hints & kFlatLateLead) && warp == 1 && lane == 0) prefetch_chunk(ahead);
     __syncthreads();  // stage s and carry[s] are free; next_ticket read
     cur = nxt;
     nxt = after;

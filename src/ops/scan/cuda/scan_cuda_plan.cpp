@@ -174,12 +174,12 @@ int flat_l2_lead_from_env() {
     if (env_is("BARACUDA_SCAN_FLAT_L2_LEAD", v)) return v[0] - '0';
   return 1;
 }
-// Its L2 hints (experiment, scan_flat_engine.cuh's kFlat* summed): BARACUDA_SCAN_FLAT_L2_HINTS=0..63.
+// Its L2 hints (experiment, scan_flat_engine.cuh's kFlat* summed): BARACUDA_SCAN_FLAT_L2_HINTS=0..15.
 int flat_l2_hints_from_env() {
   const char* v = std::getenv("BARACUDA_SCAN_FLAT_L2_HINTS");
   if (v == nullptr) return 0;
   const int h = std::atoi(v);
-  return h >= 0 && h <= 63 ? h : 0;
+  return h >= 0 && h <= 15 ? h : 0;
 }
 // Its chunk stages: two, or three (the loads of the chunk after next in flight while the current
 // chunk is scanned and stored): BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the plan is made). Three
