@@ -74,49 +74,4 @@ __device__ __forceinline__ void prefetch_l2_bulk(const void* gmem, unsigned byte
 #endif
 }
 
-// L2 eviction-priority policies for the `.L2::cache_hint` forms below (sm_80+; 0 before, unused).
-__device__ __forceinline__ unsigned long long l2_policy_evict_last() {
-  unsigned long long p = 0;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(p));
-#endif
-  return p;
-}
-__device__ __forceinline__ unsigned long long l2_policy_evict_first() {
-  unsigned long long p = 0;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(p));
-#endif
-  return p;
-}
-// prefetch_l2_bulk with an L2 eviction policy (l2_policy_*).
-__device__ __forceinline__ void prefetch_l2_bulk_hint(const void* gmem, unsigned bytes, unsigned long long policy) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global.L2::cache_hint [%0], %1, %2;" ::"l"(gmem), "r"(bytes), "l"(policy)
-               : "memory");
-#endif
-}
-// stage_copy16 with an L2 eviction policy (l2_policy_*).
-__device__ __forceinline__ void stage_copy16_hint(void* smem, const void* gmem, unsigned long long policy) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;" ::"r"(s), "l"(gmem), "l"(policy)
-               : "memory");
-#else
-  (void)policy;
-  *static_cast<uint4*>(smem) = *static_cast<const uint4*>(gmem);
-#endif
-}
-// A 16-byte global store with an L2 eviction policy (l2_policy_*).
-__device__ __forceinline__ void store16_hint(void* gmem, uint4 v, unsigned long long policy) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("st.global.L2::cache_hint.v4.u32 [%0], {%1, %2, %3, %4}, %5;" ::"l"(gmem), "r"(v.x), "r"(v.y),
-               "r"(v.z), "r"(v.w), "l"(policy)
-               : "memory");
-#else
-  (void)policy;
-  *static_cast<uint4*>(gmem) = v;
-#endif
-}
-
 }  // namespace baracuda::kernels

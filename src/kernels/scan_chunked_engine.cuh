@@ -136,21 +136,13 @@ struct SegmentSmem {
 };
 
 // The warp's `valid` elements of one tile (`src`, 16-byte aligned) into its swizzled staging area:
-// cp.async for a whole segment, plain loads for the last, partial one. `l2_policy` (non-zero: an
-// l2_policy_* of cp_async.cuh) rides on the whole segment's copies.
+// cp.async for a whole segment, plain loads for the last, partial one.
 template <class In>
-__device__ __forceinline__ void stage_warp_segment(uint4* stage, const In* __restrict__ src, int valid, int lane,
-                                                   unsigned long long l2_policy = 0) {
+__device__ __forceinline__ void stage_warp_segment(uint4* stage, const In* __restrict__ src, int valid, int lane) {
   constexpr int kInChunks = static_cast<int>(sizeof(In)) * kItems / 16;
   constexpr int kSegment = 32 * kItems;
   if (valid == kSegment) {
     const uint4* s4 = reinterpret_cast<const uint4*>(src);
-    if (l2_policy != 0) {
-#pragma unroll
-      for (int q = 0; q < kInChunks; ++q)
-        kernels::stage_copy16_hint(stage + swizzle_chunk(q * 32 + lane), s4 + q * 32 + lane, l2_policy);
-      return;
-    }
 #pragma unroll
     for (int q = 0; q < kInChunks; ++q) stage_copy16(stage + swizzle_chunk(q * 32 + lane), s4 + q * 32 + lane);
   } else {

@@ -42,12 +42,6 @@ inline constexpr int kFlatMaxStages = 3;
 inline constexpr int kFlatWindowPerLane = 4;
 inline constexpr int kFlatWindow = 32 * kFlatWindowPerLane;  // predecessors per look-back round trip
 inline constexpr unsigned kFlatAggregate = 1, kFlatInclusive = 2;  // a chunk word's status (0: not yet)
-// The L2 hints (experiment, BARACUDA_SCAN_FLAT_L2_HINTS, a sum of these): the lead's prefetch marked
-// evict_last; y's stores and x's copies into shared memory marked evict_first (both are touched
-// once); the lead issued at the start of the round, before the look-back, for the chunk one grid
-// past `nxt` (`after` is not known yet; every block takes one ticket a round, so it is about that).
-inline constexpr int kFlatPrefetchEvictLast = 1, kFlatStoreEvictFirst = 2, kFlatLoadEvictFirst = 4,
-                     kFlatEarlyLead = 8;
 
 template <class Op, class In, class Out>
 constexpr bool flat_types_ok() {
@@ -210,7 +204,7 @@ template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
-                               unsigned long long* words, int stages, int l2_lead, int l2_hints) {
+                               unsigned long long* words, int stages, int l2_lead) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kLoaders = kWarps - 1;  // warps 1..7
@@ -225,8 +219,6 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int64_t chunk_len = static_cast<int64_t>(chunk_tiles) * kTile;
-  const unsigned long long load_policy = l2_hints & kFlatLoadEvictFirst ? kernels::l2_policy_evict_first() : 0;
-  const unsigned long long store_policy = l2_hints & kFlatStoreEvictFirst ? kernels::l2_policy_evict_first() : 0;
   // Segment w of tile t of a stage (the on-chip kernel's per-warp layout; here any warp may load or
   // fold it, and warp w scans it).
   const auto segment = [&](int stage, int t, int w) {
@@ -243,7 +235,7 @@ __global__ void __launch_bounds__(kThreads, 2)
         const int t = g / kWarps, w = g % kWarps;
         stage_warp_segment<In>(segment(stage, t, w),
                                x + begin + static_cast<int64_t>(t) * kTile + static_cast<int64_t>(w) * kSegment,
-                               segment_valid(len, t, w), lane, load_policy);
+                               segment_valid(len, t, w), lane);
       }
     }
     stage_commit();
@@ -284,16 +276,6 @@ __global__ void __launch_bounds__(kThreads, 2)
   int64_t cur = static_cast<int64_t>(first_tickets[0]);
   int64_t nxt = static_cast<int64_t>(first_tickets[1]);
   const bool three = stages == 3;
-  // One bulk L2 prefetch of chunk c (warp 1, lane 0; see the lead below).
-  const auto prefetch_chunk = [&](int64_t c) {
-    if (c >= chunks) return;
-    const unsigned bytes = static_cast<unsigned>(length_of(c) * static_cast<int64_t>(sizeof(In))) & ~15u;
-    if (bytes == 0) return;
-    if (l2_hints & kFlatPrefetchEvictLast)
-      kernels::prefetch_l2_bulk_hint(x + c * chunk_len, bytes, kernels::l2_policy_evict_last());
-    else
-      kernels::prefetch_l2_bulk(x + c * chunk_len, bytes);
-  };
   if (warp != 0) {
     issue_chunk(cur, 0);
     if (three) issue_chunk(nxt, 1);
@@ -306,8 +288,6 @@ __global__ void __launch_bounds__(kThreads, 2)
     const int tiles = static_cast<int>((len + kTile - 1) / kTile);
     const int s_next = s + 1 == stages ? 0 : s + 1;
     if (warp != 0) {
-      if (l2_lead > 0 && (l2_hints & kFlatEarlyLead) && warp == 1 && lane == 0)
-        prefetch_chunk(nxt + static_cast<int64_t>(three ? l2_lead + 1 : l2_lead) * gridDim.x);
       if (!three) issue_chunk(nxt, s_next);  // three stages: issued during the last scan
       fold_publish(nxt, s_next, false);
     } else {
@@ -339,8 +319,13 @@ __global__ void __launch_bounds__(kThreads, 2)
     // likely this block's own, and if not, another block's at about that time: the frontier goes
     // into L2 ahead of its copies into shared memory, which then wait on L2 rather than HBM. A hint
     // only: no result depends on it.
-    if (l2_lead > 0 && !(l2_hints & kFlatEarlyLead) && warp == 1 && lane == 0)
-      prefetch_chunk(after + static_cast<int64_t>(three ? l2_lead : l2_lead - 1) * gridDim.x);
+    if (l2_lead > 0 && warp == 1 && lane == 0) {
+      const int64_t ahead = after + static_cast<int64_t>(three ? l2_lead : l2_lead - 1) * gridDim.x;
+      if (ahead < chunks) {
+        const unsigned bytes = static_cast<unsigned>(length_of(ahead) * static_cast<int64_t>(sizeof(In))) & ~15u;
+        if (bytes > 0) kernels::prefetch_l2_bulk(x + ahead * chunk_len, bytes);
+      }
+    }
 
     // Each warp scans its segment of every tile from its carry and stores it (coalesced).
     for (int t = 0; t < tiles; ++t) {
@@ -351,7 +336,7 @@ __global__ void __launch_bounds__(kThreads, 2)
       State lanes_before;
       (void)warp_scan_lane_totals<Op>(loc[kItems - 1], lane, lanes_before);
       const State before = Op::combine(carry[s][t][warp], lanes_before);
-      store_lane_results<Op, Out>(segment(s, t, warp), y + warp_p0, lane, valid, exclusive, before, loc, store_policy);
+      store_lane_results<Op, Out>(segment(s, t, warp), y + warp_p0, lane, valid, exclusive, before, loc);
     }
     __syncthreads();  // stage s and carry[s] are free; next_ticket read
     cur = nxt;

@@ -13,7 +13,6 @@
 // The look-back (lookback_warp, W = 1) and the workspace layout are the same, so the result is still
 // deterministic (fixed combination order), though not bitwise equal to scan_lookback_kernel's: the
 // in-block tree differs.
-#include "kernels/cp_async.cuh"  // store16_hint
 #include "kernels/scan_engine.cuh"
 
 namespace baracuda::sc::cuda {
@@ -75,21 +74,13 @@ __device__ __forceinline__ typename Op::State warp_scan_lane_totals(typename Op:
 
 // The warp's staged results (every lane has written its own: __syncwarp first) to `dst`, its
 // `valid` elements: coalesced 16-byte stores for a whole segment, else element by element.
-// `l2_policy` (non-zero: an l2_policy_* of cp_async.cuh) rides on the whole segment's stores.
 template <class Out>
-__device__ __forceinline__ void store_staged_segment(uint4* stage, Out* dst, int lane, int valid,
-                                                     unsigned long long l2_policy = 0) {
+__device__ __forceinline__ void store_staged_segment(uint4* stage, Out* dst, int lane, int valid) {
   constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
   constexpr int kSegment = 32 * kItems;
   __syncwarp();
   if (valid == kSegment) {
     uint4* d4 = reinterpret_cast<uint4*>(dst);
-    if (l2_policy != 0) {
-#pragma unroll
-      for (int q = 0; q < kOutChunks; ++q)
-        kernels::store16_hint(d4 + q * 32 + lane, stage[swizzle_chunk(q * 32 + lane)], l2_policy);
-      return;
-    }
 #pragma unroll
     for (int q = 0; q < kOutChunks; ++q) d4[q * 32 + lane] = stage[swizzle_chunk(q * 32 + lane)];
   } else {
@@ -100,27 +91,25 @@ __device__ __forceinline__ void store_staged_segment(uint4* stage, Out* dst, int
 // The lane's kItems results `r` into the staging area (every lane has read its inputs: __syncwarp
 // first), then store_staged_segment.
 template <class Out>
-__device__ __forceinline__ void store_lane_items(uint4* stage, Out* dst, int lane, int valid, const Out (&r)[kItems],
-                                                 unsigned long long l2_policy = 0) {
+__device__ __forceinline__ void store_lane_items(uint4* stage, Out* dst, int lane, int valid, const Out (&r)[kItems]) {
   constexpr int kOutChunks = static_cast<int>(sizeof(Out)) * kItems / 16;
   __syncwarp();
 #pragma unroll
   for (int q = 0; q < kOutChunks; ++q) stage[swizzle_chunk(lane * kOutChunks + q)] = reinterpret_cast<const uint4*>(r)[q];
-  store_staged_segment<Out>(stage, dst, lane, valid, l2_policy);
+  store_staged_segment<Out>(stage, dst, lane, valid);
 }
 
 // The lane's results (`before` combined with its scanned items; exclusive shifts by one) to `dst`
 // through the staging area (store_lane_items).
 template <class Op, class Out>
 __device__ __forceinline__ void store_lane_results(uint4* stage, Out* dst, int lane, int valid, bool exclusive,
-                                                   typename Op::State before, const typename Op::State (&loc)[kItems],
-                                                   unsigned long long l2_policy = 0) {
+                                                   typename Op::State before, const typename Op::State (&loc)[kItems]) {
   alignas(16) Out r[kItems];
 #pragma unroll
   for (int j = 0; j < kItems; ++j)
     r[j] = from_acc<Out>(state_value(exclusive ? (j == 0 ? before : Op::combine(before, loc[j - 1]))
                                                : Op::combine(before, loc[j])));
-  store_lane_items<Out>(stage, dst, lane, valid, r, l2_policy);
+  store_lane_items<Out>(stage, dst, lane, valid, r);
 }
 
 // Whether the launch is lines (either direction) the staged kernels can take: W = 1, unit stride,

@@ -785,26 +785,6 @@ TEST(ScanGpu, FlatPipelinedL2Lead) {
       << "the default leads by one round";
 }
 
-// BARACUDA_SCAN_FLAT_L2_HINTS=N (experiment): L2 eviction hints on the lead's prefetch, y's stores
-// and x's copies, and the lead issued before the look-back. Hints only: every case against the
-// reference, then bitwise equal to the kernel without them, at both stage counts, each hint alone
-// and all together.
-TEST(ScanGpu, FlatPipelinedL2Hints) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  uint64_t seed = 290;
-  for (const char* hints : {"1", "2", "4", "8", "15"}) {
-    const auto both_ways = [&](const GpuCase& c) {
-      same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_L2_HINTS", hints, "0", "an L2 hint changed a result");
-    };
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
-    ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-  }
-  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_L2_HINTS"), 0);
-}
-
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

@@ -174,13 +174,6 @@ int flat_l2_lead_from_env() {
     if (env_is("BARACUDA_SCAN_FLAT_L2_LEAD", v)) return v[0] - '0';
   return 1;
 }
-// Its L2 hints (experiment, scan_flat_engine.cuh's kFlat* summed): BARACUDA_SCAN_FLAT_L2_HINTS=0..15.
-int flat_l2_hints_from_env() {
-  const char* v = std::getenv("BARACUDA_SCAN_FLAT_L2_HINTS");
-  if (v == nullptr) return 0;
-  const int h = std::atoi(v);
-  return h >= 0 && h <= 15 ? h : 0;
-}
 // Its chunk stages: two, or three (the loads of the chunk after next in flight while the current
 // chunk is scanned and stored): BARACUDA_SCAN_FLAT_STAGES=2|3 (read when the plan is made). Three
 // were f32's default until the L2 lead (above). Why they were: ncu at 093b016 put the two-stage
@@ -252,7 +245,6 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for();
     geometry_.flat_l2_lead = flat_l2_lead_from_env();
-    geometry_.flat_l2_hints = flat_l2_hints_from_env();
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();

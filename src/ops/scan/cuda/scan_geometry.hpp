@@ -43,7 +43,6 @@ struct Geometry {
   bool flat_pipelined = true;   // ... through the pipelined flat kernel instead (the default; A/B switch: =legacy off)
   int64_t flat_tiles = 0;       // its chunk length in tiles (0: the launcher's default; clamped to [2, what fits])
   int flat_l2_lead = 0;         // its L2 lead in rounds (0: none; scan_flat_engine.cuh)
-  int flat_l2_hints = 0;        // its L2 hints (experiment; kFlat* of scan_flat_engine.cuh, summed)
   int flat_stages = 2;          // its chunk stages: 2, or 3 (the chunk after next loading during the scan)
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   bool row_carry_reverse = true;  // ... reverse ones too, walked from the end (A/B switch: =legacy off)

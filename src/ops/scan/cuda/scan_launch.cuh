@@ -110,7 +110,7 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   const int64_t grid = std::min(resident, chunks);
   kernel<<<static_cast<unsigned>(grid), kThreads, smem, a.stream>>>(
       static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), chunks, g.exclusive,
-      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags), stages, g.flat_l2_lead, g.flat_l2_hints);
+      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags), stages, g.flat_l2_lead);
   return check_launch("scan_flat_pipelined_kernel");
 }
 
