@@ -1,7 +1,6 @@
 #pragma once
 // Device side of the cluster row kernels (sm_90): the per-row exchange of two floats between the
-// CTAs of a cluster through distributed shared memory (clusters of two; the *_totals forms: of N),
-// in two forms:
+// CTAs of a cluster through distributed shared memory, in two forms:
 //   - published (cluster_pair_exchange): each CTA writes its pair into its own shared memory,
 //     one cluster barrier, then every thread reads the partner's pair remotely;
 //   - pushed (ClusterPairMailbox): each CTA's thread 0 stores its pair straight into the
@@ -46,27 +45,6 @@ __device__ __forceinline__ float2 cluster_pair_exchange(float (&slot)[2], float 
 #endif
 }
 
-// Clusters of N: cluster_publish_pair, then every thread reads every rank's pair and folds them in
-// rank order, ((p0 + p1) + p2) + ..., so every CTA holds bitwise the same totals. The same slot
-// alternation as cluster_pair_exchange. Called by every thread of every CTA of the cluster.
-template <int N>
-__device__ __forceinline__ float2 cluster_published_totals(float (&slot)[2], float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  namespace cg = cooperative_groups;
-  const cg::cluster_group cluster = cg::this_cluster();
-  cluster_publish_pair(slot, a, b);
-  float2 total = make_float2(0.f, 0.f);
-#pragma unroll
-  for (int r = 0; r < N; ++r) {
-    const float* s = cluster.map_shared_rank(&slot[0], static_cast<unsigned>(r));
-    total = r == 0 ? make_float2(s[0], s[1]) : make_float2(total.x + s[0], total.y + s[1]);
-  }
-  return total;
-#else
-  return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
-#endif
-}
-
 // The pushed exchange for clusters of two. One per CTA, in static shared memory.
 //
 // Use k (k = 0, 1, 2, ... : one per row) takes slot k % 2 and completes phase k / 2 of that slot's
@@ -87,8 +65,7 @@ __device__ __forceinline__ uint32_t shared_address(const void* p) {
 
 // Thread 0 initializes the two mbarriers; then one cluster barrier, so that no partner pushes into
 // an mbarrier before it is initialized. Called once by every thread of both CTAs.
-template <class Mailbox>  // ClusterPairMailbox or ClusterMailbox<N>
-__device__ __forceinline__ void cluster_mailbox_init(Mailbox& m) {
+__device__ __forceinline__ void cluster_mailbox_init(ClusterPairMailbox& m) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   if (threadIdx.x == 0) {
 #pragma unroll
@@ -97,34 +74,6 @@ __device__ __forceinline__ void cluster_mailbox_init(Mailbox& m) {
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   cooperative_groups::this_cluster().sync();
-#endif
-}
-
-// Waits for phase `phase` of the mailbox mbarrier at shared address `full` (see the scope note of
-// cluster_mailbox_exchange below).
-template <bool CTA_SCOPE>
-__device__ __forceinline__ void cluster_mailbox_wait(uint32_t full, unsigned phase) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  uint32_t done = 0;
-  do {
-    if constexpr (CTA_SCOPE) {
-      asm volatile(
-          "{\n .reg .pred landed;\n"
-          " mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 landed, [%1], %2;\n"
-          " selp.u32 %0, 1, 0, landed;\n}"
-          : "=r"(done)
-          : "r"(full), "r"(phase)
-          : "memory");
-    } else {
-      asm volatile(
-          "{\n .reg .pred landed;\n"
-          " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 landed, [%1], %2;\n"
-          " selp.u32 %0, 1, 0, landed;\n}"
-          : "=r"(done)
-          : "r"(full), "r"(phase)
-          : "memory");
-    }
-  } while (done == 0);
 #endif
 }
 
@@ -156,58 +105,27 @@ __device__ __forceinline__ float2 cluster_mailbox_exchange(ClusterPairMailbox& m
                  "r"(__float_as_uint(a)), "r"(__float_as_uint(b)), "r"(peer_full)
                  : "memory");
   }
-  cluster_mailbox_wait<CTA_SCOPE>(full, phase);
-  return m.pair[slot];
-#else
-  return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
-#endif
-}
-
-// The pushed exchange for clusters of N: every CTA's thread 0 pushes its pair into each of the
-// N - 1 others' mailboxes (slot use % 2, entry = its rank), and each CTA's mbarrier of that slot
-// counts its own arrival (announcing 8 x (N - 1) bytes) and the N - 1 pairs landing. The slot
-// reuse argument of ClusterPairMailbox holds for each sender: a CTA sends use k + 2 only after
-// its wait of use k + 1, which needs every other CTA's push of use k + 1, which each sent only
-// after all its threads had read their use-k slot.
-template <int N>
-struct ClusterMailbox {
-  float2 pair[2][N];            // per slot, per sending rank (this CTA's own entry unused)
-  unsigned long long full[2];   // per slot: the mbarrier that says the N - 1 pairs have landed
-};
-
-// Use `use` of the mailbox: pushes (a, b) to every other CTA, waits for theirs, and returns every
-// rank's pair folded in rank order (bitwise the same in every CTA; cluster_published_totals' order).
-// Called by every thread of every CTA, with the same `use` sequence.
-template <int N, bool CTA_SCOPE = false>
-__device__ __forceinline__ float2 cluster_mailbox_totals(ClusterMailbox<N>& m, unsigned use, float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  const unsigned slot = use & 1u, phase = (use >> 1) & 1u;
-  const unsigned rank = cooperative_groups::this_cluster().block_rank();
-  const uint32_t full = shared_address(&m.full[slot]);
-  if (threadIdx.x == 0) {
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(full), "r"(8u * (N - 1)) : "memory");
-#pragma unroll
-    for (int r = 0; r < N; ++r) {
-      if (static_cast<unsigned>(r) == rank) continue;
-      uint32_t peer_pair, peer_full;
-      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;"
-                   : "=r"(peer_pair)
-                   : "r"(shared_address(&m.pair[slot][rank])), "r"(static_cast<unsigned>(r)));
-      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(peer_full) : "r"(full), "r"(static_cast<unsigned>(r)));
-      asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v2.b32 [%0], {%1, %2}, [%3];" ::"r"(
-                       peer_pair),
-                   "r"(__float_as_uint(a)), "r"(__float_as_uint(b)), "r"(peer_full)
-                   : "memory");
+  uint32_t done = 0;
+  do {
+    if constexpr (CTA_SCOPE) {
+      asm volatile(
+          "{\n .reg .pred landed;\n"
+          " mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 landed, [%1], %2;\n"
+          " selp.u32 %0, 1, 0, landed;\n}"
+          : "=r"(done)
+          : "r"(full), "r"(phase)
+          : "memory");
+    } else {
+      asm volatile(
+          "{\n .reg .pred landed;\n"
+          " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 landed, [%1], %2;\n"
+          " selp.u32 %0, 1, 0, landed;\n}"
+          : "=r"(done)
+          : "r"(full), "r"(phase)
+          : "memory");
     }
-  }
-  cluster_mailbox_wait<CTA_SCOPE>(full, phase);
-  float2 total = make_float2(0.f, 0.f);
-#pragma unroll
-  for (int r = 0; r < N; ++r) {
-    const float2 v = static_cast<unsigned>(r) == rank ? make_float2(a, b) : m.pair[slot][r];
-    total = r == 0 ? v : make_float2(total.x + v.x, total.y + v.y);
-  }
-  return total;
+  } while (done == 0);
+  return m.pair[slot];
 #else
   return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
 #endif

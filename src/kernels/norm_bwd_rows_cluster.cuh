@@ -19,17 +19,9 @@
 // half of the cluster's partial row at the end ([clusters, cols] f32 per parameter, summed by
 // norm_bwd_params in a fixed order): deterministic for a given grid, no atomics.
 //
-// Launch: grid.x = CL x clusters, cluster dims (CL, 1, 1) (cudaLaunchKernelEx), nc_threads<CL>()
-// threads, nb_smem_sums_bytes(nc_threads<CL>() / 32, ITEMS, VEC, SUMS == 2 ? 2 : 1) of dynamic
-// shared memory (none at SUMS 4); p.cols a multiple of CL x VEC with p.cols / CL <= nc_threads<CL>()
-// x ITEMS x VEC.
-//
-// CL = 4 (experiment, BARACUDA_NORM_BWD_CLUSTER_CTAS=4): clusters of four CTAs of 512 threads, each
-// a quarter of the row at the same vectors per thread, two CTAs a SM. Why: one CTA a SM walks its
-// rows in lockstep (loads, block reduction, exchange, dx), and nothing else on the SM streams
-// while it waits on a reduction or the exchange (ncu at dea5124: DRAM 70.5% of peak, no eligible
-// warp 36.9% of cycles); with two CTAs a SM, each on its own row, one streams while the other
-// waits. The register file per SM holds what it held (1024 threads at 64 registers). SUMS: 1 (dweight),
+// Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
+// nb_smem_sums_bytes(32, ITEMS, VEC, SUMS == 2 ? 2 : 1) of dynamic shared memory (none at SUMS 4);
+// p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight),
 // 2 (dweight, dbias), 3 (dweight in shared memory, dbias in registers: half the shared-memory
 // traffic per row; layer_norm's row time exceeds rms_norm's by about what its dbias slots cost),
 // 4 (dweight alone, in registers, no dynamic shared memory): x and dy are not held across the
@@ -44,44 +36,33 @@
 // rate of 34% against 18%, and a larger carve-out (168 KB) slower still (0.3003 ms).
 #include <cooperative_groups.h>
 
-#include <type_traits>
-
 #include "kernels/cluster_pair_exchange.cuh"
 #include "kernels/norm_bwd_rows_fast.cuh"  // nb_* helpers, Pack, load_pack, store_pack
 
 namespace baracuda::norm::cuda {
 
-// Threads per CTA of the cluster kernel with clusters of CL CTAs (the same per-thread geometry at
-// both sizes).
-template <int CL>
-constexpr int nc_threads() {
-  return kNcThreads * 2 / CL;
-}
-
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX, int CL = 2>
-__global__ void __launch_bounds__(nc_threads<CL>(), CL / 2) norm_bwd_rows_cluster_kernel(const BwdParams p) {
+template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX>
+__global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
   static_assert(SUMS >= 1 && SUMS <= 4, "dweight, or dweight and dbias (see above)");
   constexpr bool kReread = SUMS == 4;  // dweight in registers, x and dy read again after the exchange
   static_assert(!kReread || MAILBOX, "the re-read needs L1 valid after the exchange: the CTA-scope mailbox wait");
-  static_assert(CL == 2 || CL == 4, "clusters of 2 CTAs of 1024 threads, or of 4 of 512 (two a SM)");
   constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
-  constexpr int WT = nc_threads<CL>(), E = ITEMS * VEC, GW = WT / 32;
+  constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
   const cg::cluster_group cluster = cg::this_cluster();
   const unsigned rank = cluster.block_rank();
   __shared__ float red[2][2 * GW];
   __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
-  // MAILBOX: the partner's pair (the others' pairs), pushed
-  __shared__ std::conditional_t<CL == 2, kernels::ClusterPairMailbox, kernels::ClusterMailbox<CL>> mailbox;
+  __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
   extern __shared__ __align__(16) float nc_sums[];  // [1 or 2][E / 4][WT][4]: dweight, dbias (none at SUMS 4)
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
-  const int half = n / CL;  // this CTA's part of the row (half of it with clusters of two)
+  const int half = n / 2;
   const int c0 = static_cast<int>(rank) * half;  // this CTA's first column
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
@@ -90,7 +71,7 @@ __global__ void __launch_bounds__(nc_threads<CL>(), CL / 2) norm_bwd_rows_cluste
   // holding it spilled in the row loop (ptxas, bf16: 12 -> 4 bytes of spill). The other forms keep
   // their own division (ptxas spilled 8 bytes in the f16 SUMS 4 kernel with the parameter instead).
   const float inv_n = kDbRegs ? p.inv_cols : 1.f / static_cast<float>(n);
-  const int64_t clusters = gridDim.x / CL, step = clusters;
+  const int64_t clusters = gridDim.x / 2, step = clusters;
   constexpr int kDbQuads = (E / 4) * WT;  // the dbias slots' first quad
   float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
 #pragma unroll
@@ -109,7 +90,7 @@ __global__ void __launch_bounds__(nc_threads<CL>(), CL / 2) norm_bwd_rows_cluste
 
   int parity = 0;
   unsigned use = 0;
-  for (int64_t row = blockIdx.x / CL; row < p.rows; row += step, parity ^= 1, ++use) {
+  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1, ++use) {
     const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
     const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
@@ -132,20 +113,12 @@ __global__ void __launch_bounds__(nc_threads<CL>(), CL / 2) norm_bwd_rows_cluste
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    float tot_g, tot_gd;
-    if constexpr (CL == 2) {
-      const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange<kReread>(mailbox, use, s_g, s_gd)
-                                   : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
-      const float o_g = other.x, o_gd = other.y;
-      // Rank order, so both CTAs hold bitwise the same totals.
-      tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
-      tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
-    } else {  // every rank's pair, folded in rank order
-      const float2 total = MAILBOX ? kernels::cluster_mailbox_totals<CL, kReread>(mailbox, use, s_g, s_gd)
-                                   : kernels::cluster_published_totals<CL>(xchg[parity], s_g, s_gd);
-      tot_g = total.x;
-      tot_gd = total.y;
-    }
+    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange<kReread>(mailbox, use, s_g, s_gd)
+                                 : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
+    const float o_g = other.x, o_gd = other.y;
+    // Rank order, so both CTAs hold bitwise the same totals.
+    const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
+    const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
     const float mg = p.rms ? 0.f : tot_g * inv_n;
     const float mgx = rstd * tot_gd * inv_n;
     if constexpr (!kReread) {
@@ -216,7 +189,7 @@ __global__ void __launch_bounds__(nc_threads<CL>(), CL / 2) norm_bwd_rows_cluste
 
   // This CTA's half of the cluster's partial rows: element e = i * VEC + j of the thread sits at
   // column c0 + (i * WT + t) * VEC + j.
-  const int64_t at = static_cast<int64_t>(blockIdx.x / CL) * p.cols + c0;
+  const int64_t at = static_cast<int64_t>(blockIdx.x / 2) * p.cols + c0;
   // quad_at(e): the 4 sums of elements e .. e + 3.
   const auto store_half = [&](float* row, const auto& quad_at) {
 #pragma unroll

@@ -867,53 +867,6 @@ TEST_F(GpuNorm, BackwardClusterReread) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_BWD_CLUSTER_CTAS=4 (experiment): the cluster backward with clusters of four CTAs of
-// 512 threads, each a quarter of the row, two CTAs a SM. layer_norm with dweight and dbias (SUMS 3)
-// and rms_norm with dweight (SUMS 4, the re-read, where the weight has x's dtype; SUMS 1 with f32
-// weights), every dtype and parameter dtype, at the widest rows and at a width whose quarters leave
-// threads idle (24576 16-bit, 12288 f32 columns), 300 rows (several a cluster, a short last round).
-// Each case against the CPU reference; run to run bitwise equal; and the pushed exchange (the
-// default) bitwise equal to the published one behind a cluster barrier (the same sums in the same
-// rank order).
-TEST_F(GpuNorm, BackwardClusterOfFour) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  bt::ScopedEnv four("BARACUDA_NORM_BWD_CLUSTER_CTAS", "4");
-  const char* marker = "cluster of 4 CTAs";
-  int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (DType t : {DType::bf16, DType::f16, DType::f32})
-      for (bool f32_params : {false, true})
-        for (bool widest : {true, false}) {
-          if (t == DType::f32 && f32_params) continue;
-          const int64_t cols = (t == DType::f32 ? 16384 : 32768) / (widest ? 1 : 4) * (widest ? 1 : 3);
-          NormDescriptor d = row_desc(op, t, 300, cols, Direction::backward);
-          d.weight = d.param_grads = true;
-          d.bias = op == NormOp::layer_norm;
-          if (f32_params) d.param_dtype = DType::f32;
-          const std::string what = NormFamily::describe(d);
-          ++cases;
-          {
-            auto plan = NormPlan::select(gpu_, d);
-            ASSERT_TRUE(plan) << plan.status().to_string();
-            EXPECT_NE(plan->sku().tactic.find(marker), std::string::npos) << what << ": " << plan->sku().tactic;
-          }
-          check_counted(d, 7700 + static_cast<uint64_t>(cases), what + " (clusters of 4)", failures);
-          for (const std::string& m :
-               {same_bits_under(d, 7800 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_CLUSTER_CTAS", {"4", marker},
-                                {"4", marker}),
-                same_bits_under(d, 7900 + static_cast<uint64_t>(cases), "BARACUDA_CLUSTER_EXCHANGE",
-                                {"mailbox", "(pushed, mbarrier-completed)"}, {"barrier", "(behind a cluster barrier)"})})
-            if (!m.empty()) {
-              ++failures;
-              ADD_FAILURE() << what << ": " << m;
-            }
-        }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

@@ -78,7 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.cluster_ctas);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -114,25 +114,19 @@ bool device_is_sm90_or_newer() {
 
 // The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
 // 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
-// BARACUDA_NORM_BWD_CLUSTER_CTAS=4 (experiment, read when the plan is made): clusters of four CTAs
-// of 512 threads, two a SM (kernels/norm_bwd_rows_cluster.cuh says why), sized by the clusters
-// the device holds at once.
 BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
                              int sm_count) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
   const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * kDxItems;
-  const int ctas = env_is("BARACUDA_NORM_BWD_CLUSTER_CTAS", "4") ? 4 : 2;
-  const int threads = kNcThreads * 2 / ctas;
-  if (param_count == 0 || cols <= one_cta || cols % (ctas * vec) != 0 ||
-      cols / ctas > static_cast<int64_t>(threads) * vec * kNcItems || !device_is_sm90_or_newer())
+  if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
+      cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems || !device_is_sm90_or_newer())
     return BwdFastConfig{};
   BwdFastConfig c;
   c.params = c.cluster = c.shared_sums = true;
-  c.cluster_ctas = ctas;
   c.cluster_mailbox = cluster_mailbox_from_env();
-  c.group_warps = threads / 32;
+  c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
-  c.threads = threads;
+  c.threads = kNcThreads;
   c.shared_params = param_count == 1 && want_dweight ? 1 : 2;
   // dbias in registers (H200, 150a92a, layer_norm dweight/dbias 4096x32768 bf16, 5 interleaved
   // rounds: 0.2600 -> 0.2431 ms); BARACUDA_NORM_BWD_DB=shared keeps both sums in shared memory.
@@ -146,7 +140,7 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
   const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
-  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.cluster_ctas);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
   // weight): the smallest shared-memory carve-out that holds its slots (a hint).
   if (c.reread && k != nullptr &&
@@ -162,13 +156,8 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
   // (64 clusters, so that 4096 rows come 64 to each instead of 4 of 66 clusters taking a 63rd,
   // ran slower on the H200 at 667ba05: layer_norm dw+db 4096x32768 bf16 0.2457 against 0.2407 ms.)
-  int64_t resident = static_cast<int64_t>(sm_count / 2) * per_sm;
-  if (ctas == 4) {  // a cluster's four CTAs must share a GPC: ask the device
-    resident = bwd_cluster_max_active(k, ctas, c.smem_bytes);
-    if (resident <= 0) return BwdFastConfig{};
-  }
-  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, resident));
-  c.grid = ctas * clusters;
+  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
+  c.grid = 2 * clusters;
   return c;
 }
 
@@ -252,7 +241,7 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
     if (c.cluster) {
-      BARACUDA_TRY(launch_bwd_cluster(k, c.cluster_ctas, c.grid, c.smem_bytes, p, stream, c.pdl));
+      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.pdl));
     } else {
       const kernels::KernelLaunch l{dim3(static_cast<unsigned>(c.grid)), dim3(static_cast<unsigned>(c.threads)),
                                     static_cast<size_t>(c.smem_bytes), stream, c.pdl};

@@ -27,10 +27,9 @@ struct BwdFastConfig {
   // memory instead of registers (it then runs the dx-only geometry); see BwdSums.
   bool shared_sums = false;
   int shared_params = 0;  // shared-memory parameter slots: 1 (dweight alone) or 2 (dweight, dbias)
-  // The cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = cluster_ctas x clusters, each
+  // The two-CTA cluster kernel (kernels/norm_bwd_rows_cluster.cuh): grid = 2 x clusters, each
   // cluster one partial row.
   bool cluster = false;
-  int cluster_ctas = 2;  // CTAs per cluster: 2, or 4 (BARACUDA_NORM_BWD_CLUSTER_CTAS=4, experiment)
   bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
   // The cluster kernel with both parameters: dbias summed in registers, dweight alone in shared
   // memory (its SUMS 3; the default, BARACUDA_NORM_BWD_DB=shared the A/B baseline).
@@ -49,7 +48,7 @@ struct BwdFastConfig {
     return db_in_registers ? 3 : shared_params;
   }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
-  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / cluster_ctas : grid); }
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
 };
 
 // Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
@@ -82,17 +81,14 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
                        cudaStream_t stream);
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
-// dtype w, SUMS (1: dweight, 2: dweight and dbias slots, 3: a dweight slot and dbias in registers,
-// 4: dweight in registers, the re-read) and `ctas` CTAs per cluster (2 of 1024 threads, or 4 of
-// 512: experiment) with the pushed (mailbox) or published per-row exchange, null for other types;
-// and its launch with cluster dims (ctas, 1, 1) and smem_bytes of dynamic shared memory (pdl: as a
-// programmatic dependent launch).
+// dtype w and SUMS (1: dweight, 2: dweight and dbias slots, 3: a dweight slot and dbias in
+// registers) with the pushed (mailbox) or
+// published per-row exchange, null for other types; and its launch
+// with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
+// a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int ctas);
-Status launch_bwd_cluster(BwdKernel k, int ctas, int64_t grid, int smem_bytes, const BwdParams& p,
-                          cudaStream_t stream, bool pdl);
-// How many clusters of `ctas` CTAs of kernel k (smem_bytes of dynamic shared memory each) the device
-// holds at once (0 when the query fails).
-int bwd_cluster_max_active(BwdKernel k, int ctas, int smem_bytes);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
+                          bool pdl);
 
 }  // namespace baracuda::norm::cuda

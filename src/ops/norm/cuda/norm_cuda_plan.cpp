@@ -215,14 +215,12 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
   const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
-  std::string t = "rows engine: " + (c.cluster ? std::to_string(c.cluster_ctas) + " x " : std::string()) +
-                  std::to_string(c.group_warps) +
+  std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
                   " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of " + std::to_string(c.cluster_ctas) +
-         " CTAs (sm_90), the parts' sums exchanged through distributed shared memory" +
+    t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
          std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
          (c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
                    : ", per-cluster dweight/dbias partials summed in shared memory" +
