@@ -28,6 +28,10 @@ constexpr size_t dtype_size(DType t) {
 }
 constexpr bool is_floating(DType t) { return t <= DType::f8e5m2; }  // fp8 included
 constexpr bool is_fp8(DType t) { return t == DType::f8e4m3 || t == DType::f8e5m2; }
+// f64, f32, f16 or bf16: the floating dtypes (fp8 aside) most ops compute in.
+constexpr bool is_plain_floating(DType t) {
+  return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16;
+}
 constexpr bool is_complex(DType t) { return t == DType::c64 || t == DType::c128; }
 constexpr bool is_integral(DType t) { return t >= DType::i64 && t <= DType::u8; }  // bool excluded
 constexpr bool is_signed_integral(DType t) { return t >= DType::i64 && t <= DType::i8; }

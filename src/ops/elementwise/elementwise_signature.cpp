@@ -41,8 +41,6 @@ DType compute_dtype_for(DType result) {
   return DType::i64;
 }
 
-bool plain_float(DType t) { return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16; }
-
 Status broadcast_into(std::vector<int64_t>& acc, std::span<const int64_t> shape, const std::string& where) {
   if (shape.size() > acc.size()) acc.insert(acc.begin(), shape.size() - acc.size(), 1);
   size_t off = acc.size() - shape.size();
@@ -117,7 +115,7 @@ Result<ElementwiseSignature> infer_signature(const ElementwiseDescriptor& d) {
   const ElementwiseCategory cat = info.category;
   DType result = DType::f32;
   auto need_float = [&](DType t) -> Status {
-    if (!plain_float(t))
+    if (!is_plain_floating(t))
       return invalid_argument(where + "requires floating inputs (f64, f32, f16, bf16), got " + std::string(dtype_name(t)));
     return Status::ok();
   };

@@ -18,8 +18,6 @@ std::string num(double v) {
   return s;
 }
 
-bool plain_float(DType t) { return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16; }
-
 Status check_layout(const std::string& what, const Operand& o) {
   if (o.is_scalar) return invalid_argument(gemm::kTag + what + " must be a tensor, not a scalar");
   auto l = Layout::make(o.shape, o.strides);
@@ -177,7 +175,7 @@ Result<GemmSignature> infer_signature(const GemmDescriptor& d) {
       return invalid_argument(tag + "unsupported dtype combination " + combo() + ": the integer GEMM is i8 x i8 -> i32");
     sig.integer = true;
   } else {
-    if (ta != tb || !plain_float(ta) || td != ta)
+    if (ta != tb || !is_plain_floating(ta) || td != ta)
       return invalid_argument(tag + "unsupported dtype combination " + combo() +
                               " (supported: f64/f32/f16/bf16 with D of the same dtype, fp8 x fp8 -> "
                               "bf16/f16/f32/fp8, i8 x i8 -> i32)");

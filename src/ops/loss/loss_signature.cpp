@@ -17,7 +17,6 @@ constexpr LossOpInfo kOps[] = {
 
 using loss::tag;
 
-bool plain_float(DType t) { return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16; }
 std::string dn(DType t) { return std::string(dtype_name(t)); }
 std::string operand_str(const Operand& o) { return dn(o.dtype) + shape_to_string(o.shape); }
 
@@ -74,7 +73,7 @@ Result<LossSignature> infer_signature(const LossDescriptor& d) {
   const Operand& x = d.input;
   BARACUDA_TRY(check_layout(where, "input", x));
   BARACUDA_TRY(check_layout(where, "target", d.target));
-  if (!plain_float(x.dtype))
+  if (!is_plain_floating(x.dtype))
     return invalid_argument(where + "input must be f64, f32, f16 or bf16, got " + dn(x.dtype));
   const DType t = x.dtype;
 
@@ -118,7 +117,7 @@ Result<LossSignature> infer_signature(const LossDescriptor& d) {
       if (d.target.shape != none_shape)
         return invalid_argument(where + "class-index target must have shape " + shape_to_string(none_shape) +
                                 " for input " + shape_to_string(x.shape) + ", got " + shape_to_string(d.target.shape));
-    } else if (d.op == LossOp::cross_entropy && plain_float(d.target.dtype)) {
+    } else if (d.op == LossOp::cross_entropy && is_plain_floating(d.target.dtype)) {
       if (d.target.dtype != t)
         return invalid_argument(where + "probability target must have the input's dtype " + dn(t) + ", got " + dn(d.target.dtype));
       if (d.target.shape != x.shape)
@@ -151,7 +150,7 @@ Result<LossSignature> infer_signature(const LossDescriptor& d) {
     if (d.target.shape != none_shape)
       return invalid_argument(where + "target must have shape " + shape_to_string(none_shape) + " for inputs " +
                               shape_to_string(x.shape) + ", got " + shape_to_string(d.target.shape));
-    if (!(plain_float(d.target.dtype) || is_signed_integral(d.target.dtype)))
+    if (!(is_plain_floating(d.target.dtype) || is_signed_integral(d.target.dtype)))
       return invalid_argument(where + "target must be a real number type, got " + dn(d.target.dtype));
   } else {
     none_shape = x.shape;

@@ -20,7 +20,6 @@ std::string tag(const NormDescriptor& d) {
   return "[norm." + std::string(norm_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
 
-bool plain_float(DType t) { return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16; }
 std::string dt(DType t) { return std::string(dtype_name(t)); }
 
 bool is_row_op(NormOp op) {
@@ -89,7 +88,7 @@ Result<NormSignature> infer_signature(const NormDescriptor& d) {
   if (x.is_scalar) return invalid_argument(where + "the input must be a tensor");
   auto layout = Layout::make(x.shape, x.strides);
   if (!layout) return invalid_argument(where + layout.status().message());
-  if (!plain_float(x.dtype))
+  if (!is_plain_floating(x.dtype))
     return invalid_argument(where + "needs a floating input (f64, f32, f16, bf16), got " + dt(x.dtype));
 
   NormSignature sig;

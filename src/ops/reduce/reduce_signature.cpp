@@ -18,8 +18,6 @@ std::string tag(const ReduceDescriptor& d) {
   return "[reduce." + std::string(reduce_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
 
-bool plain_float(DType t) { return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16; }
-
 // The ops that need a non-empty group (PyTorch raises for them on empty input).
 bool needs_elements(ReduceOp op) {
   return op == ReduceOp::amax || op == ReduceOp::amin || op == ReduceOp::max || op == ReduceOp::min ||
@@ -84,7 +82,7 @@ Result<ReduceSignature> infer_signature(const ReduceDescriptor& d) {
   const DType t = x.dtype;
   const bool integral_in = is_integral(t) || t == DType::boolean;
   auto need_float = [&]() -> Status {
-    if (!plain_float(t))
+    if (!is_plain_floating(t))
       return invalid_argument(where + "needs a floating input (f64, f32, f16, bf16), got " + std::string(dtype_name(t)));
     return Status::ok();
   };
@@ -95,7 +93,7 @@ Result<ReduceSignature> infer_signature(const ReduceDescriptor& d) {
       break;
     case ReduceOp::mean: case ReduceOp::nanmean:
       if (d.output_dtype) {
-        if (!plain_float(*d.output_dtype))
+        if (!is_plain_floating(*d.output_dtype))
           return invalid_argument(where + "output dtype " + std::string(dtype_name(*d.output_dtype)) + " is not floating");
       } else {
         BARACUDA_TRY(need_float());
@@ -149,7 +147,7 @@ Result<ReduceSignature> infer_signature(const ReduceDescriptor& d) {
         return invalid_argument(where + "expects " + std::to_string(sig.inputs.size()) + " grad_output layouts, got " +
                                 std::to_string(d.grad_outputs.size()));
       for (size_t i = 0; i < d.grad_outputs.size(); ++i) {
-        if (d.grad_outputs[i].shape != out_shape || !plain_float(d.grad_outputs[i].dtype))
+        if (d.grad_outputs[i].shape != out_shape || !is_plain_floating(d.grad_outputs[i].dtype))
           return invalid_argument(where + "grad_output " + std::to_string(i) + " must be a floating tensor of shape " +
                                   shape_to_string(out_shape));
         sig.inputs[i] = d.grad_outputs[i];

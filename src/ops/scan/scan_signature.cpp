@@ -16,7 +16,6 @@ std::string tag(const ScanDescriptor& d) {
   return "[scan." + std::string(scan_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
 
-bool plain_float(DType t) { return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16; }
 std::string name_of(DType t) { return std::string(dtype_name(t)); }
 
 Status check_layout(const std::string& where, const Operand& o, const std::vector<int64_t>& shape, DType dtype,
@@ -78,7 +77,8 @@ Result<ScanSignature> infer_signature(const ScanDescriptor& d) {
     outs = {t, DType::i64};
     sig.compute = t;
   } else {
-    if (!plain_float(t)) return invalid_argument(where + "needs a floating input (f64, f32, f16, bf16), got " + name_of(t));
+    if (!is_plain_floating(t))
+      return invalid_argument(where + "needs a floating input (f64, f32, f16, bf16), got " + name_of(t));
     outs = {t};
     sig.compute = t;
   }
@@ -90,8 +90,9 @@ Result<ScanSignature> infer_signature(const ScanDescriptor& d) {
     for (DType o : outs) sig.outputs.push_back(Operand::tensor(o, x.shape));
   } else {
     if (!info.differentiable) return invalid_argument(where + "op is not differentiable");
-    if (!plain_float(t)) return invalid_argument(where + "backward needs a floating input (f64, f32, f16, bf16), got " + name_of(t));
-    if (!plain_float(outs[0]))
+    if (!is_plain_floating(t))
+      return invalid_argument(where + "backward needs a floating input (f64, f32, f16, bf16), got " + name_of(t));
+    if (!is_plain_floating(outs[0]))
       return invalid_argument(where + "backward needs a floating result, output_dtype is " + name_of(outs[0]));
     Operand dy = Operand::tensor(outs[0], x.shape);
     if (d.grad_output) {

@@ -18,8 +18,6 @@ std::string tag(const SoftmaxDescriptor& d) {
   return "[softmax." + std::string(softmax_op_info(d.op).name) + (d.direction == Direction::backward ? ".backward] " : "] ");
 }
 
-bool plain_float(DType t) { return t == DType::f64 || t == DType::f32 || t == DType::f16 || t == DType::bf16; }
-
 std::string name_of(DType t) { return std::string(dtype_name(t)); }
 
 // A user-given layout for an operand whose dtype and shape are implied: checks and adopts it.
@@ -68,7 +66,7 @@ Result<SoftmaxSignature> infer_signature(const SoftmaxDescriptor& d) {
   if (x.is_scalar) return invalid_argument(where + "the input must be a tensor");
   auto layout = Layout::make(x.shape, x.strides);
   if (!layout) return invalid_argument(where + layout.status().message());
-  if (!plain_float(x.dtype))
+  if (!is_plain_floating(x.dtype))
     return invalid_argument(where + "needs a floating input (f64, f32, f16, bf16), got " + name_of(x.dtype));
   const int rank = static_cast<int>(x.shape.size());
   const int bound = rank > 0 ? rank : 1;  // a 0-d tensor accepts dim 0 / -1, as PyTorch does
@@ -81,14 +79,14 @@ Result<SoftmaxSignature> infer_signature(const SoftmaxDescriptor& d) {
   SoftmaxSignature sig;
   sig.dim = d.dim < 0 ? d.dim + bound : d.dim;
   sig.output_dtype = d.output_dtype.value_or(x.dtype);
-  if (!plain_float(sig.output_dtype))
+  if (!is_plain_floating(sig.output_dtype))
     return invalid_argument(where + "output dtype " + name_of(sig.output_dtype) + " is not f64, f32, f16 or bf16");
   sig.accumulate = (x.dtype == DType::f64 || sig.output_dtype == DType::f64) ? DType::f64 : DType::f32;
 
   std::optional<Operand> mask;
   if (d.mask) {
     if (d.mask->is_scalar) return invalid_argument(where + "the mask must be a tensor");
-    if (d.mask->dtype != DType::boolean && !plain_float(d.mask->dtype))
+    if (d.mask->dtype != DType::boolean && !is_plain_floating(d.mask->dtype))
       return invalid_argument(where + "the mask must be boolean or floating (f64, f32, f16, bf16), got " +
                               name_of(d.mask->dtype));
     auto ml = Layout::make(d.mask->shape, d.mask->strides);
