@@ -335,6 +335,35 @@ __device__ __forceinline__ int64_t offset_of(int64_t index, const int64_t* sizes
   return off;
 }
 
+// A look-back tile's place, from its ticket (tickets go in block start order, so every tile's
+// predecessors are already running): the chunk along the axis, the column block `kb`, the outer
+// index `o`, and this thread's column `c` (global column `k`, `col_ok` when inside the line's
+// columns) and sub-chunk `s` of S = kThreads / W. Every thread calls it: thread 0 takes the ticket
+// into `tile_id` (shared), then one barrier.
+struct LookbackTile {
+  int64_t tile, chunk, kb, o, k;
+  int W, S, c, s;
+  bool col_ok;
+};
+__device__ __forceinline__ LookbackTile take_lookback_tile(const Geometry& g, unsigned long long* counter,
+                                                           unsigned long long& tile_id) {
+  if (threadIdx.x == 0) tile_id = atomicAdd(counter, 1ull);
+  __syncthreads();
+  LookbackTile t;
+  t.tile = static_cast<int64_t>(tile_id);
+  t.chunk = t.tile % g.chunks;
+  const int64_t group = t.tile / g.chunks;
+  t.kb = group % g.col_blocks;
+  t.o = group / g.col_blocks;
+  t.W = g.width;
+  t.S = kThreads / t.W;
+  t.c = static_cast<int>(threadIdx.x) % t.W;
+  t.s = static_cast<int>(threadIdx.x) / t.W;
+  t.k = t.kb * t.W + t.c;
+  t.col_ok = t.k < g.inner;
+  return t;
+}
+
 template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads)
     scan_lookback_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t* __restrict__ yidx, const Geometry g,
@@ -343,19 +372,10 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ State buf[kThreads];
   __shared__ State carry[kThreads];
   __shared__ unsigned long long tile_id;
-  if (threadIdx.x == 0) tile_id = atomicAdd(ws.counter, 1ull);
-  __syncthreads();
-  const int64_t tile = static_cast<int64_t>(tile_id);
-  const int64_t chunk = tile % g.chunks;
-  const int64_t group = tile / g.chunks;
-  const int64_t kb = group % g.col_blocks;
-  const int64_t o = group / g.col_blocks;
-  const int W = g.width;
-  const int S = kThreads / W;
-  const int c = static_cast<int>(threadIdx.x) % W;
-  const int s = static_cast<int>(threadIdx.x) / W;
-  const int64_t k = kb * W + c;
-  const bool col_ok = k < g.inner;
+  const LookbackTile at = take_lookback_tile(g, ws.counter, tile_id);
+  const int64_t tile = at.tile, chunk = at.chunk, kb = at.kb, o = at.o, k = at.k;
+  const int W = at.W, S = at.S, c = at.c, s = at.s;
+  const bool col_ok = at.col_ok;
 
   int64_t in_base = 0, out_base = 0;
   [[maybe_unused]] int64_t idx_base = 0;

@@ -198,19 +198,10 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ State buf[kThreads];
   __shared__ State carry[kThreads];
   __shared__ unsigned long long tile_id;
-  if (threadIdx.x == 0) tile_id = atomicAdd(ws.counter, 1ull);
-  __syncthreads();
-  const int64_t tile = static_cast<int64_t>(tile_id);
-  const int64_t chunk = tile % g.chunks;
-  const int64_t group = tile / g.chunks;
-  const int64_t kb = group % g.col_blocks;
-  const int64_t o = group / g.col_blocks;
-  const int W = g.width;
-  const int S = kThreads / W;
-  const int c = static_cast<int>(threadIdx.x) % W;
-  const int s = static_cast<int>(threadIdx.x) / W;
-  const int64_t k = kb * W + c;
-  const bool col_ok = k < g.inner;
+  const LookbackTile at = take_lookback_tile(g, ws.counter, tile_id);
+  const int64_t tile = at.tile, chunk = at.chunk, kb = at.kb, o = at.o, k = at.k;
+  const int W = at.W, S = at.S, c = at.c, s = at.s;
+  const bool col_ok = at.col_ok;
 
   FusedLine line;
   line.compute = args.compute;
