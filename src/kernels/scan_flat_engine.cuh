@@ -33,6 +33,7 @@
 // bit); inside a chunk the order is fixed by the chunk length. The chunk length is a plan constant
 // (tiles per chunk), so results do not depend on the device or the timing. 4-byte states only
 // (sum, prod, logaddexp over f32/f16/bf16: f32 states).
+#include "kernels/pdl.cuh"
 #include "kernels/scan_chunked_engine.cuh"
 
 namespace baracuda::sc::cuda {
@@ -186,6 +187,18 @@ constexpr size_t flat_tile_bytes() {
   return onchip_tile_bytes<In, Out>();
 }
 
+// The counter and the chunk words [0, count) to zero: the clearing kernel that precedes
+// scan_flat_pipelined_kernel when both go out as programmatic dependent launches (the launcher's
+// g.flat_pdl). It waits for the previous grid first (which may still read or write this workspace)
+// and at once lets the scan's CTAs be placed; they wait for its completion before any ticket.
+template <class Word>
+__global__ void flat_clear_kernel(Word* counter, Word* words, int64_t count) {
+  kernels::pdl_enter();
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i == 0) *counter = 0;
+  for (int64_t k = i; k < count; k += static_cast<int64_t>(gridDim.x) * blockDim.x) words[k] = 0;
+}
+
 // The kernel (see the top of the file). `chunk_tiles` in [1, kFlatMaxTiles] (the launcher keeps it
 // >= 2 so that the words fit its workspace); `stages` 2 or 3; dynamic shared memory: `stages`
 // stages of chunk_tiles tiles.
@@ -204,7 +217,7 @@ template <class Op, class In, class Out>
 __global__ void __launch_bounds__(kThreads, 2)
     scan_flat_pipelined_kernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, int chunk_tiles,
                                int64_t chunks, bool exclusive, unsigned long long* counter,
-                               unsigned long long* words, int stages, int l2_lead) {
+                               unsigned long long* words, int stages, int l2_lead, bool first_prefetch) {
   using State = typename Op::State;
   constexpr int kWarps = kThreads / 32;
   constexpr int kLoaders = kWarps - 1;  // warps 1..7
@@ -265,6 +278,20 @@ __global__ void __launch_bounds__(kThreads, 2)
     flat_loaders_barrier(kLoaders * 32);
     if (warp == 1 && lane == 0) flat_publish_aggregate<Op>(words, c, flat_table_total<Op, kWarps>(carry[stage], tiles));
   };
+
+  // Launched after flat_clear_kernel as a programmatic dependent launch, the CTAs may be placed
+  // while that kernel (and so the one before it) still runs. Before the wait only L2 prefetches of x
+  // (kernels/pdl.cuh, "Before the wait"): with `first_prefetch`, the two chunks this block most
+  // likely takes first (blocks take their two first tickets in about the order they start), so
+  // that the first round's copies do not wait on HBM. A hint: no result depends on it.
+  if (first_prefetch && threadIdx.x == 0) {
+    for (int64_t c = 2 * static_cast<int64_t>(blockIdx.x); c < 2 * static_cast<int64_t>(blockIdx.x) + 2 && c < chunks;
+         ++c) {
+      const unsigned bytes = static_cast<unsigned>(length_of(c) * static_cast<int64_t>(sizeof(In))) & ~15u;
+      if (bytes > 0) kernels::prefetch_l2_bulk(x + c * chunk_len, bytes);
+    }
+  }
+  kernels::pdl_enter();
 
   // Two tickets to start: the second is loaded, folded and published by the loaders during the
   // first chunk's look-back, which it does not wait for.

@@ -785,6 +785,88 @@ TEST(ScanGpu, FlatPipelinedL2Lead) {
       << "the default leads by one round";
 }
 
+// The output of c's plan run inside a CUDA graph, replayed twice (the second replay finds the
+// workspace as the first left it: the look-back's counter and words must be cleared inside the graph).
+HostTensor captured_output(const GpuCase& c) {
+  auto sig = infer_signature(c.desc);
+  auto stream = Stream::cuda();
+  if (!sig || !stream) {
+    ADD_FAILURE() << "no signature or no CUDA stream";
+    return HostTensor();
+  }
+  HostTensor out(sig->outputs[0].dtype, sig->outputs[0].shape, sig->outputs[0].strides);
+  auto plan = ScanPlan::select(*stream, c.desc);
+  if (!plan) {
+    ADD_FAILURE() << "CUDA select failed: " << plan.status().to_string();
+    return out;
+  }
+  const Device dev = stream->device();
+  cudaStream_t cs = static_cast<cudaStream_t>(stream->cuda_stream());
+  DeviceBuffer dx, dy(out.storage().size()), ws(plan->workspace_size());
+  EXPECT_TRUE(upload(c.x, dx));
+  EXPECT_EQ(ws.fill(0xFF), cudaSuccess);
+  ScanArgs a;
+  a.inputs[0] = c.x.ref_at(dx.get(), dev);
+  a.outputs[0] = out.mut_at(dy.get(), dev);
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamBeginCapture(cs, cudaStreamCaptureModeGlobal), cudaSuccess);
+  const Status ran = plan->run(*stream, Workspace{ws.get(), plan->workspace_size()}, a);
+  EXPECT_EQ(cudaStreamEndCapture(cs, &graph), cudaSuccess);
+  EXPECT_OK(ran);
+  cudaGraphExec_t exec = nullptr;
+  EXPECT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  (void)cudaGraphDestroy(graph);
+  for (int replay = 0; replay < 2; ++replay) {
+    EXPECT_EQ(dy.fill(0xFF), cudaSuccess);
+    EXPECT_EQ(cudaGraphLaunch(exec, cs), cudaSuccess);
+    EXPECT_EQ(cudaStreamSynchronize(cs), cudaSuccess);
+  }
+  (void)cudaGraphExecDestroy(exec);
+  EXPECT_EQ(dy.download(out.storage().data(), out.storage().size()), cudaSuccess);
+  return out;
+}
+
+// BARACUDA_SCAN_FLAT_PDL=N: the pipelined flat kernel's launch. 0: cudaMemsetAsync of its counter
+// and words, a plain launch; 1: a clearing kernel and the scan as programmatic dependent launches;
+// 2 (the default on sm_90): also each block's likely first chunks into L2 before the wait. A
+// launch form only: every case against the reference and twice bitwise equal (run_case, with a
+// poisoned workspace), then bitwise equal to form 0, at both stage counts; the default's output
+// from a CUDA graph replayed twice (the PDL edges captured) bitwise equal to the eager one.
+TEST(ScanGpu, FlatPipelinedPdl) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_PDL"), 0);
+  ASSERT_EQ(unsetenv("BARACUDA_PDL"), 0);
+  auto stream = Stream::cuda();
+  ASSERT_TRUE(stream);
+  const bool hopper = stream->device().sm >= 90;
+  const std::string tactic = flat_probe_tactic();
+  EXPECT_EQ(tactic.find("programmatic dependent launch, its first chunks prefetched before the wait") !=
+                std::string::npos,
+            hopper)
+      << tactic;
+  uint64_t seed = 290;
+  for (const char* form : {"2", "1"}) {
+    const auto both_ways = [&](const GpuCase& c) {
+      same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_PDL", form, "0", "the launch form changed a result");
+    };
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
+    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0, false, false, {}, ++seed));
+    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
+    both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
+    ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
+    flat_ops_and_long_lines(both_ways, seed);
+  }
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_PDL"), 0);
+  for (DType t : {DType::f32, DType::bf16}) {
+    const GpuCase c = make_case(ScanOp::cumsum, t, {3000001}, 0, false, false, {}, ++seed);
+    const HostTensor eager = device_output(c), replayed = captured_output(c);
+    ASSERT_EQ(eager.storage().size(), replayed.storage().size());
+    EXPECT_EQ(std::memcmp(eager.storage().data(), replayed.storage().data(), eager.storage().size()), 0)
+        << ScanFamily::describe(c.desc) << ": the graph replay differs from the eager run";
+  }
+}
+
 // Many contiguous lines, each at least a tile (4096) long, at least 8 per resident block: one block
 // per line carries the prefix tile to tile (scan_row_carry_kernel), the default for them
 // (BARACUDA_SCAN_ROW_CARRY=0 keeps the look-back line kernel). 6000 lines exceed 8 x the resident

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/env_switch.hpp"
+#include "core/pdl_switch.hpp"
 #include "ops/scan/cuda/scan_launchers.hpp"
 #include "ops/scan/scan_impls.hpp"
 
@@ -186,6 +187,16 @@ int flat_l2_lead_from_env() {
 // two stages of 3 tiles (two blocks per SM) beat its three of 4 (0.5683 against 0.6014 ms): the
 // lead keeps the frontier streaming from HBM into L2 without holding shared memory for it.
 int flat_stages_for() { return env_is("BARACUDA_SCAN_FLAT_STAGES", "3") ? 3 : 2; }
+// Its launch (read when the plan is made; BARACUDA_PDL=0 turns it off with every other PDL launch).
+// 0 (BARACUDA_SCAN_FLAT_PDL=0): the counter and the chunk words cleared by cudaMemsetAsync, then
+// a plain launch. 1: a clearing kernel, then the scan, both programmatic dependent launches, so
+// each one's launch and CTA placement overlap the kernel before it. 2 (the default): also each
+// block's likely first two chunks bulk-prefetched into L2 before griddepcontrol.wait, while the
+// clearing kernel runs (scan_flat_engine.cuh).
+int flat_pdl_for(const Device& device) {
+  if (!pdl_from_env(device) || env_is("BARACUDA_SCAN_FLAT_PDL", "0")) return 0;
+  return env_is("BARACUDA_SCAN_FLAT_PDL", "1") ? 1 : 2;
+}
 
 size_t state_bytes(const ScanDescriptor& d, const ScanSignature& sig) {
   if (d.direction == Direction::forward && (d.op == ScanOp::cummax || d.op == ScanOp::cummin)) return 16;  // value + i64
@@ -245,6 +256,7 @@ class CudaScan final : public Executable<ScanFamily> {
     geometry_.flat_tiles = flat_tiles_from_env();
     geometry_.flat_stages = flat_stages_for();
     geometry_.flat_l2_lead = flat_l2_lead_from_env();
+    geometry_.flat_pdl = flat_pdl_for(device_);
     geometry_.row_carry = row_carry_enabled() && geometry_.outer > 1 && !geometry_.rows && !choice_.fused;
     geometry_.row_carry_reverse = row_carry_reverse_enabled();
     geometry_.row_carry_indices = row_carry_indices_enabled();
@@ -298,8 +310,11 @@ class CudaScan final : public Executable<ScanFamily> {
                                (geometry_.flat_stages == 3 ? ", the chunk after next loading during the scan" : "") +
                                (geometry_.flat_l2_lead > 0
                                     ? ", the frontier " + std::to_string(geometry_.flat_l2_lead) +
-                                          " round(s) ahead prefetched into L2)"
-                                    : ")")
+                                          " round(s) ahead prefetched into L2" +
+                                          std::string(geometry_.flat_pdl > 0 ? kPdlTactic : "") +
+                                          (geometry_.flat_pdl > 1 ? ", its first chunks prefetched before the wait)"
+                                                                  : ")")
+                                    : std::string(geometry_.flat_pdl > 0 ? kPdlTactic : "") + ")")
                      : geometry_.chunk_lookback
                          ? " (one long line, contiguous and 16-byte aligned, 2-4 byte elements, not cummax/cummin: "
                            "reduce-then-scan in one kernel, chunks of up to " +
@@ -358,10 +373,6 @@ class CudaScan final : public Executable<ScanFamily> {
     g.in = strides_of(src, sig_.axis);
     g.out = strides_of(args.outputs[0], sig_.axis);
     if (!bwd && sig_.outputs.size() == 2) g.idx = strides_of(args.outputs[1], sig_.axis);
-    if (!g.rows) {  // the look-back's tile counter and flags start at zero on every run
-      if (cudaError_t e = cudaMemsetAsync(ws.data, 0, layout_.clear_bytes, s); e != cudaSuccess)
-        return backend_error(tag(d_) + "cudaMemsetAsync(look-back flags) failed: " + cudaGetErrorString(e));
-    }
     cuda::LaunchArgs a;
     a.x = src.data;
     a.y = args.outputs[0].data;
@@ -369,6 +380,7 @@ class CudaScan final : public Executable<ScanFamily> {
     a.geometry = &g;
     a.workspace = ws.data;
     a.workspace_bytes = ws.bytes;
+    a.clear_bytes = g.rows ? 0 : layout_.clear_bytes;  // the look-back's counter and flags: zero on every run
     a.stream = s;
     return choice_.launcher(a);
   }

@@ -10,6 +10,7 @@
 #include "kernels/scan_indices_engine.cuh"
 #include "kernels/scan_line_engine.cuh"
 #include "kernels/scan_reverse_engine.cuh"
+#include "kernels/pdl.cuh"
 #include "ops/scan/cuda/scan_launchers.hpp"
 
 namespace baracuda::sc::cuda {
@@ -82,6 +83,8 @@ Status launch_chunk_onchip(const LaunchArgs& a, const LookbackStorage<typename O
 // g.flat_l2_lead. At 2 tiles or more the chunk words (8 bytes each)
 // fit in the flags region the plan clears (4 bytes per tile, an even count): `words_bytes`.
 inline constexpr size_t kFlatStageBudget = 48 * 1024, kFlatThreeStageBudget = 64 * 1024;
+// With g.flat_pdl it clears the counter and the chunk words itself (flat_clear_kernel) and goes out
+// after it as a programmatic dependent launch; otherwise the caller cleared them.
 template <class Op, class In, class Out>
 Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename Op::State>& ws, size_t words_bytes) {
   const Geometry& g = *a.geometry;
@@ -108,10 +111,27 @@ Status launch_flat_pipelined(const LaunchArgs& a, const LookbackStorage<typename
   int64_t resident = 0;
   BARACUDA_TRY(resident_blocks(per_sm < 1 ? 1 : per_sm, resident));
   const int64_t grid = std::min(resident, chunks);
-  kernel<<<static_cast<unsigned>(grid), kThreads, smem, a.stream>>>(
-      static_cast<const In*>(a.x), static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), chunks, g.exclusive,
-      ws.counter, reinterpret_cast<unsigned long long*>(ws.flags), stages, g.flat_l2_lead);
-  return check_launch("scan_flat_pipelined_kernel");
+  auto* const words = reinterpret_cast<unsigned long long*>(ws.flags);
+  const bool pdl = g.flat_pdl > 0;
+  if (pdl) {
+    constexpr unsigned kClearThreads = 256;
+    const int64_t clear_blocks = std::max<int64_t>(1, std::min<int64_t>((chunks + kClearThreads - 1) / kClearThreads, 1024));
+    const kernels::KernelLaunch clear{dim3(static_cast<unsigned>(clear_blocks)), dim3(kClearThreads), 0, a.stream, true};
+    BARACUDA_TRY(kernels::launch_kernel(clear, "scan", "flat_clear_kernel", "", flat_clear_kernel<unsigned long long>,
+                                        ws.counter, words, chunks));
+  }
+  const kernels::KernelLaunch l{dim3(static_cast<unsigned>(grid)), dim3(kThreads), smem, a.stream, pdl};
+  return kernels::launch_kernel(l, "scan", "scan_flat_pipelined_kernel", "", kernel, static_cast<const In*>(a.x),
+                                static_cast<Out*>(a.y), g.n, static_cast<int>(tiles), chunks, g.exclusive, ws.counter,
+                                words, stages, g.flat_l2_lead, g.flat_pdl > 1);
+}
+
+// The look-back kernels' counter and flags (the first `a.clear_bytes` of the workspace) to zero.
+inline Status clear_lookback(const LaunchArgs& a) {
+  if (a.clear_bytes == 0) return Status::ok();
+  if (cudaError_t e = cudaMemsetAsync(a.workspace, 0, a.clear_bytes, a.stream); e != cudaSuccess)
+    return backend_error(std::string("[scan] cudaMemsetAsync(look-back flags) failed: ") + cudaGetErrorString(e));
+  return Status::ok();
 }
 
 template <class Op, class In, class Out>
@@ -158,13 +178,18 @@ Status launch_scan(const LaunchArgs& a) {
                             reinterpret_cast<State*>(base + l.aggregate), reinterpret_cast<State*>(base + l.inclusive)};
   if (chunked_applies<Op, In, Out>(g, static_cast<const In*>(a.x), static_cast<const Out*>(a.y))) {
     if constexpr (flat_types_ok<Op, In, Out>()) {
-      if (g.chunk_lookback && g.flat_pipelined) return launch_flat_pipelined<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
+      if (g.chunk_lookback && g.flat_pipelined) {
+        if (g.flat_pdl == 0) BARACUDA_TRY(clear_lookback(a));
+        return launch_flat_pipelined<Op, In, Out>(a, ws, l.clear_bytes - l.flags);
+      }
     }
+    BARACUDA_TRY(clear_lookback(a));
     if constexpr (chunked_types_ok<Op, In, Out>()) {
       if (g.chunk_lookback) return launch_chunk_onchip<Op, In, Out>(a, ws, g.tiles * g.width);
     }
     return launch_chunked<Op, In, Out>(a, ws.aggregate, g.tiles * g.width);
   }
+  BARACUDA_TRY(clear_lookback(a));
   if constexpr (indices_lines_types_ok<Op, In, Out>()) {  // cummax/cummin: values and indices
     if (g.row_carry && g.row_carry_indices && !g.reverse) {
       static const int per_sm = blocks_per_sm(scan_row_carry_indices_kernel<Op, In, Out>);

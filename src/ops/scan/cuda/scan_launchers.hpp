@@ -20,6 +20,7 @@ struct LaunchArgs {
   const Geometry* geometry = nullptr;
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
+  size_t clear_bytes = 0;  // the workspace's first bytes the look-back kernels need zeroed (the launcher clears them)
   cudaStream_t stream = nullptr;
 };
 using Launcher = Status (*)(const LaunchArgs&);
@@ -30,8 +31,9 @@ Launcher find_prod_launcher(DType in, DType out);
 Launcher find_maxmin_launcher(bool is_max, DType in);
 Launcher find_logcumsumexp_launcher(DType in);
 
-// The look-back workspace: [counter | flags | aggregates | inclusive prefixes]; run() clears the
-// first `clear_bytes` (counter and flags) before every launch.
+// The look-back workspace: [counter | flags | aggregates | inclusive prefixes]; the first
+// `clear_bytes` (counter and flags) are cleared before every launch (launch_scan; the fused
+// launcher before each pass).
 struct LookbackLayout {
   size_t counter = 0, flags = 0, aggregate = 0, inclusive = 0, total = 0, clear_bytes = 0;
 };
