@@ -46,14 +46,10 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   static_assert(VEC * sizeof(T) == 16, "16-byte vectors");
-  static_assert((SUMS >= 1 && SUMS <= 4) || SUMS == 6 || SUMS == 7, "dweight, or dweight and dbias (see above)");
-  // SUMS 4, 6 and 7: dweight in registers, x and dy read again after the exchange (6 and 7: dbias in
-  // registers too, and pass 1 takes one vector of x and dy at a time, so that 32 sums fit beside
-  // them; 6 keeps the second vector's loads behind the first's use, 7 leaves that to the compiler).
-  constexpr bool kReread = SUMS == 4 || SUMS == 6 || SUMS == 7;
+  static_assert(SUMS >= 1 && SUMS <= 4, "dweight, or dweight and dbias (see above)");
+  constexpr bool kReread = SUMS == 4;  // dweight in registers, x and dy read again after the exchange
   static_assert(!kReread || MAILBOX, "the re-read needs L1 valid after the exchange: the CTA-scope mailbox wait");
-  constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3 || SUMS == 6 || SUMS == 7;
-  constexpr bool kPass1ByVector = SUMS == 6 || SUMS == 7;
+  constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
   constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
   namespace cg = cooperative_groups;
@@ -98,37 +94,22 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
     const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
-    float sg[2] = {0.f, 0.f}, sgd[2] = {0.f, 0.f};
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * WT + t) * VEC;  // within the half
+      if (col < half) {
+        xv[i] = load_pack<T, VEC>(xr + col);
+        dv[i] = load_pack<T, VEC>(dyr + col);
+      }
+    }
+    if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
+      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, half);
     const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
-    if constexpr (kPass1ByVector) {
-      if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
-        nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, half);
+    float sg[2] = {0.f, 0.f}, sgd[2] = {0.f, 0.f};
 #pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        const int col = (i * WT + t) * VEC;
-        if (col < half) {
-          xv[0] = load_pack<T, VEC>(xr + col);
-          dv[0] = load_pack<T, VEC>(dyr + col);
-          nb_pass1_vector<T, W, VEC>(dv[0], xv[0], w, c0 + col, mean, sg, sgd);
-        }
-        if constexpr (SUMS == 6) asm volatile("" ::: "memory");  // the next vector's loads after this one's use
-      }
-    } else {
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        const int col = (i * WT + t) * VEC;  // within the half
-        if (col < half) {
-          xv[i] = load_pack<T, VEC>(xr + col);
-          dv[i] = load_pack<T, VEC>(dyr + col);
-        }
-      }
-      if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
-        nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, half);
-#pragma unroll
-      for (int i = 0; i < ITEMS; ++i) {
-        const int col = (i * WT + t) * VEC;
-        if (col < half) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
-      }
+    for (int i = 0; i < ITEMS; ++i) {
+      const int col = (i * WT + t) * VEC;
+      if (col < half) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);

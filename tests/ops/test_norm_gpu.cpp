@@ -819,47 +819,6 @@ TEST_F(GpuNorm, BackwardClusterDbiasInRegisters) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_BWD_DB=reread / reread_hoisted: the cluster backward with dweight and dbias both
-// summed in registers, x and dy read again from L1 after the exchange (SUMS 6 / 7, A/B forms; taken
-// where the weight has x's dtype, the forms ptxas fits in 64 registers without a spill). Each case
-// against the CPU reference, then bitwise against the default (SUMS 3: the same operations in the
-// same order) on the same inputs; 700 rows (several a cluster, a short last round). f32 weights keep
-// the default.
-TEST_F(GpuNorm, BackwardClusterBothSumsReread) {
-  int device = 0, major = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
-  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  int failures = 0, cases = 0;
-  for (const char* form : {"reread", "reread_hoisted"})
-    for (DType t : {DType::bf16, DType::f16, DType::f32})
-      for (bool f32_params : {false, true}) {
-        if (t == DType::f32 && f32_params) continue;
-        NormDescriptor d = row_desc(NormOp::layer_norm, t, 700, t == DType::f32 ? 16384 : 32768, Direction::backward);
-        d.weight = d.bias = d.param_grads = true;
-        if (f32_params) d.param_dtype = DType::f32;
-        const std::string what = NormFamily::describe(d) + " (" + form + ")";
-        const char* marker = std::string(form) == "reread" ? "the first pass a vector at a time"
-                                                           : "the first pass's loads scheduled by the compiler";
-        ++cases;
-        {
-          bt::ScopedEnv env("BARACUDA_NORM_BWD_DB", form);
-          auto plan = NormPlan::select(gpu_, d);
-          ASSERT_TRUE(plan) << plan.status().to_string();
-          EXPECT_EQ(plan->sku().tactic.find(marker) != std::string::npos, !f32_params) << what << ": " << plan->sku().tactic;
-          check_counted(d, 7700 + static_cast<uint64_t>(cases), what, failures);
-        }
-        if (f32_params) continue;
-        const std::string m = same_bits_under(d, 7800 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_DB",
-                                              {form, marker}, {"registers", "(dbias in registers)"});
-        if (!m.empty()) {
-          ++failures;
-          ADD_FAILURE() << what << ": " << m;
-        }
-      }
-  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
-}
-
 // The cluster backward with dweight alone (rms_norm; layer_norm with a weight and no bias) summed
 // in registers, x and dy read again from L1 after the exchange (SUMS 4): the default where the
 // weight has x's dtype, BARACUDA_NORM_BWD_REREAD=1 forces it with f32 weights, =0 turns it off.

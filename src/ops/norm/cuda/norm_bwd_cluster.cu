@@ -16,8 +16,6 @@ BwdKernel cluster_kernel_with(int sums) {
   if (sums == 3) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 3, MAILBOX>;
   if constexpr (MAILBOX) {  // the re-read form waits at CTA scope, on the mailbox only
     if (sums == 4) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 4, true>;
-    if (sums == 6) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 6, true>;
-    if (sums == 7) return norm_bwd_rows_cluster_kernel<T, W, V, kNcItems, 7, true>;
   }
   return nullptr;
 }

@@ -137,18 +137,13 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   const bool reread_fits = w == t;
   c.reread = c.cluster_mailbox && c.shared_params == 1 && !env_is("BARACUDA_NORM_BWD_REREAD", "0") &&
              (reread_fits || env_is("BARACUDA_NORM_BWD_REREAD", "1"));
-  // Both parameters in registers with the re-read (SUMS 6 / 7: no spill where the weight has x's
-  // dtype, ptxas bf16 and f16: 64 registers; f32 weights spill 112-124 bytes). An A/B form.
-  if (c.cluster_mailbox && c.shared_params == 2 && reread_fits)
-    c.db_reread = env_is("BARACUDA_NORM_BWD_DB", "reread") ? 6 : env_is("BARACUDA_NORM_BWD_DB", "reread_hoisted") ? 7 : 0;
-  if (c.db_reread) c.db_in_registers = false;
-  // Shared-memory slots: none (the re-reads), dweight's (beside register dbias), or both.
-  const int slot_params = c.reread || c.db_reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
+  // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
+  const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
   const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
   // weight): the smallest shared-memory carve-out that holds its slots (a hint).
-  if ((c.reread || c.db_reread) && k != nullptr &&
+  if (c.reread && k != nullptr &&
       cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxL1) != cudaSuccess)
     (void)cudaGetLastError();
   int per_sm = 0;

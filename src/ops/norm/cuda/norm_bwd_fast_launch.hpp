@@ -38,16 +38,12 @@ struct BwdFastConfig {
   // the exchange (its SUMS 4; mailbox only): the default where it does not spill (weight of x's
   // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
-  // The cluster kernel with both parameters, both summed in registers, x and dy read again (its
-  // SUMS 6 or 7; 0: not taken): BARACUDA_NORM_BWD_DB=reread (6) / reread_hoisted (7), A/B forms.
-  int db_reread = 0;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
   bool fused_params() const { return params && col_chunks == 0; }
   // The cluster kernel's SUMS (kernels/norm_bwd_rows_cluster.cuh).
   int cluster_sums() const {
-    if (db_reread) return db_reread;
     if (reread) return 4;
     return db_in_registers ? 3 : shared_params;
   }

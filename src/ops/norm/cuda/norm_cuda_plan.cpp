@@ -222,12 +222,9 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
   if (c.cluster)
     t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
          std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
-         (c.db_reread ? ", per-cluster dweight/dbias partials summed in registers (x and dy re-read from L1, " +
-                            std::string(c.db_reread == 7 ? "the first pass's loads scheduled by the compiler)"
-                                                         : "the first pass a vector at a time)")
-          : c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
-                     : ", per-cluster dweight/dbias partials summed in shared memory" +
-                           std::string(c.db_in_registers ? " (dbias in registers)" : ""));
+         (c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
+                   : ", per-cluster dweight/dbias partials summed in shared memory" +
+                         std::string(c.db_in_registers ? " (dbias in registers)" : ""));
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
