@@ -45,7 +45,8 @@ struct Geometry {
   int flat_l2_lead = 0;         // its L2 lead in rounds (0: none; scan_flat_engine.cuh)
   int flat_stages = 2;          // its chunk stages: 2, or 3 (the chunk after next loading during the scan)
   int flat_pdl = 0;             // its launch: 0 cudaMemsetAsync + plain launch; 1 a clearing kernel and the scan
-                                // as programmatic dependent launches; 2 also its first chunks into L2 before the wait
+                                // as programmatic dependent launches (the default on sm_90); 2 also its first
+                                // chunks into L2 before the wait
   bool row_carry = false;   // many contiguous lines may take scan_row_carry_kernel (a block per line)
   bool row_carry_reverse = true;  // ... reverse ones too, walked from the end (A/B switch: =legacy off)
   bool row_carry_indices = true;  // ... cummax/cummin ones too, with their indices (A/B switch: =legacy off)
