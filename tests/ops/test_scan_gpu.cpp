@@ -724,6 +724,19 @@ void flat_ops_and_long_lines(const Check& check, uint64_t& seed) {
   }
 }
 
+// A flat-kernel switch `var` at `tried` against `baseline` (same_bits_both_ways) on the cases every
+// such switch runs: f32 inclusive and bf16 exclusive lines of about 3M, an f32 one of 258 tiles + 1
+// at three stages, then flat_ops_and_long_lines. Leaves `var` at `baseline`.
+void flat_switch_cases(const char* var, const char* tried, const char* baseline, const char* what, uint64_t& seed) {
+  const auto both_ways = [&](const GpuCase& c) { same_bits_both_ways(c, var, tried, baseline, what); };
+  both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
+  both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
+  ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
+  both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
+  ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
+  flat_ops_and_long_lines(both_ways, seed);
+}
+
 // BARACUDA_SCAN_FLAT_STAGES=3 (f32's default before the L2 lead): the pipelined flat kernel with three chunk
 // stages (the chunk after next loading while the current one is scanned). Its tactic says so; every
 // case against the reference and twice bitwise equal (run_case), then bitwise equal to the
@@ -769,17 +782,8 @@ TEST(ScanGpu, FlatPipelinedL2Lead) {
   const std::string tactic = flat_probe_tactic();
   EXPECT_NE(tactic.find("prefetched into L2"), std::string::npos) << tactic;
   uint64_t seed = 190;
-  for (const char* lead : {"1", "3"}) {
-    const auto both_ways = [&](const GpuCase& c) {
-      same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_L2_LEAD", lead, "0", "the L2 lead changed a result");
-    };
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
-    ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-    flat_ops_and_long_lines(both_ways, seed);
-  }
+  for (const char* lead : {"1", "3"})
+    ASSERT_NO_FATAL_FAILURE(flat_switch_cases("BARACUDA_SCAN_FLAT_L2_LEAD", lead, "0", "the L2 lead changed a result", seed));
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_L2_LEAD"), 0);
   EXPECT_NE(flat_probe_tactic().find("1 round(s) ahead prefetched into L2"), std::string::npos)
       << "the default leads by one round";
@@ -857,16 +861,9 @@ TEST(ScanGpu, FlatPipelinedPdl) {
       << tactic2;
   uint64_t seed = 290;
   for (const char* form : {"2", "1"}) {
-    const auto both_ways = [&](const GpuCase& c) {
-      same_bits_both_ways(c, "BARACUDA_SCAN_FLAT_PDL", form, "0", "the launch form changed a result");
-    };
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {3000001}, 0, false, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::bf16, {3000003}, 0, true, false, {}, ++seed));
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0, false, false, {}, ++seed));
-    ASSERT_EQ(setenv("BARACUDA_SCAN_FLAT_STAGES", "3", 1), 0);
-    both_ways(make_case(ScanOp::cumsum, DType::f32, {258 * 4096 + 1}, 0, true, false, {}, ++seed));
-    ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_STAGES"), 0);
-    flat_ops_and_long_lines(both_ways, seed);
+    ASSERT_NO_FATAL_FAILURE(flat_switch_cases("BARACUDA_SCAN_FLAT_PDL", form, "0", "the launch form changed a result", seed));
+    same_bits_both_ways(make_case(ScanOp::cumsum, DType::f32, {int64_t{1} << 20}, 0, false, false, {}, ++seed),
+                        "BARACUDA_SCAN_FLAT_PDL", form, "0", "the launch form changed a result");
   }
   ASSERT_EQ(unsetenv("BARACUDA_SCAN_FLAT_PDL"), 0);
   for (DType t : {DType::f32, DType::bf16}) {
