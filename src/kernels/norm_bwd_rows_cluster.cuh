@@ -20,7 +20,8 @@
 // norm_bwd_params in a fixed order): deterministic for a given grid, no atomics.
 //
 // Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
-// nb_smem_sums_bytes(32, ITEMS, VEC, SUMS == 2 ? 2 : 1) of dynamic shared memory (none at SUMS 4);
+// nb_smem_sums_bytes(32, ITEMS, VEC, SUMS == 2 ? 2 : 1) of dynamic shared memory (none at SUMS 4),
+// plus p.cols / 2 weights at WFORM 1;
 // p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight),
 // 2 (dweight, dbias), 3 (dweight in shared memory, dbias in registers: half the shared-memory
 // traffic per row; layer_norm's row time exceeds rms_norm's by about what its dbias slots cost),
@@ -41,7 +42,15 @@
 
 namespace baracuda::norm::cuda {
 
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX>
+// WFORM, where the passes read the weight (A/B forms, BARACUDA_NORM_BWD_WEIGHT):
+//   0: from global memory at w + c0 + col (the default);
+//   1: from a copy of the weight's half row in shared memory, made once (after the sums' slots).
+//      Why: SUMS 1-3 wait at cluster scope, whose acquire invalidates L1 every row, so each row
+//      fetches the 32 KB half row from L2 twice, the second time after the exchange, on the
+//      row's critical path;
+//   2: from global memory through a base pointer w + c0 set before the row loop (ptxas, bf16
+//      SUMS 3: no spill, against 4 bytes at 0).
+template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX, int WFORM = 0>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -86,6 +95,21 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
 #pragma unroll
   for (int e = 0; e < (kDbRegs ? E : 1); ++e) db_regs[e] = 0.f;
 
+  // WFORM 1: each thread copies its own vectors of the weight and reads back only those, so no
+  // barrier is needed. Null when the problem has no weight. WFORM 2: the global half row.
+  constexpr int kSlotFloats = (kDwRegs ? 0 : kDbShared ? 2 : 1) * E * WT;
+  constexpr bool W_SMEM = WFORM == 1;
+  W* const w_smem = W_SMEM && w ? reinterpret_cast<W*>(nc_sums + kSlotFloats) : nullptr;
+  const W* const w_half = w ? w + c0 : nullptr;
+  if constexpr (W_SMEM) {
+    if (w) {
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i) {
+        const int col = (i * WT + t) * VEC;
+        if (col < half) store_pack<W, VEC>(w_smem + col, load_pack<W, VEC>(w + c0 + col));
+      }
+    }
+  }
   if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
 
   int parity = 0;
@@ -109,7 +133,11 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
       const int col = (i * WT + t) * VEC;
-      if (col < half) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
+      if (col < half) {
+        if constexpr (W_SMEM) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w_smem, col, mean, sg, sgd);
+        else if constexpr (WFORM == 2) nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w_half, col, mean, sg, sgd);
+        else nb_pass1_vector<T, W, VEC>(dv[i], xv[i], w, c0 + col, mean, sg, sgd);
+      }
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
@@ -140,7 +168,8 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
           dv[i] = load_pack<T, VEC>(dyr + col);
         }
         Pack<W, VEC> wv;
-        if (w) wv = load_pack<W, VEC>(w + c0 + col);
+        if (w)
+          wv = load_pack<W, VEC>(W_SMEM ? w_smem + col : WFORM == 2 ? w_half + col : w + c0 + col);
         float o[VEC];
 #pragma unroll
         for (int jq = 0; jq < VEC; jq += 4) {

@@ -867,6 +867,47 @@ TEST_F(GpuNorm, BackwardClusterReread) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
+// BARACUDA_NORM_BWD_WEIGHT=smem / =base (A/B): the cluster backward reads the weight from a copy of
+// its half row in shared memory, or from global memory through a half-row base pointer (the
+// kernel's WFORM 1 / 2), in its two default forms, SUMS 3 (layer_norm dweight + dbias) and SUMS 4
+// (dweight alone, re-read). Each form against the CPU reference, then bitwise against the default
+// (the same operations in the same order; only where the weight is read from differs), for 16-bit
+// x with weights of x's dtype (both ops), f32 weights and a bias without a weight (nothing to
+// copy; layer_norm).
+TEST_F(GpuNorm, BackwardClusterWeightForms) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
+  const EnvForm forms[] = {{"smem", "the weight's half row copied into shared memory"},
+                           {"base", "the weight read through a half-row base pointer"}};
+  int failures = 0, cases = 0;
+  for (const EnvForm& form : forms)
+    for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+      for (DType t : {DType::bf16, DType::f16})
+        for (int params : {0, 1, 2}) {  // 0: x's dtype, 1: f32, 2: layer_norm with a bias alone
+          if (params != 0 && op != NormOp::layer_norm) continue;  // rms_norm, f32 weight: SUMS 1
+          NormDescriptor d = row_desc(op, t, 300, 32768, Direction::backward);
+          d.weight = params != 2;
+          d.bias = op == NormOp::layer_norm;
+          d.param_grads = true;
+          if (params == 1) d.param_dtype = DType::f32;
+          const std::string what = NormFamily::describe(d) + " (" + form.value + ")";
+          ++cases;
+          {
+            bt::ScopedEnv on("BARACUDA_NORM_BWD_WEIGHT", form.value);
+            check_counted(d, 7700 + static_cast<uint64_t>(cases), what, failures);
+          }
+          const std::string m = same_bits_under(d, 7800 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_WEIGHT",
+                                                form, {"default", "fixed-order sum"});
+          if (!m.empty()) {
+            ++failures;
+            ADD_FAILURE() << what << ": " << m;
+          }
+        }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

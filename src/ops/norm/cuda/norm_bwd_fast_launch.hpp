@@ -38,6 +38,10 @@ struct BwdFastConfig {
   // the exchange (its SUMS 4; mailbox only): the default where it does not spill (weight of x's
   // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
+  // Where the cluster kernel reads the weight (its WFORM; SUMS 3 and 4 with the mailbox): 0 global
+  // (the default), 1 a copy in shared memory (BARACUDA_NORM_BWD_WEIGHT=smem), 2 global through a
+  // base pointer set before the row loop (=base). A/B forms.
+  int weight_form = 0;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -82,12 +86,13 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
 
 // The cluster kernel's entry points (norm_bwd_cluster.cu): its kernel for x dtype t, parameter
 // dtype w and SUMS (1: dweight, 2: dweight and dbias slots, 3: a dweight slot and dbias in
-// registers) with the pushed (mailbox) or
-// published per-row exchange, null for other types; and its launch
+// registers, 4: dweight in registers, x and dy re-read) with the pushed (mailbox) or
+// published per-row exchange, the weight read in form weight_form (1, 2: SUMS 3 and 4 with the
+// mailbox), null for other types or combinations; and its launch
 // with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox);
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int weight_form);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
 

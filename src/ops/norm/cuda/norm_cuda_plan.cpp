@@ -224,7 +224,10 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
          std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
          (c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
                    : ", per-cluster dweight/dbias partials summed in shared memory" +
-                         std::string(c.db_in_registers ? " (dbias in registers)" : ""));
+                         std::string(c.db_in_registers ? " (dbias in registers)" : "")) +
+         (c.weight_form == 1   ? ", the weight's half row copied into shared memory"
+          : c.weight_form == 2 ? ", the weight read through a half-row base pointer"
+                               : "");
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
   else if (c.params) t += ", dweight/dbias by a column pass (" + std::to_string(c.col_chunks) + " row chunks)";
