@@ -867,13 +867,14 @@ TEST_F(GpuNorm, BackwardClusterReread) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// BARACUDA_NORM_BWD_WEIGHT=smem / =base (A/B): the cluster backward reads the weight from a copy of
-// its half row in shared memory, or from global memory through a half-row base pointer (the
-// kernel's WFORM 1 / 2), in its two default forms, SUMS 3 (layer_norm dweight + dbias) and SUMS 4
-// (dweight alone, re-read). Each form against the CPU reference, then bitwise against the default
-// (the same operations in the same order; only where the weight is read from differs), for 16-bit
-// x with weights of x's dtype (both ops), f32 weights and a bias without a weight (nothing to
-// copy; layer_norm).
+// Where the cluster backward reads the weight in its two default forms, SUMS 3 (layer_norm dweight
+// + dbias) and SUMS 4 (dweight alone, re-read): BARACUDA_NORM_BWD_WEIGHT=smem (a copy of its half
+// row in shared memory), =base (global memory through a half-row base pointer, SUMS 3's default)
+// and =global (at its column, SUMS 4's default); the kernel's WFORM 1 / 2 / 0. Each of the first
+// two against the CPU reference, then bitwise against =global (the same operations in the same
+// order; only where the weight is read from differs), for 16-bit x with weights of x's dtype
+// (both ops), f32 weights and a bias without a weight (nothing to copy; layer_norm). The defaults'
+// tactics name their forms.
 TEST_F(GpuNorm, BackwardClusterWeightForms) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
@@ -894,12 +895,20 @@ TEST_F(GpuNorm, BackwardClusterWeightForms) {
           if (params == 1) d.param_dtype = DType::f32;
           const std::string what = NormFamily::describe(d) + " (" + form.value + ")";
           ++cases;
+          if (&form == forms) {  // the default: the base pointer for SUMS 3, the column for SUMS 4
+            auto plan = NormPlan::select(gpu_, d);
+            ASSERT_TRUE(plan) << plan.status().to_string();
+            const bool sums4 = op == NormOp::rms_norm;  // dweight alone, the weight of x's dtype
+            EXPECT_NE(plan->sku().tactic.find(sums4 ? "the weight read at its column" : forms[1].marker),
+                      std::string::npos)
+                << what << ": " << plan->sku().tactic;
+          }
           {
             bt::ScopedEnv on("BARACUDA_NORM_BWD_WEIGHT", form.value);
             check_counted(d, 7700 + static_cast<uint64_t>(cases), what, failures);
           }
           const std::string m = same_bits_under(d, 7800 + static_cast<uint64_t>(cases), "BARACUDA_NORM_BWD_WEIGHT",
-                                                form, {"default", "fixed-order sum"});
+                                                form, {"global", "the weight read at its column"});
           if (!m.empty()) {
             ++failures;
             ADD_FAILURE() << what << ": " << m;

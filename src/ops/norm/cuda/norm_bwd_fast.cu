@@ -142,8 +142,16 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
   // The weight's A/B forms (the mailbox kernels 3 and 4 only); a copy in shared memory sits after
   // the slots.
-  if (c.cluster_mailbox && c.cluster_sums() >= 3)
-    c.weight_form = env_is("BARACUDA_NORM_BWD_WEIGHT", "smem") ? 1 : env_is("BARACUDA_NORM_BWD_WEIGHT", "base") ? 2 : 0;
+  // The default: SUMS 3 (layer_norm dweight + dbias) through the base pointer (H200, c85b1a8,
+  // layer_norm dw+db 4096x32768 bf16, 4 interleaved rounds: 0.2394 -> 0.2376 ms; the shared-memory
+  // copy 0.2373), SUMS 4 from global as before (rms_norm dw: 0.2153, base 0.2168, copy 0.2273).
+  // BARACUDA_NORM_BWD_WEIGHT=global / smem / base picks one for both.
+  if (c.cluster_mailbox && c.cluster_sums() >= 3) {
+    c.weight_form = c.cluster_sums() == 3 ? 2 : 0;
+    if (env_is("BARACUDA_NORM_BWD_WEIGHT", "global")) c.weight_form = 0;
+    if (env_is("BARACUDA_NORM_BWD_WEIGHT", "smem")) c.weight_form = 1;
+    if (env_is("BARACUDA_NORM_BWD_WEIGHT", "base")) c.weight_form = 2;
+  }
   if (c.weight_form == 1) c.smem_bytes += static_cast<int>(cols / 2 * dtype_size(w));
   const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.weight_form);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the

@@ -39,8 +39,8 @@ struct BwdFastConfig {
   // dtype); BARACUDA_NORM_BWD_REREAD=0 / =1 turn it off / on for every dweight-only case.
   bool reread = false;
   // Where the cluster kernel reads the weight (its WFORM; SUMS 3 and 4 with the mailbox): 0 global
-  // (the default), 1 a copy in shared memory (BARACUDA_NORM_BWD_WEIGHT=smem), 2 global through a
-  // base pointer set before the row loop (=base). A/B forms.
+  // (SUMS 4's default; BARACUDA_NORM_BWD_WEIGHT=global), 1 a copy in shared memory (=smem), 2
+  // global through a base pointer set before the row loop (SUMS 3's default; =base).
   int weight_form = 0;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)

@@ -227,6 +227,7 @@ std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
                          std::string(c.db_in_registers ? " (dbias in registers)" : "")) +
          (c.weight_form == 1   ? ", the weight's half row copied into shared memory"
           : c.weight_form == 2 ? ", the weight read through a half-row base pointer"
+          : c.cluster_mailbox && c.cluster_sums() >= 3 ? ", the weight read at its column"
                                : "");
   else if (c.shared_sums) t += ", per-block dweight/dbias partials summed in shared memory";
   else if (c.fused_params()) t += ", per-block dweight/dbias partials";
