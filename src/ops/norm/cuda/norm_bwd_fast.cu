@@ -140,9 +140,8 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // Shared-memory slots: none (the re-read), dweight's (beside register dbias), or both.
   const int slot_params = c.reread ? 0 : c.db_in_registers ? 1 : c.shared_params;
   c.smem_bytes = nb_smem_sums_bytes(c.group_warps, c.items, vec, slot_params);
-  // The weight's A/B forms (the mailbox kernels 3 and 4 only); a copy in shared memory sits after
-  // the slots.
-  // The default: SUMS 3 (layer_norm dweight + dbias) through the base pointer (H200, c85b1a8,
+  // Where the weight is read (the mailbox kernels 3 and 4; a copy in shared memory sits after the
+  // slots). The default: SUMS 3 (layer_norm dweight + dbias) through the base pointer (H200, c85b1a8,
   // layer_norm dw+db 4096x32768 bf16, 4 interleaved rounds: 0.2394 -> 0.2376 ms; the shared-memory
   // copy 0.2373), SUMS 4 from global as before (rms_norm dw: 0.2153, base 0.2168, copy 0.2273).
   // BARACUDA_NORM_BWD_WEIGHT=global / smem / base picks one for both.
