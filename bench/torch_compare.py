@@ -101,6 +101,8 @@ def torch_cases():
     xf = torch.randn(n, device="cuda", dtype=torch.float32)
     yield "cumsum_rows_f32_16k", lambda: xf.view(16384, 16384).cumsum(dim=1)
     yield "cumsum_flat_f32_268M", lambda: xf.cumsum(0)
+    yield "cumsum_rows_f32_8192x32768", lambda: xf.view(8192, 32768).cumsum(dim=1)
+    yield "cumsum_dim0_f32_8192x32768", lambda: xf.view(8192, 32768).cumsum(dim=0)
     del xf
     xt = torch.randn(1000000, 8, device="cuda", dtype=torch.float32)
     yield "cumsum_dim0_f32_1Mx8", lambda: xt.cumsum(dim=0)
