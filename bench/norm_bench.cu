@@ -123,6 +123,20 @@ std::vector<CoverageCase> coverage_cases() {
   add("layernorm_last2dims", two);
   add("layernorm_last2dims_bwd_dwdb", backward(two, true));
 
+  // PERF-BASELINE's other bf16 layer/rms norm shapes: rows of 8192, and rows of 65536, wider than
+  // the rows engines' 32768 (torch: layer_norm fwd 0.2359 / 0.4815 ms, its dx,dw,db 0.5279 at
+  // 16384x8192; rms_norm fwd 0.2165 / 0.4379).
+  for (auto [r, c] : {std::pair<int64_t, int64_t>{16384, 8192}, {4096, 65536}}) {
+    NormDescriptor ln{.op = NormOp::layer_norm, .input = Operand::tensor(DType::bf16, {r, c}), .normalized_shape = {c}};
+    ln.save_stats = false;
+    NormDescriptor rms = ln;
+    rms.op = NormOp::rms_norm;
+    add("layernorm", ln);
+    add("rmsnorm", rms);
+    add("layernorm_bwd_dwdb", backward(ln, true));
+    add("rmsnorm_bwd_dw", backward(rms, true));
+  }
+
   // group_norm, 32 groups of 16 channels, affine (a diffusion U-Net's GroupNorm32).
   for (DType t : {DType::bf16, DType::f32}) {
     NormDescriptor gn{.op = NormOp::group_norm, .input = Operand::tensor(t, {32, 512, 64, 64}), .num_groups = 32};

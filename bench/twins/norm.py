@@ -77,6 +77,20 @@ def cases(torch, F):
     yield "layernorm_last2dims_bwd_dwdb_bf16_4096x32x1024", grads(out, (xg, wg, bg), go)
     del x, xg, go, out
 
+    # PERF-BASELINE's other bf16 layer/rms norm shapes: rows of 8192 and of 65536.
+    for r, c in ((16384, 8192), (4096, 65536)):
+        x, w, b = randn((r, c), torch.bfloat16), param((c,), torch.bfloat16), randn((c,), torch.bfloat16)
+        yield f"layernorm_bf16_{r}x{c}", lambda x=x, w=w, b=b, c=c: F.layer_norm(x, (c,), w, b)
+        yield f"rmsnorm_bf16_{r}x{c}", lambda x=x, w=w, c=c: F.rms_norm(x, (c,), w)
+        xg, wg, bg = leaf(x), leaf(w), leaf(b)
+        go = torch.randn_like(x)
+        out = F.layer_norm(xg, (c,), wg, bg)
+        yield f"layernorm_bwd_dwdb_bf16_{r}x{c}", grads(out, (xg, wg, bg), go)
+        del out
+        out = F.rms_norm(xg, (c,), wg)
+        yield f"rmsnorm_bwd_dw_bf16_{r}x{c}", grads(out, (xg, wg), go)
+        del x, xg, go, out
+
     # group_norm, 32 groups over 512 channels, affine.
     shape, groups = (32, 512, 64, 64), 32
     for name in ("bf16", "f32"):
