@@ -10,6 +10,7 @@
 #include <string>
 
 #include "baracuda/baracuda.hpp"
+#include "core/scalar_convert_generic.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -625,6 +626,51 @@ TEST(Plan, RunOnAnotherDeviceFails) {
 
 // ---------------------------------------------------------------------------------------------
 // Host scalar conversions
+
+// f16 and bf16 convert by bit arithmetic where the value is normal in the format, by the generic
+// mini-float form elsewhere (src/core/scalar_convert.cpp). The two must give the same bits for
+// every input: every one of the 65536 encodings decoded (NaN: both NaN), and encoded from the
+// value itself, from the midpoints to its neighbours (ties: to even), from the doubles next to
+// those midpoints, and from values just inside and outside the format's range.
+TEST(ScalarConvert, F16AndBf16FastPathsMatchTheGenericForm) {
+  for (DType t : {DType::f16, DType::bf16}) {
+    const bool bf = t == DType::bf16;
+    const auto fast_decode = [&](uint32_t b) {
+      return bf ? bf16_bits_to_float(static_cast<uint16_t>(b)) : f16_bits_to_float(static_cast<uint16_t>(b));
+    };
+    const auto fast_encode = [&](double x) -> uint32_t { return bf ? float_to_bf16_bits(x) : float_to_f16_bits(x); };
+    int bad = 0, checked = 0;
+    const auto expect_encode = [&](double x) {
+      ++checked;
+      const uint32_t want = detail::narrow_float_encode_generic(x, t), got = fast_encode(x);
+      if (want != got && ++bad <= 10) ADD_FAILURE() << dtype_name(t) << " encode(" << x << "): " << got << ", generic " << want;
+    };
+    for (uint32_t b = 0; b < 65536; ++b) {
+      const double want = detail::narrow_float_decode_generic(b, t);
+      const double got = fast_decode(b);
+      ++checked;
+      if (std::isnan(want) ? !std::isnan(got) : (got != want || std::signbit(got) != std::signbit(want))) {
+        if (++bad <= 10) ADD_FAILURE() << dtype_name(t) << " decode(" << b << "): " << got << ", generic " << want;
+      }
+      if (std::isnan(want) || std::isinf(want)) continue;
+      expect_encode(want);
+      // The next encoding up in magnitude (the largest finite one's is inf: its midpoint is the
+      // overflow threshold, computed from the spacing below).
+      const uint32_t up = b + 1;
+      const double next = detail::narrow_float_decode_generic(up, t);
+      const double mid = std::isinf(next) ? want + (want - detail::narrow_float_decode_generic(b - 1, t)) / 2
+                                          : (want + next) / 2;  // exact in double
+      for (double x : {mid, std::nextafter(mid, 0.0), std::nextafter(mid, mid * 2), want * (1 + 0x1p-30), want * (1 - 0x1p-30)})
+        expect_encode(x);
+    }
+    for (double x : {0.0, -0.0, std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                     std::numeric_limits<double>::quiet_NaN(), 1e300, -1e300, 1e-300, -1e-300, 0x1p128, 0x1p-126,
+                     std::nextafter(0x1p-126, 0.0), 0x1p-14, std::nextafter(0x1p-14, 0.0), 65504.0, 65519.999, 65520.0,
+                     std::numeric_limits<double>::denorm_min()})
+      expect_encode(x);
+    EXPECT_EQ(bad, 0) << dtype_name(t) << ": " << bad << " of " << checked << " conversions differ";
+  }
+}
 
 TEST(ScalarConvert, RoundingAndSaturation) {
   // bf16: round to nearest, ties to even.
