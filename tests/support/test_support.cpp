@@ -33,6 +33,7 @@ HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape, std::vector<int6
     : dtype_(dtype), shape_(std::move(shape)), strides_(std::move(strides)), strides_given_(!strides_.empty()) {
   if (!strides_given_) strides_ = contiguous_strides(shape_);
   if (strides_.size() != shape_.size()) throw std::invalid_argument("HostTensor: strides/shape rank mismatch");
+  dense_ = strides_ == contiguous_strides(shape_);
   int64_t lo = 0, hi = 0;
   bool empty = false;
   for (size_t d = 0; d < shape_.size(); ++d) {
@@ -52,6 +53,7 @@ int64_t HostTensor::numel() const {
 }
 
 int64_t HostTensor::offset_of(int64_t linear) const {
+  if (dense_) return linear;  // row-major: no division per dimension (most of the tests' tensors)
   int64_t off = 0;
   for (size_t d = shape_.size(); d-- > 0;) {
     const int64_t i = linear % shape_[d];

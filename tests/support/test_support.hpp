@@ -114,6 +114,7 @@ class HostTensor {
   DType dtype_ = DType::f32;
   std::vector<int64_t> shape_, strides_;
   bool strides_given_ = false;
+  bool dense_ = false;  // strides_ are the row-major ones: offset_of(i) == i
   AlignedBytes storage_;
   size_t base_bytes_ = 0;
 };
