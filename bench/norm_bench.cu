@@ -89,9 +89,10 @@ std::vector<CoverageCase> coverage_cases() {
     return d;
   };
 
-  // layer/rms norm in the dtypes the headline rows (bf16) leave out; parameters in x's dtype.
-  for (DType t : {DType::f32, DType::f16}) {
-    NormDescriptor ln{.op = NormOp::layer_norm, .input = Operand::tensor(t, {32768, 4096}), .normalized_shape = {4096}};
+  // layer_norm and rms_norm over r rows of c values of dtype t, parameters in t: the forwards
+  // (no saved statistics), then the backwards with parameter gradients.
+  auto add_row_norms = [&](DType t, int64_t r, int64_t c) {
+    NormDescriptor ln{.op = NormOp::layer_norm, .input = Operand::tensor(t, {r, c}), .normalized_shape = {c}};
     ln.save_stats = false;
     NormDescriptor rms = ln;
     rms.op = NormOp::rms_norm;
@@ -99,7 +100,10 @@ std::vector<CoverageCase> coverage_cases() {
     add("rmsnorm", rms);
     add("layernorm_bwd_dwdb", backward(ln, true));
     add("rmsnorm_bwd_dw", backward(rms, true));
-  }
+  };
+
+  // layer/rms norm in the dtypes the headline rows (bf16) leave out.
+  for (DType t : {DType::f32, DType::f16}) add_row_norms(t, 32768, 4096);
 
   // Fused residual add + layer_norm, returning y and the sum (the add_rmsnorm headline row's twin).
   for (auto [r, c] : {std::pair<int64_t, int64_t>{32768, 4096}, {65536, 1024}}) {
@@ -126,16 +130,7 @@ std::vector<CoverageCase> coverage_cases() {
   // PERF-BASELINE's other bf16 layer/rms norm shapes: rows of 8192, and rows of 65536, wider than
   // the rows engines' 32768 (torch: layer_norm fwd 0.2359 / 0.4815 ms, its dx,dw,db 0.5279 at
   // 16384x8192; rms_norm fwd 0.2165 / 0.4379).
-  for (auto [r, c] : {std::pair<int64_t, int64_t>{16384, 8192}, {4096, 65536}}) {
-    NormDescriptor ln{.op = NormOp::layer_norm, .input = Operand::tensor(DType::bf16, {r, c}), .normalized_shape = {c}};
-    ln.save_stats = false;
-    NormDescriptor rms = ln;
-    rms.op = NormOp::rms_norm;
-    add("layernorm", ln);
-    add("rmsnorm", rms);
-    add("layernorm_bwd_dwdb", backward(ln, true));
-    add("rmsnorm_bwd_dw", backward(rms, true));
-  }
+  for (auto [r, c] : {std::pair<int64_t, int64_t>{16384, 8192}, {4096, 65536}}) add_row_norms(DType::bf16, r, c);
 
   // group_norm, 32 groups of 16 channels, affine (a diffusion U-Net's GroupNorm32).
   for (DType t : {DType::bf16, DType::f32}) {

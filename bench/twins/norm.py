@@ -28,9 +28,7 @@ def cases(torch, F):
     def leaf(t):
         return t.detach().clone().requires_grad_(True)
 
-    # layer_norm / rms_norm in f32 and f16 (the headline rows are bf16 only).
-    r, c = 32768, 4096
-    for name in ("f32", "f16"):
+    def row_norms(name, r, c):  # the driver's add_row_norms: forwards, then backwards with dw(/db)
         dt = dtypes[name]
         x, w, b = randn((r, c), dt), param((c,), dt), randn((c,), dt)
         yield f"layernorm_{name}_{r}x{c}", lambda x=x, w=w, b=b, c=c: F.layer_norm(x, (c,), w, b)
@@ -42,7 +40,10 @@ def cases(torch, F):
         del out
         out = F.rms_norm(xg, (c,), wg)
         yield f"rmsnorm_bwd_dw_{name}_{r}x{c}", grads(out, (xg, wg), go)
-        del x, xg, go, out
+
+    # layer_norm / rms_norm in f32 and f16 (the headline rows are bf16 only).
+    for name in ("f32", "f16"):
+        yield from row_norms(name, 32768, 4096)
 
     # Fused residual add + layer_norm: y and the sum, the sum computed once.
     for r, c in ((32768, 4096), (65536, 1024)):
@@ -79,17 +80,7 @@ def cases(torch, F):
 
     # PERF-BASELINE's other bf16 layer/rms norm shapes: rows of 8192 and of 65536.
     for r, c in ((16384, 8192), (4096, 65536)):
-        x, w, b = randn((r, c), torch.bfloat16), param((c,), torch.bfloat16), randn((c,), torch.bfloat16)
-        yield f"layernorm_bf16_{r}x{c}", lambda x=x, w=w, b=b, c=c: F.layer_norm(x, (c,), w, b)
-        yield f"rmsnorm_bf16_{r}x{c}", lambda x=x, w=w, c=c: F.rms_norm(x, (c,), w)
-        xg, wg, bg = leaf(x), leaf(w), leaf(b)
-        go = torch.randn_like(x)
-        out = F.layer_norm(xg, (c,), wg, bg)
-        yield f"layernorm_bwd_dwdb_bf16_{r}x{c}", grads(out, (xg, wg, bg), go)
-        del out
-        out = F.rms_norm(xg, (c,), wg)
-        yield f"rmsnorm_bwd_dw_bf16_{r}x{c}", grads(out, (xg, wg), go)
-        del x, xg, go, out
+        yield from row_norms("bf16", r, c)
 
     # group_norm, 32 groups over 512 channels, affine.
     shape, groups = (32, 512, 64, 64), 32
