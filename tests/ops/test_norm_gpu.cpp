@@ -917,6 +917,49 @@ TEST_F(GpuNorm, BackwardClusterWeightForms) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
+// The four-CTA cluster backward (BARACUDA_NORM_BWD_CLUSTER_CTAS=4; kernels/norm_bwd_rows_quad.cuh):
+// each thread one vector of a quarter row, every parameter sum in registers, the next row loaded
+// ahead. Against the CPU reference (and dweight bitwise the same in a second run) for both ops,
+// every x dtype with parameters of x's dtype and f32, dweight alone, dbias alone and both; rows
+// that fill every thread of the quarter and rows that leave threads idle (20000 16-bit columns:
+// 625 of 1024); 0 rows, fewer rows than clusters and several rows a cluster.
+TEST_F(GpuNorm, BackwardQuadCluster) {
+  int device = 0, major = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
+  if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
+  bt::ScopedEnv quad("BARACUDA_NORM_BWD_CLUSTER_CTAS", "4");
+  const char* marker = "each row split over a cluster of 4 CTAs";
+  int failures = 0, cases = 0;
+  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
+    for (DType t : {DType::bf16, DType::f16, DType::f32})
+      for (int params : {0, 1, 2, 3}) {  // 0: both, x's dtype; 1: both, f32; 2: dweight alone; 3: dbias alone
+        if (op == NormOp::rms_norm && params != 2) continue;  // rms_norm has no bias
+        if (t == DType::f32 && params == 1) continue;
+        const int64_t wide = t == DType::f32 ? 16384 : 32768, narrow = t == DType::f32 ? 10000 : 20000;
+        for (int64_t cols : {wide, narrow})
+          for (int64_t rows : {int64_t{0}, int64_t{5}, int64_t{300}}) {
+            if (rows == 0 && cols != wide) continue;
+            NormDescriptor d = row_desc(op, t, rows, cols, Direction::backward);
+            d.weight = params != 3;
+            d.bias = op == NormOp::layer_norm && params != 2;
+            d.param_grads = true;
+            if (params == 1) d.param_dtype = DType::f32;
+            const std::string what = NormFamily::describe(d);
+            ++cases;
+            auto plan = NormPlan::select(gpu_, d);
+            ASSERT_TRUE(plan) << plan.status().to_string();
+            if (plan->sku().tactic.find(marker) == std::string::npos) {
+              ++failures;
+              ADD_FAILURE() << what << ": tactic " << plan->sku().tactic;
+              continue;
+            }
+            check_counted(d, 9700 + static_cast<uint64_t>(cases), what + " (4-CTA clusters)", failures);
+          }
+      }
+  EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
+}
+
 // The forward rows engine's edges: 0 and 1 rows; padded row strides that keep 16-byte rows (the
 // engine) or not (the legacy kernels at run time, same plan); leading dims collapsing into one row
 // stride; widths that are not a multiple of the vector (legacy at plan time); rows_unstaged (the

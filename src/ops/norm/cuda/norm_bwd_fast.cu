@@ -78,6 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
+  if (c.quad) return bwd_quad_kernel(t, w, c.shared_params == 2);
   if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.weight_form);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
@@ -112,8 +113,31 @@ bool device_is_sm90_or_newer() {
   return major >= 9;
 }
 
+// The four-CTA cluster kernel's geometry (group_warps 0 when it does not apply: a row that is not
+// 4 x a whole number of vectors or that its 4 x 1024 threads do not hold at one vector each, no
+// kernel for the types, no cluster the device can hold). param_count > 0; dbias: the dbias sums
+// (also for dbias alone: its dweight sums are dropped).
+BwdFastConfig quad_config(DType t, DType w, int64_t rows, int64_t cols, bool dbias) {
+  const int vec = 16 / static_cast<int>(dtype_size(t));
+  if (cols % (kNqCtas * vec) != 0 || cols / kNqCtas > static_cast<int64_t>(kNcThreads) * vec) return BwdFastConfig{};
+  const BwdKernel k = bwd_quad_kernel(t, w, dbias);
+  const int max_clusters = bwd_quad_max_clusters(k);
+  if (max_clusters <= 0) return BwdFastConfig{};
+  BwdFastConfig c;
+  c.params = c.cluster = c.quad = c.cluster_mailbox = true;
+  c.group_warps = kNcThreads / 32;
+  c.items = 1;
+  c.threads = kNcThreads;
+  c.blocks_per_sm = 1;
+  c.shared_params = dbias ? 2 : 1;
+  // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
+  c.grid = kNqCtas * std::max<int64_t>(1, std::min<int64_t>(rows, max_clusters));
+  return c;
+}
+
 // The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
 // 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
+// BARACUDA_NORM_BWD_CLUSTER_CTAS=4: the four-CTA kernel where it applies.
 BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
                              int sm_count) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
@@ -121,6 +145,10 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
       cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems || !device_is_sm90_or_newer())
     return BwdFastConfig{};
+  if (env_is("BARACUDA_NORM_BWD_CLUSTER_CTAS", "4")) {
+    const BwdFastConfig q = quad_config(t, w, rows, cols, !(param_count == 1 && want_dweight));
+    if (q.group_warps) return q;
+  }
   BwdFastConfig c;
   c.params = c.cluster = c.shared_sums = true;
   c.cluster_mailbox = cluster_mailbox_from_env();
@@ -252,7 +280,9 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
   if (c.shared_sums && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
-    if (c.cluster) {
+    if (c.quad) {
+      BARACUDA_TRY(launch_bwd_quad(k, c.grid, p, stream, c.pdl));
+    } else if (c.cluster) {
       BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.pdl));
     } else {
       const kernels::KernelLaunch l{dim3(static_cast<unsigned>(c.grid)), dim3(static_cast<unsigned>(c.threads)),

@@ -42,6 +42,10 @@ struct BwdFastConfig {
   // (SUMS 4's default; BARACUDA_NORM_BWD_WEIGHT=global), 1 a copy in shared memory (=smem), 2
   // global through a base pointer set before the row loop (SUMS 3's default; =base).
   int weight_form = 0;
+  // The four-CTA cluster kernel instead (kernels/norm_bwd_rows_quad.cuh; cluster set too): grid =
+  // 4 x clusters, each thread one vector of a quarter row, every sum in registers
+  // (BARACUDA_NORM_BWD_CLUSTER_CTAS=4 / =2).
+  bool quad = false;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -52,7 +56,7 @@ struct BwdFastConfig {
     return db_in_registers ? 3 : shared_params;
   }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
-  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / 2 : grid); }
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / (quad ? 4 : 2) : grid); }
 };
 
 // Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
@@ -95,5 +99,13 @@ using BwdKernel = void (*)(const BwdParams);
 BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int weight_form);
 Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
                           bool pdl);
+
+// The four-CTA cluster kernel's entry points (norm_bwd_quad.cu): its kernel for x dtype t and
+// parameter dtype w, with or without the dbias sums (null for other types); how many of its
+// clusters the current device holds at once (0: none, or the query failed); and its launch with
+// cluster dims (4, 1, 1) and kNcThreads threads.
+BwdKernel bwd_quad_kernel(DType t, DType w, bool dbias);
+int bwd_quad_max_clusters(BwdKernel k);
+Status launch_bwd_quad(BwdKernel k, int64_t grid, const BwdParams& p, cudaStream_t stream, bool pdl);
 
 }  // namespace baracuda::norm::cuda

@@ -213,6 +213,13 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
 }
 
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
+  if (c.quad)
+    return "rows engine: each row split over a cluster of 4 CTAs (sm_90) of " + std::to_string(c.threads) +
+           " threads, one 16-byte vector of x and dy per thread and the next row's loaded ahead" +
+           (prefetch ? ", the row after it prefetched into L2" : "") + ", " + std::to_string(c.grid / 4) +
+           " persistent clusters, quarters' sums exchanged through distributed shared memory (pushed, " +
+           "mbarrier-completed), per-cluster dweight" + (c.shared_params == 2 ? "/dbias" : "") +
+           " partials summed in registers, fixed-order sum; legacy kernel for unaligned pointers";
   // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
   const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
   std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
