@@ -39,12 +39,14 @@ __device__ __forceinline__ void cluster_mailbox_all_init(ClusterMailboxAll<N>& m
 #endif
 }
 
-// Use `use` of the mailbox: pushes (a, b) to every other CTA of the cluster and returns the sum of
-// all N pairs in rank order (((p0 + p1) + p2) + ...). Called by every thread of every CTA, with the
+// Use `use` of the mailbox: pushes (a, b) to every other CTA of the cluster and waits for theirs.
+// Returns the use's slot: m.pair[slot][k] then holds rank k's pair for every k but this CTA's own
+// rank, until the next use's block barrier (above). Called by every thread of every CTA, with the
 // same `use` sequence. The wait acquires at CTA scope (the pairs land in this CTA's own shared
 // memory, which L1 never caches; see cluster_mailbox_exchange), so it keeps L1 valid.
 template <int N>
-__device__ __forceinline__ float2 cluster_mailbox_all_total(ClusterMailboxAll<N>& m, unsigned use, float a, float b) {
+__device__ __forceinline__ unsigned cluster_mailbox_all_exchange(ClusterMailboxAll<N>& m, unsigned use, float a,
+                                                                 float b) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   const unsigned slot = use & 1u, phase = (use >> 1) & 1u;
   const unsigned rank = cooperative_groups::this_cluster().block_rank();
@@ -74,17 +76,34 @@ __device__ __forceinline__ float2 cluster_mailbox_all_total(ClusterMailboxAll<N>
         : "r"(full), "r"(phase)
         : "memory");
   } while (done == 0);
-  float2 total = rank == 0 ? make_float2(a, b) : m.pair[slot][0];
+  return slot;
+#else
+  return 0;  // never called before sm_90 (the kernels trap there)
+#endif
+}
+
+// Rank k's pair of a use that returned `slot` (own: this CTA's, for k == its rank).
+template <int N>
+__device__ __forceinline__ float2 cluster_mailbox_all_pair(const ClusterMailboxAll<N>& m, unsigned slot, unsigned k,
+                                                           unsigned rank, float2 own) {
+  return k == rank ? own : m.pair[slot][k];
+}
+
+// cluster_mailbox_all_exchange, then the sum of all N pairs in rank order (((p0 + p1) + p2) + ...):
+// bitwise the same in every CTA.
+template <int N>
+__device__ __forceinline__ float2 cluster_mailbox_all_total(ClusterMailboxAll<N>& m, unsigned use, float a, float b) {
+  const unsigned slot = cluster_mailbox_all_exchange(m, use, a, b);
+  const unsigned rank = cooperative_groups::this_cluster().block_rank();
+  const float2 own = make_float2(a, b);
+  float2 total = cluster_mailbox_all_pair(m, slot, 0, rank, own);
 #pragma unroll
   for (unsigned k = 1; k < N; ++k) {
-    const float2 v = k == rank ? make_float2(a, b) : m.pair[slot][k];
+    const float2 v = cluster_mailbox_all_pair(m, slot, k, rank, own);
     total.x += v.x;
     total.y += v.y;
   }
   return total;
-#else
-  return make_float2(a, b);  // never called before sm_90 (the kernels trap there)
-#endif
 }
 
 }  // namespace baracuda::kernels

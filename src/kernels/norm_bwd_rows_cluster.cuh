@@ -19,10 +19,10 @@
 // half of the cluster's partial row at the end ([clusters, cols] f32 per parameter, summed by
 // norm_bwd_params in a fixed order): deterministic for a given grid, no atomics.
 //
-// Launch: grid.x = 2 x clusters, cluster dims (2, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
+// Launch: grid.x = CS x clusters, cluster dims (CS, 1, 1) (cudaLaunchKernelEx), kNcThreads threads,
 // nb_smem_sums_bytes(32, ITEMS, VEC, SUMS == 2 ? 2 : 1) of dynamic shared memory (none at SUMS 4),
-// plus p.cols / 2 weights at WFORM 1;
-// p.cols a multiple of 2 x VEC with p.cols / 2 <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight),
+// plus p.cols / CS weights at WFORM 1;
+// p.cols a multiple of CS x VEC with p.cols / CS <= kNcThreads * ITEMS * VEC. SUMS: 1 (dweight),
 // 2 (dweight, dbias), 3 (dweight in shared memory, dbias in registers: half the shared-memory
 // traffic per row; layer_norm's row time exceeds rms_norm's by about what its dbias slots cost),
 // 4 (dweight alone, in registers, no dynamic shared memory): x and dy are not held across the
@@ -37,6 +37,9 @@
 // rate of 34% against 18%, and a larger carve-out (168 KB) slower still (0.3003 ms).
 #include <cooperative_groups.h>
 
+#include <type_traits>
+
+#include "kernels/cluster_mailbox_all.cuh"
 #include "kernels/cluster_pair_exchange.cuh"
 #include "kernels/norm_bwd_rows_fast.cuh"  // nb_* helpers, Pack, load_pack, store_pack
 
@@ -52,7 +55,10 @@ namespace baracuda::norm::cuda {
 //   2: from global memory through a base pointer w + c0 set before the row loop (ptxas, bf16
 //      SUMS 3: no spill, against 4 bytes at 0). H200, layer_norm dw+db 4096x32768 bf16: 0.2394
 //      (0), 0.2373 (1), 0.2376 ms (2); rms_norm dw (SUMS 4) 0.2153 / 0.2273 / 0.2168.
-template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX, int WFORM = 0>
+// CS: CTAs per cluster (per row), each owning 1 / CS of the columns. 2 for rows up to 2 x the
+// CTA's span; 4 (pushed exchange only, kernels/cluster_mailbox_all.cuh) for rows up to 4 x (65536
+// 16-bit columns): fewer clusters fit on the device (30 of 4 CTAs on the H200, 120 SMs).
+template <class T, class W, int VEC, int ITEMS, int SUMS, bool MAILBOX, int WFORM = 0, int CS = 2>
 __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(const BwdParams p) {
   kernels::pdl_enter();
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -60,6 +66,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   static_assert(SUMS >= 1 && SUMS <= 4, "dweight, or dweight and dbias (see above)");
   constexpr bool kReread = SUMS == 4;  // dweight in registers, x and dy read again after the exchange
   static_assert(!kReread || MAILBOX, "the re-read needs L1 valid after the exchange: the CTA-scope mailbox wait");
+  static_assert(CS == 2 || (CS == 4 && MAILBOX), "clusters of 2, or of 4 with the pushed exchange");
   constexpr bool kDwRegs = kReread, kDbShared = SUMS == 2, kDbRegs = SUMS == 3;
   constexpr int WT = kNcThreads, E = ITEMS * VEC, GW = WT / 32;
   static_assert(E % 4 == 0, "sums in 16-byte quads");
@@ -68,12 +75,13 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   const unsigned rank = cluster.block_rank();
   __shared__ float red[2][2 * GW];
   __shared__ float xchg[2][2];  // per parity: this CTA's (sum g, sum g*(x - mean)) of its half
-  __shared__ kernels::ClusterPairMailbox mailbox;  // MAILBOX: the partner's pair, pushed
+  // MAILBOX: the partner's pair (CS 2) or the other three CTAs' pairs (CS 4), pushed
+  __shared__ std::conditional_t<CS == 2, kernels::ClusterPairMailbox, kernels::ClusterMailboxAll<CS>> mailbox;
   extern __shared__ __align__(16) float nc_sums[];  // [1 or 2][E / 4][WT][4]: dweight, dbias (none at SUMS 4)
 
   const int t = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(p.cols);
-  const int half = n / 2;
+  const int half = n / CS;  // this CTA's part of the row (a half at CS 2)
   const int c0 = static_cast<int>(rank) * half;  // this CTA's first column
   const W* w = static_cast<const W*>(p.weight);
   const float* mean_p = static_cast<const float*>(p.mean);  // null: rms
@@ -82,7 +90,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
   // holding it spilled in the row loop (ptxas, bf16: 12 -> 4 bytes of spill). The other forms keep
   // their own division (ptxas spilled 8 bytes in the f16 SUMS 4 kernel with the parameter instead).
   const float inv_n = kDbRegs ? p.inv_cols : 1.f / static_cast<float>(n);
-  const int64_t clusters = gridDim.x / 2, step = clusters;
+  const int64_t clusters = gridDim.x / CS, step = clusters;
   constexpr int kDbQuads = (E / 4) * WT;  // the dbias slots' first quad
   float4* const quads = reinterpret_cast<float4*>(nc_sums) + t;  // quad q at quads[q * WT]
 #pragma unroll
@@ -112,11 +120,12 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
       }
     }
   }
-  if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
+  if constexpr (CS == 4) kernels::cluster_mailbox_all_init(mailbox);
+  else if constexpr (MAILBOX) kernels::cluster_mailbox_init(mailbox);
 
   int parity = 0;
   unsigned use = 0;
-  for (int64_t row = blockIdx.x / 2; row < p.rows; row += step, parity ^= 1, ++use) {
+  for (int64_t row = blockIdx.x / CS; row < p.rows; row += step, parity ^= 1, ++use) {
     const T* xr = static_cast<const T*>(p.x) + row * p.x_stride + c0;
     const T* dyr = static_cast<const T*>(p.dy) + row * p.dy_stride + c0;
     Pack<T, VEC> xv[ITEMS], dv[ITEMS];
@@ -143,12 +152,20 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
     }
     float s_g = sg[0] + sg[1], s_gd = sgd[0] + sgd[1];
     nb_group_sum2<GW>(s_g, s_gd, red[parity], 1);
-    const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange<kReread>(mailbox, use, s_g, s_gd)
-                                 : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
-    const float o_g = other.x, o_gd = other.y;
-    // Rank order, so both CTAs hold bitwise the same totals.
-    const float tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
-    const float tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
+    float tot_g, tot_gd;  // in rank order, so every CTA holds bitwise the same totals
+    if constexpr (CS == 4) {
+      // CTA-scope wait: the data read after it (x, dy in registers or re-read, the weight) is
+      // written by no thread of the grid, so L1 may stay valid.
+      const float2 tot = kernels::cluster_mailbox_all_total<CS>(mailbox, use, s_g, s_gd);
+      tot_g = tot.x;
+      tot_gd = tot.y;
+    } else {
+      const float2 other = MAILBOX ? kernels::cluster_mailbox_exchange<kReread>(mailbox, use, s_g, s_gd)
+                                   : kernels::cluster_pair_exchange(xchg[parity], s_g, s_gd);
+      const float o_g = other.x, o_gd = other.y;
+      tot_g = rank == 0 ? s_g + o_g : o_g + s_g;
+      tot_gd = rank == 0 ? s_gd + o_gd : o_gd + s_gd;
+    }
     const float mg = p.rms ? 0.f : tot_g * inv_n;
     const float mgx = rstd * tot_gd * inv_n;
     if constexpr (!kReread) {
@@ -220,7 +237,7 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
 
   // This CTA's half of the cluster's partial rows: element e = i * VEC + j of the thread sits at
   // column c0 + (i * WT + t) * VEC + j.
-  const int64_t at = static_cast<int64_t>(blockIdx.x / 2) * p.cols + c0;
+  const int64_t at = static_cast<int64_t>(blockIdx.x / CS) * p.cols + c0;
   // quad_at(e): the 4 sums of elements e .. e + 3.
   const auto store_half = [&](float* row, const auto& quad_at) {
 #pragma unroll

@@ -62,8 +62,5 @@ struct BwdParams {
 // The backward's two-CTA cluster kernel (norm_bwd_rows_cluster.cuh): threads per CTA, and vectors
 // of x and dy per thread (each CTA holding half a row).
 constexpr int kNcThreads = 1024, kNcItems = 2;
-// The four-CTA cluster kernel (norm_bwd_rows_quad.cuh): CTAs per cluster, each a quarter of a row,
-// of kNcThreads threads holding one vector each.
-constexpr int kNqCtas = 4;
 
 }  // namespace baracuda::norm::cuda

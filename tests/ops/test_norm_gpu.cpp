@@ -917,46 +917,63 @@ TEST_F(GpuNorm, BackwardClusterWeightForms) {
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 
-// The four-CTA cluster backward (BARACUDA_NORM_BWD_CLUSTER_CTAS=4; kernels/norm_bwd_rows_quad.cuh):
-// each thread one vector of a quarter row, every parameter sum in registers, the next row loaded
-// ahead. Against the CPU reference (and dweight bitwise the same in a second run) for both ops,
-// every x dtype with parameters of x's dtype and f32, dweight alone, dbias alone and both; rows
-// that fill every thread of the quarter and rows that leave threads idle (20000 16-bit columns:
-// 625 of 1024); 0 rows, fewer rows than clusters and several rows a cluster.
-TEST_F(GpuNorm, BackwardQuadCluster) {
+// Rows wider than two CTAs hold (65536 16-bit, 32768 f32 values; 40000 / 20000: parts that leave
+// threads idle) split over clusters of FOUR CTAs, forward and backward (the cluster kernels' CS 4):
+// each against the CPU reference (the backward's dweight also bitwise the same in a second run),
+// for every row op forward, layer_norm with both parameters, dweight alone and dbias alone, and
+// rms_norm backward, parameters of x's dtype and f32; 0 and 3 rows. The tactic names the clusters
+// of four; BARACUDA_NORM_{FWD,BWD}_WIDE_CLUSTER=0 leaves those rows to the legacy kernels.
+TEST_F(GpuNorm, WideRowsFourCtaClusters) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
   ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), cudaSuccess);
   if (major < 9) GTEST_SKIP() << "thread block clusters need sm_90";
-  bt::ScopedEnv quad("BARACUDA_NORM_BWD_CLUSTER_CTAS", "4");
-  const char* marker = "each row split over a cluster of 4 CTAs";
+  const char* marker = "cluster of 4 CTAs";
   int failures = 0, cases = 0;
-  for (NormOp op : {NormOp::layer_norm, NormOp::rms_norm})
-    for (DType t : {DType::bf16, DType::f16, DType::f32})
-      for (int params : {0, 1, 2, 3}) {  // 0: both, x's dtype; 1: both, f32; 2: dweight alone; 3: dbias alone
-        if (op == NormOp::rms_norm && params != 2) continue;  // rms_norm has no bias
-        if (t == DType::f32 && params == 1) continue;
-        const int64_t wide = t == DType::f32 ? 16384 : 32768, narrow = t == DType::f32 ? 10000 : 20000;
-        for (int64_t cols : {wide, narrow})
-          for (int64_t rows : {int64_t{0}, int64_t{5}, int64_t{300}}) {
-            if (rows == 0 && cols != wide) continue;
-            NormDescriptor d = row_desc(op, t, rows, cols, Direction::backward);
-            d.weight = params != 3;
-            d.bias = op == NormOp::layer_norm && params != 2;
-            d.param_grads = true;
-            if (params == 1) d.param_dtype = DType::f32;
-            const std::string what = NormFamily::describe(d);
-            ++cases;
-            auto plan = NormPlan::select(gpu_, d);
-            ASSERT_TRUE(plan) << plan.status().to_string();
-            if (plan->sku().tactic.find(marker) == std::string::npos) {
-              ++failures;
-              ADD_FAILURE() << what << ": tactic " << plan->sku().tactic;
-              continue;
-            }
-            check_counted(d, 9700 + static_cast<uint64_t>(cases), what + " (4-CTA clusters)", failures);
+  const auto run = [&](const NormDescriptor& d, uint64_t seed) {
+    const std::string what = NormFamily::describe(d);
+    ++cases;
+    auto plan = NormPlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    if (plan->sku().tactic.find(marker) == std::string::npos) {
+      ++failures;
+      ADD_FAILURE() << what << ": tactic " << plan->sku().tactic;
+      return;
+    }
+    check_counted(d, seed, what + " (clusters of 4)", failures);
+  };
+  for (DType t : {DType::bf16, DType::f16, DType::f32}) {
+    const int64_t wide = t == DType::f32 ? 32768 : 65536, odd = t == DType::f32 ? 20000 : 40000;
+    for (bool f32_params : {false, true}) {
+      if (t == DType::f32 && f32_params) continue;
+      for (int64_t cols : {wide, odd})
+        for (int64_t rows : {int64_t{0}, int64_t{3}, int64_t{150}}) {
+          if ((rows != 150 || f32_params) && (cols != wide || t != DType::bf16)) continue;
+          for (NormOp op : kRowOps) {
+            NormDescriptor d = row_desc(op, t, rows, cols, Direction::forward);
+            if (f32_params) d.param_dtype = DType::f32;
+            run(d, 9800 + static_cast<uint64_t>(cases));
           }
-      }
+          for (int params : {0, 1, 2, 3}) {  // layer_norm both, dweight alone, dbias alone; rms_norm dweight
+            NormDescriptor d =
+                row_desc(params == 3 ? NormOp::rms_norm : NormOp::layer_norm, t, rows, cols, Direction::backward);
+            d.weight = params != 2;
+            d.bias = params == 0 || params == 2;
+            d.param_grads = true;
+            if (f32_params) d.param_dtype = DType::f32;
+            run(d, 9900 + static_cast<uint64_t>(cases));
+          }
+        }
+    }
+  }
+  for (const char* env : {"BARACUDA_NORM_FWD_WIDE_CLUSTER", "BARACUDA_NORM_BWD_WIDE_CLUSTER"}) {
+    bt::ScopedEnv off(env, "0");
+    const bool fwd = std::string(env).find("FWD") != std::string::npos;
+    NormDescriptor d = row_desc(NormOp::layer_norm, DType::bf16, 3, 65536, fwd ? Direction::forward : Direction::backward);
+    auto plan = NormPlan::select(gpu_, d);
+    ASSERT_TRUE(plan) << plan.status().to_string();
+    EXPECT_EQ(plan->sku().tactic.find(marker), std::string::npos) << env << "=0: " << plan->sku().tactic;
+  }
   EXPECT_EQ(failures, 0) << failures << " of " << cases << " cases failed";
 }
 

@@ -78,8 +78,7 @@ FastKernel shared_sums_kernel(int gw, int items) {
 }
 
 FastKernel kernel_for(DType t, DType w, const BwdFastConfig& c) {
-  if (c.quad) return bwd_quad_kernel(t, w, c.shared_params == 2);
-  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.weight_form);
+  if (c.cluster) return bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.weight_form, c.cluster_ctas);
   return with_types(t, w, [&]<class T, class W>() -> FastKernel {
     if (c.shared_sums) {  // 1: dweight alone; 2: dweight and dbias slots (also for dbias alone)
       return c.shared_params == 1 ? shared_sums_kernel<T, W, 1>(c.group_warps, c.items)
@@ -113,45 +112,25 @@ bool device_is_sm90_or_newer() {
   return major >= 9;
 }
 
-// The four-CTA cluster kernel's geometry (group_warps 0 when it does not apply: a row that is not
-// 4 x a whole number of vectors or that its 4 x 1024 threads do not hold at one vector each, no
-// kernel for the types, no cluster the device can hold). param_count > 0; dbias: the dbias sums
-// (also for dbias alone: its dweight sums are dropped).
-BwdFastConfig quad_config(DType t, DType w, int64_t rows, int64_t cols, bool dbias) {
-  const int vec = 16 / static_cast<int>(dtype_size(t));
-  if (cols % (kNqCtas * vec) != 0 || cols / kNqCtas > static_cast<int64_t>(kNcThreads) * vec) return BwdFastConfig{};
-  const BwdKernel k = bwd_quad_kernel(t, w, dbias);
-  const int max_clusters = bwd_quad_max_clusters(k);
-  if (max_clusters <= 0) return BwdFastConfig{};
-  BwdFastConfig c;
-  c.params = c.cluster = c.quad = c.cluster_mailbox = true;
-  c.group_warps = kNcThreads / 32;
-  c.items = 1;
-  c.threads = kNcThreads;
-  c.blocks_per_sm = 1;
-  c.shared_params = dbias ? 2 : 1;
-  // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
-  c.grid = kNqCtas * std::max<int64_t>(1, std::min<int64_t>(rows, max_clusters));
-  return c;
-}
-
-// The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread (group_warps
-// 0 when it does not apply: narrower rows, an odd number of vectors, pre-sm_90 devices, no room).
-// BARACUDA_NORM_BWD_CLUSTER_CTAS=4: the four-CTA kernel where it applies.
+// The cluster kernel's geometry for rows one CTA holds only at 4 vectors per thread: clusters of 2
+// CTAs, and of 4 for rows wider than 2 CTAs hold (group_warps 0 when it does not apply: narrower
+// or wider rows, a row that does not split into whole vectors, pre-sm_90 devices, no room).
+// BARACUDA_NORM_BWD_WIDE_CLUSTER=0: no clusters of 4 (those rows take the legacy kernels: A/B).
 BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int param_count, bool want_dweight,
                              int sm_count) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
   const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * kDxItems;
-  if (param_count == 0 || cols <= one_cta || cols % (2 * vec) != 0 ||
-      cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems || !device_is_sm90_or_newer())
+  const int64_t span = static_cast<int64_t>(kNcThreads) * vec * kNcItems;  // columns one CTA holds
+  const int ctas = cols > 2 * span ? 4 : 2;
+  if (param_count == 0 || cols <= one_cta || cols % (ctas * vec) != 0 || cols / ctas > span ||
+      !device_is_sm90_or_newer())
     return BwdFastConfig{};
-  if (env_is("BARACUDA_NORM_BWD_CLUSTER_CTAS", "4")) {
-    const BwdFastConfig q = quad_config(t, w, rows, cols, !(param_count == 1 && want_dweight));
-    if (q.group_warps) return q;
-  }
+  const bool mailbox = cluster_mailbox_from_env();
+  if (ctas == 4 && (!mailbox || env_is("BARACUDA_NORM_BWD_WIDE_CLUSTER", "0"))) return BwdFastConfig{};
   BwdFastConfig c;
   c.params = c.cluster = c.shared_sums = true;
-  c.cluster_mailbox = cluster_mailbox_from_env();
+  c.cluster_mailbox = mailbox;
+  c.cluster_ctas = ctas;
   c.group_warps = kNcThreads / 32;
   c.items = kNcItems;
   c.threads = kNcThreads;
@@ -172,15 +151,18 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // slots). The default: SUMS 3 (layer_norm dweight + dbias) through the base pointer (H200, c85b1a8,
   // layer_norm dw+db 4096x32768 bf16, 4 interleaved rounds: 0.2394 -> 0.2376 ms; the shared-memory
   // copy 0.2373), SUMS 4 from global as before (rms_norm dw: 0.2153, base 0.2168, copy 0.2273).
-  // BARACUDA_NORM_BWD_WEIGHT=global / smem / base picks one for both.
+  // BARACUDA_NORM_BWD_WEIGHT=global / smem / base picks one for both (clusters of 2: those of 4 have
+  // the defaults only).
   if (c.cluster_mailbox && c.cluster_sums() >= 3) {
     c.weight_form = c.cluster_sums() == 3 ? 2 : 0;
-    if (env_is("BARACUDA_NORM_BWD_WEIGHT", "global")) c.weight_form = 0;
-    if (env_is("BARACUDA_NORM_BWD_WEIGHT", "smem")) c.weight_form = 1;
-    if (env_is("BARACUDA_NORM_BWD_WEIGHT", "base")) c.weight_form = 2;
+    if (ctas == 2) {
+      if (env_is("BARACUDA_NORM_BWD_WEIGHT", "global")) c.weight_form = 0;
+      if (env_is("BARACUDA_NORM_BWD_WEIGHT", "smem")) c.weight_form = 1;
+      if (env_is("BARACUDA_NORM_BWD_WEIGHT", "base")) c.weight_form = 2;
+    }
   }
   if (c.weight_form == 1) c.smem_bytes += static_cast<int>(cols / 2 * dtype_size(w));
-  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.weight_form);
+  const FastKernel k = bwd_cluster_kernel(t, w, c.cluster_sums(), c.cluster_mailbox, c.weight_form, ctas);
   // The re-read form wants L1 for the rows it reads twice (64 KB of x and dy a CTA, plus the
   // weight): the smallest shared-memory carve-out that holds its slots (a hint).
   if (c.reread && k != nullptr &&
@@ -196,8 +178,11 @@ BwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, int p
   // One cluster per row at most; at least one, which writes the zero partials of an empty batch.
   // (64 clusters, so that 4096 rows come 64 to each instead of 4 of 66 clusters taking a 63rd,
   // ran slower on the H200 at 667ba05: layer_norm dw+db 4096x32768 bf16 0.2457 against 0.2407 ms.)
-  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
-  c.grid = 2 * clusters;
+  // Clusters of 4 need 4 SMs of one GPC each: as many as the device holds at once.
+  const int64_t fit = ctas == 2 ? static_cast<int64_t>(sm_count / 2) * per_sm : bwd_cluster_max_active(k, ctas, c.smem_bytes);
+  if (fit <= 0) return BwdFastConfig{};
+  const int64_t clusters = std::max<int64_t>(1, std::min<int64_t>(rows, fit));
+  c.grid = ctas * clusters;
   return c;
 }
 
@@ -280,10 +265,8 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
   if (c.shared_sums && !allow_smem(k, c.smem_bytes))  // per device: the plan's call set it on the plan's
     return internal_error("[norm] backward rows engine: the device refused the sums' shared memory");
   if (p.rows > 0 || c.fused_params()) {  // fused: even an empty batch writes its zero partials
-    if (c.quad) {
-      BARACUDA_TRY(launch_bwd_quad(k, c.grid, p, stream, c.pdl));
-    } else if (c.cluster) {
-      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, p, stream, c.pdl));
+    if (c.cluster) {
+      BARACUDA_TRY(launch_bwd_cluster(k, c.grid, c.smem_bytes, c.cluster_ctas, p, stream, c.pdl));
     } else {
       const kernels::KernelLaunch l{dim3(static_cast<unsigned>(c.grid)), dim3(static_cast<unsigned>(c.threads)),
                                     static_cast<size_t>(c.smem_bytes), stream, c.pdl};

@@ -42,10 +42,9 @@ struct BwdFastConfig {
   // (SUMS 4's default; BARACUDA_NORM_BWD_WEIGHT=global), 1 a copy in shared memory (=smem), 2
   // global through a base pointer set before the row loop (SUMS 3's default; =base).
   int weight_form = 0;
-  // The four-CTA cluster kernel instead (kernels/norm_bwd_rows_quad.cuh; cluster set too): grid =
-  // 4 x clusters, each thread one vector of a quarter row, every sum in registers
-  // (BARACUDA_NORM_BWD_CLUSTER_CTAS=4 / =2).
-  bool quad = false;
+  // CTAs per cluster of the cluster kernel: 2, or 4 for rows wider than 2 CTAs hold (65536 16-bit
+  // columns, 32768 f32: fewer SMs busy, 30 clusters of 4 on the H200, but one pass).
+  int cluster_ctas = 2;
   int smem_bytes = 0;
   bool pdl = false;  // every kernel a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
 
@@ -56,7 +55,7 @@ struct BwdFastConfig {
     return db_in_registers ? 3 : shared_params;
   }
   // Rows of cols floats per parameter the workspace must hold (0 without dweight/dbias).
-  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / (quad ? 4 : 2) : grid); }
+  int64_t partial_rows() const { return !params ? 0 : (col_chunks ? col_chunks : cluster ? grid / cluster_ctas : grid); }
 };
 
 // Where the fused dweight/dbias sums live. Register sums hold 8 columns per thread (up to 8192
@@ -93,19 +92,15 @@ Status launch_bwd_fast(DType t, DType w, const BwdFastConfig& c, BwdParams p, vo
 // registers, 4: dweight in registers, x and dy re-read) with the pushed (mailbox) or
 // published per-row exchange, the weight read in form weight_form (1, 2: SUMS 3 and 4 with the
 // mailbox), null for other types or combinations; and its launch
-// with cluster dims (2, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
+// with cluster dims (ctas, 1, 1), kNcThreads threads and smem_bytes of dynamic shared memory (pdl: as
 // a programmatic dependent launch).
 using BwdKernel = void (*)(const BwdParams);
-BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int weight_form);
-Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, const BwdParams& p, cudaStream_t stream,
-                          bool pdl);
-
-// The four-CTA cluster kernel's entry points (norm_bwd_quad.cu): its kernel for x dtype t and
-// parameter dtype w, with or without the dbias sums (null for other types); how many of its
-// clusters the current device holds at once (0: none, or the query failed); and its launch with
-// cluster dims (4, 1, 1) and kNcThreads threads.
-BwdKernel bwd_quad_kernel(DType t, DType w, bool dbias);
-int bwd_quad_max_clusters(BwdKernel k);
-Status launch_bwd_quad(BwdKernel k, int64_t grid, const BwdParams& p, cudaStream_t stream, bool pdl);
+// ctas: CTAs per cluster (2, or 4: the mailbox and each SUMS' default weight form only).
+// bwd_cluster_max_active: how many clusters of `ctas` CTAs of kernel k with smem_bytes of dynamic
+// shared memory the current device holds at once (0: none, or the query failed).
+BwdKernel bwd_cluster_kernel(DType t, DType w, int sums, bool mailbox, int weight_form, int ctas);
+int bwd_cluster_max_active(BwdKernel k, int ctas, int smem_bytes);
+Status launch_bwd_cluster(BwdKernel k, int64_t grid, int smem_bytes, int ctas, const BwdParams& p,
+                          cudaStream_t stream, bool pdl);
 
 }  // namespace baracuda::norm::cuda

@@ -193,9 +193,9 @@ void use_wave_grid(norm::cuda::FwdFastConfig& c, int64_t rows, int sm_count) {
 std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool prefetch) {
   std::string t = "rows engine: ";
   if (c.cluster)
-    t += "each row split over a cluster of 2 CTAs (sm_90), " + std::to_string(c.items) +
+    t += "each row split over a cluster of " + std::to_string(c.cluster_ctas) + " CTAs (sm_90), " + std::to_string(c.items) +
          " x 16-byte vectors per thread held as f32" + (prefetch ? ", next row prefetched into L2" : "") +
-         ", halves' statistics exchanged through distributed shared memory" +
+         (c.cluster_ctas == 2 ? ", halves'" : ", parts'") + std::string(" statistics exchanged through distributed shared memory") +
          (c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)");
   else if (c.stages > 0)
     t += "staged, " + std::to_string(c.group_warps) + " warps/row, " + std::to_string(c.items) +
@@ -213,21 +213,16 @@ std::string fwd_fast_tactic(const norm::cuda::FwdFastConfig& c, int vec, bool pr
 }
 
 std::string fast_tactic(const norm::cuda::BwdFastConfig& c, bool prefetch) {
-  if (c.quad)
-    return "rows engine: each row split over a cluster of 4 CTAs (sm_90) of " + std::to_string(c.threads) +
-           " threads, one 16-byte vector of x and dy per thread and the next row's loaded ahead" +
-           (prefetch ? ", the row after it prefetched into L2" : "") + ", " + std::to_string(c.grid / 4) +
-           " persistent clusters, quarters' sums exchanged through distributed shared memory (pushed, " +
-           "mbarrier-completed), per-cluster dweight" + (c.shared_params == 2 ? "/dbias" : "") +
-           " partials summed in registers, fixed-order sum; legacy kernel for unaligned pointers";
-  // The cluster kernel: 2 CTAs of group_warps warps per row, each half a row; prefetch: its own rule.
+  // The cluster kernel: 2 or 4 CTAs of group_warps warps per row, each a part; prefetch: its own rule.
   const bool prefetched = c.cluster ? prefetch : prefetch && c.items == 1 && c.group_warps * 32 == c.threads;
-  std::string t = "rows engine: " + std::string(c.cluster ? "2 x " : "") + std::to_string(c.group_warps) +
+  const std::string ctas = std::to_string(c.cluster_ctas);
+  std::string t = "rows engine: " + (c.cluster ? ctas + " x " : std::string()) + std::to_string(c.group_warps) +
                   " warp(s)/row, " + std::to_string(c.items) + " x 16-byte vectors of x and dy per thread held as loaded, " +
                   (prefetched ? "next row prefetched into L2, " : "") + std::to_string(c.grid) + " persistent blocks of " +
                   std::to_string(c.threads);
   if (c.cluster)
-    t += ", each row split over a cluster of 2 CTAs (sm_90), halves' sums exchanged through distributed shared memory" +
+    t += ", each row split over a cluster of " + ctas + " CTAs (sm_90), " +
+         (c.cluster_ctas == 2 ? "halves'" : "parts'") + " sums exchanged through distributed shared memory" +
          std::string(c.cluster_mailbox ? " (pushed, mbarrier-completed)" : " (behind a cluster barrier)") +
          (c.reread ? ", per-cluster dweight partials summed in registers (x and dy re-read from L1)"
                    : ", per-cluster dweight/dbias partials summed in shared memory" +

@@ -27,20 +27,25 @@ int staged_smem(int stages) {
   return stages == 3 ? nf_staged_smem_bytes<3>() : nf_staged_smem_bytes<2>();
 }
 
-// The cluster kernel's geometry (group_warps 0 where it does not apply: rows one CTA holds in
-// registers, an odd number of vectors, rows wider than two CTAs hold, pre-sm_90 devices).
+// Columns one CTA of the cluster kernel holds.
+int64_t cluster_span(DType t) { return static_cast<int64_t>(kNcThreads) * (16 / dtype_size(t)) * kNcItems; }
+
+// The cluster kernel's geometry: clusters of 2 CTAs, or of 4 for rows wider than 2 CTAs hold
+// (group_warps 0 where it does not apply: rows one CTA holds in registers, a row that does not
+// split into whole vectors, rows wider than four CTAs hold, pre-sm_90 devices, no room).
 FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device) {
   const int vec = 16 / static_cast<int>(dtype_size(t));
   const int max_items = dtype_size(t) == 2 ? kFwdMaxItems16 : kFwdMaxItems32;
-  const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * max_items;
+  const int64_t one_cta = static_cast<int64_t>(32) * 32 * vec * max_items, span = cluster_span(t);
+  const int ctas = cols > 2 * span ? 4 : 2;
   int major = 0;
-  if (cols <= one_cta || cols % (2 * vec) != 0 || cols / 2 > static_cast<int64_t>(kNcThreads) * vec * kNcItems ||
+  if (cols <= one_cta || cols % (ctas * vec) != 0 || cols / ctas > span ||
       cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess || major < 9) {
     (void)cudaGetLastError();
     return FwdFastConfig{};
   }
   const bool mailbox = cluster_mailbox_from_env();
-  const FwdFastKernel k = fwd_cluster_kernel(t, w, residual, mailbox);
+  const FwdFastKernel k = fwd_cluster_kernel(t, w, residual, mailbox, ctas);
   int per_sm = 0;
   if (k == nullptr || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, kNcThreads, 0) != cudaSuccess ||
       per_sm <= 0) {
@@ -55,7 +60,11 @@ FwdFastConfig cluster_config(DType t, DType w, int64_t rows, int64_t cols, bool 
   c.items = kNcItems;
   c.threads = kNcThreads;
   c.blocks_per_sm = per_sm;
-  c.grid = 2 * std::max<int64_t>(1, std::min<int64_t>(rows, static_cast<int64_t>(sm_count / 2) * per_sm));
+  c.cluster_ctas = ctas;
+  // Clusters of 4 need 4 SMs of one GPC each: as many as the device holds at once.
+  const int64_t fit = ctas == 2 ? static_cast<int64_t>(sm_count / 2) * per_sm : fwd_cluster_max_active(k, ctas);
+  if (fit <= 0) return FwdFastConfig{};
+  c.grid = ctas * std::max<int64_t>(1, std::min<int64_t>(rows, fit));
   return c;
 }
 
@@ -68,7 +77,8 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
   if (w != t && w != DType::f32) return c;
   const int vec = 16 / static_cast<int>(dtype_size(t));
   if (cols <= 0 || cols % vec != 0 || rows < 0 || sm_count <= 0) return c;
-  if (cluster) {
+  const bool wide = cols > 2 * cluster_span(t) && !env_is("BARACUDA_NORM_FWD_WIDE_CLUSTER", "0");
+  if (cluster || wide) {
     const FwdFastConfig k = cluster_config(t, w, rows, cols, residual, sm_count, device);
     if (k.group_warps) return k;
   }
@@ -122,11 +132,11 @@ FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool
 
 Status launch_fwd_fast(DType t, DType w, const FwdFastConfig& c, const FwdParams& p, cudaStream_t stream) {
   if (c.cluster) {
-    const FwdFastKernel k = fwd_cluster_kernel(t, w, c.residual, c.cluster_mailbox);
+    const FwdFastKernel k = fwd_cluster_kernel(t, w, c.residual, c.cluster_mailbox, c.cluster_ctas);
     if (k == nullptr || c.residual != (p.residual != nullptr))
       return internal_error("[norm] forward cluster kernel: no kernel for this configuration");
     if (p.rows == 0) return Status::ok();
-    return launch_fwd_cluster(k, std::min<int64_t>(c.grid, 2 * p.rows), p, stream, c.pdl);
+    return launch_fwd_cluster(k, std::min<int64_t>(c.grid, c.cluster_ctas * p.rows), c.cluster_ctas, p, stream, c.pdl);
   }
   const FwdFastKernel k = kernel_for(t, w, c.group_warps, c.items, c.residual, c.stages, c.staged_opt);
   if (k == nullptr || c.residual != (p.residual != nullptr))

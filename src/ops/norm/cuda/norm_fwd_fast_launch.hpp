@@ -19,9 +19,10 @@ struct FwdFastConfig {
   int stages = 0;       // > 0: the staged kernel (rows in shared memory, `stages` rows per block in flight)
   int smem = 0;         // dynamic shared memory of the staged kernel, bytes
   int blocks_per_sm = 0;
-  int64_t grid = 0;     // persistent blocks (the cluster kernel: 2 x clusters; `waves`: more)
+  int64_t grid = 0;     // persistent blocks (the cluster kernel: cluster_ctas x clusters; `waves`: more)
   bool residual = false;
-  bool cluster = false;  // each row split over a cluster of two CTAs (kernels/norm_fwd_rows_cluster.cuh)
+  bool cluster = false;  // each row split over a cluster of CTAs (kernels/norm_fwd_rows_cluster.cuh)
+  int cluster_ctas = 2;  // its CTAs: 2, or 4 for rows wider than two CTAs hold
   bool cluster_mailbox = false;  // its per-row pair pushed, not published (core/cluster_switch.hpp)
   bool pdl = false;      // a programmatic dependent launch (BARACUDA_PDL, set by the plan; kernels/pdl.cuh)
   bool waves = false;    // grid: up to 8 waves of blocks, not one persistent wave (16-bit default; BARACUDA_NORM_FWD_WAVES)
@@ -36,6 +37,9 @@ struct FwdFastConfig {
 // packed: 16-bit rows of at most 4096 values held packed, 4 vectors per thread (fewer warps per row).
 // cluster (sm_90): rows one CTA holds only through shared memory or not at all (16-bit 16385 ..
 // 32768, f32 8193 .. 16384 values, an even number of vectors) split over a cluster of two CTAs.
+// Wider rows, up to 65536 16-bit / 32768 f32 values (4 x a whole number of vectors), are split
+// over clusters of four CTAs whatever `cluster` says (BARACUDA_NORM_FWD_WIDE_CLUSTER=0: not, so
+// the legacy kernels take them: A/B).
 // staged_opt: the staged kernel's kNfStaged* option bits (kernels/norm_rows_params.hpp).
 FwdFastConfig fwd_fast_config(DType t, DType w, int64_t rows, int64_t cols, bool residual, int sm_count, int device,
                               bool allow_staged, bool packed = false, bool cluster = false, int staged_opt = 0);
@@ -50,10 +54,12 @@ using FwdFastKernel = void (*)(const FwdParams);
 FwdFastKernel fwd_fast_kernel_f32(DType w, int gw, int items, bool residual, int stages, int staged_opt);
 FwdFastKernel fwd_fast_kernel_f16(DType w, int gw, int items, bool residual, int stages, int staged_opt);
 FwdFastKernel fwd_fast_kernel_bf16(DType w, int gw, int items, bool residual, int stages, int staged_opt);
-// The cluster kernel (norm_fwd_cluster.cu; mailbox: the pushed per-row exchange) and its launch (grid = 2 x clusters; pdl: as a
-// programmatic dependent launch).
-FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual, bool mailbox);
-Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, const FwdParams& p, cudaStream_t stream, bool pdl);
+// The cluster kernel (norm_fwd_cluster.cu; mailbox: the pushed per-row exchange; ctas: 2, or 4 with
+// the mailbox only), how many of its clusters the current device holds at once (0: none, or the
+// query failed), and its launch (grid = ctas x clusters; pdl: as a programmatic dependent launch).
+FwdFastKernel fwd_cluster_kernel(DType t, DType w, bool residual, bool mailbox, int ctas);
+int fwd_cluster_max_active(FwdFastKernel k, int ctas);
+Status launch_fwd_cluster(FwdFastKernel k, int64_t grid, int ctas, const FwdParams& p, cudaStream_t stream, bool pdl);
 
 // Limits shared by the host choice and the kernel tables.
 constexpr int kFwdMaxItems16 = 2;   // 16-bit x: 16 values per thread
