@@ -137,8 +137,10 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_bwd_rows_cluster_kernel(co
         dv[i] = load_pack<T, VEC>(dyr + col);
       }
     }
-    if (p.row_prefetch && row + step < p.rows)  // the next row of this half into L2
-      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, step, p.x_stride, p.dy_stride, t, half);
+    // The next row of this part into L2 (CS 4: p.wide_prefetch_rows rows ahead).
+    const int64_t ahead = CS == 4 ? p.wide_prefetch_rows * step : step;
+    if (p.row_prefetch && row + ahead < p.rows)
+      nb_prefetch_row<VEC, ITEMS, WT>(xr, dyr, ahead, p.x_stride, p.dy_stride, t, half);
     const float mean = mean_p ? mean_p[row] : 0.f, rstd = rstd_p[row];
     float sg[2] = {0.f, 0.f}, sgd[2] = {0.f, 0.f};
 #pragma unroll

@@ -80,10 +80,12 @@ __global__ void __launch_bounds__(kNcThreads, 1) norm_fwd_rows_cluster_kernel(co
       }
     }
     if constexpr (!RES) {
-      if (p.row_prefetch && row + step < p.rows) {
+      // CS 4: p.wide_prefetch_rows rows ahead (the rows before it were asked for already).
+      const int64_t ahead = CS == 4 ? p.wide_prefetch_rows * step : step;
+      if (p.row_prefetch && row + ahead < p.rows) {
 #pragma unroll
         for (int i = 0; i < ITEMS; ++i)
-          if (i * kSpan < left) kernels::prefetch_l2(xt + step * p.x_stride + i * kSpan);
+          if (i * kSpan < left) kernels::prefetch_l2(xt + ahead * p.x_stride + i * kSpan);
       }
     }
     float v[E];  // this thread's values as f32; pads 0

@@ -21,6 +21,9 @@ struct FwdParams {
   // Rows engine: load the next row while this one is reduced (BARACUDA_NORM_ROW_PREFETCH=0 turns
   // it off: A/B).
   bool row_prefetch = true;
+  // The cluster kernel's clusters of four CTAs: how many rows ahead it prefetches (each CTA's
+  // quarter of a row is a quarter of what the two-CTA kernel holds in flight per row).
+  int wide_prefetch_rows = 1;
   // >= 1: the staged kernel prefetches its first rows into L2 before griddepcontrol.wait
   // (kernels/pdl.cuh, "Before the wait"; core/pdl_switch.hpp).
   int pdl_prefetch = 0;
@@ -53,6 +56,8 @@ struct BwdParams {
   // Rows engine: load the next row before this row's reduction (BARACUDA_NORM_ROW_PREFETCH=0
   // turns it off: A/B).
   bool row_prefetch = true;
+  // The cluster kernel's clusters of four CTAs: how many rows ahead it prefetches.
+  int wide_prefetch_rows = 1;
   // 1 / cols in f32, rounded on the host: the cluster kernel reads it from the constant bank
   // instead of holding its own division's result in a register across the row loop (where it
   // spilled: bitwise the same value).

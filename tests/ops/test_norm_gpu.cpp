@@ -461,10 +461,13 @@ class GpuNormBackwardSweep : public GpuNorm {
                 continue;
               }
               // The tactic names the engine: legacy on request; the rows engine for every case here
-              // except f32 rows beyond its 16384 elements; the column pass for dweight/dbias wider
-              // than 8192 columns or on request.
-              const bool fast_expected = !legacy && !(t == DType::f32 && wd.cols > 16384);
+              // except f32 rows beyond its 16384 elements (on sm_90 those with parameter gradients
+              // go to the cluster kernel's clusters of four CTAs); the column pass for dweight/dbias
+              // wider than 8192 columns or on request.
               const bool params = grads && affine > 0;
+              const bool cluster4_expected = (sums.empty() || sums == "cluster") && sm90 && !legacy && params &&
+                                             mode != "column_pass" && t == DType::f32 && wd.cols > 16384;
+              const bool fast_expected = !legacy && (!(t == DType::f32 && wd.cols > 16384) || cluster4_expected);
               const int param_count = params ? (d.bias ? 2 : 1) : 0;
               const bool shared_fits = !(param_count == 2 && dtype_size(t) == 2 && wd.cols > 16384);
               const bool cluster_expected = (sums.empty() || sums == "cluster") && sm90 && fast_expected && params &&
@@ -483,7 +486,8 @@ class GpuNormBackwardSweep : public GpuNorm {
                   (tactic.find("column pass") != std::string::npos) != col_pass_expected ||
                   (tactic.find("in shared memory") != std::string::npos) != smem_expected ||
                   (tactic.find("re-read from L1") != std::string::npos) != reread_expected ||
-                  (tactic.find("cluster of 2") != std::string::npos) != cluster_expected) {
+                  (tactic.find("cluster of 2") != std::string::npos) != (cluster_expected && !cluster4_expected) ||
+                  (tactic.find("cluster of 4") != std::string::npos) != cluster4_expected) {
                 ++failures;
                 ADD_FAILURE() << NormFamily::describe(d) << " (" << mode << ")" << ": tactic " << tactic;
               }
@@ -610,15 +614,18 @@ TEST_F(GpuNorm, ForwardRowsEngine) {
           }
           // The engine takes 16-bit rows up to 16384 (32768 staged without a residual) and f32
           // rows up to 8192; on sm_90 the residual ops' wider rows (16-bit up to 32768, f32 up to
-          // 16384) go to its two-CTA cluster kernel. The tactic names it, the staging, the cluster.
+          // 16384) go to its two-CTA cluster kernel, and every op's f32 rows of 16385..32768 to its
+          // clusters of four CTAs. The tactic names it, the staging, the cluster.
           const bool wide16 = t != DType::f32 && wd.cols > 16384;
           const bool cluster = major >= 9 && residual &&
                                (t == DType::f32 ? wd.cols > 8192 && wd.cols <= 16384 : wide16 && wd.cols <= 32768);
-          const bool engine = cluster || (t == DType::f32 ? wd.cols <= 8192 : (!wide16 || !residual));
+          const bool cluster4 = major >= 9 && t == DType::f32 && wd.cols > 16384 && wd.cols <= 32768;
+          const bool engine = cluster || cluster4 || (t == DType::f32 ? wd.cols <= 8192 : (!wide16 || !residual));
           const std::string& tactic = plan->sku().tactic;
           if ((tactic.rfind("rows engine", 0) == 0) != engine ||
               (tactic.find("staged") != std::string::npos) != (engine && wide16 && !cluster) ||
-              (tactic.find("cluster of 2") != std::string::npos) != cluster) {
+              (tactic.find("cluster of 2") != std::string::npos) != cluster ||
+              (tactic.find("cluster of 4") != std::string::npos) != cluster4) {
             ++failures;
             ADD_FAILURE() << NormFamily::describe(d) << ": tactic " << tactic;
           }
@@ -921,8 +928,9 @@ TEST_F(GpuNorm, BackwardClusterWeightForms) {
 // threads idle) split over clusters of FOUR CTAs, forward and backward (the cluster kernels' CS 4):
 // each against the CPU reference (the backward's dweight also bitwise the same in a second run),
 // for every row op forward, layer_norm with both parameters, dweight alone and dbias alone, and
-// rms_norm backward, parameters of x's dtype and f32; 0 and 3 rows. The tactic names the clusters
-// of four; BARACUDA_NORM_{FWD,BWD}_WIDE_CLUSTER=0 leaves those rows to the legacy kernels.
+// rms_norm backward, parameters of x's dtype and f32; 0 and 3 rows; prefetching 3 rows ahead
+// (BARACUDA_NORM_WIDE_PREFETCH_ROWS). The tactic names the clusters of four;
+// BARACUDA_NORM_{FWD,BWD}_WIDE_CLUSTER=0 leaves those rows to the legacy kernels.
 TEST_F(GpuNorm, WideRowsFourCtaClusters) {
   int device = 0, major = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
@@ -965,6 +973,11 @@ TEST_F(GpuNorm, WideRowsFourCtaClusters) {
           }
         }
     }
+  }
+  {  // prefetching further ahead (a hint: the same results)
+    bt::ScopedEnv ahead("BARACUDA_NORM_WIDE_PREFETCH_ROWS", "3");
+    for (Direction dir : {Direction::forward, Direction::backward})
+      run(row_desc(NormOp::layer_norm, DType::bf16, 150, 65536, dir), 9950 + static_cast<uint64_t>(cases));
   }
   for (const char* env : {"BARACUDA_NORM_FWD_WIDE_CLUSTER", "BARACUDA_NORM_BWD_WIDE_CLUSTER"}) {
     bt::ScopedEnv off(env, "0");

@@ -4,6 +4,7 @@
 // arguments and launches the row engine.
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -93,6 +94,12 @@ FwdEngine fwd_engine_from_env() {
 // is made, loads every row only when its turn comes (A/B).
 bool row_prefetch_from_env() {
   return env_switch_on("BARACUDA_NORM_ROW_PREFETCH");
+}
+
+// How many rows ahead the cluster kernels' clusters of four CTAs prefetch into L2
+// (BARACUDA_NORM_WIDE_PREFETCH_ROWS, 1..4; read when the plan is made).
+int wide_prefetch_rows_from_env() {
+  return static_cast<int>(std::clamp<int64_t>(env_count("BARACUDA_NORM_WIDE_PREFETCH_ROWS", 1), 1, 4));
 }
 
 // Where the rows engine keeps the fused dweight/dbias sums (norm::cuda::BwdSums), environment
@@ -329,6 +336,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
       p.eps = sig_.eps;
       p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
       p.row_prefetch = row_prefetch_;
+      p.wide_prefetch_rows = wide_prefetch_rows_;
       p.pdl_prefetch = pdl_prefetch_;
       if (fwd_.group_warps && vec_ok) return norm::cuda::launch_fwd_fast(d_.input.dtype, sig_.param_dtype, fwd_, p, st);
       return norm::cuda::launch_fwd(d_.input.dtype, sig_.param_dtype, p, vec_ok, sm_count_, st, pdl_);
@@ -357,6 +365,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
     p.inv_cols = 1.f / static_cast<float>(p.cols);
     p.rms = d_.op == NormOp::rms_norm || d_.op == NormOp::add_rms_norm;
     p.row_prefetch = row_prefetch_;
+    p.wide_prefetch_rows = wide_prefetch_rows_;
     void* dw = want_dw_ ? out(NormRole::dweight)->data : nullptr;
     void* db = want_db_ ? out(NormRole::dbias)->data : nullptr;
     if (fast_.group_warps && vec_ok && (!fast_.params || aligned16(ws.data)))
@@ -374,6 +383,7 @@ class CudaRowsNorm final : public Executable<NormFamily> {
   Device device_;
   int sm_count_;
   bool row_prefetch_ = row_prefetch_from_env();
+  int wide_prefetch_rows_ = wide_prefetch_rows_from_env();
   // Every kernel, forward and backward, a programmatic dependent launch (BARACUDA_PDL, read when
   // the plan is made; core/pdl_switch.hpp).
   bool pdl_ = pdl_from_env(device_);
